@@ -1,0 +1,120 @@
+"""The feed interface and the registry of feeds by spec string.
+
+A feed is an async context manager; iterating it yields :mod:`feeds.events` events until the
+feed ends (replay) or is closed. Specs look like ``sim``, ``replay:PATH``, ``alpaca:iex``: the part
+before the first colon names the feed, the rest is its argument.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from feeds.errors import FeedSpecError
+from feeds.events import Event
+
+if TYPE_CHECKING:
+    from feeds.holdings import Holdings
+
+
+@dataclass(slots=True)
+class FeedOptions:
+    """Everything a feed may need to start. Providers read only what applies to them."""
+
+    symbols: list[str] = field(default_factory=list)  # canonical symbols to stream, in priority order
+    speed: float = 1.0  # sim/replay: multiple of real time (0 = as fast as possible)
+    seed: int = 0  # sim: random seed
+    universe: int = 0  # sim: pad the universe with synthetic names up to this many (0 = bundled only)
+    config: Mapping[str, Any] = field(default_factory=dict)  # the [feeds.<name>] config table
+    env: Mapping[str, str] = field(default_factory=dict)  # environment (keys, URL overrides)
+    stale_after: float = 15.0  # seconds without a tick while the market is open -> STALE
+    holdings: Holdings | None = None  # the constituent universe with weights (sim uses it)
+
+
+class Feed(ABC):
+    """Base class for every feed (sim, replay, live providers, a relay)."""
+
+    #: True when ^RUT/^GSPC are not streamed but estimated from IWM/SPY by the pipeline.
+    estimates_indices: bool = False
+
+    def __init__(self, spec: str, options: FeedOptions) -> None:
+        self.spec = spec
+        self.options = options
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and tasks. Safe to call twice."""
+
+    @abstractmethod
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    def now_ms(self) -> int:
+        """The feed's clock in epoch ms: simulated/replayed time, or the wall clock when live."""
+        return int(time.time() * 1000)
+
+    @property
+    def label(self) -> str:
+        return self.spec
+
+
+FeedFactory = Callable[[str, str, FeedOptions], Feed]  # (spec, argument, options) -> Feed
+
+_REGISTRY: dict[str, FeedFactory] = {}
+_LAZY: dict[str, str] = {
+    # name -> module that registers it on import; keeps heavy provider imports off start-up.
+    "sim": "feeds.sim",
+    "replay": "feeds.replay",
+    "yahoo": "feeds.providers.yahoo",
+    "alpaca": "feeds.providers.alpaca",
+    "finnhub": "feeds.providers.finnhub",
+    "polygon": "feeds.providers.polygon",
+    "massive": "feeds.providers.polygon",
+}
+
+
+def register(name: str) -> Callable[[FeedFactory], FeedFactory]:
+    def deco(factory: FeedFactory) -> FeedFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def feed_names() -> list[str]:
+    return sorted(set(_REGISTRY) | set(_LAZY))
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    name, _, arg = spec.strip().partition(":")
+    return name.strip().lower(), arg.strip()
+
+
+def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
+    """Build the feed a spec names. Raises FeedSpecError with a one-line fix on a bad spec."""
+    name, arg = parse_spec(spec)
+    if not name:
+        raise FeedSpecError(f"empty feed spec; use one of: {', '.join(feed_names())}")
+    if name not in _REGISTRY and name in _LAZY:
+        import importlib
+
+        importlib.import_module(_LAZY[name])
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        raise FeedSpecError(
+            f"unknown feed {name!r} in --feed {spec!r}; use one of: {', '.join(feed_names())}"
+        )
+    return factory(spec, arg, options or FeedOptions())
