@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 class FeedOptions:
     """Everything a feed may need to start. Providers read only what applies to them."""
 
-    symbols: list[str] = field(default_factory=list)  # canonical symbols to stream, in priority order
+    # canonical symbols to stream, in priority order (indices and ETFs first)
+    symbols: list[str] = field(default_factory=list)
     speed: float = 1.0  # sim/replay: multiple of real time (0 = as fast as possible)
     seed: int = 0  # sim: random seed
-    universe: int = 0  # sim: pad the universe with synthetic names up to this many (0 = bundled only)
+    # sim: pad the universe with synthetic names up to this many (0 = bundled only)
+    universe: int = 0
     config: Mapping[str, Any] = field(default_factory=dict)  # the [feeds.<name>] config table
     env: Mapping[str, str] = field(default_factory=dict)  # environment (keys, URL overrides)
     stale_after: float = 15.0  # seconds without a tick while the market is open -> STALE

@@ -1,0 +1,137 @@
+"""The frame: an immutable view of the market that the app and headless commands render.
+
+Built once per frame by :class:`feeds.pipeline.Pipeline`; widgets read it and keep nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from feeds.analytics import Breadth
+from feeds.events import FeedState, FeedStatus
+from feeds.levels import AlertEvent, LevelState
+
+
+@dataclass(slots=True, frozen=True)
+class Quote:
+    symbol: str
+    last: float | None
+    anchor: float | None
+    ret: float | None  # fraction since the anchor
+    change: float | None  # points since the anchor
+    high: float | None
+    low: float | None
+    ts: int
+    count: int
+    estimated: bool = False  # derived from an ETF, not streamed
+
+
+@dataclass(slots=True, frozen=True)
+class BoardRow:
+    symbol: str
+    name: str
+    sector: str
+    last: float | None
+    ret: float | None
+    weight: float | None  # fraction of the index at the anchor
+    contribution_bp: float | None
+    high: float | None
+    low: float | None
+    count: int
+    ts: int
+
+
+def _opt(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+@dataclass(slots=True)
+class Board:
+    """The ranked constituents. Arrays are position-aligned; ``order`` lists positions by rank."""
+
+    symbols: list[str]
+    names: list[str]
+    sectors: list[str]
+    last: np.ndarray
+    ret: np.ndarray
+    weight: np.ndarray
+    contribution: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    count: np.ndarray
+    ts: np.ndarray
+    order: np.ndarray
+    sort: str = "contribution"
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def row_at(self, pos: int) -> BoardRow:
+        """The row at array position ``pos`` (not rank)."""
+        return BoardRow(
+            symbol=self.symbols[pos],
+            name=self.names[pos],
+            sector=self.sectors[pos],
+            last=_opt(self.last[pos]),
+            ret=_opt(self.ret[pos]),
+            weight=_opt(self.weight[pos]),
+            contribution_bp=_opt(self.contribution[pos]),
+            high=_opt(self.high[pos]),
+            low=_opt(self.low[pos]),
+            count=int(self.count[pos]),
+            ts=int(self.ts[pos]),
+        )
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[BoardRow]:
+        """Rows ranked ``start`` to ``stop`` (only these are materialised)."""
+        return [self.row_at(int(p)) for p in self.order[start:stop]]
+
+    def find(self, symbol: str) -> BoardRow | None:
+        try:
+            return self.row_at(self.symbols.index(symbol))
+        except ValueError:
+            return None
+
+    @property
+    def total_contribution_bp(self) -> float:
+        return float(np.nansum(self.contribution))
+
+
+@dataclass(slots=True, frozen=True)
+class LevelView:
+    price: float
+    label: str
+    user: bool
+    state: LevelState
+    distance: float | None  # level - price, in points (positive: the level is above)
+    distance_pct: float | None  # as a fraction of the price
+    crossings: tuple[AlertEvent, ...] = ()
+
+
+@dataclass(slots=True)
+class Frame:
+    as_of: int  # the feed's clock, epoch ms
+    anchor: str
+    quotes: dict[str, Quote]
+    spread_spx_bp: float | None
+    spread_mags_bp: float | None
+    ratio: float | None  # RUT/SPX rebased to 100 at the anchor
+    breadth: Breadth
+    board: Board
+    levels: list[LevelView]
+    level_price: float | None  # the price the ladder is placed against (^RUT or its estimate)
+    status: FeedStatus
+    session: str  # pre | open | post | closed
+    tick_age_s: float | None  # wall seconds since the newest tick
+    ticks_per_s: float
+    total_ticks: int
+    streak: tuple[int, str]  # (sessions, "small" | "large" | "")
+    estimated_indices: bool
+    changed: frozenset[str] = frozenset()
+    new_alerts: list[AlertEvent] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return self.status.state in (FeedState.STALE, FeedState.ERROR, FeedState.RECONNECTING)

@@ -1,0 +1,53 @@
+"""Bounded price history for charts: fixed-size ring buffers, one point per time bucket.
+
+Memory is fixed up front, so a whole trading day (or a week of replay) never grows the process.
+Within a bucket the latest price wins, so a chart point is the bucket's close.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Ring:
+    """A ring of (ts_ms, price) points bucketed by ``bucket_ms``; ``capacity`` points at most."""
+
+    __slots__ = ("_bucket", "_n", "_pos", "_prices", "_times", "bucket_ms", "capacity")
+
+    def __init__(self, bucket_ms: int, capacity: int) -> None:
+        self.bucket_ms = bucket_ms
+        self.capacity = capacity
+        self._times = np.zeros(capacity, dtype=np.int64)
+        self._prices = np.zeros(capacity, dtype=np.float64)
+        self._n = 0  # points stored (<= capacity)
+        self._pos = -1  # index of the newest point
+        self._bucket = -1  # bucket number of the newest point
+
+    def __len__(self) -> int:
+        return self._n
+
+    def add(self, ts: int, price: float) -> None:
+        b = ts // self.bucket_ms
+        if b == self._bucket:
+            self._prices[self._pos] = price
+            self._times[self._pos] = ts
+            return
+        if b < self._bucket:
+            return  # out-of-order tick from an older bucket: charts only move forward
+        self._bucket = b
+        self._pos = (self._pos + 1) % self.capacity
+        self._times[self._pos] = ts
+        self._prices[self._pos] = price
+        if self._n < self.capacity:
+            self._n += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times_ms, prices), oldest first; copies, safe to keep."""
+        if self._n < self.capacity:
+            return self._times[: self._n].copy(), self._prices[: self._n].copy()
+        start = (self._pos + 1) % self.capacity
+        idx = np.r_[start : self.capacity, 0:start]
+        return self._times[idx], self._prices[idx]
+
+    def last_price(self) -> float | None:
+        return float(self._prices[self._pos]) if self._n else None

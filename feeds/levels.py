@@ -1,0 +1,177 @@
+"""The level engine: crossing alerts on the Russell 2000 that do not flap.
+
+Each level remembers which side of it the price is on. A crossing fires only when the price goes
+past the level by more than the hysteresis band; the opposite crossing needs the price to go back
+beyond the band on the other side, so a price whipsawing inside the band fires nothing. The first
+price seen only sets the side: a level already passed at start-up never fires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+#: The technical levels the product ships with (index points, label).
+DEFAULT_LEVELS: tuple[tuple[float, str], ...] = (
+    (2300.0, "critical support"),
+    (2450.0, "support"),
+    (2642.0, "upside target"),
+    (2861.0, "upside target"),
+    (3000.0, "upside target"),
+)
+DEFAULT_HYSTERESIS = 0.0005  # 0.05 % of the level
+DEFAULT_APPROACH = 0.0025  # "approaching" within 0.25 % of the level
+
+
+class Side(StrEnum):
+    UNKNOWN = "unknown"
+    ABOVE = "above"
+    BELOW = "below"
+
+
+class LevelState(StrEnum):
+    ARMED = "armed"
+    APPROACHING = "approaching"
+    CROSSED_UP = "crossed up"
+    CROSSED_DOWN = "crossed down"
+
+
+@dataclass(slots=True, frozen=True)
+class AlertEvent:
+    ts: int  # epoch ms (the tick's data time)
+    symbol: str
+    level: float
+    label: str
+    direction: str  # "up" | "down"
+    price: float
+    kind: str  # "cross" | "approach"
+    estimated: bool = False  # the index value was estimated from its ETF
+
+    def to_dict(self) -> dict[str, object]:
+        from feeds.timefmt import iso_ms
+
+        return {
+            "ts": iso_ms(self.ts),
+            "symbol": self.symbol,
+            "level": self.level,
+            "label": self.label,
+            "direction": self.direction,
+            "price": self.price,
+            "kind": self.kind,
+            "estimated": self.estimated,
+        }
+
+
+@dataclass(slots=True)
+class Level:
+    price: float
+    label: str
+    user: bool = False
+    side: Side = Side.UNKNOWN
+    state: LevelState = LevelState.ARMED
+    near: bool = False  # inside the approach distance (the notice has fired or was pre-set)
+    crossings: list[AlertEvent] = field(default_factory=list)
+
+
+_NO_ALERTS: list[AlertEvent] = []
+
+
+class LevelEngine:
+    """Tracks each level's side for one symbol and emits AlertEvents on crossings."""
+
+    def __init__(
+        self,
+        levels: list[tuple[float, str]] | tuple[tuple[float, str], ...] = DEFAULT_LEVELS,
+        *,
+        symbol: str = "^RUT",
+        hysteresis: float = DEFAULT_HYSTERESIS,
+        approach: float | None = DEFAULT_APPROACH,
+    ) -> None:
+        if hysteresis < 0:
+            raise ValueError("hysteresis must be >= 0")
+        self.symbol = symbol
+        self.hysteresis = hysteresis
+        self.approach = approach
+        self.levels: list[Level] = []
+        self.last_price: float | None = None
+        for price, label in levels:
+            self.add(price, label, user=False)
+
+    def add(self, price: float, label: str = "user level", *, user: bool = True) -> Level:
+        """Add a level (kept sorted); it takes its side from the last price without firing."""
+        if not price > 0:
+            raise ValueError(f"a level must be a positive number of index points, not {price!r}")
+        for lv in self.levels:
+            if lv.price == price:
+                return lv
+        lv = Level(price, label, user=user)
+        if self.last_price is not None:
+            self._settle(lv, self.last_price)
+        self.levels.append(lv)
+        self.levels.sort(key=lambda x: x.price)
+        return lv
+
+    def remove(self, price: float) -> bool:
+        before = len(self.levels)
+        self.levels = [lv for lv in self.levels if lv.price != price]
+        return len(self.levels) != before
+
+    def _settle(self, lv: Level, price: float) -> None:
+        lv.side = Side.ABOVE if price >= lv.price else Side.BELOW
+        if self.approach is not None:
+            lv.near = abs(price - lv.price) <= self.approach * lv.price
+            if lv.near and lv.state is LevelState.ARMED:
+                lv.state = LevelState.APPROACHING
+
+    def on_price(self, price: float, ts: int, *, estimated: bool = False) -> list[AlertEvent]:
+        """Feed one price of the watched symbol; returns the alerts it fires (usually none)."""
+        first = self.last_price is None
+        self.last_price = price
+        if first:
+            for lv in self.levels:
+                self._settle(lv, price)
+            return _NO_ALERTS
+        out = _NO_ALERTS
+        for lv in self.levels:
+            band = self.hysteresis * lv.price
+            if lv.side is Side.BELOW and price > lv.price + band:
+                lv.side = Side.ABOVE
+                lv.state = LevelState.CROSSED_UP
+                out = self._fire(out, lv, ts, "up", price, "cross", estimated)
+            elif lv.side is Side.ABOVE and price < lv.price - band:
+                lv.side = Side.BELOW
+                lv.state = LevelState.CROSSED_DOWN
+                out = self._fire(out, lv, ts, "down", price, "cross", estimated)
+            if self.approach is not None:
+                dist = abs(price - lv.price)
+                reach = self.approach * lv.price
+                if not lv.near and dist <= reach:
+                    lv.near = True
+                    if lv.state is LevelState.ARMED:
+                        lv.state = LevelState.APPROACHING
+                    direction = "up" if price < lv.price else "down"
+                    out = self._fire(out, lv, ts, direction, price, "approach", estimated)
+                elif lv.near and dist > reach + band:
+                    # moved clearly away again: the next approach is news
+                    lv.near = False
+                    if lv.state is LevelState.APPROACHING:
+                        lv.state = LevelState.ARMED
+        return out
+
+    def _fire(
+        self,
+        out: list[AlertEvent],
+        lv: Level,
+        ts: int,
+        direction: str,
+        price: float,
+        kind: str,
+        estimated: bool,
+    ) -> list[AlertEvent]:
+        ev = AlertEvent(ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated)
+        if kind == "cross":
+            lv.crossings.append(ev)
+        if out is _NO_ALERTS:
+            out = []
+        out.append(ev)
+        return out

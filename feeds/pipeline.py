@@ -1,0 +1,303 @@
+"""The pipeline: feed -> MarketState (+ level engine -> alert sinks) -> frames.
+
+One pipeline serves the app and every headless command, so what ``r2k snapshot`` prints is what
+the screen shows. ``handle`` is the per-event path; ``frame`` is called at the refresh rate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from feeds import analytics
+from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
+from feeds.feed import Feed
+from feeds.frame import Board, Frame, LevelView, Quote
+from feeds.levels import AlertEvent, LevelEngine
+from feeds.state import MarketState
+from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
+
+if TYPE_CHECKING:
+    from feeds.holdings import Holdings
+
+AlertSink = Callable[[AlertEvent], None]
+StatusSink = Callable[[FeedStatus], None]
+
+#: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
+ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
+ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+
+
+class Pipeline:
+    def __init__(
+        self,
+        feed: Feed,
+        holdings: Holdings | None = None,
+        *,
+        anchor: str = "prev",
+        levels: LevelEngine | None = None,
+        alert_sinks: Iterable[AlertSink] = (),
+        status_sinks: Iterable[StatusSink] = (),
+    ) -> None:
+        self.feed = feed
+        self.holdings = holdings
+        self.state = MarketState(HEADLINE)
+        self.levels = levels if levels is not None else LevelEngine()
+        self.alert_sinks = list(alert_sinks)
+        self.status_sinks = list(status_sinks)
+        self.anchor = anchor
+        self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
+        self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
+        self._pending_alerts: list[AlertEvent] = []
+        self.estimated = feed.estimates_indices
+        self._level_id = self.state.id_of(self.levels.symbol)
+        self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
+        # per-frame rate bookkeeping
+        self._rate_ticks = 0
+        self._rate_wall = time.monotonic()
+        self._rate = 0.0
+        # constituents: holdings first (in weight order), then any other symbol the feed sends
+        self._weights: dict[str, float] = {}
+        if holdings is not None:
+            for c in holdings.constituents:
+                self.state.id_of(c.symbol)
+                self._weights[c.symbol] = c.weight
+        self._session_day = ""
+
+    # --- per event -------------------------------------------------------------------------
+    def handle(self, ev: object) -> None:
+        if type(ev) is Tick:
+            self._on_tick(ev)
+        elif isinstance(ev, FeedStatus):
+            self.set_status(ev)
+        elif isinstance(ev, Bars):
+            self.state.apply_bars(ev)
+        elif isinstance(ev, DailyCloses):
+            self.state.apply_daily(ev)
+
+    def _on_tick(self, tick: Tick) -> None:
+        state = self.state
+        i = state.apply(tick)
+        state.last_tick_wall = time.monotonic()
+        if i == self._level_id and not self.estimated:
+            self._check_levels(tick.price, tick.ts, estimated=False)
+        elif self.estimated and i in self._proxy_ids:
+            self._estimate_index(self._proxy_ids[i], tick)
+
+    def _estimate_index(self, etf: str, tick: Tick) -> None:
+        index, fallback = ETF_PROXIES[etf]
+        k = self.proxy_ratio(etf, fallback)
+        est = round(tick.price * k, 2)
+        j = self.state.apply(Tick(index, est, tick.ts))
+        if j == self._level_id:
+            self._check_levels(est, tick.ts, estimated=True)
+
+    def proxy_ratio(self, etf: str, fallback: float) -> float:
+        """``k`` = last known index close / ETF close; the fallback until both are known."""
+        index = ETF_PROXIES[etf][0]
+        st = self.state
+        idx_close = st.daily.get(index, [])[-1:] or []
+        etf_close = st.prev_close[st.ids[etf]]
+        ic = idx_close[0][1] if idx_close else None
+        if ic and etf_close:
+            return ic / etf_close
+        return fallback
+
+    def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+        fired = self.levels.on_price(price, ts, estimated=estimated)
+        for alert in fired:
+            self.alerts.appendleft(alert)
+            self._pending_alerts.append(alert)
+            for sink in self.alert_sinks:
+                sink(alert)
+
+    def set_status(self, status: FeedStatus) -> None:
+        self.status = status
+        for sink in self.status_sinks:
+            sink(status)
+
+    async def run(self) -> None:
+        """Consume the feed until it ends or the task is cancelled."""
+        async with self.feed as feed:
+            async for ev in feed:
+                self.handle(ev)
+
+    # --- per frame -------------------------------------------------------------------------
+    def set_anchor(self, mode: str) -> None:
+        self.state.anchor_column(mode)  # validates
+        self.anchor = mode
+
+    def _update_session_open(self, now_ms: int) -> str:
+        """The session phase at ``now_ms``; also tells the state when today's open was."""
+        try:
+            from feeds import calendar
+        except ImportError:  # pragma: no cover - calendar ships with the package
+            return "open"
+        day = time.strftime("%Y-%m-%d", time.gmtime(now_ms / 1000))
+        if day != self._session_day:
+            self._session_day = day
+            bounds = calendar.session_open_close(now_ms)
+            if bounds is not None:
+                self.state.session_open_ms = bounds[0]
+        return calendar.session_phase(now_ms)
+
+    def quote(self, symbol: str) -> Quote:
+        st = self.state
+        i = st.ids.get(symbol)
+        if i is None:
+            return Quote(symbol, None, None, None, None, None, None, 0, 0)
+        last, anchor = st.last[i], st.anchor_column(self.anchor)[i]
+        r = analytics.ret(last, anchor)
+        change = None if last is None or anchor is None else last - anchor
+        est = self.estimated and symbol in (RUT, SPX)
+        hi, lo, ts, n = st.high[i], st.low[i], st.ts[i], st.count[i]
+        return Quote(symbol, last, anchor, r, change, hi, lo, ts, n, est)
+
+    def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
+        st = self.state
+        ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
+        symbols = [st.symbols[i] for i in ids]
+        if text:
+            needle = text.lower()
+            keep = [
+                k
+                for k, s in enumerate(symbols)
+                if needle in s.lower() or needle in self._name(s).lower()
+            ]
+            ids = [ids[k] for k in keep]
+            symbols = [symbols[k] for k in keep]
+        idx = np.array(ids, dtype=np.intp)
+        last_all, anchor_all = st.arrays(self.anchor)
+        last, anchor = last_all[idx], anchor_all[idx]
+        rets = analytics.returns(last, anchor)
+        w_asof = np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64)
+        weights = self._anchor_weights(symbols, w_asof)
+        contrib = analytics.contributions_bp(weights, rets)
+        order = analytics.rank(
+            sort,
+            contribution=contrib,
+            rets=rets,
+            weights=weights,
+            symbols=symbols,
+            descending=descending,
+        )
+
+        def column(values: list[float | None]) -> np.ndarray:
+            return np.array([values[i] for i in ids], dtype=np.float64)
+
+        return Board(
+            symbols=symbols,
+            names=[self._name(s) for s in symbols],
+            sectors=[self._sector(s) for s in symbols],
+            last=last,
+            ret=rets,
+            weight=weights,
+            contribution=contrib,
+            high=column(st.high),
+            low=column(st.low),
+            count=np.array([st.count[i] for i in ids], dtype=np.int64),
+            ts=np.array([st.ts[i] for i in ids], dtype=np.int64),
+            order=order,
+            sort=sort,
+        )
+
+    def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
+        """Holdings weights moved from their as-of date to the anchor where closes allow it."""
+        if self.holdings is None:
+            return w_asof
+        asof = self.holdings.as_of.isoformat()
+        index_growth = self._growth(RUT, asof)
+        if index_growth is None:
+            return w_asof
+        growth = np.array([self._growth(s, asof) or np.nan for s in symbols], dtype=np.float64)
+        return analytics.anchor_weights(w_asof, growth, index_growth)
+
+    def _growth(self, symbol: str, asof: str) -> float | None:
+        """P(anchor) / P(as-of close), when the as-of close is among the symbol's daily closes."""
+        closes = self.state.daily.get(symbol)
+        if not closes:
+            return None
+        at = dict(closes).get(asof)
+        anchor = self.state.anchor(symbol, self.anchor)
+        if at is None or anchor is None or at <= 0:
+            return None
+        return anchor / at
+
+    def _name(self, symbol: str) -> str:
+        c = self.holdings.by_symbol.get(symbol) if self.holdings else None
+        return c.name if c else symbol
+
+    def _sector(self, symbol: str) -> str:
+        c = self.holdings.by_symbol.get(symbol) if self.holdings else None
+        return c.sector if c else ""
+
+    def level_views(self) -> list[LevelView]:
+        price = self.state.price(self.levels.symbol)
+        out = []
+        for lv in self.levels.levels:
+            dist = None if price is None else lv.price - price
+            pct = None if dist is None or not price else dist / price
+            out.append(
+                LevelView(lv.price, lv.label, lv.user, lv.state, dist, pct, tuple(lv.crossings))
+            )
+        return out
+
+    def _tick_rate(self) -> float:
+        now = time.monotonic()
+        dt = now - self._rate_wall
+        if dt >= 0.25:
+            inst = (self.state.total_ticks - self._rate_ticks) / dt
+            # smooth over about a second so the figure is readable at 4 Hz
+            alpha = min(1.0, dt)
+            self._rate = inst if self._rate == 0 else self._rate + alpha * (inst - self._rate)
+            self._rate_ticks = self.state.total_ticks
+            self._rate_wall = now
+        return self._rate
+
+    def frame(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Frame:
+        """Everything the screen shows, computed once. Consumes the dirty set and new alerts."""
+        st = self.state
+        now = self.feed.now_ms()
+        session = self._update_session_open(now)
+        quotes = {s: self.quote(s) for s in HEADLINE}
+        rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
+        board = self.board(sort, descending, text)
+        rets_all = board.ret if not text else self.board(sort, descending).ret
+        changed = frozenset(st.symbols[i] for i in st.take_dirty())
+        new_alerts, self._pending_alerts = self._pending_alerts, []
+        age = None if not st.last_tick_wall else max(0.0, time.monotonic() - st.last_tick_wall)
+        return Frame(
+            as_of=now,
+            anchor=self.anchor,
+            quotes=quotes,
+            spread_spx_bp=analytics.spread_bp(rut.ret, spx.ret),
+            spread_mags_bp=analytics.spread_bp(rut.ret, mags.ret),
+            ratio=analytics.ratio_rebased(rut.last, rut.anchor, spx.last, spx.anchor),
+            breadth=analytics.breadth(rets_all),
+            board=board,
+            levels=self.level_views(),
+            level_price=rut.last,
+            status=self.status,
+            session=session,
+            tick_age_s=age,
+            ticks_per_s=self._tick_rate(),
+            total_ticks=st.total_ticks,
+            streak=analytics.streak(st.daily.get(RUT, []), st.daily.get(SPX, [])),
+            estimated_indices=self.estimated,
+            changed=changed,
+            new_alerts=new_alerts,
+        )
+
+
+def session_date(ts_ms: int) -> date:
+    from feeds.timefmt import exchange_time
+
+    return exchange_time(ts_ms).date()
+
+
+__all__ = ["AlertSink", "Pipeline", "StatusSink", "session_date"]

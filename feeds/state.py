@@ -1,0 +1,184 @@
+"""MarketState: the latest per-symbol facts, updated in O(1) per tick.
+
+The hot path (``apply``) touches plain Python lists indexed by a small integer symbol id and marks
+the id dirty; it never formats, never calls pandas and never touches the UI. Everything derived
+(returns, spread, ranking) is computed once per frame from these lists by :mod:`feeds.analytics`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from feeds.events import Bars, DailyCloses, Tick
+from feeds.history import Ring
+from feeds.symbols import HEADLINE
+
+ANCHOR_MODES = ("prev", "open", "first", "ytd")
+
+#: headline symbols keep one point a second for a whole extended day; constituents one a minute.
+HEADLINE_BUCKET_MS, HEADLINE_CAPACITY = 1_000, 16 * 3_600
+CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY = 60_000, 24 * 60
+
+
+class MarketState:
+    """Per-symbol last, anchors, session high/low, tick time and count, and chart history."""
+
+    def __init__(self, symbols: list[str] | tuple[str, ...] = ()) -> None:
+        self.ids: dict[str, int] = {}
+        self.symbols: list[str] = []
+        self.last: list[float | None] = []
+        self.prev_close: list[float | None] = []
+        self.open: list[float | None] = []
+        self.first: list[float | None] = []
+        self.high: list[float | None] = []
+        self.low: list[float | None] = []
+        self.ts: list[int] = []
+        self.count: list[int] = []
+        self.day_volume: list[float | None] = []
+        self.ytd_base: list[float | None] = []
+        self.history: list[Ring] = []
+        self.daily: dict[str, list[tuple[str, float]]] = {}
+        self.dirty: set[int] = set()
+        self.total_ticks = 0
+        self.last_tick_ts = 0  # data time of the newest tick (ms)
+        self.last_tick_wall = 0.0  # monotonic wall time the newest tick arrived
+        #: regular-session open of the current day (ms); ticks at/after it set ``open``.
+        self.session_open_ms = 0
+        for s in symbols:
+            self.id_of(s)
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def id_of(self, symbol: str) -> int:
+        """The id of ``symbol``, registering it on first sight."""
+        i = self.ids.get(symbol)
+        if i is not None:
+            return i
+        i = len(self.symbols)
+        self.ids[symbol] = i
+        self.symbols.append(symbol)
+        for column in (
+            self.last,
+            self.prev_close,
+            self.open,
+            self.first,
+            self.high,
+            self.low,
+            self.day_volume,
+            self.ytd_base,
+        ):
+            column.append(None)
+        self.ts.append(0)
+        self.count.append(0)
+        if symbol in HEADLINE:
+            self.history.append(Ring(HEADLINE_BUCKET_MS, HEADLINE_CAPACITY))
+        else:
+            self.history.append(Ring(CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY))
+        return i
+
+    def apply(self, tick: Tick) -> int:
+        """Apply one tick; returns the symbol id. The per-tick hot path."""
+        i = self.ids.get(tick.symbol)
+        if i is None:
+            i = self.id_of(tick.symbol)
+        p = tick.price
+        ts = tick.ts
+        if self.last[i] is None:
+            self.first[i] = p
+            self.high[i] = p
+            self.low[i] = p
+        else:
+            if p > self.high[i]:  # type: ignore[operator]
+                self.high[i] = p
+            elif p < self.low[i]:  # type: ignore[operator]
+                self.low[i] = p
+        if self.open[i] is None and ts >= self.session_open_ms:
+            self.open[i] = p
+        self.last[i] = p
+        self.ts[i] = ts
+        self.count[i] += 1
+        if tick.prev_close is not None:
+            self.prev_close[i] = tick.prev_close
+        if tick.day_volume is not None:
+            self.day_volume[i] = tick.day_volume
+        self.history[i].add(ts, p)
+        self.dirty.add(i)
+        self.total_ticks += 1
+        if ts > self.last_tick_ts:
+            self.last_tick_ts = ts
+        return i
+
+    def stamp_arrival(self) -> None:
+        """Record the wall time of the latest batch of ticks (once per batch, not per tick)."""
+        self.last_tick_wall = time.monotonic()
+
+    def apply_bars(self, bars: Bars) -> None:
+        """Backfill chart history; sets ``last`` only when the backfill is newer than any tick."""
+        i = self.id_of(bars.symbol)
+        ring = self.history[i]
+        for ts, price in bars.points:
+            ring.add(ts, price)
+            if self.open[i] is None and ts >= self.session_open_ms and self.session_open_ms:
+                self.open[i] = price
+            hi, lo = self.high[i], self.low[i]
+            self.high[i] = price if hi is None or price > hi else hi
+            self.low[i] = price if lo is None or price < lo else lo
+        if bars.prev_close is not None:
+            self.prev_close[i] = bars.prev_close
+        if bars.points:
+            ts, price = bars.points[-1]
+            if ts >= self.ts[i]:
+                if self.first[i] is None:
+                    self.first[i] = bars.points[0][1]
+                self.last[i] = price
+                self.ts[i] = ts
+                self.dirty.add(i)
+
+    def apply_daily(self, daily: DailyCloses) -> None:
+        """Keep completed sessions' closes; the last close of a previous year is the YTD base."""
+        i = self.id_of(daily.symbol)
+        closes = sorted(daily.closes)
+        self.daily[daily.symbol] = closes
+        if not closes:
+            return
+        if self.prev_close[i] is None:
+            self.prev_close[i] = closes[-1][1]
+        year = closes[-1][0][:4]
+        before = [c for d, c in closes if d[:4] < year]
+        if before:
+            self.ytd_base[i] = before[-1]
+        self.dirty.add(i)
+
+    def take_dirty(self) -> set[int]:
+        """The ids changed since the last call (the frame loop's conflation point)."""
+        dirty = self.dirty
+        self.dirty = set()
+        return dirty
+
+    def anchor_column(self, mode: str) -> list[float | None]:
+        if mode == "prev":
+            return self.prev_close
+        if mode == "open":
+            return self.open
+        if mode == "first":
+            return self.first
+        if mode == "ytd":
+            return self.ytd_base
+        raise ValueError(f"unknown anchor {mode!r}; use one of {', '.join(ANCHOR_MODES)}")
+
+    def anchor(self, symbol: str, mode: str) -> float | None:
+        i = self.ids.get(symbol)
+        return None if i is None else self.anchor_column(mode)[i]
+
+    def price(self, symbol: str) -> float | None:
+        i = self.ids.get(symbol)
+        return None if i is None else self.last[i]
+
+    def arrays(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """(last, anchor) as float arrays over all ids, NaN where unknown: one copy per frame."""
+        last = np.array(self.last, dtype=np.float64)
+        anchor = np.array(self.anchor_column(mode), dtype=np.float64)
+        return last, anchor
