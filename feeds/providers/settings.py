@@ -1,0 +1,55 @@
+"""Where a provider finds its URLs and keys: environment first, then the config file.
+
+Keys are read here and nowhere else, and never appear in a status, log line or error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from feeds.errors import CredentialsError
+
+
+def setting(
+    provider: str,
+    key: str,
+    env: Mapping[str, str],
+    config: Mapping[str, Any],
+    default: str | None = None,
+) -> str | None:
+    """``R2K_<PROVIDER>_<KEY>`` from the environment, else ``key`` in ``[feeds.<provider>]``."""
+    var = f"R2K_{provider.upper()}_{key.upper()}"
+    value = env.get(var)
+    if value:
+        return value
+    value = config.get(key)
+    if value:
+        return str(value)
+    return default
+
+
+def require_secret(
+    provider: str, key: str, env: Mapping[str, str], config: Mapping[str, Any], *, what: str
+) -> str:
+    """A credential, or a one-line error naming the variable to set."""
+    value = setting(provider, key, env, config)
+    if not value:
+        var = f"R2K_{provider.upper()}_{key.upper()}"
+        raise CredentialsError(
+            f"{provider} needs {what}: set {var} in the environment "
+            f'(or {key} = "..." under [feeds.{provider}] in the config file)'
+        )
+    return value
+
+
+_SECRET_QUERY = re.compile(r"(?i)((?:token|apikey|api_key|key|secret)=)[^&\s]+")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every secret and every key-like query parameter masked."""
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return _SECRET_QUERY.sub(r"\1***", text)
