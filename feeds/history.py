@@ -1,7 +1,9 @@
 """Bounded price history for charts: fixed-size ring buffers, one point per time bucket.
 
 Memory is fixed up front, so a whole trading day (or a week of replay) never grows the process.
-Within a bucket the latest price wins, so a chart point is the bucket's close.
+Within a bucket the latest price wins, so a chart point is the bucket's close. On the per-tick
+path the state only calls :meth:`Ring.roll` when a tick opens a new bucket; the newest point's
+price is then the live last price, which readers pass to :meth:`Ring.arrays`.
 """
 
 from __future__ import annotations
@@ -41,13 +43,31 @@ class Ring:
         if self._n < self.capacity:
             self._n += 1
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(times_ms, prices), oldest first; copies, safe to keep."""
+    def roll(self, ts: int, price: float, closing: float | None) -> None:
+        """A tick opened a new bucket: close the newest point at ``closing``, start another."""
+        if self._n and closing is not None:
+            self._prices[self._pos] = closing
+        self._bucket = ts // self.bucket_ms
+        self._pos = (self._pos + 1) % self.capacity
+        self._times[self._pos] = ts
+        self._prices[self._pos] = price
         if self._n < self.capacity:
-            return self._times[: self._n].copy(), self._prices[: self._n].copy()
-        start = (self._pos + 1) % self.capacity
-        idx = np.r_[start : self.capacity, 0:start]
-        return self._times[idx], self._prices[idx]
+            self._n += 1
+
+    def arrays(self, live: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(times_ms, prices), oldest first; copies, safe to keep.
+
+        ``live`` is the latest price, which stands for the newest (still open) bucket.
+        """
+        if self._n < self.capacity:
+            times, prices = self._times[: self._n].copy(), self._prices[: self._n].copy()
+        else:
+            start = (self._pos + 1) % self.capacity
+            idx = np.r_[start : self.capacity, 0:start]
+            times, prices = self._times[idx], self._prices[idx]
+        if live is not None and self._n:
+            prices[-1] = live
+        return times, prices
 
     def last_price(self) -> float | None:
         return float(self._prices[self._pos]) if self._n else None

@@ -67,7 +67,9 @@ class Pipeline:
             for c in holdings.constituents:
                 self.state.id_of(c.symbol)
                 self._weights[c.symbol] = c.weight
-        self._session_day = ""
+        self._session_hour = -1
+        self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
+        self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -81,9 +83,7 @@ class Pipeline:
             self.state.apply_daily(ev)
 
     def _on_tick(self, tick: Tick) -> None:
-        state = self.state
-        i = state.apply(tick)
-        state.last_tick_wall = time.monotonic()
+        i = self.state.apply(tick)
         if i == self._level_id and not self.estimated:
             self._check_levels(tick.price, tick.ts, estimated=False)
         elif self.estimated and i in self._proxy_ids:
@@ -123,6 +123,7 @@ class Pipeline:
 
     async def run(self) -> None:
         """Consume the feed until it ends or the task is cancelled."""
+        self._update_session_open(self.feed.now_ms())
         async with self.feed as feed:
             async for ev in feed:
                 self.handle(ev)
@@ -138,11 +139,12 @@ class Pipeline:
             from feeds import calendar
         except ImportError:  # pragma: no cover - calendar ships with the package
             return "open"
-        day = time.strftime("%Y-%m-%d", time.gmtime(now_ms / 1000))
-        if day != self._session_day:
-            self._session_day = day
+        hour = now_ms // 3_600_000
+        if hour != self._session_hour:
+            # re-read the calendar once an hour of feed time, so a new day gets its own open
+            self._session_hour = hour
             bounds = calendar.session_open_close(now_ms)
-            if bounds is not None:
+            if bounds is not None and bounds[0] != self.state.session_open_ms:
                 self.state.session_open_ms = bounds[0]
         return calendar.session_phase(now_ms)
 
@@ -247,15 +249,15 @@ class Pipeline:
             )
         return out
 
-    def _tick_rate(self) -> float:
+    def _tick_rate(self, total: int) -> float:
         now = time.monotonic()
         dt = now - self._rate_wall
         if dt >= 0.25:
-            inst = (self.state.total_ticks - self._rate_ticks) / dt
+            inst = (total - self._rate_ticks) / dt
             # smooth over about a second so the figure is readable at 4 Hz
             alpha = min(1.0, dt)
             self._rate = inst if self._rate == 0 else self._rate + alpha * (inst - self._rate)
-            self._rate_ticks = self.state.total_ticks
+            self._rate_ticks = total
             self._rate_wall = now
         return self._rate
 
@@ -270,7 +272,12 @@ class Pipeline:
         rets_all = board.ret if not text else self.board(sort, descending).ret
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         new_alerts, self._pending_alerts = self._pending_alerts, []
-        age = None if not st.last_tick_wall else max(0.0, time.monotonic() - st.last_tick_wall)
+        total = st.total_ticks
+        if total != self._arrival_ticks:
+            # ticks arrived since the last frame: their age is under one frame period
+            self._arrival_ticks = total
+            self._arrival_wall = time.monotonic()
+        age = None if not self._arrival_wall else time.monotonic() - self._arrival_wall
         return Frame(
             as_of=now,
             anchor=self.anchor,
@@ -285,8 +292,8 @@ class Pipeline:
             status=self.status,
             session=session,
             tick_age_s=age,
-            ticks_per_s=self._tick_rate(),
-            total_ticks=st.total_ticks,
+            ticks_per_s=self._tick_rate(total),
+            total_ticks=total,
             streak=analytics.streak(st.daily.get(RUT, []), st.daily.get(SPX, [])),
             estimated_indices=self.estimated,
             changed=changed,

@@ -7,8 +7,6 @@ the id dirty; it never formats, never calls pandas and never touches the UI. Eve
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from feeds.events import Bars, DailyCloses, Tick
@@ -40,10 +38,8 @@ class MarketState:
         self.ytd_base: list[float | None] = []
         self.history: list[Ring] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}
+        self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
         self.dirty: set[int] = set()
-        self.total_ticks = 0
-        self.last_tick_ts = 0  # data time of the newest tick (ms)
-        self.last_tick_wall = 0.0  # monotonic wall time the newest tick arrived
         #: regular-session open of the current day (ms); ticks at/after it set ``open``.
         self.session_open_ms = 0
         for s in symbols:
@@ -73,6 +69,7 @@ class MarketState:
             column.append(None)
         self.ts.append(0)
         self.count.append(0)
+        self.next_bucket.append(0)
         if symbol in HEADLINE:
             self.history.append(Ring(HEADLINE_BUCKET_MS, HEADLINE_CAPACITY))
         else:
@@ -80,40 +77,56 @@ class MarketState:
         return i
 
     def apply(self, tick: Tick) -> int:
-        """Apply one tick; returns the symbol id. The per-tick hot path."""
+        """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
         i = self.ids.get(tick.symbol)
         if i is None:
             i = self.id_of(tick.symbol)
         p = tick.price
         ts = tick.ts
-        if self.last[i] is None:
-            self.first[i] = p
+        last = self.last
+        before = last[i]
+        if before is None:
+            self.first[i] = self.high[i] = self.low[i] = p
+        elif p > self.high[i]:  # type: ignore[operator]
             self.high[i] = p
+        elif p < self.low[i]:  # type: ignore[operator]
             self.low[i] = p
-        else:
-            if p > self.high[i]:  # type: ignore[operator]
-                self.high[i] = p
-            elif p < self.low[i]:  # type: ignore[operator]
-                self.low[i] = p
-        if self.open[i] is None and ts >= self.session_open_ms:
-            self.open[i] = p
-        self.last[i] = p
+        last[i] = p
+        if ts >= self.next_bucket[i]:
+            self._roll(i, ts, p, before)
         self.ts[i] = ts
         self.count[i] += 1
         if tick.prev_close is not None:
             self.prev_close[i] = tick.prev_close
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
-        self.history[i].add(ts, p)
         self.dirty.add(i)
-        self.total_ticks += 1
-        if ts > self.last_tick_ts:
-            self.last_tick_ts = ts
         return i
 
-    def stamp_arrival(self) -> None:
-        """Record the wall time of the latest batch of ticks (once per batch, not per tick)."""
-        self.last_tick_wall = time.monotonic()
+    def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
+        """The tick opened a new chart bucket (at most once a second per symbol)."""
+        ring = self.history[i]
+        ring.roll(ts, p, before)
+        self.next_bucket[i] = (ts // ring.bucket_ms + 1) * ring.bucket_ms
+        # The open can only be first seen in a new bucket: session opens fall on minute marks.
+        if self.open[i] is None and self.session_open_ms and ts >= self.session_open_ms:
+            self.open[i] = p
+
+    @property
+    def total_ticks(self) -> int:
+        return sum(self.count)
+
+    @property
+    def last_tick_ts(self) -> int:
+        """Data time of the newest tick (ms), 0 before any."""
+        return max(self.ts, default=0)
+
+    def chart(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+        """(times_ms, prices) of ``symbol``'s history, the newest point at the live price."""
+        i = self.ids.get(symbol)
+        if i is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return self.history[i].arrays(self.last[i])
 
     def apply_bars(self, bars: Bars) -> None:
         """Backfill chart history; sets ``last`` only when the backfill is newer than any tick."""
@@ -130,6 +143,8 @@ class MarketState:
             self.prev_close[i] = bars.prev_close
         if bars.points:
             ts, price = bars.points[-1]
+            following = (ts // ring.bucket_ms + 1) * ring.bucket_ms
+            self.next_bucket[i] = max(self.next_bucket[i], following)
             if ts >= self.ts[i]:
                 if self.first[i] is None:
                     self.first[i] = bars.points[0][1]
