@@ -50,7 +50,9 @@ def test_arrays_have_nan_for_unknowns():
 def test_daily_closes_give_prev_close_and_ytd_base():
     st = MarketState()
     st.apply_daily(
-        DailyCloses("^RUT", [("2025-12-30", 2400.0), ("2025-12-31", 2410.0), ("2026-01-02", 2420.0)])
+        DailyCloses(
+            "^RUT", [("2025-12-30", 2400.0), ("2025-12-31", 2410.0), ("2026-01-02", 2420.0)]
+        )
     )
     assert st.anchor("^RUT", "prev") == 2420.0
     assert st.anchor("^RUT", "ytd") == 2410.0
@@ -63,7 +65,7 @@ def test_bars_fill_history_without_overtaking_newer_ticks():
     i = st.ids["^RUT"]
     assert st.last[i] == 2450.0  # the tick is newer than the backfill
     assert st.prev_close[i] == 2430.0
-    times, prices = st.chart("^RUT")
+    _times, prices = st.chart("^RUT")
     assert prices.tolist() == [2450.0]  # a chart only moves forward: older bars are dropped
 
 

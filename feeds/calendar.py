@@ -1,0 +1,175 @@
+"""NYSE sessions on epoch milliseconds: phase (pre/open/post/closed), open/close, past sessions.
+
+Holidays and early closes come from ``exchange_calendars`` (XNYS), imported on first use: it
+pulls in pandas and takes ~0.5 s, which the TUI's first frame must not wait for. The schedule is
+flattened once into a dict of date -> (open_ms, close_ms); the frame loop calls these functions
+at 4 Hz, so the answer for the current day is cached and a call is a few comparisons.
+
+Outside the calendar's range (2015 to two years ahead) weekdays 09:30-16:00 are assumed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+ET = ZoneInfo("America/New_York")
+_CAL_START = dt.date(2015, 1, 1)
+_PRE_START = dt.time(4, 0)
+_POST_END = dt.time(20, 0)
+# Extended-hours trading ends at 17:00 on early-close days (day after Thanksgiving, Christmas
+# Eve), not at 20:00.
+_POST_END_EARLY = dt.time(17, 0)
+_REGULAR_CLOSE = dt.time(16, 0)
+
+_schedule: dict[dt.date, tuple[int, int]] | None = None
+_range: tuple[dt.date, dt.date] = (_CAL_START, _CAL_START)
+_lock = threading.Lock()  # the sim may warm the calendar in a worker thread
+
+
+@dataclass(slots=True, frozen=True)
+class _Day:
+    """One ET calendar day: its ms span and, on a trading day, the phase boundaries."""
+
+    start_ms: int
+    end_ms: int
+    pre_ms: int | None = None
+    open_ms: int | None = None
+    close_ms: int | None = None
+    post_end_ms: int | None = None
+
+
+_last_day: _Day | None = None
+
+
+def _ms(d: dt.date, t: dt.time) -> int:
+    return int(dt.datetime.combine(d, t, ET).timestamp() * 1000)
+
+
+def et_date(ts_ms: int) -> dt.date:
+    """The America/New_York calendar date of an epoch-ms instant."""
+    return dt.datetime.fromtimestamp(ts_ms / 1000, ET).date()
+
+
+def _load() -> dict[dt.date, tuple[int, int]]:
+    global _schedule, _range
+    if _schedule is not None:
+        return _schedule
+    with _lock:
+        if _schedule is not None:
+            return _schedule
+        import exchange_calendars as xc  # slow import: deferred to the first call
+
+        end = dt.date.today() + dt.timedelta(days=730)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.x trips a pandas 3.1 deprecation internally; not ours to fix.
+            warnings.filterwarnings("ignore", message=r"Series\.values returning")
+            cal = xc.get_calendar("XNYS", start=_CAL_START.isoformat(), end=end.isoformat())
+            # Via Timestamp.timestamp(): independent of the datetime64 unit pandas chose.
+            schedule = {
+                s.date(): (round(o.timestamp() * 1000), round(c.timestamp() * 1000))
+                for s, o, c in zip(cal.sessions, cal.opens, cal.closes, strict=True)
+            }
+        _range = (cal.first_session.date(), cal.last_session.date())
+        _schedule = schedule  # published last: readers that see it also see _range
+        return _schedule
+
+
+def _session(d: dt.date) -> tuple[int, int] | None:
+    """Regular open/close (ms) of the session on ET date ``d``, or None if the market is shut."""
+    schedule = _load()
+    if _range[0] <= d <= _range[1]:
+        return schedule.get(d)
+    if d.weekday() >= 5:  # beyond the calendar: weekdays, no holidays
+        return None
+    return _ms(d, dt.time(9, 30)), _ms(d, _REGULAR_CLOSE)
+
+
+def _day(ts_ms: int) -> _Day:
+    global _last_day
+    day = _last_day
+    if day is not None and day.start_ms <= ts_ms < day.end_ms:
+        return day
+    d = et_date(ts_ms)
+    start, end = _ms(d, dt.time(0)), _ms(d + dt.timedelta(days=1), dt.time(0))
+    s = _session(d)
+    if s is None:
+        day = _Day(start, end)
+    else:
+        open_ms, close_ms = s
+        early = close_ms < _ms(d, _REGULAR_CLOSE)
+        post_end = _ms(d, _POST_END_EARLY if early else _POST_END)
+        day = _Day(start, end, _ms(d, _PRE_START), open_ms, close_ms, post_end)
+    _last_day = day
+    return day
+
+
+def session_phase(ts_ms: int) -> str:
+    """ "pre" (04:00-open), "open", "post" (close-20:00, 17:00 after an early close) or "closed"."""
+    day = _day(ts_ms)
+    if day.open_ms is None:
+        return "closed"
+    assert day.pre_ms is not None and day.close_ms is not None and day.post_end_ms is not None
+    if ts_ms < day.pre_ms:
+        return "closed"
+    if ts_ms < day.open_ms:
+        return "pre"
+    if ts_ms < day.close_ms:
+        return "open"
+    if ts_ms < day.post_end_ms:
+        return "post"
+    return "closed"
+
+
+def session_open_close(ts_ms: int) -> tuple[int, int] | None:
+    """Regular open and close (ms) of the ET day of ``ts_ms`` if it is a trading day."""
+    day = _day(ts_ms)
+    if day.open_ms is None or day.close_ms is None:
+        return None
+    return day.open_ms, day.close_ms
+
+
+def extended_end(ts_ms: int) -> int | None:
+    """When post-market trading ends (ms) on the ET day of ``ts_ms``, if it is a trading day."""
+    return _day(ts_ms).post_end_ms
+
+
+def latest_session_start(now_ms: int) -> int:
+    """Open (ms) of the latest session that has opened at or before ``now_ms``."""
+    today = session_open_close(now_ms)
+    if today is not None and today[0] <= now_ms:
+        return today[0]
+    return _latest_before(et_date(now_ms))
+
+
+@lru_cache(maxsize=64)
+def _latest_before(d: dt.date) -> int:
+    for back in range(1, 30):
+        s = _session(d - dt.timedelta(days=back))
+        if s is not None:
+            return s[0]
+    raise ValueError(f"no NYSE session in the 30 days before {d}")  # pragma: no cover
+
+
+def previous_sessions(ts_ms: int, n: int) -> list[dt.date]:
+    """The ``n`` sessions on ET dates before the date of ``ts_ms``, oldest first.
+
+    "Completed" assumes ``ts_ms`` is within its own day's session or before it: the session of
+    that date (if any) is never included, even after its close.
+    """
+    return list(_previous(et_date(ts_ms), n))
+
+
+@lru_cache(maxsize=64)
+def _previous(d: dt.date, n: int) -> tuple[dt.date, ...]:
+    out: list[dt.date] = []
+    day = d
+    while len(out) < n:
+        day -= dt.timedelta(days=1)
+        if _session(day) is not None:
+            out.append(day)
+    return tuple(reversed(out))

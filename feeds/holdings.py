@@ -1,0 +1,319 @@
+"""Index constituents with weights: the bundled snapshot or an iShares holdings CSV.
+
+Two file formats are accepted, told apart by their header line:
+
+* the bundled snapshot (``feeds/data/r2k_top_holdings.csv``): ``#`` comment lines carrying
+  ``as_of`` and ``source``, then ``symbol,name,sector,weight_pct``;
+* an iShares fund holdings download (layout in PROTOCOLS.md §6): BOM, a preamble with
+  ``Fund Holdings as of,"Nov 05, 2025"``, U+00A0 separator lines, the ``Ticker,...`` header,
+  quoted numbers with thousands commas, ``-`` as null and a multi-line quoted footer.
+
+Every problem becomes an :class:`InputFileError` naming the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from feeds.errors import InputFileError
+
+BUNDLED = Path(__file__).with_name("data") / "r2k_top_holdings.csv"
+SNAPSHOT_HEADER = ["symbol", "name", "sector", "weight_pct"]
+
+# iShares writes NYSE class shares without punctuation (MOG.A -> "MOGA"). No rule can tell these
+# from ordinary tickers (NASDAQ's RUSHA, BELFB, CENTA really are spelt that way), so: a list.
+ISHARES_CLASS_SHARES = {
+    "MOGA": "MOG-A",
+    "MOGB": "MOG-B",
+    "GEFB": "GEF-B",
+    "CRDA": "CRD-A",
+    "CRDB": "CRD-B",
+    "BRKB": "BRK-B",
+    "BFA": "BF-A",
+    "BFB": "BF-B",
+    "HEIA": "HEI-A",
+    "LENB": "LEN-B",
+    "GTNA": "GTN-A",
+}
+# Exchange values of rows that cannot be quoted: cash, escrows, CVRs, private placements.
+_UNLISTED = {"", "-", "NO MARKET (E.G. UNLISTED)", "NON-NMS QUOTATION SERVICE (NNQS)"}
+_REQUIRED = ("Ticker", "Name", "Sector", "Asset Class", "Weight (%)", "Exchange")
+_SPACE_OR_DOT_CLASS = re.compile(r"^([A-Z0-9]+)[ .]([A-Z])$")
+_TICKER = re.compile(r"^[A-Z0-9]+(-[A-Z])?$")
+_NBSP_BLANK = " \t\xa0\r\n"
+
+
+@dataclass(slots=True, frozen=True)
+class Constituent:
+    symbol: str  # canonical Yahoo style: class shares with a dash (MOG-A)
+    name: str
+    sector: str
+    weight: float  # fraction of the index (0.0061 = 0.61 %)
+
+
+@dataclass
+class Holdings:
+    as_of: dt.date
+    constituents: list[Constituent]
+    source: str = ""
+    # No slots: cached_property needs an instance __dict__.
+
+    @cached_property
+    def by_symbol(self) -> dict[str, Constituent]:
+        """Symbol -> constituent. Cached: treat ``constituents`` as immutable after creation."""
+        return {c.symbol: c for c in self.constituents}
+
+    @property
+    def symbols(self) -> list[str]:
+        return [c.symbol for c in self.constituents]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(c.weight for c in self.constituents)
+
+    def __len__(self) -> int:
+        return len(self.constituents)
+
+
+def canonical_ticker(raw: str) -> str:
+    """An iShares/provider ticker -> canonical: ``MOGA``/``MOG A``/``MOG.A`` -> ``MOG-A``."""
+    t = raw.strip(_NBSP_BLANK).upper()
+    if t in ISHARES_CLASS_SHARES:
+        return ISHARES_CLASS_SHARES[t]
+    return _SPACE_OR_DOT_CLASS.sub(r"\1-\2", t)
+
+
+def load_holdings(path: str | Path | None = None) -> Holdings:
+    """Load holdings; ``None`` loads the bundled snapshot. Raises InputFileError (one line)."""
+    p = BUNDLED if path is None else Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(
+            f"holdings file {p} not found; check the path (or omit it to use the bundled snapshot)"
+        ) from None
+    except OSError as e:
+        raise InputFileError(f"holdings file {p} cannot be read ({e.strerror}); check it") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputFileError(
+            f"{p}:{line}: not UTF-8 text; save the holdings file as UTF-8 CSV"
+        ) from None
+    first = _first_content_line(text)
+    if first is not None and _split(first) == SNAPSHOT_HEADER:
+        return _parse_snapshot(p, text)
+    return _parse_ishares(p, text)
+
+
+def _first_content_line(text: str) -> str | None:
+    for line in text.splitlines():
+        s = line.strip(_NBSP_BLANK)
+        if s and not s.startswith("#"):
+            return s
+    return None
+
+
+def _split(line: str) -> list[str]:
+    return [c.strip(_NBSP_BLANK) for c in next(csv.reader([line]), [])]
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV rows with the physical line number each starts on (quoted cells may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _number(p: Path, line: int, column: str, cell: str) -> float:
+    s = cell.strip(_NBSP_BLANK).replace(",", "")
+    if s in ("", "-"):  # iShares' null marker
+        return 0.0
+    try:
+        return float(s)
+    except ValueError:
+        raise InputFileError(
+            f"{p}:{line}: {column} {cell!r} is not a number; fix or delete that row"
+        ) from None
+
+
+def _pct(p: Path, line: int, column: str, cell: str) -> float:
+    # Rounded so 0.90 % reads back as 0.009, not 0.009000000000000001.
+    return round(_number(p, line, column, cell) / 100, 12)
+
+
+def _parse_snapshot(p: Path, text: str) -> Holdings:
+    meta: dict[str, str] = {}
+    out: list[Constituent] = []
+    header_seen = False
+    for line_no, row in _rows(text):
+        cells = [c.strip(_NBSP_BLANK) for c in row]
+        if not any(cells):
+            continue
+        if cells[0].startswith("#"):
+            key, _, value = ",".join(row).lstrip("#").partition(":")
+            meta[key.strip().lower()] = value.strip()
+            continue
+        if not header_seen:
+            header_seen = True  # _first_content_line already matched it
+            continue
+        if len(cells) != len(SNAPSHOT_HEADER):
+            raise InputFileError(
+                f"{p}:{line_no}: expected 4 fields (symbol,name,sector,weight_pct), "
+                f"got {len(cells)}; fix that row"
+            )
+        sym, name, sector, w = cells
+        out.append(
+            Constituent(canonical_ticker(sym), name, sector, _pct(p, line_no, "weight_pct", w))
+        )
+    as_of_text = meta.get("as_of", "")
+    try:
+        as_of = dt.date.fromisoformat(as_of_text)
+    except ValueError:
+        raise InputFileError(
+            f"{p}: missing or bad '# as_of: YYYY-MM-DD' comment line ({as_of_text!r}); add it"
+        ) from None
+    return Holdings(as_of, out, meta.get("source", str(p)))
+
+
+def _parse_ishares(p: Path, text: str) -> Holdings:
+    as_of: dt.date | None = None
+    as_of_line = 0
+    header: list[str] | None = None
+    header_line = 0
+    out: list[Constituent] = []
+    seen: set[str] = set()
+    col: dict[str, int] = {}
+    line_no = 0
+    for line_no, row in _rows(text):
+        first = row[0].strip(_NBSP_BLANK) if row else ""
+        if header is None:
+            if first.lower() == "fund holdings as of" and len(row) > 1:
+                as_of_line = line_no
+                as_of = _ishares_date(row[1])
+            elif first == "Ticker":
+                header = [c.strip(_NBSP_BLANK) for c in row]
+                header_line = line_no
+                col = {name: i for i, name in enumerate(header)}
+                missing = [c for c in _REQUIRED if c not in col]
+                if "Quantity" not in col and "Shares" not in col:
+                    missing.append("Quantity (or Shares)")
+                if missing:
+                    raise InputFileError(
+                        f"{p}:{line_no}: holdings header lacks column(s) {', '.join(missing)}; "
+                        "download the fund's holdings CSV again from ishares.com"
+                    )
+            continue
+        # The footer (legal text in one quoted multi-line cell) follows a U+00A0 line: the data
+        # ends at the first row that is short or starts blank.
+        if len(row) < len(header) or not first:
+            break
+        if row[col["Asset Class"]].strip() != "Equity":
+            continue  # cash, money market, collateral, futures
+        if row[col["Exchange"]].strip(_NBSP_BLANK).upper() in _UNLISTED:
+            continue  # unlisted CVRs, escrows, private placements
+        sym = canonical_ticker(first)
+        if sym in ("", "-") or not _TICKER.match(sym) or sym in seen:
+            continue
+        weight = _pct(p, line_no, "Weight (%)", row[col["Weight (%)"]])
+        seen.add(sym)
+        out.append(
+            Constituent(
+                sym,
+                row[col["Name"]].strip(_NBSP_BLANK),
+                row[col["Sector"]].strip(_NBSP_BLANK),
+                weight,
+            )
+        )
+    if header is None:
+        raise InputFileError(
+            f"{p}: no 'Ticker,...' header line in {line_no} lines; expected an iShares holdings "
+            f"CSV or a '{','.join(SNAPSHOT_HEADER)}' file"
+        )
+    if as_of is None:
+        where = f"line {as_of_line}" if as_of_line else f"before line {header_line}"
+        raise InputFileError(
+            f"{p}: no usable 'Fund Holdings as of' date ({where}); download a dated holdings file"
+        )
+    if not out:
+        raise InputFileError(
+            f"{p}:{header_line}: no listed equity rows after the header; check the file"
+        )
+    out.sort(key=lambda c: -c.weight)  # stable: the file's order among equal weights
+    return Holdings(as_of, out, f"iShares holdings {p.name}")
+
+
+def _ishares_date(cell: str) -> dt.date | None:
+    s = cell.strip(_NBSP_BLANK)
+    for fmt in ("%b %d, %Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    return None  # "-": a date with no holdings published
+
+
+_SECTORS = (
+    "Industrials",
+    "Health Care",
+    "Financials",
+    "Information Technology",
+    "Consumer Discretionary",
+    "Real Estate",
+    "Energy",
+    "Materials",
+    "Utilities",
+    "Consumer Staples",
+    "Communication",
+)
+#: The real Russell 2000 has about this many members; padding to it makes weights sum to ~1.
+FULL_UNIVERSE = 2000
+
+
+def pad_universe(holdings: Holdings, n: int, seed: int = 0) -> Holdings:
+    """Add synthetic names (``SYN0001``...) until there are ``n`` constituents.
+
+    Their weights are a decaying tail below the smallest real weight, sized so a full universe
+    (2,000 names) sums to 1: the missing names share what the real ones leave. Deterministic
+    for ``seed``; a holdings with ``n`` or more names comes back unchanged.
+    """
+    have = len(holdings.constituents)
+    if n <= have:
+        return holdings
+    rng = random.Random(seed)
+    extra = n - have
+    w_top = 0.999 * min((c.weight for c in holdings.constituents), default=0.001)
+    # Share of the remainder these names stand for: all of it at 2,000, pro rata below.
+    budget = max(1.0 - holdings.total_weight, 0.0) * extra / max(FULL_UNIVERSE - have, extra)
+    # Power-law decay from just under the smallest real weight (so padding ranks last, as market
+    # caps decay); the decay length is solved so the tail adds up to the budget.
+    jitter = [rng.uniform(0.9, 1.1) for _ in range(extra)]
+
+    def tail(length: float) -> list[float]:
+        return [w_top * min(1.0, (1 + i / length) ** -1.6 * j) for i, j in enumerate(jitter)]
+
+    lo, hi = 1e-3, 1e7
+    for _ in range(60):  # bisection on a monotone sum: cheap even for 2,000 names
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if sum(tail(mid)) < budget else (lo, mid)
+    weights = sorted(tail(lo), reverse=True)
+    syn = [
+        Constituent(f"SYN{i + 1:04d}", f"Synthetic Co {i + 1}", _SECTORS[i % len(_SECTORS)], w)
+        for i, w in enumerate(weights)
+    ]
+    return Holdings(
+        holdings.as_of,
+        [*holdings.constituents, *syn],
+        f"{holdings.source} + {extra} synthetic names (seed {seed})",
+    )

@@ -1,0 +1,261 @@
+"""Holdings: the iShares CSV parser on a quirky hand-made file, the bundled snapshot, padding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import InputFileError
+from feeds.holdings import (
+    Constituent,
+    Holdings,
+    canonical_ticker,
+    load_holdings,
+    pad_universe,
+)
+from feeds.symbols import HEADLINE, INDEX_SYMBOLS, from_provider, to_provider
+
+NBSP = "\u00a0"
+HEADER = (
+    "Ticker,Name,Sector,Asset Class,Market Value,Weight (%),Notional Value,Quantity,Price,"
+    "Location,Exchange,Currency,FX Rate,Market Currency,Accrual Date"
+)
+PREAMBLE = [
+    "iShares Russell 2000 ETF",
+    'Fund Holdings as of,"Nov 05, 2025"',
+    'Inception Date,"May 22, 2000"',
+    'Shares Outstanding,"281,300,000.00"',
+    'Stock,"-"',
+    'Bond,"-"',
+    'Cash,"-"',
+    'Other,"-"',
+    NBSP,
+]  # the header is on line 10
+
+
+def _row(ticker: str, name: str, sector: str, cls: str, weight: str, exchange: str) -> str:
+    cells = [ticker, name, sector, cls, "1,000.00", weight, "1,000.00", "5,170,819.00", "141.41"]
+    cells += ["United States", exchange, "USD", "1.00", "USD", "-"]
+    return ",".join(f'"{c}"' for c in cells)
+
+
+NYSE = "New York Stock Exchange Inc."
+ROWS = [
+    _row("BE", "BLOOM ENERGY CLASS A CORP", "Industrials", "Equity", "1.06", NYSE),  # line 11
+    _row("CRDO", "CREDO TECHNOLOGY GROUP", "Information Technology", "Equity", "0.90", "NASDAQ"),
+    _row(
+        "XTSLA",
+        "BLK CSH FND TREASURY SL AGENCY",
+        "Cash and/or Derivatives",
+        "Money Market",
+        "0.26",
+        "-",
+    ),
+    _row("MOGA", "MOOG INC CLASS A", "Industrials", "Equity", "0.20", NYSE),
+    _row("BRK B", "BERKSHIRE HATHAWAY INC CLASS B", "Financials", "Equity", "0.19", NYSE),
+    _row("UEC", "URANIUM ENERGY CORP", "Energy", "Equity", "0.19", "Nyse Mkt Llc"),
+    _row(
+        "-",
+        "OMNIAB INC $15.00 VESTING Prvt",
+        "Health Care",
+        "Equity",
+        "0.00",
+        "NO MARKET (E.G. UNLISTED)",
+    ),
+    _row(
+        "ADRO",
+        "CHINOOK THERAPEUTICS INC CVR",
+        "Health Care",
+        "Equity",
+        "0.00",
+        "NO MARKET (E.G. UNLISTED)",
+    ),
+    _row(
+        "P5N994",
+        "Petrocorp Inc Escrow",
+        "Energy",
+        "Equity",
+        "0.00",
+        "Non-Nms Quotation Service (Nnqs)",
+    ),
+    _row("USD", "USD CASH", "Cash and/or Derivatives", "Cash", "0.10", "-"),
+    _row(
+        "RTYZ5",
+        "RUSSELL 2000 EMINI CME DEC 25",
+        "Cash and/or Derivatives",
+        "Futures",
+        "0.00",
+        "Chicago Mercantile Exchange",
+    ),
+]
+FOOTER = [
+    NBSP,
+    '"The content contained herein is owned or licensed by BlackRock, and',
+    "is protected by “copyrights”, trademarks®, service marks.",
+    "Ticker,looks,like,a,header,but,is,inside,the,footer,cell",
+    '©2023 BlackRock, Inc or its affiliates. All rights reserved."',
+]
+
+
+def write_ishares(
+    path: Path,
+    rows: list[str] | None = None,
+    *,
+    header: str = HEADER,
+    newline: str = "\n",
+    preamble: list[str] | None = None,
+) -> Path:
+    lines = [
+        *(PREAMBLE if preamble is None else preamble),
+        header,
+        *(ROWS if rows is None else rows),
+    ]
+    text = newline.join([*lines, *FOOTER]) + newline
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ishares_quirks(tmp_path: Path, newline: str) -> None:
+    h = load_holdings(write_ishares(tmp_path / "IWM_holdings.csv", newline=newline))
+    assert h.as_of == dt.date(2025, 11, 5)
+    # BE, CRDO, MOG-A, BRK-B, UEC: cash, money market, futures, unlisted, escrow and "-" dropped
+    assert h.symbols == ["BE", "CRDO", "MOG-A", "BRK-B", "UEC"]
+    assert h.by_symbol["BE"].weight == pytest.approx(0.0106)
+    assert h.by_symbol["CRDO"].weight == 0.009
+    assert h.by_symbol["MOG-A"] == Constituent("MOG-A", "MOOG INC CLASS A", "Industrials", 0.002)
+    assert h.by_symbol["UEC"].sector == "Energy"
+    assert "MOGA" not in h.by_symbol and "-" not in h.by_symbol
+    assert h.total_weight == pytest.approx(0.0106 + 0.009 + 0.002 + 0.0019 + 0.0019)
+    assert "IWM_holdings.csv" in h.source
+
+
+def test_ishares_shares_column_and_no_bom(tmp_path: Path) -> None:
+    p = tmp_path / "uk.csv"
+    write_ishares(p, header=HEADER.replace("Quantity", "Shares"))
+    p.write_bytes(p.read_bytes()[3:])  # without the BOM
+    assert len(load_holdings(p).constituents) == 5
+
+
+def test_missing_file_error_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError) as e:
+        load_holdings(tmp_path / "nope.csv")
+    msg = str(e.value)
+    assert "nope.csv" in msg and "not found" in msg and "\n" not in msg
+
+
+def test_no_header_error(tmp_path: Path) -> None:
+    p = tmp_path / "preamble_only.csv"
+    p.write_text("\n".join([*PREAMBLE[:1], 'Fund Holdings as of,"-"', NBSP]) + "\n")
+    with pytest.raises(InputFileError, match=r"preamble_only\.csv.*no 'Ticker,\.\.\.' header"):
+        load_holdings(p)
+
+
+def test_wrong_columns_error_names_line_and_column(tmp_path: Path) -> None:
+    p = write_ishares(tmp_path / "old.csv", header=HEADER.replace("Weight (%)", "Weight"))
+    with pytest.raises(InputFileError, match=r"old\.csv:10: .*Weight \(%\)"):
+        load_holdings(p)
+
+
+def test_bad_number_names_the_line(tmp_path: Path) -> None:
+    rows = list(ROWS)
+    rows[1] = _row("CRDO", "CREDO", "Information Technology", "Equity", "0,9x", "NASDAQ")
+    p = write_ishares(tmp_path / "bad.csv", rows)
+    with pytest.raises(InputFileError) as e:
+        load_holdings(p)
+    msg = str(e.value)
+    assert "bad.csv:12:" in msg and "Weight (%)" in msg and "'0,9x'" in msg and "\n" not in msg
+
+
+def test_missing_as_of_date(tmp_path: Path) -> None:
+    preamble = [line for line in PREAMBLE if not line.startswith("Fund Holdings")]
+    p = write_ishares(tmp_path / "undated.csv", preamble=preamble)
+    with pytest.raises(InputFileError, match="Fund Holdings as of"):
+        load_holdings(p)
+
+
+def test_snapshot_format_roundtrip_and_error(tmp_path: Path) -> None:
+    p = tmp_path / "mine.csv"
+    p.write_text(
+        "# as_of: 2024-12-31\n# source: hand-made\nsymbol,name,sector,weight_pct\n"
+        "AAA,Aaa Inc,Energy,1.5\nMOG A,Moog Inc Class A,Industrials,0.25\n"
+    )
+    h = load_holdings(p)
+    assert (h.as_of, h.source, h.symbols) == (dt.date(2024, 12, 31), "hand-made", ["AAA", "MOG-A"])
+    assert h.by_symbol["AAA"].weight == 0.015
+    p.write_text(p.read_text() + "BBB,Bbb,Energy,abc\n")
+    with pytest.raises(InputFileError, match=r"mine\.csv:6: weight_pct 'abc'"):
+        load_holdings(p)
+
+
+def test_bundled_snapshot() -> None:
+    h = load_holdings()
+    assert h.as_of == dt.date(2025, 11, 5)
+    assert "iShares IWM" in h.source
+    assert len(h.constituents) >= 150
+    assert len(set(h.symbols)) == len(h.symbols)
+    assert 0.30 < h.total_weight < 0.40  # the top 150 of ~1,950 names hold about a third
+    assert all(0 < c.weight < 0.02 for c in h.constituents)  # fractions, not percents
+    assert h.constituents[0] == Constituent(
+        "BE", "Bloom Energy Corp Class A", "Industrials", 0.0106
+    )
+    assert h.by_symbol["MOG-A"].name == "Moog Inc Class A"
+    assert not set(h.symbols) & set(HEADLINE)
+
+
+def test_pad_universe_to_2000() -> None:
+    h = load_holdings()
+    p = pad_universe(h, 2000, seed=7)
+    assert len(p.constituents) == 2000
+    assert p.constituents[:150] == h.constituents
+    syn = p.constituents[150:]
+    assert syn[0].symbol == "SYN0001" and syn[0].name == "Synthetic Co 1"
+    assert syn[-1].symbol == "SYN1850"
+    assert p.total_weight == pytest.approx(1.0, abs=1e-6)  # the full universe sums to 1
+    smallest_real = min(c.weight for c in h.constituents)
+    weights = [c.weight for c in syn]
+    assert max(weights) < smallest_real and min(weights) > 0
+    assert weights == sorted(weights, reverse=True)  # a decaying tail
+    assert len({c.sector for c in syn}) >= 10
+    assert pad_universe(h, 2000, seed=7) == p  # deterministic
+    assert pad_universe(h, 100, seed=7) is h  # already big enough
+    half = pad_universe(h, 500, seed=7)
+    assert len(half.constituents) == 500 and h.total_weight < half.total_weight < 1.0
+
+
+def test_holdings_by_symbol_cached() -> None:
+    h = Holdings(dt.date(2025, 1, 2), [Constituent("A", "A", "Energy", 0.5)], "x")
+    assert h.by_symbol is h.by_symbol and h.symbols == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("MOGA", "MOG-A"),
+        ("MOG A", "MOG-A"),
+        ("BRK B", "BRK-B"),
+        ("brk.b", "BRK-B"),
+        ("GEFB", "GEF-B"),
+        ("RUSHA", "RUSHA"),
+        ("BE", "BE"),
+        (" IWM\u00a0", "IWM"),
+    ],
+)
+def test_canonical_ticker(raw: str, canonical: str) -> None:
+    assert canonical_ticker(raw) == canonical
+
+
+def test_symbol_styles() -> None:
+    assert INDEX_SYMBOLS == ("^RUT", "^GSPC")
+    assert HEADLINE == ("^RUT", "^GSPC", "MAGS", "IWM", "SPY")
+    assert to_provider("MOG-A", "dot") == "MOG.A"
+    assert to_provider("MOG-A", "yahoo") == "MOG-A"
+    assert to_provider("^RUT", "dot") == "^RUT" and to_provider("IWM", "dot") == "IWM"
+    assert from_provider("BRK.B", "dot") == "BRK-B"
+    assert from_provider("SPY", "dot") == "SPY"
+    for s in ("MOG-A", "BF-B", "AAPL", "^GSPC"):
+        assert from_provider(to_provider(s, "dot"), "dot") == s
+    with pytest.raises(ValueError):
+        to_provider("X", "slash")  # type: ignore[arg-type]
