@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import time
-from pathlib import Path
 
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from feeds import calendar  # noqa: E402
-from feeds.events import Tick  # noqa: E402
-from feeds.feed import Feed, FeedOptions  # noqa: E402
-from feeds.holdings import load_holdings, pad_universe  # noqa: E402
-from feeds.pipeline import Pipeline  # noqa: E402
-from feeds.sim import Market  # noqa: E402
-from feeds.state import MarketState  # noqa: E402
+from feeds import calendar
+from feeds.events import Tick
+from feeds.feed import Feed, FeedOptions
+from feeds.holdings import load_holdings, pad_universe
+from feeds.pipeline import Pipeline
+from feeds.sim import Market
+from feeds.state import MarketState
 
 FRAME = 50  # messages per websocket frame, typical of a busy trade stream
 
