@@ -21,7 +21,32 @@ CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY = 60_000, 24 * 60
 
 
 class MarketState:
-    """Per-symbol last, anchors, session high/low, tick time and count, and chart history."""
+    """Per-symbol last, anchors, session high/low, tick time and count, and chart history.
+
+    The per-tick path does not even mark symbols dirty: a symbol changed since the last frame
+    exactly when its tick count did, which the frame loop finds with one vectorised compare.
+    """
+
+    __slots__ = (
+        "_counts_seen",
+        "count",
+        "daily",
+        "day_volume",
+        "first",
+        "high",
+        "history",
+        "ids",
+        "last",
+        "low",
+        "marked",
+        "next_bucket",
+        "open",
+        "prev_close",
+        "session_open_ms",
+        "symbols",
+        "ts",
+        "ytd_base",
+    )
 
     def __init__(self, symbols: list[str] | tuple[str, ...] = ()) -> None:
         self.ids: dict[str, int] = {}
@@ -39,7 +64,8 @@ class MarketState:
         self.history: list[Ring] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
-        self.dirty: set[int] = set()
+        self.marked: set[int] = set()  # changed off the tick path (backfill, daily closes)
+        self._counts_seen = np.zeros(0, dtype=np.int64)
         #: regular-session open of the current day (ms); ticks at/after it set ``open``.
         self.session_open_ms = 0
         for s in symbols:
@@ -100,7 +126,6 @@ class MarketState:
             self.prev_close[i] = tick.prev_close
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
-        self.dirty.add(i)
         return i
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
@@ -150,7 +175,7 @@ class MarketState:
                     self.first[i] = bars.points[0][1]
                 self.last[i] = price
                 self.ts[i] = ts
-                self.dirty.add(i)
+                self.marked.add(i)
 
     def apply_daily(self, daily: DailyCloses) -> None:
         """Keep completed sessions' closes; the last close of a previous year is the YTD base."""
@@ -165,13 +190,20 @@ class MarketState:
         before = [c for d, c in closes if d[:4] < year]
         if before:
             self.ytd_base[i] = before[-1]
-        self.dirty.add(i)
+        self.marked.add(i)
 
     def take_dirty(self) -> set[int]:
         """The ids changed since the last call (the frame loop's conflation point)."""
-        dirty = self.dirty
-        self.dirty = set()
-        return dirty
+        counts = np.array(self.count, dtype=np.int64)
+        seen = self._counts_seen
+        if len(seen) < len(counts):
+            seen = np.concatenate([seen, np.zeros(len(counts) - len(seen), dtype=np.int64)])
+        changed = set(np.flatnonzero(counts != seen).tolist())
+        self._counts_seen = counts
+        if self.marked:
+            changed |= self.marked
+            self.marked = set()
+        return changed
 
     def anchor_column(self, mode: str) -> list[float | None]:
         if mode == "prev":
