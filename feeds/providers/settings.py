@@ -25,9 +25,12 @@ def setting(
     if value:
         return value
     value = config.get(key)
-    if value:
-        return str(value)
-    return default
+    # a config ``false`` or ``0`` is a real answer, not "unset" (``indices = false``)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def require_secret(

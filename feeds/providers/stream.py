@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import websockets
@@ -55,6 +55,8 @@ class StreamFeed(Feed):
     silence_timeout: float = 30.0
     #: how often the stale/watchdog monitor looks (seconds)
     monitor_interval: float = 1.0
+    #: builds each connection's reconnect policy; tests swap in tiny delays
+    backoff_factory: Callable[[], Backoff] = Backoff
 
     def __init__(self, spec: str, options: FeedOptions) -> None:
         super().__init__(spec, options)
@@ -62,6 +64,7 @@ class StreamFeed(Feed):
         self._tasks: list[asyncio.Task[None]] = []
         self._shard_states: list[FeedState] = []
         self._shard_detail: list[str] = []
+        self._shard_ids: list[int] = []  # position in shards() of each running connection
         self._reported: tuple[FeedState, str] | None = None
         self._last_data = time.monotonic()
         self._stale = False
@@ -69,6 +72,8 @@ class StreamFeed(Feed):
         self.malformed = 0
         self.reconnects = 0
         self.secrets: list[str] = []  # values redacted from every status detail
+        #: a short note appended to the status detail (background warm-up progress...)
+        self.note = ""
 
     # ---- protocol hooks ----------------------------------------------------------------------
     def shards(self) -> list[list[str]]:
@@ -77,7 +82,7 @@ class StreamFeed(Feed):
 
     @abstractmethod
     def url(self, shard: int) -> str:
-        """The websocket URL for connection ``shard``."""
+        """The websocket URL for connection ``shard`` (its index in ``shards()``)."""
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for ``websockets.connect`` (headers, ping interval...)."""
@@ -103,6 +108,24 @@ class StreamFeed(Feed):
 
     def now_market_ms(self) -> int:
         return self.now_ms()
+
+    def refusal(self, exc: InvalidHandshake) -> str:
+        """The reason shown when the server refuses the websocket upgrade (e.g. HTTP 401/429).
+
+        Raise FatalFeedError when retrying cannot help (a provider that answers a bad key with
+        HTTP 401); the default retries with backoff.
+        """
+        return f"handshake refused: {exc}"
+
+    def set_note(self, note: str) -> None:
+        """Show ``note`` after the status detail (e.g. "previous closes 2/3"); "" clears it."""
+        self.note = note
+        if self._shard_states:
+            self._report()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a provider's background job (a slow REST warm-up); ``aclose`` cancels it."""
+        self._tasks.append(asyncio.create_task(coro))
 
     # ---- machinery ---------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
@@ -140,6 +163,8 @@ class StreamFeed(Feed):
             detail = self._shard_detail[worst]
             if total > 1:
                 detail = f"{detail} ({up}/{total} connections up)"
+        if self.note and state is not FeedState.ERROR:
+            detail = f"{detail}; {self._redact(self.note)}"
         if (state, detail) != self._reported:
             self._reported = (state, detail)
             self._emit([FeedStatus(state, detail, int(time.time() * 1000))])
@@ -161,7 +186,7 @@ class StreamFeed(Feed):
         self._emit(events)
 
     async def _run_shard(self, n: int, symbols: list[str]) -> None:
-        backoff = Backoff()
+        backoff = self.backoff_factory()
         first = True
         while not self._ended:
             self._set_shard(
@@ -171,10 +196,12 @@ class StreamFeed(Feed):
             )
             first = False
             opened = time.monotonic()
+            live = False
             try:
-                url = self.url(n)
+                url = self.url(self._shard_ids[n])
                 async with websockets.connect(url, **self.connect_kwargs()) as ws:
                     await self.handshake(ws, symbols)
+                    live = True
                     self._set_shard(n, FeedState.LIVE, "streaming")
                     await self._pump(ws)
             except FatalFeedError as exc:
@@ -184,7 +211,12 @@ class StreamFeed(Feed):
             except RetryFeedError as exc:
                 reason = str(exc)
             except TimeoutError:
-                reason = f"no data for {self.silence_timeout:.0f} s"
+                # before the handshake completed it is the opening handshake timing out
+                reason = (
+                    f"no data for {self.silence_timeout:.0f} s"
+                    if live
+                    else f"timed out connecting to {self.provider}"
+                )
             except ConnectionClosed as exc:
                 reason = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
             except InvalidURI as exc:
@@ -192,9 +224,18 @@ class StreamFeed(Feed):
                 self._finish()
                 return
             except InvalidHandshake as exc:
-                reason = f"handshake refused: {exc}"
+                try:
+                    reason = self.refusal(exc)
+                except FatalFeedError as fatal:
+                    self._set_shard(n, FeedState.ERROR, str(fatal))
+                    self._finish()
+                    return
             except OSError as exc:
                 reason = f"cannot connect: {exc.strerror or exc}"
+            except Exception as exc:
+                # a protocol surprise (bad frame during the handshake, websockets internals) must
+                # not kill this connection's task silently: it would sit "live" with no data
+                reason = f"unexpected {type(exc).__name__}: {exc}"
             backoff.connected_for(time.monotonic() - opened)
             delay = backoff.next_delay()
             self.reconnects += 1
@@ -202,21 +243,28 @@ class StreamFeed(Feed):
             await asyncio.sleep(delay)
 
     async def _pump(self, ws: Any) -> None:
+        # One deadline pushed forward per frame, not asyncio.wait_for: on Python 3.11 wait_for
+        # swallows a cancellation that lands as a frame arrives (aclose() then hung for a whole
+        # silence_timeout), and it wraps every recv() in a new Task.
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                raw = await asyncio.wait_for(ws.recv(), self.silence_timeout)
+                async with asyncio.timeout(None) as deadline:
+                    while True:
+                        deadline.reschedule(loop.time() + self.silence_timeout)
+                        raw = await ws.recv()
+                        try:
+                            events = self.decode(raw)
+                        except (FatalFeedError, RetryFeedError):
+                            raise
+                        except Exception:
+                            self.malformed += 1
+                            continue
+                        self._on_events(events)
             except TimeoutError:
                 if market_in_session(self.now_market_ms()):
                     raise
-                continue  # a closed market is quiet; websocket pings keep the link honest
-            try:
-                events = self.decode(raw)
-            except (FatalFeedError, RetryFeedError):
-                raise
-            except Exception:
-                self.malformed += 1
-                continue
-            self._on_events(events)
+                # a closed market is quiet; websocket pings keep the link honest
 
     async def _monitor(self) -> None:
         while not self._ended:
@@ -234,7 +282,10 @@ class StreamFeed(Feed):
             self._queue.put_nowait(None)
 
     async def _start(self) -> None:
-        shards = [s for s in self.shards() if s] or [[]]
+        # an empty shard gets no connection, but url() still receives its index in shards()
+        numbered = [(n, s) for n, s in enumerate(self.shards()) if s] or [(0, [])]
+        self._shard_ids = [n for n, _ in numbered]
+        shards = [s for _, s in numbered]
         self._shard_states = [FeedState.CONNECTING] * len(shards)
         self._shard_detail = [f"connecting to {self.provider}"] * len(shards)
         self._report()
@@ -246,6 +297,10 @@ class StreamFeed(Feed):
             self._report()
             self._finish()
             return
+        except Exception as exc:
+            # the warm-up is a nicety (previous closes, backfill): stream without it
+            warm = []
+            self.set_note(f"warm-up failed: {exc}")
         if warm:
             self._emit(warm)
         self._last_data = time.monotonic()
@@ -269,7 +324,7 @@ class StreamFeed(Feed):
                 yield ev
 
     async def aclose(self) -> None:
-        self._ended = True
+        self._finish()  # a consumer still iterating ends instead of waiting forever
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -1,0 +1,415 @@
+"""Local fakes of Yahoo's streamer (websocket, protobuf) and chart REST, on 127.0.0.1.
+
+They speak the wire formats of PROTOCOLS.md §1-2 exactly:
+
+* streamer: ``/?version=2`` frames are ``{"type":"pricing","message":"<b64>"}``, any other path
+  gets the legacy bare base64 body; a subscribe is ``{"subscribe":[...]}``, no acknowledgement,
+  at most 100 symbols per connection, cumulative, first come first served, the rest silently
+  ignored; a malformed client message closes the connection with no close code (1005).
+* chart: ``GET /v8/finance/chart/{symbol}`` with the success body of §2.2 or the error bodies of
+  §2.3 (404/422 JSON, 429 plain text ``Edge: Too Many Requests``).
+
+Also a tiny ``PricingData`` encoder so tests can build frames for any symbol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import struct
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import orjson
+import websockets
+from websockets.asyncio.server import ServerConnection
+
+STREAM_CAP = 100  # symbols per connection (§1.5)
+
+
+# ---- PricingData encoder ---------------------------------------------------------------------
+def _varint(v: int) -> bytes:
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _key(num: int, wire: int) -> bytes:
+    return _varint((num << 3) | wire)
+
+
+def _zigzag(v: int) -> int:
+    return (v << 1) ^ (v >> 63)
+
+
+_STRINGS = {"id": 1, "currency": 4, "exchange": 5, "short_name": 13, "from_currency": 30}
+_FLOATS = {"price": 2, "change_percent": 8, "day_high": 10, "day_low": 11, "change": 12}
+_FLOATS |= {"open_price": 15, "previous_close": 16, "bid": 23, "ask": 25}
+_SINTS = {"time": 3, "day_volume": 9, "last_size": 22, "bid_size": 24, "ask_size": 26}
+_SINTS |= {"price_hint": 27}
+_INTS = {"quote_type": 6, "market_hours": 7}
+_ORDER = {**_STRINGS, **_FLOATS, **_SINTS, **_INTS}
+
+
+def encode_pricing(**fields: Any) -> bytes:
+    """A ``PricingData`` message with the given fields, in field-number order. A field passed as
+    None is left out; ``market_hours=0`` IS written (Yahoo sends it explicitly)."""
+    out = bytearray()
+    for name in sorted(fields, key=lambda n: _ORDER[n]):
+        value = fields[name]
+        if value is None:
+            continue
+        num = _ORDER[name]
+        if name in _STRINGS:
+            data = str(value).encode()
+            out += _key(num, 2) + _varint(len(data)) + data
+        elif name in _FLOATS:
+            out += _key(num, 5) + struct.pack("<f", value)
+        elif name in _SINTS:
+            out += _key(num, 0) + _varint(_zigzag(int(value)))
+        else:
+            out += _key(num, 0) + _varint(int(value))
+    return bytes(out)
+
+
+def b64(message: bytes) -> str:
+    return base64.b64encode(message).decode()
+
+
+def envelope(message_b64: str) -> str:
+    return orjson.dumps({"type": "pricing", "message": message_b64}).decode()
+
+
+def quote_frame(
+    symbol: str, price: float, time_ms: int, *, change: float = 0.0, day_volume: int = 0
+) -> str:
+    """The base64 message of an equity-like update (the fields every real equity frame has)."""
+    return b64(
+        encode_pricing(
+            id=symbol,
+            price=price,
+            time=time_ms,
+            exchange="WCB" if symbol.startswith("^") else "NMS",
+            quote_type=9 if symbol.startswith("^") else 8,
+            market_hours=1,
+            change_percent=(change / (price - change) * 100) if price != change else None,
+            day_volume=day_volume or None,
+            change=change or None,
+            price_hint=2,
+        )
+    )
+
+
+# ---- streamer --------------------------------------------------------------------------------
+@dataclass
+class StreamConn:
+    """One client connection as the fake sees it."""
+
+    ws: ServerConnection
+    path: str
+    subscribed: list[str] = field(default_factory=list)  # accepted, in arrival order
+    ignored: list[str] = field(default_factory=list)  # past the cap: silently dropped
+    messages: list[str] = field(default_factory=list)  # every client text frame, raw
+
+    @property
+    def v2(self) -> bool:
+        return "version=2" in self.path
+
+    async def send_message(self, message_b64: str) -> None:
+        """A pricing update in this connection's framing (v2 envelope or legacy bare base64)."""
+        await self.ws.send(envelope(message_b64) if self.v2 else message_b64)
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        await self.ws.send(frame)
+
+    async def close(self, code: int | None = 1000) -> None:
+        """Close from the server side; ``None`` sends a close frame without a code (1005)."""
+        await self.ws.close(code)  # type: ignore[arg-type]
+
+
+class FakeYahooStreamer:
+    """``async with FakeYahooStreamer() as fake:`` then point the feed at ``fake.url``.
+
+    ``fake.subscribes`` gets the connection after every subscribe message it accepted; tests wait
+    on it. ``auto`` maps symbol -> base64 message sent right after a subscribe that includes
+    that symbol (Yahoo sends a snapshot of the last price right after subscribe).
+    """
+
+    def __init__(self, *, legacy: bool = False) -> None:
+        self.legacy = legacy
+        self.connections: list[StreamConn] = []
+        self.subscribes: asyncio.Queue[StreamConn] = asyncio.Queue()
+        self.protocol_errors = 0  # malformed client messages (the real server closes 1005)
+        self.auto: dict[str, str] = {}
+        self._server: Any = None
+        self.url = ""
+
+    async def __aenter__(self) -> FakeYahooStreamer:
+        self._server = await websockets.serve(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/" + ("" if self.legacy else "?version=2")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        conn = StreamConn(ws, ws.request.path if ws.request else "/")
+        self.connections.append(conn)
+        try:
+            async for raw in ws:
+                if not isinstance(raw, str):
+                    await self._malformed(conn)
+                    return
+                conn.messages.append(raw)
+                symbols = self._parse(raw)
+                if symbols is None:
+                    await self._malformed(conn)
+                    return
+                if "subscribe" in orjson.loads(raw):
+                    fresh = [s for s in symbols if s not in conn.subscribed]
+                    room = STREAM_CAP - len(conn.subscribed)
+                    conn.subscribed += fresh[: max(room, 0)]
+                    conn.ignored += fresh[max(room, 0) :]
+                    self.subscribes.put_nowait(conn)
+                    for s in fresh[: max(room, 0)]:
+                        if s in self.auto:
+                            await conn.send_message(self.auto[s])
+                else:  # unsubscribe frees slots
+                    conn.subscribed = [s for s in conn.subscribed if s not in symbols]
+        except websockets.ConnectionClosed:
+            pass
+
+    @staticmethod
+    def _parse(raw: str) -> list[str] | None:
+        """The symbol list of a valid client message, None if the real server would hang up."""
+        try:
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(msg, dict) or not set(msg) <= {"subscribe", "unsubscribe"}:
+            return None
+        if not msg:
+            return []
+        (value,) = msg.values() if len(msg) == 1 else (None,)
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            return None
+        return value
+
+    async def _malformed(self, conn: StreamConn) -> None:
+        self.protocol_errors += 1
+        await conn.close(None)
+
+
+# ---- chart REST ------------------------------------------------------------------------------
+NOT_FOUND = {
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
+}
+TOO_WIDE = {
+    "chart": {
+        "result": None,
+        "error": {
+            "code": "Unprocessable Entity",
+            "description": "Only 8 days worth of 1m granularity data are allowed to be fetched "
+            "per request",
+        },
+    }
+}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-encoded unless str/bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def not_found() -> Reply:
+    return Reply(404, NOT_FOUND)
+
+
+def unprocessable() -> Reply:
+    return Reply(422, TOO_WIDE)
+
+
+def rate_limited(retry_after: str | None = "0") -> Reply:
+    headers = {"Content-Type": "text/plain"}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    return Reply(429, "Edge: Too Many Requests", headers)
+
+
+def chart_body(
+    symbol: str,
+    bars: list[tuple[int, float | None]],
+    *,
+    previous_close: float | None,
+    regular: tuple[int, int],
+    market_price: float | None = None,
+    market_time: int | None = None,
+    interval: str = "1m",
+    range_: str = "1d",
+    instrument: str = "EQUITY",
+) -> dict[str, Any]:
+    """A success body shaped like §2.2: full meta, parallel arrays, nulls for empty minutes.
+
+    ``bars`` are (epoch seconds, close or None); ``regular`` the current trading period's
+    regular (start, end) in epoch seconds.
+    """
+    closes = [c for _, c in bars]
+    last = next((c for c in reversed(closes) if c is not None), previous_close)
+    start, end = regular
+
+    def period(a: int, b: int) -> dict[str, Any]:
+        return {"timezone": "EST", "start": a, "end": b, "gmtoffset": -18000}
+
+    meta: dict[str, Any] = {
+        "currency": "USD",
+        "symbol": symbol,
+        "exchangeName": "SNP" if symbol.startswith("^") else "NMS",
+        "fullExchangeName": "SNP" if symbol.startswith("^") else "NasdaqGS",
+        "instrumentType": instrument,
+        "firstTradeDate": 1022160600,
+        "regularMarketTime": market_time
+        if market_time is not None
+        else (bars[-1][0] if bars else start),
+        "hasPrePostMarketData": True,
+        "gmtoffset": -18000,
+        "timezone": "EST",
+        "exchangeTimezoneName": "America/New_York",
+        "regularMarketPrice": market_price if market_price is not None else last,
+        "fiftyTwoWeekHigh": 134.115,
+        "fiftyTwoWeekLow": 82.11,
+        "regularMarketVolume": 132718362,
+        "longName": f"{symbol} long name",
+        "shortName": f"{symbol} short",
+        "chartPreviousClose": previous_close,
+        "scale": 3,
+        "priceHint": 2,
+        "currentTradingPeriod": {
+            "pre": period(start - 19800, start),
+            "regular": period(start, end),
+            "post": period(end, end + 14400),
+        },
+        "tradingPeriods": [[period(start, end)]],
+        "dataGranularity": interval,
+        "range": range_,
+        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
+        "someFutureKey": {"ignored": True},
+    }
+    if previous_close is not None and range_ == "1d":
+        meta["previousClose"] = previous_close
+    quote = {
+        "open": closes,
+        "high": closes,
+        "low": closes,
+        "close": closes,
+        "volume": [None if c is None else 1000 for c in closes],
+    }
+    indicators: dict[str, Any] = {"quote": [quote]}
+    if interval == "1d":
+        indicators["adjclose"] = [{"adjclose": closes}]
+    result = {"meta": meta, "timestamp": [t for t, _ in bars], "indicators": indicators}
+    return {"chart": {"result": [result], "error": None}}
+
+
+@dataclass
+class HttpRequest:
+    path: str  # raw, still percent-encoded
+    symbol: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+
+
+class FakeYahooChart:
+    """A minimal HTTP/1.1 responder for the chart endpoint (one request per connection).
+
+    ``replies[symbol]`` is a list: each request takes the first reply, the last one repeats.
+    Unknown symbols get the real 404 body.
+    """
+
+    _REASONS: ClassVar[dict[int, str]] = {
+        200: "OK",
+        404: "Not Found",
+        422: "Unprocessable Entity",
+        429: "Too Many Requests",
+    }
+
+    def __init__(self) -> None:
+        self.replies: dict[str, list[Reply]] = {}
+        self.requests: list[HttpRequest] = []
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> FakeYahooChart:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    def requests_for(self, symbol: str) -> list[HttpRequest]:
+        return [r for r in self.requests if r.symbol == symbol]
+
+    def _reply(self, req: HttpRequest) -> Reply:
+        prefix = "/v8/finance/chart/"
+        if not req.path.startswith(prefix):
+            return Reply(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
+        queue = self.replies.get(req.symbol)
+        if not queue:
+            return not_found()
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            _method, target, _version = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            parts = urlsplit(target)
+            symbol = unquote(parts.path.rsplit("/", 1)[-1])
+            req = HttpRequest(parts.path, symbol, dict(parse_qsl(parts.query)), headers)
+            self.requests.append(req)
+            reply = self._reply(req)
+            body = reply.body
+            if isinstance(body, str):
+                data = body.encode()
+            elif isinstance(body, bytes):
+                data = body
+            else:
+                data = orjson.dumps(body)
+            out_headers = {"Content-Type": "application/json;charset=utf-8"} | reply.headers
+            out_headers |= {"Content-Length": str(len(data)), "Connection": "close"}
+            status = f"HTTP/1.1 {reply.status} {self._REASONS.get(reply.status, 'Error')}\r\n"
+            text = status + "".join(f"{k}: {v}\r\n" for k, v in out_headers.items()) + "\r\n"
+            writer.write(text.encode("latin-1") + data)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
