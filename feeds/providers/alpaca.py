@@ -1,0 +1,535 @@
+"""Alpaca market-data stream v2 for stocks (PROTOCOLS.md §4), JSON wire format.
+
+Spec: ``alpaca`` / ``alpaca:iex`` (free Basic plan), ``alpaca:sip`` (paid), ``alpaca:delayed_sip``,
+``alpaca:test`` (the 24/7 ``FAKEPACA`` test stream, for checking keys).
+
+The Basic plan streams trades for about 30 symbols, so trades go to the headline ETFs (IWM, SPY,
+MAGS) and the top constituents up to ``max_trades``; every other name gets minute bars, turned
+into one tick at each bar's close. Alpaca has no index values: the pipeline estimates ^RUT/^GSPC
+from IWM/SPY (``estimates_indices``), with the ratio from the indices' own closes (closes.py).
+Previous closes come from the REST snapshot endpoint before streaming starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from websockets.exceptions import InvalidHandshake
+
+from feeds.errors import ConfigError, FeedSpecError
+from feeds.events import Bars, Event, Tick
+from feeds.feed import Feed, FeedOptions, register
+from feeds.providers.closes import (
+    INDEX_OF_ETF,
+    IndexCloses,
+    cutoffs_for,
+    pick_prev_close,
+    reference_session,
+    session_date,
+    trim,
+)
+from feeds.providers.http import RestClient, RestError
+from feeds.providers.settings import require_secret, setting
+from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
+from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
+
+FEEDS = ("iex", "sip", "delayed_sip", "test")
+WS_URL = "wss://stream.data.alpaca.markets/v2/{feed}"
+REST_URL = "https://data.alpaca.markets"
+#: symbols with trades per plan when ``max_trades`` is not set (0 = no cap). Basic (IEX) allows
+#: 30 symbols for trades+quotes (§4.6); delayed SIP is assumed to share the Basic limit.
+DEFAULT_TRADE_CAP = {"iex": 30, "delayed_sip": 30, "sip": 0, "test": 0}
+HEADLINE_ETFS = (IWM, SPY, MAGS)
+TEST_SYMBOL = "FAKEPACA"
+SNAPSHOT_BATCH = 100  # symbols per snapshot request (keeps the URL short)
+HANDSHAKE_TIMEOUT = 10.0  # Alpaca itself drops a session that has not authenticated in 10 s
+BAR_MS = 60_000
+_TICKER = re.compile(r"^[A-Z0-9.]{1,12}$")  # anything else earns a 400 for the whole request
+
+
+# ---- RFC-3339 timestamps --------------------------------------------------------------------
+_minute_cache: dict[str, int] = {}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _minute_ms(key: str) -> int:
+    """Epoch ms of ``YYYY-MM-DDTHH:MM`` (UTC), memoised: a session touches a few hundred minutes."""
+    if key[4] != "-" or key[7] != "-" or key[10] not in "Tt " or key[13] != ":":
+        raise ValueError(f"not an RFC-3339 time: {key!r}")
+    d = dt.datetime(
+        int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]), tzinfo=dt.UTC
+    )
+    ms = (d - _EPOCH) // dt.timedelta(milliseconds=1)
+    if len(_minute_cache) > 20_000:
+        _minute_cache.clear()
+    _minute_cache[key] = ms
+    return ms
+
+
+def rfc3339_ms(s: str) -> int:
+    """Epoch ms of an RFC-3339 time with any fraction (Alpaca sends ns) and ``Z`` or an offset.
+
+    The hot path: trades within one second share a memoised ``YYYY-MM-DDTHH:MM:SS`` prefix, so a
+    UTC stamp costs a dict hit and one ``int()`` of the milliseconds; no datetime per tick.
+    Truncates to the millisecond, like every other feed's timestamps.
+    """
+    base = _second_cache.get(s[:19])
+    if base is not None and s[-1] == "Z":
+        n = len(s)
+        if n >= 24 and s[19] == ".":
+            return base + int(s[20:23])
+        if n == 20:
+            return base
+    return _rfc3339_slow(s)
+
+
+_second_cache: dict[str, int] = {}
+
+
+def _rfc3339_slow(s: str) -> int:
+    """The general parser (any fraction length, ``z``, offsets); validates the whole text."""
+    ms = _minute_cache.get(s[:16])
+    if ms is None:
+        ms = _minute_ms(s[:16])
+    if s[16] != ":":
+        raise ValueError(f"not an RFC-3339 time: {s!r}")
+    ms += int(s[17:19]) * 1000
+    if len(_second_cache) > 20_000:
+        _second_cache.clear()
+    _second_cache[s[:19]] = ms
+    last = s[-1]
+    if last == "Z" or last == "z":
+        end = len(s) - 1
+    else:
+        end = len(s) - 6
+        sign = s[end]
+        if (sign != "+" and sign != "-") or s[end + 3] != ":":
+            raise ValueError(f"no time zone in {s!r}")
+        offset = (int(s[end + 1 : end + 3]) * 60 + int(s[end + 4 :])) * 60_000
+        ms = ms - offset if sign == "+" else ms + offset
+    if end > 19:
+        if s[19] != "." or end == 20:
+            raise ValueError(f"bad fraction in {s!r}")
+        frac = s[20 : min(end, 23)]
+        ms += int(frac) * (1, 100, 10, 1)[len(frac)]
+    elif end != 19:
+        raise ValueError(f"not an RFC-3339 time: {s!r}")
+    return ms
+
+
+# ---- errors (§4.4) ----------------------------------------------------------------------
+class SymbolLimitError(RetryFeedError):
+    """405: the subscription asked for more symbols than the plan allows (set left unchanged)."""
+
+
+def _server_error(code: Any, msg: Any, feed: str) -> Exception:
+    """The exception for an Alpaca ``{"T":"error"}`` message: fatal, retry, or symbol limit."""
+    text = " ".join(str(msg).split())[:160]
+    what = f"{code} {text}"
+    if code == 402:
+        return FatalFeedError(
+            f"alpaca rejected the key ({what}): check R2K_ALPACA_KEY and R2K_ALPACA_SECRET"
+        )
+    if code == 409:
+        return FatalFeedError(
+            f"alpaca plan does not include the {feed} feed ({what}): "
+            "use --feed alpaca:iex or upgrade the market-data plan"
+        )
+    if code == 408:
+        return FatalFeedError(f"alpaca account lacks market data v2 ({what}): enable it")
+    if code == 410:
+        return FatalFeedError(f"alpaca refused the subscription for the {feed} feed ({what})")
+    if code == 400:
+        # our own request is malformed: retrying the same subscription would loop forever
+        return FatalFeedError(
+            f"alpaca could not parse the subscription ({what}): a symbol may be malformed"
+        )
+    if code == 405:
+        return SymbolLimitError(f"alpaca symbol limit ({what})")
+    if code == 406:
+        return RetryFeedError(
+            f"alpaca allows one connection per key ({what}): another client (a second r2k, a "
+            "notebook, a bot) is using it"
+        )
+    if code == 407:
+        return RetryFeedError(f"alpaca dropped us as a slow client ({what}): the machine is busy")
+    if code == 404:
+        return RetryFeedError(f"alpaca timed out our login ({what})")
+    if code in (401, 403):
+        return RetryFeedError(f"alpaca session out of step ({what})")
+    return RetryFeedError(f"alpaca error {what}")
+
+
+# ---- the feed ------------------------------------------------------------------------------
+def _int_setting(name: str, env: Any, config: Any, default: int) -> int:
+    raw = setting("alpaca", name, env, config)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"R2K_ALPACA_{name.upper()} / {name} must be a whole number, got {raw!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"R2K_ALPACA_{name.upper()} / {name} must be 0 or more, got {value}")
+    return value
+
+
+class AlpacaFeed(StreamFeed):
+    provider = "alpaca"
+    estimates_indices = True
+    #: bars arrive each minute mark and IEX trades can pause for a minute in extended hours
+    silence_timeout = 90.0
+
+    def __init__(self, spec: str, feed: str, options: FeedOptions) -> None:
+        super().__init__(spec, options)
+        env, config = options.env, options.config
+        self.feed_name = feed
+        self.key = require_secret("alpaca", "key", env, config, what="an API key id")
+        self.secret = require_secret("alpaca", "secret", env, config, what="an API secret key")
+        self.secrets = [self.key, self.secret]
+        self.ws_url = setting("alpaca", "url", env, config, WS_URL) or WS_URL
+        self.rest_url = setting("alpaca", "rest_url", env, config, REST_URL) or REST_URL
+        self.trade_cap = _int_setting("max_trades", env, config, DEFAULT_TRADE_CAP[feed])
+        self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
+        self.index_closes = IndexCloses("alpaca", env, config)
+
+        self._canon: dict[str, str] = {}  # provider symbol -> canonical
+        self.symbols: list[str] = []  # provider symbols, trades first (priority order)
+        if feed == "test":
+            wanted = [TEST_SYMBOL]
+        else:
+            head = [s for s in HEADLINE_ETFS if s in options.symbols] or list(HEADLINE_ETFS)
+            wanted = head + [s for s in options.symbols if not s.startswith("^")]
+        self.skipped: list[str] = []  # symbols Alpaca cannot take (would fail the whole request)
+        for canon in wanted:
+            p = to_provider(canon, "dot")
+            if p in self._canon:
+                continue
+            if _TICKER.match(p):
+                self._canon[p] = canon
+                self.symbols.append(p)
+            else:
+                self.skipped.append(canon)
+        self.trades: list[str] = []
+        self.bars: list[str] = []
+        self._plan()
+
+        self._control: str | None = None  # last {"T":"success"} msg
+        self._ack: dict[str, Any] | None = None  # last {"T":"subscription"} message
+        # status-detail parts, in display order
+        self._notes: dict[str, str] = dict.fromkeys(("plan", "limit", "index", "prev"), "")
+        self._etf_dates: dict[str, dt.date | None] = {}
+        self._rest: RestClient | None = None
+        self._snap_error = ""  # why a snapshot request failed, kept for the status
+
+    # ---- subscription plan ----------------------------------------------------------------
+    def _plan(self) -> None:
+        cap = self.trade_cap or len(self.symbols)
+        self.trades = self.symbols[:cap]
+        rest = self.symbols[cap:]
+        self.bars = rest if self.bar_cap is None else rest[: self.bar_cap]
+
+    def _plan_note(self) -> str:
+        dropped = len(self.symbols) - len(self.trades) - len(self.bars)
+        note = f"{self.feed_name}: trades for {len(self.trades)} symbols"
+        if self.bars:
+            note += f", minute bars for {len(self.bars)}"
+        if dropped:
+            note += f", {dropped} not streamed (plan symbol limit)"
+        if self.skipped:
+            note += f", {len(self.skipped)} skipped (not Alpaca tickers)"
+        return note
+
+    def _shrink(self) -> bool:
+        """After a 405: halve the trade subscription (the rest move to bars); once trades are
+        down to the headline ETFs, halve the bars. False when nothing is left to cut."""
+        floor = max(1, sum(1 for s in HEADLINE_ETFS if s in self._canon))
+        if len(self.trades) > floor:
+            self.trade_cap = max(floor, len(self.trades) // 2)
+        elif self.bars:
+            self.bar_cap = len(self.bars) // 2
+        else:
+            return False
+        self._plan()
+        return True
+
+    def _set_notes(self, **parts: str) -> None:
+        self._notes.update(parts)
+        self.set_note("; ".join(v for v in self._notes.values() if v))
+
+    # ---- connection ---------------------------------------------------------------------------
+    def url(self, shard: int) -> str:
+        # an override is used as is; a "{feed}" placeholder in it is replaced like the default's
+        return self.ws_url.replace("{feed}", self.feed_name)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        # JSON text frames (alpaca-py asks for msgpack); big subscription acks and bursts fit
+        return {"additional_headers": {"Content-Type": "application/json"}, "max_size": 1 << 23}
+
+    def refusal(self, exc: InvalidHandshake) -> str:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            raise FatalFeedError(
+                f"alpaca rejected the key (HTTP {status}): check R2K_ALPACA_KEY and "
+                "R2K_ALPACA_SECRET"
+            )
+        if status == 404:
+            raise FatalFeedError(
+                f"alpaca has no {self.feed_name} stream at this URL (HTTP 404): check the feed "
+                "spec or R2K_ALPACA_URL"
+            )
+        if status == 429:
+            return (
+                "alpaca refused the connection (HTTP 429): another session, or a stale one, "
+                "still holds this key's connection"
+            )
+        return super().refusal(exc)
+
+    async def handshake(self, ws: Any, symbols: Sequence[str]) -> None:
+        self._control = None
+        await self._expect(ws, lambda: self._control == "connected", "greeting")
+        await ws.send(
+            orjson.dumps({"action": "auth", "key": self.key, "secret": self.secret}).decode()
+        )
+        await self._expect(ws, lambda: self._control == "authenticated", "reply to the login")
+        limited = False
+        while True:
+            msg = {"action": "subscribe", "trades": self.trades, "bars": self.bars}
+            self._ack = None
+            await ws.send(orjson.dumps(msg).decode())
+            try:
+                await self._expect(ws, lambda: self._ack is not None, "subscription ack")
+                break
+            except SymbolLimitError as exc:
+                # the server left the subscription unchanged: ask again for fewer symbols
+                limited = True
+                if not self._shrink():
+                    raise FatalFeedError(
+                        f"{exc} even for {len(self.trades)} symbols: check the plan"
+                    ) from None
+        self._set_notes(plan=self._plan_note())
+        if limited:  # kept across reconnects: the smaller plan stays in force
+            self._set_notes(limit="cut to fit the plan's symbol limit (405)")
+
+    async def _expect(self, ws: Any, done: Callable[[], bool], what: str) -> None:
+        """Read frames until ``done()``; data that arrives meanwhile is delivered as usual."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HANDSHAKE_TIMEOUT
+        while not done():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise RetryFeedError(
+                    f"alpaca sent no {what} within {HANDSHAKE_TIMEOUT:.0f} s"
+                ) from None
+            try:
+                events = self.decode(raw)
+            except (FatalFeedError, RetryFeedError):
+                raise
+            except Exception:
+                self.malformed += 1
+                continue
+            if events:
+                self._on_events(events)
+
+    # ---- frames (hot path) ----------------------------------------------------------------------
+    def decode(self, raw: str | bytes) -> list[Event]:
+        out: list[Event] = []
+        append = out.append
+        canon = self._canon
+        seconds = _second_cache
+        msgs = orjson.loads(raw)
+        if type(msgs) is not list:  # every Alpaca message is an array (§4.2)
+            raise ValueError("not a JSON array")
+        for m in msgs:
+            kind = m["T"]
+            if kind == "t":
+                s = m["S"]
+                t = m["t"]
+                # rfc3339_ms's fast path inlined: a UTC stamp in an already-seen second
+                base = seconds.get(t[:19])
+                if base is not None and t[-1] == "Z" and len(t) >= 24 and t[19] == ".":
+                    ts = base + int(t[20:23])
+                else:
+                    ts = rfc3339_ms(t)
+                append(Tick(canon.get(s) or from_provider(s, "dot"), float(m["p"]), ts, m.get("s")))
+            elif kind == "b":
+                # a minute bar is stamped with its start; the close price belongs to its end
+                s = m["S"]
+                append(
+                    Tick(
+                        canon.get(s) or from_provider(s, "dot"),
+                        float(m["c"]),
+                        rfc3339_ms(m["t"]) + BAR_MS,
+                        m.get("v"),
+                    )
+                )
+            elif kind == "success":
+                self._control = m.get("msg")
+            elif kind == "subscription":
+                self._ack = m
+            elif kind == "error":
+                raise _server_error(m.get("code"), m.get("msg", ""), self.feed_name)
+            elif type(kind) is not str:
+                raise ValueError("message type is not a string")
+            # quotes, corrections, cancels, statuses, LULDs: not used by r2k
+        return out
+
+    # ---- REST warm-up -------------------------------------------------------------------------
+    async def prepare(self) -> list[Event]:
+        if self.feed_name == "test":
+            self._set_notes(index="no ^RUT/^GSPC on the test stream")
+            return []
+        ref = reference_session(self.now_ms())
+        rest = RestClient(
+            self.rest_url,
+            min_interval=0.3,  # Basic plan: 200 REST calls a minute
+            retries=2,
+            headers={"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret},
+        )
+        batches = [
+            self.symbols[i : i + SNAPSHOT_BATCH]
+            for i in range(0, len(self.symbols), SNAPSHOT_BATCH)
+        ]
+        # the first batch holds the headline ETFs and the traded names: needed before streaming
+        snap, (closes, index_note) = await asyncio.gather(
+            self._snapshot_events(rest, batches[0] if batches else [], ref),
+            self.index_closes.try_fetch(self.now_ms()),
+        )
+        events: list[Event] = []
+        if closes is not None:
+            events.extend(trim(closes, cutoffs_for(self._etf_dates, ref)))
+        events.extend(snap)
+        self._set_notes(index=index_note)
+        if len(batches) > 1:
+            self._rest = rest
+            self.spawn(self._more_snapshots(rest, batches[1:], ref))
+        else:
+            await rest.aclose()
+        if closes is None and self.index_closes.enabled:
+            self.spawn(self._retry_index_closes(ref))
+        return events
+
+    async def _snapshot_events(
+        self, rest: RestClient, batch: list[str], ref: dt.date | None
+    ) -> list[Event]:
+        if not batch:
+            return []
+        try:
+            data = await rest.get_json(
+                "/v2/stocks/snapshots", params={"symbols": ",".join(batch), "feed": self.feed_name}
+            )
+        except RestError as exc:
+            if exc.status == 401:
+                raise FatalFeedError(
+                    "alpaca rejected the key (HTTP 401 on snapshots): check R2K_ALPACA_KEY and "
+                    "R2K_ALPACA_SECRET"
+                ) from None
+            self._snap_error = _rest_reason(exc)
+            self._set_notes(prev=f"previous closes unavailable ({self._snap_error})")
+            return []
+        if not isinstance(data, dict):
+            self._snap_error = "unexpected snapshot reply"
+            self._set_notes(prev=f"previous closes unavailable ({self._snap_error})")
+            return []
+        events: list[Event] = []
+        ticks: list[Event] = []
+        for sym in batch:
+            snap = data.get(sym)
+            if not isinstance(snap, dict):
+                continue
+            try:
+                ev = self._snapshot_event(self._canon[sym], snap, ref)
+            except (KeyError, TypeError, ValueError):
+                self.malformed += 1
+                continue
+            # ETF ticks go last so the index closes and every prev close are in place first
+            (ticks if type(ev) is Tick else events).append(ev)
+        return events + ticks
+
+    def _snapshot_event(self, canon: str, snap: dict[str, Any], ref: dt.date | None) -> Event:
+        def close(bar: Any) -> tuple[dt.date, float] | None:
+            if not isinstance(bar, dict):
+                return None
+            return _session_of(bar["t"]), float(bar["c"])
+
+        prev = pick_prev_close(close(snap.get("dailyBar")), close(snap.get("prevDailyBar")), ref)
+        if canon in INDEX_OF_ETF:
+            self._etf_dates[canon] = prev[0] if prev else None
+        pc = prev[1] if prev else None
+        trade = snap.get("latestTrade")
+        if isinstance(trade, dict):
+            price, ts = float(trade["p"]), rfc3339_ms(trade["t"])
+            if canon in INDEX_OF_ETF:
+                # a tick (not a backfill) so the pipeline shows the index estimate at once
+                return Tick(canon, price, ts, prev_close=pc)
+            return Bars(canon, [(ts, price)], pc)
+        return Bars(canon, [], pc)
+
+    async def _more_snapshots(
+        self, rest: RestClient, batches: list[list[str]], ref: dt.date | None
+    ) -> None:
+        try:
+            for n, batch in enumerate(batches, start=2):
+                self._set_notes(prev=f"previous closes {n - 1}/{len(batches) + 1} batches")
+                events = await self._snapshot_events(rest, batch, ref)
+                if events:
+                    self._emit(events)
+            why = self._snap_error
+            self._set_notes(prev=f"some previous closes unavailable ({why})" if why else "")
+        except FatalFeedError as exc:
+            self._set_notes(prev=str(exc))
+        finally:
+            await rest.aclose()
+            self._rest = None
+
+    async def _retry_index_closes(self, ref: dt.date | None) -> None:
+        for _ in range(3):
+            await asyncio.sleep(60.0)
+            closes, note = await self.index_closes.try_fetch(self.now_ms())
+            if closes is not None:
+                daily: list[Event] = list(trim(closes, cutoffs_for(self._etf_dates, ref)))
+                self._emit(daily)
+                self._set_notes(index=note)
+                return
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self._rest is not None:
+            await self._rest.aclose()
+            self._rest = None
+
+
+def _rest_reason(exc: RestError) -> str:
+    """Alpaca's own words from an error body (``{"message": ...}``), else the HTTP status."""
+    try:
+        message = orjson.loads(exc.body).get("message") if exc.body else None
+    except (orjson.JSONDecodeError, AttributeError):
+        message = None
+    status = f"HTTP {exc.status}" if exc.status else str(exc)
+    return f"{' '.join(str(message).split())[:120]}, {status}" if message else status
+
+
+def _session_of(stamp: str) -> dt.date:
+    return session_date(rfc3339_ms(stamp))
+
+
+@register("alpaca")
+def open_alpaca(spec: str, arg: str, options: FeedOptions) -> Feed:
+    feed = (arg or "iex").lower()
+    if feed not in FEEDS:
+        raise FeedSpecError(
+            f"unknown alpaca feed {arg!r} in --feed {spec!r}; use alpaca:iex (free), alpaca:sip, "
+            "alpaca:delayed_sip or alpaca:test"
+        )
+    return AlpacaFeed(spec, feed, options)
+
+
+__all__ = ["AlpacaFeed", "open_alpaca", "rfc3339_ms"]

@@ -1,0 +1,189 @@
+"""A local Finnhub server: websocket trades plus REST ``/api/v1/quote``, on 127.0.0.1.
+
+Speaks PROTOCOLS.md §3: the token is the ``token`` query parameter of the upgrade request and a
+wrong one is refused with HTTP 401 (as the real server answers, Finnhub-API issue #465); the client
+sends one ``{"type":"subscribe","symbol":...}`` per symbol with no ack; the server sends
+``{"type":"ping"}`` and ``{"type":"trade","data":[...]}`` frames and ``{"type":"error","msg":...}``
+for an invalid symbol. A second connection on the same token is refused with HTTP 429 and the
+symbol-limit error text is a guess: both are [U] in the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import websockets
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from tests.providers.fake_alpaca import MiniHttp, yahoo_chart
+
+TOKEN = "c0ffeetesttoken123456"
+
+# REAL frames (PROTOCOLS.md §3): a US-stock capture (2022-12-29) and the docs sample
+TRADES_CAPTURE = (
+    '{"data":[{"c":["1","8","24","12"],"p":122.1,"s":"TSLA","t":1672348887195,"v":1},'
+    '{"c":["1","24","12"],"p":129.58,"s":"AAPL","t":1672348887666,"v":1}],"type":"trade"}'
+)
+TRADES_DOCS = (
+    '{"type":"trade","data":[{"s":"BINANCE:BTCUSDT","p":7296.89,"t":1575526691134,"v":0.011467}]}'
+)
+PING = '{"type":"ping"}'
+INVALID_SYMBOL = '{"type":"error","msg":"Invalid symbol"}'
+SYMBOL_LIMIT = '{"type":"error","msg":"Subscribing to too many symbols"}'  # [U] exact text
+
+
+def trades(*rows: tuple[str, float, int, float]) -> str:
+    """A trade frame from (symbol, price, ms, volume) rows."""
+    data = [{"c": ["1"], "p": p, "s": s, "t": t, "v": v} for s, p, t, v in rows]
+    return orjson.dumps({"data": data, "type": "trade"}).decode()
+
+
+@dataclass
+class Quote:
+    c: float
+    pc: float
+    t: int  # epoch seconds of the last price
+
+    def json(self) -> dict[str, Any]:
+        d = round(self.c - self.pc, 4)
+        dp = round(d / self.pc * 100, 4) if self.pc else 0
+        return {"c": self.c, "d": d, "dp": dp, "h": self.c, "l": self.pc, "o": self.pc,
+                "pc": self.pc, "t": self.t}  # fmt: skip
+
+
+@dataclass
+class Conn:
+    n: int
+    path: str
+    subscribed: list[str] = field(default_factory=list)
+    received: list[Any] = field(default_factory=list)
+
+
+class FakeFinnhub:
+    """``async with FakeFinnhub() as fake``; ``fake.env()`` points the client at it.
+
+    Knobs: ``frames[n]`` / ``frames_all`` sent once connection ``n`` has ``expect`` subscriptions,
+    ``close_after`` connection numbers, ``conn_limit``, ``symbol_cap`` (errors beyond it),
+    ``invalid`` symbols (error ``Invalid symbol X``), ``quotes`` and ``index_closes`` for REST.
+    """
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.expect = 1
+        self.frames: dict[int, list[str]] = {}
+        self.frames_all: list[str] = []
+        self.close_after: set[int] = set()
+        self.conn_limit = 1
+        self.symbol_cap: int | None = None
+        self.invalid: set[str] = set()
+        self.quotes: dict[str, Quote] = {}
+        self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
+        self.conns: list[Conn] = []
+        self.refused: list[tuple[str, int]] = []  # (path, HTTP status) of refused upgrades
+        #: (connection number, its subscriptions) once ``expect`` have arrived
+        self.subscribed: asyncio.Queue[tuple[int, list[str]]] = asyncio.Queue()
+        self.active = 0
+        self.http = MiniHttp(self._rest)
+        self._server: Any = None
+        self.port = 0
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> FakeFinnhub:
+        self._server = await websockets.serve(
+            self._handler, "127.0.0.1", 0, process_request=self._check
+        )
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        await self.http.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+        await self.http.stop()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            "R2K_FINNHUB_TOKEN": self.token,
+            "R2K_FINNHUB_URL": self.ws_url,
+            "R2K_FINNHUB_REST_URL": self.http.url,
+            "R2K_FINNHUB_REST_PER_MINUTE": "0",
+            "R2K_YAHOO_REST_URL": self.http.url,
+        }
+        env.update(extra)
+        return env
+
+    # ---- websocket ------------------------------------------------------------------------------
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        query = parse_qs(urlsplit(request.path).query)
+        if query.get("token", [""])[-1] != self.token:
+            self.refused.append((request.path, 401))
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+        if self.active >= self.conn_limit:
+            self.refused.append((request.path, 429))
+            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests\n")
+        self.active += 1  # counted here so a racing second upgrade is refused
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        conn = Conn(len(self.conns), ws.request.path)
+        self.conns.append(conn)
+        try:
+            async for raw in ws:
+                try:
+                    msg = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue  # Finnhub ignores what it cannot parse
+                conn.received.append(msg)
+                if msg.get("type") != "subscribe":
+                    continue
+                sym = msg.get("symbol", "")
+                conn.subscribed.append(sym)
+                if self.symbol_cap is not None and len(conn.subscribed) > self.symbol_cap:
+                    await ws.send(SYMBOL_LIMIT)
+                elif sym in self.invalid:
+                    await ws.send(orjson.dumps({"type": "error", "msg": f"Invalid symbol {sym}"}))
+                if len(conn.subscribed) == self.expect:
+                    await self.subscribed.put((conn.n, list(conn.subscribed)))
+                    for frame in self.frames_all + self.frames.get(conn.n, []):
+                        await ws.send(frame)
+                    if conn.n in self.close_after:
+                        await ws.close(1000)
+                        return
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.active -= 1
+
+    # ---- REST ---------------------------------------------------------------------------------
+    def _rest(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        if path.startswith("/v8/finance/chart/"):
+            symbol = path.rsplit("/", 1)[-1]
+            if symbol not in self.index_closes:
+                return 404, {"chart": {"result": None, "error": {"code": "Not Found"}}}
+            return 200, yahoo_chart(symbol, self.index_closes[symbol])
+        if path == "/api/v1/quote":
+            if query.get("token") != self.token:
+                return 401, {"error": "Invalid API key."}
+            q = self.quotes.get(query.get("symbol", ""))
+            if q is None:  # Finnhub answers an unknown symbol with zeros
+                return 200, {"c": 0, "d": None, "dp": None, "h": 0, "l": 0, "o": 0, "pc": 0, "t": 0}
+            return 200, q.json()
+        return 404, {"error": "Not Found"}

@@ -1,0 +1,546 @@
+"""Alpaca feed against a local fake of the stream and REST (no internet)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from feeds.errors import CredentialsError, FeedSpecError
+from feeds.events import Bars, DailyCloses, FeedState, Tick
+from feeds.feed import FeedOptions, open_feed
+from feeds.pipeline import Pipeline
+from feeds.providers import alpaca
+from feeds.providers.alpaca import AlpacaFeed, rfc3339_ms
+from feeds.providers.backoff import Backoff
+from feeds.providers.closes import pick_prev_close, reference_session
+from feeds.providers.stream import FatalFeedError, RetryFeedError
+from feeds.symbols import HEADLINE
+from tests.providers.fake_alpaca import (
+    BAR_DOCS,
+    BAR_TEST_STREAM,
+    KEY,
+    QUOTE_DOCS,
+    SECRET,
+    TRADE_DOCS,
+    TRADE_TEST_STREAM,
+    FakeAlpaca,
+    Run,
+    Snap,
+    bar,
+    error_frame,
+    status,
+    trade,
+)
+
+ET = ZoneInfo("America/New_York")
+#: Thursday 2026-03-05 10:00 New York: a regular session, so "today" has a running daily bar
+NOW = int(dt.datetime(2026, 3, 5, 10, 0, tzinfo=ET).timestamp() * 1000)
+CONSTITUENTS = [f"C{i:02d}" for i in range(40)] + ["MOG-A"]
+SYMBOLS = list(HEADLINE) + CONSTITUENTS
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def make_feed(fake: FakeAlpaca, spec: str = "alpaca:iex", **env: str) -> AlpacaFeed:
+    options = FeedOptions(symbols=list(SYMBOLS), env=fake.env(**env), stale_after=3600)
+    feed = open_feed(spec, options)
+    assert isinstance(feed, AlpacaFeed)
+    feed.backoff_factory = lambda: Backoff(base=0.01, cap=0.02)
+    feed.now_ms = lambda: NOW  # type: ignore[method-assign]
+    return feed
+
+
+def setup_market(fake: FakeAlpaca) -> None:
+    """Snapshots and index closes as of the fixed clock (Thursday 2026-03-05 in session)."""
+    today, yday = ("2026-03-05", 251.0), ("2026-03-04", 250.0)
+    fake.snapshots["IWM"] = Snap(251.0, "2026-03-05T14:59:58.123456789Z", today, yday)
+    fake.snapshots["SPY"] = Snap(
+        603.0, "2026-03-05T14:59:59Z", ("2026-03-05", 603.0), ("2026-03-04", 600.0)
+    )
+    fake.snapshots["MAGS"] = Snap(
+        55.0, "2026-03-05T14:59:00Z", ("2026-03-05", 55.0), ("2026-03-04", 54.0)
+    )
+    # no trade today yet: its newest daily bar (Wednesday) is the previous close
+    fake.snapshots["MOG.A"] = Snap(
+        40.0, "2026-03-04T20:00:00Z", ("2026-03-04", 40.0), ("2026-03-03", 39.0)
+    )
+    for i, sym in enumerate(CONSTITUENTS[:-1]):
+        fake.snapshots[sym] = Snap(
+            20.0 + i, "2026-03-05T14:58:00Z", ("2026-03-05", 20.0 + i), ("2026-03-04", 19.0 + i)
+        )
+    # today's live row (03-05) must not become the "last close" next to IWM's 03-04 close
+    fake.index_closes["^RUT"] = [
+        ("2026-03-03", 2480.0),
+        ("2026-03-04", 2512.5),
+        ("2026-03-05", 2530.0),
+    ]
+    fake.index_closes["^GSPC"] = [
+        ("2026-03-03", 5990.0),
+        ("2026-03-04", 6030.0),
+        ("2026-03-05", None),
+        ("2026-03-05", 6050.0),
+    ]
+
+
+# ---- pure functions ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2021-02-22T15:51:44.208Z", "2021-02-22T15:51:44.208+00:00"),
+        ("2026-09-15T11:01:53.291535755Z", "2026-09-15T11:01:53.291+00:00"),
+        ("2021-02-22T19:15:00Z", "2021-02-22T19:15:00+00:00"),
+        ("2021-02-22T10:51:44.2-05:00", "2021-02-22T10:51:44.200-05:00"),
+        ("2024-07-24T07:56:00.123456+05:30", "2024-07-24T07:56:00.123+05:30"),
+        ("2021-02-22T15:51:44.20z", "2021-02-22T15:51:44.200+00:00"),
+    ],
+)
+def test_rfc3339(text: str, iso: str) -> None:
+    assert rfc3339_ms(text) == int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "garbage",
+        "2021-02-22T15:51",
+        "2021-02-22T15:51:44",
+        "2021-02-22T15:51:44.Z",
+        "2021/02/22T15:51:44Z",
+        "2021-02-22T15:51:44+0500",
+    ],
+)
+def test_rfc3339_rejects(bad: str) -> None:
+    with pytest.raises((ValueError, IndexError)):
+        rfc3339_ms(bad)
+
+
+def test_prev_close_choice() -> None:
+    d = dt.date
+    latest, before = (d(2026, 3, 5), 251.0), (d(2026, 3, 4), 250.0)
+    assert pick_prev_close(latest, before, d(2026, 3, 5)) == before  # today is running
+    assert pick_prev_close(before, (d(2026, 3, 3), 1.0), d(2026, 3, 5)) == before  # pre-market
+    assert pick_prev_close(latest, before, None) == before  # weekend: last session's change
+    assert reference_session(NOW) == d(2026, 3, 5)
+    saturday = int(dt.datetime(2026, 3, 7, 12, tzinfo=ET).timestamp() * 1000)
+    assert reference_session(saturday) is None
+    before_pre = int(dt.datetime(2026, 3, 5, 3, 0, tzinfo=ET).timestamp() * 1000)
+    assert reference_session(before_pre) is None
+
+
+def offline_feed(spec: str = "alpaca:iex", symbols: list[str] | None = None) -> AlpacaFeed:
+    env = {"R2K_ALPACA_KEY": KEY, "R2K_ALPACA_SECRET": SECRET}
+    feed = open_feed(spec, FeedOptions(symbols=symbols or list(SYMBOLS), env=env))
+    assert isinstance(feed, AlpacaFeed)
+    return feed
+
+
+def test_decode_real_frames() -> None:
+    feed = offline_feed(symbols=[*HEADLINE, "AAPL", "MOG-A"])
+    [t] = feed.decode(TRADE_DOCS)
+    assert t == Tick("AAPL", 126.55, rfc3339_ms("2021-02-22T15:51:44.208Z"), 1)
+    [t] = feed.decode(TRADE_TEST_STREAM)
+    assert (t.symbol, t.price, t.ts, t.size) == ("FAKEPACA", 134.56, 1789470113291, 3)
+    [b] = feed.decode(BAR_DOCS)  # a bar's close belongs to the end of its minute
+    assert (b.symbol, b.price, b.ts) == ("SPY", 389.12, rfc3339_ms("2021-02-22T19:16:00Z"))
+    [b] = feed.decode(BAR_TEST_STREAM)
+    assert isinstance(b.price, float) and b.price == 134.65
+    assert feed.decode(QUOTE_DOCS) == []
+    mixed = orjson.dumps(
+        [
+            trade("MOG.A", 41.5, "2026-03-05T15:00:00Z"),
+            orjson.loads(QUOTE_DOCS)[0],
+            bar("IWM", 251.5, "2026-03-05T14:59:00Z"),
+            {"T": "s", "S": "AAPL", "sc": "H", "sm": "Trading Halt"},
+        ]
+    )
+    ticks = feed.decode(mixed)
+    assert [(x.symbol, x.price) for x in ticks] == [("MOG-A", 41.5), ("IWM", 251.5)]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not json",
+        "{}",
+        '{"T":"t"}',
+        "[1,2]",
+        '[{"T":"t","S":"X"}]',
+        '[{"T":"t","S":"X","p":1,"t":"yesterday"}]',
+        "[{}]",
+    ],
+)
+def test_decode_garbage_raises(garbage: str) -> None:
+    # any exception other than Fatal/Retry is counted as malformed by the base and skipped
+    with pytest.raises(Exception) as info:
+        offline_feed().decode(garbage)
+    assert not isinstance(info.value, (FatalFeedError, RetryFeedError))
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "text"),
+    [
+        (
+            402,
+            FatalFeedError,
+            "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and R2K_ALPACA_SECRET",
+        ),
+        (409, FatalFeedError, "plan does not include the iex feed (409 insufficient subscription)"),
+        (406, RetryFeedError, "another client"),
+        (405, alpaca.SymbolLimitError, "405 symbol limit exceeded"),
+        (400, FatalFeedError, "400 invalid syntax"),
+        (401, RetryFeedError, "401 not authenticated"),
+        (403, RetryFeedError, "403 already authenticated"),
+        (404, RetryFeedError, "404 auth timeout"),
+        (407, RetryFeedError, "slow client"),
+        (408, FatalFeedError, "408 v2 not enabled"),
+        (410, FatalFeedError, "410 invalid subscribe action"),
+        (500, RetryFeedError, "500 internal error"),
+    ],
+)
+def test_every_error_code(code: int, kind: type[Exception], text: str) -> None:
+    with pytest.raises(kind) as info:
+        offline_feed().decode(error_frame(code))
+    assert text in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_plan_split_and_symbols() -> None:
+    feed = offline_feed()
+    assert feed.trades[:3] == ["IWM", "SPY", "MAGS"]
+    assert len(feed.trades) == 30
+    assert feed.bars == [*CONSTITUENTS[27:40], "MOG.A"]
+    assert not any(s.startswith("^") for s in feed.symbols)
+    assert offline_feed("alpaca:sip").bars == []  # SIP: no cap by default
+    assert offline_feed("alpaca:test").trades == ["FAKEPACA"]
+
+
+def test_spec_and_credentials() -> None:
+    with pytest.raises(FeedSpecError, match="alpaca:iex"):
+        open_feed("alpaca:nasdaq", FeedOptions(env={"R2K_ALPACA_KEY": "k"}))
+    with pytest.raises(CredentialsError, match="R2K_ALPACA_KEY"):
+        open_feed("alpaca", FeedOptions(env={}))
+    with pytest.raises(CredentialsError, match="R2K_ALPACA_SECRET"):
+        open_feed("alpaca", FeedOptions(env={"R2K_ALPACA_KEY": "k"}))
+    feed = open_feed("alpaca", FeedOptions(config={"key": "k", "secret": "s"}))
+    assert isinstance(feed, AlpacaFeed) and feed.feed_name == "iex" and feed.estimates_indices
+
+
+def test_index_estimate_in_pipeline() -> None:
+    """IWM tick -> ^RUT = IWM * k with k = ^RUT close / IWM close of the same session."""
+    feed = offline_feed()
+    pipe = Pipeline(feed)
+    pipe.handle(DailyCloses("^RUT", [("2026-03-03", 2480.0), ("2026-03-04", 2512.5)]))
+    pipe.handle(Bars("IWM", [], 250.0))
+    pipe.handle(Tick("IWM", 252.0, NOW))
+    q = pipe.quote("^RUT")
+    assert q.estimated and q.last == round(252.0 * 2512.5 / 250.0, 2)
+    assert q.anchor == 2512.5 and q.ret == pytest.approx(252.0 / 250.0 - 1)
+    assert not pipe.quote("IWM").estimated
+
+
+# ---- against the fake server ------------------------------------------------------------------
+async def test_stream_warmup_reconnect_resubscribe() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        fake.frames[0] = [
+            orjson.dumps(
+                [
+                    trade("IWM", 252.0, "2026-03-05T15:00:00.5Z"),
+                    trade("SPY", 604.0, "2026-03-05T10:00:01-05:00"),
+                ]
+            ).decode(),
+            "this is not json",
+            QUOTE_DOCS,
+            orjson.dumps([bar("C35", 55.5, "2026-03-05T14:59:00Z")]).decode(),
+        ]
+        fake.frames[1] = [orjson.dumps([trade("MOG.A", 41.0, "2026-03-05T15:00:02Z")]).decode()]
+        fake.close_after = {0}
+        feed = make_feed(fake)
+        run = Run(feed)
+        pipe = Pipeline(feed)
+        try:
+            await run.until(lambda e: isinstance(e, Tick) and e.symbol == "MOG-A" and e.size)
+            for ev in run.seen:
+                pipe.handle(ev)
+        finally:
+            await run.stop()
+
+        c0, c1 = fake.conns[0], fake.conns[1]
+        assert c0.path == "/v2/iex"
+        assert c0.headers["content-type"] == "application/json"
+        assert c0.received[0] == {"action": "auth", "key": KEY, "secret": SECRET}
+        sub = c0.received[1]
+        assert sub == {
+            "action": "subscribe",
+            "trades": ["IWM", "SPY", "MAGS", *CONSTITUENTS[:27]],
+            "bars": [*CONSTITUENTS[27:40], "MOG.A"],
+        }
+        assert c1.received == c0.received  # same login, same full subscription after reconnect
+
+        # REST warm-up: one snapshot batch with the key headers, the index closes from "Yahoo"
+        snaps = [r for r in fake.http.requests if r[1] == "/v2/stocks/snapshots"]
+        assert snaps[0][2]["feed"] == "iex" and snaps[0][3]["apca-api-key-id"] == KEY
+        assert {r[1] for r in fake.http.requests} >= {"/v8/finance/chart/^RUT"}
+
+        seen = run.seen
+        daily = {e.symbol: e for e in seen if isinstance(e, DailyCloses)}
+        assert daily["^RUT"].closes[-1] == ("2026-03-04", 2512.5)  # trimmed to IWM's session
+        assert daily["^GSPC"].closes == [("2026-03-03", 5990.0), ("2026-03-04", 6030.0)]
+        first_tick = next(e for e in seen if isinstance(e, Tick))
+        assert first_tick == Tick(
+            "IWM", 251.0, rfc3339_ms("2026-03-05T14:59:58.123Z"), None, None, 250.0
+        )
+        bars = {e.symbol: e for e in seen if isinstance(e, Bars)}
+        assert bars["MOG-A"].prev_close == 40.0  # no trade today: Wednesday's bar is previous
+        assert bars["C01"].prev_close == 20.0 and bars["C01"].points[0][1] == 21.0
+        assert seen.index(daily["^RUT"]) < seen.index(first_tick)
+
+        ticks = [e for e in seen if isinstance(e, Tick)]
+        assert Tick("IWM", 252.0, rfc3339_ms("2026-03-05T15:00:00.500Z"), 100) in ticks
+        assert Tick("SPY", 604.0, rfc3339_ms("2026-03-05T15:00:01Z"), 100) in ticks
+        assert Tick("C35", 55.5, rfc3339_ms("2026-03-05T15:00:00Z"), 1000) in ticks
+        assert feed.malformed == 1
+
+        states = [s.state for s in run.statuses()]
+        assert states[0] is FeedState.CONNECTING and FeedState.LIVE in states
+        assert FeedState.RECONNECTING in states[states.index(FeedState.LIVE) :]
+        live = next(s for s in run.statuses() if s.state is FeedState.LIVE)
+        assert "iex: trades for 30 symbols, minute bars for 14" in live.detail
+        assert "^RUT/^GSPC estimated from IWM/SPY" in live.detail
+        for s in run.statuses():
+            assert KEY not in s.detail and SECRET not in s.detail and "\n" not in s.detail
+
+        # the estimate the screen shows: k = 2512.5 / 250
+        rut = pipe.quote("^RUT")
+        assert rut.estimated and rut.last == round(252.0 * 10.05, 2)
+        assert pipe.quote("^GSPC").last == round(604.0 * 6030.0 / 600.0, 2)
+        assert pipe.quote("MOG-A").ret == pytest.approx(41.0 / 40.0 - 1)
+
+
+async def test_auth_failed_is_fatal() -> None:
+    async with FakeAlpaca(secret="the-right-one") as fake:
+        setup_market(fake)
+        feed = make_feed(fake, R2K_ALPACA_SECRET="wrong-secret", R2K_ALPACA_INDEX_CLOSES="off")
+        fake.snapshots.clear()
+        fake.http.handler = lambda *a: (200, {})  # let REST pass: the stream must say why
+        run = Run(feed)
+        try:
+            await run.ended()
+        finally:
+            await run.stop()
+        last = run.statuses()[-1]
+        assert last.state is FeedState.ERROR
+        assert last.detail == (
+            "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and R2K_ALPACA_SECRET"
+        )
+        assert "wrong-secret" not in str(run.seen)
+        assert fake.refused.get_nowait() == (0, 402) and len(fake.conns) == 1
+
+
+async def test_rest_401_is_fatal_before_streaming() -> None:
+    async with FakeAlpaca() as fake:
+        feed = make_feed(fake, R2K_ALPACA_KEY="not-the-key")
+        run = Run(feed)
+        try:
+            await run.ended()
+        finally:
+            await run.stop()
+        last = run.statuses()[-1]
+        assert last.state is FeedState.ERROR and "R2K_ALPACA_KEY" in last.detail
+        assert fake.conns == []
+
+
+async def test_insufficient_subscription_is_fatal() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        run = Run(make_feed(fake, "alpaca:sip"))
+        try:
+            await run.ended()
+        finally:
+            await run.stop()
+        last = run.statuses()[-1]
+        assert last.state is FeedState.ERROR
+        assert last.detail.startswith(
+            "alpaca plan does not include the sip feed (409 insufficient subscription): "
+            "use --feed alpaca:iex"
+        )
+        assert fake.conns[0].path == "/v2/sip"
+
+
+async def test_second_connection_hits_connection_limit() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        first = Run(make_feed(fake))
+        second: Run | None = None
+        try:
+            await first.until(status(FeedState.LIVE))
+            second = Run(make_feed(fake))
+            ev = await second.until(status(FeedState.RECONNECTING, "406"))
+            assert ev.detail.startswith(
+                "alpaca allows one connection per key (406 connection limit exceeded): "
+                "another client"
+            )
+            assert "reconnecting in" in ev.detail
+            # the first client is unaffected
+            assert first.statuses()[-1].state is FeedState.LIVE
+        finally:
+            await first.stop()
+            if second is not None:
+                await second.stop()
+
+
+async def test_symbol_limit_shrinks_trades_and_keeps_bars() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        fake.trade_cap = 10  # the server refuses more than 10 trade symbols
+        feed = make_feed(fake)
+        run = Run(feed)
+        try:
+            ev = await run.until(status(FeedState.LIVE))
+        finally:
+            await run.stop()
+        subs = [m for m in fake.conns[0].received if m.get("action") == "subscribe"]
+        assert [len(m["trades"]) for m in subs] == [30, 15, 7]
+        final = subs[-1]
+        assert final["trades"] == ["IWM", "SPY", "MAGS", *CONSTITUENTS[:4]]
+        assert len(final["trades"]) + len(final["bars"]) == len(feed.symbols)  # nothing lost
+        assert [fake.refused.get_nowait() for _ in range(2)] == [(0, 405), (0, 405)]
+        assert "trades for 7 symbols, minute bars for 37" in ev.detail
+        assert "symbol limit (405)" in ev.detail
+
+
+async def test_symbol_limit_on_bars_too() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        fake.trade_cap, fake.bar_cap = 3, 10
+        feed = make_feed(fake)
+        run = Run(feed)
+        try:
+            ev = await run.until(status(FeedState.LIVE))
+        finally:
+            await run.stop()
+        assert feed.trades == ["IWM", "SPY", "MAGS"] and len(feed.bars) <= 10
+        assert "not streamed (plan symbol limit)" in ev.detail
+
+
+async def test_index_closes_unavailable_is_tolerated() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        fake.index_closes.clear()  # Yahoo answers 404
+        run = Run(make_feed(fake))
+        try:
+            ev = await run.until(status(FeedState.LIVE))
+        finally:
+            await run.stop()
+        assert "^RUT/^GSPC estimated from IWM/SPY with a fixed ratio (index closes unavailable" in (
+            ev.detail
+        )
+        assert not any(isinstance(e, DailyCloses) for e in run.seen)
+
+
+async def test_garbage_frames_are_counted_and_skipped() -> None:
+    async with FakeAlpaca() as fake:
+        setup_market(fake)
+        fake.frames_all = [
+            "\x00\x01garbage",
+            '[{"T":"t","S":"IWM"}]',
+            '{"T":"t"}',
+            "[42]",
+            orjson.dumps([trade("IWM", 253.0, "2026-03-05T15:00:03Z")]).decode(),
+        ]
+        feed = make_feed(fake)
+        run = Run(feed)
+        try:
+            await run.until(lambda e: isinstance(e, Tick) and e.price == 253.0)
+        finally:
+            await run.stop()
+        assert feed.malformed == 4
+        assert all(s.state is not FeedState.ERROR for s in run.statuses())
+        assert len(fake.conns) == 1  # no reconnect over garbage
+
+
+# ---- end to end: the CLI against the fake -----------------------------------------------------
+R2K = Path(sys.prefix) / "bin" / "r2k"
+CLI = Path(__file__).resolve().parents[2] / "tui" / "cli.py"
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="tui/cli.py (the r2k CLI) has not landed yet")
+async def test_snapshot_cli_end_to_end() -> None:
+    async with FakeAlpaca() as fake:
+        # dates far in the past with equal closes on both bars, so whatever the wall clock says
+        # (session day, weekend...) the previous close and k come out the same
+        for sym, px in (("IWM", 250.0), ("SPY", 600.0), ("MAGS", 54.0)):
+            fake.snapshots[sym] = Snap(
+                px, "2025-01-14T20:59:00Z", ("2025-01-14", px), ("2025-01-13", px)
+            )
+        fake.index_closes["^RUT"] = [("2025-01-13", 2500.0), ("2025-01-14", 2500.0)]
+        fake.index_closes["^GSPC"] = [("2025-01-13", 6000.0), ("2025-01-14", 6000.0)]
+        fake.frames_all = [
+            orjson.dumps(
+                [
+                    trade("IWM", 255.0, "2025-01-15T15:00:00Z"),
+                    trade("SPY", 606.0, "2025-01-15T15:00:00Z"),
+                ]
+            ).decode()
+        ]
+        env = {**os.environ, **fake.env()}
+        proc = await asyncio.create_subprocess_exec(
+            str(R2K),
+            "snapshot",
+            "--feed",
+            "alpaca:iex",
+            "--duration",
+            "3",
+            "--json",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        snap = orjson.loads(out)
+        assert KEY not in out.decode() + err.decode() and SECRET not in out.decode() + err.decode()
+        assert fake.conns and fake.conns[0].received[0]["action"] == "auth"
+        text = orjson.dumps(snap).decode()
+        assert "^RUT" in text and "IWM" in text
+        check_snapshot_json(snap)
+
+
+def check_snapshot_json(snap: dict[str, Any]) -> None:
+    """The indices are estimates from IWM/SPY: ^RUT = 255 * 2500/250 (+2%), ^GSPC = 606 * 10
+    (+1%), so the spread is +100 bp."""
+    rut, spx = snap["indices"]["^RUT"], snap["indices"]["^GSPC"]
+    assert rut["last"] == pytest.approx(2550.0) and rut["anchor"] == pytest.approx(2500.0)
+    assert rut["return"] == pytest.approx(0.02)
+    assert spx["last"] == pytest.approx(6060.0) and spx["return"] == pytest.approx(0.01)
+    assert snap["spread_bp"]["RUT-SPX"] == pytest.approx(100.0)
+    if "estimated" in rut:  # the JSON may or may not carry the estimate flag
+        assert rut["estimated"] is True
+
+
+async def test_test_stream_checks_keys_without_rest() -> None:
+    async with FakeAlpaca() as fake:
+        fake.frames_all = [TRADE_TEST_STREAM, BAR_TEST_STREAM]
+        feed = make_feed(fake, "alpaca:test")
+        run = Run(feed)
+        try:
+            bar_tick = await run.until(lambda e: isinstance(e, Tick) and e.size == 205)
+        finally:
+            await run.stop()
+        assert fake.conns[0].path == "/v2/test"
+        assert fake.conns[0].received[1] == {
+            "action": "subscribe",
+            "trades": ["FAKEPACA"],
+            "bars": [],
+        }
+        assert bar_tick.price == 134.65
+        assert Tick("FAKEPACA", 134.56, 1789470113291, 3) in run.seen
+        assert fake.http.requests == []  # no snapshot, no index closes

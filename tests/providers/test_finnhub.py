@@ -1,0 +1,309 @@
+"""Finnhub feed against a local fake of its websocket and REST (no internet)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from feeds.errors import CredentialsError
+from feeds.events import Bars, DailyCloses, FeedState, Tick
+from feeds.feed import FeedOptions, open_feed
+from feeds.pipeline import Pipeline
+from feeds.providers.backoff import Backoff
+from feeds.providers.finnhub import FinnhubFeed
+from feeds.providers.stream import FatalFeedError, RetryFeedError
+from feeds.symbols import HEADLINE
+from tests.providers.fake_alpaca import Run, status
+from tests.providers.fake_finnhub import (
+    INVALID_SYMBOL,
+    PING,
+    SYMBOL_LIMIT,
+    TOKEN,
+    TRADES_CAPTURE,
+    TRADES_DOCS,
+    FakeFinnhub,
+    Quote,
+    trades,
+)
+
+ET = ZoneInfo("America/New_York")
+NOW = int(dt.datetime(2026, 3, 5, 10, 0, tzinfo=ET).timestamp() * 1000)  # Thursday, in session
+CONSTITUENTS = [f"C{i:02d}" for i in range(40)] + ["MOG-A"]
+SYMBOLS = list(HEADLINE) + CONSTITUENTS
+
+
+def at(hh: int, mm: int, ss: int = 0, day: int = 5) -> int:
+    return int(dt.datetime(2026, 3, day, hh, mm, ss, tzinfo=ET).timestamp())
+
+
+def make_feed(fake: FakeFinnhub, **env: str) -> FinnhubFeed:
+    env.setdefault("R2K_FINNHUB_MAX_SYMBOLS", "6")
+    options = FeedOptions(symbols=list(SYMBOLS), env=fake.env(**env), stale_after=3600)
+    feed = open_feed("finnhub", options)
+    assert isinstance(feed, FinnhubFeed)
+    feed.backoff_factory = lambda: Backoff(base=0.01, cap=0.02)
+    feed.now_ms = lambda: NOW  # type: ignore[method-assign]
+    fake.expect = len(feed.symbols)
+    return feed
+
+
+def setup_market(fake: FakeFinnhub) -> None:
+    fake.quotes["IWM"] = Quote(251.0, 250.0, at(9, 59, 58))
+    fake.quotes["SPY"] = Quote(603.0, 600.0, at(9, 59, 59))
+    fake.quotes["MAGS"] = Quote(55.0, 54.0, at(9, 59))
+    fake.quotes["C00"] = Quote(20.5, 20.0, at(9, 58))
+    fake.quotes["C01"] = Quote(31.0, 30.0, at(16, 0, day=4))  # no trade today: 31 is previous
+    fake.quotes["C02"] = Quote(42.0, 40.0, at(9, 58))
+    fake.index_closes["^RUT"] = [("2026-03-03", 2480.0), ("2026-03-04", 2512.5),
+                                 ("2026-03-05", 2530.0)]  # fmt: skip
+    fake.index_closes["^GSPC"] = [("2026-03-04", 6030.0), ("2026-03-05", 6050.0)]
+
+
+def offline_feed(**env: str) -> FinnhubFeed:
+    feed = open_feed(
+        "finnhub", FeedOptions(symbols=list(SYMBOLS), env={"R2K_FINNHUB_TOKEN": TOKEN, **env})
+    )
+    assert isinstance(feed, FinnhubFeed)
+    return feed
+
+
+# ---- offline ------------------------------------------------------------------------------------
+def test_decode_real_capture() -> None:
+    feed = offline_feed()
+    assert feed.decode(TRADES_CAPTURE) == [
+        Tick("TSLA", 122.1, 1672348887195, 1),
+        Tick("AAPL", 129.58, 1672348887666, 1),
+    ]
+    [t] = feed.decode(TRADES_DOCS)
+    assert (t.symbol, t.price, t.ts, t.size) == (
+        "BINANCE:BTCUSDT",
+        7296.89,
+        1575526691134,
+        0.011467,
+    )
+    assert feed.decode(trades(("MOG.A", 41, 1, 5))) == [Tick("MOG-A", 41.0, 1, 5)]
+    assert feed.decode(PING) == []
+    assert feed.decode('{"type":"news","data":[]}') == []
+
+
+@pytest.mark.parametrize(
+    "garbage", ["not json", "[]", '{"type":"trade"}', '{"type":"trade","data":[{"s":"X"}]}',
+                '{"data":[]}', '{"type":7}', '{"type":"trade","data":[{"s":"X","p":"abc","t":1}]}'],
+)  # fmt: skip
+def test_decode_garbage_raises(garbage: str) -> None:
+    with pytest.raises(Exception) as info:
+        offline_feed().decode(garbage)
+    assert not isinstance(info.value, (FatalFeedError, RetryFeedError))
+
+
+def test_error_messages() -> None:
+    feed = offline_feed()
+    assert feed.decode(INVALID_SYMBOL) == []
+    assert "finnhub: Invalid symbol" in feed.note
+    feed.decode('{"type":"error","msg":"Invalid symbol XYZ"}')
+    assert feed.invalid == ["XYZ"]
+    feed.decode(SYMBOL_LIMIT)
+    assert "finnhub symbol limit (Subscribing to too many symbols): lower " in feed.note
+    assert "R2K_FINNHUB_MAX_SYMBOLS (now 50)" in feed.note
+    with pytest.raises(FatalFeedError, match="check R2K_FINNHUB_TOKEN"):
+        feed.decode('{"type":"error","msg":"Invalid API key"}')
+
+
+def test_symbols_cap_and_credentials() -> None:
+    feed = offline_feed(R2K_FINNHUB_MAX_SYMBOLS="5")
+    assert feed.symbols == ["IWM", "SPY", "MAGS", "C00", "C01"]
+    assert feed.requested == len(SYMBOLS) - 2  # no index on Finnhub
+    assert len(offline_feed().symbols) == 44  # default cap 50 > universe
+    assert offline_feed(R2K_FINNHUB_MAX_SYMBOLS="0").symbols[-1] == "MOG.A"
+    assert f"token={TOKEN}" in feed.url(0)
+    with pytest.raises(CredentialsError, match="R2K_FINNHUB_TOKEN"):
+        open_feed("finnhub", FeedOptions(env={}))
+    assert open_feed("finnhub", FeedOptions(config={"token": "t"})).estimates_indices
+
+
+def test_index_estimate_from_spy() -> None:
+    pipe = Pipeline(offline_feed())
+    pipe.handle(DailyCloses("^GSPC", [("2026-03-04", 6030.0)]))
+    pipe.handle(Tick("SPY", 606.0, NOW, prev_close=600.0))
+    q = pipe.quote("^GSPC")
+    assert q.estimated and q.last == round(606.0 * 6030.0 / 600.0, 2)
+
+
+# ---- against the fake ----------------------------------------------------------------------------
+async def test_stream_quotes_reconnect_resubscribe() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        fake.frames[0] = [
+            PING,
+            trades(("IWM", 252.0, NOW + 1000, 100), ("C00", 21.0, NOW + 1500, 10)),
+            "garbage{",
+            PING,
+            TRADES_CAPTURE,
+        ]
+        fake.frames[1] = [PING, trades(("C01", 31.62, NOW + 5000, 3))]
+        fake.close_after = {0}
+        feed = make_feed(fake)
+        run = Run(feed)
+        try:
+            await run.until(lambda e: isinstance(e, Tick) and e.symbol == "C01" and e.size == 3)
+            # the last background quote
+            await run.seen_or_until(lambda e: isinstance(e, Bars) and e.symbol == "C02")
+        finally:
+            await run.stop()
+
+        expected = ["IWM", "SPY", "MAGS", "C00", "C01", "C02"]
+        c0, c1 = fake.conns
+        assert c0.path == f"/?token={TOKEN}"
+        assert c0.received == [{"type": "subscribe", "symbol": s} for s in expected]
+        assert c1.received == c0.received  # everything resubscribed after the reconnect
+
+        quotes = [r for r in fake.http.requests if r[1] == "/api/v1/quote"]
+        assert [r[2]["symbol"] for r in quotes] == expected  # headline first, then the rest
+        assert all(r[2]["token"] == TOKEN for r in quotes)
+
+        seen = run.seen
+        daily = {e.symbol: e for e in seen if isinstance(e, DailyCloses)}
+        assert daily["^RUT"].closes[-1] == ("2026-03-04", 2512.5)
+        first_tick = next(e for e in seen if isinstance(e, Tick))
+        assert first_tick == Tick("IWM", 251.0, at(9, 59, 58) * 1000, prev_close=250.0)
+        assert seen.index(daily["^RUT"]) < seen.index(first_tick)
+        bars = {e.symbol: e for e in seen if isinstance(e, Bars)}
+        assert bars["C00"].prev_close == 20.0 and bars["C00"].points == [(at(9, 58) * 1000, 20.5)]
+        assert bars["C01"].prev_close == 31.0  # its quote is from Wednesday
+        ticks = [e for e in seen if isinstance(e, Tick)]
+        assert Tick("IWM", 252.0, NOW + 1000, 100) in ticks
+        assert Tick("TSLA", 122.1, 1672348887195, 1) in ticks
+        assert feed.malformed == 1
+
+        for s in run.statuses():
+            assert TOKEN not in s.detail and "\n" not in s.detail
+        states = [s.state for s in run.statuses()]
+        assert FeedState.RECONNECTING in states[states.index(FeedState.LIVE) :]
+        live = [s.detail for s in run.statuses() if s.state is FeedState.LIVE]
+        assert any("previous closes 0/3" in d for d in live)
+        assert "(plan cap 6: R2K_FINNHUB_MAX_SYMBOLS)" in live[-1]
+        assert "^RUT/^GSPC estimated from IWM/SPY" in live[-1]
+
+        pipe = Pipeline(feed)
+        for ev in seen:
+            pipe.handle(ev)
+        assert pipe.quote("^RUT").last == round(252.0 * 2512.5 / 250.0, 2)
+        assert pipe.quote("C01").ret == pytest.approx(31.62 / 31.0 - 1)
+
+
+async def test_wrong_token_is_fatal() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        feed = make_feed(fake, R2K_FINNHUB_TOKEN="bad-token-value")
+        fake.http.handler = lambda *a: (200, {"c": 1.0, "pc": 1.0, "t": 1})  # REST lets it by
+        run = Run(feed)
+        try:
+            await run.ended()
+        finally:
+            await run.stop()
+        last = run.statuses()[-1]
+        assert last.state is FeedState.ERROR
+        assert last.detail == (
+            "finnhub rejected the token (HTTP 401): check R2K_FINNHUB_TOKEN "
+            "(the regular API key, not the sandbox one)"
+        )
+        assert fake.refused == [("/?token=bad-token-value", 401)]
+        assert "bad-token-value" not in str(run.seen)
+
+
+async def test_wrong_token_on_rest_is_fatal_before_streaming() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        run = Run(make_feed(fake, R2K_FINNHUB_TOKEN="bad-token-value"))
+        try:
+            await run.ended()
+        finally:
+            await run.stop()
+        last = run.statuses()[-1]
+        assert last.state is FeedState.ERROR and "HTTP 401 on /quote" in last.detail
+        assert "R2K_FINNHUB_TOKEN" in last.detail and fake.conns == []
+
+
+async def test_second_connection_is_refused() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        first = Run(make_feed(fake))
+        second: Run | None = None
+        try:
+            await first.until(status(FeedState.LIVE))
+            second = Run(make_feed(fake))
+            ev = await second.until(status(FeedState.RECONNECTING, "429"))
+            assert ev.detail.startswith(
+                "finnhub refused the connection (HTTP 429): another client is using this token's"
+            )
+            assert first.statuses()[-1].state is FeedState.LIVE
+        finally:
+            await first.stop()
+            if second is not None:
+                await second.stop()
+
+
+async def test_symbol_limit_and_invalid_symbol_reported() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        fake.symbol_cap = 5
+        fake.invalid = {"C00"}
+        run = Run(make_feed(fake))
+        try:
+            ev = await run.until(status(FeedState.LIVE, "finnhub symbol limit"))
+        finally:
+            await run.stop()
+        assert "lower R2K_FINNHUB_MAX_SYMBOLS (now 6)" in ev.detail
+        assert any("Invalid symbol C00" in s.detail for s in run.statuses())
+        assert all(s.state is not FeedState.ERROR for s in run.statuses())
+
+
+async def test_index_closes_off() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        run = Run(make_feed(fake, R2K_FINNHUB_INDEX_CLOSES="0"))
+        try:
+            ev = await run.until(status(FeedState.LIVE, "fixed ratio"))
+        finally:
+            await run.stop()
+        assert "(index closes turned off)" in ev.detail
+        assert not any(r[1].startswith("/v8/") for r in fake.http.requests)
+
+
+# ---- end to end ---------------------------------------------------------------------------------
+R2K = Path(sys.prefix) / "bin" / "r2k"
+CLI = Path(__file__).resolve().parents[2] / "tui" / "cli.py"
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="tui/cli.py (the r2k CLI) has not landed yet")
+async def test_snapshot_cli_end_to_end() -> None:
+    async with FakeFinnhub() as fake:
+        tuesday_close = int(dt.datetime(2025, 1, 14, 16, tzinfo=ET).timestamp())
+        for sym, px in (("IWM", 250.0), ("SPY", 600.0), ("MAGS", 54.0)):
+            fake.quotes[sym] = Quote(px, px, tuesday_close)  # same close either way the clock says
+        fake.index_closes["^RUT"] = [("2025-01-13", 2500.0), ("2025-01-14", 2500.0)]
+        fake.index_closes["^GSPC"] = [("2025-01-13", 6000.0), ("2025-01-14", 6000.0)]
+        fake.frames_all = [PING, trades(("IWM", 255.0, 1736953200000, 1),
+                                        ("SPY", 606.0, 1736953200000, 1))]  # fmt: skip
+        env = {**os.environ, **fake.env(R2K_FINNHUB_MAX_SYMBOLS="3")}
+        fake.expect = 3
+        proc = await asyncio.create_subprocess_exec(
+            str(R2K), "snapshot", "--feed", "finnhub", "--duration", "3", "--json",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert TOKEN not in out.decode() + err.decode()
+        assert [m["symbol"] for m in fake.conns[0].received] == ["IWM", "SPY", "MAGS"]
+        snap = orjson.loads(out)
+        rut, spx = snap["indices"]["^RUT"], snap["indices"]["^GSPC"]
+        assert rut["last"] == pytest.approx(2550.0) and rut["return"] == pytest.approx(0.02)
+        assert spx["last"] == pytest.approx(6060.0) and spx["return"] == pytest.approx(0.01)
+        assert snap["spread_bp"]["RUT-SPX"] == pytest.approx(100.0)
