@@ -1,0 +1,223 @@
+"""Where alerts go: the durable log, stdout (headless), a webhook; plus status lines for scripts.
+
+Each sink is a callable ``(AlertEvent) -> None`` as :data:`feeds.pipeline.AlertSink` expects.
+Sinks run on the pipeline's path, so none of them may raise into it or block it for long: the
+log's fsync is fine because alerts are rare; the webhook posts from a background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from feeds.errors import ConfigError
+from feeds.events import FeedStatus
+from feeds.levels import AlertEvent
+from feeds.timefmt import iso_ms
+
+_TAIL_BLOCK = 64 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+
+
+class AlertLog:
+    """Durable JSON-lines log: one ``AlertEvent.to_dict()`` per line, fsynced per alert."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.written = 0
+        self.failures = 0
+        self.last_error = ""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(
+                f"cannot write the alert log '{self.path}' ({e.strerror or e}); "
+                "set alert_log in the config file to a writable path"
+            ) from None
+
+    def __call__(self, alert: AlertEvent) -> None:
+        try:
+            self._file.write(_dumps(alert.to_dict()) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())  # an alert must survive a crash or power cut
+            self.written += 1
+        except (OSError, ValueError) as e:  # disk full, file closed: never break the pipeline
+            self.failures += 1
+            self.last_error = str(e)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
+    ts = d["ts"]
+    if isinstance(ts, int | float):
+        ms = int(ts)
+    else:
+        ms = (datetime.fromisoformat(ts) - _EPOCH) // timedelta(milliseconds=1)
+    return AlertEvent(
+        ts=ms,
+        symbol=str(d["symbol"]),
+        level=float(d["level"]),
+        label=str(d.get("label", "")),
+        direction=str(d["direction"]),
+        price=float(d["price"]),
+        kind=str(d.get("kind", "cross")),
+        estimated=bool(d.get("estimated", False)),
+    )
+
+
+def _tail_lines(path: Path, limit: int) -> list[bytes]:
+    """The last ``limit`` lines of a file, read backwards in blocks (the log grows for months)."""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        data = b""
+        while end > 0 and data.count(b"\n") <= limit:
+            start = max(0, end - _TAIL_BLOCK)
+            f.seek(start)
+            data = f.read(end - start) + data
+            end = start
+    lines = data.splitlines()
+    if end > 0 and lines:
+        lines = lines[1:]  # the first line read may be cut mid-way
+    return lines[-limit:]
+
+
+def read_recent(path: str | Path, limit: int = 500) -> list[AlertEvent]:
+    """The latest ``limit`` alerts in the log, newest first (as ``Pipeline.alerts`` keeps them).
+
+    Garbled lines (a crash mid-write, a hand edit) are skipped; a missing or unreadable log
+    gives an empty list. Never raises for the file's content.
+    """
+    if limit <= 0:
+        return []
+    try:
+        lines = _tail_lines(Path(path).expanduser(), limit * 2)
+    except OSError:
+        return []
+    out: list[AlertEvent] = []
+    for line in reversed(lines):
+        try:
+            d = json.loads(line)
+            if isinstance(d, dict):
+                out.append(_alert_from_dict(d))
+        except (ValueError, KeyError, TypeError, OverflowError):
+            continue
+        if len(out) >= limit:
+            break
+    return out
+
+
+class StdoutSink:
+    """One JSON object per alert on stdout, flushed per line (for ``r2k alerts | ...``)."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+
+    def __call__(self, alert: AlertEvent) -> None:
+        out = self._stream or sys.stdout
+        out.write(_dumps(alert.to_dict()) + "\n")
+        out.flush()
+
+
+class StatusLineSink:
+    """Feed status changes as JSON lines (``"kind": "status"``), on stderr by default."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+
+    def __call__(self, status: FeedStatus) -> None:
+        out = self._stream or sys.stderr
+        ts = status.ts or int(time.time() * 1000)
+        line = {"kind": "status", "state": str(status.state), "detail": status.detail}
+        line["ts"] = iso_ms(ts)
+        out.write(_dumps(line) + "\n")
+        out.flush()
+
+
+class WebhookSink:
+    """POSTs each alert as JSON to ``url`` from a background task; never raises or blocks.
+
+    The queue is bounded: if the endpoint is slower than the alerts, the newest are dropped and
+    counted. Failures are counted too; :meth:`status_text` reports both for the status bar.
+    """
+
+    def __init__(
+        self, url: str, *, queue_size: int = 100, timeout: float = 5.0, trust_env: bool = True
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.trust_env = trust_env
+        self.sent = 0
+        self.failed = 0
+        self.dropped = 0
+        self.last_error = ""
+        self._queue_size = queue_size
+        self._queue: asyncio.Queue[dict[str, Any]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, alert: AlertEvent) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.dropped += 1  # no event loop to post from (a synchronous caller)
+            return
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._queue_size)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._post_loop(self._queue))
+        try:
+            self._queue.put_nowait(alert.to_dict())
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def _post_loop(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=self.timeout, trust_env=self.trust_env) as client:
+            while True:
+                body = await queue.get()
+                try:
+                    r = await client.post(self.url, json=body)
+                    if r.status_code >= 400:
+                        self.failed += 1
+                        self.last_error = f"HTTP {r.status_code}"
+                    else:
+                        self.sent += 1
+                except httpx.HTTPError as e:
+                    self.failed += 1
+                    self.last_error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
+                finally:
+                    queue.task_done()
+
+    def status_text(self) -> str:
+        text = f"webhook: {self.sent} sent"
+        if self.failed:
+            text += f", {self.failed} failed (last: {self.last_error})"
+        if self.dropped:
+            text += f", {self.dropped} dropped (queue full)"
+        return text
+
+    async def aclose(self, drain_timeout: float = 10.0) -> None:
+        """Deliver what is queued (up to ``drain_timeout`` seconds), then stop the task."""
+        if self._queue is not None and self._task is not None and not self._task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), drain_timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,163 @@
+"""Record ticks to a CSV file in the replay format, so ``replay:PATH`` plays them back.
+
+The file is only ever appended to (a recording is evidence; truncating it by re-running a
+command would lose a day). Rows are buffered and flushed at least once a second, so a crash
+loses at most about a second of ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from feeds.errors import InputFileError
+from feeds.events import Event, Tick
+from feeds.feed import Feed
+from feeds.replay import COLUMNS
+
+HEADER = ",".join(COLUMNS)
+FLUSH_EVERY_S = 1.0
+
+
+def _cell(x: float | None) -> str:
+    if x is None:
+        return ""
+    return repr(x)  # shortest text that reads back as the same float
+
+
+class Recorder:
+    """Appends ticks as CSV rows; ``write`` per tick, ``flush`` at least once a second."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.rows = 0
+        self._last_flush = time.monotonic()
+        self._dirty = False
+        self._file = self._open()
+        self._writer = csv.writer(self._file, lineterminator="\n")
+
+    def _open(self) -> IO[str]:
+        p = self.path
+        label = f"recording file '{p}'"
+        needs_header = True
+        needs_newline = False
+        try:
+            if p.exists() and p.stat().st_size > 0:
+                with p.open("rb") as f:
+                    first = f.readline().decode("utf-8-sig", "replace").strip()
+                    f.seek(-1, 2)
+                    # A crash mid-row leaves no newline: start our rows on a line of their own.
+                    needs_newline = f.read(1) != b"\n"
+                if first.replace(" ", "") != HEADER:
+                    raise InputFileError(
+                        f"{label} exists with header {first[:80]!r}, not {HEADER!r}; "
+                        "record to a new file (--out PATH)"
+                    )
+                needs_header = False
+            p.parent.mkdir(parents=True, exist_ok=True)
+            f = p.open("a", encoding="utf-8", newline="")
+        except OSError as e:
+            raise InputFileError(
+                f"cannot write {label} ({e.strerror}); choose a writable --out path"
+            ) from None
+        if needs_newline:
+            f.write("\n")
+        if needs_header:
+            f.write(HEADER + "\n")
+            f.flush()
+        return f
+
+    def write(self, tick: Tick) -> None:
+        self._writer.writerow(
+            (
+                tick.ts,
+                tick.symbol,
+                repr(tick.price),
+                _cell(tick.size),
+                _cell(tick.prev_close),
+                _cell(tick.day_volume),
+            )
+        )
+        self.rows += 1
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_EVERY_S:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if self._dirty and not self._file.closed:
+            self._file.flush()
+            self._dirty = False
+        self._last_flush = time.monotonic() if now is None else now
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class RecordingFeed(Feed):
+    """Wraps a feed and records every Tick it yields; otherwise transparent to the pipeline."""
+
+    def __init__(self, inner: Feed, recorder: Recorder) -> None:
+        super().__init__(inner.spec, inner.options)
+        self.inner = inner
+        self.recorder = recorder
+        self.estimates_indices = inner.estimates_indices
+
+    def now_ms(self) -> int:
+        return self.inner.now_ms()
+
+    @property
+    def label(self) -> str:
+        return self.inner.label
+
+    async def __aenter__(self) -> Self:
+        await self.inner.__aenter__()
+        return self
+
+    async def aclose(self) -> None:
+        try:
+            await self.inner.aclose()
+        finally:
+            self.recorder.close()
+
+    async def _flush_loop(self) -> None:
+        # When the feed goes quiet, rows written just before must still reach the disk.
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            self.recorder.flush()
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        flusher = asyncio.create_task(self._flush_loop())
+        write = self.recorder.write
+        try:
+            async for ev in self.inner:
+                yield ev
+                # Written once the consumer asks for the next event, i.e. after it handled this
+                # one: a consumer that stops at an event (a duration limit) leaves it unrecorded,
+                # so the recording replays to exactly the state the consumer reached.
+                if type(ev) is Tick:
+                    write(ev)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            self.recorder.flush()

@@ -1,0 +1,388 @@
+"""The ``replay:PATH`` feed: plays a recorded CSV or Parquet file of ticks.
+
+Format (what :mod:`feeds.recorder` writes): a header row, then ``ts`` (epoch milliseconds, or
+ISO-8601 with a UTC offset), ``symbol``, ``price`` and optionally ``size``, ``prev_close``,
+``day_volume``. The whole file is loaded and validated when the feed is built, so a bad file is
+reported as one line (file, line, problem, fix) before anything is shown, and then played at
+``options.speed`` times the original pacing (0 = as fast as possible).
+
+Line numbers are those of a text editor (the header is line 1); a quoted cell spanning lines
+would shift them, but recordings never contain one. Parquet files have no lines: errors name the
+data row instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from feeds.errors import FeedSpecError, InputFileError
+from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.feed import Feed, FeedOptions, register
+
+REQUIRED = ("ts", "symbol", "price")
+OPTIONAL = ("size", "prev_close", "day_volume")
+COLUMNS = REQUIRED + OPTIONAL
+
+CHUNK = 4096  # rows converted from arrays to Python objects at a time (bounds memory)
+YIELD_EVERY = 2048  # at full speed, give the event loop a turn this often so the UI stays live
+MIN_SLEEP = 0.002  # a row due sooner than this is released now: no timer per row at high rates
+# Epoch-millisecond values outside this range are almost surely seconds or nanoseconds.
+MS_RANGE = (10**11, 10**14)  # 1973 .. 5138
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+# A time with a UTC offset at the end (a date alone ending in "-05" must not pass for one).
+_ISO_WITH_OFFSET = (
+    r"(?i)^\d{4}-\d{2}-\d{2}[T ]\d{2}(:?\d{2}){0,2}([.,]\d+)?(Z|[+-]\d{2}(:?\d{2})?)$"
+)
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+class ReplayData:
+    """A validated replay file as column arrays, sorted by ``ts`` (stable).
+
+    Symbols are stored as codes into ``names``, so each Tick shares one str per symbol.
+    """
+
+    def __init__(
+        self,
+        ts: np.ndarray,
+        codes: np.ndarray,
+        names: list[str],
+        price: np.ndarray,
+        optional: dict[str, np.ndarray],
+    ) -> None:
+        order = np.argsort(ts, kind="stable")
+        self.ts = ts[order]
+        self.codes = codes[order]
+        self.names = names
+        self.price = price[order]
+        self.optional = {k: v[order] for k, v in optional.items()}
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def symbols(self, start: int = 0, stop: int | None = None) -> list[str]:
+        names = self.names
+        return [names[c] for c in self.codes[start:stop].tolist()]
+
+
+def load_replay(path: Path) -> ReplayData:
+    """Read and validate a replay file. Raises InputFileError with one line on any problem."""
+    label = f"replay file '{path}'"
+    if not path.exists():
+        raise InputFileError(f"{label} not found; check the path in --feed replay:PATH")
+    if path.is_dir():
+        raise InputFileError(f"{label} is a directory; point replay: at a .csv or .parquet file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    frame = _read_parquet(path, label) if parquet else _read_csv(path, label)
+
+    def where(i: int) -> str:
+        # CSV: the frame keeps blank lines as rows, so row i is text line i + 2 (header = 1).
+        return f"{label} row {i + 1}" if parquet else f"{label} line {i + 2}"
+
+    header_where = label if parquet else f"{label} line 1"
+    names = [str(c).strip().lower() for c in frame.columns]
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        raise InputFileError(
+            f"{header_where}: unknown column {unknown[0]!r}; valid columns are "
+            f"{', '.join(COLUMNS)} (the first three required)"
+        )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputFileError(f"{header_where}: column {dupes[0]!r} appears twice; keep one")
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InputFileError(
+            f"{header_where}: missing column(s) {', '.join(missing)}; the header needs "
+            f"{','.join(REQUIRED)} (optional {','.join(OPTIONAL)})"
+        )
+    frame.columns = names
+    if not parquet:
+        # Blank lines came through as all-empty rows (to keep line numbers); drop them now.
+        blank = np.logical_and.reduce([_empty_mask(frame[c]) for c in names])
+        frame = frame[~blank]
+    if len(frame) == 0:
+        raise InputFileError(
+            f"{label} has no data rows after the header; record some with 'r2k record'"
+        )
+    rows = frame.index.to_numpy()  # original positions, for line numbers
+
+    problems: list[tuple[int, str]] = []  # (position in file, message); the earliest is shown
+    ts = _timestamps(frame["ts"], problems)
+    codes, symbol_names = _symbols(frame["symbol"], problems)
+    price = _numbers(frame["price"], "price", problems, positive=True, required=True)
+    optional = {
+        c: _numbers(frame[c], c, problems, positive=c == "prev_close", required=False)
+        for c in OPTIONAL
+        if c in names
+    }
+    if problems:
+        k, message = min(problems, key=lambda p: p[0])
+        raise InputFileError(f"{where(int(rows[k]))}: {message}")
+    return ReplayData(ts, codes, symbol_names, price, optional)
+
+
+def _read_csv(path: Path, label: str):  # -> pd.DataFrame (pandas imported lazily)
+    import pandas as pd
+
+    try:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputFileError(
+            f"{label} is empty; it needs a header line {','.join(REQUIRED)} and data rows"
+        ) from None
+    except pd.errors.ParserError as e:
+        # pandas: "Error tokenizing data. C error: Expected 3 fields in line 4, saw 4"
+        m = _FIELDS.search(str(e))
+        if m:
+            want, line, got = m.groups()
+            raise InputFileError(
+                f"{label} line {line}: {got} values but the header has {want} columns; "
+                "fix or delete the row"
+            ) from None
+        detail = str(e).split("error:", 1)[-1].strip().rstrip(".")
+        raise InputFileError(f"{label}: {detail}; fix the CSV syntax") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{label} is not UTF-8 text; save it as a UTF-8 CSV") from None
+    except OSError as e:
+        raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
+
+
+def _read_parquet(path: Path, label: str):  # -> pd.DataFrame
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputFileError(
+            f"{label} is not a readable Parquet file ({first}); re-export it or use CSV"
+        ) from None
+
+
+def _is_text(series) -> bool:
+    import pandas as pd
+
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+def _empty_mask(series) -> np.ndarray:
+    """Cells that are null or only blanks (vectorised: files can hold millions of rows)."""
+    empty = series.isna().to_numpy(dtype=bool)
+    if _is_text(series):
+        blank = series.fillna("").astype(str).str.strip().eq("").to_numpy(dtype=bool)
+        empty = empty | blank  # not |=: pandas may hand out a read-only array
+    return empty
+
+
+def _cell(series, i: int) -> str:
+    v = series.iloc[i]
+    return "" if v is None or v != v else str(v).strip()
+
+
+def _timestamps(series, problems: list[tuple[int, str]]) -> np.ndarray:
+    """Epoch ms per row from epoch-ms numbers, ISO-8601 strings with an offset, or tz-aware
+    Parquet timestamps. Offset-less ISO times are refused: the zone would be a guess."""
+    import pandas as pd
+
+    n = len(series)
+    out = np.zeros(n, dtype=np.int64)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        nat = series.isna().to_numpy()
+        if nat.any():
+            problems.append((int(np.argmax(nat)), "ts is empty; fill it in or delete the row"))
+            return out
+        return ((series - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).to_numpy(
+            dtype=np.int64
+        )
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        problems.append(
+            (0, "ts is a timestamp without a time zone (ambiguous); store UTC or epoch ms")
+        )
+        return out
+    numeric = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    is_num = ~np.isnan(numeric)
+    lo, hi = MS_RANGE
+    with np.errstate(invalid="ignore"):
+        out_of_range = is_num & ((numeric < lo) | (numeric >= hi))
+    first_bad = int(np.argmax(out_of_range)) if out_of_range.any() else n
+    out[is_num] = np.round(numeric[is_num]).astype(np.int64)
+    text_rows = np.flatnonzero(~is_num)
+    text_rows = text_rows[text_rows < first_bad]  # only rows before the first bad number matter
+    if len(text_rows):
+        bad = _iso_ms(series.iloc[text_rows], out, text_rows)
+        if bad is not None:
+            problems.append(bad)
+            return out
+    if first_bad < n:
+        x = numeric[first_bad]
+        hint = "seconds" if 0 < x < lo else "not epoch milliseconds"
+        problems.append(
+            (first_bad, f"ts {_cell(series, first_bad)!r} looks like {hint}; use epoch ms")
+        )
+    return out
+
+
+def _iso_ms(texts, out: np.ndarray, rows: np.ndarray) -> tuple[int, str] | None:
+    """Fill ``out[rows]`` from ISO-8601 strings; returns the first problem, if any.
+
+    The common case (every string has a time and an offset) is parsed vectorised; anything
+    else goes row by row so the message names the first bad row exactly.
+    """
+    import pandas as pd
+
+    strings = texts.fillna("").astype(str).str.strip()
+    if bool(strings.str.match(_ISO_WITH_OFFSET).all()):
+        try:
+            when = pd.to_datetime(strings, format="ISO8601", utc=True)
+            ms = (when - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+            out[rows] = ms.to_numpy(dtype=np.int64)
+            return None
+        except (ValueError, OverflowError):
+            pass  # fall through: the loop finds the row and says what is wrong with it
+    for i, text in zip(rows.tolist(), strings.tolist(), strict=True):
+        if not text:
+            return i, "ts is empty; fill it in or delete the row"
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return (
+                i,
+                f"ts {text!r} is neither epoch milliseconds nor ISO-8601; fix or delete the row",
+            )
+        if when.tzinfo is None:
+            return (
+                i,
+                f"ts {text!r} has no UTC offset (ambiguous); add one, e.g. "
+                f"{text}+00:00 or {text}-05:00",
+            )
+        out[i] = (when - _EPOCH) // _MS
+    return None
+
+
+def _symbols(series, problems: list[tuple[int, str]]) -> tuple[np.ndarray, list[str]]:
+    import pandas as pd
+
+    text = series.fillna("").astype(str).str.strip()
+    empty = text.eq("").to_numpy(dtype=bool) | text.str.lower().eq("nan").to_numpy(dtype=bool)
+    if empty.any():
+        problems.append((int(np.argmax(empty)), "symbol is empty; fill it in or delete the row"))
+    codes, uniques = pd.factorize(text)
+    return codes.astype(np.int32), [str(u) for u in uniques]
+
+
+def _numbers(
+    series, column: str, problems: list[tuple[int, str]], *, positive: bool, required: bool
+) -> np.ndarray:
+    """Floats (NaN where an optional cell is empty); records the first bad cell."""
+    import pandas as pd
+
+    numeric = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    empty = _empty_mask(series)
+    with np.errstate(invalid="ignore"):
+        bad_value = ~empty & ~np.isfinite(numeric)
+        out_of_range = ~empty & np.isfinite(numeric) & (numeric <= 0 if positive else numeric < 0)
+    bound = "above" if positive else "at least"
+    checks: list[tuple[np.ndarray, Callable[[str], str]]] = [
+        (bad_value, lambda v: f"{column} {v!r} is not a number; fix or delete the row"),
+        (out_of_range, lambda v: f"{column} {v!r} must be {bound} 0; fix or delete the row"),
+    ]
+    if required:
+        checks.append((empty, lambda v: f"{column} is empty; fill it in or delete the row"))
+    for mask, message in checks:
+        if mask.any():
+            i = int(np.argmax(mask))
+            problems.append((i, message(_cell(series, i))))
+    return numeric
+
+
+class ReplayFeed(Feed):
+    """Plays a :class:`ReplayData` at ``options.speed`` against a monotonic schedule."""
+
+    # Injected so tests can check the schedule with a fake clock (no sleeping, no timing).
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], Awaitable[None]] = staticmethod(asyncio.sleep)
+
+    def __init__(self, spec: str, path: Path, options: FeedOptions) -> None:
+        super().__init__(spec, options)
+        if options.speed < 0:
+            raise FeedSpecError(
+                f"replay speed must be >= 0 (0 = as fast as possible), not {options.speed}"
+            )
+        self.path = path
+        self.data = load_replay(path)
+        self._cursor = int(self.data.ts[0])
+        self.released = 0
+
+    def now_ms(self) -> int:
+        """The data time of the last event released (before the first: the first row's)."""
+        return self._cursor
+
+    @property
+    def label(self) -> str:
+        return f"replay {self.path.name}"
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        data = self.data
+        n = len(data)
+        name = self.path.name
+        yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows", self._cursor)
+        speed = self.options.speed
+        t0_data = int(data.ts[0])
+        clock, sleep = self.clock, self.sleep
+        t0_wall = clock()
+        since_yield = 0
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            ts = data.ts[start:stop].tolist()
+            price = data.price[start:stop].tolist()
+            symbols = data.symbols(start, stop)
+            size = _optional_list(data, "size", start, stop)
+            prev = _optional_list(data, "prev_close", start, stop)
+            vol = _optional_list(data, "day_volume", start, stop)
+            for k in range(stop - start):
+                t = ts[k]
+                if speed > 0:
+                    # Scheduled against the start, not the previous row, so pacing never drifts.
+                    wait = t0_wall + (t - t0_data) / (1000.0 * speed) - clock()
+                    if wait > MIN_SLEEP:
+                        await sleep(wait)
+                        since_yield = 0
+                self._cursor = t
+                self.released += 1
+                yield Tick(symbols[k], price[k], t, size[k], vol[k], prev[k])
+                since_yield += 1
+                if since_yield >= YIELD_EVERY:
+                    await sleep(0)
+                    since_yield = 0
+        yield FeedStatus(FeedState.ENDED, f"replay of {name} ended after {n:,} rows", self._cursor)
+
+
+def _optional_list(data: ReplayData, column: str, start: int, stop: int) -> list[float | None]:
+    arr = data.optional.get(column)
+    if arr is None:
+        return [None] * (stop - start)
+    return [None if x != x else x for x in arr[start:stop].tolist()]  # NaN -> None
+
+
+@register("replay")
+def open_replay(spec: str, arg: str, options: FeedOptions) -> Feed:
+    if not arg:
+        raise FeedSpecError("the replay feed needs a file: --feed replay:PATH (CSV or Parquet)")
+    return ReplayFeed(spec, Path(arg).expanduser(), options)

@@ -1,0 +1,375 @@
+"""The r2k command line, run in-process: snapshot, alerts, record, and one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from feeds.config import load_settings
+from feeds.events import Event, FeedState, FeedStatus
+from feeds.feed import Feed, FeedOptions
+from feeds.pipeline import Pipeline
+from feeds.setup import build_pipeline
+from tests.conftest import write_csv, write_holdings
+from tui.cli import main
+from tui.headless import consume
+
+T0 = 1_762_353_000_000  # 2025-11-05 14:30:00 UTC (09:30 ET), a regular open
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# --- snapshot ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def board_files(tmp_path: Path) -> tuple[Path, Path]:
+    holdings = write_holdings(
+        tmp_path / "holdings.csv",
+        [
+            ("AAA", "Alpha Corp", "Industrials", 2.00),
+            ("BBB", "Beta Inc", "Health Care", 1.50),
+            ("CCC", "Gamma Co", "Financials", 1.00),  # in the holdings, never ticks
+            ("DDD", "Delta Ltd", "Energy", 0.50),
+        ],
+        as_of="2025-11-05",
+    )
+    replay = write_csv(
+        tmp_path / "day.csv",
+        "ts,symbol,price",
+        [
+            (T0, "^RUT", 2440),
+            (T0, "^GSPC", 6800),
+            (T0, "MAGS", 60),
+            (T0, "AAA", 10),
+            (T0, "BBB", 20),
+            (T0, "DDD", 30),
+            (T0, "ZZZ", 5),  # not in the holdings
+            (T0 + 30_000, "AAA", 11),
+            (T0 + 60_000, "^RUT", 2461),
+            (T0 + 60_000, "^GSPC", 6813.6),
+            (T0 + 60_000, "MAGS", 60.3),
+            (T0 + 60_000, "AAA", 10.5),
+            (T0 + 60_000, "BBB", 19.7),
+            (T0 + 60_000, "DDD", 30),
+            (T0 + 60_000, "ZZZ", 4.8),
+        ],
+    )
+    return replay, holdings
+
+
+def test_snapshot_json_matches_hand_computed_board(
+    board_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay, holdings = board_files
+    args = ["snapshot", "--feed", f"replay:{replay}", "--anchor", "first", "--json"]
+    status, out, err = run_cli([*args, "--holdings", str(holdings)], capsys)
+    assert status == 0, err
+    assert out.count("\n") == 1
+    snap = json.loads(out)
+    assert set(snap) == {"as_of", "indices", "spread_bp", "breadth", "constituents"}
+    assert snap["as_of"] == "2025-11-05T14:31:00.000+00:00"
+    approx = pytest.approx
+    r_rut, r_spx, r_mags = 21 / 2440, 13.6 / 6800, 0.3 / 60  # 0.0086066, 0.002, 0.005
+    assert snap["indices"]["^RUT"] == {"last": 2461.0, "anchor": 2440.0, "return": approx(r_rut)}
+    assert snap["indices"]["^GSPC"] == {"last": 6813.6, "anchor": 6800.0, "return": approx(0.002)}
+    assert snap["indices"]["MAGS"] == {"last": 60.3, "anchor": 60.0, "return": approx(0.005)}
+    assert snap["indices"]["IWM"] == {"last": None, "anchor": None, "return": None}
+    # (0.0086066 - 0.002) * 10,000 = 66.066 bp; (0.0086066 - 0.005) * 10,000 = 36.066 bp
+    assert snap["spread_bp"] == {
+        "RUT-SPX": approx((r_rut - r_spx) * 10_000),
+        "RUT-MAGS": approx((r_rut - r_mags) * 10_000),
+    }
+    assert snap["spread_bp"]["RUT-SPX"] == approx(66.0656, abs=1e-4)
+    assert snap["spread_bp"]["RUT-MAGS"] == approx(36.0656, abs=1e-4)
+    # AAA up, BBB and ZZZ down, DDD unchanged; CCC never ticked, so it is not counted
+    assert snap["breadth"] == {"advancers": 1, "decliners": 2, "unchanged": 1, "pct_up": 0.25}
+    # ranked by |contribution|: AAA 0.02 * 0.05 * 1e4 = 10 bp, BBB 0.015 * -0.015 * 1e4 =
+    # -2.25 bp, DDD 0 bp; ZZZ has no weight so no contribution, and ranks last
+    assert snap["constituents"] == [
+        {
+            "symbol": "AAA",
+            "name": "Alpha Corp",
+            "last": 10.5,
+            "return": approx(0.05),
+            "weight": 0.02,
+            "contribution_bp": approx(10.0),
+        },
+        {
+            "symbol": "BBB",
+            "name": "Beta Inc",
+            "last": 19.7,
+            "return": approx(-0.015),
+            "weight": 0.015,
+            "contribution_bp": approx(-2.25),
+        },
+        {
+            "symbol": "DDD",
+            "name": "Delta Ltd",
+            "last": 30.0,
+            "return": 0.0,
+            "weight": 0.005,
+            "contribution_bp": 0.0,
+        },
+        {
+            "symbol": "ZZZ",
+            "name": None,
+            "last": 4.8,
+            "return": approx(-0.04),
+            "weight": None,
+            "contribution_bp": None,
+        },
+    ]
+
+
+def test_snapshot_text_is_an_aligned_table(
+    board_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay, holdings = board_files
+    args = ["snapshot", "--feed", f"replay:{replay}", "--anchor", "first", "--top", "2"]
+    status, out, _ = run_cli([*args, "--holdings", str(holdings)], capsys)
+    assert status == 0
+    lines = out.splitlines()
+    assert "^RUT   2,461.00  2,440.00  +0.86%" in lines
+    assert "SPREAD   RUT-SPX +66.1 bp   RUT-MAGS +36.1 bp" in lines
+    assert "BREADTH  1 up  2 down  1 unchanged  (25.0% up)" in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("#"))
+    assert lines[header + 1].split() == [
+        "1",
+        "AAA",
+        "Alpha",
+        "Corp",
+        "10.50",
+        "+5.00%",
+        "2.00%",
+        "+10.0",
+    ]
+    assert lines[header + 2].split()[:2] == ["2", "BBB"]
+    assert lines[-1] == "... 2 more (--top N to show them)"
+    # the numeric columns line up on their right edge
+    assert len({len(line) for line in lines[header + 1 : header + 3]}) == 1
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 2450 with the default 0.05 % band: fires above 2451.225 and below 2448.775 only.
+    path = [2440.0, 2446.0, 2452.0, 2449.5, 2450.8, 2449.0, 2451.0, 2448.0, 2440.0]
+    rows: list[tuple[object, ...]] = []
+    for i, price in enumerate(path):
+        rows.append((T0 + i * 1000, "^RUT", price))
+        rows.append((T0 + i * 1000, "^GSPC", 6800 + i))
+    replay = write_csv(tmp_path / "rut.csv", "ts,symbol,price", rows)
+    status, out, err = run_cli(["alerts", "--feed", f"replay:{replay}"], capsys)
+    assert status == 0
+
+    def line(i: int, direction: str, kind: str) -> str:
+        return json.dumps(
+            {
+                "ts": f"2025-11-05T14:30:0{i}.000+00:00",
+                "symbol": "^RUT",
+                "level": 2450.0,
+                "label": "support",
+                "direction": direction,
+                "price": path[i],
+                "kind": kind,
+                "estimated": False,
+            },
+            separators=(", ", ": "),
+        )
+
+    assert out.splitlines() == [
+        line(1, "up", "approach"),  # within 0.25 % of 2450 (6.125 points)
+        line(2, "up", "cross"),
+        line(7, "down", "cross"),
+    ]
+    statuses = [json.loads(s) for s in err.splitlines()]
+    assert [(s["kind"], s["state"]) for s in statuses] == [("status", "live"), ("status", "ended")]
+    assert statuses[0]["detail"] == "replay of rut.csv, 18 rows"
+    assert statuses[0]["ts"] == "2025-11-05T14:30:00.000+00:00"
+    # ... and each alert reached the durable log as well
+    log = Path(load_settings().alert_log)
+    assert len(log.read_text().splitlines()) == 3
+
+
+def test_alerts_from_the_sim_in_feed_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sim at full speed for two simulated minutes from the open crosses 2,450 (the
+    scripted opening minute): deterministic, no wall clock involved."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
+    args = ["alerts", "--feed", "sim", "--seed", "1", "--speed", "0", "--duration", "120"]
+    status, out, err = run_cli([*args, "--config", str(config)], capsys)
+    assert status == 0, err
+    alerts = [json.loads(s) for s in out.splitlines()]
+    crosses = [a for a in alerts if a["kind"] == "cross"]
+    assert crosses and crosses[0]["level"] == 2450.0 and crosses[0]["direction"] == "up"
+    assert all(set(a) >= {"ts", "symbol", "level", "label", "direction", "price"} for a in alerts)
+    assert json.loads(err.splitlines()[0])["state"] == "live"
+
+
+# --- record --------------------------------------------------------------------------------
+
+
+def test_sim_recording_replays_to_the_same_state(tmp_path: Path) -> None:
+    out = tmp_path / "rec.csv"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
+
+    def last_prices(
+        settings_overrides: dict[str, object], duration: float | None
+    ) -> dict[str, float | None]:
+        settings = load_settings(config, overrides=settings_overrides)
+        pipeline = build_pipeline(settings)
+        asyncio.run(consume(pipeline, duration, feed_time=True))
+        st = pipeline.state
+        return {s: st.last[i] for s, i in st.ids.items() if st.last[i] is not None}
+
+    live = last_prices({"feed": "sim", "seed": 3, "speed": 0, "record": str(out)}, 90)
+    assert len(live) > 100
+    replayed = last_prices({"feed": f"replay:{out}", "speed": 0}, None)  # to its end
+    assert replayed == live
+
+
+def test_record_command_appends_and_never_truncates(
+    board_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay, _ = board_files
+    out = tmp_path / "copy.csv"
+    for _ in range(2):
+        status, _, err = run_cli(
+            ["record", "--feed", f"replay:{replay}", "--out", str(out)], capsys
+        )
+        assert status == 0, err
+        assert err.splitlines()[-1] == f"r2k: recorded 15 ticks to {out}"
+    lines = out.read_text().splitlines()
+    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume"
+    assert len(lines) == 1 + 2 * 15
+    assert lines[1] == f"{T0},^RUT,2440.0,,,"
+
+
+def test_record_refuses_a_file_with_another_header(
+    board_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay, _ = board_files
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    status, _, err = run_cli(["record", "--feed", f"replay:{replay}", "--out", str(other)], capsys)
+    assert status == 2
+    assert err == (
+        f"r2k: error: recording file '{other}' exists with header 'a,b', not "
+        "'ts,symbol,price,size,prev_close,day_volume'; record to a new file (--out PATH)\n"
+    )
+    assert other.read_text() == "a,b\n1,2\n"
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["snapshot", "--feed", "nasdaq"],
+            "unknown feed 'nasdaq' in --feed 'nasdaq'; use one of: ",
+        ),
+        (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),
+        (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
+        (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
+        (["alerts", "--level", "abc"], "--level 'abc': expected PRICE[:LABEL] with a positive"),
+        (["alerts", "--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
+        (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
+        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(args, capsys)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("r2k: error: ")
+    assert message in err
+
+
+def test_unexpected_error_is_one_line_with_a_debug_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(argv: object) -> int:
+        raise RuntimeError("wires\ncrossed")
+
+    monkeypatch.setattr("tui.cli.run", boom)
+    status, _, err = run_cli([], capsys)
+    assert status == 1
+    assert err == (
+        "r2k: error: unexpected RuntimeError: wires crossed "
+        "(re-run with R2K_DEBUG=1 for the traceback)\n"
+    )
+    monkeypatch.setenv("R2K_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main([])
+
+
+def test_ctrl_c_exits_quietly_with_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(argv: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tui.cli.run", interrupted)
+    assert run_cli(["alerts"], capsys) == (130, "", "")
+
+
+def test_python_m_tui_runs_headless_without_importing_textual(
+    board_files: tuple[Path, Path],
+) -> None:
+    replay, _ = board_files
+    code = (
+        "import sys; from tui.cli import main; "
+        f"rc = main(['snapshot', '--feed', 'replay:{replay}', '--json', '--top', '1']); "
+        "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["constituents"]) == 1
+    helped = subprocess.run(
+        [sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert helped.returncode == 0 and "snapshot" in helped.stdout
+
+
+class SilentClockFeed(Feed):
+    """Sends one status, then nothing, while its clock runs on (the sim overnight)."""
+
+    def __init__(self) -> None:
+        super().__init__("silent", FeedOptions())
+        self.clock = T0
+
+    def now_ms(self) -> int:
+        self.clock += 1000  # each look at the clock: one more feed second has passed
+        return self.clock
+
+    async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
+        yield FeedStatus(FeedState.LIVE, "quiet")
+        await asyncio.Event().wait()  # never set
+
+
+async def test_feed_time_duration_ends_on_a_silent_feed() -> None:
+    pipeline = Pipeline(SilentClockFeed())
+    await asyncio.wait_for(consume(pipeline, 5, feed_time=True), 30)  # 30: only a hang guard
+    assert pipeline.status.detail == "quiet"

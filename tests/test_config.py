@@ -1,0 +1,174 @@
+"""Settings: defaults, the TOML file, precedence, and one-line errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feeds.config import LevelSpec, Settings, load_settings, parse_level
+from feeds.errors import ConfigError
+from feeds.levels import DEFAULT_LEVELS
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_config_file(isolated_env: Path) -> None:
+    s = load_settings()
+    assert (s.feed, s.refresh_hz, s.anchor, s.speed, s.seed, s.universe) == (
+        "sim",
+        4.0,
+        "prev",
+        1.0,
+        0,
+        0,
+    )
+    assert s.holdings is None and s.webhook is None and s.record is None
+    assert s.levels == tuple(LevelSpec(p, label) for p, label in DEFAULT_LEVELS)
+    assert (s.hysteresis, s.approach, s.stale_after, s.bell) == (0.0005, 0.0025, 15.0, True)
+    assert s.alert_log == isolated_env / "state" / "r2k" / "alerts.jsonl"
+    assert s.feeds == {} and s.config_path is None
+
+
+def test_home_defaults_when_xdg_is_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_settings().alert_log == tmp_path / ".local" / "state" / "r2k" / "alerts.jsonl"
+
+
+def test_file_values(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+feed = "alpaca:iex"
+refresh_hz = 2
+anchor = "ytd"
+speed = 10
+seed = 7
+universe = 2000
+holdings = "~/h.csv"
+hysteresis = 0.001
+approach = false
+stale_after = 30
+alert_log = "/tmp/a.jsonl"
+bell = false
+webhook = "https://example.com/hook"
+
+[levels]
+defaults = false
+[[levels.user]]
+price = 2500
+label = "round"
+[[levels.user]]
+price = 2200.5
+
+[feeds.alpaca]
+key = "k"
+secret = "s"
+""",
+    )
+    s = load_settings(path)
+    assert s.feed == "alpaca:iex" and s.feed_name == "alpaca"
+    assert s.refresh_hz == 2.0 and isinstance(s.refresh_hz, float)
+    assert (s.anchor, s.speed, s.seed, s.universe) == ("ytd", 10.0, 7, 2000)
+    assert s.holdings == Path("~/h.csv").expanduser()
+    assert (s.hysteresis, s.approach, s.stale_after, s.bell) == (0.001, None, 30.0, False)
+    assert s.alert_log == Path("/tmp/a.jsonl")
+    assert s.webhook == "https://example.com/hook"
+    assert s.levels == (LevelSpec(2500.0, "round", True), LevelSpec(2200.5, "user level", True))
+    assert s.feed_config() == {"key": "k", "secret": "s"}
+    assert s.config_path == path
+
+
+def test_default_location_and_r2k_config(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    default = isolated_env / "config" / "r2k" / "config.toml"
+    default.parent.mkdir(parents=True)
+    default.write_text('feed = "yahoo"\n')
+    assert load_settings().feed == "yahoo"
+    other = write(tmp_path, 'feed = "finnhub"\n')
+    monkeypatch.setenv("R2K_CONFIG", str(other))
+    assert load_settings().feed == "finnhub"
+    monkeypatch.setenv("R2K_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match=r"\(\$R2K_CONFIG\) not found"):
+        load_settings()
+
+
+def test_precedence_defaults_file_env_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, 'feed = "yahoo"\nseed = 5\nrefresh_hz = 2\n')
+    assert load_settings(path).feed == "yahoo"
+    monkeypatch.setenv("R2K_FEED", "finnhub")
+    s = load_settings(path)
+    assert (s.feed, s.seed, s.refresh_hz) == ("finnhub", 5, 2.0)
+    s = load_settings(path, overrides={"feed": "sim", "seed": None, "refresh_hz": 8.0})
+    assert (s.feed, s.seed, s.refresh_hz) == ("sim", 5, 8.0)  # None: flag not given
+    s = load_settings(path, extra_levels=(parse_level("2500:round"),))
+    assert s.levels[-1] == LevelSpec(2500.0, "round", True) and len(s.levels) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "feed = \n",
+            "is not valid TOML: Invalid value (at line 1, column 8); fix the syntax",
+        ),
+        (
+            "refesh_hz = 4\n",
+            "unknown key 'refesh_hz'; valid keys: alert_log, anchor, approach, bell, feed, "
+            "feeds, holdings, hysteresis, levels, record, refresh_hz, seed, speed, "
+            "stale_after, universe, webhook",
+        ),
+        (
+            'refresh_hz = "fast"\n',
+            "refresh_hz must be a number, not 'fast' (e.g. refresh_hz = 4)",
+        ),
+        ('anchor = "noon"\n', "anchor must be one of prev, open, first, ytd, not 'noon'"),
+        ("seed = 1.5\n", "seed must be a whole number, not 1.5 (e.g. seed = 0)"),
+        ("bell = 1\n", "bell must be true or false, not 1 (e.g. bell = true)"),
+        ('webhook = "ftp://x"\n', "webhook must be an http:// or https:// URL"),
+        ("[feeds]\nalpaca = 3\n", "feeds must hold one table per feed"),
+        ("[levels]\nuser = [{price = -1}]\n", "levels.user #1 price must be a positive number"),
+        ('[[levels.user]]\nprice = 1\nlable = "x"\n', "unknown key 'levels.user.lable'"),
+    ],
+)
+def test_config_errors_are_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    text_of = str(info.value)
+    assert "\n" not in text_of
+    assert text_of.startswith(f"config file '{path}'")
+    assert message in text_of
+
+
+def test_flag_values_are_checked_and_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--speed: speed must be at least 0, not -1"):
+        load_settings(overrides={"speed": -1.0})
+    with pytest.raises(ConfigError, match=r"^\$R2K_FEED: feed must be a non-empty string"):
+        load_settings(env={"R2K_FEED": " ", "XDG_STATE_HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("2500", LevelSpec(2500.0, "user level", True)),
+        ("2,500:round number", LevelSpec(2500.0, "round number", True)),
+    ],
+)
+def test_parse_level(text: str, level: LevelSpec) -> None:
+    assert parse_level(text) == level
+
+
+def test_settings_is_a_plain_dataclass() -> None:
+    assert Settings().feed_config() == {}

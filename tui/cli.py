@@ -1,0 +1,256 @@
+"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record).
+
+Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
+traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from feeds.errors import R2KError
+
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "R2K_DEBUG"
+
+
+class UsageError(R2KError):
+    """A command-line mistake argparse caught."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage plus the error over several lines; r2k's rule is one line.
+        raise UsageError(f"{message}; see '{self.prog} --help'")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes. SUPPRESS: a value given before the subcommand survives."""
+    s = argparse.SUPPRESS
+    g = parser.add_argument_group("feed and display")
+    g.add_argument("--feed", metavar="SPEC", default=s, help="sim, replay:PATH, yahoo, alpaca:iex…")
+    g.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        default=s,
+        help="sim/replay pace: 1 = real time, 0 = as fast as possible",
+    )
+    g.add_argument("--seed", type=int, metavar="N", default=s, help="sim random seed")
+    g.add_argument(
+        "--universe",
+        type=int,
+        metavar="N",
+        default=s,
+        help="sim: pad the constituents with synthetic names up to N",
+    )
+    g.add_argument(
+        "--holdings",
+        metavar="PATH",
+        default=s,
+        help="holdings CSV (iShares download or r2k snapshot format)",
+    )
+    g.add_argument(
+        "--anchor",
+        choices=("prev", "open", "first", "ytd"),
+        default=s,
+        help="what returns are measured from",
+    )
+    g.add_argument("--refresh", type=float, metavar="HZ", default=s, help="screen refresh rate")
+    g.add_argument(
+        "--level",
+        action="append",
+        metavar="PRICE[:LABEL]",
+        default=s,
+        help="an extra ^RUT level to alert on (repeatable)",
+    )
+    g.add_argument(
+        "--record",
+        metavar="PATH",
+        default=s,
+        help="also append every tick to PATH (CSV, replayable)",
+    )
+    g.add_argument(
+        "--config",
+        metavar="PATH",
+        default=s,
+        help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="r2k",
+        description="Live monitor of the Russell 2000 vs S&P 500 rotation.",
+        epilog="Run without a command to open the terminal app.",
+    )
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    alerts = sub.add_parser(
+        "alerts",
+        help="run headless; print level alerts as JSON lines on stdout",
+        description="Print one JSON object per level alert on stdout; feed status lines go to "
+        "stderr. Stops at the end of a replay, after --duration, or on Ctrl+C. A replay plays "
+        "as fast as possible unless --speed is given.",
+    )
+    _common(alerts)
+    _duration(alerts, "stop after S seconds")
+    snap = sub.add_parser(
+        "snapshot",
+        help="run the feed briefly and print the board once",
+        description="Run the feed (a replay to its end; otherwise --duration, default 5 s) and "
+        "print indices, spreads, breadth and the constituents ranked by contribution. Only "
+        "constituents with a price are listed; one not in the holdings has no weight (null).",
+    )
+    _common(snap)
+    _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
+    snap.add_argument("--json", action="store_true", help="print one JSON object instead")
+    snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
+    rec = sub.add_parser(
+        "record",
+        help="record a feed's ticks to a CSV that replay:PATH plays back",
+        description="Append every tick to --out (never truncated). Stops at the end of a "
+        "replay, after --duration, or on Ctrl+C.",
+    )
+    _common(rec)
+    rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
+    _duration(rec, "stop after S seconds")
+    return parser
+
+
+def _duration(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help=f"{text}; wall seconds, or feed seconds at --speed 0",
+    )
+
+
+def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
+    from feeds.config import load_settings, parse_level
+
+    args = vars(ns)
+    overrides = {
+        "feed": args.get("feed"),
+        "speed": args.get("speed"),
+        "seed": args.get("seed"),
+        "universe": args.get("universe"),
+        "holdings": args.get("holdings"),
+        "anchor": args.get("anchor"),
+        "refresh_hz": args.get("refresh"),
+        "record": args.get("record"),
+    }
+    if args.get("command") == "record":
+        overrides["record"] = args["out"]
+    levels = tuple(parse_level(t) for t in args.get("level", []))
+    settings = load_settings(args.get("config"), overrides=overrides, extra_levels=levels)
+    if headless and settings.feed_name == "replay" and overrides["speed"] is None:
+        # Nobody watches a headless replay: play it as fast as possible unless told otherwise.
+        from dataclasses import replace
+
+        settings = replace(settings, speed=0.0)
+    return settings
+
+
+def _check_duration(ns: argparse.Namespace) -> float | None:
+    d = getattr(ns, "duration", None)
+    if d is not None and not d > 0:
+        raise UsageError(f"--duration must be a positive number of seconds, not {d:g}")
+    return d
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def run(argv: Sequence[str] | None) -> int:
+    ns = build_parser().parse_args(argv)
+    command = ns.command
+    settings = settings_from_args(ns, headless=command is not None)
+    duration = _check_duration(ns)
+    if command == "alerts":
+        from tui.headless import run_alerts
+
+        return run_alerts(settings, duration)
+    if command == "snapshot":
+        from tui.headless import run_snapshot
+
+        if ns.top is not None and ns.top < 0:
+            raise UsageError(f"--top must be 0 or more, not {ns.top}")
+        return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
+    if command == "record":
+        from feeds.feed import parse_spec
+        from tui.headless import run_record
+
+        out = Path(ns.out).expanduser()
+        name, arg = parse_spec(settings.feed)
+        if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
+            raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")
+        return run_record(settings, duration, out)
+    return run_app(settings)
+
+
+def run_app(settings: Any) -> int:
+    from feeds.alerts import AlertLog
+    from feeds.setup import build_pipeline
+
+    pipeline = build_pipeline(settings)
+    try:
+        from tui.app import R2KApp
+    except ModuleNotFoundError as e:
+        if e.name not in ("tui.app", "textual"):
+            raise
+        raise R2KError(
+            f"the terminal app is not available ({e.name} missing); "
+            "use 'r2k snapshot' or 'r2k alerts', or reinstall r2k"
+        ) from None
+    try:
+        R2KApp(pipeline, settings=settings).run()
+    finally:
+        for sink in pipeline.alert_sinks:
+            if isinstance(sink, AlertLog):
+                sink.close()
+    return 0
+
+
+def _one_line(text: str) -> str:
+    from tui.fmt import clean
+
+    return clean(text, 2000)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (``r2k = "tui.cli:main"``)."""
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except R2KError as e:
+        sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
+        return e.exit_code
+    except BrokenPipeError:
+        # The reader went away (`r2k alerts | head -1`): stop quietly; silence the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        sys.stderr.write(
+            f"r2k: error: unexpected {type(e).__name__}: {_one_line(str(e))} "
+            f"(re-run with {DEBUG_ENV}=1 for the traceback)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
