@@ -1,0 +1,147 @@
+"""Number and text formatting for the screen.
+
+Every figure is signed and fixed-width where it ticks, so columns do not jitter and the sign is
+readable without colour (NO_COLOR, 16-colour terminals, colour-blind readers). Everything that
+comes from a feed passes through :func:`clean` before it reaches a widget.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import datetime
+
+from feeds.timefmt import exchange_time
+
+DASH = "—"  # shown for an unknown value (never a zero, which would read as a fact)
+UP, DOWN, FLAT = "▲", "▼", "·"
+
+# C0/C1 controls and the bidi/format characters that can reorder or hide text in a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+
+
+def clean(text: object, limit: int = 200) -> str:
+    """Feed text made safe to show: control and bidi characters removed, one line, bounded."""
+    s = str(text)
+    if _CONTROL.search(s):
+        s = _CONTROL.sub(" ", s)
+    if not s.isascii():
+        # Other format characters (category Cf) can still reorder a line; drop them too.
+        s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def known(x: float | None) -> bool:
+    return x is not None and not math.isnan(x)
+
+
+def price(x: float | None, decimals: int = 2) -> str:
+    return f"{x:,.{decimals}f}" if known(x) else DASH
+
+
+def signed(x: float | None, decimals: int = 2) -> str:
+    """Signed points: +12.30 / -4.10 (an explicit + so the sign never relies on colour)."""
+    return f"{x:+,.{decimals}f}" if known(x) else DASH
+
+
+def pct(fraction: float | None, decimals: int = 2) -> str:
+    """A fraction as a signed percentage: 0.0051 -> +0.51%."""
+    return f"{fraction * 100:+.{decimals}f}%" if known(fraction) else DASH  # type: ignore[operator]
+
+
+def weight_pct(fraction: float | None) -> str:
+    return f"{fraction * 100:.2f}%" if known(fraction) else DASH  # type: ignore[operator]
+
+
+def bp(x: float | None, decimals: int = 0) -> str:
+    return f"{x:+,.{decimals}f}" if known(x) else DASH
+
+
+def arrow(x: float | None) -> str:
+    if not known(x) or x == 0:
+        return FLAT
+    return UP if x > 0 else DOWN  # type: ignore[operator]
+
+
+def sign_class(x: float | None) -> str:
+    """'up', 'down' or 'flat': the style name a signed value takes."""
+    if not known(x) or x == 0:
+        return "flat"
+    return "up" if x > 0 else "down"  # type: ignore[operator]
+
+
+def rate(per_s: float) -> str:
+    """Ticks per second, compact: 812/s, 4.8k/s."""
+    if per_s >= 9_999.5:
+        return f"{per_s / 1000:.0f}k/s"
+    if per_s >= 1_000:
+        return f"{per_s / 1000:.1f}k/s"
+    return f"{per_s:.0f}/s"
+
+
+def age(seconds: float | None) -> str:
+    """Age of the last tick, coarse enough not to flicker at 4 Hz."""
+    if seconds is None:
+        return "no ticks"
+    if seconds < 1:
+        return "<1s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.0f}h"
+
+
+def clock(ts_ms: int) -> str:
+    """Exchange time of day, HH:MM:SS (America/New_York)."""
+    return exchange_time(ts_ms).strftime("%H:%M:%S") if ts_ms > 0 else "--:--:--"
+
+
+def day(ts_ms: int) -> str:
+    return exchange_time(ts_ms).strftime("%a %d %b") if ts_ms > 0 else ""
+
+
+def hhmm(ts_ms: int) -> str:
+    return exchange_time(ts_ms).strftime("%H:%M") if ts_ms > 0 else "--:--"
+
+
+def stamp(ts_ms: int) -> str:
+    """Date and time for the alert log, where earlier sessions' alerts mix with today's."""
+    if ts_ms <= 0:
+        return "--"
+    t: datetime = exchange_time(ts_ms)
+    return t.strftime("%m-%d %H:%M:%S")
+
+
+ANCHOR_NAMES = {
+    "prev": "prev close",
+    "open": "today's open",
+    "first": "first price",
+    "ytd": "year start",
+}
+
+
+def anchor_name(mode: str) -> str:
+    return ANCHOR_NAMES.get(mode, mode)
+
+
+def parse_level(text: str) -> tuple[float, str]:
+    """``"2,500 breakout"`` -> (2500.0, "breakout"). Raises ValueError with a message to show."""
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
+        raise ValueError("Type a level in index points, e.g. 2500 or 2,500 breakout")
+    raw = parts[0].replace(",", "").replace("_", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{clean(parts[0], 20)!r} is not a number: try 2500 or 2,500 breakout"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("A level must be a positive number of index points")
+    if value > 100_000:
+        raise ValueError("That is far from the Russell 2000 (about 2,000-3,000 points)")
+    label = clean(parts[1], 40) if len(parts) > 1 else "user level"
+    return round(value, 2), label

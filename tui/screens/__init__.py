@@ -1,0 +1,1 @@
+"""Screens: the main monitor, drilldowns (constituent, level, spread) and help."""

@@ -1,0 +1,140 @@
+"""The spread card: the three headline quotes, the RUT-SPX spread (large), RUT-MAGS, the ratio,
+the outperformance streak and an intraday chart of the spread with its zero line."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Digits
+
+from feeds.frame import Frame, Quote
+from feeds.symbols import MAGS, RUT, SPX
+from tui import fmt
+from tui.widgets.chart import Chart
+from tui.widgets.text import Line
+
+SIGN_STYLE = {"up": "$text-success", "down": "$text-error", "flat": "$text-muted"}
+NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
+
+
+def quote_line(q: Quote, *, wide: bool = False) -> Content:
+    style = SIGN_STYLE[fmt.sign_class(q.ret)]
+    parts: list[str | tuple[str, str]] = [
+        (f"{q.symbol:<6}", "bold"),
+        ("est " if q.estimated else "", "$text-warning"),
+        f"{fmt.price(q.last):>9}",
+        (f" {fmt.signed(q.change):>7}", style),
+        (f" {fmt.pct(q.ret):>7}", style),
+    ]
+    if wide:
+        parts.append((f"  {NAMES.get(q.symbol, '')}", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
+    """The outperformance streak in the words that fit ``width``."""
+    n, who = streak
+    if not n or not who:
+        return "no streak yet" if width < 36 else "no streak data (needs daily closes)"
+    sessions = "session" if n == 1 else "sessions"
+    if width < 33:
+        return f"{who} caps {n}d streak"
+    if width < 45:
+        return f"{who} caps won {n} {sessions} running"
+    if who == "small":
+        return f"small caps beat large caps {n} {sessions} running"
+    return f"large caps beat small caps {n} {sessions} running"
+
+
+def spread_line(label: str, value: float | None) -> list[str | tuple[str, str]]:
+    style = SIGN_STYLE[fmt.sign_class(value)]
+    return [(f"{label} ", "$text-muted"), (f"{fmt.bp(value)} bp {fmt.arrow(value)}", style)]
+
+
+class SpreadCard(Vertical, can_focus=True):
+    """Focusable: Enter opens the spread detail."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", tooltip="the spread detail")
+    ]
+    DEFAULT_CSS = """
+    SpreadCard #quotes { height: 3; }
+    SpreadCard #big-row { height: 3; display: none; }
+    SpreadCard #big { width: auto; min-width: 8; }
+    SpreadCard #big-side { width: 1fr; height: 3; padding-left: 1; }
+    SpreadCard #compact { height: 1; }
+    SpreadCard #streak, SpreadCard #ratio-streak {
+        height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    SpreadCard #streak { display: none; color: $text-muted; }
+    SpreadCard #big.-up { color: $text-success; }
+    SpreadCard #big.-down { color: $text-error; }
+    SpreadCard #big.-flat { color: $text-muted; }
+    """
+
+    class OpenRequested(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Line(id="quotes")
+        with Horizontal(id="big-row"):
+            yield Digits("", id="big")
+            yield Line(id="big-side")
+        yield Line(id="compact")
+        yield Line(id="ratio-streak")
+        yield Line(id="streak")
+        yield Chart(unit="bp", id="spread-chart", empty_text="spread chart: waiting for ticks")
+
+    @property
+    def chart(self) -> Chart:
+        return self.query_one("#spread-chart", Chart)
+
+    def show_frame(self, frame: Frame, *, wide: bool = False) -> None:
+        q = frame.quotes
+        lines = [quote_line(q[s], wide=wide) for s in (RUT, SPX, MAGS) if s in q]
+        self.query_one("#quotes", Line).show(Content("\n").join(lines))
+        spx, mags = frame.spread_spx_bp, frame.spread_mags_bp
+        big = self.query_one("#big", Digits)
+        digits = f"{spx:+.0f}" if fmt.known(spx) else "-"
+        if big.value != digits:
+            big.update(digits)
+        sign = fmt.sign_class(spx)
+        big.set_class(sign == "up", "-up")
+        big.set_class(sign == "down", "-down")
+        big.set_class(sign == "flat", "-flat")
+        ratio = fmt.price(frame.ratio) if frame.ratio is not None else fmt.DASH
+        side = Content.assemble(
+            ("bp  RUT − SPX ", "bold"),
+            (fmt.arrow(spx), SIGN_STYLE[sign]),
+            "\n",
+            *spread_line("RUT − MAGS", mags),
+            "\n",
+            ("ratio ", "$text-muted"),
+            (ratio, "bold"),
+        )
+        self.query_one("#big-side", Line).show(side)
+        compact = Content.assemble(
+            *spread_line("RUT−SPX", spx),
+            "  ",
+            *spread_line("−MAGS", mags),
+        )
+        self.query_one("#compact", Line).show(compact)
+        streak = streak_text(frame.streak, width=self.content_region.width)
+        self.query_one("#ratio-streak", Line).show(
+            Content.assemble(
+                ("ratio ", "$text-muted"),
+                (ratio, "bold"),
+                " · ",
+                streak_text(frame.streak, width=0),
+            )
+        )
+        self.query_one("#streak", Line).show(Content(streak))
+        self.set_class(frame.stale, "-stale")
+
+    def action_open(self) -> None:
+        self.post_message(self.OpenRequested())
