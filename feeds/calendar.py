@@ -6,15 +6,21 @@ flattened once into a dict of date -> (open_ms, close_ms); the frame loop calls 
 at 4 Hz, so the answer for the current day is cached and a call is a few comparisons.
 
 Outside the calendar's range (2015 to two years ahead) weekdays 09:30-16:00 are assumed.
+
+The flattened schedule is cached on disk (``$XDG_CACHE_HOME/r2k``), keyed by the
+exchange_calendars version, so only the first start on a machine pays for the import.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ET = ZoneInfo("America/New_York")
@@ -55,6 +61,58 @@ def et_date(ts_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ms / 1000, ET).date()
 
 
+def _cache_path() -> Path | None:
+    try:
+        from importlib.metadata import version
+
+        tag = version("exchange-calendars")
+    except Exception:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "r2k" / f"xnys-{tag}.json"
+
+
+def _read_cache(path: Path | None) -> bool:
+    """Load the schedule from the disk cache if it is there and reaches a year ahead."""
+    global _schedule, _range
+    if path is None or not path.exists():
+        return False
+    try:
+        import orjson
+
+        data = orjson.loads(path.read_bytes())
+        first, last = (dt.date.fromisoformat(x) for x in data["range"])
+        if last < dt.date.today() + dt.timedelta(days=365):
+            return False
+        schedule = {dt.date.fromisoformat(d): (int(o), int(c)) for d, o, c in data["sessions"]}
+    except Exception:
+        return False  # a corrupt or old cache is rebuilt, never fatal
+    _range = (first, last)
+    _schedule = schedule
+    return True
+
+
+def _write_cache(path: Path | None) -> None:
+    if path is None or _schedule is None:
+        return
+    with contextlib.suppress(Exception):  # a read-only home must not stop the monitor
+        import orjson
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "range": [_range[0].isoformat(), _range[1].isoformat()],
+            "sessions": [[d.isoformat(), o, c] for d, (o, c) in sorted(_schedule.items())],
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(data))
+        tmp.replace(path)
+
+
+def loaded() -> bool:
+    """True once the schedule is in memory (calls are then cheap)."""
+    return _schedule is not None
+
+
 def _load() -> dict[dt.date, tuple[int, int]]:
     global _schedule, _range
     if _schedule is not None:
@@ -62,6 +120,9 @@ def _load() -> dict[dt.date, tuple[int, int]]:
     with _lock:
         if _schedule is not None:
             return _schedule
+        cache = _cache_path()
+        if _read_cache(cache):
+            return _schedule  # type: ignore[return-value]
         import exchange_calendars as xc  # slow import: deferred to the first call
 
         end = dt.date.today() + dt.timedelta(days=730)
@@ -76,6 +137,7 @@ def _load() -> dict[dt.date, tuple[int, int]]:
             }
         _range = (cal.first_session.date(), cal.last_session.date())
         _schedule = schedule  # published last: readers that see it also see _range
+        _write_cache(cache)
         return _schedule
 
 

@@ -6,9 +6,11 @@ the screen shows. ``handle`` is the per-event path; ``frame`` is called at the r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,21 @@ if TYPE_CHECKING:
     from feeds.holdings import Holdings
 
 AlertSink = Callable[[AlertEvent], None]
+
+
+@dataclass(slots=True)
+class _Universe:
+    """Per-constituent columns cached between frames (rebuilt when a symbol is added)."""
+
+    size: int  # len(state.symbols) when built
+    ids: np.ndarray
+    symbols: list[str]
+    names: list[str]
+    sectors: list[str]
+    w_asof: np.ndarray
+    haystack: list[str]  # "symbol\nname" lower-cased, for the filter
+
+
 StatusSink = Callable[[FeedStatus], None]
 
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
@@ -68,6 +85,7 @@ class Pipeline:
                 self.state.id_of(c.symbol)
                 self._weights[c.symbol] = c.weight
         self._session_hour = -1
+        self._universe_cache: _Universe | None = None
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
 
@@ -123,7 +141,8 @@ class Pipeline:
 
     async def run(self) -> None:
         """Consume the feed until it ends or the task is cancelled."""
-        self._update_session_open(self.feed.now_ms())
+        # the first calendar call may import exchange_calendars: keep it off the event loop
+        await asyncio.to_thread(self._update_session_open, self.feed.now_ms())
         async with self.feed as feed:
             async for ev in feed:
                 self.handle(ev)
@@ -160,24 +179,42 @@ class Pipeline:
         hi, lo, ts, n = st.high[i], st.low[i], st.ts[i], st.count[i]
         return Quote(symbol, last, anchor, r, change, hi, lo, ts, n, est)
 
-    def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
+    def _universe(self) -> _Universe:
+        """The constituent columns that change only when a new symbol appears."""
         st = self.state
+        u = self._universe_cache
+        if u is not None and u.size == len(st.symbols):
+            return u
         ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
         symbols = [st.symbols[i] for i in ids]
+        names = [self._name(s) for s in symbols]
+        u = _Universe(
+            size=len(st.symbols),
+            ids=np.array(ids, dtype=np.intp),
+            symbols=symbols,
+            names=names,
+            sectors=[self._sector(s) for s in symbols],
+            w_asof=np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64),
+            haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
+        )
+        self._universe_cache = u
+        return u
+
+    def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
+        st = self.state
+        u = self._universe()
         if text:
             needle = text.lower()
-            keep = [
-                k
-                for k, s in enumerate(symbols)
-                if needle in s.lower() or needle in self._name(s).lower()
-            ]
-            ids = [ids[k] for k in keep]
-            symbols = [symbols[k] for k in keep]
-        idx = np.array(ids, dtype=np.intp)
+            keep = [k for k, h in enumerate(u.haystack) if needle in h]
+        else:
+            keep = None
+        pick = (lambda xs: [xs[k] for k in keep]) if keep is not None else (lambda xs: xs)
+        idx = u.ids if keep is None else u.ids[keep]
+        symbols = pick(u.symbols)
         last_all, anchor_all = st.arrays(self.anchor)
         last, anchor = last_all[idx], anchor_all[idx]
         rets = analytics.returns(last, anchor)
-        w_asof = np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64)
+        w_asof = u.w_asof if keep is None else u.w_asof[keep]
         weights = self._anchor_weights(symbols, w_asof)
         contrib = analytics.contributions_bp(weights, rets)
         order = analytics.rank(
@@ -188,22 +225,18 @@ class Pipeline:
             symbols=symbols,
             descending=descending,
         )
-
-        def column(values: list[float | None]) -> np.ndarray:
-            return np.array([values[i] for i in ids], dtype=np.float64)
-
         return Board(
             symbols=symbols,
-            names=[self._name(s) for s in symbols],
-            sectors=[self._sector(s) for s in symbols],
+            names=pick(u.names),
+            sectors=pick(u.sectors),
             last=last,
             ret=rets,
             weight=weights,
             contribution=contrib,
-            high=column(st.high),
-            low=column(st.low),
-            count=np.array([st.count[i] for i in ids], dtype=np.int64),
-            ts=np.array([st.ts[i] for i in ids], dtype=np.int64),
+            high=np.array(st.high, dtype=np.float64)[idx],
+            low=np.array(st.low, dtype=np.float64)[idx],
+            count=np.array(st.count, dtype=np.int64)[idx],
+            ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
             sort=sort,
         )
@@ -231,11 +264,11 @@ class Pipeline:
         return anchor / at
 
     def _name(self, symbol: str) -> str:
-        c = self.holdings.by_symbol.get(symbol) if self.holdings else None
+        c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
         return c.name if c else symbol
 
     def _sector(self, symbol: str) -> str:
-        c = self.holdings.by_symbol.get(symbol) if self.holdings else None
+        c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
         return c.sector if c else ""
 
     def level_views(self) -> list[LevelView]:

@@ -87,3 +87,19 @@ def test_et_date_and_repeated_calls_agree() -> None:
     assert calendar.session_phase(t + 1000 + 4 * 3_600_000) == "pre"  # Wed 04:00:00
     assert calendar.session_phase(ms(2025, 11, 8, 10, 0)) == "closed"
     assert calendar.session_phase(ms(2025, 11, 4, 10, 0)) == "open"
+
+
+def test_schedule_is_cached_on_disk_and_read_back(tmp_path, monkeypatch):
+    from feeds import calendar as cal
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cal, "_schedule", None)
+    monkeypatch.setattr(cal, "_last_day", None)
+    thanksgiving_friday = cal._load()[dt.date(2025, 11, 28)]
+    (cache,) = (tmp_path / "r2k").glob("xnys-*.json")
+    monkeypatch.setattr(cal, "_schedule", None)
+    assert cal._read_cache(cache)
+    assert cal._schedule[dt.date(2025, 11, 28)] == thanksgiving_friday
+    cache.write_text("{not json")
+    monkeypatch.setattr(cal, "_schedule", None)
+    assert not cal._read_cache(cache)  # a corrupt cache is rebuilt, never fatal
