@@ -184,6 +184,10 @@ async def test_s_changes_the_order() -> None:
             for s in by_return
         ]  # type: ignore[union-attr]
         assert rets == sorted(rets, reverse=True)
+        await pilot.pause()
+        # what the terminal shows: the header's arrow moved to the sorted column
+        screen = app.export_screenshot()
+        assert "Return▼" in screen and "Ctb&#160;bp▼" not in screen
         await pilot.press("s", "s")
         assert app.sort == "symbol"
         assert board_symbols(app) == sorted(by_contribution)

@@ -92,7 +92,7 @@ class MainScreen(FrameScreen):
         est = " est." if frame.estimated_indices else ""
         set_titles(self.ladder, f"Levels · {app.pipeline.levels.symbol}{est}")
         board = self.board
-        board.sort, board.descending = app.sort, app.descending
+        board.set_sort(app.sort, app.descending)
         board.set_board(frame.board, frame.changed, stale=frame.stale)
         leaders = self.query_one(Leaderboard)
         leaders.set_breadth(frame.breadth, len(frame.board), app.filter_text)

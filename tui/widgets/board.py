@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Region
 from textual.widgets import Input
 
 from feeds.analytics import Breadth
@@ -70,6 +71,12 @@ class BoardTable(RowList):
         self._names: dict[str, str] = {}  # cleaned names, cached by symbol
 
     # --- data --------------------------------------------------------------------------------
+    def set_sort(self, sort: str, descending: bool) -> None:
+        """The header marks the sort column, so a new sort repaints the header line."""
+        if (sort, descending) != (self.sort, self.descending):
+            self.sort, self.descending = sort, descending
+            self.refresh(Region(0, 0, self.size.width, self.HEADER_LINES))
+
     def set_board(self, board: Board, changed: frozenset[str], *, stale: bool = False) -> None:
         self.board = board
         self.data_changed()
