@@ -18,6 +18,7 @@ import argparse
 import fcntl
 import os
 import pty
+import re
 import select
 import signal
 import statistics
@@ -128,7 +129,12 @@ def run(args: argparse.Namespace, config: str, label: str, keys: bool) -> None:
         print(f"[{label}] first frame: {first:.2f} s" if first else f"[{label}] no frame in 15 s")
         time.sleep(args.warmup)
         cpu, bps = measure(term, args.seconds)
-        print(f"[{label}] CPU {cpu:5.1f} % of a core, terminal output {bps / 1024:6.1f} KiB/s")
+        rates = re.findall(rb"([0-9.]+k?)/s", term.tail[-20_000:])
+        rate = rates[-1].decode() if rates else "?"
+        print(
+            f"[{label}] CPU {cpu:5.1f} % of a core, terminal output {bps / 1024:6.1f} KiB/s, "
+            f"feed {rate} ticks/s (status bar)"
+        )
         if keys:
             lat = []
             for _ in range(args.presses):
