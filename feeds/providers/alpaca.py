@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
-from feeds.errors import ConfigError, FeedSpecError
+from feeds.errors import FeedSpecError
 from feeds.events import Bars, Event, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
@@ -34,7 +34,7 @@ from feeds.providers.closes import (
     trim,
 )
 from feeds.providers.http import RestClient, RestError
-from feeds.providers.settings import require_secret, setting
+from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
 from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
@@ -166,19 +166,6 @@ def _server_error(code: Any, msg: Any, feed: str) -> Exception:
 
 
 # ---- the feed ------------------------------------------------------------------------------
-def _int_setting(name: str, env: Any, config: Any, default: int) -> int:
-    raw = setting("alpaca", name, env, config)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"R2K_ALPACA_{name.upper()} / {name} must be a whole number, got {raw!r}"
-        ) from None
-    if value < 0:
-        raise ConfigError(f"R2K_ALPACA_{name.upper()} / {name} must be 0 or more, got {value}")
-    return value
 
 
 class AlpacaFeed(StreamFeed):
@@ -196,7 +183,7 @@ class AlpacaFeed(StreamFeed):
         self.secrets = [self.key, self.secret]
         self.ws_url = setting("alpaca", "url", env, config, WS_URL) or WS_URL
         self.rest_url = setting("alpaca", "rest_url", env, config, REST_URL) or REST_URL
-        self.trade_cap = _int_setting("max_trades", env, config, DEFAULT_TRADE_CAP[feed])
+        self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
 
@@ -329,15 +316,7 @@ class AlpacaFeed(StreamFeed):
                 raise RetryFeedError(
                     f"alpaca sent no {what} within {HANDSHAKE_TIMEOUT:.0f} s"
                 ) from None
-            try:
-                events = self.decode(raw)
-            except (FatalFeedError, RetryFeedError):
-                raise
-            except Exception:
-                self.malformed += 1
-                continue
-            if events:
-                self._on_events(events)
+            self._ingest(raw)
 
     # ---- frames (hot path) ----------------------------------------------------------------------
     def decode(self, raw: str | bytes) -> list[Event]:

@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
-from feeds.errors import ConfigError
 from feeds.events import Bars, Event, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
@@ -33,7 +32,7 @@ from feeds.providers.closes import (
     trim,
 )
 from feeds.providers.http import RestClient, RestError
-from feeds.providers.settings import require_secret, setting
+from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, StreamFeed
 from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
@@ -61,8 +60,10 @@ class FinnhubFeed(StreamFeed):
         self.secrets = [self.token]
         self.ws_url = setting("finnhub", "url", env, config, WS_URL) or WS_URL
         self.rest_url = setting("finnhub", "rest_url", env, config, REST_URL) or REST_URL
-        self.max_symbols = _int_setting("max_symbols", env, config, DEFAULT_MAX_SYMBOLS)
-        self.rest_per_minute = _int_setting("rest_per_minute", env, config, REST_PER_MINUTE)
+        self.max_symbols = count_setting("finnhub", "max_symbols", env, config, DEFAULT_MAX_SYMBOLS)
+        self.rest_per_minute = count_setting(
+            "finnhub", "rest_per_minute", env, config, REST_PER_MINUTE
+        )
         self.index_closes = IndexCloses("finnhub", env, config)
 
         head = [s for s in HEADLINE_ETFS if s in options.symbols] or list(HEADLINE_ETFS)
@@ -248,21 +249,6 @@ class FinnhubFeed(StreamFeed):
         if self._rest is not None:
             await self._rest.aclose()
             self._rest = None
-
-
-def _int_setting(name: str, env: Any, config: Any, default: int) -> int:
-    raw = setting("finnhub", name, env, config)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"R2K_FINNHUB_{name.upper()} / {name} must be a whole number, got {raw!r}"
-        ) from None
-    if value < 0:
-        raise ConfigError(f"R2K_FINNHUB_{name.upper()} / {name} must be 0 or more, got {value}")
-    return value
 
 
 @register("finnhub")

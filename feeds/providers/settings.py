@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from feeds.errors import CredentialsError
+from feeds.errors import ConfigError, CredentialsError
 
 
 def setting(
@@ -31,6 +31,23 @@ def setting(
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def count_setting(
+    provider: str, key: str, env: Mapping[str, str], config: Mapping[str, Any], default: int
+) -> int:
+    """A whole number >= 0 (a cap or a rate; 0 means none), or a one-line ConfigError."""
+    raw = setting(provider, key, env, config)
+    if raw is None:
+        return default
+    where = f"R2K_{provider.upper()}_{key.upper()} / {key}"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{where} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{where} must be 0 or more, got {value}")
+    return value
 
 
 def require_secret(

@@ -173,6 +173,17 @@ class StreamFeed(Feed):
         age = time.monotonic() - self._last_data
         return f"no ticks for {age:.0f} s while the market is open"
 
+    def _ingest(self, raw: str | bytes) -> None:
+        """Decode one frame and pass its events on; a garbled frame is counted and skipped."""
+        try:
+            events = self.decode(raw)
+        except (FatalFeedError, RetryFeedError):
+            raise
+        except Exception:
+            self.malformed += 1
+            return
+        self._on_events(events)
+
     def _on_events(self, events: list[Event]) -> None:
         if not events:
             return
@@ -252,15 +263,7 @@ class StreamFeed(Feed):
                 async with asyncio.timeout(None) as deadline:
                     while True:
                         deadline.reschedule(loop.time() + self.silence_timeout)
-                        raw = await ws.recv()
-                        try:
-                            events = self.decode(raw)
-                        except (FatalFeedError, RetryFeedError):
-                            raise
-                        except Exception:
-                            self.malformed += 1
-                            continue
-                        self._on_events(events)
+                        self._ingest(await ws.recv())
             except TimeoutError:
                 if market_in_session(self.now_market_ms()):
                     raise
