@@ -33,6 +33,7 @@ SORT_LABELS = {
 
 
 class Columns(NamedTuple):
+    symbol: int
     name: int  # 0 = hidden
     weight: bool
     sector: int  # 0 = hidden
@@ -41,7 +42,9 @@ class Columns(NamedTuple):
 @lru_cache(maxsize=16)
 def layout(width: int) -> Columns:
     """Column widths for a board ``width`` cells wide: the name takes what is left."""
-    fixed = 5 + 7 + 10 + 2 + 9 + 8  # rank, symbol, last, mark, return, contribution
+    # Real tickers fit 6 cells (MOG-A); wider boards give a 7th so longer ones are not cut.
+    symbol = 7 if width >= 90 else 6
+    fixed = 5 + symbol + 1 + 10 + 2 + 9 + 8  # rank, symbol, last, mark, return, contribution
     weight = width >= 60
     if weight:
         fixed += 7
@@ -49,7 +52,7 @@ def layout(width: int) -> Columns:
     name = width - fixed - sector - 1
     if name < 8:
         name = 0
-    return Columns(name, weight, sector)
+    return Columns(symbol, name, weight, sector)
 
 
 def _fit(text: str, width: int) -> str:
@@ -128,7 +131,10 @@ class BoardTable(RowList):
             cell = text.ljust(w) if left else text.rjust(w)
             return (cell, "accent" if key == self.sort else "header")
 
-        cells: list[tuple[str, str]] = [("    # ", "header"), head("Symbol", "symbol", 6, True)]
+        cells: list[tuple[str, str]] = [
+            ("    # ", "header"),
+            head("Symbol", "symbol", cols.symbol, True),
+        ]
         if cols.name:
             cells.append((" " + "Name".ljust(cols.name), "header"))
         if cols.sector:
@@ -153,7 +159,7 @@ class BoardTable(RowList):
         mark = self._marks.get(symbol, " ")
         cells: list[tuple[str, str]] = [
             (f"{index + 1:>5} ", "flat"),
-            (_fit(fmt.clean(symbol, 12), 6).ljust(6), ""),
+            (_fit(fmt.clean(symbol, 12), cols.symbol).ljust(cols.symbol), ""),
         ]
         if cols.name:
             name = _fit(self._display_name(symbol, board.names[pos]), cols.name)
