@@ -10,6 +10,8 @@ from typing import Any
 from feeds.events import Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed
 
+WAIT = 10.0  # a generous upper bound for one awaited event; tests never sleep to synchronise
+
 
 class Collector:
     """``async with Collector(feed) as col:`` iterates ``feed`` in a task; ``col.events`` is all
@@ -45,7 +47,7 @@ class Collector:
                 self._changed.notify_all()
 
     async def wait(
-        self, pred: Callable[[Any], bool], *, after: int = 0, within: float = 5.0
+        self, pred: Callable[[Any], bool], *, after: int = 0, within: float = WAIT
     ) -> Any:
         """The first event at index >= ``after`` matching ``pred``."""
 
@@ -62,18 +64,35 @@ class Collector:
             raise AssertionError(f"feed ended without the expected event; got {self.events!r}")
         return ev
 
-    async def status(self, state: FeedState, *, after: int = 0, within: float = 5.0) -> FeedStatus:
+    async def status(
+        self, state: FeedState, text: str = "", *, after: int = 0, within: float = WAIT
+    ) -> FeedStatus:
+        """The first status in ``state`` whose detail contains ``text``."""
         return await self.wait(
-            lambda e: isinstance(e, FeedStatus) and e.state is state, after=after, within=within
+            lambda e: isinstance(e, FeedStatus) and e.state is state and text in e.detail,
+            after=after,
+            within=within,
         )
 
-    async def tick(self, symbol: str, *, after: int = 0, within: float = 5.0) -> Tick:
+    async def tick(self, symbol: str, *, after: int = 0, within: float = WAIT) -> Tick:
         return await self.wait(
             lambda e: type(e) is Tick and e.symbol == symbol, after=after, within=within
         )
+
+    async def end(self, within: float = WAIT) -> None:
+        """Until the feed stops by itself (a fatal error)."""
+        async with asyncio.timeout(within):
+            await self.ended.wait()
 
     def statuses(self) -> list[FeedStatus]:
         return [e for e in self.events if isinstance(e, FeedStatus)]
 
     def ticks(self) -> list[Tick]:
         return [e for e in self.events if type(e) is Tick]
+
+
+async def run_to_end(feed: Feed) -> Collector:
+    """Run ``feed`` until it stops by itself; the collector holds everything it said."""
+    async with Collector(feed) as col:
+        await col.end()
+    return col

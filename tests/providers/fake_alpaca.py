@@ -6,28 +6,20 @@ a full-set ``subscription`` ack, and the §4.4 errors (402 auth failed, 405 symb
 set left unchanged, 406 connection limit, 409 insufficient subscription). The REST side answers
 ``/v2/stocks/snapshots`` (keys in the ``APCA-API-*`` headers) and Yahoo's ``/v8/finance/chart``
 (daily closes for ^RUT/^GSPC), so one HTTP responder serves both base-URL overrides.
-
-Also home of ``MiniHttp``, the stdlib HTTP/1.1 responder the Finnhub fake reuses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
-import websockets
 from websockets.asyncio.server import ServerConnection
 
-from feeds.events import FeedState, FeedStatus
-from feeds.feed import Feed
+from tests.providers.fake_http import FakeHTTP, Request, Response, routes
+from tests.providers.fake_ws import FakeWS
+from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
 
 KEY, SECRET = "AKTESTKEY0001", "s3cr3t-TEST-secret-0001"
 
@@ -105,117 +97,6 @@ def bar(sym: str, close: float, t: str, volume: int = 1000) -> dict[str, Any]:
     }
 
 
-# ---- a minimal HTTP/1.1 responder -------------------------------------------------------------
-Handler = Callable[[str, str, dict[str, str], dict[str, str]], tuple[int, Any]]
-
-
-class MiniHttp:
-    """Serves GETs on 127.0.0.1 with keep-alive; ``handler(method, path, query, headers)``
-    returns ``(status, body)`` where a non-bytes body is sent as JSON. Records every request."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[tuple[str, str, dict[str, str], dict[str, str]]] = []
-        self.server: asyncio.Server | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while True:
-                    h = await reader.readline()
-                    if h in (b"\r\n", b"\n", b""):
-                        break
-                    k, _, v = h.decode("latin-1").partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                parts = urlsplit(target)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                path = unquote(parts.path)
-                self.requests.append((method, path, query, headers))
-                status, body = self.handler(method, path, query, headers)
-                if not isinstance(body, bytes):
-                    body = orjson.dumps(body)
-                head = (
-                    f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-                    "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n"
-                )
-                writer.write(head.encode() + body)
-                await writer.drain()
-        except (ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
-
-
-# ---- Yahoo chart (index daily closes) ---------------------------------------------------------
-def yahoo_chart(symbol: str, closes: list[tuple[str, float | None]]) -> dict[str, Any]:
-    """A v8 chart response (§2.2 shape) with one row per (ISO date, close), stamped 09:30 ET."""
-    from zoneinfo import ZoneInfo
-
-    et = ZoneInfo("America/New_York")
-    stamps = [
-        int(dt.datetime.combine(dt.date.fromisoformat(d), dt.time(9, 30), et).timestamp())
-        for d, _ in closes
-    ]
-    values = [c for _, c in closes]
-    return {
-        "chart": {
-            "result": [
-                {
-                    "meta": {
-                        "currency": "USD",
-                        "symbol": symbol,
-                        "instrumentType": "INDEX",
-                        "dataGranularity": "1d",
-                        "range": "1y",
-                    },
-                    "timestamp": stamps,
-                    "indicators": {
-                        "quote": [
-                            {
-                                "open": values,
-                                "high": values,
-                                "low": values,
-                                "close": values,
-                                "volume": [0] * len(values),
-                            }
-                        ],
-                        "adjclose": [{"adjclose": values}],
-                    },
-                }
-            ],
-            "error": None,
-        }
-    }
-
-
-YAHOO_NOT_FOUND = {
-    "chart": {
-        "result": None,
-        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
-    }
-}
-
-
 def daily_bar(date: str, close: float) -> dict[str, Any]:
     # Alpaca stamps daily bars at midnight New York time (05:00Z in winter)
     return {
@@ -277,7 +158,7 @@ class Conn:
     received: list[Any] = field(default_factory=list)
 
 
-class FakeAlpaca:
+class FakeAlpaca(FakeWS[Conn]):
     """``async with FakeAlpaca() as fake``: ``fake.ws_url`` (with ``{feed}``), ``fake.http.url``.
 
     Knobs (set before the client connects): ``feeds`` the plan allows (others get 409),
@@ -287,7 +168,16 @@ class FakeAlpaca:
     ``index_closes`` for REST.
     """
 
+    http: FakeHTTP
+    path = "/v2/{feed}"
+
     def __init__(self, key: str = KEY, secret: str = SECRET) -> None:
+        rest = {
+            CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
+            "/v2/stocks/snapshots": self._snapshots,
+        }
+        super().__init__()
+        self.http = FakeHTTP(routes(rest, Response(404, {"message": "Not Found"})))
         self.key, self.secret = key, secret
         self.feeds = {"iex", "delayed_sip", "test"}
         self.conn_limit = 1
@@ -298,46 +188,19 @@ class FakeAlpaca:
         self.close_after: set[int] = set()
         self.snapshots: dict[str, Snap] = {}
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
-        self.conns: list[Conn] = []
         #: (connection number, subscribe message) for each accepted subscription
         self.subscribed: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         self.refused: asyncio.Queue[tuple[int, int]] = asyncio.Queue()  # (conn, error code)
         self.active = 0
-        self.http = MiniHttp(self._rest)
-        self._server: Any = None
-        self.port = 0
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v2/{{feed}}"
-
-    async def __aenter__(self) -> FakeAlpaca:
-        self._server = await websockets.serve(self._handler, "127.0.0.1", 0)
-        self.port = next(iter(self._server.sockets)).getsockname()[1]
-        await self.http.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-        await self.http.stop()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment pointing the client at this server."""
-        env = {
+    def _env(self) -> dict[str, str]:
+        return {
             "R2K_ALPACA_KEY": self.key,
             "R2K_ALPACA_SECRET": self.secret,
             "R2K_ALPACA_URL": self.ws_url,
             "R2K_ALPACA_REST_URL": self.http.url,
             "R2K_YAHOO_REST_URL": self.http.url,
         }
-        env.update(extra)
-        return env
 
     # ---- websocket -----------------------------------------------------------------------------
     async def _refuse(self, ws: ServerConnection, conn: Conn, code: int) -> None:
@@ -345,14 +208,13 @@ class FakeAlpaca:
         await self.refused.put((conn.n, code))
         await ws.close()
 
-    async def _handler(self, ws: ServerConnection) -> None:
+    def connect(self, ws: ServerConnection) -> Conn:
         assert ws.request is not None
-        path = ws.request.path
-        conn = Conn(
-            len(self.conns), path, {k.lower(): v for k, v in ws.request.headers.raw_items()}
-        )
-        self.conns.append(conn)
-        feed = path.rstrip("/").rsplit("/", 1)[-1]
+        headers = {k.lower(): v for k, v in ws.request.headers.raw_items()}
+        return Conn(len(self.conns), ws.request.path, headers)
+
+    async def session(self, ws: ServerConnection, conn: Conn) -> None:
+        feed = conn.path.rstrip("/").rsplit("/", 1)[-1]
         await ws.send(CONNECTED)
         try:
             first = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -375,13 +237,11 @@ class FakeAlpaca:
         self.active += 1
         try:
             await ws.send(AUTHENTICATED)
-            await self._session(ws, conn)
-        except websockets.ConnectionClosed:
-            pass  # the client went away (reconnect test, end of a run)
+            await self._subscriptions(ws, conn)
         finally:
             self.active -= 1
 
-    async def _session(self, ws: ServerConnection, conn: Conn) -> None:
+    async def _subscriptions(self, ws: ServerConnection, conn: Conn) -> None:
         subs: dict[str, set[str]] = {"trades": set(), "quotes": set(), "bars": set()}
         async for raw in ws:
             try:
@@ -426,74 +286,9 @@ class FakeAlpaca:
                 return
 
     # ---- REST ----------------------------------------------------------------------------------
-    def _rest(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
-    ) -> tuple[int, Any]:
-        if path.startswith("/v8/finance/chart/"):
-            symbol = path.rsplit("/", 1)[-1]
-            if symbol not in self.index_closes:
-                return 404, YAHOO_NOT_FOUND
-            return 200, yahoo_chart(symbol, self.index_closes[symbol])
-        if path == "/v2/stocks/snapshots":
-            if (headers.get("apca-api-key-id"), headers.get("apca-api-secret-key")) != (
-                self.key,
-                self.secret,
-            ):
-                return 401, {"message": "unauthorized."}
-            symbols = query.get("symbols", "").split(",")
-            return 200, {s: self.snapshots[s].json() for s in symbols if s in self.snapshots}
-        return 404, {"message": "Not Found"}
-
-
-# ---- client-side harness (shared with the Finnhub tests) ----------------------------------------
-END = object()
-
-
-class Run:
-    """Consumes a feed in a task; every event lands in ``seen`` and a queue to wait on."""
-
-    def __init__(self, feed: Feed) -> None:
-        self.feed = feed
-        self.seen: list[Any] = []
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.task = asyncio.create_task(self._consume())
-
-    async def _consume(self) -> None:
-        async with self.feed as feed:
-            async for ev in feed:
-                self.seen.append(ev)
-                await self.queue.put(ev)
-        await self.queue.put(END)
-
-    async def until(self, pred: Callable[[Any], bool], wait: float = 5.0) -> Any:
-        async with asyncio.timeout(wait):
-            while True:
-                ev = await self.queue.get()
-                if ev is END:
-                    raise AssertionError(f"feed ended first; saw {self.seen!r}")
-                if pred(ev):
-                    return ev
-
-    async def seen_or_until(self, pred: Callable[[Any], bool], wait: float = 5.0) -> Any:
-        """Like ``until`` but also matches an event already consumed."""
-        for ev in self.seen:
-            if pred(ev):
-                return ev
-        return await self.until(pred, wait)
-
-    async def ended(self, wait: float = 5.0) -> None:
-        async with asyncio.timeout(wait):
-            while (await self.queue.get()) is not END:
-                pass
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-
-    def statuses(self) -> list[FeedStatus]:
-        return [e for e in self.seen if isinstance(e, FeedStatus)]
-
-
-def status(state: FeedState, text: str = "") -> Callable[[Any], bool]:
-    return lambda ev: isinstance(ev, FeedStatus) and ev.state is state and text in ev.detail
+    def _snapshots(self, req: Request) -> Response:
+        keys = (req.headers.get("apca-api-key-id"), req.headers.get("apca-api-secret-key"))
+        if keys != (self.key, self.secret):
+            return Response(401, {"message": "unauthorized."})
+        symbols = req.query.get("symbols", "").split(",")
+        return Response(200, {s: self.snapshots[s].json() for s in symbols if s in self.snapshots})

@@ -13,16 +13,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-import websockets
+from websockets import http11
 from websockets.asyncio.server import ServerConnection
-from websockets.http11 import Request, Response
 
-from tests.providers.fake_alpaca import MiniHttp, yahoo_chart
+from tests.providers.fake_http import FakeHTTP, Request, Response, routes
+from tests.providers.fake_ws import FakeWS
+from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
 
 TOKEN = "c0ffeetesttoken123456"
 
@@ -66,7 +66,7 @@ class Conn:
     received: list[Any] = field(default_factory=list)
 
 
-class FakeFinnhub:
+class FakeFinnhub(FakeWS[Conn]):
     """``async with FakeFinnhub() as fake``; ``fake.env()`` points the client at it.
 
     Knobs: ``frames[n]`` / ``frames_all`` sent once connection ``n`` has ``expect`` subscriptions,
@@ -74,7 +74,15 @@ class FakeFinnhub:
     ``invalid`` symbols (error ``Invalid symbol X``), ``quotes`` and ``index_closes`` for REST.
     """
 
+    http: FakeHTTP
+
     def __init__(self, token: str = TOKEN) -> None:
+        rest = {
+            CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
+            "/api/v1/quote": self._quote,
+        }
+        super().__init__()
+        self.http = FakeHTTP(routes(rest, Response(404, {"error": "Not Found"})))
         self.token = token
         self.expect = 1
         self.frames: dict[int, list[str]] = {}
@@ -85,50 +93,24 @@ class FakeFinnhub:
         self.invalid: set[str] = set()
         self.quotes: dict[str, Quote] = {}
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
-        self.conns: list[Conn] = []
         self.refused: list[tuple[str, int]] = []  # (path, HTTP status) of refused upgrades
         #: (connection number, its subscriptions) once ``expect`` have arrived
         self.subscribed: asyncio.Queue[tuple[int, list[str]]] = asyncio.Queue()
         self.active = 0
-        self.http = MiniHttp(self._rest)
-        self._server: Any = None
-        self.port = 0
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> FakeFinnhub:
-        self._server = await websockets.serve(
-            self._handler, "127.0.0.1", 0, process_request=self._check
-        )
-        self.port = next(iter(self._server.sockets)).getsockname()[1]
-        await self.http.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-        await self.http.stop()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {
+    def _env(self) -> dict[str, str]:
+        return {
             "R2K_FINNHUB_TOKEN": self.token,
             "R2K_FINNHUB_URL": self.ws_url,
             "R2K_FINNHUB_REST_URL": self.http.url,
             "R2K_FINNHUB_REST_PER_MINUTE": "0",
             "R2K_YAHOO_REST_URL": self.http.url,
         }
-        env.update(extra)
-        return env
 
     # ---- websocket ------------------------------------------------------------------------------
-    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+    def process_request(
+        self, connection: ServerConnection, request: http11.Request
+    ) -> http11.Response | None:
         query = parse_qs(urlsplit(request.path).query)
         if query.get("token", [""])[-1] != self.token:
             self.refused.append((request.path, 401))
@@ -139,51 +121,42 @@ class FakeFinnhub:
         self.active += 1  # counted here so a racing second upgrade is refused
         return None
 
-    async def _handler(self, ws: ServerConnection) -> None:
+    def connect(self, ws: ServerConnection) -> Conn:
         assert ws.request is not None
-        conn = Conn(len(self.conns), ws.request.path)
-        self.conns.append(conn)
-        try:
-            async for raw in ws:
-                try:
-                    msg = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue  # Finnhub ignores what it cannot parse
-                conn.received.append(msg)
-                if msg.get("type") != "subscribe":
-                    continue
-                sym = msg.get("symbol", "")
-                conn.subscribed.append(sym)
-                if self.symbol_cap is not None and len(conn.subscribed) > self.symbol_cap:
-                    await ws.send(SYMBOL_LIMIT)
-                elif sym in self.invalid:
-                    await ws.send(orjson.dumps({"type": "error", "msg": f"Invalid symbol {sym}"}))
-                if len(conn.subscribed) == self.expect:
-                    await self.subscribed.put((conn.n, list(conn.subscribed)))
-                    for frame in self.frames_all + self.frames.get(conn.n, []):
-                        await ws.send(frame)
-                    if conn.n in self.close_after:
-                        await ws.close(1000)
-                        return
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            self.active -= 1
+        return Conn(len(self.conns), ws.request.path)
+
+    async def session(self, ws: ServerConnection, conn: Conn) -> None:
+        async for raw in ws:
+            try:
+                msg = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # Finnhub ignores what it cannot parse
+            conn.received.append(msg)
+            if msg.get("type") != "subscribe":
+                continue
+            sym = msg.get("symbol", "")
+            conn.subscribed.append(sym)
+            if self.symbol_cap is not None and len(conn.subscribed) > self.symbol_cap:
+                await ws.send(SYMBOL_LIMIT)
+            elif sym in self.invalid:
+                await ws.send(orjson.dumps({"type": "error", "msg": f"Invalid symbol {sym}"}))
+            if len(conn.subscribed) == self.expect:
+                await self.subscribed.put((conn.n, list(conn.subscribed)))
+                for frame in self.frames_all + self.frames.get(conn.n, []):
+                    await ws.send(frame)
+                if conn.n in self.close_after:
+                    await ws.close(1000)
+                    return
+
+    async def closed(self, conn: Conn) -> None:
+        self.active -= 1
 
     # ---- REST ---------------------------------------------------------------------------------
-    def _rest(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
-    ) -> tuple[int, Any]:
-        if path.startswith("/v8/finance/chart/"):
-            symbol = path.rsplit("/", 1)[-1]
-            if symbol not in self.index_closes:
-                return 404, {"chart": {"result": None, "error": {"code": "Not Found"}}}
-            return 200, yahoo_chart(symbol, self.index_closes[symbol])
-        if path == "/api/v1/quote":
-            if query.get("token") != self.token:
-                return 401, {"error": "Invalid API key."}
-            q = self.quotes.get(query.get("symbol", ""))
-            if q is None:  # Finnhub answers an unknown symbol with zeros
-                return 200, {"c": 0, "d": None, "dp": None, "h": 0, "l": 0, "o": 0, "pc": 0, "t": 0}
-            return 200, q.json()
-        return 404, {"error": "Not Found"}
+    def _quote(self, req: Request) -> Response:
+        if req.query.get("token") != self.token:
+            return Response(401, {"error": "Invalid API key."})
+        q = self.quotes.get(req.query.get("symbol", ""))
+        if q is None:  # Finnhub answers an unknown symbol with zeros
+            zeros = {"c": 0, "d": None, "dp": None, "h": 0, "l": 0, "o": 0, "pc": 0, "t": 0}
+            return Response(200, zeros)
+        return Response(200, q.json())

@@ -1,47 +1,82 @@
-"""A minimal HTTP/1.1 server on 127.0.0.1 for REST fakes: GET only, keep-alive, JSON replies.
+"""The one HTTP/1.1 server on 127.0.0.1 behind every REST fake: GET, keep-alive, JSON replies.
 
-Real sockets, so the client under test runs its real transport (httpx, pooling, headers).
+Real sockets, so the client under test runs its real transport (httpx, pooling, headers). A
+provider fake passes its handler (often built with ``routes``); a reply's headers are sent as
+given (``Retry-After``, ``Content-Type``), and ``Connection: close`` ends the connection after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from http import HTTPStatus
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
-
-_REASONS = {
-    200: "OK",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-}
 
 
 @dataclass(slots=True)
 class Request:
     method: str
-    path: str
+    path: str  # raw, still percent-encoded
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
+
+    @property
+    def unquoted(self) -> str:
+        """The path percent-decoded (``/v8/finance/chart/^RUT``)."""
+        return unquote(self.path)
+
+    @property
+    def last(self) -> str:
+        """The last path segment, percent-decoded: the symbol of ``/v8/finance/chart/%5ERUT``."""
+        return unquote(self.path.rsplit("/", 1)[-1])
 
 
 @dataclass(slots=True)
 class Response:
     status: int = 200
-    body: object = field(default_factory=dict)  # JSON-encoded unless bytes
+    body: object = field(default_factory=dict)  # JSON-encoded unless str or bytes
     headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return orjson.dumps(self.body)
 
 
 Handler = Callable[[Request], Response]
 
 
+def routes(table: Mapping[str, Handler], missing: Response) -> Handler:
+    """A handler dispatching on the path: a key ending in ``/`` matches every path under it,
+    any other key that path exactly; ``missing`` answers the rest (each provider's own 404)."""
+
+    def handler(req: Request) -> Response:
+        for prefix, route in table.items():
+            if req.path == prefix or (prefix.endswith("/") and req.path.startswith(prefix)):
+                return route(req)
+        return missing
+
+    return handler
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
+
+
 class FakeHTTP:
-    """``async with FakeHTTP(handler) as http:`` then ``http.url``; ``http.requests`` logs calls."""
+    """``async with FakeHTTP(handler) as http:`` then ``http.url``; ``http.requests`` logs calls.
+
+    ``handler`` may be swapped at any time (a test letting every REST call pass, say).
+    """
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
@@ -60,7 +95,7 @@ class FakeHTTP:
         assert self._server is not None
         self._server.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2)
+            await asyncio.wait_for(self._server.wait_closed(), 5)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -80,14 +115,18 @@ class FakeHTTP:
                 self.requests.append(req)
                 self.arrived.set()
                 resp = self.handler(req)
-                body = resp.body if isinstance(resp.body, bytes) else orjson.dumps(resp.body)
-                out = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
+                body = resp.encoded()
+                out = [f"HTTP/1.1 {resp.status} {_reason(resp.status)}"]
                 hdrs = {"Content-Type": "application/json", **resp.headers}
                 hdrs["Content-Length"] = str(len(body))
                 out += [f"{k}: {v}" for k, v in hdrs.items()]
                 writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + body)
                 await writer.drain()
+                if hdrs.get("Connection", "").lower() == "close":
+                    break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

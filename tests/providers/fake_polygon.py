@@ -10,7 +10,6 @@ connection per cluster limit (``max_connections`` then close 1008), a plan witho
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-import websockets
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from tests.providers.fake_http import FakeHTTP, Request, Response
+from tests.providers.fake_ws import FakeWS
 
 KEY = "pk_fake_0123456789abcdef"
 
@@ -57,8 +56,10 @@ class Conn:
         await self.ws.send(frame)
 
 
-class FakePolygon:
-    """``async with FakePolygon() as fake:`` gives ``fake.ws_url`` and ``fake.rest_url``."""
+class FakePolygon(FakeWS[Conn]):
+    """``async with FakePolygon() as fake:`` gives ``fake.ws_url`` and ``fake.http.url``."""
+
+    http: FakeHTTP
 
     def __init__(
         self,
@@ -68,113 +69,88 @@ class FakePolygon:
         rest_indices: bool = True,
         on_subscribe: Callable[[Conn, list[str]], list[str]] | None = None,
     ) -> None:
+        super().__init__()
+        self.http = FakeHTTP(self._rest)
         self.key = key
         self.deny_indices = deny_indices  # websocket plan without the indices channel
         self.rest_indices = rest_indices  # REST plan with index aggregates
         self.on_subscribe = on_subscribe  # frames to send after a subscribe's acks
-        self.connections: list[Conn] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}  # ticker -> [(iso date, close)]
         self.grouped: dict[str, dict[str, float]] = {}  # iso date -> {ticker: close}
         self.grouped_any: dict[str, float] | None = None  # the same answer for any date
-        self.changed = asyncio.Condition()
-        self._ws: Any = None
-        self.http = FakeHTTP(self._rest)
-        self.ws_url = ""
-        self.rest_url = ""
 
-    async def __aenter__(self) -> FakePolygon:
-        self._ws = await websockets.serve(self._handler, "127.0.0.1", 0)
-        port = self._ws.sockets[0].getsockname()[1]
-        self.ws_url = f"ws://127.0.0.1:{port}"
-        await self.http.__aenter__()
-        self.rest_url = self.http.url
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._ws.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ws.wait_closed(), 2)
-        await self.http.__aexit__()
-
-    # ---- waiting helpers (events, not sleeps) --------------------------------------------------
-    async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
-
-    async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
-        async with asyncio.timeout(within), self.changed:
-            await self.changed.wait_for(predicate)
+    def _env(self) -> dict[str, str]:
+        return {
+            "R2K_POLYGON_KEY": self.key,
+            "R2K_POLYGON_URL": self.ws_url,
+            "R2K_POLYGON_REST_URL": self.http.url,
+        }
 
     def of(self, cluster: str) -> list[Conn]:
-        return [c for c in self.connections if c.cluster == cluster]
+        return [c for c in self.conns if c.cluster == cluster]
 
     async def subscribed(self, cluster: str, n: int = 1, within: float = 5.0) -> Conn:
         """The ``n``-th connection (1-based) to ``cluster`` once it has subscribed."""
-        await self.wait_until(
-            lambda: len(self.of(cluster)) >= n and self.of(cluster)[n - 1].subscribed.is_set(),
-            within,
+        return await self.nth(
+            lambda c: c.cluster == cluster, n, lambda c: c.subscribed.is_set(), within
         )
-        return self.of(cluster)[n - 1]
 
     # ---- websocket -----------------------------------------------------------------------------
-    async def _handler(self, ws: ServerConnection) -> None:
+    def connect(self, ws: ServerConnection) -> Conn:
         assert ws.request is not None
-        cluster = ws.request.path.strip("/")
-        conn = Conn(cluster, ws)
-        self.connections.append(conn)
-        await self._notify()
-        try:
-            if cluster not in ("stocks", "indices"):
-                await ws.close(1008, "unknown cluster")
-                return
-            await ws.send(CONNECTED)
-            async for raw in ws:
-                msg = orjson.loads(raw)
-                conn.received.append(msg)
-                action = msg.get("action")
-                if action == "auth":
-                    if msg.get("params") != self.key:
-                        await ws.send(AUTH_FAILED)
-                        await ws.close(1008, "authentication failed")
-                        return
-                    live = [
-                        c
-                        for c in self.of(cluster)
-                        if c is not conn and c.authed and c.ws.state is State.OPEN
-                    ]
-                    if live:  # one simultaneous connection per cluster per account
-                        await ws.send(MAX_CONNECTIONS)
-                        await ws.close(1008, "max connections")
-                        return
-                    conn.authed = True
-                    await ws.send(AUTH_SUCCESS)
-                elif action == "subscribe":
-                    params = [p for p in str(msg.get("params", "")).split(",") if p]
-                    if cluster == "indices" and self.deny_indices:
-                        await ws.send(NOT_AUTHORIZED)
-                    else:
-                        for p in params:
-                            conn.topics.append(p)
-                            await ws.send(
-                                orjson.dumps(
-                                    [
-                                        {
-                                            "ev": "status",
-                                            "status": "success",
-                                            "message": f"subscribed to: {p}",
-                                        }
-                                    ]
-                                ).decode()
-                            )
-                        for frame in self.on_subscribe(conn, params) if self.on_subscribe else ():
-                            await ws.send(frame)
-                    conn.subscribed.set()
-                await self._notify()
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            conn.closed.set()
-            await self._notify()
+        return Conn(ws.request.path.strip("/"), ws)
+
+    async def session(self, ws: ServerConnection, conn: Conn) -> None:
+        cluster = conn.cluster
+        if cluster not in ("stocks", "indices"):
+            await ws.close(1008, "unknown cluster")
+            return
+        await ws.send(CONNECTED)
+        async for raw in ws:
+            msg = orjson.loads(raw)
+            conn.received.append(msg)
+            action = msg.get("action")
+            if action == "auth":
+                if msg.get("params") != self.key:
+                    await ws.send(AUTH_FAILED)
+                    await ws.close(1008, "authentication failed")
+                    return
+                live = [
+                    c
+                    for c in self.of(cluster)
+                    if c is not conn and c.authed and c.ws.state is State.OPEN
+                ]
+                if live:  # one simultaneous connection per cluster per account
+                    await ws.send(MAX_CONNECTIONS)
+                    await ws.close(1008, "max connections")
+                    return
+                conn.authed = True
+                await ws.send(AUTH_SUCCESS)
+            elif action == "subscribe":
+                params = [p for p in str(msg.get("params", "")).split(",") if p]
+                if cluster == "indices" and self.deny_indices:
+                    await ws.send(NOT_AUTHORIZED)
+                else:
+                    for p in params:
+                        conn.topics.append(p)
+                        await ws.send(
+                            orjson.dumps(
+                                [
+                                    {
+                                        "ev": "status",
+                                        "status": "success",
+                                        "message": f"subscribed to: {p}",
+                                    }
+                                ]
+                            ).decode()
+                        )
+                    for frame in self.on_subscribe(conn, params) if self.on_subscribe else ():
+                        await ws.send(frame)
+                conn.subscribed.set()
+            await self.notify()
+
+    async def closed(self, conn: Conn) -> None:
+        conn.closed.set()
 
     # ---- REST ----------------------------------------------------------------------------------
     def _rest(self, req: Request) -> Response:

@@ -7,7 +7,8 @@ They speak the wire formats of PROTOCOLS.md §1-2 exactly:
   at most 100 symbols per connection, cumulative, first come first served, the rest silently
   ignored; a malformed client message closes the connection with no close code (1005).
 * chart: ``GET /v8/finance/chart/{symbol}`` with the success body of §2.2 or the error bodies of
-  §2.3 (404/422 JSON, 429 plain text ``Edge: Too Many Requests``).
+  §2.3 (404/422 JSON, 429 plain text ``Edge: Too Many Requests``); ``index_chart_reply`` is the
+  daily-closes chart the Alpaca and Finnhub fakes serve for ^RUT/^GSPC.
 
 Also a tiny ``PricingData`` encoder so tests can build frames for any symbol.
 """
@@ -16,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
+import datetime as dt
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
-import websockets
 from websockets.asyncio.server import ServerConnection
+
+from tests.providers.fake_http import FakeHTTP, Request, Response, routes
+from tests.providers.fake_ws import FakeWS
 
 STREAM_CAP = 100  # symbols per connection (§1.5)
 
@@ -136,8 +139,8 @@ class StreamConn:
         await self.ws.close(code)  # type: ignore[arg-type]
 
 
-class FakeYahooStreamer:
-    """``async with FakeYahooStreamer() as fake:`` then point the feed at ``fake.url``.
+class FakeYahooStreamer(FakeWS[StreamConn]):
+    """``async with FakeYahooStreamer() as fake:`` then point the feed at ``fake.ws_url``.
 
     ``fake.subscribes`` gets the connection after every subscribe message it accepted; tests wait
     on it. ``auto`` maps symbol -> base64 message sent right after a subscribe that includes
@@ -145,51 +148,36 @@ class FakeYahooStreamer:
     """
 
     def __init__(self, *, legacy: bool = False) -> None:
-        self.legacy = legacy
-        self.connections: list[StreamConn] = []
+        super().__init__()
+        self.path = "/" if legacy else "/?version=2"
         self.subscribes: asyncio.Queue[StreamConn] = asyncio.Queue()
         self.protocol_errors = 0  # malformed client messages (the real server closes 1005)
         self.auto: dict[str, str] = {}
-        self._server: Any = None
-        self.url = ""
 
-    async def __aenter__(self) -> FakeYahooStreamer:
-        self._server = await websockets.serve(self._handle, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/" + ("" if self.legacy else "?version=2")
-        return self
+    def connect(self, ws: ServerConnection) -> StreamConn:
+        return StreamConn(ws, ws.request.path if ws.request else "/")
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
-
-    async def _handle(self, ws: ServerConnection) -> None:
-        conn = StreamConn(ws, ws.request.path if ws.request else "/")
-        self.connections.append(conn)
-        try:
-            async for raw in ws:
-                if not isinstance(raw, str):
-                    await self._malformed(conn)
-                    return
-                conn.messages.append(raw)
-                symbols = self._parse(raw)
-                if symbols is None:
-                    await self._malformed(conn)
-                    return
-                if "subscribe" in orjson.loads(raw):
-                    fresh = [s for s in symbols if s not in conn.subscribed]
-                    room = STREAM_CAP - len(conn.subscribed)
-                    conn.subscribed += fresh[: max(room, 0)]
-                    conn.ignored += fresh[max(room, 0) :]
-                    self.subscribes.put_nowait(conn)
-                    for s in fresh[: max(room, 0)]:
-                        if s in self.auto:
-                            await conn.send_message(self.auto[s])
-                else:  # unsubscribe frees slots
-                    conn.subscribed = [s for s in conn.subscribed if s not in symbols]
-        except websockets.ConnectionClosed:
-            pass
+    async def session(self, ws: ServerConnection, conn: StreamConn) -> None:
+        async for raw in ws:
+            if not isinstance(raw, str):
+                await self._malformed(conn)
+                return
+            conn.messages.append(raw)
+            symbols = self._parse(raw)
+            if symbols is None:
+                await self._malformed(conn)
+                return
+            if "subscribe" in orjson.loads(raw):
+                fresh = [s for s in symbols if s not in conn.subscribed]
+                room = STREAM_CAP - len(conn.subscribed)
+                conn.subscribed += fresh[: max(room, 0)]
+                conn.ignored += fresh[max(room, 0) :]
+                self.subscribes.put_nowait(conn)
+                for s in fresh[: max(room, 0)]:
+                    if s in self.auto:
+                        await conn.send_message(self.auto[s])
+            else:  # unsubscribe frees slots
+                conn.subscribed = [s for s in conn.subscribed if s not in symbols]
 
     @staticmethod
     def _parse(raw: str) -> list[str] | None:
@@ -213,6 +201,7 @@ class FakeYahooStreamer:
 
 
 # ---- chart REST ------------------------------------------------------------------------------
+CHART_PREFIX = "/v8/finance/chart/"
 NOT_FOUND = {
     "chart": {
         "result": None,
@@ -231,26 +220,19 @@ TOO_WIDE = {
 }
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # JSON-encoded unless str/bytes
-    headers: dict[str, str] = field(default_factory=dict)
+def not_found() -> Response:
+    return Response(404, NOT_FOUND)
 
 
-def not_found() -> Reply:
-    return Reply(404, NOT_FOUND)
+def unprocessable() -> Response:
+    return Response(422, TOO_WIDE)
 
 
-def unprocessable() -> Reply:
-    return Reply(422, TOO_WIDE)
-
-
-def rate_limited(retry_after: str | None = "0") -> Reply:
+def rate_limited(retry_after: str | None = "0") -> Response:
     headers = {"Content-Type": "text/plain"}
     if retry_after is not None:
         headers["Retry-After"] = retry_after
-    return Reply(429, "Edge: Too Many Requests", headers)
+    return Response(429, "Edge: Too Many Requests", headers)
 
 
 def chart_body(
@@ -327,89 +309,70 @@ def chart_body(
     return {"chart": {"result": [result], "error": None}}
 
 
-@dataclass
-class HttpRequest:
-    path: str  # raw, still percent-encoded
-    symbol: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-
-
-class FakeYahooChart:
-    """A minimal HTTP/1.1 responder for the chart endpoint (one request per connection).
+class FakeYahooChart(FakeHTTP):
+    """The chart endpoint, one request per connection (``Connection: close``).
 
     ``replies[symbol]`` is a list: each request takes the first reply, the last one repeats.
     Unknown symbols get the real 404 body.
     """
 
-    _REASONS: ClassVar[dict[int, str]] = {
-        200: "OK",
-        404: "Not Found",
-        422: "Unprocessable Entity",
-        429: "Too Many Requests",
+    def __init__(self) -> None:
+        missing = Response(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
+        super().__init__(routes({CHART_PREFIX: self._reply}, missing))
+        self.replies: dict[str, list[Response]] = {}
+
+    def requests_for(self, symbol: str) -> list[Request]:
+        return [r for r in self.requests if r.last == symbol]
+
+    def _reply(self, req: Request) -> Response:
+        queue = self.replies.get(req.last)
+        reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else not_found()
+        headers = {"Content-Type": "application/json;charset=utf-8", **reply.headers}
+        return Response(reply.status, reply.body, {**headers, "Connection": "close"})
+
+
+# ---- the chart as Alpaca's and Finnhub's fakes serve it: ^RUT/^GSPC daily closes -------------
+def index_chart(symbol: str, closes: list[tuple[str, float | None]]) -> dict[str, Any]:
+    """A v8 chart response (§2.2 shape) with one row per (ISO date, close), stamped 09:30 ET."""
+    et = ZoneInfo("America/New_York")
+    stamps = [
+        int(dt.datetime.combine(dt.date.fromisoformat(d), dt.time(9, 30), et).timestamp())
+        for d, _ in closes
+    ]
+    values = [c for _, c in closes]
+    return {
+        "chart": {
+            "result": [
+                {
+                    "meta": {
+                        "currency": "USD",
+                        "symbol": symbol,
+                        "instrumentType": "INDEX",
+                        "dataGranularity": "1d",
+                        "range": "1y",
+                    },
+                    "timestamp": stamps,
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": values,
+                                "high": values,
+                                "low": values,
+                                "close": values,
+                                "volume": [0] * len(values),
+                            }
+                        ],
+                        "adjclose": [{"adjclose": values}],
+                    },
+                }
+            ],
+            "error": None,
+        }
     }
 
-    def __init__(self) -> None:
-        self.replies: dict[str, list[Reply]] = {}
-        self.requests: list[HttpRequest] = []
-        self._server: asyncio.Server | None = None
-        self.url = ""
 
-    async def __aenter__(self) -> FakeYahooChart:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
-
-    def requests_for(self, symbol: str) -> list[HttpRequest]:
-        return [r for r in self.requests if r.symbol == symbol]
-
-    def _reply(self, req: HttpRequest) -> Reply:
-        prefix = "/v8/finance/chart/"
-        if not req.path.startswith(prefix):
-            return Reply(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
-        queue = self.replies.get(req.symbol)
-        if not queue:
-            return not_found()
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            _method, target, _version = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    k, v = line.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
-            parts = urlsplit(target)
-            symbol = unquote(parts.path.rsplit("/", 1)[-1])
-            req = HttpRequest(parts.path, symbol, dict(parse_qsl(parts.query)), headers)
-            self.requests.append(req)
-            reply = self._reply(req)
-            body = reply.body
-            if isinstance(body, str):
-                data = body.encode()
-            elif isinstance(body, bytes):
-                data = body
-            else:
-                data = orjson.dumps(body)
-            out_headers = {"Content-Type": "application/json;charset=utf-8"} | reply.headers
-            out_headers |= {"Content-Length": str(len(data)), "Connection": "close"}
-            status = f"HTTP/1.1 {reply.status} {self._REASONS.get(reply.status, 'Error')}\r\n"
-            text = status + "".join(f"{k}: {v}\r\n" for k, v in out_headers.items()) + "\r\n"
-            writer.write(text.encode("latin-1") + data)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+def index_chart_reply(req: Request, closes: dict[str, list[tuple[str, float | None]]]) -> Response:
+    """``closes[symbol]`` as a chart, the real 404 body for a symbol without closes."""
+    if req.last not in closes:
+        return not_found()
+    return Response(200, index_chart(req.last, closes[req.last]))

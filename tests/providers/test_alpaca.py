@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -19,10 +15,10 @@ from feeds.feed import FeedOptions, open_feed
 from feeds.pipeline import Pipeline
 from feeds.providers import alpaca
 from feeds.providers.alpaca import AlpacaFeed, rfc3339_ms
-from feeds.providers.backoff import Backoff
 from feeds.providers.closes import pick_prev_close, reference_session
 from feeds.providers.stream import FatalFeedError, RetryFeedError
 from feeds.symbols import HEADLINE
+from tests.providers.collector import Collector, run_to_end
 from tests.providers.fake_alpaca import (
     BAR_DOCS,
     BAR_TEST_STREAM,
@@ -32,29 +28,29 @@ from tests.providers.fake_alpaca import (
     TRADE_DOCS,
     TRADE_TEST_STREAM,
     FakeAlpaca,
-    Run,
     Snap,
     bar,
     error_frame,
-    status,
     trade,
 )
-
-ET = ZoneInfo("America/New_York")
-#: Thursday 2026-03-05 10:00 New York: a regular session, so "today" has a running daily bar
-NOW = int(dt.datetime(2026, 3, 5, 10, 0, tzinfo=ET).timestamp() * 1000)
-CONSTITUENTS = [f"C{i:02d}" for i in range(40)] + ["MOG-A"]
-SYMBOLS = list(HEADLINE) + CONSTITUENTS
+from tests.providers.fake_http import Response
+from tests.providers.harness import (
+    CONSTITUENTS,
+    ET,
+    NOW,
+    SYMBOLS,
+    assert_spread_100bp,
+    needs_r2k,
+    open_fast,
+    second_client_refused,
+    snapshot,
+)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 def make_feed(fake: FakeAlpaca, spec: str = "alpaca:iex", **env: str) -> AlpacaFeed:
     options = FeedOptions(symbols=list(SYMBOLS), env=fake.env(**env), stale_after=3600)
-    feed = open_feed(spec, options)
-    assert isinstance(feed, AlpacaFeed)
-    feed.backoff_factory = lambda: Backoff(base=0.01, cap=0.02)
-    feed.now_ms = lambda: NOW  # type: ignore[method-assign]
-    return feed
+    return open_fast(spec, options, AlpacaFeed, NOW)
 
 
 def setup_market(fake: FakeAlpaca) -> None:
@@ -264,14 +260,11 @@ async def test_stream_warmup_reconnect_resubscribe() -> None:
         fake.frames[1] = [orjson.dumps([trade("MOG.A", 41.0, "2026-03-05T15:00:02Z")]).decode()]
         fake.close_after = {0}
         feed = make_feed(fake)
-        run = Run(feed)
         pipe = Pipeline(feed)
-        try:
-            await run.until(lambda e: isinstance(e, Tick) and e.symbol == "MOG-A" and e.size)
-            for ev in run.seen:
+        async with Collector(feed) as run:
+            await run.wait(lambda e: isinstance(e, Tick) and e.symbol == "MOG-A" and e.size)
+            for ev in run.events:
                 pipe.handle(ev)
-        finally:
-            await run.stop()
 
         c0, c1 = fake.conns[0], fake.conns[1]
         assert c0.path == "/v2/iex"
@@ -286,11 +279,11 @@ async def test_stream_warmup_reconnect_resubscribe() -> None:
         assert c1.received == c0.received  # same login, same full subscription after reconnect
 
         # REST warm-up: one snapshot batch with the key headers, the index closes from "Yahoo"
-        snaps = [r for r in fake.http.requests if r[1] == "/v2/stocks/snapshots"]
-        assert snaps[0][2]["feed"] == "iex" and snaps[0][3]["apca-api-key-id"] == KEY
-        assert {r[1] for r in fake.http.requests} >= {"/v8/finance/chart/^RUT"}
+        snaps = [r for r in fake.http.requests if r.path == "/v2/stocks/snapshots"]
+        assert snaps[0].query["feed"] == "iex" and snaps[0].headers["apca-api-key-id"] == KEY
+        assert {r.unquoted for r in fake.http.requests} >= {"/v8/finance/chart/^RUT"}
 
-        seen = run.seen
+        seen = run.events
         daily = {e.symbol: e for e in seen if isinstance(e, DailyCloses)}
         assert daily["^RUT"].closes[-1] == ("2026-03-04", 2512.5)  # trimmed to IWM's session
         assert daily["^GSPC"].closes == [("2026-03-03", 5990.0), ("2026-03-04", 6030.0)]
@@ -330,29 +323,20 @@ async def test_auth_failed_is_fatal() -> None:
         setup_market(fake)
         feed = make_feed(fake, R2K_ALPACA_SECRET="wrong-secret", R2K_ALPACA_INDEX_CLOSES="off")
         fake.snapshots.clear()
-        fake.http.handler = lambda *a: (200, {})  # let REST pass: the stream must say why
-        run = Run(feed)
-        try:
-            await run.ended()
-        finally:
-            await run.stop()
+        fake.http.handler = lambda req: Response(200, {})  # let REST pass: the stream says why
+        run = await run_to_end(feed)
         last = run.statuses()[-1]
         assert last.state is FeedState.ERROR
         assert last.detail == (
             "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and R2K_ALPACA_SECRET"
         )
-        assert "wrong-secret" not in str(run.seen)
+        assert "wrong-secret" not in str(run.events)
         assert fake.refused.get_nowait() == (0, 402) and len(fake.conns) == 1
 
 
 async def test_rest_401_is_fatal_before_streaming() -> None:
     async with FakeAlpaca() as fake:
-        feed = make_feed(fake, R2K_ALPACA_KEY="not-the-key")
-        run = Run(feed)
-        try:
-            await run.ended()
-        finally:
-            await run.stop()
+        run = await run_to_end(make_feed(fake, R2K_ALPACA_KEY="not-the-key"))
         last = run.statuses()[-1]
         assert last.state is FeedState.ERROR and "R2K_ALPACA_KEY" in last.detail
         assert fake.conns == []
@@ -361,11 +345,7 @@ async def test_rest_401_is_fatal_before_streaming() -> None:
 async def test_insufficient_subscription_is_fatal() -> None:
     async with FakeAlpaca() as fake:
         setup_market(fake)
-        run = Run(make_feed(fake, "alpaca:sip"))
-        try:
-            await run.ended()
-        finally:
-            await run.stop()
+        run = await run_to_end(make_feed(fake, "alpaca:sip"))
         last = run.statuses()[-1]
         assert last.state is FeedState.ERROR
         assert last.detail.startswith(
@@ -378,23 +358,11 @@ async def test_insufficient_subscription_is_fatal() -> None:
 async def test_second_connection_hits_connection_limit() -> None:
     async with FakeAlpaca() as fake:
         setup_market(fake)
-        first = Run(make_feed(fake))
-        second: Run | None = None
-        try:
-            await first.until(status(FeedState.LIVE))
-            second = Run(make_feed(fake))
-            ev = await second.until(status(FeedState.RECONNECTING, "406"))
-            assert ev.detail.startswith(
-                "alpaca allows one connection per key (406 connection limit exceeded): "
-                "another client"
-            )
-            assert "reconnecting in" in ev.detail
-            # the first client is unaffected
-            assert first.statuses()[-1].state is FeedState.LIVE
-        finally:
-            await first.stop()
-            if second is not None:
-                await second.stop()
+        ev = await second_client_refused(lambda: make_feed(fake), "406")
+        assert ev.detail.startswith(
+            "alpaca allows one connection per key (406 connection limit exceeded): another client"
+        )
+        assert "reconnecting in" in ev.detail
 
 
 async def test_symbol_limit_shrinks_trades_and_keeps_bars() -> None:
@@ -402,11 +370,8 @@ async def test_symbol_limit_shrinks_trades_and_keeps_bars() -> None:
         setup_market(fake)
         fake.trade_cap = 10  # the server refuses more than 10 trade symbols
         feed = make_feed(fake)
-        run = Run(feed)
-        try:
-            ev = await run.until(status(FeedState.LIVE))
-        finally:
-            await run.stop()
+        async with Collector(feed) as run:
+            ev = await run.status(FeedState.LIVE)
         subs = [m for m in fake.conns[0].received if m.get("action") == "subscribe"]
         assert [len(m["trades"]) for m in subs] == [30, 15, 7]
         final = subs[-1]
@@ -422,11 +387,8 @@ async def test_symbol_limit_on_bars_too() -> None:
         setup_market(fake)
         fake.trade_cap, fake.bar_cap = 3, 10
         feed = make_feed(fake)
-        run = Run(feed)
-        try:
-            ev = await run.until(status(FeedState.LIVE))
-        finally:
-            await run.stop()
+        async with Collector(feed) as run:
+            ev = await run.status(FeedState.LIVE)
         assert feed.trades == ["IWM", "SPY", "MAGS"] and len(feed.bars) <= 10
         assert "not streamed (plan symbol limit)" in ev.detail
 
@@ -435,15 +397,12 @@ async def test_index_closes_unavailable_is_tolerated() -> None:
     async with FakeAlpaca() as fake:
         setup_market(fake)
         fake.index_closes.clear()  # Yahoo answers 404
-        run = Run(make_feed(fake))
-        try:
-            ev = await run.until(status(FeedState.LIVE))
-        finally:
-            await run.stop()
+        async with Collector(make_feed(fake)) as run:
+            ev = await run.status(FeedState.LIVE)
         assert "^RUT/^GSPC estimated from IWM/SPY with a fixed ratio (index closes unavailable" in (
             ev.detail
         )
-        assert not any(isinstance(e, DailyCloses) for e in run.seen)
+        assert not any(isinstance(e, DailyCloses) for e in run.events)
 
 
 async def test_garbage_frames_are_counted_and_skipped() -> None:
@@ -457,23 +416,16 @@ async def test_garbage_frames_are_counted_and_skipped() -> None:
             orjson.dumps([trade("IWM", 253.0, "2026-03-05T15:00:03Z")]).decode(),
         ]
         feed = make_feed(fake)
-        run = Run(feed)
-        try:
-            await run.until(lambda e: isinstance(e, Tick) and e.price == 253.0)
-        finally:
-            await run.stop()
+        async with Collector(feed) as run:
+            await run.wait(lambda e: isinstance(e, Tick) and e.price == 253.0)
         assert feed.malformed == 4
         assert all(s.state is not FeedState.ERROR for s in run.statuses())
         assert len(fake.conns) == 1  # no reconnect over garbage
 
 
 # ---- end to end: the CLI against the fake -----------------------------------------------------
-R2K = Path(sys.prefix) / "bin" / "r2k"
-CLI = Path(__file__).resolve().parents[2] / "tui" / "cli.py"
-
-
-@pytest.mark.skipif(not CLI.exists(), reason="tui/cli.py (the r2k CLI) has not landed yet")
-async def test_snapshot_cli_end_to_end() -> None:
+@needs_r2k
+async def test_snapshot_cli_end_to_end(tmp_path: Path) -> None:
     async with FakeAlpaca() as fake:
         # dates far in the past with equal closes on both bars, so whatever the wall clock says
         # (session day, weekend...) the previous close and k come out the same
@@ -491,23 +443,7 @@ async def test_snapshot_cli_end_to_end() -> None:
                 ]
             ).decode()
         ]
-        env = {**os.environ, **fake.env()}
-        proc = await asyncio.create_subprocess_exec(
-            str(R2K),
-            "snapshot",
-            "--feed",
-            "alpaca:iex",
-            "--duration",
-            "3",
-            "--json",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
-        snap = orjson.loads(out)
-        assert KEY not in out.decode() + err.decode() and SECRET not in out.decode() + err.decode()
+        snap = await snapshot("alpaca:iex", fake.env(), tmp_path, KEY, SECRET)
         assert fake.conns and fake.conns[0].received[0]["action"] == "auth"
         text = orjson.dumps(snap).decode()
         assert "^RUT" in text and "IWM" in text
@@ -517,11 +453,8 @@ async def test_snapshot_cli_end_to_end() -> None:
 def check_snapshot_json(snap: dict[str, Any]) -> None:
     """The indices are estimates from IWM/SPY: ^RUT = 255 * 2500/250 (+2%), ^GSPC = 606 * 10
     (+1%), so the spread is +100 bp."""
-    rut, spx = snap["indices"]["^RUT"], snap["indices"]["^GSPC"]
-    assert rut["last"] == pytest.approx(2550.0) and rut["anchor"] == pytest.approx(2500.0)
-    assert rut["return"] == pytest.approx(0.02)
-    assert spx["last"] == pytest.approx(6060.0) and spx["return"] == pytest.approx(0.01)
-    assert snap["spread_bp"]["RUT-SPX"] == pytest.approx(100.0)
+    assert_spread_100bp(snap)
+    rut = snap["indices"]["^RUT"]
     if "estimated" in rut:  # the JSON may or may not carry the estimate flag
         assert rut["estimated"] is True
 
@@ -529,12 +462,8 @@ def check_snapshot_json(snap: dict[str, Any]) -> None:
 async def test_test_stream_checks_keys_without_rest() -> None:
     async with FakeAlpaca() as fake:
         fake.frames_all = [TRADE_TEST_STREAM, BAR_TEST_STREAM]
-        feed = make_feed(fake, "alpaca:test")
-        run = Run(feed)
-        try:
-            bar_tick = await run.until(lambda e: isinstance(e, Tick) and e.size == 205)
-        finally:
-            await run.stop()
+        async with Collector(make_feed(fake, "alpaca:test")) as run:
+            bar_tick = await run.wait(lambda e: isinstance(e, Tick) and e.size == 205)
         assert fake.conns[0].path == "/v2/test"
         assert fake.conns[0].received[1] == {
             "action": "subscribe",
@@ -542,5 +471,5 @@ async def test_test_stream_checks_keys_without_rest() -> None:
             "bars": [],
         }
         assert bar_tick.price == 134.65
-        assert Tick("FAKEPACA", 134.56, 1789470113291, 3) in run.seen
+        assert Tick("FAKEPACA", 134.56, 1789470113291, 3) in run.events
         assert fake.http.requests == []  # no snapshot, no index closes

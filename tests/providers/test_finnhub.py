@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import orjson
 import pytest
 
 from feeds.errors import CredentialsError
 from feeds.events import Bars, DailyCloses, FeedState, Tick
 from feeds.feed import FeedOptions, open_feed
 from feeds.pipeline import Pipeline
-from feeds.providers.backoff import Backoff
 from feeds.providers.finnhub import FinnhubFeed
 from feeds.providers.stream import FatalFeedError, RetryFeedError
-from feeds.symbols import HEADLINE
-from tests.providers.fake_alpaca import Run, status
+from tests.providers.collector import Collector, run_to_end
 from tests.providers.fake_finnhub import (
     INVALID_SYMBOL,
     PING,
@@ -32,11 +25,17 @@ from tests.providers.fake_finnhub import (
     Quote,
     trades,
 )
-
-ET = ZoneInfo("America/New_York")
-NOW = int(dt.datetime(2026, 3, 5, 10, 0, tzinfo=ET).timestamp() * 1000)  # Thursday, in session
-CONSTITUENTS = [f"C{i:02d}" for i in range(40)] + ["MOG-A"]
-SYMBOLS = list(HEADLINE) + CONSTITUENTS
+from tests.providers.fake_http import Response
+from tests.providers.harness import (
+    ET,
+    NOW,
+    SYMBOLS,
+    assert_spread_100bp,
+    needs_r2k,
+    open_fast,
+    second_client_refused,
+    snapshot,
+)
 
 
 def at(hh: int, mm: int, ss: int = 0, day: int = 5) -> int:
@@ -46,10 +45,7 @@ def at(hh: int, mm: int, ss: int = 0, day: int = 5) -> int:
 def make_feed(fake: FakeFinnhub, **env: str) -> FinnhubFeed:
     env.setdefault("R2K_FINNHUB_MAX_SYMBOLS", "6")
     options = FeedOptions(symbols=list(SYMBOLS), env=fake.env(**env), stale_after=3600)
-    feed = open_feed("finnhub", options)
-    assert isinstance(feed, FinnhubFeed)
-    feed.backoff_factory = lambda: Backoff(base=0.01, cap=0.02)
-    feed.now_ms = lambda: NOW  # type: ignore[method-assign]
+    feed = open_fast("finnhub", options, FinnhubFeed, NOW)
     fake.expect = len(feed.symbols)
     return feed
 
@@ -150,13 +146,10 @@ async def test_stream_quotes_reconnect_resubscribe() -> None:
         fake.frames[1] = [PING, trades(("C01", 31.62, NOW + 5000, 3))]
         fake.close_after = {0}
         feed = make_feed(fake)
-        run = Run(feed)
-        try:
-            await run.until(lambda e: isinstance(e, Tick) and e.symbol == "C01" and e.size == 3)
+        async with Collector(feed) as run:
+            await run.wait(lambda e: isinstance(e, Tick) and e.symbol == "C01" and e.size == 3)
             # the last background quote
-            await run.seen_or_until(lambda e: isinstance(e, Bars) and e.symbol == "C02")
-        finally:
-            await run.stop()
+            await run.wait(lambda e: isinstance(e, Bars) and e.symbol == "C02")
 
         expected = ["IWM", "SPY", "MAGS", "C00", "C01", "C02"]
         c0, c1 = fake.conns
@@ -164,11 +157,11 @@ async def test_stream_quotes_reconnect_resubscribe() -> None:
         assert c0.received == [{"type": "subscribe", "symbol": s} for s in expected]
         assert c1.received == c0.received  # everything resubscribed after the reconnect
 
-        quotes = [r for r in fake.http.requests if r[1] == "/api/v1/quote"]
-        assert [r[2]["symbol"] for r in quotes] == expected  # headline first, then the rest
-        assert all(r[2]["token"] == TOKEN for r in quotes)
+        quotes = [r for r in fake.http.requests if r.path == "/api/v1/quote"]
+        assert [r.query["symbol"] for r in quotes] == expected  # headline first, then the rest
+        assert all(r.query["token"] == TOKEN for r in quotes)
 
-        seen = run.seen
+        seen = run.events
         daily = {e.symbol: e for e in seen if isinstance(e, DailyCloses)}
         assert daily["^RUT"].closes[-1] == ("2026-03-04", 2512.5)
         first_tick = next(e for e in seen if isinstance(e, Tick))
@@ -202,12 +195,8 @@ async def test_wrong_token_is_fatal() -> None:
     async with FakeFinnhub() as fake:
         setup_market(fake)
         feed = make_feed(fake, R2K_FINNHUB_TOKEN="bad-token-value")
-        fake.http.handler = lambda *a: (200, {"c": 1.0, "pc": 1.0, "t": 1})  # REST lets it by
-        run = Run(feed)
-        try:
-            await run.ended()
-        finally:
-            await run.stop()
+        fake.http.handler = lambda req: Response(200, {"c": 1.0, "pc": 1.0, "t": 1})  # REST: ok
+        run = await run_to_end(feed)
         last = run.statuses()[-1]
         assert last.state is FeedState.ERROR
         assert last.detail == (
@@ -215,17 +204,13 @@ async def test_wrong_token_is_fatal() -> None:
             "(the regular API key, not the sandbox one)"
         )
         assert fake.refused == [("/?token=bad-token-value", 401)]
-        assert "bad-token-value" not in str(run.seen)
+        assert "bad-token-value" not in str(run.events)
 
 
 async def test_wrong_token_on_rest_is_fatal_before_streaming() -> None:
     async with FakeFinnhub() as fake:
         setup_market(fake)
-        run = Run(make_feed(fake, R2K_FINNHUB_TOKEN="bad-token-value"))
-        try:
-            await run.ended()
-        finally:
-            await run.stop()
+        run = await run_to_end(make_feed(fake, R2K_FINNHUB_TOKEN="bad-token-value"))
         last = run.statuses()[-1]
         assert last.state is FeedState.ERROR and "HTTP 401 on /quote" in last.detail
         assert "R2K_FINNHUB_TOKEN" in last.detail and fake.conns == []
@@ -234,20 +219,10 @@ async def test_wrong_token_on_rest_is_fatal_before_streaming() -> None:
 async def test_second_connection_is_refused() -> None:
     async with FakeFinnhub() as fake:
         setup_market(fake)
-        first = Run(make_feed(fake))
-        second: Run | None = None
-        try:
-            await first.until(status(FeedState.LIVE))
-            second = Run(make_feed(fake))
-            ev = await second.until(status(FeedState.RECONNECTING, "429"))
-            assert ev.detail.startswith(
-                "finnhub refused the connection (HTTP 429): another client is using this token's"
-            )
-            assert first.statuses()[-1].state is FeedState.LIVE
-        finally:
-            await first.stop()
-            if second is not None:
-                await second.stop()
+        ev = await second_client_refused(lambda: make_feed(fake), "429")
+        assert ev.detail.startswith(
+            "finnhub refused the connection (HTTP 429): another client is using this token's"
+        )
 
 
 async def test_symbol_limit_and_invalid_symbol_reported() -> None:
@@ -255,11 +230,8 @@ async def test_symbol_limit_and_invalid_symbol_reported() -> None:
         setup_market(fake)
         fake.symbol_cap = 5
         fake.invalid = {"C00"}
-        run = Run(make_feed(fake))
-        try:
-            ev = await run.until(status(FeedState.LIVE, "finnhub symbol limit"))
-        finally:
-            await run.stop()
+        async with Collector(make_feed(fake)) as run:
+            ev = await run.status(FeedState.LIVE, "finnhub symbol limit")
         assert "lower R2K_FINNHUB_MAX_SYMBOLS (now 6)" in ev.detail
         assert any("Invalid symbol C00" in s.detail for s in run.statuses())
         assert all(s.state is not FeedState.ERROR for s in run.statuses())
@@ -268,22 +240,15 @@ async def test_symbol_limit_and_invalid_symbol_reported() -> None:
 async def test_index_closes_off() -> None:
     async with FakeFinnhub() as fake:
         setup_market(fake)
-        run = Run(make_feed(fake, R2K_FINNHUB_INDEX_CLOSES="0"))
-        try:
-            ev = await run.until(status(FeedState.LIVE, "fixed ratio"))
-        finally:
-            await run.stop()
+        async with Collector(make_feed(fake, R2K_FINNHUB_INDEX_CLOSES="0")) as run:
+            ev = await run.status(FeedState.LIVE, "fixed ratio")
         assert "(index closes turned off)" in ev.detail
-        assert not any(r[1].startswith("/v8/") for r in fake.http.requests)
+        assert not any(r.path.startswith("/v8/") for r in fake.http.requests)
 
 
 # ---- end to end ---------------------------------------------------------------------------------
-R2K = Path(sys.prefix) / "bin" / "r2k"
-CLI = Path(__file__).resolve().parents[2] / "tui" / "cli.py"
-
-
-@pytest.mark.skipif(not CLI.exists(), reason="tui/cli.py (the r2k CLI) has not landed yet")
-async def test_snapshot_cli_end_to_end() -> None:
+@needs_r2k
+async def test_snapshot_cli_end_to_end(tmp_path: Path) -> None:
     async with FakeFinnhub() as fake:
         tuesday_close = int(dt.datetime(2025, 1, 14, 16, tzinfo=ET).timestamp())
         for sym, px in (("IWM", 250.0), ("SPY", 600.0), ("MAGS", 54.0)):
@@ -292,18 +257,7 @@ async def test_snapshot_cli_end_to_end() -> None:
         fake.index_closes["^GSPC"] = [("2025-01-13", 6000.0), ("2025-01-14", 6000.0)]
         fake.frames_all = [PING, trades(("IWM", 255.0, 1736953200000, 1),
                                         ("SPY", 606.0, 1736953200000, 1))]  # fmt: skip
-        env = {**os.environ, **fake.env(R2K_FINNHUB_MAX_SYMBOLS="3")}
         fake.expect = 3
-        proc = await asyncio.create_subprocess_exec(
-            str(R2K), "snapshot", "--feed", "finnhub", "--duration", "3", "--json",
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
-        assert TOKEN not in out.decode() + err.decode()
+        snap = await snapshot("finnhub", fake.env(R2K_FINNHUB_MAX_SYMBOLS="3"), tmp_path, TOKEN)
         assert [m["symbol"] for m in fake.conns[0].received] == ["IWM", "SPY", "MAGS"]
-        snap = orjson.loads(out)
-        rut, spx = snap["indices"]["^RUT"], snap["indices"]["^GSPC"]
-        assert rut["last"] == pytest.approx(2550.0) and rut["return"] == pytest.approx(0.02)
-        assert spx["last"] == pytest.approx(6060.0) and spx["return"] == pytest.approx(0.01)
-        assert snap["spread_bp"]["RUT-SPX"] == pytest.approx(100.0)
+        assert_spread_100bp(snap)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,11 +15,17 @@ import websockets
 from feeds.errors import ConfigError, CredentialsError, FeedSpecError
 from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
-from feeds.providers.backoff import Backoff
 from feeds.providers.polygon import PolygonFeed, from_polygon, to_polygon
 from feeds.providers.stream import FatalFeedError, RetryFeedError
-from tests.providers.collector import Collector
+from tests.providers.collector import Collector, run_to_end
 from tests.providers.fake_polygon import KEY, MAX_CONNECTIONS_TEXT, Conn, FakePolygon
+from tests.providers.harness import (
+    assert_spread_100bp,
+    needs_r2k,
+    open_fast,
+    reconnected,
+    snapshot,
+)
 
 # ---- frames from PROTOCOLS.md §5.3 (the Massive websocket spec examples and the client's mock) ---
 SPEC_TRADE = (
@@ -59,14 +62,11 @@ NOW_MS = int(dt.datetime(2025, 11, 5, 15, 0, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def make_feed(fake: FakePolygon | None = None, spec: str = "polygon", **config: Any) -> PolygonFeed:
-    env = {"R2K_POLYGON_KEY": KEY}
+    env = {"R2K_POLYGON_KEY": KEY}  # the client's key, even where a test changed the fake's
     if fake is not None:
-        env |= {"R2K_POLYGON_URL": fake.ws_url, "R2K_POLYGON_REST_URL": fake.rest_url}
-    feed = open_feed(spec, FeedOptions(symbols=list(SYMBOLS), env=env, config=config))
-    assert isinstance(feed, PolygonFeed)
-    feed.backoff_factory = lambda: Backoff(base=0.001, cap=0.01)  # type: ignore[method-assign]
-    feed.now_ms = lambda: NOW_MS  # type: ignore[method-assign]
-    return feed
+        env = fake.env(**env)
+    options = FeedOptions(symbols=list(SYMBOLS), env=env, config=config)
+    return open_fast(spec, options, PolygonFeed, NOW_MS)
 
 
 @pytest.fixture
@@ -222,10 +222,8 @@ async def test_minute_bars_option(fake: FakePolygon) -> None:
 
 async def test_auth_failed_ends_with_one_line_error(fake: FakePolygon) -> None:
     fake.key = "another-key"
-    feed = make_feed(fake)
-    async with Collector(feed) as col:
-        err = await col.status(FeedState.ERROR)
-        await col.ended.wait()
+    col = await run_to_end(make_feed(fake))
+    err = await col.status(FeedState.ERROR)
     assert "R2K_POLYGON_KEY" in err.detail
     assert "authentication failed" in err.detail
     secret_free(col)
@@ -239,13 +237,7 @@ async def test_max_connections_retries_until_the_other_client_leaves(fake: FakeP
     assert "auth_success" in await other.recv()
     feed = make_feed(fake)
     async with Collector(feed) as col:
-        refused = await col.wait(
-            lambda e: (
-                isinstance(e, FeedStatus)
-                and e.state is FeedState.RECONNECTING
-                and "another client holds" in e.detail
-            )
-        )
+        refused = await col.status(FeedState.RECONNECTING, "another client holds")
         assert "stocks" in refused.detail
         await other.close()
         n = len(fake.of("stocks"))
@@ -264,8 +256,7 @@ async def test_server_close_reconnects_reauths_and_resubscribes(fake: FakePolygo
         await first.ws.close(1011, "going away")
         second = await fake.subscribed("stocks", 2)
         assert second.received == first.received  # the same auth and the whole subscription
-        await col.status(FeedState.RECONNECTING, after=mark)
-        await col.status(FeedState.LIVE, after=mark)
+        await reconnected(col, mark)
         await second.send(MOCK_TRADE_1)
         assert (await col.tick("AAPL", after=mark)).price == 161.87
         assert len(fake.of("indices")) == 1  # the other cluster was left alone
@@ -286,10 +277,8 @@ async def test_garbage_frames_are_counted_and_skipped(fake: FakePolygon) -> None
 
 async def test_plan_without_indices_is_a_clear_error() -> None:
     async with FakePolygon(deny_indices=True) as fake:
-        feed = make_feed(fake)
-        async with Collector(feed) as col:
-            err = await col.status(FeedState.ERROR)
-            await col.ended.wait()
+        col = await run_to_end(make_feed(fake))
+    err = await col.status(FeedState.ERROR)
     assert "indices = false" in err.detail
     assert "R2K_POLYGON_INDICES" in err.detail
 
@@ -364,12 +353,8 @@ async def test_warm_up_without_index_entitlement_keeps_streaming() -> None:
 
 
 # ---- end to end: the r2k CLI against the fakes -----------------------------------------------
-R2K = Path(sys.prefix) / "bin" / "r2k"
-CLI = Path(__file__).resolve().parents[2] / "tui" / "cli.py"
-
-
-@pytest.mark.skipif(not CLI.exists(), reason="tui/cli.py (the r2k CLI) has not landed yet")
-async def test_snapshot_cli_end_to_end() -> None:
+@needs_r2k
+async def test_snapshot_cli_end_to_end(tmp_path: Path) -> None:
     now_ms = int(time.time() * 1000)
 
     def frames(conn: Conn, params: list[str]) -> list[str]:
@@ -401,29 +386,12 @@ async def test_snapshot_cli_end_to_end() -> None:
         fake.daily["I:SPX"] = [(d, 6000.0) for d in days]
         closes = {"IWM": 250.0, "SPY": 600.0, "BE": 40.0, "MOG.A": 200.0, "ZZZZ": 1.0}
         fake.grouped_any = closes
-        env = {
-            **os.environ,
-            "R2K_POLYGON_KEY": KEY,
-            "R2K_POLYGON_URL": fake.ws_url,
-            "R2K_POLYGON_REST_URL": fake.rest_url,
-        }
-        proc = await asyncio.create_subprocess_exec(
-            str(R2K), "snapshot", "--feed", "polygon", "--duration", "3", "--json",
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    assert KEY not in out.decode() + err.decode()
+        snap = await snapshot("polygon", fake.env(), tmp_path, KEY)
     stocks, indices = fake.of("stocks")[0], fake.of("indices")[0]
     assert indices.received[1] == {"action": "subscribe", "params": "V.I:RUT,V.I:SPX"}
     topics = stocks.received[1]["params"].split(",")
     assert topics[:3] == ["T.MAGS", "T.IWM", "T.SPY"] and "T.MOG.A" in topics
-    snap = orjson.loads(out)
-    rut, spx = snap["indices"]["^RUT"], snap["indices"]["^GSPC"]
-    assert rut["last"] == pytest.approx(2550.0) and rut["anchor"] == pytest.approx(2500.0)
-    assert rut["return"] == pytest.approx(0.02)
-    assert spx["last"] == pytest.approx(6060.0) and spx["return"] == pytest.approx(0.01)
-    assert snap["spread_bp"]["RUT-SPX"] == pytest.approx(100.0)
+    assert_spread_100bp(snap)
     assert snap["indices"]["IWM"]["return"] == pytest.approx(0.02)
     board = {c["symbol"]: c for c in snap["constituents"]}
     assert board["BE"]["last"] == 50.0 and board["BE"]["return"] == pytest.approx(0.25)

@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 import pytest
-import websockets
 from websockets.asyncio.server import ServerConnection
 
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
@@ -23,7 +22,9 @@ from feeds.feed import FeedOptions
 from feeds.providers import stream
 from feeds.providers.backoff import Backoff
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
-from tests.providers.collector import Collector
+from tests.providers.collector import Collector, run_to_end
+from tests.providers.fake_ws import FakeWS
+from tests.providers.harness import reconnected
 
 SECRET = "s3cr3t-key-value"
 
@@ -37,52 +38,30 @@ class ToyConn:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class ToyServer:
+class ToyServer(FakeWS[ToyConn]):
     def __init__(self) -> None:
-        self.conns: list[ToyConn] = []
+        super().__init__()
         self.reply: Callable[[ToyConn], dict[str, Any]] = lambda c: {"ok": True}
-        self.changed = asyncio.Condition()
-        self.url = ""
-
-    async def __aenter__(self) -> ToyServer:
-        self._srv = await websockets.serve(self._handler, "127.0.0.1", 0)
-        self.url = f"ws://127.0.0.1:{self._srv.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._srv.close()
-        await asyncio.wait_for(self._srv.wait_closed(), 2)
-
-    async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
-
-    async def wait_until(self, pred: Callable[[], bool], within: float = 5.0) -> None:
-        async with asyncio.timeout(within), self.changed:
-            await self.changed.wait_for(pred)
 
     def on(self, path: str) -> list[ToyConn]:
         return [c for c in self.conns if c.path == path]
 
     async def subscribed(self, path: str = "/", n: int = 1) -> ToyConn:
-        await self.wait_until(lambda: len(self.on(path)) >= n and bool(self.on(path)[n - 1].subs))
-        return self.on(path)[n - 1]
+        return await self.nth(lambda c: c.path == path, n, lambda c: bool(c.subs))
 
-    async def _handler(self, ws: ServerConnection) -> None:
+    def connect(self, ws: ServerConnection) -> ToyConn:
         assert ws.request is not None
-        conn = ToyConn(ws.request.path, ws)
-        self.conns.append(conn)
-        try:
-            async for raw in ws:
-                msg = orjson.loads(raw)
-                conn.subs.append(msg["sub"])
-                await ws.send(orjson.dumps(self.reply(conn)).decode())
-                await self._notify()
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            conn.closed.set()
-            await self._notify()
+        return ToyConn(ws.request.path, ws)
+
+    async def session(self, ws: ServerConnection, conn: ToyConn) -> None:
+        async for raw in ws:
+            msg = orjson.loads(raw)
+            conn.subs.append(msg["sub"])
+            await ws.send(orjson.dumps(self.reply(conn)).decode())
+            await self.notify()
+
+    async def closed(self, conn: ToyConn) -> None:
+        conn.closed.set()
 
 
 # ---- the toy provider ----------------------------------------------------------------------
@@ -104,7 +83,7 @@ class ToyFeed(StreamFeed):
 
     def url(self, shard: int) -> str:
         self.urls.append(shard)
-        return f"{self.server.url}/{shard}"
+        return f"{self.server.ws_url}/{shard}"
 
     async def prepare(self) -> list[Event]:
         if isinstance(self.warm, BaseException):
@@ -203,9 +182,8 @@ async def test_reconnects_and_resubscribes_after_server_close(server: ToyServer)
         await first.ws.close()
         second = await server.subscribed("/0", 2)
         assert second.subs == [["A", "B"]]  # everything resubscribed
-        rec = await col.status(FeedState.RECONNECTING, after=mark)
+        rec = await reconnected(col, mark)
         assert "connection closed (1000)" in rec.detail
-        await col.status(FeedState.LIVE, after=mark)
         await second.ws.send(tick("B", 2.0))
         assert (await col.tick("B", after=mark)).price == 2.0
     assert feed.reconnects == 1
@@ -288,9 +266,7 @@ async def test_malformed_frames_are_counted_and_skipped(server: ToyServer) -> No
 # ---- errors --------------------------------------------------------------------------------
 async def test_fatal_error_ends_with_a_redacted_one_line_detail(server: ToyServer) -> None:
     server.reply = lambda c: {"fatal": f"bad key {SECRET}\nsee\tdocs"}
-    feed = ToyFeed(server)
-    async with Collector(feed) as col:
-        await col.ended.wait()
+    col = await run_to_end(ToyFeed(server))
     err = col.statuses()[-1]
     assert err.state is FeedState.ERROR
     assert err.detail == "bad key *** see docs"
@@ -321,8 +297,7 @@ async def test_unexpected_handshake_error_reconnects(server: ToyServer) -> None:
 async def test_fatal_prepare_is_an_error_and_other_failures_a_note(server: ToyServer) -> None:
     feed = ToyFeed(server)
     feed.warm = FatalFeedError(f"plan lacks history ({SECRET})")
-    async with Collector(feed) as col:
-        await col.ended.wait()
+    col = await run_to_end(feed)
     assert col.statuses()[-1] == FeedStatus(
         FeedState.ERROR, "plan lacks history (***)", col.statuses()[-1].ts
     )
@@ -377,9 +352,7 @@ async def test_status_aggregates_over_shards(server: ToyServer) -> None:
 
 async def test_one_fatal_shard_makes_the_feed_error(server: ToyServer) -> None:
     server.reply = lambda c: {"fatal": "no entitlement"} if c.path == "/1" else {"ok": True}
-    feed = ToyFeed(server, shards=[["A"], ["B"]])
-    async with Collector(feed) as col:
-        await col.ended.wait()
+    col = await run_to_end(ToyFeed(server, shards=[["A"], ["B"]]))
     assert col.statuses()[-1].state is FeedState.ERROR
     assert col.statuses()[-1].detail == "no entitlement"
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
-import os
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +13,8 @@ import pytest
 
 from feeds import calendar
 from feeds.errors import FeedSpecError
-from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
-from feeds.providers.backoff import Backoff
 from feeds.providers.yahoo import DEFAULT_URL, YahooFeed
 from feeds.providers.yahoo_rest import (
     DEFAULT_REST_URL,
@@ -30,11 +26,12 @@ from feeds.providers.yahoo_rest import (
     session_prev_close,
 )
 from feeds.symbols import HEADLINE, MAGS, RUT, SPX
+from tests.providers.collector import WAIT, Collector
+from tests.providers.fake_http import Response
 from tests.providers.fake_yahoo import (
     STREAM_CAP,
     FakeYahooChart,
     FakeYahooStreamer,
-    Reply,
     chart_body,
     envelope,
     not_found,
@@ -42,19 +39,12 @@ from tests.providers.fake_yahoo import (
     rate_limited,
     unprocessable,
 )
+from tests.providers.harness import needs_r2k, open_fast, reconnected, snapshot
 
 # real frames (PROTOCOLS.md §1.4)
 AAPL = "CgRBQVBMFXH9KEMYsN7m18JjKgNOTVMwCDgBRQoLKr9IlIq+M2WAo5C/2AEE"
 SPY = "CgNTUFkVCpfXQxiQyc6C6F8qA1BDWDAUOABFIBzAv2WAPdLA2AEE"
 RUT_MSG = "CgReUlVUFeylCkUYgMiN4I1oKgNXQ0IwCTgBRT0K175lrkcVwdgBBA=="
-
-WAIT = 10.0  # generous upper bound for one awaited event; tests never sleep to synchronise
-
-
-def fast(feed: YahooFeed) -> YahooFeed:
-    feed.backoff_factory = lambda: Backoff(base=0.01, cap=0.02)  # type: ignore[method-assign]
-    feed.rest_interval = 0.0
-    return feed
 
 
 def make_feed(symbols: list[str], stream_url: str, rest_url: str | None = None) -> YahooFeed:
@@ -63,61 +53,9 @@ def make_feed(symbols: list[str], stream_url: str, rest_url: str | None = None) 
         env["R2K_YAHOO_REST_URL"] = rest_url
     else:
         env["R2K_YAHOO_BACKFILL"] = "0"
-    feed = open_feed("yahoo", FeedOptions(symbols=symbols, env=env))
-    assert isinstance(feed, YahooFeed)
-    return fast(feed)
-
-
-class Collector:
-    """Drains a feed in the background; tests await the first event that matches.
-
-    ``next(match, after=i)`` looks at every event from index ``i`` on (already arrived or not);
-    ``mark`` is the index just past the last match, to await things in order.
-    """
-
-    def __init__(self, feed: YahooFeed) -> None:
-        self.feed = feed
-        self.events: list[Event] = []
-        self.mark = 0
-        self._changed = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        async for ev in self.feed:
-            self.events.append(ev)
-            self._changed.set()
-
-    async def next(
-        self, match: Callable[[Event], bool], after: int = 0, within: float = WAIT
-    ) -> Event:
-        async def find() -> Event:
-            i = after
-            while True:
-                while i < len(self.events):
-                    if match(self.events[i]):
-                        self.mark = i + 1
-                        return self.events[i]
-                    i += 1
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(find(), within)
-
-    async def tick(self, symbol: str, after: int = 0) -> Tick:
-        ev = await self.next(lambda e: isinstance(e, Tick) and e.symbol == symbol, after)
-        assert isinstance(ev, Tick)
-        return ev
-
-    async def status(self, state: FeedState, after: int = 0) -> FeedStatus:
-        ev = await self.next(lambda e: isinstance(e, FeedStatus) and e.state is state, after)
-        assert isinstance(ev, FeedStatus)
-        return ev
-
-    async def close(self) -> None:
-        await self.feed.aclose()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+    feed = open_fast("yahoo", FeedOptions(symbols=symbols, env=env), YahooFeed)
+    feed.rest_interval = 0.0
+    return feed
 
 
 async def next_subscribe(fake: FakeYahooStreamer) -> Any:
@@ -172,7 +110,7 @@ async def test_fake_caps_subscriptions_at_100_silently(streamer: FakeYahooStream
     import websockets
 
     names = [f"N{i}" for i in range(150)]
-    async with websockets.connect(streamer.url) as ws:
+    async with websockets.connect(streamer.ws_url) as ws:
         await ws.send(json.dumps({"subscribe": names[:60]}))
         await next_subscribe(streamer)
         await ws.send(json.dumps({"subscribe": names[60:]}))
@@ -183,7 +121,7 @@ async def test_fake_caps_subscriptions_at_100_silently(streamer: FakeYahooStream
 async def test_fake_hangs_up_without_code_on_malformed_message() -> None:
     import websockets
 
-    async with FakeYahooStreamer() as fake, websockets.connect(fake.url) as ws:
+    async with FakeYahooStreamer() as fake, websockets.connect(fake.ws_url) as ws:
         await ws.send('{"subscribe":"AAPL"}')  # not a list
         with pytest.raises(websockets.ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), WAIT)
@@ -195,9 +133,8 @@ async def test_fake_hangs_up_without_code_on_malformed_message() -> None:
 async def test_subscribes_each_shard_in_order_and_streams(streamer: FakeYahooStreamer) -> None:
     names = [f"S{i:03d}" for i in range(200)]
     symbols = [*HEADLINE, *names]
-    feed = make_feed(symbols, streamer.url)
-    got = Collector(feed)
-    try:
+    feed = make_feed(symbols, streamer.ws_url)
+    async with Collector(feed) as got:
         conns = [await next_subscribe(streamer) for _ in range(3)]
         lists = sorted((c.subscribed for c in conns), key=lambda s: symbols.index(s[0]))
         assert lists == [symbols[:100], symbols[100:200], symbols[200:]]
@@ -212,14 +149,11 @@ async def test_subscribes_each_shard_in_order_and_streams(streamer: FakeYahooStr
         assert await got.tick("AAPL") == Tick("AAPL", 168.99, 1709757487000, None, 53985930, 170.12)
         live = await got.status(FeedState.LIVE)
         assert "3 connections" in live.detail or got.feed.malformed == 0
-    finally:
-        await got.close()
 
 
 async def test_garbage_frames_are_counted_and_skipped(streamer: FakeYahooStreamer) -> None:
-    feed = make_feed(["SPY"], streamer.url)
-    got = Collector(feed)
-    try:
+    feed = make_feed(["SPY"], streamer.ws_url)
+    async with Collector(feed) as got:
         conn = await next_subscribe(streamer)
         for bad in (
             "not json {",
@@ -234,28 +168,25 @@ async def test_garbage_frames_are_counted_and_skipped(streamer: FakeYahooStreame
         tick = await got.tick("SPY")
         assert (tick.price, tick.ts, tick.prev_close) == (431.18, 1646048957000, 437.75)
         assert feed.malformed == 5
-    finally:
-        await got.close()
 
 
 async def test_server_close_mid_stream_reconnects_and_resubscribes(
     streamer: FakeYahooStreamer,
 ) -> None:
     symbols = [*HEADLINE, "AAPL", "MOG-A"]
-    feed = make_feed(symbols, streamer.url)
-    got = Collector(feed)
-    try:
+    feed = make_feed(symbols, streamer.ws_url)
+    async with Collector(feed) as got:
         conn = await next_subscribe(streamer)
         assert conn.subscribed == symbols
         await got.status(FeedState.LIVE)
         await conn.send_message(SPY)
         await got.tick("SPY")
+        mark = len(got.events)
         await conn.close(1001)  # Yahoo going away mid-stream
-        status = await got.status(FeedState.RECONNECTING)
+        status = await reconnected(got, mark)
         assert "1001" in status.detail
         again = await next_subscribe(streamer)
         assert again is not conn and again.subscribed == symbols  # the same ordered list
-        await got.status(FeedState.LIVE, after=got.mark)
         await again.send_message(AAPL)
         assert (await got.tick("AAPL")).price == 168.99
         # an abrupt drop without a close frame: the same again
@@ -263,21 +194,16 @@ async def test_server_close_mid_stream_reconnects_and_resubscribes(
         again.ws.transport.abort()
         third = await next_subscribe(streamer)
         assert third.subscribed == symbols and feed.reconnects == 2
-    finally:
-        await got.close()
 
 
 async def test_legacy_endpoint_bare_base64_frames() -> None:
     async with FakeYahooStreamer(legacy=True) as fake:
-        feed = make_feed(["AAPL"], fake.url)
-        got = Collector(feed)
-        try:
+        feed = make_feed(["AAPL"], fake.ws_url)
+        async with Collector(feed) as got:
             conn = await next_subscribe(fake)
             assert not conn.v2
             await conn.send_message(AAPL)  # the frame body is the base64 itself
             assert (await got.tick("AAPL")).price == 168.99
-        finally:
-            await got.close()
 
 
 # ---- REST warm-up ----------------------------------------------------------------------------
@@ -292,7 +218,7 @@ def _today_session() -> tuple[dt.date, int, int]:
     return today, _et(today, 9, 30), int(now.timestamp()) + 3600  # still trading
 
 
-def daily_reply(symbol: str, closes: list[float]) -> Reply:
+def daily_reply(symbol: str, closes: list[float]) -> Response:
     """Daily closes for the last len(closes) weekdays before today, plus a live row for today."""
     today, start, end = _today_session()
     days: list[dt.date] = []
@@ -308,13 +234,13 @@ def daily_reply(symbol: str, closes: list[float]) -> Reply:
     body = chart_body(
         symbol, bars, previous_close=None, regular=(start, end), interval="1d", range_="1y"
     )
-    return Reply(200, body)
+    return Response(200, body)
 
 
-def intraday_reply(symbol: str, prev: float, closes: list[float | None]) -> Reply:
+def intraday_reply(symbol: str, prev: float, closes: list[float | None]) -> Response:
     _, start, end = _today_session()
     bars = [(start + 60 * i, c) for i, c in enumerate(closes)]
-    return Reply(200, chart_body(symbol, bars, previous_close=prev, regular=(start, end)))
+    return Response(200, chart_body(symbol, bars, previous_close=prev, regular=(start, end)))
 
 
 async def test_warm_up_bars_before_first_tick_and_daily_closes(
@@ -325,9 +251,8 @@ async def test_warm_up_bars_before_first_tick_and_daily_closes(
     for s in (RUT, SPX, MAGS):
         chart.replies[s].append(daily_reply(s, [10.0, 11.0, 12.0]))
     streamer.auto = {RUT: RUT_MSG}
-    feed = make_feed([*HEADLINE, "AAPL"], streamer.url, chart.url)
-    got = Collector(feed)
-    try:
+    feed = make_feed([*HEADLINE, "AAPL"], streamer.ws_url, chart.url)
+    async with Collector(feed) as got:
         tick = await got.tick(RUT)
         bars = [e for e in got.events if isinstance(e, Bars)]
         assert [b.symbol for b in bars] == list(HEADLINE)  # all before the first tick
@@ -337,7 +262,7 @@ async def test_warm_up_bars_before_first_tick_and_daily_closes(
         assert rut.points == [(start * 1000, 2228.7), ((start + 120) * 1000, 2229.7)]  # null gone
         assert tick.prev_close == 2227.7
         daily = [
-            await got.next(lambda e, s=s: isinstance(e, DailyCloses) and e.symbol == s)
+            await got.wait(lambda e, s=s: isinstance(e, DailyCloses) and e.symbol == s)
             for s in (RUT, SPX, MAGS)
         ]
         for d in daily:
@@ -349,9 +274,7 @@ async def test_warm_up_bars_before_first_tick_and_daily_closes(
         assert req.query == {"range": "1d", "interval": "1m", "includePrePost": "false"}
         assert chart.requests_for(RUT)[1].query["interval"] == "1d"
         assert "Mozilla" in req.headers["user-agent"]
-        assert "AAPL" not in {r.symbol for r in chart.requests}  # constituents stream only
-    finally:
-        await got.close()
+        assert "AAPL" not in {r.last for r in chart.requests}  # constituents stream only
 
 
 async def test_rest_errors_are_a_status_detail_not_fatal(
@@ -360,24 +283,21 @@ async def test_rest_errors_are_a_status_detail_not_fatal(
     chart.replies[RUT] = [not_found()]
     chart.replies[SPX] = [unprocessable()]
     streamer.auto = {"SPY": SPY}
-    feed = make_feed([RUT, SPX, "SPY"], streamer.url, chart.url)
-    got = Collector(feed)
-    try:
-        first = await got.next(lambda e: isinstance(e, FeedStatus) and "intraday" in e.detail)
+    feed = make_feed([RUT, SPX, "SPY"], streamer.ws_url, chart.url)
+    async with Collector(feed) as got:
+        first = await got.wait(lambda e: isinstance(e, FeedStatus) and "intraday" in e.detail)
         assert isinstance(first, FeedStatus)
         assert first.detail == (
             "connecting to yahoo; no intraday history: ^RUT: No data found, symbol may be "
             "delisted (HTTP 404) (+2 more)"
         )
         assert (await got.tick("SPY")).price == 431.18  # the stream runs regardless
-        daily = await got.next(lambda e: isinstance(e, FeedStatus) and "daily" in e.detail)
+        daily = await got.wait(lambda e: isinstance(e, FeedStatus) and "daily" in e.detail)
         assert isinstance(daily, FeedStatus) and daily.state is FeedState.LIVE
         assert daily.detail.startswith("yahoo streaming; no intraday history: ^RUT: No data")
         assert "; no daily history: ^RUT: No data found" in daily.detail
         assert daily.detail.endswith("(HTTP 404) (+2 more)")
         assert "\n" not in daily.detail
-    finally:
-        await got.close()
 
 
 async def test_429_then_success_is_retried(chart: FakeYahooChart) -> None:
@@ -397,17 +317,14 @@ async def test_persistent_429_stops_asking(
     for s in HEADLINE:
         chart.replies[s] = [rate_limited("0")]
     streamer.auto = {"SPY": SPY}
-    feed = make_feed(list(HEADLINE), streamer.url, chart.url)
-    got = Collector(feed)
-    try:
-        status = await got.next(lambda e: isinstance(e, FeedStatus) and "429" in e.detail)
+    feed = make_feed(list(HEADLINE), streamer.ws_url, chart.url)
+    async with Collector(feed) as got:
+        status = await got.wait(lambda e: isinstance(e, FeedStatus) and "429" in e.detail)
         assert isinstance(status, FeedStatus)
         assert "rate limited by Yahoo (HTTP 429)" in status.detail
         assert (await got.tick("SPY")).price == 431.18
         # the first symbol used up its retries (1 + 2); nothing else was asked
-        assert {r.symbol for r in chart.requests} == {RUT} and len(chart.requests) == 3
-    finally:
-        await got.close()
+        assert {r.last for r in chart.requests} == {RUT} and len(chart.requests) == 3
 
 
 # ---- chart parsing ---------------------------------------------------------------------------
@@ -468,7 +385,6 @@ def test_daily_closes_drop_todays_running_bar_and_duplicates() -> None:
 
 
 # ---- end to end ------------------------------------------------------------------------------
-R2K = Path(sys.executable).with_name("r2k")
 BUNDLED = Path(__file__).resolve().parents[2] / "feeds" / "data" / "r2k_top_holdings.csv"
 
 
@@ -477,7 +393,7 @@ def _bundled_symbols() -> list[str]:
     return [r.split(",", 1)[0] for r in rows[1:]]
 
 
-@pytest.mark.skipif(not R2K.exists(), reason="the r2k console script is not installed")
+@needs_r2k
 async def test_e2e_snapshot_against_fakes(
     streamer: FakeYahooStreamer, chart: FakeYahooChart, tmp_path: Path
 ) -> None:
@@ -492,33 +408,8 @@ async def test_e2e_snapshot_against_fakes(
     for s in (RUT, SPX, MAGS):
         prev = round(prices[s][0] - prices[s][1], 2)
         chart.replies[s] = [intraday_reply(s, prev, [prev]), daily_reply(s, [1.0, 2.0])]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("R2K_") and k not in {"XDG_CONFIG_HOME", "XDG_STATE_HOME"}
-    }
-    env |= {
-        "R2K_YAHOO_URL": streamer.url,
-        "R2K_YAHOO_REST_URL": chart.url,
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(R2K),
-        "snapshot",
-        "--feed",
-        "yahoo",
-        "--duration",
-        "3",
-        "--json",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    data = json.loads(out)
+    urls = {"R2K_YAHOO_URL": streamer.ws_url, "R2K_YAHOO_REST_URL": chart.url}
+    data = await snapshot("yahoo", urls, tmp_path)
     rut = data["indices"][RUT]
     assert rut["last"] == 2218.37 and rut["anchor"] == 2227.7
     assert rut["return"] == pytest.approx(2218.37 / 2227.7 - 1)
@@ -527,7 +418,7 @@ async def test_e2e_snapshot_against_fakes(
     got = {c["symbol"]: c["last"] for c in data["constituents"]}
     assert got == {s: prices[s][0] for s in constituents}
     # the universe went out over two connections, in priority order, within Yahoo's cap
-    lists = sorted((c.subscribed for c in streamer.connections), key=len, reverse=True)
+    lists = sorted((c.subscribed for c in streamer.conns), key=len, reverse=True)
     assert len(lists) == 2 and len(lists[0]) == 100 and lists[0][:5] == list(HEADLINE)
-    assert all(not c.ignored for c in streamer.connections)
+    assert all(not c.ignored for c in streamer.conns)
     assert {s for lst in lists for s in lst} >= set(constituents)
