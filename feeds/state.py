@@ -104,20 +104,24 @@ class MarketState:
 
     def apply(self, tick: Tick) -> int:
         """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
-        i = self.ids.get(tick.symbol)
-        if i is None:
+        try:
+            i = self.ids[tick.symbol]  # a subscript, not .get(): no method call
+        except KeyError:
             i = self.id_of(tick.symbol)
         p = tick.price
         ts = tick.ts
         last = self.last
         before = last[i]
-        if before is None:
-            self.first[i] = self.high[i] = self.low[i] = p
-        elif p > self.high[i]:  # type: ignore[operator]
-            self.high[i] = p
-        elif p < self.low[i]:  # type: ignore[operator]
-            self.low[i] = p
         last[i] = p
+        # low <= last <= high always holds, so a trade at the last price (a third of them) moves
+        # neither; NaN compares false either way, as before
+        if p != before:
+            if before is None:
+                self.first[i] = self.high[i] = self.low[i] = p
+            elif p > self.high[i]:  # type: ignore[operator]
+                self.high[i] = p
+            elif p < self.low[i]:  # type: ignore[operator]
+                self.low[i] = p
         if ts >= self.next_bucket[i]:
             self._roll(i, ts, p, before)
         self.ts[i] = ts

@@ -53,72 +53,101 @@ _TICKER = re.compile(r"^[A-Z0-9.]{1,12}$")  # anything else earns a 400 for the 
 
 
 # ---- RFC-3339 timestamps --------------------------------------------------------------------
-_minute_cache: dict[str, int] = {}
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _minute_ms(key: str) -> int:
-    """Epoch ms of ``YYYY-MM-DDTHH:MM`` (UTC), memoised: a session touches a few hundred minutes."""
-    if key[4] != "-" or key[7] != "-" or key[10] not in "Tt " or key[13] != ":":
-        raise ValueError(f"not an RFC-3339 time: {key!r}")
-    d = dt.datetime(
-        int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]), int(key[14:16]), tzinfo=dt.UTC
-    )
-    ms = (d - _EPOCH) // dt.timedelta(milliseconds=1)
-    if len(_minute_cache) > 20_000:
-        _minute_cache.clear()
-    _minute_cache[key] = ms
-    return ms
+# Alpaca stamps trades ``2026-09-15T11:01:53.291535755Z`` (UTC, nanoseconds, Go's RFC3339Nano:
+# trailing zeros dropped). The date changes once a day and the second once a second, so both are
+# memoised: a stamp in an already-seen second costs one dict hit and one more for the
+# milliseconds; a new second costs the time of day (three two-digit lookups) plus the day's
+# cached midnight; only a new day, an offset or an odd layout takes the validating regex.
+_EPOCH_DAY = dt.date(1970, 1, 1)
+_CACHE_MAX = 20_000
+_day_cache: dict[str, int] = {}  # "YYYY-MM-DD" -> epoch ms of its midnight (UTC)
+_second_cache: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS." -> epoch ms of that second (UTC)
+_HOUR = {f"{k:02d}": k * 3_600_000 for k in range(24)}
+_MINUTE = {f"{k:02d}": k * 60_000 for k in range(60)}
+_SECOND = {f"{k:02d}": k * 1_000 for k in range(60)}
+_MILLIS = {f"{k:03d}": k for k in range(1000)}
+_STAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+).fullmatch
 
 
 def rfc3339_ms(s: str) -> int:
     """Epoch ms of an RFC-3339 time with any fraction (Alpaca sends ns) and ``Z`` or an offset.
 
-    The hot path: trades within one second share a memoised ``YYYY-MM-DDTHH:MM:SS`` prefix, so a
-    UTC stamp costs a dict hit and one ``int()`` of the milliseconds; no datetime per tick.
-    Truncates to the millisecond, like every other feed's timestamps.
+    Truncates to the millisecond, like every other feed's timestamps; raises ValueError on
+    anything else. The hot path (inlined in :meth:`AlpacaFeed.decode`): a UTC stamp in an
+    already-seen second is a dict hit on ``YYYY-MM-DDTHH:MM:SS.`` plus the milliseconds; digits
+    after the milliseconds are not looked at there.
     """
-    base = _second_cache.get(s[:19])
+    base = _second_cache.get(s[:20])
     if base is not None and s[-1] == "Z":
-        n = len(s)
-        if n >= 24 and s[19] == ".":
-            return base + int(s[20:23])
-        if n == 20:
-            return base
-    return _rfc3339_slow(s)
+        ms = _MILLIS.get(s[20:23])
+        if ms is not None:
+            return base + ms
+    return _rfc3339_new_second(s)
 
 
-_second_cache: dict[str, int] = {}
-
-
-def _rfc3339_slow(s: str) -> int:
-    """The general parser (any fraction length, ``z``, offsets); validates the whole text."""
-    ms = _minute_cache.get(s[:16])
+def _day_ms(day: str) -> int:
+    """Epoch ms of midnight UTC of ``YYYY-MM-DD`` (validated), memoised."""
+    ms = _day_cache.get(day)
     if ms is None:
-        ms = _minute_ms(s[:16])
-    if s[16] != ":":
+        if len(day) != 10 or not day.isascii():
+            raise ValueError(f"not an RFC-3339 date: {day!r}")
+        ms = (dt.date.fromisoformat(day) - _EPOCH_DAY).days * 86_400_000
+        if len(_day_cache) >= 1_000:
+            _day_cache.clear()
+        _day_cache[day] = ms
+    return ms
+
+
+def _rfc3339_new_second(s: str) -> int:
+    """A stamp whose second is not cached: Alpaca's own layout from the day's cached midnight
+    and the time of day, then the second is cached; anything else through :func:`_rfc3339_any`.
+    """
+    # "YYYY-MM-DDTHH:MM:SS.fff...Z": the separators sit every third character from the 5th
+    if len(s) >= 24 and s[4:20:3] == "--T::." and s[-1] == "Z" and s.isascii():
+        h = _HOUR.get(s[11:13])
+        mi = _MINUTE.get(s[14:16])
+        se = _SECOND.get(s[17:19])
+        ms = _MILLIS.get(s[20:23])
+        if (
+            h is not None
+            and mi is not None
+            and se is not None
+            and ms is not None
+            and (len(s) == 24 or s[23:-1].isdigit())
+        ):
+            day = _day_cache.get(s[:10])
+            if day is None:
+                day = _day_ms(s[:10])
+            base = day + h + mi + se
+            if len(_second_cache) >= _CACHE_MAX:
+                _second_cache.clear()
+            _second_cache[s[:20]] = base
+            return base + ms
+    return _rfc3339_any(s)
+
+
+def _rfc3339_any(s: str) -> int:
+    """The general parser (any fraction length, ``T``/``t``/space, ``Z``/``z`` or an offset);
+    validates the whole text."""
+    m = _STAMP(s)
+    if m is None:
         raise ValueError(f"not an RFC-3339 time: {s!r}")
-    ms += int(s[17:19]) * 1000
-    if len(_second_cache) > 20_000:
-        _second_cache.clear()
-    _second_cache[s[:19]] = ms
-    last = s[-1]
-    if last == "Z" or last == "z":
-        end = len(s) - 1
-    else:
-        end = len(s) - 6
-        sign = s[end]
-        if (sign != "+" and sign != "-") or s[end + 3] != ":":
-            raise ValueError(f"no time zone in {s!r}")
-        offset = (int(s[end + 1 : end + 3]) * 60 + int(s[end + 4 :])) * 60_000
+    day, hh, mm, ss, frac, sign, oh, om = m.groups()
+    h, mi, se = int(hh), int(mm), int(ss)
+    if h > 23 or mi > 59 or se > 59:
+        raise ValueError(f"not an RFC-3339 time: {s!r}")
+    ms = _day_ms(day) + (h * 3600 + mi * 60 + se) * 1000
+    if frac is not None:
+        ms += int((frac + "00")[:3])
+    if sign is not None:
+        oh_, om_ = int(oh), int(om)
+        if oh_ > 23 or om_ > 59:
+            raise ValueError(f"bad offset in {s!r}")
+        offset = (oh_ * 60 + om_) * 60_000
         ms = ms - offset if sign == "+" else ms + offset
-    if end > 19:
-        if s[19] != "." or end == 20:
-            raise ValueError(f"bad fraction in {s!r}")
-        frac = s[20 : min(end, 23)]
-        ms += int(frac) * (1, 100, 10, 1)[len(frac)]
-    elif end != 19:
-        raise ValueError(f"not an RFC-3339 time: {s!r}")
     return ms
 
 
@@ -321,11 +350,11 @@ class AlpacaFeed(StreamFeed):
     # ---- frames (hot path) ----------------------------------------------------------------------
     def decode(self, raw: str | bytes) -> list[Event]:
         out: list[Event] = []
-        append = out.append
         canon = self._canon
         seconds = _second_cache
+        millis = _MILLIS
         msgs = orjson.loads(raw)
-        if type(msgs) is not list:  # every Alpaca message is an array (§4.2)
+        if msgs.__class__ is not list:  # every Alpaca message is an array (§4.2)
             raise ValueError("not a JSON array")
         for m in msgs:
             kind = m["T"]
@@ -333,16 +362,19 @@ class AlpacaFeed(StreamFeed):
                 s = m["S"]
                 t = m["t"]
                 # rfc3339_ms's fast path inlined: a UTC stamp in an already-seen second
-                base = seconds.get(t[:19])
-                if base is not None and t[-1] == "Z" and len(t) >= 24 and t[19] == ".":
-                    ts = base + int(t[20:23])
+                base = seconds.get(t[:20])
+                if base is not None and t[-1] == "Z" and (ms := millis.get(t[20:23])) is not None:
+                    ts = base + ms
                 else:
-                    ts = rfc3339_ms(t)
-                append(Tick(canon.get(s) or from_provider(s, "dot"), float(m["p"]), ts, m.get("s")))
+                    ts = _rfc3339_new_second(t)
+                sym = canon.get(s)
+                if sym is None:
+                    sym = from_provider(s, "dot")
+                out.append(Tick(sym, float(m["p"]), ts, m.get("s")))
             elif kind == "b":
                 # a minute bar is stamped with its start; the close price belongs to its end
                 s = m["S"]
-                append(
+                out.append(
                     Tick(
                         canon.get(s) or from_provider(s, "dot"),
                         float(m["c"]),

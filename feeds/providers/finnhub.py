@@ -119,16 +119,20 @@ class FinnhubFeed(StreamFeed):
         m = orjson.loads(raw)
         kind = m["type"]
         if kind == "trade":
+            # a loop, not a comprehension (a function call of its own before Python 3.12): most
+            # frames carry one or a few trades
             canon = self._canon
-            return [
-                Tick(
-                    canon.get(d["s"]) or from_provider(d["s"], "dot"),
-                    float(d["p"]),
-                    int(d["t"]),
-                    d.get("v"),
-                )
-                for d in m["data"]
-            ]
+            out: list[Event] = []
+            for d in m["data"]:
+                s = d["s"]
+                sym = canon.get(s)
+                if sym is None:
+                    sym = from_provider(s, "dot")
+                t = d["t"]
+                if t.__class__ is not int:  # always an int from orjson: skip the call
+                    t = int(t)
+                out.append(Tick(sym, float(d["p"]), t, d.get("v")))
+            return out
         if kind == "ping":
             return []
         if kind == "error":
