@@ -166,6 +166,7 @@ class WebhookSink:
         self.dropped = 0
         self.last_error = ""
         self._queue_size = queue_size
+        self._unfinished = 0  # queued or being posted
         self._queue: asyncio.Queue[dict[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -183,6 +184,13 @@ class WebhookSink:
             self._queue.put_nowait(alert.to_dict())
         except asyncio.QueueFull:
             self.dropped += 1
+        else:
+            self._unfinished += 1
+
+    @property
+    def pending(self) -> int:
+        """Alerts queued or being posted: what :meth:`aclose` would still try to deliver."""
+        return self._unfinished if self._task is not None and not self._task.done() else 0
 
     async def _post_loop(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         import httpx
@@ -201,6 +209,7 @@ class WebhookSink:
                     self.failed += 1
                     self.last_error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
                 finally:
+                    self._unfinished -= 1
                     queue.task_done()
 
     def status_text(self) -> str:
@@ -212,12 +221,20 @@ class WebhookSink:
         return text
 
     async def aclose(self, drain_timeout: float = 10.0) -> None:
-        """Deliver what is queued (up to ``drain_timeout`` seconds), then stop the task."""
-        if self._queue is not None and self._task is not None and not self._task.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), drain_timeout)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Deliver what is queued (up to ``drain_timeout`` seconds), then stop the task.
+
+        What is still undelivered then is given up: an exiting app must never hang. The poster
+        is stopped even when the caller is cancelled while waiting.
+        """
+        task, queue = self._task, self._queue
+        try:
+            if queue is not None and task is not None and not task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(queue.join(), drain_timeout)
+        finally:
+            self._task = self._queue = None  # the queue is bound to this loop: start afresh
+            self._unfinished = 0
+            if task is not None:
+                task.cancel()
+        if task is not None:
+            await asyncio.wait({task})  # its cancellation is not ours to raise

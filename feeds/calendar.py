@@ -195,6 +195,11 @@ def session_open_close(ts_ms: int) -> tuple[int, int] | None:
     return day.open_ms, day.close_ms
 
 
+def day_end(ts_ms: int) -> int:
+    """Midnight (ms) that ends the America/New_York day of ``ts_ms``."""
+    return _day(ts_ms).end_ms
+
+
 def extended_end(ts_ms: int) -> int | None:
     """When post-market trading ends (ms) on the ET day of ``ts_ms``, if it is a trading day."""
     return _day(ts_ms).post_end_ms

@@ -13,6 +13,7 @@ Example::
     approach = 0.0025        # fraction, or false to disable "approaching" notices
     stale_after = 15         # seconds
     alert_log = "~/r2k-alerts.jsonl"
+    levels_file = "~/r2k-levels.json"   # levels added with + in the monitor (default: state dir)
     bell = true
     webhook = "https://hooks.example.com/r2k"
 
@@ -53,6 +54,11 @@ def default_alert_log(env: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "r2k" / "alerts.jsonl"
 
 
+def default_levels_file(env: Mapping[str, str] | None = None) -> Path:
+    """Where the monitor keeps the levels added with ``+`` (``$XDG_STATE_HOME/r2k``)."""
+    return default_alert_log(env).with_name("levels.json")
+
+
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -73,6 +79,7 @@ class Settings:
     approach: float | None = DEFAULT_APPROACH
     stale_after: float = 15.0
     alert_log: Path = field(default_factory=default_alert_log)
+    levels_file: Path = field(default_factory=default_levels_file)  # levels added in the app
     bell: bool = True
     webhook: str | None = None
     feeds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -172,6 +179,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "approach": _approach,
     "stale_after": _number(lo=0, lo_open=True),
     "alert_log": _path,
+    "levels_file": _path,
     "bell": _bool,
     "webhook": _url,
     "feeds": _feeds,
@@ -191,6 +199,7 @@ EXAMPLES = {
     "approach": "approach = 0.0025",
     "stale_after": "stale_after = 15",
     "alert_log": 'alert_log = "~/.local/state/r2k/alerts.jsonl"',
+    "levels_file": 'levels_file = "~/.local/state/r2k/levels.json"',
     "bell": "bell = true",
     "webhook": 'webhook = "https://example.com/hook"',
     "record": 'record = "~/ticks.csv"',
@@ -290,7 +299,7 @@ def load_settings(
     are added to the configured levels.
     """
     env = os.environ if env is None else env
-    settings = Settings(alert_log=default_alert_log(env))
+    settings = Settings(alert_log=default_alert_log(env), levels_file=default_levels_file(env))
     path, must_exist = config_path(config, env)
     if path is not None and (must_exist or path.is_file()):
         if must_exist and not path.is_file():

@@ -84,7 +84,7 @@ class Pipeline:
             for c in holdings.constituents:
                 self.state.id_of(c.symbol)
                 self._weights[c.symbol] = c.weight
-        self._session_hour = -1
+        self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
@@ -139,32 +139,41 @@ class Pipeline:
         for sink in self.status_sinks:
             sink(status)
 
-    async def run(self) -> None:
-        """Consume the feed until it ends or the task is cancelled."""
+    async def run(self, feed_ms: int | None = None) -> None:
+        """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
+
+        The feed-time limit starts at the first event: a feed's clock is only its own once it
+        has started (the sim picks its session then).
+        """
         # the first calendar call may import exchange_calendars: keep it off the event loop
-        await asyncio.to_thread(self._update_session_open, self.feed.now_ms())
+        await asyncio.to_thread(self._session_phase, self.feed.now_ms())
+        self.feed_limit_ms = None
         async with self.feed as feed:
-            async for ev in feed:
-                self.handle(ev)
+            events = aiter(feed)
+            try:
+                async for ev in events:
+                    if feed_ms is not None:
+                        if self.feed_limit_ms is None:
+                            self.feed_limit_ms = feed.now_ms() + feed_ms
+                        elif feed.now_ms() >= self.feed_limit_ms:
+                            break  # an event past the limit is not part of the run
+                    self.handle(ev)
+                    if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
+                        break
+            finally:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()  # the feed's own clean-up now, not at garbage collection
 
     # --- per frame -------------------------------------------------------------------------
     def set_anchor(self, mode: str) -> None:
         self.state.anchor_column(mode)  # validates
         self.anchor = mode
 
-    def _update_session_open(self, now_ms: int) -> str:
-        """The session phase at ``now_ms``; also tells the state when today's open was."""
-        try:
-            from feeds import calendar
-        except ImportError:  # pragma: no cover - calendar ships with the package
-            return "open"
-        hour = now_ms // 3_600_000
-        if hour != self._session_hour:
-            # re-read the calendar once an hour of feed time, so a new day gets its own open
-            self._session_hour = hour
-            bounds = calendar.session_open_close(now_ms)
-            if bounds is not None and bounds[0] != self.state.session_open_ms:
-                self.state.session_open_ms = bounds[0]
+    @staticmethod
+    def _session_phase(now_ms: int) -> str:
+        from feeds import calendar
+
         return calendar.session_phase(now_ms)
 
     def quote(self, symbol: str) -> Quote:
@@ -298,7 +307,7 @@ class Pipeline:
         """Everything the screen shows, computed once. Consumes the dirty set and new alerts."""
         st = self.state
         now = self.feed.now_ms()
-        session = self._update_session_open(now)
+        session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
         board = self.board(sort, descending, text)

@@ -3,6 +3,11 @@
 The file is only ever appended to (a recording is evidence; truncating it by re-running a
 command would lose a day). Rows are buffered and flushed at least once a second, so a crash
 loses at most about a second of ticks.
+
+What a replay needs besides the ticks goes in too: each tick carries its symbol's previous close
+(from the tick, or the latest one the feed sent in a ``Bars`` event), and the feed's daily closes
+and its ``estimates_indices`` flag go to the sidecar ``PATH.daily.csv`` (see :mod:`feeds.replay`),
+merged with what is there and replaced atomically each time the feed sends daily closes.
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
-from feeds.events import Event, Tick
+from feeds.events import Bars, DailyCloses, Event, Tick
 from feeds.feed import Feed
-from feeds.replay import COLUMNS
+from feeds.replay import COLUMNS, DAILY_COLUMNS, ESTIMATES_KEY, daily_path, load_daily
 
 HEADER = ",".join(COLUMNS)
 FLUSH_EVERY_S = 1.0
@@ -36,6 +43,14 @@ class Recorder:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
+        self.daily_path = daily_path(self.path)
+        # appending to a recording: its sidecar's closes are kept (checked first, like the file)
+        existing = load_daily(self.daily_path)
+        self._closes: dict[str, dict[str, float]] = (
+            {s: dict(rows) for s, rows in existing.closes.items()} if existing else {}
+        )
+        self.estimates_indices = existing.estimates_indices if existing else False
+        self._prev: dict[str, float] = {}  # each symbol's latest previous close
         self.rows = 0
         self._last_flush = time.monotonic()
         self._dirty = False
@@ -74,13 +89,18 @@ class Recorder:
         return f
 
     def write(self, tick: Tick) -> None:
+        prev = tick.prev_close
+        if prev is None:
+            prev = self._prev.get(tick.symbol)  # sent earlier, e.g. in a REST Bars event
+        else:
+            self._prev[tick.symbol] = prev
         self._writer.writerow(
             (
                 tick.ts,
                 tick.symbol,
                 repr(tick.price),
                 _cell(tick.size),
-                _cell(tick.prev_close),
+                _cell(prev),
                 _cell(tick.day_volume),
             )
         )
@@ -89,6 +109,40 @@ class Recorder:
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_EVERY_S:
             self.flush(now)
+
+    def note_prev_close(self, symbol: str, prev_close: float) -> None:
+        """A previous close the feed sent outside a tick: later ticks of ``symbol`` carry it."""
+        self._prev[symbol] = prev_close
+
+    def set_estimates_indices(self, flag: bool) -> None:
+        """Record whether the feed estimates ^RUT/^GSPC (written now if it matters)."""
+        changed = flag != self.estimates_indices
+        self.estimates_indices = flag
+        if flag or (changed and self.daily_path.exists()):
+            self._write_daily()
+
+    def write_daily(self, daily: DailyCloses) -> None:
+        """Merge one symbol's daily closes into the sidecar (replaced atomically)."""
+        if not daily.closes:
+            return
+        self._closes.setdefault(daily.symbol, {}).update(daily.closes)
+        self._write_daily()
+
+    def _write_daily(self) -> None:
+        out = io.StringIO()
+        out.write(f"# r2k daily closes for {self.path.name}; replay:{self.path.name} loads them\n")
+        out.write(f"# {ESTIMATES_KEY}: {'true' if self.estimates_indices else 'false'}\n")
+        rows = csv.writer(out, lineterminator="\n")
+        rows.writerow(DAILY_COLUMNS)
+        for symbol in sorted(self._closes):
+            rows.writerows((symbol, d, repr(c)) for d, c in sorted(self._closes[symbol].items()))
+        try:
+            write_atomic(self.daily_path, out.getvalue())
+        except OSError as e:
+            raise InputFileError(
+                f"cannot write daily closes file '{self.daily_path}' ({e.strerror}); "
+                "choose a writable --out path"
+            ) from None
 
     def flush(self, now: float | None = None) -> None:
         if self._dirty and not self._file.closed:
@@ -131,6 +185,12 @@ class RecordingFeed(Feed):
 
     async def __aenter__(self) -> Self:
         await self.inner.__aenter__()
+        self.estimates_indices = self.inner.estimates_indices
+        try:
+            self.recorder.set_estimates_indices(self.estimates_indices)
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def aclose(self) -> None:
@@ -156,6 +216,11 @@ class RecordingFeed(Feed):
                 # so the recording replays to exactly the state the consumer reached.
                 if type(ev) is Tick:
                     write(ev)
+                elif isinstance(ev, Bars):
+                    if ev.prev_close is not None:
+                        self.recorder.note_prev_close(ev.symbol, ev.prev_close)
+                elif isinstance(ev, DailyCloses):
+                    self.recorder.write_daily(ev)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

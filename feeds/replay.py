@@ -9,21 +9,29 @@ reported as one line (file, line, problem, fix) before anything is shown, and th
 Line numbers are those of a text editor (the header is line 1); a quoted cell spanning lines
 would shift them, but recordings never contain one. Parquet files have no lines: errors name the
 data row instead.
+
+A recording's daily closes (the streak, the YTD anchor) live beside it in ``PATH.daily.csv``:
+``# estimates_indices: true|false`` (whether the recorded feed estimated ^RUT/^GSPC from IWM/SPY),
+then ``symbol,date,close`` rows. When present it is loaded and checked with the file; the replay
+yields the closes of the sessions before each day it plays, so nothing looks ahead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from feeds.errors import FeedSpecError, InputFileError
-from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions, register
 
 REQUIRED = ("ts", "symbol", "price")
@@ -42,6 +50,10 @@ _ISO_WITH_OFFSET = (
     r"(?i)^\d{4}-\d{2}-\d{2}[T ]\d{2}(:?\d{2}){0,2}([.,]\d+)?(Z|[+-]\d{2}(:?\d{2})?)$"
 )
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+DAILY_SUFFIX = ".daily.csv"
+DAILY_COLUMNS = ("symbol", "date", "close")
+ESTIMATES_KEY = "estimates_indices"
 
 
 class ReplayData:
@@ -312,6 +324,109 @@ def _numbers(
     return numeric
 
 
+def daily_path(path: Path) -> Path:
+    """The daily-closes sidecar of a recording: ``PATH.daily.csv``."""
+    return path.with_name(path.name + DAILY_SUFFIX)
+
+
+@dataclass(slots=True)
+class DailyData:
+    """A recording's sidecar: each symbol's daily closes (oldest first) and the feed's flag."""
+
+    closes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    estimates_indices: bool = False
+
+    def before(self, day: str) -> list[DailyCloses]:
+        """Each symbol's closes of the sessions before ``day`` (ISO date)."""
+        return [
+            DailyCloses(s, [(d, c) for d, c in rows if d < day]) for s, rows in self.closes.items()
+        ]
+
+
+def _daily_row(cells: list[str]) -> tuple[str, str, float]:
+    """(symbol, date, close) from one row; raises ValueError with the problem and the fix."""
+    if len(cells) != len(DAILY_COLUMNS):
+        raise ValueError(f"{len(cells)} values but the header has 3 columns; fix or delete the row")
+    symbol, day, close = (c.strip() for c in cells)
+    if not symbol:
+        raise ValueError("symbol is empty; fill it in or delete the row")
+    try:
+        if len(day) != 10:
+            raise ValueError
+        date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"date {day!r} is not YYYY-MM-DD; fix or delete the row") from None
+    try:
+        x = float(close)
+    except ValueError:
+        raise ValueError(f"close {close!r} is not a number; fix or delete the row") from None
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"close {close!r} must be a number above 0; fix or delete the row")
+    return symbol, day, x
+
+
+def load_daily(path: Path) -> DailyData | None:
+    """Read and check a daily-closes sidecar; None when there is none. Raises InputFileError."""
+    label = f"daily closes file '{path}'"
+    if path.is_dir():
+        raise InputFileError(f"{label} is a directory; move it away or make it a CSV")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{label} is not UTF-8 text; save it as a UTF-8 CSV") from None
+    except OSError as e:
+        raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
+    data = DailyData()
+    by_symbol: dict[str, dict[str, float]] = {}
+    header = False
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            key, sep, value = stripped[1:].partition(":")
+            if sep and key.strip() == ESTIMATES_KEY:
+                flag = value.strip().lower()
+                if flag not in ("true", "false"):
+                    raise InputFileError(
+                        f"{label} line {n}: {ESTIMATES_KEY} must be true or false, not "
+                        f"{value.strip()!r}"
+                    )
+                data.estimates_indices = flag == "true"
+            continue
+        if not header:
+            if stripped.replace(" ", "").lower() != ",".join(DAILY_COLUMNS):
+                raise InputFileError(
+                    f"{label} line {n}: expected the header {','.join(DAILY_COLUMNS)}, not "
+                    f"{stripped[:80]!r}; fix it or delete the file"
+                )
+            header = True
+            continue
+        try:
+            symbol, day, close = _daily_row(next(csv.reader([line])))
+        except ValueError as e:
+            raise InputFileError(f"{label} line {n}: {e}") from None
+        by_symbol.setdefault(symbol, {})[day] = close
+    if not header:
+        raise InputFileError(
+            f"{label} has no header {','.join(DAILY_COLUMNS)}; fix it or delete the file"
+        )
+    data.closes = {s: sorted(rows.items()) for s, rows in by_symbol.items()}
+    return data
+
+
+def _day_starts(ts: np.ndarray) -> dict[int, str]:
+    """Row index -> exchange (New York) date, for each row that starts a new date."""
+    import pandas as pd
+
+    local = pd.to_datetime(ts, unit="ms", utc=True).tz_convert("America/New_York")
+    days = local.tz_localize(None).to_numpy().astype("datetime64[D]")
+    starts = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist()]
+    return {i: str(days[i]) for i in starts}
+
+
 class ReplayFeed(Feed):
     """Plays a :class:`ReplayData` at ``options.speed`` against a monotonic schedule."""
 
@@ -327,6 +442,15 @@ class ReplayFeed(Feed):
             )
         self.path = path
         self.data = load_replay(path)
+        self.daily = load_daily(daily_path(path))
+        # row -> the daily closes released before it: at each new day's first row, the closes
+        # of the sessions before that day
+        self._daily_at: dict[int, list[DailyCloses]] = {}
+        if self.daily is not None:
+            self.estimates_indices = self.daily.estimates_indices
+            if self.daily.closes:
+                days = _day_starts(self.data.ts)
+                self._daily_at = {i: self.daily.before(day) for i, day in days.items()}
         self._cursor = int(self.data.ts[0])
         self.released = 0
 
@@ -348,8 +472,11 @@ class ReplayFeed(Feed):
         clock, sleep = self.clock, self.sleep
         t0_wall = clock()
         since_yield = 0
-        for start in range(0, n, CHUNK):
-            stop = min(n, start + CHUNK)
+        daily_at = self._daily_at
+        cuts = sorted({*range(0, n, CHUNK), *daily_at})
+        for start, stop in zip(cuts, [*cuts[1:], n], strict=True):
+            for closes in daily_at.get(start, ()):
+                yield closes
             ts = data.ts[start:stop].tolist()
             price = data.price[start:stop].tolist()
             symbols = data.symbols(start, stop)

@@ -94,10 +94,16 @@ def build_pipeline(
     return pipeline
 
 
-async def close_sinks(pipeline: Pipeline) -> None:
-    """Deliver queued webhooks and close the alert log (call once the pipeline has stopped)."""
+async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:
+    """Deliver what the webhooks have queued (waiting at most ``drain_timeout`` s), then stop."""
     for sink in pipeline.alert_sinks:
         if isinstance(sink, WebhookSink):
-            await sink.aclose()
-        elif isinstance(sink, AlertLog):
+            await sink.aclose(drain_timeout)
+
+
+async def close_sinks(pipeline: Pipeline, *, drain_timeout: float = 10.0) -> None:
+    """Deliver queued webhooks and close the alert log (call once the pipeline has stopped)."""
+    await drain_webhooks(pipeline, drain_timeout)
+    for sink in pipeline.alert_sinks:
+        if isinstance(sink, AlertLog):
             sink.close()

@@ -29,6 +29,7 @@ class MarketState:
 
     __slots__ = (
         "_counts_seen",
+        "_session_until",
         "count",
         "daily",
         "day_volume",
@@ -66,8 +67,10 @@ class MarketState:
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
         self.marked: set[int] = set()  # changed off the tick path (backfill, daily closes)
         self._counts_seen = np.zeros(0, dtype=np.int64)
-        #: regular-session open of the current day (ms); ticks at/after it set ``open``.
+        #: regular-session open of the data's current day (ms); ticks at/after it set ``open``.
+        #: Learnt from the ticks' own time (a replay's day, not today's), once per day.
         self.session_open_ms = 0
+        self._session_until = 0  # data time (ms) up to which session_open_ms holds; -1: pinned
         for s in symbols:
             self.id_of(s)
 
@@ -137,9 +140,24 @@ class MarketState:
         ring = self.history[i]
         ring.roll(ts, p, before)
         self.next_bucket[i] = (ts // ring.bucket_ms + 1) * ring.bucket_ms
+        if ts >= self._session_until >= 0:
+            self._learn_session(ts)
         # The open can only be first seen in a new bucket: session opens fall on minute marks.
         if self.open[i] is None and self.session_open_ms and ts >= self.session_open_ms:
             self.open[i] = p
+
+    def _learn_session(self, ts: int) -> None:
+        """The regular open of the ET day of ``ts`` (0 on a day the market is shut)."""
+        from feeds import calendar
+
+        bounds = calendar.session_open_close(ts)
+        self.session_open_ms = bounds[0] if bounds else 0
+        self._session_until = calendar.day_end(ts)
+
+    def pin_session_open(self, open_ms: int) -> None:
+        """Use this session open instead of the calendar's (tests, synthetic data)."""
+        self.session_open_ms = open_ms
+        self._session_until = -1
 
     @property
     def total_ticks(self) -> int:

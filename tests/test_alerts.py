@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -102,30 +99,6 @@ def test_stdout_and_status_lines() -> None:
         "detail": "no ticks for 15 s",
         "ts": "2025-11-05T14:30:00.000+00:00",
     }
-
-
-@pytest.fixture
-def hook_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
-    received: list[dict[str, object]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(500 if self.path == "/fail" else 204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:  # keep test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_webhook_posts_each_alert(hook_server: tuple[str, list[dict[str, object]]]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeds.config import load_settings
-from feeds.events import Event, FeedState, FeedStatus
+from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.setup import build_pipeline
@@ -223,6 +223,36 @@ def test_alerts_from_the_sim_in_feed_time(
     assert json.loads(err.splitlines()[0])["state"] == "live"
 
 
+def test_feed_time_duration_counts_from_the_sims_own_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No pinned start: the sim opens at the latest session (not today's wall clock, which may
+    be a weekend), and --duration at --speed 0 counts 60 s of its clock from there."""
+    import time
+    from datetime import datetime
+
+    from feeds.sim import SimFeed
+
+    start = SimFeed.default_start(int(time.time() * 1000))
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "60", "--json"]
+    status, out, err = run_cli(args, capsys)
+    assert status == 0, err
+    as_of = datetime.fromisoformat(json.loads(out)["as_of"]).timestamp() * 1000
+    assert abs(as_of - (start + 60_000)) <= 2_000
+
+
+def test_open_anchor_is_known_in_a_headless_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "30", "--json"]
+    status, out, err = run_cli([*args, "--anchor", "open", "--config", str(config)], capsys)
+    assert status == 0, err
+    indices = json.loads(out)["indices"]
+    assert indices["^RUT"]["anchor"] is not None and indices["^RUT"]["return"] is not None
+
+
 # --- record --------------------------------------------------------------------------------
 
 
@@ -244,6 +274,135 @@ def test_sim_recording_replays_to_the_same_state(tmp_path: Path) -> None:
     assert len(live) > 100
     replayed = last_prices({"feed": f"replay:{out}", "speed": 0}, None)  # to its end
     assert replayed == live
+
+
+def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) -> None:
+    """Daily closes go to the sidecar, so a replay has the same streak and YTD anchor."""
+    out = tmp_path / "rec.csv"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
+
+    def run(overrides: dict[str, object], duration: float | None) -> Pipeline:
+        settings = load_settings(config, overrides={**overrides, "anchor": "ytd"})
+        pipeline = build_pipeline(settings)
+        asyncio.run(consume(pipeline, duration, feed_time=True))
+        return pipeline
+
+    live = run({"feed": "sim", "seed": 4, "speed": 0, "record": str(out)}, 60)
+    sidecar = tmp_path / "rec.csv.daily.csv"
+    lines = sidecar.read_text().splitlines()
+    assert lines[1:3] == ["# estimates_indices: false", "symbol,date,close"]
+    replay = run({"feed": f"replay:{out}", "speed": 0}, None)
+    assert replay.feed.estimates_indices is False
+    live_frame, replay_frame = live.frame(), replay.frame()
+    assert live_frame.streak[0] >= 2  # the sim's scripted small-cap streak
+    assert replay_frame.streak == live_frame.streak
+    for symbol in ("^RUT", "^GSPC", "MAGS"):
+        assert replay.state.daily[symbol] == live.state.daily[symbol]
+        assert replay_frame.quotes[symbol].anchor == live_frame.quotes[symbol].anchor  # YTD
+        assert replay_frame.quotes[symbol].ret == live_frame.quotes[symbol].ret
+    assert replay.state.prev_close == live.state.prev_close[: len(replay.state.prev_close)]
+
+
+class EstimatingFeed(Feed):
+    """A feed like Alpaca's: IWM only, ^RUT estimated; previous closes come over REST (Bars)."""
+
+    estimates_indices = True
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        yield FeedStatus(FeedState.LIVE, "estimating", T0)
+        yield DailyCloses("^RUT", [("2025-11-03", 2400.0), ("2025-11-04", 2440.0)])
+        yield Bars("IWM", [], prev_close=244.0)  # k = 2440 / 244 = 10
+        yield Tick("IWM", 244.6, T0, 100.0)
+        yield Tick("IWM", 246.0, T0 + 1000, 100.0)  # ^RUT ~ 2,460: through 2,450
+        yield FeedStatus(FeedState.ENDED, "done", T0 + 1000)
+
+
+def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path) -> None:
+    from feeds.recorder import Recorder, RecordingFeed
+
+    out = tmp_path / "est.csv"
+    live = Pipeline(RecordingFeed(EstimatingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    rows = out.read_text().splitlines()
+    assert rows[1:] == [f"{T0},IWM,244.6,100.0,244.0,", f"{T0 + 1000},IWM,246.0,100.0,244.0,"]
+    assert "# estimates_indices: true" in (tmp_path / "est.csv.daily.csv").read_text()
+
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    assert replay.estimated is True
+    assert replay.quote("^RUT") == live.quote("^RUT")
+    assert replay.quote("^RUT").estimated and replay.quote("^RUT").last == 2460.0
+    crossings = [(a.level, a.direction, a.estimated) for a in replay.alerts if a.kind == "cross"]
+    assert crossings == [(2450.0, "up", True)]
+    assert crossings == [
+        (a.level, a.direction, a.estimated) for a in live.alerts if a.kind == "cross"
+    ]
+
+
+def test_recording_a_replay_carries_its_sidecar(
+    board_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay, _ = board_files
+    replay.with_name("day.csv.daily.csv").write_text(
+        "# estimates_indices: true\nsymbol,date,close\n^RUT,2025-11-04,2400.5\n"
+    )
+    out = tmp_path / "copy.csv"
+    for _ in range(2):  # appending again merges, never duplicates
+        status, _, err = run_cli(
+            ["record", "--feed", f"replay:{replay}", "--out", str(out)], capsys
+        )
+        assert status == 0, err
+    assert (tmp_path / "copy.csv.daily.csv").read_text().splitlines()[1:] == [
+        "# estimates_indices: true",
+        "symbol,date,close",
+        "^RUT,2025-11-04,2400.5",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "symbol,date,close\n^RUT,2025-11-03,2400\n^RUT,2025-11-04,abc\n",
+            "line 3: close 'abc' is not a number; fix or delete the row",
+        ),
+        (
+            "# note\nsymbol,date,close\n\n^RUT,11/04/2025,2400\n",
+            "line 4: date '11/04/2025' is not YYYY-MM-DD; fix or delete the row",
+        ),
+        (
+            "symbol,date,close\n^RUT,2025-11-04\n",
+            "line 2: 2 values but the header has 3 columns; fix or delete the row",
+        ),
+        ("symbol,date,close\n,2025-11-04,1\n", "line 2: symbol is empty"),
+        ("symbol,date,close\n^RUT,2025-11-04,-1\n", "line 2: close '-1' must be a number above 0"),
+        (
+            "ts,symbol,price\n",
+            "line 1: expected the header symbol,date,close, not 'ts,symbol,price'; fix it or "
+            "delete the file",
+        ),
+        ("# estimates_indices: maybe\n", "line 1: estimates_indices must be true or false"),
+        ("", "has no header symbol,date,close; fix it or delete the file"),
+    ],
+)
+def test_a_bad_sidecar_is_one_line_naming_its_file_and_line(
+    board_files: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    message: str,
+) -> None:
+    replay, _ = board_files
+    monkeypatch.chdir(replay.parent)
+    Path("day.csv.daily.csv").write_text(text)
+    status, out, err = run_cli(["snapshot", "--feed", "replay:day.csv"], capsys)
+    assert status == 2 and out == ""
+    assert err.startswith("r2k: error: daily closes file 'day.csv.daily.csv' ")
+    assert message in err and err.count("\n") == 1
 
 
 def test_record_command_appends_and_never_truncates(

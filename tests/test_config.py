@@ -31,6 +31,7 @@ def test_defaults_without_a_config_file(isolated_env: Path) -> None:
     assert s.levels == tuple(LevelSpec(p, label) for p, label in DEFAULT_LEVELS)
     assert (s.hysteresis, s.approach, s.stale_after, s.bell) == (0.0005, 0.0025, 15.0, True)
     assert s.alert_log == isolated_env / "state" / "r2k" / "alerts.jsonl"
+    assert s.levels_file == isolated_env / "state" / "r2k" / "levels.json"
     assert s.feeds == {} and s.config_path is None
 
 
@@ -38,7 +39,9 @@ def test_home_defaults_when_xdg_is_unset(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.delenv("XDG_CONFIG_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert load_settings().alert_log == tmp_path / ".local" / "state" / "r2k" / "alerts.jsonl"
+    settings = load_settings()
+    assert settings.alert_log == tmp_path / ".local" / "state" / "r2k" / "alerts.jsonl"
+    assert settings.levels_file == tmp_path / ".local" / "state" / "r2k" / "levels.json"
 
 
 def test_file_values(tmp_path: Path) -> None:
@@ -56,6 +59,7 @@ hysteresis = 0.001
 approach = false
 stale_after = 30
 alert_log = "/tmp/a.jsonl"
+levels_file = "~/my-levels.json"
 bell = false
 webhook = "https://example.com/hook"
 
@@ -79,6 +83,7 @@ secret = "s"
     assert s.holdings == Path("~/h.csv").expanduser()
     assert (s.hysteresis, s.approach, s.stale_after, s.bell) == (0.001, None, 30.0, False)
     assert s.alert_log == Path("/tmp/a.jsonl")
+    assert s.levels_file == Path("~/my-levels.json").expanduser()
     assert s.webhook == "https://example.com/hook"
     assert s.levels == (LevelSpec(2500.0, "round", True), LevelSpec(2200.5, "user level", True))
     assert s.feed_config() == {"key": "k", "secret": "s"}
@@ -124,7 +129,7 @@ def test_precedence_defaults_file_env_flags(
         (
             "refesh_hz = 4\n",
             "unknown key 'refesh_hz'; valid keys: alert_log, anchor, approach, bell, feed, "
-            "feeds, holdings, hysteresis, levels, record, refresh_hz, seed, speed, "
+            "feeds, holdings, hysteresis, levels, levels_file, record, refresh_hz, seed, speed, "
             "stale_after, universe, webhook",
         ),
         (
@@ -135,6 +140,11 @@ def test_precedence_defaults_file_env_flags(
         ("seed = 1.5\n", "seed must be a whole number, not 1.5 (e.g. seed = 0)"),
         ("bell = 1\n", "bell must be true or false, not 1 (e.g. bell = true)"),
         ('webhook = "ftp://x"\n', "webhook must be an http:// or https:// URL"),
+        (
+            "levels_file = 3\n",
+            "levels_file must be a non-empty string, not 3 "
+            '(e.g. levels_file = "~/.local/state/r2k/levels.json")',
+        ),
         ("[feeds]\nalpaca = 3\n", "feeds must hold one table per feed"),
         ("[levels]\nuser = [{price = -1}]\n", "levels.user #1 price must be a positive number"),
         ('[[levels.user]]\nprice = 1\nlable = "x"\n', "unknown key 'levels.user.lable'"),

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from feeds.events import FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
 from feeds.replay import ReplayFeed, load_replay
 from tests.conftest import write_csv
@@ -55,6 +55,40 @@ async def test_csv_epoch_ms_plays_sorted_with_status_first_and_last(tmp_path: Pa
     assert rut0.prev_close == 2440.0 and rut0.size is None
     assert aaa.size == 300.0 and aaa.day_volume == 12000.0 and aaa.prev_close is None
     assert feed.now_ms() == T0 + 2000  # the cursor: the last event released
+
+
+async def test_daily_closes_come_before_each_day_without_looking_ahead(tmp_path: Path) -> None:
+    """A two-day recording: each day starts with the closes of the sessions before it."""
+    day = 86_400_000
+    path = write_csv(
+        tmp_path / "two.csv",
+        "ts,symbol,price",
+        [(T0, "^RUT", 2450.0), (T0 + 1000, "^RUT", 2451.0), (T0 + day, "^RUT", 2460.0)],
+    )
+    (tmp_path / "two.csv.daily.csv").write_text(
+        "symbol,date,close\n"
+        "^RUT,2025-11-03,2400\n^RUT,2025-11-04,2440\n"
+        "^RUT,2025-11-05,2455\n"  # the close of the recording's first day
+        "^GSPC,2025-11-04,6800\n"
+    )
+    feed = open_feed(f"replay:{path}", FeedOptions(speed=0))
+    assert feed.estimates_indices is False  # no flag line: the feed streamed the indices
+    events = await play(feed)
+    shown = [
+        (e.symbol, [d for d, _ in e.closes]) if isinstance(e, DailyCloses) else type(e).__name__
+        for e in events
+    ]
+    assert shown == [
+        "FeedStatus",
+        ("^RUT", ["2025-11-03", "2025-11-04"]),  # not 11-05: that session is being replayed
+        ("^GSPC", ["2025-11-04"]),
+        "Tick",
+        "Tick",
+        ("^RUT", ["2025-11-03", "2025-11-04", "2025-11-05"]),
+        ("^GSPC", ["2025-11-04"]),
+        "Tick",
+        "FeedStatus",
+    ]
 
 
 async def test_iso_timestamps_with_offsets_equal_epoch_ms(tmp_path: Path) -> None:

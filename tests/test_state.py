@@ -27,7 +27,7 @@ def test_apply_tracks_last_high_low_count_and_dirty():
 
 def test_open_is_the_first_price_at_or_after_the_session_open():
     st = MarketState()
-    st.session_open_ms = T0 + 60_000  # opens fall on a minute mark
+    st.pin_session_open(T0 + 60_000)  # opens fall on a minute mark
     st.apply(Tick("AAA", 9.0, T0))
     st.apply(Tick("AAA", 9.2, T0 + 59_000))
     assert st.anchor("AAA", "open") is None
@@ -86,3 +86,17 @@ def test_ring_keeps_bucket_closes_and_wraps():
     assert prices.tolist() == [4.0, 5.0, 6.0]
     assert times.tolist() == [2500, 3100, 4000]
     assert len(ring) == 3 and ring.last_price() == 6.0
+
+
+def test_session_open_comes_from_the_data_day_not_the_wall_clock():
+    # 2025-11-21 (a Friday): the regular session opens at 09:30 ET = 14:30 UTC
+    open_ms = T0 - 90 * 60_000
+    st = MarketState()
+    st.apply(Tick("^RUT", 2440.0, open_ms - 60_000))  # pre-market
+    st.apply(Tick("AAA", 10.0, open_ms - 60_000))
+    assert st.anchor("^RUT", "open") is None
+    st.apply(Tick("^RUT", 2441.0, open_ms))
+    st.apply(Tick("AAA", 10.2, open_ms + 5_000))
+    assert st.session_open_ms == open_ms
+    assert st.anchor("^RUT", "open") == 2441.0
+    assert st.anchor("AAA", "open") == 10.2

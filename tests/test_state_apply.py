@@ -50,7 +50,7 @@ def test_apply_matches_the_plain_rules_on_random_streams() -> None:
     for _ in range(40):
         fast, plain = MarketState(), MarketState()
         for st in (fast, plain):
-            st.session_open_ms = 1_000_000
+            st.pin_session_open(1_000_000)
         symbols = [f"S{k}" for k in range(rng.randrange(1, 8))] + ["^RUT", "IWM"]
         prices = {s: rng.uniform(5, 500) for s in symbols}
         ts = 900_000

@@ -9,6 +9,7 @@ moment they fire, even while the display is paused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -20,12 +21,16 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker
 
+from feeds.alerts import WebhookSink
 from feeds.analytics import SORT_KEYS
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
 from feeds.levels import AlertEvent
+from feeds.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
+from feeds.setup import drain_webhooks
 from feeds.state import ANCHOR_MODES
 from tui import fmt
 from tui.screens.base import FrameScreen
@@ -39,6 +44,7 @@ IDLE_FRAME_S = 5.0  # idle: a full frame now and then (session phase, rate decay
 WATCHDOG_INTERVAL_S = 1.0
 ALERT_SEED_LIMIT = 200
 TOAST_GAP_S = 5.0  # per level: the least time between two crossing toasts (and bells)
+EXIT_DRAIN_S = 2.0  # on quit: the longest wait for queued webhook alerts to be delivered
 
 
 class R2KApp(App[None]):
@@ -64,10 +70,23 @@ class R2KApp(App[None]):
         refresh_hz: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         run_feed: bool = True,
+        level_store: LevelStore | None = None,
     ) -> None:
+        """``level_store`` keeps the levels added with ``+``; by default the one at
+        ``settings.levels_file`` (no settings, no store: nothing is saved)."""
         super().__init__()
         self.pipeline = pipeline
         self.settings = settings
+        levels_file = getattr(settings, "levels_file", None)
+        if level_store is None and levels_file is not None:
+            level_store = LevelStore(levels_file)
+        self.level_store = level_store
+        # user levels from the config file and --level: removing one lasts until a restart
+        self._configured_levels = {
+            lv.price for lv in getattr(settings, "levels", ()) if getattr(lv, "user", False)
+        }
+        self._quitting = False
+        self.exit_worker: Worker[None] | None = None  # delivering queued webhooks, then exiting
         hz = refresh_hz if refresh_hz is not None else getattr(settings, "refresh_hz", None)
         self.refresh_hz = float(hz) if hz else DEFAULT_REFRESH_HZ
         self.bell_on = bool(getattr(settings, "bell", True))
@@ -105,6 +124,7 @@ class R2KApp(App[None]):
             # own ANSI palette keeps up/down apart
             self.theme = "ansi-dark"
         self.push_screen(self.main)
+        self._load_saved_levels()
         self.pipeline.alert_sinks.append(self._on_alert)
         self._timer = self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
         # Textual issue 6690: after an SSH drop the input thread can spin on EOF; stdin stops
@@ -115,6 +135,23 @@ class R2KApp(App[None]):
         # pipeline uses it when it starts and in every frame. Load it in a thread while the
         # layout paints, then start the feed and pull the first frame.
         self.run_worker(self._warm_calendar, name="calendar", thread=True, exit_on_error=False)
+
+    def _load_saved_levels(self) -> None:
+        """Levels added with ``+`` in earlier sessions, after the configured ones."""
+        store = self.level_store
+        if store is None:
+            return
+        warning = store.load()
+        for lv in store.levels:
+            self.pipeline.levels.add(lv.price, lv.label, user=True)
+        if warning:
+            self.notify(
+                fmt.clean(warning, 300),
+                title="Saved levels",
+                severity="warning",
+                timeout=20,
+                markup=False,
+            )
 
     def _warm_calendar(self) -> None:
         try:
@@ -145,8 +182,47 @@ class R2KApp(App[None]):
 
     def _watchdog(self) -> None:
         stdin = sys.stdin
+        if self._quitting:
+            return  # already on the way out (delivering queued webhooks)
         if stdin is None or stdin.closed or not stdin.isatty():
-            self.exit(return_code=1, message="terminal went away")
+            self.shut_down(return_code=1, message="terminal went away")
+
+    async def action_quit(self) -> None:
+        self.shut_down()
+
+    def shut_down(self, *, return_code: int = 0, message: str | None = None) -> None:
+        """Exit, first delivering alerts still queued for the webhook (at most EXIT_DRAIN_S).
+
+        Asking again while that runs (a second ``q``) exits at once.
+        """
+        if self._quitting:
+            self.exit(return_code=return_code, message=message)
+            return
+        self._quitting = True
+        queued = sum(s.pending for s in self.pipeline.alert_sinks if isinstance(s, WebhookSink))
+        if not queued:
+            self.exit(return_code=return_code, message=message)
+            return
+        self.notify(
+            f"Sending {queued} queued alert{'s' if queued != 1 else ''} to the webhook…",
+            timeout=EXIT_DRAIN_S,
+        )
+        self.exit_worker = self.run_worker(
+            self._deliver_then_exit(return_code, message),
+            name="exit",
+            group="exit",
+            exit_on_error=False,
+        )
+
+    async def _deliver_then_exit(self, return_code: int, message: str | None) -> None:
+        try:
+            # no new alerts while the queue drains; the log stays open for the caller to close
+            self.workers.cancel_group(self, "feed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(EXIT_DRAIN_S + 1.0):  # even if a post ignores cancel
+                    await drain_webhooks(self.pipeline, EXIT_DRAIN_S)
+        finally:
+            self.exit(return_code=return_code, message=message)
 
     def _start(self) -> None:
         """Calendar ready: earlier alerts into the log, the feed, then the first frame."""
@@ -368,19 +444,55 @@ class R2KApp(App[None]):
         from tui.screens.add_level import AddLevelScreen
 
         def added(result: tuple[float, str] | None) -> None:
-            if result is None:
-                return
-            price, label = result
-            self.pipeline.levels.add(price, label)
-            self.notify(f"Level {fmt.price(price)} added: {label}", timeout=3, markup=False)
-            self._refresh_now()
+            if result is not None:
+                self.add_level(*result)
 
         self.push_screen(AddLevelScreen(), added)
 
+    def add_level(self, price: float, label: str) -> None:
+        """Add a user level and save it, so it is there after a restart."""
+        engine = self.pipeline.levels
+        if any(lv.price == price for lv in engine.levels):
+            self.notify(f"Level {fmt.price(price)} is already on the ladder", timeout=3)
+            return
+        engine.add(price, label, user=True)
+        note = f"Level {fmt.price(price)} added: {label}"
+        if self.level_store is not None:
+            try:
+                self.level_store.add(price, label)
+            except LevelStoreError as exc:
+                self._not_saved(str(exc))
+                note += " (this session only)"
+        self.notify(note, timeout=3, markup=False)
+        self._refresh_now()
+
     def remove_level(self, price: float) -> None:
-        if self.pipeline.levels.remove(price):
+        if not self.pipeline.levels.remove(price):
+            return
+        if self.level_store is not None:
+            try:
+                self.level_store.remove(price)  # re-reads the file: no-op if it is not there
+            except LevelStoreError as exc:
+                self._not_saved(str(exc))
+        if price in self._configured_levels:
+            self.notify(
+                f"Level {fmt.price(price)} removed until restart: it is set in the config "
+                "file ([[levels.user]]) or by --level; remove it there to drop it for good",
+                timeout=8,
+                markup=False,
+            )
+        else:
             self.notify(f"Level {fmt.price(price)} removed", timeout=3)
-            self._refresh_now()
+        self._refresh_now()
+
+    def _not_saved(self, reason: str) -> None:
+        self.notify(
+            fmt.clean(reason, 300),
+            title="Levels not saved",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
 
     # --- drilldowns ----------------------------------------------------------------------------
     def open_constituent(self, symbol: str) -> None:

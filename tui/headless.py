@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
-from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
 from feeds.pipeline import Pipeline
 from feeds.setup import build_pipeline, close_sinks
@@ -33,20 +32,20 @@ TEXT_TOP = 20  # constituents printed by the text snapshot unless --top says oth
 async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
     """Feed events into the pipeline until the feed ends or ``duration`` seconds pass."""
     if duration is None:
-        await _drain(pipeline, None)
+        await pipeline.run()
     elif not feed_time:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(duration):
-                await _drain(pipeline, None)
+                await pipeline.run()
     else:
-        limit = pipeline.feed.now_ms() + int(duration * 1000)
-        task = asyncio.create_task(_drain(pipeline, limit))
+        task = asyncio.create_task(pipeline.run(feed_ms=int(duration * 1000)))
         try:
-            # The loop stops at the first event past the limit; this catches a feed whose
-            # clock runs on while it sends nothing (the sim overnight).
+            # run() stops at the first event past the limit; this catches a feed whose clock
+            # runs on while it sends nothing (the sim overnight).
             while not task.done():
                 await asyncio.wait({task}, timeout=FEED_CLOCK_POLL_S)
-                if not task.done() and pipeline.feed.now_ms() >= limit:
+                limit = pipeline.feed_limit_ms
+                if not task.done() and limit is not None and pipeline.feed.now_ms() >= limit:
                     task.cancel()
                     break
         finally:
@@ -55,23 +54,6 @@ async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool
             await asyncio.wait({task})
         if not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
-
-
-async def _drain(pipeline: Pipeline, limit_ms: int | None) -> None:
-    async with pipeline.feed as feed:
-        events = aiter(feed)
-        try:
-            async for ev in events:
-                # Checked before handling: an event past the limit is not part of the run.
-                if limit_ms is not None and feed.now_ms() >= limit_ms:
-                    break
-                pipeline.handle(ev)
-                if isinstance(ev, FeedStatus) and ev.state is FeedState.ENDED:
-                    break
-        finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()  # run the feed's own clean-up now, not at garbage collection
 
 
 async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:

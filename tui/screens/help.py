@@ -18,6 +18,7 @@ bp        basis points: 1 bp = 0.01 %; spread = (r RUT − r SPX) × 10,000
 ctb bp    contribution to the index move: weight at the anchor × return
 ▲ ▼ •     a price that ticked since the last frame: up, down, unchanged
 states    armed · approaching (within 0.25 %) · ▲ crossed up · ▼ crossed down
+✎         your own level (config, --level or +); + levels are kept across restarts
 STALE     no fresh ticks: figures are dimmed, never shown as fresh
 PAUSED    the display is frozen; the feed, the alerts and the bell keep running
 """
