@@ -140,10 +140,16 @@ class StatusLineSink:
         self._stream = stream
 
     def __call__(self, status: FeedStatus) -> None:
-        out = self._stream or sys.stderr
-        ts = status.ts or int(time.time() * 1000)
         line = {"kind": "status", "state": str(status.state), "detail": status.detail}
-        line["ts"] = iso_ms(ts)
+        self._write(line, status.ts)
+
+    def warning(self, detail: str) -> None:
+        """A problem that does not stop the run (``"kind": "warning"``)."""
+        self._write({"kind": "warning", "detail": detail}, 0)
+
+    def _write(self, line: dict[str, str], ts: int) -> None:
+        out = self._stream or sys.stderr
+        line["ts"] = iso_ms(ts or int(time.time() * 1000))
         out.write(_dumps(line) + "\n")
         out.flush()
 

@@ -10,6 +10,7 @@ from feeds.alerts import AlertLog, WebhookSink, read_recent
 from feeds.config import Settings
 from feeds.feed import FeedOptions, open_feed
 from feeds.levels import LevelEngine
+from feeds.levelstore import LevelStore
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
 
@@ -92,6 +93,17 @@ def build_pipeline(
     )
     pipeline.alerts.extend(read_recent(settings.alert_log, ALERT_MEMORY))
     return pipeline
+
+
+def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
+    """Levels saved from the monitor (``+``), after the configured ones.
+
+    Returns a one-line warning when the saved file was unreadable (it is set aside).
+    """
+    warning = store.load()
+    for lv in store.levels:
+        engine.add(lv.price, lv.label, user=True)
+    return warning
 
 
 async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:

@@ -532,3 +532,38 @@ async def test_feed_time_duration_ends_on_a_silent_feed() -> None:
     pipeline = Pipeline(SilentClockFeed())
     await asyncio.wait_for(consume(pipeline, 5, feed_time=True), 30)  # 30: only a hang guard
     assert pipeline.status.detail == "quiet"
+
+
+def test_alerts_use_the_levels_saved_from_the_monitor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feeds.config import default_levels_file
+    from feeds.levelstore import LevelStore
+
+    LevelStore(default_levels_file()).add(2460.0, "saved in the app")
+    ticks = tmp_path / "ticks.csv"
+    rows = [(T0, 2440.0), (T0 + 1000, 2455.0), (T0 + 2000, 2465.0)]
+    write_csv(ticks, "ts,symbol,price", [(ts, "^RUT", p) for ts, p in rows])
+    status, out, err = run_cli(["alerts", "--feed", f"replay:{ticks}"], capsys)
+    assert status == 0, err
+    crosses = [json.loads(s) for s in out.splitlines() if '"cross"' in s]
+    assert [(a["level"], a["label"]) for a in crosses] == [
+        (2450.0, "support"),
+        (2460.0, "saved in the app"),
+    ]
+
+
+def test_an_unreadable_saved_levels_file_is_a_warning_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feeds.config import default_levels_file
+
+    path = default_levels_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    ticks = tmp_path / "ticks.csv"
+    write_csv(ticks, "ts,symbol,price", [(T0, "^RUT", 2440.0)])
+    status, _out, err = run_cli(["alerts", "--feed", f"replay:{ticks}"], capsys)
+    assert status == 0
+    first = json.loads(err.splitlines()[0])
+    assert first["kind"] == "warning" and "unreadable" in first["detail"]

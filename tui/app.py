@@ -30,7 +30,7 @@ from feeds.frame import Frame
 from feeds.levels import AlertEvent
 from feeds.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
-from feeds.setup import drain_webhooks
+from feeds.setup import add_saved_levels, drain_webhooks
 from feeds.state import ANCHOR_MODES
 from tui import fmt
 from tui.screens.base import FrameScreen
@@ -141,9 +141,7 @@ class R2KApp(App[None]):
         store = self.level_store
         if store is None:
             return
-        warning = store.load()
-        for lv in store.levels:
-            self.pipeline.levels.add(lv.price, lv.label, user=True)
+        warning = add_saved_levels(self.pipeline.levels, store)
         if warning:
             self.notify(
                 fmt.clean(warning, 300),

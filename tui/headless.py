@@ -18,8 +18,9 @@ from typing import IO, Any
 from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
 from feeds.frame import Frame
+from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
-from feeds.setup import build_pipeline, close_sinks
+from feeds.setup import add_saved_levels, build_pipeline, close_sinks
 from feeds.symbols import HEADLINE
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt
@@ -64,9 +65,12 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
 
 
 def run_alerts(settings: Settings, duration: float | None) -> int:
-    pipeline = build_pipeline(
-        settings, extra_alert_sinks=[StdoutSink()], status_sinks=[StatusLineSink()]
-    )
+    status = StatusLineSink()
+    pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
+    # the levels a trader added in the monitor alert here too
+    warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
+    if warning:
+        status.warning(warning)
     asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     return 0
 
