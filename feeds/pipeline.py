@@ -210,21 +210,24 @@ class Pipeline:
         return u
 
     def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
+        return self._board(sort, descending, text)[0]
+
+    def _board(self, sort: str, descending: bool, text: str) -> tuple[Board, analytics.Breadth]:
+        """The ranked board (filtered by ``text``) and the breadth of the whole universe."""
         st = self.state
         u = self._universe()
+        last_all, anchor_all = st.arrays(self.anchor)
+        rets_all = analytics.returns(last_all[u.ids], anchor_all[u.ids])
+        breadth = analytics.breadth(rets_all)
         if text:
             needle = text.lower()
-            keep = [k for k, h in enumerate(u.haystack) if needle in h]
+            keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
         else:
-            keep = None
-        pick = (lambda xs: [xs[k] for k in keep]) if keep is not None else (lambda xs: xs)
-        idx = u.ids if keep is None else u.ids[keep]
-        symbols = pick(u.symbols)
-        last_all, anchor_all = st.arrays(self.anchor)
-        last, anchor = last_all[idx], anchor_all[idx]
-        rets = analytics.returns(last, anchor)
-        w_asof = u.w_asof if keep is None else u.w_asof[keep]
-        weights = self._anchor_weights(symbols, w_asof)
+            keep = slice(None)
+        idx = u.ids[keep]
+        symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
+        rets = rets_all[keep]
+        weights = self._anchor_weights(symbols, u.w_asof[keep])
         contrib = analytics.contributions_bp(weights, rets)
         order = analytics.rank(
             sort,
@@ -234,11 +237,15 @@ class Pipeline:
             symbols=symbols,
             descending=descending,
         )
-        return Board(
+
+        def pick(column: list[str]) -> list[str]:
+            return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
+
+        board = Board(
             symbols=symbols,
             names=pick(u.names),
             sectors=pick(u.sectors),
-            last=last,
+            last=last_all[idx],
             ret=rets,
             weight=weights,
             contribution=contrib,
@@ -249,6 +256,7 @@ class Pipeline:
             order=order,
             sort=sort,
         )
+        return board, breadth
 
     def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
         """Holdings weights moved from their as-of date to the anchor where closes allow it."""
@@ -310,8 +318,7 @@ class Pipeline:
         session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
-        board = self.board(sort, descending, text)
-        rets_all = board.ret if not text else self.board(sort, descending).ret
+        board, breadth = self._board(sort, descending, text)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         new_alerts, self._pending_alerts = self._pending_alerts, []
         total = st.total_ticks
@@ -327,7 +334,7 @@ class Pipeline:
             spread_spx_bp=analytics.spread_bp(rut.ret, spx.ret),
             spread_mags_bp=analytics.spread_bp(rut.ret, mags.ret),
             ratio=analytics.ratio_rebased(rut.last, rut.anchor, spx.last, spx.anchor),
-            breadth=analytics.breadth(rets_all),
+            breadth=breadth,
             board=board,
             levels=self.level_views(),
             level_price=rut.last,
