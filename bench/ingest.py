@@ -209,10 +209,6 @@ def yahoo_frames(ticks: list[Tick]) -> list[str]:
     return out
 
 
-def _env(**env: str) -> FeedOptions:
-    return FeedOptions(symbols=[], env=env)
-
-
 def provider_feeds(symbols: list[str]) -> dict[str, object]:
     """The real feed objects, built without any network (dummy keys, nothing connects)."""
     return {

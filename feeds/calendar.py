@@ -108,11 +108,6 @@ def _write_cache(path: Path | None) -> None:
         tmp.replace(path)
 
 
-def loaded() -> bool:
-    """True once the schedule is in memory (calls are then cheap)."""
-    return _schedule is not None
-
-
 def _load() -> dict[dt.date, tuple[int, int]]:
     global _schedule, _range
     if _schedule is not None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +334,3 @@ def parse_level(text: str) -> LevelSpec:
             f"--level {text!r}: expected PRICE[:LABEL] with a positive price, e.g. 2500:round"
         )
     return LevelSpec(price, label.strip() or "user level", user=True)
-
-
-SETTING_NAMES = tuple(f.name for f in fields(Settings))

@@ -51,15 +51,6 @@ def spread(pipeline: Pipeline, small: str = RUT, large: str = SPX) -> Series:
     return at[ok], values[ok]
 
 
-def rebased(pipeline: Pipeline, symbol: str) -> Series:
-    """Price rebased to 100 at the anchor."""
-    anchor = pipeline.state.anchor(symbol, pipeline.anchor)
-    t, p = history(pipeline, symbol)
-    if not anchor or not len(t):
-        return EMPTY
-    return t, p / anchor * 100.0
-
-
 def distance(pipeline: Pipeline, level: float) -> Series:
     """The watched index minus a level, in points, over the day."""
     t, p = history(pipeline, pipeline.levels.symbol)

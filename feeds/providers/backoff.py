@@ -29,6 +29,3 @@ class Backoff:
         """Report how long the last connection lasted; a stable one resets the backoff."""
         if seconds >= self.stable_after:
             self.attempt = 0
-
-    def reset(self) -> None:
-        self.attempt = 0
