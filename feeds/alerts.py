@@ -35,7 +35,6 @@ class AlertLog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
-        self.written = 0
         self.failures = 0
         self.last_error = ""
         try:
@@ -52,10 +51,21 @@ class AlertLog:
             self._file.write(_dumps(alert.to_dict()) + "\n")
             self._file.flush()
             os.fsync(self._file.fileno())  # an alert must survive a crash or power cut
-            self.written += 1
         except (OSError, ValueError) as e:  # disk full, file closed: never break the pipeline
             self.failures += 1
             self.last_error = str(e)
+
+    def problem(self) -> str | None:
+        """One line for the user while alerts fail to reach this sink, else None.
+
+        Every sink may have this method; the pipeline shows what they say on each frame.
+        """
+        if not self.failures:
+            return None
+        return (
+            f"alert log '{self.path}': {self.failures} alert(s) not written "
+            f"({self.last_error}); free the disk or set alert_log to a writable path"
+        )
 
     def close(self) -> None:
         self._file.close()
@@ -217,6 +227,10 @@ class WebhookSink:
                 finally:
                     self._unfinished -= 1
                     queue.task_done()
+
+    def problem(self) -> str | None:
+        """What went wrong so far, or None (see :meth:`AlertLog.problem`)."""
+        return self.status_text() if self.failed or self.dropped else None
 
     def status_text(self) -> str:
         text = f"webhook: {self.sent} sent"

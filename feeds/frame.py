@@ -94,10 +94,6 @@ class Board:
         except ValueError:
             return None
 
-    @property
-    def total_contribution_bp(self) -> float:
-        return float(np.nansum(self.contribution))
-
 
 @dataclass(slots=True, frozen=True)
 class LevelView:
@@ -131,6 +127,7 @@ class Frame:
     estimated_indices: bool
     changed: frozenset[str] = frozenset()
     new_alerts: list[AlertEvent] = field(default_factory=list)
+    problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
 
     @property
     def stale(self) -> bool:

@@ -11,7 +11,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,6 +132,11 @@ class Pipeline:
             self._pending_alerts.append(alert)
             for sink in self.alert_sinks:
                 sink(alert)
+
+    def problems(self) -> tuple[str, ...]:
+        """What the alert sinks report as failing (sinks without ``problem()`` never fail)."""
+        found = (getattr(sink, "problem", None) for sink in self.alert_sinks)
+        return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def set_status(self, status: FeedStatus) -> None:
         self.status = status
@@ -347,13 +351,5 @@ class Pipeline:
             estimated_indices=self.estimated,
             changed=changed,
             new_alerts=new_alerts,
+            problems=self.problems(),
         )
-
-
-def session_date(ts_ms: int) -> date:
-    from feeds.timefmt import exchange_time
-
-    return exchange_time(ts_ms).date()
-
-
-__all__ = ["AlertSink", "Pipeline", "StatusSink", "session_date"]

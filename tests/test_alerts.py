@@ -145,3 +145,25 @@ def test_webhook_without_a_loop_drops_instead_of_raising() -> None:
     sink = WebhookSink("http://127.0.0.1:9/")
     sink(alert(0))
     assert sink.dropped == 1
+
+
+def test_an_alert_log_that_cannot_write_reports_a_problem(tmp_path: Path) -> None:
+    log = AlertLog(tmp_path / "alerts.jsonl")
+    assert log.problem() is None
+    log(alert(1))
+    assert log.problem() is None
+    log.close()  # stands for a disk gone bad: writes now fail
+    log(alert(2))  # never raises into the pipeline...
+    problem = log.problem()  # ...but says so
+    assert problem is not None and "1 alert(s) not written" in problem
+    assert "alert_log" in problem  # names the setting that fixes it
+
+
+async def test_webhook_problem_only_once_something_failed(
+    hook_server: tuple[str, list[dict[str, object]]],
+) -> None:
+    url, received = hook_server
+    sink = WebhookSink(url)
+    sink(alert(1))
+    await sink.aclose()
+    assert received and sink.problem() is None

@@ -492,3 +492,36 @@ async def test_a_whipsaw_rings_once_but_logs_every_crossing() -> None:
         clock.t += 10
         rut(app.pipeline, 2440.0, NOW_MS + 5000)
         assert rang == [True, True]
+
+
+class FailingSink:
+    """An alert sink whose deliveries fail, like a log on a full disk."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def __call__(self, alert: object) -> None:
+        self.lost += 1
+
+    def problem(self) -> str | None:
+        return f"alert log: {self.lost} alert(s) not written (disk full)" if self.lost else None
+
+
+async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
+    pipeline = make_pipeline()
+    sink = FailingSink()
+    pipeline.alert_sinks.append(sink)
+    app = make_app(pipeline)
+    async with running(app, (100, 30)) as pilot:
+        app.pull_frame()
+        assert not [n for n in app._notifications if n.title == "Alerts not delivered"]
+        pipeline.handle(Tick("^RUT", 2440.0, NOW_MS + 1000))
+        pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 2000))  # crosses 2,450
+        assert sink.lost >= 1
+        app.pull_frame()
+        await pilot.pause()
+        shown = [n.message for n in app._notifications if n.title == "Alerts not delivered"]
+        assert shown and "not written" in shown[0]
+        app.pull_frame()  # the same problem is not announced twice
+        count = len([n for n in app._notifications if n.title == "Alerts not delivered"])
+        assert count == 1

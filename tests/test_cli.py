@@ -567,3 +567,23 @@ def test_an_unreadable_saved_levels_file_is_a_warning_not_a_failure(
     assert status == 0
     first = json.loads(err.splitlines()[0])
     assert first["kind"] == "warning" and "unreadable" in first["detail"]
+
+
+def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: every POST is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(f'webhook = "http://127.0.0.1:{port}/hook"\n')
+    ticks = write_csv(
+        tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
+    )
+    args = ["alerts", "--feed", f"replay:{ticks}", "--config", str(config)]
+    status, out, err = run_cli(args, capsys)
+    assert status == 0 and '"cross"' in out  # the alert still reaches stdout and the log
+    warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
+    assert warnings and "failed" in warnings[-1]["detail"]

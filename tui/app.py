@@ -112,6 +112,7 @@ class R2KApp(App[None]):
         self.started = asyncio.Event()  # set once the first frame is out (tests await it)
         self._alert_backlog: list[AlertEvent] = []  # alerts of frames pulled before the log was up
         self._timer: Timer | None = None
+        self._problems_shown: set[str] = set()
         self.main = MainScreen()
         # build_pipeline loads the durable log's tail here; taken before the feed adds to it
         self._earlier_alerts = list(pipeline.alerts)
@@ -274,6 +275,19 @@ class R2KApp(App[None]):
         )
         self._show_status()
 
+    def _warn_problems(self, problems: tuple[str, ...]) -> None:
+        """A failing alert sink is news once: a toast when its report changes."""
+        for problem in problems:
+            if problem not in self._problems_shown:
+                self.notify(
+                    fmt.clean(problem, 300),
+                    title="Alerts not delivered",
+                    severity="error",
+                    timeout=30,
+                    markup=False,
+                )
+        self._problems_shown = set(problems)
+
     def pull_frame(self, *, charts: bool | None = None) -> Frame:
         """Build one frame and show it (also used for an immediate answer to a key)."""
         frame = self.pipeline.frame(self.sort, self.descending, self.filter_text)
@@ -295,6 +309,7 @@ class R2KApp(App[None]):
         # alerts are consumed with the frame: the log must get them whatever screen is on top
         self._alert_backlog.extend(frame.new_alerts)
         self.flush_alerts()
+        self._warn_problems(frame.problems)
         screen = self._frame_screen()
         if screen is not None and screen.ready:
             screen.show_frame(frame, charts=charts)

@@ -62,6 +62,8 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         await consume(pipeline, duration, feed_time=feed_time)
     finally:
         await close_sinks(pipeline)
+        for problem in pipeline.problems():  # alerts that did not reach the log or webhook
+            StatusLineSink().warning(problem)
 
 
 def run_alerts(settings: Settings, duration: float | None) -> int:
