@@ -14,6 +14,9 @@ A recording's daily closes (the streak, the YTD anchor) live beside it in ``PATH
 ``# estimates_indices: true|false`` (whether the recorded feed estimated ^RUT/^GSPC from IWM/SPY),
 then ``symbol,date,close`` rows. When present it is loaded and checked with the file; the replay
 yields the closes of the sessions before each day it plays, so nothing looks ahead.
+
+A recording spanning several days is not paused for the nights and weekends between them: the
+first row of each new (New York) date is released at most ``DAY_GAP_S`` after the previous row.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ COLUMNS = REQUIRED + OPTIONAL
 CHUNK = 4096  # rows converted from arrays to Python objects at a time (bounds memory)
 YIELD_EVERY = 2048  # at full speed, give the event loop a turn this often so the UI stays live
 MIN_SLEEP = 0.002  # a row due sooner than this is released now: no timer per row at high rates
+DAY_GAP_S = 2.0  # the longest wait (wall s) for the first row of a new day: nights are skipped
 # Epoch-millisecond values outside this range are almost surely seconds or nanoseconds.
 MS_RANGE = (10**11, 10**14)  # 1973 .. 5138
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -446,10 +450,11 @@ class ReplayFeed(Feed):
         # row -> the daily closes released before it: at each new day's first row, the closes
         # of the sessions before that day
         self._daily_at: dict[int, list[DailyCloses]] = {}
+        days = _day_starts(self.data.ts)
+        self._day_starts = sorted(days)[1:]  # rows that start a later day (nights are skipped)
         if self.daily is not None:
             self.estimates_indices = self.daily.estimates_indices
             if self.daily.closes:
-                days = _day_starts(self.data.ts)
                 self._daily_at = {i: self.daily.before(day) for i, day in days.items()}
         self._cursor = int(self.data.ts[0])
         self.released = 0
@@ -473,8 +478,14 @@ class ReplayFeed(Feed):
         t0_wall = clock()
         since_yield = 0
         daily_at = self._daily_at
-        cuts = sorted({*range(0, n, CHUNK), *daily_at})
+        day_starts = set(self._day_starts)
+        cuts = sorted({*range(0, n, CHUNK), *daily_at, *day_starts})
         for start, stop in zip(cuts, [*cuts[1:], n], strict=True):
+            if start in day_starts and speed > 0:
+                # the market was shut in between: wait at most DAY_GAP_S for the new day
+                gap = int(data.ts[start] - data.ts[start - 1]) / (1000.0 * speed)
+                if gap > DAY_GAP_S:
+                    t0_wall -= gap - DAY_GAP_S
             for closes in daily_at.get(start, ()):
                 yield closes
             ts = data.ts[start:stop].tolist()
