@@ -57,6 +57,7 @@ class Constituent:
     name: str
     sector: str
     weight: float  # fraction of the index (0.0061 = 0.61 %)
+    price: float | None = None  # price on the holdings' date (iShares "Price"), None if absent
 
 
 @dataclass
@@ -227,6 +228,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
         if sym in ("", "-") or not _TICKER.match(sym) or sym in seen:
             continue
         weight = _pct(p, line_no, "Weight (%)", row[col["Weight (%)"]])
+        price = _number(p, line_no, "Price", row[col["Price"]]) if "Price" in col else 0.0
         seen.add(sym)
         out.append(
             Constituent(
@@ -234,6 +236,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
                 row[col["Name"]].strip(_NBSP_BLANK),
                 row[col["Sector"]].strip(_NBSP_BLANK),
                 weight,
+                price if price > 0 else None,  # "-": no price published
             )
         )
     if header is None:

@@ -111,6 +111,15 @@ class LevelEngine:
         self.levels.sort(key=lambda x: x.price)
         return lv
 
+    def new_session(self) -> None:
+        """A new session: crossings today start afresh and crossed levels are armed again. The
+        side carries over, so a price that gaps through a level overnight fires at the new
+        session's first price (a crossing since the last price seen)."""
+        for lv in self.levels:
+            lv.crossings.clear()
+            if lv.state in (LevelState.CROSSED_UP, LevelState.CROSSED_DOWN):
+                lv.state = LevelState.APPROACHING if lv.near else LevelState.ARMED
+
     def remove(self, price: float) -> bool:
         before = len(self.levels)
         self.levels = [lv for lv in self.levels if lv.price != price]

@@ -39,6 +39,8 @@ class _Universe:
     names: list[str]
     sectors: list[str]
     w_asof: np.ndarray
+    member: np.ndarray  # bool: in the holdings (all True without holdings)
+    p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
 
 
@@ -47,6 +49,9 @@ StatusSink = Callable[[FeedStatus], None]
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+#: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
+#: both prices hold at least this fraction of the index weight.
+MEMBER_COVERAGE = 0.8
 
 
 class Pipeline:
@@ -85,6 +90,8 @@ class Pipeline:
                 self._weights[c.symbol] = c.weight
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
+        self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
+        self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
 
@@ -125,7 +132,15 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
+    def _roll_levels(self) -> None:
+        """A new session: the levels' crossings today start afresh (checked before each level
+        price and each frame, so no crossing of the new session is lost)."""
+        if self._levels_session != self.state.session:
+            self._levels_session = self.state.session
+            self.levels.new_session()
+
     def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+        self._roll_levels()
         fired = self.levels.on_price(price, ts, estimated=estimated)
         for alert in fired:
             self.alerts.appendleft(alert)
@@ -189,8 +204,11 @@ class Pipeline:
         r = analytics.ret(last, anchor)
         change = None if last is None or anchor is None else last - anchor
         est = self.estimated and symbol in (RUT, SPX)
-        hi, lo, ts, n = st.high[i], st.low[i], st.ts[i], st.count[i]
-        return Quote(symbol, last, anchor, r, change, hi, lo, ts, n, est)
+        high, low = st.session_range()
+        hi, lo, ts, n = _known(high[i]), _known(low[i]), st.ts[i], st.count[i]
+        return Quote(
+            symbol, last, anchor, r, change, hi, lo, ts, n, est, st.prev_close[i], st.open[i]
+        )
 
     def _universe(self) -> _Universe:
         """The constituent columns that change only when a new symbol appears."""
@@ -201,6 +219,8 @@ class Pipeline:
         ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
         symbols = [st.symbols[i] for i in ids]
         names = [self._name(s) for s in symbols]
+        by_symbol = self.holdings.by_symbol if self.holdings is not None else None
+        held = [by_symbol.get(s) if by_symbol is not None else None for s in symbols]
         u = _Universe(
             size=len(st.symbols),
             ids=np.array(ids, dtype=np.intp),
@@ -208,6 +228,10 @@ class Pipeline:
             names=names,
             sectors=[self._sector(s) for s in symbols],
             w_asof=np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64),
+            member=np.array([by_symbol is None or c is not None for c in held], dtype=bool),
+            p_file=np.array(
+                [c.price if c is not None and c.price else np.nan for c in held], dtype=np.float64
+            ),
             haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
         )
         self._universe_cache = u
@@ -222,7 +246,11 @@ class Pipeline:
         u = self._universe()
         last_all, anchor_all = st.arrays(self.anchor)
         rets_all = analytics.returns(last_all[u.ids], anchor_all[u.ids])
-        breadth = analytics.breadth(rets_all)
+        # breadth, coverage and the contribution sum count index members only
+        breadth = analytics.breadth(rets_all[u.member])
+        weights_all, converted = self._anchor_weights(u, anchor_all[u.ids])
+        priced = u.member & ~np.isnan(last_all[u.ids])
+        coverage = float(np.nansum(weights_all[priced])) if self.holdings is not None else None
         if text:
             needle = text.lower()
             keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
@@ -231,7 +259,8 @@ class Pipeline:
         idx = u.ids[keep]
         symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
         rets = rets_all[keep]
-        weights = self._anchor_weights(symbols, u.w_asof[keep])
+        weights = weights_all[keep]
+        member = u.member[keep]
         contrib = analytics.contributions_bp(weights, rets)
         order = analytics.rank(
             sort,
@@ -240,11 +269,13 @@ class Pipeline:
             weights=weights,
             symbols=symbols,
             descending=descending,
+            member=member,
         )
 
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
 
+        high, low = st.session_range()
         board = Board(
             symbols=symbols,
             names=pick(u.names),
@@ -253,34 +284,73 @@ class Pipeline:
             ret=rets,
             weight=weights,
             contribution=contrib,
-            high=np.array(st.high, dtype=np.float64)[idx],
-            low=np.array(st.low, dtype=np.float64)[idx],
+            high=np.array(high, dtype=np.float64)[idx],
+            low=np.array(low, dtype=np.float64)[idx],
             count=np.array(st.count, dtype=np.int64)[idx],
             ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
             sort=sort,
+            member=member,
+            names_priced=int(np.count_nonzero(priced)),
+            coverage=coverage,
+            weights_as_of=None if converted or self.holdings is None else self._asof(),
         )
         return board, breadth
 
-    def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
-        """Holdings weights moved from their as-of date to the anchor where closes allow it."""
-        if self.holdings is None:
-            return w_asof
-        asof = self.holdings.as_of.isoformat()
-        index_growth = self._growth(RUT, asof)
-        if index_growth is None:
-            return w_asof
-        growth = np.array([self._growth(s, asof) or np.nan for s in symbols], dtype=np.float64)
-        return analytics.anchor_weights(w_asof, growth, index_growth)
+    def _asof(self) -> str:
+        assert self.holdings is not None
+        return self.holdings.as_of.isoformat()
 
-    def _growth(self, symbol: str, asof: str) -> float | None:
-        """P(anchor) / P(as-of close), when the as-of close is among the symbol's daily closes."""
-        closes = self.state.daily.get(symbol)
-        if not closes:
-            return None
-        at = dict(closes).get(asof)
-        anchor = self.state.anchor(symbol, self.anchor)
-        if at is None or anchor is None or at <= 0:
+    def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Each universe name's weight at the anchor, and whether any was moved there.
+
+        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)`` (ARCHITECTURE.md,
+        Contribution). ``P_asof`` is the holdings file's own price (iShares ``Price``), else the
+        name's close on that date, else its price in the session of that date. ``I_anchor /
+        I_asof`` comes from the index's close on that date, else its price in that date's
+        session, else from the members (``Σ w_asof * P_anchor / P_asof`` over the members with
+        both prices, when they hold at least MEMBER_COVERAGE of the index weight: a cap-weighted
+        index grows as its weighted members do). With no source the weights stay as of the
+        holdings' date (the second value is then False). A name lacking a price keeps its as-of
+        weight.
+        """
+        if self.holdings is None:
+            return u.w_asof, False
+        asof = self._asof()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = anchors / self._prices_asof(u, asof)
+        growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
+        index_growth = self._index_growth(asof)
+        known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
+        if index_growth is None:
+            covered = float(u.w_asof[known].sum())
+            if covered >= MEMBER_COVERAGE:
+                index_growth = float((u.w_asof[known] * growth[known]).sum()) / covered
+        if index_growth is None or not known.any():
+            return u.w_asof, False
+        return analytics.anchor_weights(u.w_asof, growth, index_growth), True
+
+    def _prices_asof(self, u: _Universe, asof: str) -> np.ndarray:
+        """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
+        st = self.state
+        key = (u.size, st.daily_rev)
+        if self._asof_cache is None or self._asof_cache[0] != key:
+            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
+            self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
+        prices = self._asof_cache[1]
+        if st.session_date is not None and st.session_date.isoformat() == asof:
+            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
+        return prices
+
+    def _index_growth(self, asof: str) -> float | None:
+        """``I_anchor / I_asof`` from the index itself: its close on ``asof``, or its price in
+        the session of that date. None when neither is known."""
+        st = self.state
+        anchor = st.anchor(RUT, self.anchor)
+        at = st.close_on(RUT, asof)
+        if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
+            at = _known(float(st.session_prices()[st.ids[RUT]]))
+        if anchor is None or not at:
             return None
         return anchor / at
 
@@ -293,6 +363,7 @@ class Pipeline:
         return c.sector if c else ""
 
     def level_views(self) -> list[LevelView]:
+        self._roll_levels()
         price = self.state.price(self.levels.symbol)
         out = []
         for lv in self.levels.levels:
@@ -352,4 +423,10 @@ class Pipeline:
             changed=changed,
             new_alerts=new_alerts,
             problems=self.problems(),
+            session_date=st.session_date.isoformat() if st.session_date else "",
         )
+
+
+def _known(x: float | None) -> float | None:
+    """None for an unknown (None or NaN, as a symbol's high before it trades in a session)."""
+    return None if x is None or x != x else x

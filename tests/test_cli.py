@@ -43,7 +43,8 @@ def board_files(tmp_path: Path) -> tuple[Path, Path]:
             ("CCC", "Gamma Co", "Financials", 1.00),  # in the holdings, never ticks
             ("DDD", "Delta Ltd", "Energy", 0.50),
         ],
-        as_of="2025-11-05",
+        # the day before the replay, with no prices or closes for it: weights stay as of then
+        as_of="2025-11-04",
     )
     replay = write_csv(
         tmp_path / "day.csv",
@@ -78,14 +79,38 @@ def test_snapshot_json_matches_hand_computed_board(
     assert status == 0, err
     assert out.count("\n") == 1
     snap = json.loads(out)
-    assert set(snap) == {"as_of", "indices", "spread_bp", "breadth", "constituents"}
+    assert set(snap) == {
+        "as_of",
+        "session",
+        "indices",
+        "spread_bp",
+        "breadth",
+        "coverage",
+        "weights_as_of",
+        "constituents",
+    }
     assert snap["as_of"] == "2025-11-05T14:31:00.000+00:00"
+    assert snap["session"] == "2025-11-05"
     approx = pytest.approx
     r_rut, r_spx, r_mags = 21 / 2440, 13.6 / 6800, 0.3 / 60  # 0.0086066, 0.002, 0.005
-    assert snap["indices"]["^RUT"] == {"last": 2461.0, "anchor": 2440.0, "return": approx(r_rut)}
-    assert snap["indices"]["^GSPC"] == {"last": 6813.6, "anchor": 6800.0, "return": approx(0.002)}
-    assert snap["indices"]["MAGS"] == {"last": 60.3, "anchor": 60.0, "return": approx(0.005)}
-    assert snap["indices"]["IWM"] == {"last": None, "anchor": None, "return": None}
+
+    def index(last: float | None, anchor: float | None, r: object, hi: float | None = None):
+        # all ticks are regular-hours ones: the open is the first price, no previous close
+        lo = anchor if hi is not None and anchor is not None and anchor < hi else hi
+        return {
+            "last": last,
+            "anchor": anchor,
+            "return": r,
+            "prev_close": None,
+            "open": anchor,
+            "high": hi,
+            "low": lo,
+        }
+
+    assert snap["indices"]["^RUT"] == index(2461.0, 2440.0, approx(r_rut), 2461.0)
+    assert snap["indices"]["^GSPC"] == index(6813.6, 6800.0, approx(0.002), 6813.6)
+    assert snap["indices"]["MAGS"] == index(60.3, 60.0, approx(0.005), 60.3)
+    assert snap["indices"]["IWM"] == index(None, None, None)
     # (0.0086066 - 0.002) * 10,000 = 66.066 bp; (0.0086066 - 0.005) * 10,000 = 36.066 bp
     assert snap["spread_bp"] == {
         "RUT-SPX": approx((r_rut - r_spx) * 10_000),
@@ -93,10 +118,14 @@ def test_snapshot_json_matches_hand_computed_board(
     }
     assert snap["spread_bp"]["RUT-SPX"] == approx(66.0656, abs=1e-4)
     assert snap["spread_bp"]["RUT-MAGS"] == approx(36.0656, abs=1e-4)
-    # AAA up, BBB and ZZZ down, DDD unchanged; CCC never ticked, so it is not counted
-    assert snap["breadth"] == {"advancers": 1, "decliners": 2, "unchanged": 1, "pct_up": 0.25}
-    # ranked by |contribution|: AAA 0.02 * 0.05 * 1e4 = 10 bp, BBB 0.015 * -0.015 * 1e4 =
-    # -2.25 bp, DDD 0 bp; ZZZ has no weight so no contribution, and ranks last
+    # AAA up, BBB down, DDD unchanged; CCC never ticked and ZZZ is not a member: not counted
+    assert snap["breadth"] == {"advancers": 1, "decliners": 1, "unchanged": 1, "pct_up": 1 / 3}
+    # AAA, BBB and DDD have prices: 2 + 1.5 + 0.5 = 4 % of the index; no source for prices on
+    # 2025-11-04, so the weights are as of that date
+    assert snap["coverage"] == {"names": 3, "weight": approx(0.04)}
+    assert snap["weights_as_of"] == "2025-11-04"
+    # ranked by contribution: AAA 0.02 * 0.05 * 1e4 = 10 bp, DDD 0 bp, BBB 0.015 * -0.015 *
+    # 1e4 = -2.25 bp; ZZZ is not a member (no weight, no contribution): after the members
     assert snap["constituents"] == [
         {
             "symbol": "AAA",
@@ -105,14 +134,7 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": approx(0.05),
             "weight": 0.02,
             "contribution_bp": approx(10.0),
-        },
-        {
-            "symbol": "BBB",
-            "name": "Beta Inc",
-            "last": 19.7,
-            "return": approx(-0.015),
-            "weight": 0.015,
-            "contribution_bp": approx(-2.25),
+            "member": True,
         },
         {
             "symbol": "DDD",
@@ -121,6 +143,16 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": 0.0,
             "weight": 0.005,
             "contribution_bp": 0.0,
+            "member": True,
+        },
+        {
+            "symbol": "BBB",
+            "name": "Beta Inc",
+            "last": 19.7,
+            "return": approx(-0.015),
+            "weight": 0.015,
+            "contribution_bp": approx(-2.25),
+            "member": True,
         },
         {
             "symbol": "ZZZ",
@@ -129,6 +161,7 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": approx(-0.04),
             "weight": None,
             "contribution_bp": None,
+            "member": False,
         },
     ]
 
@@ -141,9 +174,15 @@ def test_snapshot_text_is_an_aligned_table(
     status, out, _ = run_cli([*args, "--holdings", str(holdings)], capsys)
     assert status == 0
     lines = out.splitlines()
-    assert "^RUT   2,461.00  2,440.00  +0.86%" in lines
+    assert lines[3].split() == [
+        "^RUT",
+        *("2,461.00", "2,440.00", "+0.86%"),  # last, anchor, return
+        *("—", "2,440.00", "2,461.00", "2,440.00"),  # prev close, open, high, low
+    ]
     assert "SPREAD   RUT-SPX +66.1 bp   RUT-MAGS +36.1 bp" in lines
-    assert "BREADTH  1 up  2 down  1 unchanged  (25.0% up)" in lines
+    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up)" in lines
+    assert "BOARD    3 names · 4.0% of the index" in lines
+    assert "WEIGHTS  as of Nov 04, 2025" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("#"))
     assert lines[header + 1].split() == [
         "1",
@@ -155,7 +194,7 @@ def test_snapshot_text_is_an_aligned_table(
         "2.00%",
         "+10.0",
     ]
-    assert lines[header + 2].split()[:2] == ["2", "BBB"]
+    assert lines[header + 2].split()[:2] == ["2", "DDD"]
     assert lines[-1] == "... 2 more (--top N to show them)"
     # the numeric columns line up on their right edge
     assert len({len(line) for line in lines[header + 1 : header + 3]}) == 1

@@ -125,7 +125,9 @@ def test_ishares_quirks(tmp_path: Path, newline: str) -> None:
     assert h.symbols == ["BE", "CRDO", "MOG-A", "BRK-B", "UEC"]
     assert h.by_symbol["BE"].weight == pytest.approx(0.0106)
     assert h.by_symbol["CRDO"].weight == 0.009
-    assert h.by_symbol["MOG-A"] == Constituent("MOG-A", "MOOG INC CLASS A", "Industrials", 0.002)
+    assert h.by_symbol["MOG-A"] == Constituent(
+        "MOG-A", "MOOG INC CLASS A", "Industrials", 0.002, 141.41
+    )  # the Price column is the holding's price on the as-of date (for weights at the anchor)
     assert h.by_symbol["UEC"].sector == "Energy"
     assert "MOGA" not in h.by_symbol and "-" not in h.by_symbol
     assert h.total_weight == pytest.approx(0.0106 + 0.009 + 0.002 + 0.0019 + 0.0019)

@@ -320,7 +320,7 @@ class R2KApp(App[None]):
         if not self.main.ready:
             return
         if self.frame is not None:
-            self.main.alerts.set_today(self.frame.as_of)
+            self.main.alerts.set_today(self.frame.as_of, self.frame.session_date)
         if self._alert_backlog:
             self.main.alerts.add(self._alert_backlog)
             self._alert_backlog = []

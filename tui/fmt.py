@@ -103,6 +103,11 @@ def day(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%a %d %b") if ts_ms > 0 else ""
 
 
+def iso_day(ts_ms: int) -> str:
+    """The exchange (New York) date of ``ts_ms``, ISO: "2025-11-20" ("" for no time)."""
+    return exchange_time(ts_ms).date().isoformat() if ts_ms > 0 else ""
+
+
 def hhmm(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%H:%M") if ts_ms > 0 else "--:--"
 
@@ -113,6 +118,23 @@ def stamp(ts_ms: int) -> str:
         return "--"
     t: datetime = exchange_time(ts_ms)
     return t.strftime("%m-%d %H:%M:%S")
+
+
+def coverage(names: int, weight: float | None) -> str:
+    """ "1,924 names · 99.4% of the index": the members on the board and their index weight."""
+    text = f"{names:,} name{'s' if names != 1 else ''}"
+    return text if weight is None else f"{text} · {weight * 100:.1f}% of the index"
+
+
+def weights_basis(as_of: str | None) -> str:
+    """Where the board's weights stand: at the anchor, or as of the holdings' date."""
+    if as_of is None:
+        return "at the anchor"
+    try:
+        when = datetime.fromisoformat(as_of).strftime("%b %d, %Y")
+    except ValueError:
+        when = as_of
+    return f"as of {when}"
 
 
 ANCHOR_NAMES = {

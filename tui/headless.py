@@ -119,11 +119,22 @@ def _num(x: float | None) -> float | None:
 
 
 def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> dict[str, Any]:
-    """The board as plain data. Constituents: only those with a price (a holding that never
-    ticked has no return to show), ranked by the size of their contribution."""
+    """The board as plain data. Indices: the session of ``as_of``'s previous close, open, high
+    and low besides the last, anchor and return. Constituents: only those with a price (a
+    holding that never ticked has no return to show), ranked by contribution, index members
+    first (a non-member has ``"member": false`` and a null weight). ``weights_as_of`` is the
+    holdings' date when the weights could not be moved to the anchor, else null."""
     by_symbol = pipeline.holdings.by_symbol if pipeline.holdings else {}
     indices = {
-        s: {"last": _num(q.last), "anchor": _num(q.anchor), "return": _num(q.ret)}
+        s: {
+            "last": _num(q.last),
+            "anchor": _num(q.anchor),
+            "return": _num(q.ret),
+            "prev_close": _num(q.prev_close),
+            "open": _num(q.open),
+            "high": _num(q.high),
+            "low": _num(q.low),
+        }
         for s, q in frame.quotes.items()
     }
     b = frame.breadth
@@ -136,11 +147,14 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "return": _num(r.ret),
             "weight": _num(r.weight),
             "contribution_bp": _num(r.contribution_bp),
+            "member": r.member,
         }
         for r in rows[:top]
     ]
+    board = frame.board
     return {
         "as_of": iso_ms(frame.as_of),
+        "session": frame.session_date or None,
         "indices": indices,
         "spread_bp": {"RUT-SPX": _num(frame.spread_spx_bp), "RUT-MAGS": _num(frame.spread_mags_bp)},
         "breadth": {
@@ -149,6 +163,8 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
         },
+        "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
+        "weights_as_of": board.weights_as_of,
         "constituents": constituents,
     }
 
@@ -182,9 +198,15 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         q = d["indices"][s]
         est = " (est.)" if frame.quotes[s].estimated else ""
         index_rows.append(
-            [s + est, fmt.price(q["last"]), fmt.price(q["anchor"]), fmt.pct(q["return"])]
+            [
+                s + est,
+                *(fmt.price(q[k]) for k in ("last", "anchor")),
+                fmt.pct(q["return"]),
+                *(fmt.price(q[k]) for k in ("prev_close", "open", "high", "low")),
+            ]
         )
-    out += _table(["INDEX", "LAST", "ANCHOR", "RETURN"], index_rows, {1, 2, 3})
+    header = ["INDEX", "LAST", "ANCHOR", "RETURN", "PREV CLOSE", "OPEN", "HIGH", "LOW"]
+    out += _table(header, index_rows, set(range(1, 8)))
     sp = d["spread_bp"]
     spx, mags = fmt.bp(sp["RUT-SPX"], 1), fmt.bp(sp["RUT-MAGS"], 1)
     out += ["", f"SPREAD   RUT-SPX {spx} bp   RUT-MAGS {mags} bp"]
@@ -193,8 +215,11 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
     out += [
         f"BREADTH  {b['advancers']} up  {b['decliners']} down  {b['unchanged']} unchanged  "
         f"({pct_up} up)",
-        "",
     ]
+    if pipeline.holdings is not None:
+        out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")
+        out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
+    out.append("")
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [
@@ -203,7 +228,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
             fmt.clean(c["name"] or "", 28),
             fmt.price(c["last"]),
             fmt.pct(c["return"]),
-            fmt.weight_pct(c["weight"]),
+            fmt.weight_pct(c["weight"]) if c["member"] else "not in",
             fmt.bp(c["contribution_bp"], 1),
         ]
         for n, c in enumerate(shown, 1)

@@ -35,7 +35,9 @@ class AlertLog(RowList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.entries: deque[Entry] = deque(maxlen=KEEP)
-        self.today_ms = 0  # the feed's clock, to print today's alerts without a date
+        self.session = ""  # ISO date of the data's session: its alerts print without a date
+        self._width_key: object = None
+        self._width = 8
 
     def seed(self, alerts: list[AlertEvent]) -> None:
         """Earlier alerts, newest first, shown below anything this run raises."""
@@ -65,31 +67,43 @@ class AlertLog(RowList):
     def selectable(self, index: int) -> bool:
         return index < len(self.entries)
 
+    def _today(self, ts: int, earlier: bool) -> bool:
+        """An alert of this run in the current session (a session's day starts at midnight ET
+        of its date and lasts until the next session's: its post-market, a weekend)."""
+        return not earlier and bool(self.session) and fmt.iso_day(ts) >= self.session
+
     def _when(self, ts: int, earlier: bool) -> str:
-        """This session's alerts by time; the log's earlier ones with their date, so a replayed
-        or earlier run's alert never reads as one that just fired."""
-        if not earlier and self.today_ms and fmt.day(ts) == fmt.day(self.today_ms):
+        """This session's alerts by time; earlier sessions' (the log's, or this run's before a
+        rollover) with their date, so an old alert never reads as one that just fired."""
+        if self._today(ts, earlier):
             return fmt.clock(ts)
         return fmt.stamp(ts)[:11]
 
-    def set_today(self, now_ms: int) -> None:
-        """The feed's clock: today's alerts print without a date (redrawn when the day turns)."""
-        if fmt.day(now_ms) != fmt.day(self.today_ms):
-            self.today_ms = now_ms
+    def set_today(self, now_ms: int, session: str = "") -> None:
+        """The data's session (ISO date; else the date of the feed's clock ``now_ms``): its
+        alerts print without a date. Redrawn when it turns, so "today" rolls over."""
+        day = session or fmt.iso_day(now_ms)
+        if day != self.session:
+            self.session = day
             self._cache.clear()
             self._changed()
             self.refresh()
-        else:
-            self.today_ms = now_ms
 
     def _when_width(self) -> int:
         """8 for today's HH:MM:SS; 11 when earlier days' alerts ("11-19 15:02") are listed."""
-        return 11 if any(e.earlier for e in self.entries) else 8
+        # per row drawn: worked out again only when the entries or the session changed
+        key = (len(self.entries), self.entries[0] if self.entries else None, self.session)
+        if key != self._width_key:
+            self._width_key = key
+            today = all(self._today(e.alert.ts, e.earlier) for e in self.entries)
+            self._width = 8 if today else 11
+        return self._width
 
     def row_cells(self, index: int, width: int) -> Cells:
         if not self.entries:
             return (("  no level alerts yet", "flat"),)
         alert, earlier = self.entries[index]
+        earlier = not self._today(alert.ts, earlier)  # an earlier session's: dimmed
         what, style = describe(alert)
         est = " est." if alert.estimated else ""
         label = fmt.clean(alert.label, 30)
