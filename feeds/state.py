@@ -14,6 +14,7 @@ boundary (the session's close, then the end of the day); what happens at a bound
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -319,12 +320,11 @@ class MarketState:
 
     def close_on(self, symbol: str, date: str) -> float | None:
         """``symbol``'s close on ``date`` (ISO) from daily closes, None when not known."""
-        for d, c in reversed(self.daily.get(symbol, ())):
-            if d == date:
-                return c
-            if d < date:
-                return None
-        return None
+        rows = self.daily.get(symbol)
+        if not rows:
+            return None
+        k = bisect.bisect_left(rows, (date,))  # the rows are sorted by date
+        return rows[k][1] if k < len(rows) and rows[k][0] == date else None
 
     def apply_bars(self, bars: Bars) -> None:
         """Backfill chart history; sets ``last`` only when the backfill is newer than any tick.
