@@ -362,20 +362,27 @@ class MarketState:
                     self.high[i] = self.low[i] = _NAN
 
     def apply_daily(self, daily: DailyCloses) -> None:
-        """Keep completed sessions' closes (merged with those known, the feed's winning); the
-        latest before the current session is the previous close if none is known yet, the last
-        close of a previous year the YTD base."""
+        """Keep completed sessions' closes (merged with those known, the feed's winning).
+
+        The latest close before the current session is the previous close if none is known
+        yet; one that replaces the close the previous close was taken from (a close learnt from
+        ticks at the rollover, then the feed's official one) replaces it too. A previous close
+        the feed gave otherwise (a tick's, a backfill's) is kept. The last close of a previous
+        year is the YTD base."""
         i = self.id_of(daily.symbol)
         merged = dict(self.daily.get(daily.symbol, ()))
+        now = self.session_date.isoformat() if self.session_date else "9999"
+        before = next((c for d, c in sorted(merged.items(), reverse=True) if d < now), None)
         merged.update(daily.closes)
         closes = sorted(merged.items())
         self.daily[daily.symbol] = closes
         self.daily_rev += 1
         if not closes:
             return
-        if self.prev_close[i] is None:
-            now = self.session_date.isoformat() if self.session_date else "9999"
-            self.prev_close[i] = next((c for d, c in reversed(closes) if d < now), None)
+        latest = next((c for d, c in reversed(closes) if d < now), None)
+        prev = self.prev_close[i]
+        if prev is None or (before is not None and prev == before):
+            self.prev_close[i] = latest
         self._set_ytd(i)
         self.marked.add(i)
 

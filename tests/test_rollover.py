@@ -252,3 +252,16 @@ def test_every_symbol_rolls_over_even_before_it_trades_again() -> None:
     assert st.prev_close[i] == 10.0 and st.take_dirty() >= {i}
     st.apply(Tick("AAA", 10.0, et("2025-11-28", "10:01")))  # the same price as before
     assert (st.high[i], st.low[i], st.open[i], st.count[i]) == (10.0, 10.0, 10.0, 1)
+
+
+def test_an_official_close_after_the_rollover_replaces_the_one_from_ticks() -> None:
+    st = MarketState()
+    st.apply(Tick("^RUT", 2400.0, et("2025-11-26", "09:30")))
+    st.apply(Tick("^RUT", 2410.0, et("2025-11-26", "15:59")))
+    st.apply(Tick("^RUT", 2415.0, et("2025-11-28", "09:30")))  # Friday, after Thanksgiving
+    assert st.anchor("^RUT", "prev") == 2410.0  # Wednesday's last price
+    st.apply_daily(DailyCloses("^RUT", [("2025-11-25", 2380.0)]))  # older: changes nothing
+    assert st.anchor("^RUT", "prev") == 2410.0
+    st.apply_daily(DailyCloses("^RUT", [("2025-11-26", 2410.72)]))  # Wednesday's official close
+    assert st.anchor("^RUT", "prev") == 2410.72
+    assert st.daily["^RUT"] == [("2025-11-25", 2380.0), ("2025-11-26", 2410.72)]
