@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from feeds.alerts import offline_log_path
 from feeds.config import load_settings
 from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
@@ -188,6 +189,7 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
                 "price": path[i],
                 "kind": kind,
                 "estimated": False,
+                "feed": "replay",
             },
             separators=(", ", ": "),
         )
@@ -201,9 +203,10 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
     assert [(s["kind"], s["state"]) for s in statuses] == [("status", "live"), ("status", "ended")]
     assert statuses[0]["detail"] == "replay of rut.csv, 18 rows"
     assert statuses[0]["ts"] == "2025-11-05T14:30:00.000+00:00"
-    # ... and each alert reached the durable log as well
-    log = Path(load_settings().alert_log)
-    assert len(log.read_text().splitlines()) == 3
+    # ... and each alert reached the durable log as well: the offline one, as a replay's
+    live_log = Path(load_settings().alert_log)
+    log = offline_log_path(live_log)
+    assert len(log.read_text().splitlines()) == 3 and not live_log.exists()
 
 
 def test_alerts_from_the_sim_in_feed_time(
@@ -570,7 +573,7 @@ def test_an_unreadable_saved_levels_file_is_a_warning_not_a_failure(
 
 
 def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
 ) -> None:
     import socket
 
@@ -582,8 +585,75 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     ticks = write_csv(
         tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
     )
-    args = ["alerts", "--feed", f"replay:{ticks}", "--config", str(config)]
+    args = ["alerts", "--feed", f"{live_replay}:{ticks}", "--config", str(config)]
     status, out, err = run_cli(args, capsys)
-    assert status == 0 and '"cross"' in out  # the alert still reaches stdout and the log
+    assert status == 4 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
+
+
+def test_alerts_on_a_full_disk_reach_stdout_and_the_count_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    config = tmp_path / "config.toml"
+    config.write_text('alert_log = "/dev/full"\n')  # every write: ENOSPC
+    ticks = write_csv(
+        tmp_path / "ticks.csv",
+        "ts,symbol,price",
+        [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0), (T0 + 2, "^RUT", 2440.0)],
+    )
+    args = ["alerts", "--feed", f"{live_replay}:{ticks}", "--config", str(config)]
+    status, out, err = run_cli(args, capsys)
+    assert status == 4  # the run worked, but not everything was written
+    assert [json.loads(line)["direction"] for line in out.splitlines()] == ["up", "down"]
+    assert "unexpected" not in err and "Traceback" not in err
+    last = json.loads(err.splitlines()[-1])
+    assert last["kind"] == "warning"
+    assert last["detail"].startswith(
+        "alert log '/dev/full': 2 alert(s) not written (No space left on device)"
+    )
+
+
+def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
+) -> None:
+    from dataclasses import replace as dc_replace
+
+    from feeds.alerts import WebhookSink
+    from feeds.levels import AlertEvent
+
+    ticks = write_csv(
+        tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
+    )
+    config = tmp_path / "config.toml"
+    config.write_text('webhook = "http://127.0.0.1:9/hook"\n')
+    for feed in ("sim", f"replay:{ticks}"):
+        status, _out, err = run_cli(
+            ["alerts", "--feed", feed, "--config", str(config), "--duration", "60", "--speed", "0"],
+            capsys,
+        )
+        assert status == 0 and "webhook: not used for" in err
+    settings = load_settings(config)
+    assert not Path(settings.alert_log).exists()  # practice went to the offline log only
+    offline = offline_log_path(settings.alert_log)
+    assert {json.loads(line)["feed"] for line in offline.read_text().splitlines()} == {
+        "sim",
+        "replay",
+    }
+    # a live log written before entries named their feed may hold a sim's alerts: not listed
+    legacy = AlertEvent(T0 - 86_400_000, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
+    real = dc_replace(legacy, ts=T0 - 60_000, feed="yahoo")
+    Path(settings.alert_log).write_text(
+        "".join(json.dumps(a.to_dict()) + "\n" for a in (legacy, real))
+    )
+    live = build_pipeline(dc_replace(settings, feed=f"{live_replay}:{ticks}"))
+    assert list(live.alerts) == [real]
+    assert any(isinstance(s, WebhookSink) for s in live.alert_sinks)
+    sim = build_pipeline(dc_replace(settings, feed="sim"))
+    assert {a.feed for a in sim.alerts} == {"sim"} and sim.alerts
+    assert not any(isinstance(s, WebhookSink) for s in sim.alert_sinks)
+    for pipeline in (live, sim):
+        for sink in pipeline.alert_sinks:
+            getattr(sink, "close", lambda: None)()
