@@ -453,7 +453,7 @@ def test_record_refuses_a_file_with_another_header(
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),
         (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
         (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
-        (["alerts", "--level", "abc"], "--level 'abc': expected PRICE[:LABEL] with a positive"),
+        (["alerts", "--level", "abc"], "--level 'abc': 'abc' is not a number"),
         (["alerts", "--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
         (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
@@ -657,3 +657,102 @@ def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
     for pipeline in (live, sim):
         for sink in pipeline.alert_sinks:
             getattr(sink, "close", lambda: None)()
+
+
+@pytest.mark.parametrize(
+    ("config", "holdings", "args", "message"),
+    [
+        ("[[levels.user]]\nprice = inf\n", None, [], "levels.user #1 price is inf"),
+        ("a = " + "[" * 3000 + "]" * 3000 + "\n", None, [], "nested too deeply"),
+        ("universe = 100000000\n", None, [], "universe must be at most 10,000"),
+        ("", None, ["--universe", "100000000"], "--universe: universe must be at most 10,000"),
+        ("", None, ["--level", "1e9"], "--level '1e9': 1,000,000,000 is far from"),
+        ("", None, ["--level", "0.5"], "--level '0.5': 0.5 is far from"),
+        ("", None, ["--speed", "inf"], "--speed: speed is inf; use a finite number"),
+        ("", "AAA,A,X,nan\n", [], "h.csv:3: weight_pct 'nan' must be a percentage"),
+        ("", "AAA,A,X,-1\n", [], "weight_pct '-1' must be a percentage of 0 or more"),
+        ("", "", [], "no rows after the header line"),
+        ("", "AAA,A,X,70\nBBB,B,X,31\n", [], "weights sum to 101.0%, over 100.5%"),
+    ],
+)
+@pytest.mark.parametrize("command", ["snapshot", "alerts", None])
+def test_bad_inputs_are_one_line_with_status_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    config: str,
+    holdings: str | None,
+    args: list[str],
+    message: str,
+    command: str | None,
+) -> None:
+    (tmp_path / "c.toml").write_text(config)
+    argv = ["--config", str(tmp_path / "c.toml"), *args]
+    if holdings is not None:
+        h = tmp_path / "h.csv"
+        h.write_text("# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n" + holdings)
+        argv += ["--holdings", str(h)]
+    status, out, err = run_cli(([command] if command else []) + argv, capsys)
+    assert (status, out) == (2, "")  # the monitor (no command) stops before its first frame
+    assert err.count("\n") == 1 and err.startswith("r2k: error: ") and message in err
+
+
+def test_a_partial_holdings_file_is_a_warning_and_duplicates_are_merged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+) -> None:
+    replay, _ = board_files
+    h = tmp_path / "h.csv"
+    h.write_text(
+        "# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n"
+        "AAA,Alpha Corp,X,2\nBBB,Beta,X,0.5\nAAA,Alpha again,X,0.4\n"
+    )
+    status, out, err = run_cli(
+        ["snapshot", "--json", "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
+    )
+    assert status == 0
+    by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
+    assert by["AAA"]["name"] == "Alpha Corp" and by["AAA"]["weight"] == pytest.approx(0.024)
+    warnings = [json.loads(line)["detail"] for line in err.splitlines()]
+    assert any("AAA (2x)" in w and "merged" in w for w in warnings)
+    assert any("2 names, 2.9% of the index" in w for w in warnings)
+
+
+def test_snapshot_outputs_carry_no_raw_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+) -> None:
+    import re
+
+    replay, _ = board_files
+    h = tmp_path / "h.csv"
+    h.write_text(
+        "# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n"
+        "AAA,Alpha\u009b31m\u202eCorp\u2066,X,2\nBBB,Beta\x1b]0;pwned\x07,X,1\n"
+    )
+    raw = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    for fmt_args in (["--json"], []):
+        status, out, err = run_cli(
+            ["snapshot", *fmt_args, "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
+        )
+        assert status == 0
+        assert not raw.search(out) and not raw.search(err)
+    status, out, _ = run_cli(
+        ["snapshot", "--json", "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
+    )
+    by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
+    assert by["AAA"]["name"] == "Alpha\u009b31m\u202eCorp\u2066"  # escaped in JSON, not lost
+
+
+def test_alert_labels_on_stdout_carry_no_raw_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[[levels.user]]\nprice = 2455\nlabel = "x\\u202eevil\\u009b"\n')
+    ticks = write_csv(
+        tmp_path / "t.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
+    )
+    status, out, err = run_cli(
+        ["alerts", "--feed", f"replay:{ticks}", "--config", str(config)], capsys
+    )
+    assert status == 0
+    assert "\u202e" not in out + err and "\u009b" not in out + err
+    labels = {json.loads(line)["label"] for line in out.splitlines()}
+    assert "x evil" in labels  # a config label is cleaned like one typed in the dialog

@@ -7,6 +7,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from feeds.frame import LevelView
+from feeds.levelinput import parse_level
 from feeds.levels import AlertEvent, LevelState
 from tui import fmt
 from tui.widgets.alert_log import AlertLog, describe
@@ -31,16 +32,24 @@ def test_clean_strips_controls_and_bidi() -> None:
     ],
 )
 def test_parse_level(text: str, expected: tuple[float, str]) -> None:
-    assert fmt.parse_level(text) == expected
+    assert parse_level(text) == expected
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Type a level"), ("abc", "not a number"), ("-5", "positive"), ("1e9", "far from")],
+    [
+        ("", "Type a level"),
+        ("abc", "not a number"),
+        ("-5", "positive"),
+        ("1e9", "far from"),
+        ("0.5", "far from"),  # a fraction, not index points
+        ("inf", "positive"),
+        ("nan", "positive"),
+    ],
 )
 def test_parse_level_rejects(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        fmt.parse_level(text)
+        parse_level(text)
 
 
 def test_signed_figures_never_rely_on_colour() -> None:

@@ -109,23 +109,3 @@ ANCHOR_NAMES = {
 
 def anchor_name(mode: str) -> str:
     return ANCHOR_NAMES.get(mode, mode)
-
-
-def parse_level(text: str) -> tuple[float, str]:
-    """``"2,500 breakout"`` -> (2500.0, "breakout"). Raises ValueError with a message to show."""
-    parts = text.strip().split(maxsplit=1)
-    if not parts:
-        raise ValueError("Type a level in index points, e.g. 2500 or 2,500 breakout")
-    raw = parts[0].replace(",", "").replace("_", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"{clean(parts[0], 20)!r} is not a number: try 2500 or 2,500 breakout"
-        ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("A level must be a positive number of index points")
-    if value > 100_000:
-        raise ValueError("That is far from the Russell 2000 (about 2,000-3,000 points)")
-    label = clean(parts[1], 40) if len(parts) > 1 else "user level"
-    return round(value, 2), label

@@ -99,8 +99,17 @@ class MainScreen(FrameScreen):
         order = "largest first" if app.descending else "smallest first"
         if app.sort == "symbol":
             order = "Z-A" if app.descending else "A-Z"
+        holdings = app.pipeline.holdings
+        # partial holdings: the board covers only part of the index, and says how much
+        cover = (
+            f" · {holdings.total_weight * 100:.1f}% of the index"
+            if holdings is not None and holdings.partial
+            else ""
+        )
         set_titles(
-            leaders, f"Leaders · {len(frame.board):,} names", f"by {SORT_LABELS[app.sort]}, {order}"
+            leaders,
+            f"Leaders · {len(frame.board):,} names{cover}",
+            f"by {SORT_LABELS[app.sort]}, {order}",
         )
         if charts:
             self.card.chart.update(*series.spread(app.pipeline))
