@@ -30,8 +30,8 @@ def check_level(price: object) -> float:
         raise ValueError("A level must be a positive, finite number of index points")
     if not LEVEL_MIN <= x <= LEVEL_MAX:
         raise ValueError(
-            f"{x:,.10g} is far from the Russell 2000 (about 2,000-3,000 points): a level must "
-            f"be between {LEVEL_MIN:,.0f} and {LEVEL_MAX:,.0f}"
+            f"{x:,.10g} is far from the Russell 2000 (about 2,000-3,000): "
+            f"use {LEVEL_MIN:,.0f} to {LEVEL_MAX:,.0f} points"
         )
     return round(x, 2)
 

@@ -34,7 +34,7 @@ class AddLevelScreen(ModalScreen[tuple[float, str] | None]):
         width: 60; max-width: 95%; height: auto;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    AddLevelScreen #error { color: $text-error; height: auto; }
+    AddLevelScreen #error { color: $text-error; height: auto; width: 100%; }
     AddLevelScreen #hint { color: $text-muted; }
     """
 
