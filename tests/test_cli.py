@@ -696,18 +696,20 @@ def test_bad_inputs_are_one_line_with_status_2(
     assert err.count("\n") == 1 and err.startswith("r2k: error: ") and message in err
 
 
+def snapshot_with_holdings(
+    rows: str, replay: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """``r2k snapshot`` of ``replay`` with a holdings file of these snapshot-format rows."""
+    h = replay.with_name("h.csv")
+    h.write_text("# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n" + rows)
+    return run_cli(["snapshot", *args, "--feed", f"replay:{replay}", "--holdings", str(h)], capsys)
+
+
 def test_a_partial_holdings_file_is_a_warning_and_duplicates_are_merged(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+    capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
 ) -> None:
-    replay, _ = board_files
-    h = tmp_path / "h.csv"
-    h.write_text(
-        "# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n"
-        "AAA,Alpha Corp,X,2\nBBB,Beta,X,0.5\nAAA,Alpha again,X,0.4\n"
-    )
-    status, out, err = run_cli(
-        ["snapshot", "--json", "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
-    )
+    rows = "AAA,Alpha Corp,X,2\nBBB,Beta,X,0.5\nAAA,Alpha again,X,0.4\n"
+    status, out, err = snapshot_with_holdings(rows, board_files[0], capsys, "--json")
     assert status == 0
     by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
     assert by["AAA"]["name"] == "Alpha Corp" and by["AAA"]["weight"] == pytest.approx(0.024)
@@ -717,27 +719,19 @@ def test_a_partial_holdings_file_is_a_warning_and_duplicates_are_merged(
 
 
 def test_snapshot_outputs_carry_no_raw_control_characters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+    capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
 ) -> None:
     import re
 
-    replay, _ = board_files
-    h = tmp_path / "h.csv"
-    h.write_text(
-        "# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n"
-        "AAA,Alpha\u009b31m\u202eCorp\u2066,X,2\nBBB,Beta\x1b]0;pwned\x07,X,1\n"
-    )
+    rows = "AAA,Alpha\u009b31m\u202eCorp\u2066,X,2\nBBB,Beta\x1b]0;pwned\x07,X,1\n"
     raw = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    outputs = {}
     for fmt_args in (["--json"], []):
-        status, out, err = run_cli(
-            ["snapshot", *fmt_args, "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
-        )
+        status, out, err = snapshot_with_holdings(rows, board_files[0], capsys, *fmt_args)
         assert status == 0
         assert not raw.search(out) and not raw.search(err)
-    status, out, _ = run_cli(
-        ["snapshot", "--json", "--feed", f"replay:{replay}", "--holdings", str(h)], capsys
-    )
-    by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
+        outputs[bool(fmt_args)] = out
+    by = {c["symbol"]: c for c in json.loads(outputs[True])["constituents"]}
     assert by["AAA"]["name"] == "Alpha\u009b31m\u202eCorp\u2066"  # escaped in JSON, not lost
 
 
