@@ -105,6 +105,20 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return name.strip().lower(), arg.strip()
 
 
+#: Feeds whose prices are not the market's now: their alerts are kept apart from live ones.
+OFFLINE_FEEDS = frozenset({"sim", "replay"})
+
+
+def feed_kind(spec: str) -> str:
+    """The kind a spec names (``"alpaca:iex"`` -> ``"alpaca"``), as alerts record it."""
+    return parse_spec(spec)[0]
+
+
+def is_live(kind: str) -> bool:
+    """True for a market data provider (or a relay of one); False for sim, replay and ""."""
+    return bool(kind) and kind not in OFFLINE_FEEDS
+
+
 def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
     """Build the feed a spec names. Raises FeedSpecError with a one-line fix on a bad spec."""
     name, arg = parse_spec(spec)

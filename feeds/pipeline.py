@@ -17,7 +17,7 @@ import numpy as np
 
 from feeds import analytics
 from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
-from feeds.feed import Feed
+from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Frame, LevelView, Quote
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.state import MarketState
@@ -69,11 +69,13 @@ class Pipeline:
         self.holdings = holdings
         self.state = MarketState(HEADLINE)
         self.levels = levels if levels is not None else LevelEngine()
+        self.levels.feed = self.levels.feed or feed_kind(feed.spec)  # alerts name their feed
         self.alert_sinks = list(alert_sinks)
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
+        self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         self._pending_alerts: list[AlertEvent] = []
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
@@ -149,8 +151,10 @@ class Pipeline:
                 sink(alert)
 
     def problems(self) -> tuple[str, ...]:
-        """What the alert sinks report as failing (sinks without ``problem()`` never fail)."""
-        found = (getattr(sink, "problem", None) for sink in self.alert_sinks)
+        """What the alert sinks (and a recording feed) report as failing, one line each.
+
+        Sinks without ``problem()`` never fail."""
+        found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def set_status(self, status: FeedStatus) -> None:

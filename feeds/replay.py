@@ -73,7 +73,9 @@ class ReplayData:
         names: list[str],
         price: np.ndarray,
         optional: dict[str, np.ndarray],
+        note: str = "",
     ) -> None:
+        self.note = note  # what was skipped while loading (a cut last row), for the status
         order = np.argsort(ts, kind="stable")
         self.ts = ts[order]
         self.codes = codes[order]
@@ -121,6 +123,10 @@ def load_replay(path: Path) -> ReplayData:
             f"{','.join(REQUIRED)} (optional {','.join(OPTIONAL)})"
         )
     frame.columns = names
+    note = ""
+    if not parquet and len(frame) and _drop_cut_last_row(path, names):
+        note = f"line {len(frame) + 1} was cut short by an interrupted write and is skipped"
+        frame = frame.iloc[:-1]
     if not parquet:
         # Blank lines came through as all-empty rows (to keep line numbers); drop them now.
         blank = np.logical_and.reduce([_empty_mask(frame[c]) for c in names])
@@ -143,7 +149,32 @@ def load_replay(path: Path) -> ReplayData:
     if problems:
         k, message = min(problems, key=lambda p: p[0])
         raise InputFileError(f"{where(int(rows[k]))}: {message}")
-    return ReplayData(ts, codes, symbol_names, price, optional)
+    return ReplayData(ts, codes, symbol_names, price, optional, note)
+
+
+def _drop_cut_last_row(path: Path, names: list[str]) -> bool:
+    """True when the file's last row was cut by an interrupted write and must not be played.
+
+    Every row the recorder writes ends with a newline, so in a recording (its exact header) a
+    last row without one is cut, even when it parses: ``121.07`` cut after ``121.0`` still
+    reads as a price. In any other CSV a missing final newline is common; there the row counts
+    as cut only when it has fewer values than the header.
+    """
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            tail = f.read()
+    except OSError:
+        return False
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return False
+    if names == list(COLUMNS):
+        return True
+    last = tail[tail.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+    cells = next(csv.reader([last]), [])
+    return 0 < len(cells) < len(names)
 
 
 def _read_csv(path: Path, label: str):  # -> pd.DataFrame (pandas imported lazily)
@@ -471,7 +502,8 @@ class ReplayFeed(Feed):
         data = self.data
         n = len(data)
         name = self.path.name
-        yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows", self._cursor)
+        note = f" ({data.note})" if data.note else ""
+        yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows{note}", self._cursor)
         speed = self.options.speed
         t0_data = int(data.ts[0])
         clock, sleep = self.clock, self.sleep

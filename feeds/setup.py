@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from feeds.alerts import AlertLog, WebhookSink, read_recent
+from feeds.alerts import AlertLog, WebhookSink, alert_log_path, read_recent
 from feeds.config import Settings
-from feeds.feed import FeedOptions, open_feed
-from feeds.levels import LevelEngine
+from feeds.feed import FeedOptions, feed_kind, is_live, open_feed
+from feeds.levels import AlertEvent, LevelEngine
 from feeds.levelstore import LevelStore
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
@@ -49,6 +49,7 @@ def level_engine(settings: Settings) -> LevelEngine:
         [(lv.price, lv.label) for lv in settings.levels if not lv.user],
         hysteresis=settings.hysteresis,
         approach=settings.approach,
+        feed=feed_kind(settings.feed),
     )
     for lv in settings.levels:
         if lv.user:
@@ -65,10 +66,16 @@ def build_pipeline(
     """Holdings, feed, level engine and sinks wired into a :class:`Pipeline` (not started).
 
     The durable alert log is always a sink, and its latest alerts are loaded into
-    ``pipeline.alerts`` so the screen shows earlier alerts after a restart. With
-    ``settings.record`` every tick is also written to that CSV. Raises R2KError (one line).
+    ``pipeline.alerts`` so the screen shows earlier alerts after a restart. A live feed's alerts
+    go to ``settings.alert_log`` (and the webhook); sim and replay alerts go to the offline log
+    beside it and never to the webhook, so practice never reaches a live screen or a desk's
+    hook. With ``settings.record`` every tick is also written to that CSV. One-line notes for
+    the user (holdings coverage, a repaired log) are in ``pipeline.notes``. Raises R2KError.
     """
-    log = AlertLog(settings.alert_log)  # first: an unwritable log is a start-up error
+    kind = feed_kind(settings.feed)
+    live = is_live(kind)
+    # first: an unwritable log is a start-up error
+    log = AlertLog(alert_log_path(settings.alert_log, kind))
     try:
         holdings = load_universe(settings)
         feed = open_feed(settings.feed, feed_options(settings, holdings))
@@ -80,8 +87,13 @@ def build_pipeline(
         log.close()
         raise
     sinks: list[AlertSink] = [log]
-    if settings.webhook:
+    notes = [*holdings_notes(holdings)]
+    if log.repaired:
+        notes.append(log.repaired)
+    if settings.webhook and live:
         sinks.append(WebhookSink(settings.webhook))
+    elif settings.webhook:
+        notes.append(f"webhook: not used for {kind} alerts (only a live feed's alerts are posted)")
     sinks.extend(extra_alert_sinks)
     pipeline = Pipeline(
         feed,
@@ -91,8 +103,22 @@ def build_pipeline(
         alert_sinks=sinks,
         status_sinks=status_sinks,
     )
-    pipeline.alerts.extend(read_recent(settings.alert_log, ALERT_MEMORY))
+    pipeline.notes.extend(notes)
+    pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
     return pipeline
+
+
+def shown_with(kind: str) -> Callable[[AlertEvent], bool]:
+    """Which earlier alerts a screen on a feed of ``kind`` lists: on a live feed, live feeds'
+    only (an entry of unknown origin may be a sim's); on the sim or a replay, that kind's."""
+    if is_live(kind):
+        return lambda a: is_live(a.feed)
+    return lambda a: a.feed == kind
+
+
+def holdings_notes(holdings: Holdings) -> list[str]:
+    """The holdings' warnings (duplicates merged, partial coverage) as one-line notes."""
+    return list(getattr(holdings, "warnings", ()))
 
 
 def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:

@@ -125,6 +125,8 @@ class R2KApp(App[None]):
             # own ANSI palette keeps up/down apart
             self.theme = "ansi-dark"
         self.push_screen(self.main)
+        for note in self.pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
+            self.notify(fmt.clean(note, 300), severity="warning", timeout=15, markup=False)
         self._load_saved_levels()
         self.pipeline.alert_sinks.append(self._on_alert)
         self._timer = self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
@@ -237,13 +239,17 @@ class R2KApp(App[None]):
         self.started.set()
 
     def _read_alert_log(self) -> None:
-        """Earlier alerts from the durable log (a thread: the file may be large)."""
-        try:
-            from feeds.alerts import read_recent
-        except ImportError:
-            return
-        path = getattr(self.settings, "alert_log", None)
-        alerts = [a for a in (_as_alert(x) for x in read_recent(path, ALERT_SEED_LIMIT)) if a]
+        """Earlier alerts from the durable log (a thread: the file may be large): the log this
+        feed writes to, and only what a screen on this feed may list (no sim on a live one)."""
+        from feeds.alerts import AlertLog, alert_log_path, read_recent
+        from feeds.feed import feed_kind
+        from feeds.setup import shown_with
+
+        kind = feed_kind(self.pipeline.feed.spec)
+        logs = [s.path for s in self.pipeline.alert_sinks if isinstance(s, AlertLog)]
+        path = logs[0] if logs else alert_log_path(getattr(self.settings, "alert_log", ""), kind)
+        recent = read_recent(path, ALERT_SEED_LIMIT, keep=shown_with(kind))
+        alerts = [a for a in (_as_alert(x) for x in recent) if a]
         if alerts:
             alerts.sort(key=lambda a: -a.ts)
             self.call_from_thread(self.main.alerts.seed, alerts)
@@ -281,7 +287,7 @@ class R2KApp(App[None]):
             if problem not in self._problems_shown:
                 self.notify(
                     fmt.clean(problem, 300),
-                    title="Alerts not delivered",
+                    title="Not written or delivered",
                     severity="error",
                     timeout=30,
                     markup=False,
@@ -595,6 +601,7 @@ def _as_alert(item: object) -> AlertEvent | None:
             price=float(item.get("price", 0.0)),
             kind=str(item.get("kind", "cross")),
             estimated=bool(item.get("estimated", False)),
+            feed=str(item.get("feed", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -219,11 +219,14 @@ def run_app(settings: Any) -> int:
         for sink in pipeline.alert_sinks:
             if isinstance(sink, AlertLog):
                 sink.close()
+        # what the screen showed as toasts, said once more where it outlives the screen
+        for problem in pipeline.problems():
+            sys.stderr.write(f"r2k: warning: {_one_line(problem)}\n")
     return 0
 
 
 def _one_line(text: str) -> str:
-    from tui.fmt import clean
+    from feeds.text import clean
 
     return clean(text, 2000)
 

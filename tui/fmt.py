@@ -8,29 +8,13 @@ comes from a feed passes through :func:`clean` before it reaches a widget.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from datetime import datetime
 
+from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
 from feeds.timefmt import exchange_time
 
 DASH = "—"  # shown for an unknown value (never a zero, which would read as a fact)
 UP, DOWN, FLAT = "▲", "▼", "·"
-
-# C0/C1 controls and the bidi/format characters that can reorder or hide text in a terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
-
-
-def clean(text: object, limit: int = 200) -> str:
-    """Feed text made safe to show: control and bidi characters removed, one line, bounded."""
-    s = str(text)
-    if _CONTROL.search(s):
-        s = _CONTROL.sub(" ", s)
-    if not s.isascii():
-        # Other format characters (category Cf) can still reorder a line; drop them too.
-        s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
-    s = " ".join(s.split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def known(x: float | None) -> bool:
@@ -147,23 +131,3 @@ ANCHOR_NAMES = {
 
 def anchor_name(mode: str) -> str:
     return ANCHOR_NAMES.get(mode, mode)
-
-
-def parse_level(text: str) -> tuple[float, str]:
-    """``"2,500 breakout"`` -> (2500.0, "breakout"). Raises ValueError with a message to show."""
-    parts = text.strip().split(maxsplit=1)
-    if not parts:
-        raise ValueError("Type a level in index points, e.g. 2500 or 2,500 breakout")
-    raw = parts[0].replace(",", "").replace("_", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"{clean(parts[0], 20)!r} is not a number: try 2500 or 2,500 breakout"
-        ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("A level must be a positive number of index points")
-    if value > 100_000:
-        raise ValueError("That is far from the Russell 2000 (about 2,000-3,000 points)")
-    label = clean(parts[1], 40) if len(parts) > 1 else "user level"
-    return round(value, 2), label

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.setup import add_saved_levels, build_pipeline, close_sinks
 from feeds.symbols import HEADLINE
+from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt
 
@@ -57,13 +57,49 @@ async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool
             raise task.exception()  # type: ignore[misc]
 
 
-async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
+#: Exit status when the run worked but some of its output could not be written (a full or
+#: read-only disk): alerts missing from the log, a recording cut short. Stdout still has them.
+EXIT_NOT_WRITTEN = 4
+
+
+async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> int:
+    """Run to the end; warns about what was not written (stderr) and returns the exit status."""
+    warn = StatusLineSink().warning
+    for note in pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
+        warn(note)
+    reported: set[int] = set()
+
+    async def watch() -> None:
+        # a recording that stops or a log that fails is said when it happens (then its final
+        # count at the end), not only after a whole day's run
+        while True:
+            await asyncio.sleep(1.0)
+            for problem in _new_problems(pipeline, reported):
+                warn(problem)
+
+    watcher = asyncio.create_task(watch())
     try:
         await consume(pipeline, duration, feed_time=feed_time)
     finally:
+        watcher.cancel()
+        await asyncio.wait({watcher})
         await close_sinks(pipeline)
-        for problem in pipeline.problems():  # alerts that did not reach the log or webhook
-            StatusLineSink().warning(problem)
+        problems = pipeline.problems()
+        for problem in problems:  # the final counts: alerts or ticks not written
+            warn(problem)
+    return EXIT_NOT_WRITTEN if problems else 0
+
+
+def _new_problems(pipeline: Pipeline, reported: set[int]) -> list[str]:
+    """Problems of sinks (or the recording feed) that had none before; marks them reported."""
+    out = []
+    for source in (*pipeline.alert_sinks, pipeline.feed):
+        problem = getattr(source, "problem", None)
+        text = problem() if problem is not None else None
+        if text and id(source) not in reported:
+            reported.add(id(source))
+            out.append(text)
+    return out
 
 
 def run_alerts(settings: Settings, duration: float | None) -> int:
@@ -73,19 +109,20 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
     warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
     if warning:
         status.warning(warning)
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
-    return 0
+    return asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     from feeds.recorder import RecordingFeed
 
     pipeline = build_pipeline(settings, status_sinks=[StatusLineSink()])
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     feed = pipeline.feed
+    if isinstance(feed, RecordingFeed) and feed.recorder.repaired:
+        pipeline.notes.append(feed.recorder.repaired)
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {out}\n")
-    return 0
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(out), 500)}\n")
+    return code
 
 
 def run_snapshot(
@@ -101,16 +138,16 @@ def run_snapshot(
         duration = None  # a replay runs to its end: the snapshot is its final state
     elif duration is None:
         duration = SNAPSHOT_LIVE_SECONDS
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     frame = pipeline.frame()
     stream = out or sys.stdout
     if as_json:
         data = snapshot_dict(frame, pipeline, top)
-        stream.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+        stream.write(dumps(data, separators=None) + "\n")  # control characters escaped
     else:
         stream.write(snapshot_text(frame, pipeline, TEXT_TOP if top is None else top))
     stream.flush()
-    return 0
+    return code
 
 
 def _num(x: float | None) -> float | None:

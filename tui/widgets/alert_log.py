@@ -1,14 +1,16 @@
-"""The alert log: level crossings and approaches, newest first.
+"""The alert log: level crossings and approaches, in time order, newest first.
 
-Seeded at start from the durable log (earlier alerts are dimmed), then fed the frame's new
-alerts. Enter on an alert opens that level's detail.
+Seeded at start from the durable log (earlier alerts are dimmed, in any colour depth), then fed
+the frame's new alerts. The same event is listed once: a seed-0 sim run again, or a replay played
+twice, fires identical alerts. Enter on an alert opens that level's detail.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import NamedTuple
+import bisect
+from typing import ClassVar, NamedTuple
 
+from feeds.alerts import alert_key
 from feeds.levels import AlertEvent
 from tui import fmt
 from tui.widgets.ladder import level_price
@@ -32,26 +34,51 @@ def describe(alert: AlertEvent) -> tuple[str, str]:
 
 
 class AlertLog(RowList):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {*RowList.COMPONENT_CLASSES, "rows--earlier"}
+    # faint (SGR 2) as well as muted: in 16 colours the muted colour can be the brightest white
+    DEFAULT_CSS = """
+    AlertLog > .rows--earlier { color: $text-muted; text-style: dim; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.entries: deque[Entry] = deque(maxlen=KEEP)
+        self.entries: list[Entry] = []  # newest first (by the alert's own time)
+        self._keys: dict[tuple[object, ...], Entry] = {}
         self.session = ""  # ISO date of the data's session: its alerts print without a date
         self._width_key: object = None
         self._width = 8
 
     def seed(self, alerts: list[AlertEvent]) -> None:
-        """Earlier alerts, newest first, shown below anything this run raises."""
+        """Earlier alerts (from the durable log), dimmed."""
         for alert in alerts:
-            self.entries.append(Entry(alert, True))
-        self._changed()
+            self._insert(Entry(alert, True))
+        self._moved()
 
     def add(self, alerts: list[AlertEvent]) -> None:
-        """New alerts in the order they fired (oldest first)."""
+        """New alerts (any order). One already listed from the log is that same event: it
+        stays one row, now shown as this run's."""
         if not alerts:
             return
         for alert in alerts:
-            self.entries.appendleft(Entry(alert, False))
-        # everything moved down a line: the whole visible list changes
+            self._insert(Entry(alert, False))
+        self._moved()
+
+    def _insert(self, entry: Entry) -> None:
+        key = alert_key(entry.alert)
+        old = self._keys.get(key)
+        if old is not None:
+            if entry.earlier or not old.earlier:
+                return  # listed already
+            self.entries.remove(old)
+        # after any alert of the same time: among equals, the order they came in
+        at = bisect.bisect_right(self.entries, -entry.alert.ts, key=lambda e: -e.alert.ts)
+        self.entries.insert(at, entry)
+        self._keys[key] = entry
+        while len(self.entries) > KEEP:
+            del self._keys[alert_key(self.entries.pop().alert)]
+
+    def _moved(self) -> None:
+        # rows moved: the whole visible list changes
         self._cache.clear()
         self._changed()
         self.refresh()
@@ -107,11 +134,18 @@ class AlertLog(RowList):
         what, style = describe(alert)
         est = " est." if alert.estimated else ""
         label = fmt.clean(alert.label, 30)
-        dim = "flat" if earlier else ""
+        if earlier:
+            return (
+                (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "earlier"),
+                (f"{what:<14}", "earlier"),
+                (f" {level_price(alert.level)}", "earlier"),
+                (f" @ {fmt.price(alert.price)}{est}", "earlier"),
+                (f"  {label}", "earlier"),
+            )
         return (
             (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
-            (f"{what:<14}", "flat" if earlier else style),
-            (f" {level_price(alert.level)}", "flat" if earlier else "bold"),
-            (f" @ {fmt.price(alert.price)}{est}", dim),
+            (f"{what:<14}", style),
+            (f" {level_price(alert.level)}", "bold"),
+            (f" @ {fmt.price(alert.price)}{est}", ""),
             (f"  {label}", "flat"),
         )
