@@ -144,6 +144,17 @@ class MarketState:
             self.history.append(Ring(CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY))
         return i
 
+    def rename(self, old: str, new: str) -> bool:
+        """Give ``old``'s id to ``new`` (a holding respelt as the feed spells it). Only while
+        ``old`` has no ticks and ``new`` is unknown; returns whether it was renamed."""
+        i = self.ids.get(old)
+        if i is None or new in self.ids or self.count[i] or (old in HEADLINE) != (new in HEADLINE):
+            return False
+        del self.ids[old]
+        self.ids[new] = i
+        self.symbols[i] = new
+        return True
+
     def apply(self, tick: Tick) -> int:
         """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
         try:
