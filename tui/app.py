@@ -125,6 +125,7 @@ class R2KApp(App[None]):
             # own ANSI palette keeps up/down apart
             self.theme = "ansi-dark"
         self.push_screen(self.main)
+        self._warn_holdings()
         self._load_saved_levels()
         self.pipeline.alert_sinks.append(self._on_alert)
         self._timer = self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
@@ -136,6 +137,21 @@ class R2KApp(App[None]):
         # pipeline uses it when it starts and in every frame. Load it in a thread while the
         # layout paints, then start the feed and pull the first frame.
         self.run_worker(self._warm_calendar, name="calendar", thread=True, exit_on_error=False)
+
+    def _warn_holdings(self) -> None:
+        """Holdings tickers respelt to the feed's symbols, or listed nowhere: said once."""
+        rec = self.pipeline.reconciler
+        summary = rec.result.summary() if rec is not None else None
+        if summary:
+            self.notify(
+                fmt.clean(summary, 400),
+                title="Holdings",
+                severity="warning"
+                if rec and (rec.result.unmatched or rec.result.ambiguous)
+                else "information",
+                timeout=20,
+                markup=False,
+            )
 
     def _load_saved_levels(self) -> None:
         """Levels added with ``+`` in earlier sessions, after the configured ones."""
