@@ -33,7 +33,7 @@ from feeds.providers.closes import (
     session_date,
     trim,
 )
-from feeds.providers.directories import ALPACA_TRADING_URLS, alpaca_with_fallback, refresh
+from feeds.providers.directories import ALPACA_TRADING_URLS, alpaca_with_fallback, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
@@ -404,18 +404,15 @@ class AlpacaFeed(StreamFeed):
         if self.feed_name == "test":
             self._set_notes(index="no ^RUT/^GSPC on the test stream")
             return []
-        cache = self.options.symbol_cache
-        if cache is not None:  # in the background: never delays the stream
-            headers = {"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret}
-            self.spawn(
-                refresh(
-                    cache.label,
-                    cache,
-                    lambda: alpaca_with_fallback(self.trading_urls, headers),
-                    lambda text: self._set_notes(symbols=text),
-                    self.options.symbols,
-                )
+        # the asset list in the background: it never delays the stream
+        headers = {"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret}
+        self.spawn(
+            refresh_feed(
+                self,
+                lambda: alpaca_with_fallback(self.trading_urls, headers),
+                lambda text: self._set_notes(symbols=text),
             )
+        )
         ref = reference_session(self.now_ms())
         rest = RestClient(
             self.rest_url,

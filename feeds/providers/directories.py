@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from feeds.directory import DirectoryCache, SymbolDirectory, bundled, parse_nasdaq_trader
+from feeds.feed import Feed
 from feeds.providers.http import RestClient, RestError
 from feeds.symbols import HEADLINE, from_provider
 
@@ -177,6 +178,23 @@ async def refresh(
         parts.append(f"symbol list not cached: {problem}")
     note("; ".join(parts))
     return fresh
+
+
+async def refresh_feed(
+    feed: Feed,
+    fetch: Callable[[], Awaitable[set[str] | tuple[set[str], dt.date | None]]],
+    note: Note,
+    *,
+    give_up_after: float = DOWNLOAD_TIMEOUT,
+) -> SymbolDirectory | None:
+    """:func:`refresh` for ``feed``'s own symbol cache and subscription; nothing when the feed
+    was built without a cache (tests, a one-off feed)."""
+    cache = feed.options.symbol_cache
+    if cache is None:
+        return None
+    return await refresh(
+        cache.label, cache, fetch, note, feed.options.symbols, give_up_after=give_up_after
+    )
 
 
 def _bundled_name() -> str:

@@ -31,7 +31,7 @@ from feeds.providers.closes import (
     session_date,
     trim,
 )
-from feeds.providers.directories import finnhub_symbols, refresh
+from feeds.providers.directories import finnhub_symbols, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, StreamFeed
@@ -167,17 +167,8 @@ class FinnhubFeed(StreamFeed):
 
     # ---- REST warm-up -------------------------------------------------------------------------
     async def prepare(self) -> list[Event]:
-        cache = self.options.symbol_cache
-        if cache is not None:  # in the background: never delays the stream
-            self.spawn(
-                refresh(
-                    cache.label,
-                    cache,
-                    self._symbol_list,
-                    lambda text: self._set_notes(symbols=text),
-                    self.options.symbols,
-                )
-            )
+        # the symbol list in the background: it never delays the stream
+        self.spawn(refresh_feed(self, self._symbol_list, lambda t: self._set_notes(symbols=t)))
         ref = reference_session(self.now_ms())
         rest = RestClient(
             self.rest_url,

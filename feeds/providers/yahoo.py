@@ -25,7 +25,7 @@ import orjson
 from feeds.errors import FeedSpecError
 from feeds.events import Event
 from feeds.feed import FeedOptions, register
-from feeds.providers.directories import NASDAQ_TRADER_URL, nasdaq_traded, refresh
+from feeds.providers.directories import NASDAQ_TRADER_URL, nasdaq_traded, refresh_feed
 from feeds.providers.http import RestClient
 from feeds.providers.settings import setting
 from feeds.providers.stream import StreamFeed
@@ -90,17 +90,8 @@ class YahooFeed(StreamFeed):
 
     # ---- REST warm-up ------------------------------------------------------------------------
     async def prepare(self) -> list[Event]:
-        cache = self.options.symbol_cache
-        if cache is not None:  # in the background: never delays the stream
-            self.spawn(
-                refresh(
-                    cache.label,
-                    cache,
-                    self._symbol_list,
-                    lambda text: self._set_note("symbols", text),
-                    self.options.symbols,
-                )
-            )
+        # the symbol list in the background: it never delays the stream
+        self.spawn(refresh_feed(self, self._symbol_list, lambda t: self._set_note("symbols", t)))
         if not self.backfill or not self.rest_url:
             return []
         try:
