@@ -60,16 +60,18 @@ class Reconciliation:
     ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
     checked: list[str] = field(default_factory=list)  # the directories, most trusted first
 
-    def summary(self) -> str | None:
-        """One line for a load warning, or None when every ticker is listed as written."""
+    def summary(self, *, brief: bool = False) -> str | None:
+        """One line for a load warning, or None when every ticker is listed as written.
+
+        ``brief`` (a toast titled "Holdings"): without the file's name and the sources.
+        """
         parts = []
         if self.respelt:
             pairs = [f"{r.ticker}→{r.symbol}" for r in self.respelt]
-            by = sorted({r.by for r in self.respelt})
+            by = "" if brief else f"; by {', '.join(sorted({r.by for r in self.respelt}))}"
             parts.append(
                 f"{_count(self.respelt, 'ticker')} respelt as the feed lists "
-                f"{'it' if len(self.respelt) == 1 else 'them'} ({_names(pairs)}; by "
-                f"{', '.join(by)})"
+                f"{'it' if len(self.respelt) == 1 else 'them'} ({_names(pairs)}{by})"
             )
         if self.ambiguous:
             shown = [f"{t}: {' or '.join(c)}" for t, c in self.ambiguous.items()]
@@ -84,7 +86,8 @@ class Reconciliation:
         if not parts:
             return None
         source = self.holdings.source
-        return f"holdings{f' ({source})' if source else ''}: " + "; ".join(parts)
+        head = "" if brief else f"holdings{f' ({source})' if source else ''}: "
+        return head + "; ".join(parts)
 
 
 def _count(items: Sequence[object] | Mapping[str, object], noun: str) -> str:

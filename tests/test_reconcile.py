@@ -109,6 +109,9 @@ def test_summary_is_one_line_naming_both_kinds() -> None:
     assert "2 tickers respelt" in text and "MOGA→MOG-A" in text and "GEFB→GEF-B" in text
     assert "1 ticker ambiguous" in text and "ABC: A-BC or AB-C" in text
     assert "1 ticker listed nowhere" in text and "GONE" in text
+    brief = rec.result.summary(brief=True)
+    assert brief is not None and brief.startswith("2 tickers respelt")
+    assert "the listing" not in brief and "test holdings" not in brief
     assert Reconciler(holdings("MOG-A"), [listing]).result.summary() is None
 
 

@@ -141,15 +141,16 @@ class R2KApp(App[None]):
     def _warn_holdings(self) -> None:
         """Holdings tickers respelt to the feed's symbols, or listed nowhere: said once."""
         rec = self.pipeline.reconciler
-        summary = rec.result.summary() if rec is not None else None
+        if rec is None:
+            return
+        summary = rec.result.summary(brief=True)
         if summary:
+            doubtful = rec.result.unmatched or rec.result.ambiguous
             self.notify(
-                fmt.clean(summary, 400),
+                fmt.clean(summary, 300),
                 title="Holdings",
-                severity="warning"
-                if rec and (rec.result.unmatched or rec.result.ambiguous)
-                else "information",
-                timeout=20,
+                severity="warning" if doubtful else "information",
+                timeout=12,
                 markup=False,
             )
 
