@@ -38,21 +38,6 @@ MAX_TOTAL_WEIGHT = 1.005
 FULL_COVERAGE = 0.95
 SNAPSHOT_HEADER = ["symbol", "name", "sector", "weight_pct"]
 
-# iShares writes NYSE class shares without punctuation (MOG.A -> "MOGA"). No rule can tell these
-# from ordinary tickers (NASDAQ's RUSHA, BELFB, CENTA really are spelt that way), so: a list.
-ISHARES_CLASS_SHARES = {
-    "MOGA": "MOG-A",
-    "MOGB": "MOG-B",
-    "GEFB": "GEF-B",
-    "CRDA": "CRD-A",
-    "CRDB": "CRD-B",
-    "BRKB": "BRK-B",
-    "BFA": "BF-A",
-    "BFB": "BF-B",
-    "HEIA": "HEI-A",
-    "LENB": "LEN-B",
-    "GTNA": "GTN-A",
-}
 # Exchange values of rows that cannot be quoted: cash, escrows, CVRs, private placements.
 _UNLISTED = {"", "-", "NO MARKET (E.G. UNLISTED)", "NON-NMS QUOTATION SERVICE (NNQS)"}
 _REQUIRED = ("Ticker", "Name", "Sector", "Asset Class", "Weight (%)", "Exchange")
@@ -106,10 +91,10 @@ class Holdings:
 
 
 def canonical_ticker(raw: str) -> str:
-    """An iShares/provider ticker -> canonical: ``MOGA``/``MOG A``/``MOG.A`` -> ``MOG-A``."""
+    """A ticker as written -> canonical where the writing says how: ``MOG A``/``MOG.A`` ->
+    ``MOG-A``. An undotted ``MOGA`` stays: only the feed's directory can tell it from a plain
+    ticker like ``RUSHA`` (:mod:`feeds.reconcile`)."""
     t = raw.strip(_NBSP_BLANK).upper()
-    if t in ISHARES_CLASS_SHARES:
-        return ISHARES_CLASS_SHARES[t]
     return _SPACE_OR_DOT_CLASS.sub(r"\1-\2", t)
 
 

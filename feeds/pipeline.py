@@ -25,6 +25,7 @@ from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
+    from feeds.reconcile import Reconciler
 
 AlertSink = Callable[[AlertEvent], None]
 
@@ -64,9 +65,13 @@ class Pipeline:
         levels: LevelEngine | None = None,
         alert_sinks: Iterable[AlertSink] = (),
         status_sinks: Iterable[StatusSink] = (),
+        reconciler: Reconciler | None = None,
     ) -> None:
         self.feed = feed
         self.holdings = holdings
+        #: how the holdings tickers were spelt as the feed spells them (None: as written)
+        self.reconciler = reconciler
+        self._adopting = reconciler is not None and reconciler.can_adopt
         self.state = MarketState(HEADLINE)
         self.levels = levels if levels is not None else LevelEngine()
         self.levels.feed = self.levels.feed or feed_kind(feed.spec)  # alerts name their feed
@@ -109,11 +114,37 @@ class Pipeline:
             self.state.apply_daily(ev)
 
     def _on_tick(self, tick: Tick) -> None:
+        if self._adopting and tick.symbol not in self.state.ids:
+            self._adopt(tick.symbol)
         i = self.state.apply(tick)
         if i == self._level_id and not self.estimated:
             self._check_levels(tick.price, tick.ts, estimated=False)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
+
+    def _adopt(self, symbol: str) -> None:
+        """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
+        assert self.reconciler is not None
+        found = self.reconciler.adopt(symbol)
+        self._adopting = self.reconciler.can_adopt
+        if found is not None:
+            self.respell({found[0]: found[1]})
+
+    def respell(self, spelt: dict[str, str]) -> None:
+        """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
+        that has ticked, or a new spelling already seen, is left as it is."""
+        from feeds.reconcile import respell
+
+        done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
+        if not done or self.holdings is None:
+            return
+        self.holdings = respell(self.holdings, done)
+        for old, new in done.items():
+            if old in self._weights:
+                self._weights[new] = self._weights.pop(old)
+        # names, sectors, weights and as-of prices are looked up by symbol
+        self._universe_cache = None
+        self._asof_cache = None
 
     def _estimate_index(self, etf: str, tick: Tick) -> None:
         index, fallback = ETF_PROXIES[etf]

@@ -30,12 +30,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from feeds.errors import FeedSpecError, InputFileError
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions, register
+
+if TYPE_CHECKING:
+    from feeds.directory import SymbolDirectory
 
 REQUIRED = ("ts", "symbol", "price")
 OPTIONAL = ("size", "prev_close", "day_volume")
@@ -497,6 +501,12 @@ class ReplayFeed(Feed):
     @property
     def label(self) -> str:
         return f"replay {self.path.name}"
+
+    def listed(self) -> SymbolDirectory:
+        """Every symbol in the file: holdings tickers are spelt as the recording spells them."""
+        from feeds.directory import of_symbols
+
+        return of_symbols(self.data.names, f"the replay file {self.path.name}")
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         data = self.data

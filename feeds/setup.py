@@ -15,18 +15,60 @@ from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
 
 if TYPE_CHECKING:
+    from feeds.feed import Feed
     from feeds.holdings import Holdings
+    from feeds.reconcile import Reconciler
 
 
-def load_universe(settings: Settings) -> Holdings:
-    """The holdings (bundled or ``settings.holdings``); the sim's padded to ``universe``."""
-    from feeds.holdings import load_holdings, pad_universe
+def reconcile_holdings(settings: Settings) -> Reconciler:
+    """The holdings file (``settings.holdings`` or the bundled one) with its tickers spelt as
+    the configured feed spells them, from what is on disk (no network, no credentials): a
+    replay file's own symbols, the provider's cached symbol list, else the bundled US listing
+    directory. Raises InputFileError (one line)."""
+    from feeds.directory import for_feed
+    from feeds.holdings import load_holdings
+    from feeds.reconcile import Reconciler
 
-    holdings = load_holdings(settings.holdings)
+    directories, _ = for_feed(settings.feed_name)
+    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    if settings.feed_name == "replay":  # a file on disk: its symbols are at hand
+        listed = open_feed(settings.feed, FeedOptions()).listed()
+        if listed is not None:
+            reconciler.prefer(listed)
+    return reconciler
+
+
+def load_universe(settings: Settings, reconciler: Reconciler | None = None) -> Holdings:
+    """The reconciled holdings; the sim's padded to ``universe``."""
+    from feeds.holdings import pad_universe
+
+    holdings = (reconciler or reconcile_holdings(settings)).result.holdings
     # Only the sim makes up prices for synthetic names; a real feed would never tick them.
     if settings.feed_name == "sim" and settings.universe > len(holdings.constituents):
         holdings = pad_universe(holdings, settings.universe, settings.seed)
     return holdings
+
+
+def open_reconciled(settings: Settings) -> tuple[Feed, Reconciler, Holdings]:
+    """The feed, built with holdings spelt as it spells them: from the feed's own list when it
+    has one at hand (a replay file's symbols), else as :func:`reconcile_holdings` does."""
+    from feeds.directory import for_feed
+    from feeds.holdings import load_holdings
+    from feeds.reconcile import Reconciler
+
+    directories, cache = for_feed(settings.feed_name)
+    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    holdings = load_universe(settings, reconciler)
+    options = feed_options(settings, holdings)
+    options.symbol_cache = cache
+    feed = open_feed(settings.feed, options)
+    listed = feed.listed()
+    if listed is not None:
+        reconciler.prefer(listed)
+        holdings = load_universe(settings, reconciler)
+        again = feed_options(settings, holdings)
+        options.holdings, options.symbols = again.holdings, again.symbols
+    return feed, reconciler, holdings
 
 
 def feed_options(settings: Settings, holdings: Holdings) -> FeedOptions:
@@ -65,6 +107,9 @@ def build_pipeline(
 ) -> Pipeline:
     """Holdings, feed, level engine and sinks wired into a :class:`Pipeline` (not started).
 
+    Holdings tickers are spelt as the feed spells them (:func:`open_reconciled`); what was
+    respelt or is listed nowhere is ``pipeline.reconciler.result.summary()``.
+
     The durable alert log is always a sink, and its latest alerts are loaded into
     ``pipeline.alerts`` so the screen shows earlier alerts after a restart. A live feed's alerts
     go to ``settings.alert_log`` (and the webhook); sim and replay alerts go to the offline log
@@ -77,8 +122,7 @@ def build_pipeline(
     # first: an unwritable log is a start-up error
     log = AlertLog(alert_log_path(settings.alert_log, kind))
     try:
-        holdings = load_universe(settings)
-        feed = open_feed(settings.feed, feed_options(settings, holdings))
+        feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
             from feeds.recorder import Recorder, RecordingFeed
 
@@ -102,6 +146,7 @@ def build_pipeline(
         levels=level_engine(settings),
         alert_sinks=sinks,
         status_sinks=status_sinks,
+        reconciler=reconciler,
     )
     pipeline.notes.extend(notes)
     pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))

@@ -144,6 +144,19 @@ class MarketState:
             self.history.append(Ring(CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY))
         return i
 
+    def rename(self, old: str, new: str) -> bool:
+        """Give ``old``'s id to ``new`` (a holding respelt as the feed spells it). Only while
+        ``old`` has never had a price and ``new`` is unknown; returns whether it was renamed."""
+        i = self.ids.get(old)
+        if i is None or new in self.ids or (old in HEADLINE) != (new in HEADLINE):
+            return False
+        if self.last[i] is not None or self.count[i] or old in self.daily:
+            return False  # its prices are the old spelling's
+        del self.ids[old]
+        self.ids[new] = i
+        self.symbols[i] = new
+        return True
+
     def apply(self, tick: Tick) -> int:
         """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
         try:

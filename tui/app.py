@@ -127,6 +127,7 @@ class R2KApp(App[None]):
         self.push_screen(self.main)
         for note in self.pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
             self.notify(fmt.clean(note, 300), severity="warning", timeout=15, markup=False)
+        self._warn_holdings()
         self._load_saved_levels()
         self.pipeline.alert_sinks.append(self._on_alert)
         self._timer = self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
@@ -138,6 +139,22 @@ class R2KApp(App[None]):
         # pipeline uses it when it starts and in every frame. Load it in a thread while the
         # layout paints, then start the feed and pull the first frame.
         self.run_worker(self._warm_calendar, name="calendar", thread=True, exit_on_error=False)
+
+    def _warn_holdings(self) -> None:
+        """Holdings tickers respelt to the feed's symbols, or listed nowhere: said once."""
+        rec = self.pipeline.reconciler
+        if rec is None:
+            return
+        summary = rec.result.summary(brief=True)
+        if summary:
+            doubtful = rec.result.unmatched or rec.result.ambiguous
+            self.notify(
+                fmt.clean(summary, 300),
+                title="Holdings",
+                severity="warning" if doubtful else "information",
+                timeout=12,
+                markup=False,
+            )
 
     def _load_saved_levels(self) -> None:
         """Levels added with ``+`` in earlier sessions, after the configured ones."""

@@ -102,9 +102,18 @@ def _new_problems(pipeline: Pipeline, reported: set[int]) -> list[str]:
     return out
 
 
+def warn_holdings(pipeline: Pipeline, sink: StatusLineSink | None = None) -> None:
+    """The load warning: one stderr line naming the holdings tickers respelt to the feed's
+    symbols and those listed nowhere (nothing when every ticker is listed as written)."""
+    summary = pipeline.reconciler.result.summary() if pipeline.reconciler else None
+    if summary:
+        (sink or StatusLineSink()).warning(summary)
+
+
 def run_alerts(settings: Settings, duration: float | None) -> int:
     status = StatusLineSink()
     pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
+    warn_holdings(pipeline, status)
     # the levels a trader added in the monitor alert here too
     warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
     if warning:
@@ -115,7 +124,9 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     from feeds.recorder import RecordingFeed
 
-    pipeline = build_pipeline(settings, status_sinks=[StatusLineSink()])
+    status = StatusLineSink()
+    pipeline = build_pipeline(settings, status_sinks=[status])
+    warn_holdings(pipeline, status)
     feed = pipeline.feed
     if isinstance(feed, RecordingFeed) and feed.recorder.repaired:
         pipeline.notes.append(feed.recorder.repaired)
@@ -134,6 +145,7 @@ def run_snapshot(
     out: IO[str] | None = None,
 ) -> int:
     pipeline = build_pipeline(settings)
+    warn_holdings(pipeline)
     if settings.feed_name == "replay":
         duration = None  # a replay runs to its end: the snapshot is its final state
     elif duration is None:
