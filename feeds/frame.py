@@ -128,6 +128,10 @@ class Frame:
     changed: frozenset[str] = frozenset()
     new_alerts: list[AlertEvent] = field(default_factory=list)
     problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
+    # >>> fail8a (issue 8 §2): what the feed-status screen shows; ``status`` carries the counts
+    feed: str = ""  # the feed's label (its spec)
+    status_history: tuple[FeedStatus, ...] = ()  # this run's status changes, oldest first
+    # <<< fail8a
 
     @property
     def stale(self) -> bool:

@@ -78,7 +78,13 @@ def test_snapshot_json_matches_hand_computed_board(
     assert status == 0, err
     assert out.count("\n") == 1
     snap = json.loads(out)
-    assert set(snap) == {"as_of", "indices", "spread_bp", "breadth", "constituents"}
+    assert set(snap) == {"as_of", "feed", "indices", "spread_bp", "breadth", "constituents"}
+    assert snap["feed"] == {
+        "spec": f"replay:{replay}",
+        "state": "ended",
+        "detail": f"replay of {replay.name} ended after 15 rows",
+        "malformed": 0,
+    }
     assert snap["as_of"] == "2025-11-05T14:31:00.000+00:00"
     approx = pytest.approx
     r_rut, r_spx, r_mags = 21 / 2440, 13.6 / 6800, 0.3 / 60  # 0.0086066, 0.002, 0.005
