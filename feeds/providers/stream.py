@@ -439,10 +439,11 @@ class StreamFeed(Feed):
         self._warmed = asyncio.Event()
         self._report()
         self._last_data = time.monotonic()
-        # the warm-up first, so its notes lead; the connections start beside it, not after it
-        self._tasks.append(asyncio.create_task(self._run_warm_up()))
+        # the connections first (the warm-up's first step may import an HTTP client), and the
+        # warm-up beside them, not before them: its notes arrive as they are raised
         for n, symbols in enumerate(shards):
             self._tasks.append(asyncio.create_task(self._run_shard(n, symbols)))
+        self._tasks.append(asyncio.create_task(self._run_warm_up()))
         self._tasks.append(asyncio.create_task(self._monitor()))
 
     async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]

@@ -313,9 +313,11 @@ async def test_warm_up_events_come_before_streaming(server: ToyServer) -> None:
     feed = ToyFeed(server)
     feed.warm = [DailyCloses("A", [("2025-01-02", 1.0)])]
     async with Collector(feed) as col:
-        await col.status(FeedState.LIVE)
+        conn = await server.subscribed("/0")
+        await conn.ws.send(tick("A", 1.5))
+        first = await col.tick("A")
     kinds = [type(e) for e in col.events]
-    assert kinds.index(DailyCloses) < [i for i, k in enumerate(kinds) if k is FeedStatus][1]
+    assert kinds.index(DailyCloses) < col.events.index(first)
 
 
 async def test_note_is_shown_with_the_status(server: ToyServer) -> None:
