@@ -231,3 +231,19 @@ def test_the_monitor_exits_non_zero_when_it_ends_on_an_exception(
     assert last_line(err) == (
         "r2k: error: the monitor stopped on an unexpected RuntimeError: frame failed"
     )
+
+
+async def test_quitting_the_monitor_closes_the_feed_with_1000() -> None:
+    from tests.providers.test_stream import ToyFeed, ToyServer
+    from tests.test_app import running
+    from tui.app import R2KApp
+
+    async with ToyServer() as server:
+        app = R2KApp(Pipeline(ToyFeed(server)), refresh_hz=0.01)
+        async with running(app, (80, 24)) as pilot:
+            conn = await server.subscribed("/0")
+            await pilot.press("q")
+            await app.workers.wait_for_complete()  # closing the feed, then exiting
+        await asyncio.wait_for(conn.closed.wait(), 5)
+    assert app.return_code == 0
+    assert (conn.ws.close_code, conn.ws.close_reason) == (1000, "r2k closing")

@@ -434,7 +434,11 @@ async def test_a_connection_error_names_the_host_and_the_next_retry(server: ToyS
 
 
 class QuietServer(ToyServer):
-    """Accepts the subscription, then stops reading: the client's pings go unanswered."""
+    """Accepts the subscription, then stops reading until ``release``: pings go unanswered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
 
     async def session(self, ws: ServerConnection, conn: ToyConn) -> None:
         raw = await ws.recv()
@@ -442,21 +446,23 @@ class QuietServer(ToyServer):
         await ws.send(orjson.dumps({"ok": True}).decode())
         await self.notify()
         ws.transport.pause_reading()
-        await conn.closed.wait()
+        await self.release.wait()
+        ws.transport.resume_reading()
+        await ws.wait_closed()
 
 
 class PingingFeed(ToyFeed):
     def connect_kwargs(self) -> dict[str, Any]:
-        return {"ping_interval": 0.05, "ping_timeout": 0.05}
+        return {"ping_interval": 0.05, "ping_timeout": 0.05, "close_timeout": 0.05}
 
 
 async def test_a_keepalive_timeout_is_reported_as_such() -> None:
     async with QuietServer() as quiet:
         feed = PingingFeed(quiet)
+        feed.backoff_factory = lambda: Backoff(base=600.0, cap=600.0)  # type: ignore[method-assign]
         async with Collector(feed) as col:
             rec = await col.status(FeedState.RECONNECTING)
-            for conn in quiet.conns:
-                conn.closed.set()
+        quiet.release.set()
     assert rec.detail == (
         f"keepalive timeout: 127.0.0.1:{quiet.port} did not answer a ping within 0.05 s"
     )
@@ -536,18 +542,24 @@ async def test_garbage_only_is_not_live_and_one_good_frame_makes_it_live(
         assert back.detail == "toy streaming" and back.malformed == 1
 
 
+async def ticked_then_junk(server: ToyServer, col: Collector, junk: int) -> ToyConn:
+    """The connection once one good tick has arrived and ``junk`` unreadable frames followed."""
+    conn = await server.subscribed("/0")
+    await conn.ws.send(tick("A", 2.0))
+    await col.tick("A")
+    for _ in range(junk):
+        await conn.ws.send("junk")
+    return conn
+
+
 async def test_a_run_of_garbage_after_good_frames_is_not_live(server: ToyServer) -> None:
     feed = ToyFeed(server)
     feed.garbled_run = 3
     async with Collector(feed) as col:
-        conn = await server.subscribed("/0")
-        await conn.ws.send(tick("A", 2.0))
-        await col.tick("A")
-        mark = len(col.events)
-        await conn.ws.send("junk")
-        await conn.ws.send("junk")
+        conn = await ticked_then_junk(server, col, 2)
         await conn.ws.send(tick("A", 2.5))  # a good frame resets the run
-        await col.tick("A", after=mark)
+        second = await col.wait(lambda e: type(e) is Tick and e.price == 2.5)
+        mark = col.events.index(second)
         assert not any(s.state is FeedState.STALE for s in col.statuses())
         for _ in range(3):
             await conn.ws.send("junk")
@@ -560,11 +572,7 @@ async def test_the_malformed_count_is_refreshed_in_the_status(server: ToyServer)
     feed = ToyFeed(server)
     feed.monitor_interval = 0.01
     async with Collector(feed) as col:
-        conn = await server.subscribed("/0")
-        await conn.ws.send(tick("A", 2.0))
-        await col.tick("A")
-        await conn.ws.send("junk")
-        await conn.ws.send("junk")
+        await ticked_then_junk(server, col, 2)
         counted = await col.wait(lambda e: isinstance(e, FeedStatus) and e.malformed == 2)
     assert counted.state is FeedState.LIVE and counted.detail == "toy streaming"
 
