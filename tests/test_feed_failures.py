@@ -247,3 +247,40 @@ async def test_quitting_the_monitor_closes_the_feed_with_1000() -> None:
         await asyncio.wait_for(conn.closed.wait(), 5)
     assert app.return_code == 0
     assert (conn.ws.close_code, conn.ws.close_reason) == (1000, "r2k closing")
+
+
+def test_the_text_snapshot_says_what_is_wrong_with_the_feed() -> None:
+    from tui.headless import snapshot_text
+
+    down = FeedStatus(FeedState.RECONNECTING, "cannot connect to h:443: Connection refused")
+    pipeline = pipeline_with(down)
+    lines = snapshot_text(pipeline.frame(), pipeline, 3).splitlines()
+    assert lines[1] == "FEED     reconnecting: cannot connect to h:443: Connection refused"
+    assert lines[2] == ""
+    garbled = FeedStatus(FeedState.LIVE, "yahoo streaming", malformed=1024)
+    pipeline = pipeline_with(garbled)
+    line = snapshot_text(pipeline.frame(), pipeline, 3).splitlines()[1]
+    assert line == "FEED     live: yahoo streaming (1,024 malformed frames skipped)"
+    pipeline = pipeline_with(FeedStatus(FeedState.LIVE, "yahoo streaming"))
+    assert snapshot_text(pipeline.frame(), pipeline, 3).splitlines()[1] == ""
+
+
+async def test_finnhub_statuses_arrive_while_its_rest_warm_up_hangs(silent_port: int) -> None:
+    """The fault campaign saw Finnhub's statuses held 32-37 s behind its REST warm-up."""
+    from feeds.providers.finnhub import FinnhubFeed
+    from tests.providers.fake_finnhub import FakeFinnhub
+    from tests.providers.harness import NOW, SYMBOLS, open_fast
+
+    async with FakeFinnhub() as fake:
+        fake.expect = 3
+        env = fake.env(
+            R2K_FINNHUB_MAX_SYMBOLS="3",
+            R2K_FINNHUB_REST_URL=f"http://127.0.0.1:{silent_port}",  # quotes never answer
+            R2K_FINNHUB_INDEX_CLOSES="off",
+        )
+        options = FeedOptions(symbols=list(SYMBOLS), env=env, stale_after=3600)
+        feed = open_fast("finnhub", options, FinnhubFeed, NOW)
+        async with Collector(feed) as col:
+            live = await col.status(FeedState.LIVE, within=5.0)
+    assert live.detail.startswith("finnhub streaming; subscribed 3 of ")
+    assert not [e for e in col.events if not isinstance(e, FeedStatus)]  # no quote came back

@@ -209,7 +209,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         line = f"FEED     {feed['state']}: {fmt.clean(feed['detail'], 300)}"
         if feed["malformed"]:
             line += f" ({feed['malformed']:,} malformed frames skipped)"
-        out[1:1] = [line, ""]
+        out.insert(1, line)
     index_rows = []
     for s in HEADLINE:
         q = d["indices"][s]
