@@ -148,9 +148,9 @@ class StatusLineSink:
     """Feed status changes as JSON lines (``"kind": "status"``), on stderr by default.
 
     A line per new state or reason, with ``malformed`` (frames skipped as unreadable) and
-    ``retry_at`` (the next connection attempt) when they apply. A status that only moves the
-    malformed count is written at most once every ``counts_every`` seconds: a feed of garbage
-    must not flood a log.
+    ``retry_at`` (the next connection attempt) when they apply. The same state and reason again
+    (a malformed count that grows, the next retry of a long outage, on each of 20 connections)
+    is written at most once every ``counts_every`` seconds: a dead feed must not flood a log.
     """
 
     # >>> fail8a (issue 8 §1-2)
@@ -161,10 +161,10 @@ class StatusLineSink:
         self._last_at = -1e18
 
     def __call__(self, status: FeedStatus) -> None:
-        key = (status.state, status.detail, status.reconnects)
+        key = (status.state, status.detail)
         now = time.monotonic()
         if key == self._last and now - self._last_at < self.counts_every:
-            return  # only the counters moved: written again after counts_every
+            return  # only the counters or the retry time moved: written again after counts_every
         self._last, self._last_at = key, now
         line: dict[str, Any] = {
             "kind": "status",
