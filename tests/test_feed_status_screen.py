@@ -131,3 +131,34 @@ async def test_at_80_columns_the_bar_shows_the_reason_not_the_anchor() -> None:
         assert re.fullmatch(r"retry in \d+ s", head[1])
         assert head[2] == "1,024 malformed frames skipped"
         assert head[3].startswith("cannot connect to streamer.finance.yahoo.com:443")
+
+
+def test_snapshot_feed_status_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from collections import deque
+
+    from tests.test_snapshots import fresh_app, two_frames
+
+    app = fresh_app()
+    history = [
+        FeedStatus(FeedState.CONNECTING, "connecting to stream.data.alpaca.markets:443", NOW_MS),
+        FeedStatus(FeedState.LIVE, "alpaca streaming; iex: trades for 30 symbols", NOW_MS + 900),
+        FeedStatus(
+            FeedState.ERROR,
+            "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and "
+            "R2K_ALPACA_SECRET; the server said the credentials in the request (***) were not "
+            "accepted",
+            NOW_MS + 61_000,
+            1024,
+            2,
+        ),
+    ]
+    app.pipeline.history = deque(history)
+    app.pipeline._history_view = None
+    app.pipeline.status = history[-1]
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await two_frames(pilot)
+        await pilot.press("f")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
