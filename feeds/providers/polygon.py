@@ -76,12 +76,6 @@ def _flag(value: str | None, default: bool) -> bool:
     raise ConfigError(f"polygon: expected true or false, got {value!r}")
 
 
-def _one_line(text: object, limit: int = 200) -> str:
-    """A server's message made safe to show: one line, printable, bounded."""
-    s = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
 class PolygonFeed(StreamFeed):
     provider = "polygon"
 
@@ -211,7 +205,7 @@ class PolygonFeed(StreamFeed):
         if status in ("connected", "auth_success", "success"):
             return
         cluster = _cluster.get()
-        msg = _one_line(message)
+        msg = self.quote(message, 200)  # keys masked before the cut
         if status == "auth_failed":
             raise FatalFeedError(
                 f"Massive rejected the API key ({msg or status}): check R2K_POLYGON_KEY "
@@ -296,7 +290,7 @@ class PolygonFeed(StreamFeed):
         try:
             await self._run_jobs(client, jobs, start, prev, wanted, failed)
         except Exception as exc:  # the warm-up is a nicety: never take the stream down
-            failed.append(f"the rest ({_one_line(exc)})")
+            failed.append(f"the rest ({self.quote(exc, 200)})")
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
             await self._refresh_symbols(client)

@@ -287,9 +287,10 @@ async def test_rest_errors_are_a_status_detail_not_fatal(
     async with Collector(feed) as got:
         first = await got.wait(lambda e: isinstance(e, FeedStatus) and "intraday" in e.detail)
         assert isinstance(first, FeedStatus)
-        assert first.detail == (
-            "connecting to yahoo; no intraday history: ^RUT: No data found, symbol may be "
-            "delisted (HTTP 404) (+2 more)"
+        # the stream connects beside the warm-up: whatever its state, the note says why
+        assert first.detail.endswith(
+            "; no intraday history: ^RUT: No data found, symbol may be delisted (HTTP 404) "
+            "(+2 more)"
         )
         assert (await got.tick("SPY")).price == 431.18  # the stream runs regardless
         daily = await got.wait(lambda e: isinstance(e, FeedStatus) and "daily" in e.detail)
