@@ -25,6 +25,10 @@ Example::
 
     [feeds.alpaca]
     key = "..."
+
+    [nats]                   # r2k relay and --feed nats://: see feeds/relay/link.py
+    url = "nats://127.0.0.1:4222"
+    prefix = "r2k"
 """
 
 from __future__ import annotations
@@ -84,6 +88,9 @@ class Settings:
     webhook: str | None = None
     feeds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     record: Path | None = None  # also write every tick to this CSV (replay format)
+    # --- relay over NATS (issue 13) ---------------------------------------------------------
+    nats: Mapping[str, Any] = field(default_factory=dict)  # the [nats] table (feeds/relay/link.py)
+    # --- end relay ---------------------------------------------------------------------------
     config_path: Path | None = None  # the file these settings were read from, if any
 
     @property
@@ -91,7 +98,12 @@ class Settings:
         return self.feed.partition(":")[0].strip().lower()
 
     def feed_config(self) -> Mapping[str, Any]:
-        """The ``[feeds.<name>]`` table of the selected feed (empty if none)."""
+        """The ``[feeds.<name>]`` table of the selected feed (empty if none).
+
+        A relay's terminal (``nats://``, ``tls://``) gets the ``[nats]`` table.
+        """
+        if self.feed_name in NATS_FEEDS:
+            return self.nats
         return self.feeds.get(self.feed_name, {})
 
 
@@ -161,6 +173,19 @@ def _approach(v: Any) -> float | None:
     return _number(lo=0, hi=0.1, lo_open=True)(v)
 
 
+# --- relay over NATS (issue 13) ---------------------------------------------------------------
+NATS_FEEDS = ("nats", "tls")  # feed names whose settings are the [nats] table
+
+
+def _nats(v: Any) -> dict[str, Any]:
+    from feeds.relay.link import check_table
+
+    return check_table(v)
+
+
+# --- end relay ---------------------------------------------------------------------------------
+
+
 def _feeds(v: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(v, dict) or not all(isinstance(t, dict) for t in v.values()):
         raise ValueError('must hold one table per feed, e.g. [feeds.alpaca] key = "..."')
@@ -184,6 +209,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "webhook": _url,
     "feeds": _feeds,
     "record": _path,
+    "nats": _nats,  # relay over NATS (issue 13)
 }
 FILE_KEYS = (*CHECKS, "levels")
 FLAGS = {"refresh_hz": "--refresh"}  # where a flag's name differs from its setting's
