@@ -72,6 +72,7 @@ class NatsFeed(Feed):
         self.link_up = False
         self._ever_up = False
         self.fatal = ""  # a problem retrying cannot fix (shown as ERROR)
+        self.problem = ""  # the last error NATS reported on a working link
         self.link_detail = f"connecting to NATS at {self.link.url}"
         self._link_since = time.monotonic()
         # --- sequence tracking (one relay run = one epoch)
@@ -102,7 +103,9 @@ class NatsFeed(Feed):
     @property
     def label(self) -> str:
         host, port = self.link.host_port
-        where = f"{host}:{port}" if self.link.prefix == DEFAULT_PREFIX else self.link.display
+        where = f"{host}:{port}"
+        if self.link.prefix != DEFAULT_PREFIX:
+            where += f"/{self.link.prefix}"
         return f"{self.upstream_label} via {where}" if self.upstream_label else f"relay {where}"
 
     def now_ms(self) -> int:
@@ -152,9 +155,15 @@ class NatsFeed(Feed):
 
         async def error(e: Exception) -> None:
             text = self.link.redact(" ".join(f"{type(e).__name__} {e}".split()))
-            verb = "retrying" if self._ever_up or not self.link_up else "reconnecting"
             if "Authorization" in text or "authentication" in text.lower():
                 text = "the server refused the login; check user/password/token/creds [nats]"
+            nc = self._nc
+            if nc is not None and nc.is_connected:
+                # the link is up (a slow-consumer drop shows as a gap; a permissions error here)
+                self.problem = text
+                self._report()
+                return
+            verb = "reconnecting" if self._ever_up else "retrying"
             self._link_down(f"NATS at {self.link.url}: {text}; {verb}")
 
         self._nc = await nats.connect(
@@ -228,6 +237,8 @@ class NatsFeed(Feed):
             state, detail = up.state, f"upstream: {up.detail}" if up.detail else ""
         if self.missed_batches and state is FeedState.LIVE:
             detail += f" ({_plural(self.missed_batches, 'batch')} missed so far, resynced)"
+        if self.problem and self.link_up:
+            detail += f"; NATS: {self.problem}"
         return dataclasses.replace(up, state=state, detail=detail, ts=int(time.time() * 1000))
 
     def _report(self) -> None:

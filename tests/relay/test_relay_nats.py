@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from feeds.events import FeedState, FeedStatus
+from feeds.feed import FeedOptions
+from feeds.pipeline import Pipeline
 from feeds.relay import codec
+from feeds.relay.consumer import NatsFeed
+from feeds.relay.link import resolve
 from feeds.relay.server import NatsServer
 from feeds.relay.tasks import cancel_all
 from tests.relay.conftest import Terminal, board_of, make_relay, sim, until
@@ -37,6 +42,9 @@ async def test_two_terminals_equal_the_relay_board(nats_server: NatsServer) -> N
     assert a.board() == want
     assert b.board() == want
     assert a.feed.missed_batches == b.feed.missed_batches == 0
+    # both links: the relay's address in the label, the upstream's own state and words
+    assert a.feed.label == f"sim (seed 3) via 127.0.0.1:{nats_server.port}/t"
+    assert any(s.detail == "upstream: simulated market, seed 3" for s in a.statuses)
     assert a.pipeline.state.daily.keys() == relay.pipeline.state.daily.keys()
     await _stop(task)
     await a.stop()
@@ -119,7 +127,7 @@ async def test_a_dropped_batch_is_shown_then_resynced(
         return await publish(subject, data, stored=stored)
 
     monkeypatch.setattr(relay, "_publish", lossy)
-    task = await _run(relay, feed_ms=60_000)
+    task = await _run(relay)
     await until(lambda: term.feed.gaps == 1, what="the gap to be detected")
     assert term.feed.missed_batches == 1
     assert dropped == [20]
@@ -129,8 +137,11 @@ async def test_a_dropped_batch_is_shown_then_resynced(
 
     await until(shown, what="the gap on the status line")
     assert shown()[0].state is FeedState.STALE
-    await until(lambda: term.feed.synced.is_set() and term.state == "live", what="resynced")
-    assert "1 batch missed so far" in term.pipeline.status.detail
+    await until(
+        lambda: any("1 batch missed so far, resynced" in s.detail for s in term.statuses),
+        what="live again, resynced, with the loss still on the status line",
+    )
+    await relay.feed.aclose()  # the market stops: compare the boards at rest
     await until(lambda: relay.feed_done.is_set() and relay.idle, what="the relay to finish")
     await until(lambda: term.caught_up(relay.seq), what="the last batch applied")
     assert term.board() == board_of(relay)
@@ -164,3 +175,33 @@ async def test_the_terminal_never_sees_upstream_keys(nats_server: NatsServer) ->
     await _stop(task)
     await term.stop()
     await nc.close()
+
+
+async def test_login_from_the_environment_and_a_refused_one(tmp_path: Path) -> None:
+    with NatsServer(tmp_path / "auth", extra_args=("--user", "alice", "--pass", "pw-9f3k")) as srv:
+        good = Terminal(srv, env={"R2K_NATS_USER": "alice", "R2K_NATS_PASSWORD": "pw-9f3k"})
+        relay = make_relay(srv, sim(speed=20))
+        relay.link = resolve(
+            srv.url, prefix="t", env={}, config={"user": "alice", "password": "pw-9f3k"}
+        )
+        good.start()
+        task = await _run(relay)
+        await until(lambda: good.state == "live", what="a terminal logged in")
+        bad = Terminal(srv, env={"R2K_NATS_USER": "alice", "R2K_NATS_PASSWORD": "wrong-7x"})
+        bad.start()
+        await until(lambda: "refused the login" in bad.pipeline.status.detail, what="refusal")
+        assert bad.state in ("connecting", "reconnecting")
+        assert all("wrong-7x" not in s.detail for s in bad.statuses)
+        await _stop(task)
+        await good.stop()
+        await bad.stop()
+
+
+async def test_tls_url_refuses_a_plain_server(nats_server: NatsServer) -> None:
+    term = Terminal(nats_server)
+    term.feed = NatsFeed(nats_server.url.replace("nats://", "tls://") + "/t", FeedOptions())
+    term.pipeline = Pipeline(term.feed, status_sinks=[term.statuses.append])
+    term.start()
+    await until(lambda: term.state == "error", what="the refusal")
+    assert "TLS" in term.pipeline.status.detail
+    await term.stop()
