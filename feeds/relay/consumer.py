@@ -143,8 +143,6 @@ class NatsFeed(Feed):
 
     # ---- the NATS link -------------------------------------------------------------------------
     async def _connect(self) -> None:
-        import nats
-
         async def disconnected() -> None:
             self._link_down(f"lost NATS at {self.link.url}; reconnecting")
 
@@ -166,15 +164,12 @@ class NatsFeed(Feed):
             verb = "reconnecting" if self._ever_up else "retrying"
             self._link_down(f"NATS at {self.link.url}: {text}; {verb}")
 
-        self._nc = await nats.connect(
-            **self.link.connect_kwargs(),
-            name="r2k terminal",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=self.reconnect_wait,
-            connect_timeout=2,
-            disconnected_cb=disconnected,
-            reconnected_cb=reconnected,
-            error_cb=error,
+        self._nc = await self.link.connect(
+            "r2k terminal",
+            reconnect_wait=self.reconnect_wait,
+            disconnected=disconnected,
+            reconnected=reconnected,
+            error=error,
         )
         info = getattr(self._nc, "_server_info", {}) or {}
         if self.link.tls and not info.get("tls_required"):

@@ -19,7 +19,7 @@ Every secret is listed in :attr:`NatsLink.secrets` so status lines can redact it
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from urllib.parse import unquote, urlsplit
 from feeds.errors import ConfigError
 from feeds.providers.settings import redact, setting
 from feeds.relay.subjects import DEFAULT_PREFIX, Subjects, check_prefix
+
+Callback = Callable[[], Awaitable[None]]
+ErrorCallback = Callable[[Exception], Awaitable[None]]
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 DEFAULT_PORT = 4222
@@ -96,6 +99,33 @@ class NatsLink:
             kw["tls"] = self._ssl_context()
             kw["tls_hostname"] = self.host_port[0]
         return kw
+
+    async def connect(
+        self,
+        name: str,
+        *,
+        reconnect_wait: float,
+        disconnected: Callback,
+        reconnected: Callback,
+        error: ErrorCallback,
+    ) -> Any:
+        """A ``nats.aio.client.Client`` logged in, retrying forever (initially and after a drop).
+
+        The callbacks see every drop, reconnect and error; nothing here gives up, because a
+        desk's server coming back later must be picked up without a restart.
+        """
+        import nats
+
+        return await nats.connect(
+            **self.connect_kwargs(),
+            name=name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=reconnect_wait,
+            connect_timeout=2,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
+        )
 
     def _ssl_context(self) -> ssl.SSLContext:
         try:

@@ -29,10 +29,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-import nats
 from nats.errors import Error as NatsError
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NoStreamResponseError
+from nats.js.errors import BadRequestError
 from nats.js.errors import Error as JsError
 
 from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
@@ -149,6 +148,8 @@ class Relay:
 
         async def reconnected() -> None:
             self.say(f"reconnected to NATS at {self.link.url}")
+            # a restarted server may have lost the stream: make sure of it, then republish
+            await self._ensure_stream()
             self._republish = True
             self.connected.set()
 
@@ -160,15 +161,12 @@ class Relay:
                 last_error[0] = text
                 self.say(f"NATS at {self.link.url}: {text}")
 
-        self._nc = await nats.connect(
-            **self.link.connect_kwargs(),
-            name=f"r2k relay {self.subjects.prefix}",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=self.reconnect_wait,
-            connect_timeout=2,
-            disconnected_cb=disconnected,
-            reconnected_cb=reconnected,
-            error_cb=error,
+        self._nc = await self.link.connect(
+            f"r2k relay {self.subjects.prefix}",
+            reconnect_wait=self.reconnect_wait,
+            disconnected=disconnected,
+            reconnected=reconnected,
+            error=error,
         )
         self._js = self._nc.jetstream(timeout=2.0)
         await self._ensure_stream()
@@ -201,17 +199,14 @@ class Relay:
                 "that join late wait for live ticks. Start nats-server with -js to fix."
             )
 
-    async def _publish(self, subject: str, data: bytes, *, stored: bool = False) -> bool:
-        """Send one message; False when it could not be sent (the link is down, buffer full)."""
+    async def _publish(self, subject: str, data: bytes) -> bool:
+        """Send one message; False when it could not be sent (the link is down, buffer full).
+
+        Never waits for the server: the snapshot's subjects are bound to the stream, so the
+        server stores them as they pass, and a slow JetStream cannot hold back live batches.
+        """
         try:
-            if stored and self.jetstream:
-                try:
-                    await self._js.publish(subject, data)
-                except NoStreamResponseError:
-                    await self._ensure_stream()  # the server forgot it (restarted without state)
-                    await self._js.publish(subject, data)
-            else:
-                await self._nc.publish(subject, data)
+            await self._nc.publish(subject, data)
         except (NatsError, JsError, TimeoutError) as e:
             reason = f"{type(e).__name__}: {e}".rstrip(": ")
             if reason != self._publish_error:
@@ -327,7 +322,7 @@ class Relay:
 
     async def _publish_snapshot(self, messages: list[tuple[str, bytes]]) -> None:
         for subject, data in messages:
-            if not await self._publish(subject, data, stored=True):
+            if not await self._publish(subject, data):
                 self._republish = True  # try the whole snapshot again next round
                 return
 

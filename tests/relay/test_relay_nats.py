@@ -120,11 +120,11 @@ async def test_a_dropped_batch_is_shown_then_resynced(
     publish = relay._publish
     dropped: list[int] = []
 
-    async def lossy(subject: str, data: bytes, *, stored: bool = False) -> bool:
+    async def lossy(subject: str, data: bytes) -> bool:
         if subject.endswith(".live") and codec.decode_batch(data).seq == 20:
             dropped.append(20)
             return False  # lost on the way, as on a slow consumer or an outage
-        return await publish(subject, data, stored=stored)
+        return await publish(subject, data)
 
     monkeypatch.setattr(relay, "_publish", lossy)
     task = await _run(relay)
