@@ -34,7 +34,7 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         server.stop()
 
 
-async def until(cond: Callable[[], object], within: float = 10.0, what: str = "") -> None:
+async def until(cond: Callable[[], object], within: float = 20.0, what: str = "") -> None:
     """Wait for ``cond()`` to hold (checked every 10 ms); fail with ``what`` after ``within`` s."""
     deadline = time.monotonic() + within
     while not cond():
