@@ -18,10 +18,11 @@ their fields from the dataclasses, so a field or an event type added to :mod:`fe
 carried without touching this module (``tests/test_relay_codec.py`` enumerates the union). A
 consumer skips and counts an event type it does not know (a newer relay), never crashes.
 
-Why JSON and not msgpack: measured on 50,000 simulated ticks in batches of 250 (``bench/relay.py
---codec``), orjson columns decode fastest (~0.6-1.0 µs per tick including building the Tick) and
-are smallest (~48 bytes per tick); msgpack via msgspec or msgpack-python was 1.3-2x slower to
-decode and ~10 % larger (9 bytes per float).
+Why JSON columns: measured on 50,000 simulated ticks in batches of 250 on an idle moment of the
+2-core machine (``bench/relay.py --codec``; under load all figures grow alike), orjson columns
+decoded in 0.6-1.0 µs per tick including building each Tick, msgspec's typed decoding of one
+object per tick in 0.65-1.1 µs at twice the bytes (96 vs 48 per tick), msgpack columns in
+0.8-1.3 µs (typed) or 1.3-1.9 µs (msgpack-python, untyped) at 52 bytes.
 """
 
 from __future__ import annotations
