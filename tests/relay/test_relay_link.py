@@ -58,7 +58,7 @@ def test_the_nats_config_table(tmp_path: Path) -> None:
     settings = load_settings(cfg, env={})
     assert settings.feed_config() == {"user": "bob", "password": "pw"}
     cfg.write_text("[nats]\nport = 4222\n")
-    with pytest.raises(ConfigError, match="unknown key 'nats.port'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'nats\.port'"):
         load_settings(cfg, env={})
 
 
