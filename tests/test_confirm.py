@@ -74,6 +74,16 @@ def test_the_replay_alert_of_a_1m_level(tmp_path: Path, capsys: pytest.CaptureFi
     ]
 
 
+def test_a_providers_minute_bars_confirm_their_own_minute() -> None:
+    # Polygon's AM bars arrive as one print per minute at 1 ms before the window's end
+    engine = LevelEngine([], approach=None)
+    engine.add(2642.0, "breakout", confirm="1m")
+    bars = [(at(1, 0) - 1, 2635.0), (at(2, 0) - 1, 2648.0), (at(3, 0) - 1, 2650.0)]
+    fired = [(ts, a) for ts, p in bars for a in engine.on_price(p, ts)]
+    assert [(ts, a.price, a.ts) for ts, a in fired] == [(at(3, 0) - 1, 2648.0, at(2, 0))]
+    assert [(a.price, a.ts) for a in engine.close_bars(at(3, 0))] == []  # 2,650: still above
+
+
 def test_confirm_sets_the_default_for_levels_that_name_none() -> None:
     engine = LevelEngine([(2450.0, "support")], approach=None, confirm="5m")
     assert engine.levels[0].confirm == "5m"
