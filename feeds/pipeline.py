@@ -227,8 +227,7 @@ class Pipeline:
         for alert in alerts:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
-            if alert.kind == "cross" and not alert.muted:
-                self._unacked = None  # alerts10: count again
+            self._unacked = None  # alerts10: count again (the memory may have dropped one)
             for sink in self.alert_sinks:
                 sink(alert)
 

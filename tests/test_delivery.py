@@ -212,3 +212,27 @@ def test_the_webhook_posts_the_slack_preset(
     assert received == [
         {"text": "r2k: ^RUT crossed up through 2,450\nsupport · 2,451.30 at 09:30:01 ET"}
     ]
+
+
+def test_r2k_alerts_runs_the_configured_command_for_a_live_feeds_alerts(
+    tmp_path: Path, live_replay: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import write_csv
+    from tui.cli import main
+
+    rows = [(T0 + k * 1000, "^RUT", p, 2440.0) for k, p in enumerate([2440.0, 2455.0, 2447.0])]
+    replay = write_csv(tmp_path / "x.csv", "ts,symbol,price,prev_close", rows)
+    out = tmp_path / "runs.jsonl"
+    script = "import json, sys; open(sys.argv[1], 'a').write(json.dumps(sys.argv[2:]) + '\\n')"
+    config = tmp_path / "c.toml"
+    argv = [sys.executable, "-c", script, str(out), "{kind}", "{direction}", "{level}"]
+    config.write_text(f"approach = false\n[alerts.command]\nargv = {json.dumps(argv)}\n")
+    status = main(["alerts", "--config", str(config), "--feed", f"{live_replay}:{replay}"])
+    assert status == 0, capsys.readouterr().err
+    runs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert runs == [["cross", "up", "2450"], ["cross", "down", "2450"]]
+    # the sim's alerts are practice: they run nothing
+    out.unlink()
+    assert main(["alerts", "--config", str(config), "--feed", f"replay:{replay}"]) == 0
+    assert not out.exists()
+    assert "command: not run for replay alerts" in capsys.readouterr().err
