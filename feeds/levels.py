@@ -119,6 +119,7 @@ class _Bar:
 
 
 _NO_ALERTS: list[AlertEvent] = []
+_NEVER = 2**62  # "no bar open": later than any epoch ms
 
 
 class LevelEngine:
@@ -158,6 +159,7 @@ class LevelEngine:
         self._bars: dict[str, _Bar] = {}  # confirmation mode -> the bar being built
         self._closed_until: dict[str, int] = {}  # mode -> end of its last closed bar (ms)
         self._bar_modes: tuple[str, ...] = ()  # the bar-confirmed modes some level uses
+        self._next_end = _NEVER  # the earliest end of a bar being built (ms)
         for price, label in levels:
             self.add(price, label, user=False)
 
@@ -224,6 +226,7 @@ class LevelEngine:
         if resettle:
             self.last_price = None
             self._bars.clear()
+            self._next_end = _NEVER
             for lv in self.levels:
                 lv.side = Side.UNKNOWN
 
@@ -257,7 +260,7 @@ class LevelEngine:
         """Close every bar that ended at or before ``now_ms`` (epoch ms, the feed's clock) and
         return the crossings their closes confirm. Cheap when no bar is due: call it from the
         frame loop, so a bar closes on time even if no later price comes."""
-        if not self._bars:
+        if now_ms < self._next_end:  # the per-price path: one comparison
             return _NO_ALERTS
         out = _NO_ALERTS
         for mode, bar in list(self._bars.items()):
@@ -265,6 +268,7 @@ class LevelEngine:
                 del self._bars[mode]
                 self._closed_until[mode] = bar.end
                 out = self._on_close(out, mode, bar)
+        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
         return out
 
     def _bar_price(self, price: float, ts: int, estimated: bool) -> None:
@@ -277,6 +281,7 @@ class LevelEngine:
                 n = BAR_MS[mode]
                 start = ts - ts % n
                 self._bars[mode] = _Bar(start, start + n, price, estimated)
+                self._next_end = min(self._next_end, start + n)
             else:
                 bar.close = price
                 bar.estimated = estimated
@@ -285,6 +290,7 @@ class LevelEngine:
         self._bar_modes = tuple(m for m in BAR_MS if any(lv.confirm == m for lv in self.levels))
         for mode in [m for m in self._bars if m not in self._bar_modes]:
             del self._bars[mode]
+        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
 
     def _on_close(self, out: list[AlertEvent], mode: str, bar: _Bar) -> list[AlertEvent]:
         close = bar.close
@@ -306,7 +312,7 @@ class LevelEngine:
         """Feed one value of the watched series (index points, or bp for a spread) at ``ts``
         (epoch ms); returns the alerts it fires (usually none): the bars it closes first, then
         the tick-confirmed crossings and approach notices of the price itself."""
-        out = self.close_bars(ts) if self._bars else _NO_ALERTS
+        out = self.close_bars(ts) if ts >= self._next_end else _NO_ALERTS
         first = self.last_price is None
         self.last_price = price
         if self._bar_modes:

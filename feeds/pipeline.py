@@ -259,14 +259,18 @@ class Pipeline:
         return round((la / aa - lb / ab) * 10_000.0, 2)
 
     def _check_spreads(self, i: int, ts: int) -> None:
+        if self._levels_session != self.state.session:
+            for engine, _a, _b in self._spread_watch[i]:
+                self._deliver(engine.close_bars(ts))  # in the session they were built in
+            self._roll_levels()
         for engine, a, b in self._spread_watch[i]:
             if engine.on_bars:
                 self._data_lag = max(0, self.feed.now_ms() - ts)
-                self._deliver(engine.close_bars(ts))
-            self._roll_levels()
             value = self._spread_bp(a, b)
             if value is not None:
-                self._deliver(engine.on_price(value, ts, estimated=self.estimated))
+                fired = engine.on_price(value, ts, estimated=self.estimated)
+                if fired:
+                    self._deliver(fired)
 
     def on_clock(self, now_ms: int | None = None) -> None:
         """Close the bars of bar-confirmed levels that ended by the feed's clock (``now_ms``, by
