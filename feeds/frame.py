@@ -12,6 +12,7 @@ import numpy as np
 from feeds.analytics import Breadth
 from feeds.events import FeedState, FeedStatus
 from feeds.levels import AlertEvent, LevelState
+from feeds.scoreboard import Scoreboard
 
 
 @dataclass(slots=True, frozen=True)
@@ -148,6 +149,9 @@ class Frame:
     feed: str = ""  # the feed's label (its spec)
     status_history: tuple[FeedStatus, ...] = ()  # this run's status changes, oldest first
     # <<< fail8a
+    # ytd11 (issue 11): the year-to-date story (returns by period, streaks, YTD breadth, the
+    # holdings in use, ^RUT's daily bars); None only for frames built without a pipeline
+    scoreboard: Scoreboard | None = None
 
     @property
     def stale(self) -> bool:

@@ -126,9 +126,10 @@ def build_pipeline(
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
-            from feeds.recorder import Recorder, RecordingFeed
+            from feeds.recorder import RecordingFeed, open_recorder
 
-            feed = RecordingFeed(feed, Recorder(settings.record))
+            # ytd11: Parquet or CSV by the extension (Parquet when there is none)
+            feed = RecordingFeed(feed, open_recorder(settings.record))
     except BaseException:
         log.close()
         raise

@@ -78,7 +78,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--record",
         metavar="PATH",
         default=s,
-        help="also append every tick to PATH (CSV, replayable)",
+        help="also record every tick to PATH (.parquet or .csv, replayable)",
     )
     g.add_argument(
         "--config",
@@ -136,12 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print one JSON object instead")
     rec = sub.add_parser(
         "record",
-        help="record a feed's ticks to a CSV that replay:PATH plays back",
-        description="Append every tick to --out (never truncated). Stops at the end of a "
-        "replay, after --duration, or on Ctrl+C.",
+        help="record a feed's ticks to a Parquet or CSV file that replay:PATH plays back",
+        description="Write every tick to --out: Parquet when it ends in .parquet (or has no "
+        "extension), CSV when it ends in .csv (appended to, never truncated). The feed's daily "
+        "history goes to OUT.daily.csv. Stops at the end of a replay, after --duration, or on "
+        "Ctrl+C (the file is closed cleanly).",
     )
     _common(rec)
-    rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
+    rec.add_argument(
+        "--out", metavar="PATH", required=True, help="recording file (.parquet, default, or .csv)"
+    )
     _duration(rec, "stop after S seconds")
     _relay_parser(sub)
     return parser
@@ -245,9 +249,10 @@ def run(argv: Sequence[str] | None) -> int:
         return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
+        from feeds.recorder import recording_path
         from tui.headless import run_record
 
-        out = Path(ns.out).expanduser()
+        out = recording_path(ns.out)  # ytd11: .parquet when no extension; others refused
         name, arg = parse_spec(settings.feed)
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")

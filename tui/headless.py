@@ -151,7 +151,8 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
         pipeline.notes.append(feed.recorder.repaired)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(out), 500)}\n")
+    path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # ytd11: + .parquet
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(path), 500)}\n")
     return _exit_status(pipeline) or code
 
 
