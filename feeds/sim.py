@@ -49,6 +49,7 @@ _RHO_SPX_MAGS = 0.85
 _ETF_RATE = {MAGS: 1.5, IWM: 6.0, SPY: 8.0}
 _RELEASE_QUANTUM_S = 0.01  # pacing granularity (wall seconds): ticks are at most this late
 _CHUNK = 60  # factor shocks are drawn in blocks of this many seconds
+_OPENING_S = 30  # every constituent has printed within this many seconds of the open
 
 
 @dataclass(slots=True)
@@ -175,6 +176,11 @@ class Market:
         size_mult[:5] = [150.0, 1200.0, 0.2, 1.3, 2.0]  # indices report aggregate volume
         self._size_mult = size_mult
         self._volume = np.zeros(n, dtype=np.int64)
+        # the second after the open at which each name's opening print comes (if not before)
+        self._open_at = np.zeros(n, dtype=np.int64)
+        self._open_at[nh:] = rng_p.integers(0, _OPENING_S, nc)
+        self._opened = np.zeros(n, dtype=bool)
+        self._opened[:nh] = True
         if self.phase.open_ms < start_ms < self.phase.close_ms:
             # Joining mid-session: the day's volume so far, as if it had traded at the mean rate.
             elapsed = (start_ms - self.phase.open_ms) / 1000
@@ -300,6 +306,13 @@ class Market:
         lam = self._rate * (act if is_open else thin)
         counts = rng.poisson(lam)
         counts[:2] = 1 if is_open else 0  # index values: once a second in the session only
+        if is_open and not self._opened.all():
+            # the opening cross: every name prints within _OPENING_S of the open (or of the
+            # sim's start mid-session), however thinly it trades afterwards
+            second = (t - max(self.phase.open_ms, self.start_ms)) // 1000
+            due = ~self._opened & (self._open_at <= second)
+            counts[due] = np.maximum(counts[due], 1)
+            self._opened |= counts > 0
         total = int(counts.sum())
         if total == 0:
             return []

@@ -89,7 +89,33 @@ def test_snapshot_json_matches_hand_computed_board(
         "breadth",
         "coverage",
         "weights_as_of",
+        "scoreboard",
+        "streak",
+        "record_high_streak",
+        "breadth_ytd",
+        "ytd_anchor_unknown",
+        "holdings",
         "constituents",
+    }
+    # ytd11: no daily history and no previous closes: the scoreboard says unknown, not 0
+    periods = dict.fromkeys(("1d", "5d", "mtd", "ytd"))
+    names = ("^RUT", "^GSPC", "MAGS", "RUT-SPX", "RUT-MAGS")
+    assert snap["scoreboard"] == {n: periods for n in names}
+    assert snap["streak"] == {
+        "leader": None,
+        "sessions": 0,
+        "longest_since": None,
+        "longest_this_year": 0,
+    }
+    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
+    assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
+    assert snap["holdings"] == {
+        "origin": "given",
+        "source": "test",
+        "as_of": "2025-11-04",
+        "age_days": 1,
+        "stale": False,
     }
     assert snap["feed"] == {
         "spec": f"replay:{replay}",
