@@ -68,6 +68,9 @@ class Holdings:
     # ytd11: where they came from: "given" (--holdings), "fetched" (r2k holdings fetch) or
     # "bundled" (feeds/data); "" when built in code
     origin: str = ""
+    # ytd11: False for an iShares file whose rows run to the end of the file without the legal
+    # footer every download ends with: the download was cut short (r2k holdings fetch refuses it)
+    complete: bool = True
     # No slots: cached_property needs an instance __dict__.
 
     @cached_property
@@ -288,6 +291,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
     out: list[Constituent] = []
     col: dict[str, int] = {}
     line_no = 0
+    ended = False  # the data rows ended before the file did (the footer follows)
     for line_no, row in _rows(text):
         first = row[0].strip(_NBSP_BLANK) if row else ""
         if header is None:
@@ -310,6 +314,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
         # The footer (legal text in one quoted multi-line cell) follows a U+00A0 line: the data
         # ends at the first row that is short or starts blank.
         if len(row) < len(header) or not first:
+            ended = True
             break
         if row[col["Asset Class"]].strip() != "Equity":
             continue  # cash, money market, collateral, futures
@@ -344,7 +349,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
             f"{p}:{header_line}: no listed equity rows after the header; check the file"
         )
     out.sort(key=lambda c: -c.weight)  # stable: the file's order among equal weights
-    return Holdings(as_of, out, f"iShares holdings {p.name}")
+    return Holdings(as_of, out, f"iShares holdings {p.name}", complete=ended)
 
 
 def _ishares_date(cell: str) -> dt.date | None:

@@ -19,6 +19,8 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    # ytd11: fetched holdings (the data directory) never leak between tests or from the user's
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     for var in R2K_ENV:
         monkeypatch.delenv(var, raising=False)
     return home
