@@ -19,11 +19,13 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from feeds.errors import InputFileError, R2KError
 from feeds.holdings import Holdings, load_holdings
+
+if TYPE_CHECKING:  # httpx is imported when a download starts: start-up never pays for it
+    import httpx
 
 ISHARES_IWM_URL = (
     "https://www.ishares.com/us/products/239710/ishares-russell-2000-etf/1467271812596.ajax"
@@ -140,6 +142,8 @@ def fetch(
 
 
 def _host(url: str) -> str:
+    import httpx
+
     try:
         return httpx.URL(url).host or url
     except Exception:
@@ -153,6 +157,8 @@ def _download(
     sleep: Callable[[float], None],
 ) -> bytes:
     """The response body, whole; retries network errors, 429 and 5xx with the shared backoff."""
+    import httpx
+
     from feeds.providers.backoff import Backoff
 
     host = _host(url)
@@ -188,6 +194,8 @@ class _CutShort(Exception):
 
 
 def _body(resp: httpx.Response, host: str, progress: Progress | None) -> bytes:
+    import httpx
+
     header = resp.headers.get("Content-Length")
     total = int(header) if header and header.isdigit() else None
     chunks: list[bytes] = []

@@ -145,6 +145,17 @@ async def test_deterministic_for_a_seed() -> None:
     assert a[1] != c[1]  # the history differs too
 
 
+def test_daily_history_is_deterministic_for_a_seed() -> None:
+    """Years of index bars and a year of member closes: the same for a seed on every build,
+    another seed another history."""
+    a, b, c = (Market(load_holdings(), seed=s, start_ms=OPEN) for s in (7, 7, 8))
+    assert a.history_events() == b.history_events()
+    assert np.array_equal(a.history.member_closes, b.history.member_closes)
+    assert a.history.member_dates == b.history.member_dates and len(a.history.member_dates) >= 245
+    assert a.history_events()[0] != c.history_events()[0]
+    assert not np.array_equal(a.history.member_closes, c.history.member_closes)
+
+
 async def test_pacing_does_not_change_events() -> None:
     # 1000x real time: 3 s of sim time is released over ~3 ms of wall time, paced by sleeps.
     fast = await take(sim(seed=2, speed=0.0), until_ms=OPEN + 3000)
