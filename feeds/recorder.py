@@ -179,18 +179,24 @@ class Recorder:
             ) from None
         return fd
 
-    def write(self, tick: Tick) -> None:
-        if self.stopped is not None:
-            self.lost += 1
-            return
+    def _fields(self, tick: Tick) -> tuple[str, float | None]:
+        """The tick's symbol as written (no control characters) and its previous close (the
+        tick's, else the latest one the feed sent, e.g. in a REST Bars event)."""
         prev = tick.prev_close
         if prev is None:
-            prev = self._prev.get(tick.symbol)  # sent earlier, e.g. in a REST Bars event
+            prev = self._prev.get(tick.symbol)
         else:
             self._prev[tick.symbol] = prev
         symbol = self._safe.get(tick.symbol)
         if symbol is None:
             symbol = self._safe[tick.symbol] = clean(tick.symbol, 40)
+        return symbol, prev
+
+    def write(self, tick: Tick) -> None:
+        if self.stopped is not None:
+            self.lost += 1
+            return
+        symbol, prev = self._fields(tick)
         self._writer.writerow(
             (
                 tick.ts,
@@ -440,14 +446,7 @@ class ParquetRecorder(Recorder):
         if self.stopped is not None:
             self.lost += 1
             return
-        prev = tick.prev_close
-        if prev is None:
-            prev = self._prev.get(tick.symbol)
-        else:
-            self._prev[tick.symbol] = prev
-        symbol = self._safe.get(tick.symbol)
-        if symbol is None:
-            symbol = self._safe[tick.symbol] = clean(tick.symbol, 40)
+        symbol, prev = self._fields(tick)
         ts, sym, price, size, pc, vol = self._cols
         ts.append(tick.ts)
         sym.append(symbol)

@@ -437,32 +437,29 @@ def _daily_row(
         date.fromisoformat(day)
     except ValueError:
         raise ValueError(f"date {day!r} is not YYYY-MM-DD; fix or delete the row") from None
-    try:
-        x = float(close)
-    except ValueError:
-        raise ValueError(f"close {close!r} is not a number; fix or delete the row") from None
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"close {close!r} must be a number above 0; fix or delete the row")
+    x = _positive("close", close)
     extra: list[float | None] = []
     for name in DAILY_OPTIONAL:
         k = columns.get(name)
         text = cells[k] if k is not None else ""
-        if not text:
-            extra.append(None)
-            continue
-        try:
-            v = float(text)
-        except ValueError:
-            raise ValueError(f"{name} {text!r} is not a number; fix or delete the row") from None
-        if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} {text!r} must be a number above 0; fix or delete the row")
-        extra.append(v)
+        extra.append(_positive(name, text) if text else None)
     o, h, lo = extra
     if h is not None and (h < x or (lo is not None and h < lo) or (o is not None and h < o)):
         raise ValueError(f"high {h:g} is below the close, open or low; fix or delete the row")
     if lo is not None and (lo > x or (o is not None and lo > o)):
         raise ValueError(f"low {lo:g} is above the close or open; fix or delete the row")
     return symbol, day, x, None if o is None and h is None and lo is None else (o, h, lo)
+
+
+def _positive(name: str, text: str) -> float:
+    """A sidecar cell as a number above 0; ValueError with the problem and the fix."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a number; fix or delete the row") from None
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name} {text!r} must be a number above 0; fix or delete the row")
+    return x
 
 
 def load_daily(path: Path) -> DailyData | None:

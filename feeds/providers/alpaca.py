@@ -453,8 +453,7 @@ class AlpacaFeed(StreamFeed):
         """Daily bars (^RUT/^GSPC from Yahoo's chart, each kept to the session of its ETF's
         previous close; MAGS from Alpaca's bars) and the members' YTD anchors from Alpaca's
         multi-symbol bars, 100 symbols a request; the cache first, refreshed once a day."""
-        from feeds.providers.history import HistoryCache, HistoryLoader, needs_for
-        from feeds.providers.yahoo_rest import YahooHistory, YahooRest
+        from feeds.providers.history import run_for_etf_feed
 
         rest = RestClient(
             self.rest_url,
@@ -462,26 +461,17 @@ class AlpacaFeed(StreamFeed):
             retries=2,
             headers={"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret},
         )
-        yahoo = YahooRest(self.index_closes.base_url, min_interval=0.25, retries=1)
-
-        def cutoff(symbol: str) -> str | None:
-            day = cutoffs_for(self._etf_dates, ref).get(symbol)
-            return day.isoformat() if day is not None else None
-
-        try:
-            loader = HistoryLoader(
-                AlpacaHistory(rest, YahooHistory(yahoo), self.feed_name, self.now_ms),
-                HistoryCache("alpaca", self.rest_url),
-                self._emit,
-                lambda text: self._set_notes(history=self.quote(text, 300)),
-                self.now_ms,
-                cutoff,
-            )
-            o = self.options
-            await loader.run(needs_for(o.holdings, o.symbols, self.now_ms()))
-        finally:
-            await rest.aclose()
-            await yahoo.aclose()
+        await run_for_etf_feed(
+            self,
+            "alpaca",
+            rest,
+            lambda yahoo: AlpacaHistory(rest, yahoo, self.feed_name, self.now_ms),
+            lambda text: self._set_notes(history=self.quote(text, 300)),
+            self._emit,
+            self._etf_dates,
+            ref,
+            self.index_closes.base_url,
+        )
 
     # <<< ytd11
 

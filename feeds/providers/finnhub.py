@@ -204,8 +204,7 @@ class FinnhubFeed(StreamFeed):
         and the members' YTD anchors from Yahoo's spark batches: Finnhub has no endpoint for
         many symbols, and one candle request per member would take half an hour at the free
         plan's 60 calls a minute. The cache first, refreshed once a day."""
-        from feeds.providers.history import HistoryCache, HistoryLoader, needs_for
-        from feeds.providers.yahoo_rest import YahooHistory, YahooRest
+        from feeds.providers.history import run_for_etf_feed
 
         rest = RestClient(
             self.rest_url,
@@ -213,26 +212,17 @@ class FinnhubFeed(StreamFeed):
             per_minute=self.rest_per_minute,
             params={"token": self.token},
         )
-        yahoo = YahooRest(self.index_closes.base_url, min_interval=0.25, retries=1)
-
-        def cutoff(symbol: str) -> str | None:
-            day = cutoffs_for(self._etf_dates, ref).get(symbol)
-            return day.isoformat() if day is not None else None
-
-        try:
-            loader = HistoryLoader(
-                FinnhubHistory(rest, YahooHistory(yahoo), self.now_ms),
-                HistoryCache("finnhub", self.rest_url),
-                self._emit,
-                lambda text: self._set_notes(history=self.quote(text, 300)),
-                self.now_ms,
-                cutoff,
-            )
-            o = self.options
-            await loader.run(needs_for(o.holdings, o.symbols, self.now_ms()))
-        finally:
-            await rest.aclose()
-            await yahoo.aclose()
+        await run_for_etf_feed(
+            self,
+            "finnhub",
+            rest,
+            lambda yahoo: FinnhubHistory(rest, yahoo, self.now_ms),
+            lambda text: self._set_notes(history=self.quote(text, 300)),
+            self._emit,
+            self._etf_dates,
+            ref,
+            self.index_closes.base_url,
+        )
 
     # <<< ytd11
 

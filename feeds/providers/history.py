@@ -37,7 +37,10 @@ from feeds.events import DailyBar, DailyBars, Event, HistoryProgress, SessionClo
 from feeds.symbols import MAGS, RUT, SPX
 
 if TYPE_CHECKING:
+    from feeds.feed import Feed
     from feeds.holdings import Holdings
+    from feeds.providers.http import RestClient
+    from feeds.providers.yahoo_rest import YahooHistory
 
 INDICES = (RUT, SPX, MAGS)
 HISTORY_START = "1987-09-10"  # ^RUT's first daily bar at Yahoo [U: Yahoo's depth, not a spec]
@@ -325,3 +328,61 @@ def _complete(bars: Sequence[DailyBar], until: str) -> list[DailyBar]:
 def _why(exc: BaseException) -> str:
     text = " ".join(str(exc).split())[:160]
     return text or type(exc).__name__
+
+
+async def run_for_feed(
+    feed: Feed,
+    source: HistorySource,
+    provider: str,
+    base_url: str,
+    note: Note,
+    emit: Emit,
+    cutoff: Callable[[str], str | None] | None = None,
+) -> None:
+    """Run the history of ``feed`` (its holdings and symbols, on its clock) from ``source``,
+    cached under ``provider`` and ``base_url``: what each live provider's warm-up spawns."""
+    loader = HistoryLoader(
+        source, HistoryCache(provider, base_url), emit, note, feed.now_ms, cutoff
+    )
+    o = feed.options
+    await loader.run(needs_for(o.holdings, o.symbols, feed.now_ms()))
+
+
+def session_cutoff(
+    etf_dates: dict[str, dt.date | None], ref: dt.date | None
+) -> Callable[[str], str | None]:
+    """For an ETF-only feed: each index's last session is its ETF's previous-close session
+    (:func:`feeds.providers.closes.cutoffs_for`), read when the bars are emitted."""
+    from feeds.providers.closes import cutoffs_for
+
+    def cutoff(symbol: str) -> str | None:
+        day = cutoffs_for(etf_dates, ref).get(symbol)
+        return day.isoformat() if day is not None else None
+
+    return cutoff
+
+
+async def run_for_etf_feed(
+    feed: Feed,
+    provider: str,
+    rest: RestClient,
+    make_source: Callable[[YahooHistory], HistorySource],
+    note: Note,
+    emit: Emit,
+    etf_dates: dict[str, dt.date | None],
+    ref: dt.date | None,
+    yahoo_url: str,
+) -> None:
+    """:func:`run_for_feed` for an ETF-only feed (Alpaca, Finnhub): its source, built on Yahoo's
+    keyless chart for the indices (``yahoo_url``), each index kept to its ETF's previous-close
+    session; ``rest`` (the provider's client) and Yahoo's are closed at the end."""
+    from feeds.providers.yahoo_rest import YahooHistory, YahooRest
+
+    yahoo = YahooRest(yahoo_url, min_interval=0.25, retries=1)
+    try:
+        source = make_source(YahooHistory(yahoo))
+        base = str(rest.base_url)
+        await run_for_feed(feed, source, provider, base, note, emit, session_cutoff(etf_dates, ref))
+    finally:
+        await rest.aclose()
+        await yahoo.aclose()

@@ -302,17 +302,16 @@ class PolygonFeed(StreamFeed):
         """ytd11: daily bars of the indices and MAGS as far back as the plan allows, and the
         members' YTD anchors from one grouped-daily call for the whole market, on the same
         client (within the plan's REST rate), cached and refreshed once a day."""
-        from feeds.providers.history import HistoryCache, HistoryLoader, needs_for
+        from feeds.providers.history import run_for_feed
 
-        o = self.options
-        loader = HistoryLoader(
+        await run_for_feed(
+            self,
             PolygonHistory(client, self._canon, self.now_ms),
-            HistoryCache("polygon", self.rest_url),
-            self._emit,
+            "polygon",
+            self.rest_url,
             lambda text: self._set_note("history", self.quote(text, 300)),
-            self.now_ms,
+            self._emit,
         )
-        await loader.run(needs_for(o.holdings, o.symbols, self.now_ms()))
 
     async def _refresh_symbols(self, client: RestClient) -> None:
         """The ticker list, after the previous closes and on the same client, so both keep

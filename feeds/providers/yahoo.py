@@ -117,19 +117,14 @@ class YahooFeed(StreamFeed):
         """ytd11: daily bars of ^RUT, ^GSPC and MAGS as far back as Yahoo has them, and every
         member's YTD anchor from spark batches (20 symbols a request), the cache first; not
         needed for the first tick, so not awaited."""
-        from feeds.providers.history import HistoryCache, HistoryLoader, needs_for
+        from feeds.providers.history import run_for_feed
         from feeds.providers.yahoo_rest import YahooHistory
 
+        def note(text: str) -> None:
+            self._set_note("daily", text)
+
         try:
-            loader = HistoryLoader(
-                YahooHistory(rest),
-                HistoryCache("yahoo", self.rest_url),
-                self._emit,
-                lambda text: self._set_note("daily", text),
-                self.now_ms,
-            )
-            o = self.options
-            await loader.run(needs_for(o.holdings, o.symbols, self.now_ms()))
+            await run_for_feed(self, YahooHistory(rest), "yahoo", self.rest_url, note, self._emit)
         finally:
             await rest.aclose()
 
