@@ -67,6 +67,13 @@ class Feed(ABC):
     @abstractmethod
     def __aiter__(self) -> AsyncIterator[Event]: ...
 
+    def batches(self) -> AsyncIterator[list[Event]] | None:
+        """The same events in the groups they come in (a provider's frame, a relay's batch, what
+        the sim releases at one wake-up), for a consumer that applies a group in one call
+        (:meth:`feeds.pipeline.Pipeline.handle_batch`, issue 12 §5); None when the feed has no
+        groups (then iterate the feed itself). Iterate one or the other, never both."""
+        return None
+
     def listed(self) -> SymbolDirectory | None:
         """The symbols this feed is known to carry as soon as it is built (a replay file's), for
         spelling holdings tickers as the feed does; None when only the stream will tell."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -169,12 +169,48 @@ class Pipeline:
             self.progress[ev.what] = ev
         # <<< ytd11
 
+    def handle_batch(self, events: Sequence[object]) -> bool:
+        """The events of one provider frame (or one release of the sim), in order: the same
+        state, alerts and statuses as :meth:`handle` on each (issue 12 §5). Runs of ticks go
+        through :meth:`MarketState.apply_ticks` in one call; a headline tick stops the run for
+        its level, spread and estimate checks, then the run goes on. Returns True when the feed
+        said it ENDED (nothing after that status is handled), as :meth:`run` stops there."""
+        st = self.state
+        nh = self._n_headline
+        n = len(events)
+        k = 0
+        while k < n:
+            ev = events[k]
+            if type(ev) is not Tick or self._adopting:
+                self.handle(ev)
+                k += 1
+                if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
+                    return True
+                continue
+            end = k + 1  # the run of ticks starting at k
+            while end < n and type(events[end]) is Tick:
+                end += 1
+            ticks = events[k:end] if k or end < n else events
+            j = 0
+            while j < len(ticks):
+                j = st.apply_ticks(ticks, j, nh)  # type: ignore[arg-type]
+                tick = ticks[j - 1]
+                i = st.ids[tick.symbol]  # type: ignore[attr-defined]
+                if i < nh:
+                    self._after_headline(i, tick)  # type: ignore[arg-type]
+            k = end
+        return False
+
     def _on_tick(self, tick: Tick) -> None:
         if self._adopting and tick.symbol not in self.state.ids:
             self._adopt(tick.symbol)
         i = self.state.apply(tick)
         if i >= self._n_headline:  # alerts10: a constituent, the hot path: nothing more to do
             return
+        self._after_headline(i, tick)
+
+    def _after_headline(self, i: int, tick: Tick) -> None:
+        """A headline symbol's tick (id ``i``), applied: its levels, estimate and spreads."""
         if i == self._level_id and not self.estimated:
             self._check_levels(tick.price, tick.ts, estimated=False)
         elif self.estimated and i in self._proxy_ids:
@@ -450,6 +486,15 @@ class Pipeline:
         await asyncio.to_thread(self._session_phase, self.feed.now_ms())
         self.feed_limit_ms = None
         async with self.feed as feed:
+            groups = feed.batches() if feed_ms is None else None
+            if groups is not None:  # a frame's ticks in one call (issue 12 §5)
+                try:
+                    async for batch in groups:
+                        if self.handle_batch(batch):
+                            break
+                finally:
+                    await groups.aclose()  # type: ignore[attr-defined]
+                return
             events = aiter(feed)
             try:
                 async for ev in events:

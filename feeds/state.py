@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -192,6 +193,54 @@ class MarketState:
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
         return i
+
+    def apply_ticks(self, ticks: Sequence[Tick], start: int = 0, stop_below: int = 0) -> int:
+        """Apply ``ticks[start:]`` in order, exactly as :meth:`apply` on each would (issue 12
+        §5: a provider frame's trades in one call, the columns looked up once, not per tick).
+
+        Stops right after applying a tick whose symbol id is below ``stop_below`` (the headline
+        symbols, which the pipeline checks against levels one by one) and returns the index
+        after it; returns ``len(ticks)`` when all are applied. ``stop_below=0`` never stops.
+        """
+        ids = self.ids
+        last, high, low, first = self.last, self.high, self.low, self.first
+        next_bucket, ts_col, count = self.next_bucket, self.ts, self.count
+        prev_close, day_volume = self.prev_close, self.day_volume
+        until = self._session_until
+        n = len(ticks)
+        k = start
+        while k < n:
+            tick = ticks[k]
+            k += 1
+            try:
+                i = ids[tick.symbol]
+            except KeyError:
+                i = self.id_of(tick.symbol)
+            p = tick.price
+            ts = tick.ts
+            if ts >= until:
+                self._cross(ts)
+                until = self._session_until
+            before = last[i]
+            last[i] = p
+            if p != before:  # the same rules as apply(), inlined
+                if before is None:
+                    first[i] = high[i] = low[i] = p
+                elif p > high[i]:  # type: ignore[operator]
+                    high[i] = p
+                elif p < low[i]:  # type: ignore[operator]
+                    low[i] = p
+            if ts >= next_bucket[i]:
+                self._roll(i, ts, p, before)
+            ts_col[i] = ts
+            count[i] += 1
+            if tick.prev_close is not None:
+                prev_close[i] = tick.prev_close
+            if tick.day_volume is not None:
+                day_volume[i] = tick.day_volume
+            if i < stop_below:
+                return k
+        return n
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""

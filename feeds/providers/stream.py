@@ -447,14 +447,22 @@ class StreamFeed(Feed):
         self._tasks.append(asyncio.create_task(self._monitor()))
 
     async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
+        async for batch in self._frames():
+            for ev in batch:
+                yield ev
+
+    def batches(self) -> AsyncIterator[list[Event]]:
+        """Each frame's events (and each warm-up's) as decoded: one list per frame."""
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[list[Event]]:
         if not self._ended:
             self._start()
         while True:
             batch = await self._queue.get()
             if batch is None:
                 return
-            for ev in batch:
-                yield ev
+            yield batch
 
     async def aclose(self) -> None:
         self._finish()  # a consumer still iterating ends instead of waiting forever

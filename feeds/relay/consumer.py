@@ -118,7 +118,16 @@ class NatsFeed(Feed):
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
 
+    def batches(self) -> AsyncIterator[list[Event]]:
+        """Each relay batch's events, as received: one list per NATS message."""
+        return self._batches()
+
     async def _events(self) -> AsyncIterator[Event]:
+        async for batch in self._batches():
+            for ev in batch:
+                yield ev
+
+    async def _batches(self) -> AsyncIterator[list[Event]]:
         self._report()
         self._tasks = [
             asyncio.create_task(self._connect()),
@@ -128,8 +137,7 @@ class NatsFeed(Feed):
             batch = await self._queue.get()
             if batch is None:
                 return
-            for ev in batch:
-                yield ev
+            yield batch
 
     async def aclose(self) -> None:
         if not self._ended:

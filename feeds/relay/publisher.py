@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nats.errors import Error as NatsError
@@ -81,6 +81,24 @@ class _TapPipeline(Pipeline):
     def handle(self, ev: object) -> None:
         super().handle(ev)
         self._tap(ev)  # type: ignore[arg-type]
+
+    def handle_batch(self, events: Sequence[object]) -> bool:
+        """A group applied in one call (issue 12 §5), then handed on in order, as ``handle``
+        hands on each event (up to an ENDED status, after which nothing is handled)."""
+        tap, self._tap = self._tap, _untapped
+        try:
+            ended = super().handle_batch(events)
+        finally:
+            self._tap = tap
+        for ev in events:
+            tap(ev)  # type: ignore[arg-type]
+            if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
+                break
+        return ended
+
+
+def _untapped(ev: Event) -> None:
+    """What the tap is while the base class applies a group: nothing (tapped after)."""
 
 
 class Relay:

@@ -1,0 +1,249 @@
+"""A group of events applied in one call (issue 12 §5) gives exactly what one event at a time
+gives: the state's columns and charts, the alerts and their order, the statuses, the relay's
+output; and the sim's groups are its events, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import AsyncIterator
+
+from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.feed import Feed, FeedOptions
+from feeds.levels import LevelEngine
+from feeds.pipeline import Pipeline
+from feeds.sim import SimFeed
+from feeds.state import MarketState
+from feeds.symbols import HEADLINE, IWM, RUT, SPX, SPY
+from tests.test_state_apply import snapshot
+
+OPEN = 1_762_957_800_000  # Wed 2025-11-12 09:30 ET
+NEXT_OPEN = 1_763_044_200_000  # Thu 2025-11-13 09:30 ET
+
+
+def random_ticks(rng: random.Random, n: int, *, days: int = 2) -> list[Tick]:
+    """Headline and constituent ticks over ``days`` sessions (pre-market, regular, post-market
+    and a new day: the rollovers happen inside a group), some with a previous close or a day
+    volume, some at the last price, a few symbols never seen before."""
+    symbols = [*HEADLINE, *(f"S{k:03d}" for k in range(40))]
+    prices = {s: (2450.0 if s == RUT else rng.uniform(5, 500)) for s in symbols}
+    starts = [OPEN - 3_600_000, NEXT_OPEN - 3_600_000][:days]
+    out: list[Tick] = []
+    for day, start in enumerate(starts):
+        ts = start
+        for k in range(n // len(starts)):
+            ts += rng.choice((0, 0, 1, 7, 250, 30_000, 61_000))
+            s = rng.choice(symbols) if rng.random() > 0.02 else f"NEW{day}{k}"
+            p = prices.get(s, 10.0)
+            roll = rng.random()
+            if roll > 0.3:
+                step = 0.8 if s == RUT else 0.05
+                p = round(max(0.01, p + rng.choice((-step, step)) * rng.random()), 2)
+            prices[s] = p
+            out.append(
+                Tick(
+                    s,
+                    p,
+                    ts,
+                    size=100.0,
+                    day_volume=float(k) if rng.random() < 0.5 else None,
+                    prev_close=round(p * 0.99, 2) if rng.random() < 0.3 else None,
+                )
+            )
+    return out
+
+
+def test_apply_ticks_equals_apply_on_each_across_session_rollovers() -> None:
+    rng = random.Random(12)
+    for _ in range(10):
+        ticks = random_ticks(rng, 3_000)
+        one, batched = MarketState(HEADLINE), MarketState(HEADLINE)
+        for t in ticks:
+            one.apply(t)
+        k = 0
+        while k < len(ticks):  # groups of any size, as frames come
+            size = rng.choice((1, 2, 50, 400))
+            assert batched.apply_ticks(ticks[k : k + size]) == len(ticks[k : k + size])
+            k += size
+        assert snapshot(batched) == snapshot(one)
+        assert batched.session_date == one.session_date and batched.session == one.session
+        assert batched.total_ticks == one.total_ticks == len(ticks)
+        assert batched.daily == one.daily
+        assert batched.take_dirty() == one.take_dirty()
+
+
+def test_apply_ticks_stops_after_a_headline_tick() -> None:
+    st = MarketState(HEADLINE)
+    ticks = [Tick("AAA", 10.0, OPEN), Tick(RUT, 2450.0, OPEN), Tick("BBB", 5.0, OPEN)]
+    assert st.apply_ticks(ticks, 0, len(HEADLINE)) == 2  # the ^RUT tick applied, then a stop
+    assert st.price(RUT) == 2450.0 and st.price("BBB") is None
+    assert st.apply_ticks(ticks, 2, len(HEADLINE)) == 3
+    assert st.price("BBB") == 5.0 and st.total_ticks == 3
+
+
+class ListFeed(Feed):
+    def __init__(self, events: list[Event], *, estimates: bool = False) -> None:
+        super().__init__("list", FeedOptions())
+        self.events = events
+        self.estimates_indices = estimates
+
+    def now_ms(self) -> int:
+        return NEXT_OPEN
+
+    async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
+        for ev in self.events:
+            yield ev
+
+
+def alert_pipeline(events: list[Event], estimates: bool) -> tuple[Pipeline, list]:
+    fired: list = []
+    levels = LevelEngine(hysteresis=0.0002)
+    spread = LevelEngine([], band=1.0, approach=None)
+    for bp in (-20.0, -5.0, 5.0, 20.0):
+        spread.add(bp, f"{bp:+g} bp")
+    pipeline = Pipeline(
+        ListFeed(events, estimates=estimates),
+        levels=levels,
+        spreads={"RUT-SPX": spread},
+        alert_sinks=[fired.append],
+    )
+    return pipeline, fired
+
+
+def index_stream(rng: random.Random, estimates: bool) -> list[Event]:
+    """Index (or proxy ETF) prints walking through 2,450 and the spread thresholds, among
+    constituent ticks, statuses and daily closes, over a rollover."""
+    events: list[Event] = [
+        FeedStatus(FeedState.LIVE, "test", OPEN),
+        DailyCloses(RUT, [("2025-11-11", 2440.0)]),
+        DailyCloses(SPX, [("2025-11-11", 6700.0)]),
+    ]
+    rut, spx = 2440.0, 6700.0
+    for t in random_ticks(rng, 2_000):
+        if rng.random() < 0.3:
+            if rng.random() < 0.5:
+                rut = round(rut + rng.uniform(-2.5, 3.0), 2)
+                sym, price = (IWM, round(rut / 10.0, 2)) if estimates else (RUT, rut)
+            else:
+                spx = round(spx + rng.uniform(-3.0, 3.0), 2)
+                sym, price = (SPY, round(spx / 10.03, 2)) if estimates else (SPX, spx)
+            events.append(Tick(sym, price, t.ts))
+        elif t.symbol not in HEADLINE:
+            events.append(t)
+        if rng.random() < 0.01:
+            state = FeedState.STALE if rng.random() < 0.5 else FeedState.LIVE
+            events.append(FeedStatus(state, "", t.ts))  # stamped: no wall clock in the state
+    return events
+
+
+def test_handle_batch_equals_handle_on_each_with_levels_spreads_and_estimates() -> None:
+    rng = random.Random(13)
+    for estimates in (False, True, False, True):
+        events = index_stream(rng, estimates)
+        one, fired_one = alert_pipeline(events, estimates)
+        for ev in events:
+            one.handle(ev)
+        batched, fired_batched = alert_pipeline(events, estimates)
+        k = 0
+        while k < len(events):
+            size = rng.choice((1, 3, 50, 300))
+            assert batched.handle_batch(events[k : k + size]) is False
+            k += size
+        assert fired_one, "the stream should cross levels"
+        assert [(a.level, a.direction, a.ts, a.price) for a in fired_batched] == [
+            (a.level, a.direction, a.ts, a.price) for a in fired_one
+        ]
+        assert snapshot(batched.state) == snapshot(one.state)
+        assert batched.status == one.status
+        assert list(batched.history)[1:] == list(one.history)[1:]  # [0]: "opening", wall time
+
+
+def test_handle_batch_stops_at_the_end_of_the_feed() -> None:
+    pipeline, _ = alert_pipeline([], False)
+    events: list[Event] = [
+        Tick("AAA", 1.0, OPEN),
+        FeedStatus(FeedState.ENDED, "done"),
+        Tick("AAA", 2.0, OPEN + 1),
+    ]
+    assert pipeline.handle_batch(events) is True
+    assert pipeline.state.price("AAA") == 1.0
+    assert pipeline.status.state is FeedState.ENDED
+
+
+class GroupFeed(ListFeed):
+    """The same events, also in groups of varying size (as frames come)."""
+
+    def batches(self) -> AsyncIterator[list[Event]]:
+        async def groups() -> AsyncIterator[list[Event]]:
+            rng = random.Random(7)
+            k = 0
+            while k < len(self.events):
+                size = rng.choice((1, 5, 80))
+                yield self.events[k : k + size]
+                k += size
+
+        return groups()
+
+
+def test_run_over_groups_ends_where_run_over_events_does() -> None:
+    """``Pipeline.run`` takes the feed's groups when it has them: the same board and alerts as
+    one event at a time, and nothing after the feed's ENDED status."""
+    events = index_stream(random.Random(14), False)
+    events += [FeedStatus(FeedState.ENDED, "done", NEXT_OPEN), Tick("S001", 999.0, NEXT_OPEN)]
+
+    def pipeline(feed: Feed) -> tuple[Pipeline, list]:
+        fired: list = []
+        return Pipeline(
+            feed, levels=LevelEngine(hysteresis=0.0002), alert_sinks=[fired.append]
+        ), fired
+
+    grouped, fired_grouped = pipeline(GroupFeed(events))
+    single, fired_single = pipeline(ListFeed(events))
+    asyncio.run(grouped.run())
+    asyncio.run(single.run())
+    assert snapshot(grouped.state) == snapshot(single.state)
+    assert grouped.state.price("S001") != 999.0
+    assert fired_single and [a.ts for a in fired_grouped] == [a.ts for a in fired_single]
+    assert grouped.status.state is FeedState.ENDED
+
+
+def test_sim_groups_are_its_events_in_order() -> None:
+    async def collect(groups: bool) -> list[Event]:
+        feed = SimFeed("sim", FeedOptions(speed=0, seed=2, universe=200), start_ms=OPEN)
+        out: list[Event] = []
+        if groups:
+            it = feed.batches()
+            async for group in it:
+                assert group, "no empty group"
+                out.extend(group)
+                if len(out) > 20_000:
+                    break
+            await it.aclose()
+        else:
+            async for ev in feed:
+                out.append(ev)
+                if len(out) > 20_000:
+                    break
+        return out[:20_000]
+
+    def key(ev: Event) -> object:
+        return repr(ev) if type(ev) is not Tick else (ev.symbol, ev.price, ev.ts, ev.day_volume)
+
+    grouped, single = asyncio.run(collect(True)), asyncio.run(collect(False))
+    assert [key(e) for e in grouped] == [key(e) for e in single]
+    assert any(type(e) is Tick for e in grouped)
+
+
+def test_sim_ticks_are_unchanged_by_the_column_build() -> None:
+    """A seed's ticks are what they were before the sim built them column-wise: the digest of
+    the first three seconds was taken with the per-tick build."""
+    market = SimFeed("sim", FeedOptions(seed=1, universe=2000), start_ms=OPEN).market
+    first = [t for _ in range(3) for t in market.step()]
+    rows = [(t.symbol, t.price, t.ts, t.size, t.day_volume, t.prev_close) for t in first]
+    assert len(rows) == 2_841
+    assert rows[0] == ("HMN", 47.22, OPEN, 77.0, 77.0, 47.38)
+    assert hashlib.sha256(repr(rows).encode()).hexdigest() == (
+        "c9e801b745caa1dab67ea322cbce32f22a585156947746366e06973f38d5b28d"
+    )
+    assert all(type(t.ts) is int and type(t.size) is float for t in first)
