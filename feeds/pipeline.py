@@ -133,6 +133,7 @@ class Pipeline:
         self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
+        self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
         # >>> alerts10 (issue 10): spread engines, fed by the ticks of their indices only
         self.spreads: dict[str, LevelEngine] = {}
         self.spread_anchor = anchor if anchor != "ytd" else "prev"
@@ -171,34 +172,38 @@ class Pipeline:
 
     def handle_batch(self, events: Sequence[object]) -> bool:
         """The events of one provider frame (or one release of the sim), in order: the same
-        state, alerts and statuses as :meth:`handle` on each (issue 12 §5). Runs of ticks go
-        through :meth:`MarketState.apply_ticks` in one call; a headline tick stops the run for
-        its level, spread and estimate checks, then the run goes on. Returns True when the feed
-        said it ENDED (nothing after that status is handled), as :meth:`run` stops there."""
+        state, alerts and statuses as :meth:`handle` on each (issue 12 §5). Ticks go through
+        :meth:`MarketState.apply_ticks` in one call; a headline tick stops it for its level,
+        spread and estimate checks, and any other event is handled on its own, then it goes
+        on. Returns True when the feed said it ENDED (nothing after that status is handled),
+        as :meth:`run` stops there."""
         st = self.state
+        apply_ticks = st.apply_ticks
+        ids = st.ids
         nh = self._n_headline
         n = len(events)
         k = 0
         while k < n:
-            ev = events[k]
-            if type(ev) is not Tick or self._adopting:
+            if self._adopting:  # unknown symbols may be respelt holdings: one at a time
+                ev = events[k]
                 self.handle(ev)
                 k += 1
                 if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
                     return True
                 continue
-            end = k + 1  # the run of ticks starting at k
-            while end < n and type(events[end]) is Tick:
-                end += 1
-            ticks = events[k:end] if k or end < n else events
-            j = 0
-            while j < len(ticks):
-                j = st.apply_ticks(ticks, j, nh)  # type: ignore[arg-type]
-                tick = ticks[j - 1]
-                i = st.ids[tick.symbol]  # type: ignore[attr-defined]
+            j = apply_ticks(events, k, nh)
+            if j > k:
+                tick = events[j - 1]
+                i = ids[tick.symbol]  # type: ignore[attr-defined]
                 if i < nh:
                     self._after_headline(i, tick)  # type: ignore[arg-type]
-            k = end
+                k = j
+            elif k < n:  # not a tick: a status, bars, closes
+                ev = events[k]
+                self.handle(ev)
+                k += 1
+                if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
+                    return True
         return False
 
     def _on_tick(self, tick: Tick) -> None:
@@ -739,7 +744,7 @@ class Pipeline:
             tick_age_s=age,
             ticks_per_s=self._tick_rate(total),
             total_ticks=total,
-            streak=analytics.streak(st.daily.get(RUT, []), st.daily.get(SPX, [])),
+            streak=self._streak(),
             estimated_indices=self.estimated,
             changed=changed,
             new_alerts=new_alerts,
@@ -751,6 +756,16 @@ class Pipeline:
             unacknowledged=self.unacknowledged(),  # alerts10
             scoreboard=self.scoreboard(now),  # ytd11
         )
+
+    def _streak(self) -> tuple[int, str]:
+        """:func:`feeds.analytics.streak` of ^RUT vs ^GSPC, computed again only when the daily
+        closes changed (it walks every session: a third of a frame's cost, issue 12)."""
+        st = self.state
+        cached = self._streak_cache
+        if cached is None or cached[0] != st.daily_rev:
+            value = analytics.streak(st.daily.get(RUT, []), st.daily.get(SPX, []))
+            cached = self._streak_cache = (st.daily_rev, value)
+        return cached[1]
 
     # >>> ytd11 (issue 11)
     def scoreboard(self, now_ms: int | None = None) -> Scoreboard:

@@ -194,30 +194,33 @@ class MarketState:
             self.day_volume[i] = tick.day_volume
         return i
 
-    def apply_ticks(self, ticks: Sequence[Tick], start: int = 0, stop_below: int = 0) -> int:
-        """Apply ``ticks[start:]`` in order, exactly as :meth:`apply` on each would (issue 12
-        §5: a provider frame's trades in one call, the columns looked up once, not per tick).
+    def apply_ticks(self, events: Sequence[object], start: int = 0, stop_below: int = 0) -> int:
+        """Apply the ticks of ``events[start:]`` in order, exactly as :meth:`apply` on each
+        would (issue 12 §5: a provider frame's trades in one call, the columns looked up once,
+        not per tick). Returns the index of the first event not applied (``len(events)`` when
+        all were):
 
-        Stops right after applying a tick whose symbol id is below ``stop_below`` (the headline
-        symbols, which the pipeline checks against levels one by one) and returns the index
-        after it; returns ``len(ticks)`` when all are applied. ``stop_below=0`` never stops.
+        * it stops *before* an event that is not a :class:`Tick` (a status, bars), which the
+          caller handles on its own;
+        * it stops right *after* a tick whose symbol id is below ``stop_below`` (the headline
+          symbols, which the pipeline checks against levels one by one); 0 never stops.
         """
         ids = self.ids
         last, high, low, first = self.last, self.high, self.low, self.first
         next_bucket, ts_col, count = self.next_bucket, self.ts, self.count
         prev_close, day_volume = self.prev_close, self.day_volume
         until = self._session_until
-        n = len(ticks)
-        k = start
-        while k < n:
-            tick = ticks[k]
-            k += 1
+        tick_type = Tick
+        for k in range(start, len(events)):
+            tick = events[k]
+            if tick.__class__ is not tick_type:
+                return k
             try:
-                i = ids[tick.symbol]
+                i = ids[tick.symbol]  # type: ignore[attr-defined]
             except KeyError:
-                i = self.id_of(tick.symbol)
-            p = tick.price
-            ts = tick.ts
+                i = self.id_of(tick.symbol)  # type: ignore[attr-defined]
+            p = tick.price  # type: ignore[attr-defined]
+            ts = tick.ts  # type: ignore[attr-defined]
             if ts >= until:
                 self._cross(ts)
                 until = self._session_until
@@ -234,13 +237,13 @@ class MarketState:
                 self._roll(i, ts, p, before)
             ts_col[i] = ts
             count[i] += 1
-            if tick.prev_close is not None:
-                prev_close[i] = tick.prev_close
-            if tick.day_volume is not None:
-                day_volume[i] = tick.day_volume
+            if tick.prev_close is not None:  # type: ignore[attr-defined]
+                prev_close[i] = tick.prev_close  # type: ignore[attr-defined]
+            if tick.day_volume is not None:  # type: ignore[attr-defined]
+                day_volume[i] = tick.day_volume  # type: ignore[attr-defined]
             if i < stop_below:
-                return k
-        return n
+                return k + 1
+        return len(events)
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""
