@@ -29,8 +29,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# every bench, each figure with its target (under 10 minutes on 2 cores; R2K_BENCH_SCALE=0.3 for
+# a quick look)
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --ticks 200000 --provider-ticks 60000 --repeat 3
+	$(BIN)/python bench/alerts.py --runs 5
+	$(BIN)/python bench/relay.py
+	$(BIN)/python bench/screen.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,14 +4,16 @@ Run: ``.venv/bin/python bench/ingest.py [--universe 2000] [--ticks 300000]``
 
 Prints, for the simulated universe:
 - creating the Tick objects alone (the floor any feed pays),
-- ``MarketState.apply`` and the full ``Pipeline.handle`` path, and their ratio to creation,
+- ``MarketState.apply`` one tick at a time and ``apply_ticks`` a frame of 50 at a time, and the
+  full ``Pipeline.handle`` path, and their ratio to creation,
 - a JSON wire format (trade frames of 50 messages, Polygon-like) parsed with orjson alone, then
   decoded to Ticks and applied; target: >= 250,000 ticks/s and <= 3x the bare parse;
 - each real provider decoder (``Feed.decode``) on frames encoded from the same simulated ticks
   (Polygon, Finnhub and Alpaca JSON at 1 and 50 trades a frame; Yahoo's base64 protobuf in a JSON
   envelope, one update a frame as the real service sends): the bare parse (``orjson.loads``; for
   Yahoo also the base64 decode), ``decode()`` to Ticks, and decode + ``MarketState.apply``, with
-  the ratio to the bare parse and a met/NOT met line per JSON format.
+  the ratio to the bare parse and a met/NOT met line per JSON format. Apply is
+  ``MarketState.apply_ticks`` on each frame's ticks, as ``Pipeline.handle_batch`` does.
 """
 
 from __future__ import annotations
@@ -273,12 +275,12 @@ def bench_provider(
             decode(f)
 
     def decode_apply() -> Callable[[], None]:
-        apply_ = MarketState(symbols).apply
+        # a frame's ticks in one call, as Pipeline.handle_batch applies them (issue 12 §5)
+        apply_ticks = MarketState(symbols).apply_ticks
 
         def run() -> None:
             for f in frames:
-                for ev in decode(f):
-                    apply_(ev)
+                apply_ticks(decode(f))  # type: ignore[arg-type]
 
         return run
 
@@ -379,6 +381,11 @@ def base_section(ticks: list[Tick]) -> None:
         for t in ticks:
             st.apply(t)
 
+    def apply_batched() -> None:
+        st = MarketState()
+        for k in range(0, n, FRAME):
+            st.apply_ticks(ticks[k : k + FRAME])
+
     def handle() -> None:
         pipe = Pipeline(_NullFeed("bench", FeedOptions()))
         h = pipe.handle
@@ -399,14 +406,14 @@ def base_section(ticks: list[Tick]) -> None:
 
     def decode_apply() -> None:
         st = MarketState()
-        apply_ = st.apply
+        apply_ticks = st.apply_ticks
         loads = orjson.loads
         for f in frames:
-            for m in loads(f):
-                apply_(Tick(m["sym"], m["p"], m["t"], m["s"]))
+            apply_ticks([Tick(m["sym"], m["p"], m["t"], m["s"]) for m in loads(f)])
 
     t_create = best_of(create)
     t_apply = best_of(apply)
+    t_batched = best_of(apply_batched)
     t_handle = best_of(handle)
     t_parse = best_of(parse)
     t_decode = best_of(decode_apply)
@@ -415,7 +422,8 @@ def base_section(ticks: list[Tick]) -> None:
         return f"{n / t:>12,.0f} ticks/s  {t / n * 1e6:6.2f} µs/tick"
 
     print(f"create Tick objects only        {rate(t_create)}")
-    print(f"MarketState.apply               {rate(t_apply)}   {t_apply / t_create:.2f}x create")
+    print(f"MarketState.apply, one by one   {rate(t_apply)}   {t_apply / t_create:.2f}x create")
+    print(f"MarketState.apply_ticks, 50     {rate(t_batched)}   {t_batched / t_create:.2f}x create")
     print(f"Pipeline.handle (state+levels)  {rate(t_handle)}   {t_handle / t_create:.2f}x create")
     print(f"JSON parse only (orjson)        {rate(t_parse)}")
     print(f"JSON decode + Tick + apply      {rate(t_decode)}   {t_decode / t_parse:.2f}x parse")
