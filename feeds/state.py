@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 
 ANCHOR_MODES = ("prev", "open", "first", "ytd")
 
-#: headline symbols keep one point a second for a whole extended day; constituents one a minute.
-HEADLINE_BUCKET_MS, HEADLINE_CAPACITY = 1_000, 16 * 3_600
-CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY = 60_000, 24 * 60
+#: headline symbols keep one point a second for a whole extended day (04:00-20:00 ET, 16 h);
+#: constituents one a minute for the same 16 h. The constituents' rings are most of the
+#: process's data (2,000 names x 960 points x 16 bytes = 31 MB, allocated at each name's first
+#: tick; 24 h of points was 46 MB: issue 12 §6, bench/screen.py session --trace).
+EXTENDED_DAY_S = 16 * 3_600
+HEADLINE_BUCKET_MS, HEADLINE_CAPACITY = 1_000, EXTENDED_DAY_S
+CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY = 60_000, EXTENDED_DAY_S // 60
 _NEVER = 1 << 62  # a boundary no data time reaches (pinned sessions in tests)
 _NAN = float("nan")  # high/low of a symbol that has not traded yet this session
 

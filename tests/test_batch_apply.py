@@ -247,3 +247,19 @@ def test_sim_ticks_are_unchanged_by_the_column_build() -> None:
         "c9e801b745caa1dab67ea322cbce32f22a585156947746366e06973f38d5b28d"
     )
     assert all(type(t.ts) is int and type(t.size) is float for t in first)
+
+
+def test_a_constituent_chart_holds_the_whole_extended_day_in_bounded_memory() -> None:
+    """One point a minute from 04:00 to 20:00 ET (the sim's and the providers' extended day):
+    every minute is kept, first to last, in a ring sized for exactly that day (issue 12 §6)."""
+    st = MarketState(HEADLINE)
+    pre = OPEN - 5 * 3_600_000 - 1_800_000  # 04:00 ET
+    minutes = 16 * 60
+    st.apply_ticks([Tick("AAA", 10.0 + k / 100, pre + k * 60_000 + 5) for k in range(minutes)])
+    times, prices = st.chart("AAA")
+    assert len(times) == minutes
+    assert times[0] == pre + 5 and prices[0] == 10.0
+    assert prices[-1] == 10.0 + (minutes - 1) / 100
+    ring = st.history[st.ids["AAA"]]
+    assert ring.capacity == minutes
+    assert ring._times.nbytes + ring._prices.nbytes == minutes * 16
