@@ -8,8 +8,8 @@ Starts the real ``r2k`` on the simulated market in a pseudo-terminal and measure
   market closed (idle: no ticks),
 - key-to-screen latency: ``p`` (pause) until PAUSED is drawn, and back,
 - peak RSS.
-Targets (ARCHITECTURE.md): <= 10 % of a core and <= 40 KiB/s at 5,000 ticks/s over 2,000 names;
-idle <= 1 %; key-to-screen p99 <= 50 ms; first frame <= 0.8 s; peak RSS <= 200 MB.
+Targets (the project's performance model): <= 10 % of a core and <= 40 KiB/s at 5,000 ticks/s
+over 2,000 names; idle <= 1 %; key-to-screen p99 <= 50 ms; first frame <= 0.8 s; peak RSS <= 200 MB.
 """
 
 from __future__ import annotations

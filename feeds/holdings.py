@@ -4,9 +4,11 @@ Two file formats are accepted, told apart by their header line:
 
 * the bundled snapshot (``feeds/data/r2k_top_holdings.csv``): ``#`` comment lines carrying
   ``as_of`` and ``source``, then ``symbol,name,sector,weight_pct``;
-* an iShares fund holdings download (layout in PROTOCOLS.md §6): BOM, a preamble with
-  ``Fund Holdings as of,"Nov 05, 2025"``, U+00A0 separator lines, the ``Ticker,...`` header,
-  quoted numbers with thousands commas, ``-`` as null and a multi-line quoted footer.
+* an iShares fund holdings download (iShares IWM "Detailed Holdings and Analytics" CSV, as
+  published on ishares.com): a UTF-8 BOM, a preamble with ``Fund Holdings as of,"Nov 05, 2025"``,
+  separator lines holding one U+00A0, the ``Ticker,Name,Sector,Asset Class,...`` header
+  (``Quantity`` in US files, ``Shares`` elsewhere), quoted numbers with thousands commas, ``-`` as
+  null, non-equity rows (cash, futures) and a footer that is one quoted multi-line cell.
 
 Every problem becomes an :class:`InputFileError` naming the file, the line and the fix.
 """

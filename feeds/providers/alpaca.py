@@ -1,4 +1,4 @@
-"""Alpaca market-data stream v2 for stocks (PROTOCOLS.md §4), JSON wire format.
+"""Alpaca market-data stream v2 for stocks, JSON wire format.
 
 Spec: ``alpaca`` / ``alpaca:iex`` (free Basic plan), ``alpaca:sip`` (paid), ``alpaca:delayed_sip``,
 ``alpaca:test`` (the 24/7 ``FAKEPACA`` test stream, for checking keys).
@@ -8,6 +8,23 @@ MAGS) and the top constituents up to ``max_trades``; every other name gets minut
 into one tick at each bar's close. Alpaca has no index values: the pipeline estimates ^RUT/^GSPC
 from IWM/SPY (``estimates_indices``), with the ratio from the indices' own closes (closes.py).
 Previous closes come from the REST snapshot endpoint before streaming starts.
+
+Wire facts relied on (Alpaca docs, "Real-time stock pricing data" and "Streaming market data",
+https://docs.alpaca.markets/docs/real-time-stock-pricing-data; the reference client alpaca-py,
+``alpaca/data/live/websocket.py`` and ``alpaca/data/mappings.py``):
+
+- URL ``wss://stream.data.alpaca.markets/v2/{iex|sip|delayed_sip|test}``; the upgrade header
+  ``Content-Type: application/json`` selects JSON text frames (alpaca-py asks for msgpack).
+- Every server message is a JSON array. On connect ``[{"T":"success","msg":"connected"}]``; auth
+  with ``{"action":"auth","key":..,"secret":..}`` within 10 s, answered ``"authenticated"``;
+  ``{"action":"subscribe","trades":[..],"bars":[..]}`` is answered with the whole current set.
+- Trade ``{"T":"t","S":sym,"p":price,"s":size,"t":RFC-3339 with ns,"c":[conditions],"i":id}``;
+  minute bar ``{"T":"b","S":..,"o","h","l","c","v","t": bar start}``; corrections ``"c"`` and
+  cancels ``"x"`` come with the trades subscription.
+- Errors ``[{"T":"error","code":N,"msg":..}]``: 402 auth failed, 405 symbol limit exceeded (the set
+  is left unchanged), 406 connection limit exceeded, 409 insufficient subscription (alpaca-py
+  stops for good). One connection per endpoint on most plans; Basic streams IEX, 30 symbols.
+- No previous close in the stream: REST ``/v2/stocks/snapshots`` ``prevDailyBar``.
 """
 
 from __future__ import annotations
@@ -42,7 +59,8 @@ FEEDS = ("iex", "sip", "delayed_sip", "test")
 WS_URL = "wss://stream.data.alpaca.markets/v2/{feed}"
 REST_URL = "https://data.alpaca.markets"
 #: symbols with trades per plan when ``max_trades`` is not set (0 = no cap). Basic (IEX) allows
-#: 30 symbols for trades+quotes (§4.6); delayed SIP is assumed to share the Basic limit.
+#: 30 symbols for trades+quotes on Basic (Alpaca's plan page); delayed SIP is assumed to share
+#: the Basic limit.
 DEFAULT_TRADE_CAP = {"iex": 30, "delayed_sip": 30, "sip": 0, "test": 0}
 HEADLINE_ETFS = (IWM, SPY, MAGS)
 TEST_SYMBOL = "FAKEPACA"
@@ -151,7 +169,7 @@ def _rfc3339_any(s: str) -> int:
     return ms
 
 
-# ---- errors (§4.4) ----------------------------------------------------------------------
+# ---- errors (the docs' table) -------------------------------------------------------------------
 class SymbolLimitError(RetryFeedError):
     """405: the subscription asked for more symbols than the plan allows (set left unchanged)."""
 
@@ -354,7 +372,7 @@ class AlpacaFeed(StreamFeed):
         seconds = _second_cache
         millis = _MILLIS
         msgs = orjson.loads(raw)
-        if msgs.__class__ is not list:  # every Alpaca message is an array (§4.2)
+        if msgs.__class__ is not list:  # every Alpaca message is an array (docs)
             raise ValueError("not a JSON array")
         for m in msgs:
             kind = m["T"]

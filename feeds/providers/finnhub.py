@@ -1,4 +1,4 @@
-"""Finnhub websocket trades (PROTOCOLS.md §3).
+"""Finnhub websocket trades.
 
 Spec: ``finnhub``. The token rides in the URL (``wss://ws.finnhub.io?token=KEY``; redacted from
 every status), each symbol is subscribed with its own message, and the free plan streams about 50
@@ -6,6 +6,16 @@ symbols: the headline ETFs (IWM, SPY, MAGS) first, then constituents by weight, 
 ``max_symbols``. Finnhub has no index values, so the pipeline estimates ^RUT/^GSPC from IWM/SPY.
 Previous closes come from REST ``/api/v1/quote`` (``pc``), throttled to the free plan's 60 calls a
 minute: the headline ETFs before streaming starts, the rest in the background.
+
+Wire facts relied on (Finnhub docs, https://finnhub.io/docs/api/websocket-trades and
+https://finnhub.io/docs/api/quote; the reference client finnhub-python is REST only):
+
+- ``wss://ws.finnhub.io?token=KEY``; ``{"type":"subscribe","symbol":"AAPL"}``, one per message.
+- Trades ``{"type":"trade","data":[{"s":sym,"p":price,"t":epoch ms,"v":volume,"c":[codes as
+  strings]}]}``, batched and mixed; ``v`` 0 is a price update, not a trade. ``{"type":"ping"}``
+  comes while idle (no reply needed); ``{"type":"error","msg":"Invalid symbol ..."}``.
+- REST ``/api/v1/quote?symbol=..`` gives ``pc`` (previous close) and ``t`` in epoch seconds;
+  60 calls a minute on the free plan, HTTP 429 past it. One websocket per key.
 """
 
 from __future__ import annotations
@@ -38,7 +48,8 @@ from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
 WS_URL = "wss://ws.finnhub.io"
 REST_URL = "https://finnhub.io"
-DEFAULT_MAX_SYMBOLS = 50  # free plan (third-party figure, PROTOCOLS.md §3)
+# free plan: about 50 symbols (client authors' reports; Finnhub's docs give no figure)
+DEFAULT_MAX_SYMBOLS = 50
 REST_PER_MINUTE = 60  # free plan: 60 REST calls a minute...
 REST_SPACING = 0.05  # ...and at most 30 a second
 HEADLINE_ETFS = (IWM, SPY, MAGS)
@@ -50,7 +61,7 @@ _LIMIT_WORDS = re.compile(r"(?i)limit|maximum|too many|exceed")
 class FinnhubFeed(StreamFeed):
     provider = "finnhub"
     estimates_indices = True
-    #: Finnhub pings while idle; a minute without even a ping is a dead socket (§3)
+    #: Finnhub pings while idle; a minute without even a ping is a dead socket
     silence_timeout = 60.0
 
     def __init__(self, spec: str, options: FeedOptions) -> None:

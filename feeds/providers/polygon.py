@@ -6,6 +6,19 @@ stream has a previous close, so a background REST warm-up fetches the indices' d
 whole market's previous session in one grouped-daily call, headline first, inside the plan's rate
 limit (Basic: 5 calls a minute).
 
+Wire facts relied on (Massive docs, https://massive.com/docs/websocket/stocks/trades and
+https://massive.com/docs/websocket/indices/value; the reference client polygon-io/client-python,
+``massive/websocket/__init__.py``, its spec ``.massive/websocket.json`` and its mock server):
+
+- ``wss://socket.massive.com/{stocks|indices}`` (``delayed.massive.com`` for delayed data; the
+  ``*.polygon.io`` hosts still answer). Every server message is a JSON array.
+- ``[{"ev":"status","status":"connected"}]``, then ``{"action":"auth","params":KEY}`` answered
+  ``auth_success`` or ``auth_failed``; ``{"action":"subscribe","params":"T.AAPL,AM.IWM"}``.
+- Trade ``{"ev":"T","sym":..,"p":price,"s":size,"c":[int conditions],"t":epoch ms,"i":id}``;
+  minute bar ``{"ev":"AM","sym":..,"o","h","l","c","v","op": today's open,"s","e": epoch ms}``;
+  index value ``{"ev":"V","T":"I:RUT","val":..,"t":epoch ms}`` (the symbol is ``T``, not ``sym``).
+- ``max_connections`` status, then a close, when a second connection opens: one per cluster.
+
 Spec: ``polygon`` (or ``massive``), ``polygon:delayed`` for the 15-minute delayed host.
 Settings (``R2K_POLYGON_<KEY>`` or ``[feeds.polygon]``): ``key`` (required), ``delayed``,
 ``channel`` (``trades`` | ``minute``), ``indices`` (false: estimate ^RUT/^GSPC from IWM/SPY),

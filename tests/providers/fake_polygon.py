@@ -1,8 +1,9 @@
 """A local Polygon.io / Massive: both websocket clusters and the REST aggregates it needs.
 
-The websocket handshake follows PROTOCOLS.md §5.2 as the massive client's own mock server speaks
-it: ``connected`` on open, ``auth_success`` (or ``auth_failed``) after the auth action, then one
-``success`` status per subscribed topic. Failure modes are switches: a wrong key, the one
+The websocket handshake follows the Massive docs as the client's own mock server
+(polygon-io/client-python ``test_websocket/mock_server.py``) speaks it: ``connected`` on open,
+``auth_success`` (or ``auth_failed``) after the auth action, then one ``success`` status per
+subscribed topic. Failure modes are switches: a wrong key, the one
 connection per cluster limit (``max_connections`` then close 1008), a plan without indices
 (``error`` / ``not authorized``). Tests drive data frames through ``Conn.send``.
 """

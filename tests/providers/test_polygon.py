@@ -27,7 +27,7 @@ from tests.providers.harness import (
     snapshot,
 )
 
-# ---- frames from PROTOCOLS.md §5.3 (the Massive websocket spec examples and the client's mock) ---
+# ---- frames from the Massive websocket spec examples (.massive/websocket.json) and its mock ----
 SPEC_TRADE = (
     '{"ev":"T","sym":"MSFT","x":4,"i":"12345","z":3,"p":114.125,"s":100,"c":[0,12],'
     '"t":1536036818784,"q":3681328}'

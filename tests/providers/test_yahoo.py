@@ -1,4 +1,4 @@
-"""The yahoo feed against local fakes of the streamer and the chart REST (PROTOCOLS.md §1-2)."""
+"""The yahoo feed against local fakes of the streamer and the chart REST."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from tests.providers.fake_yahoo import (
 )
 from tests.providers.harness import needs_r2k, open_fast, reconnected, snapshot
 
-# real frames (PROTOCOLS.md §1.4)
+# real frames: AAPL from a C# PricingData test, SPY from a Rust test; ^RUT built with the schema
 AAPL = "CgRBQVBMFXH9KEMYsN7m18JjKgNOTVMwCDgBRQoLKr9IlIq+M2WAo5C/2AEE"
 SPY = "CgNTUFkVCpfXQxiQyc6C6F8qA1BDWDAUOABFIBzAv2WAPdLA2AEE"
 RUT_MSG = "CgReUlVUFeylCkUYgMiN4I1oKgNXQ0IwCTgBRT0K175lrkcVwdgBBA=="
