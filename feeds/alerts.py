@@ -1,4 +1,5 @@
-"""Where alerts go: the durable log, stdout (headless), a webhook; plus status lines for scripts.
+"""Where alerts go: the durable log (:class:`AlertJournal`), stdout (headless), a webhook; plus
+status lines for scripts.
 
 Each sink is a callable ``(AlertEvent) -> None`` as :data:`feeds.pipeline.AlertSink` expects.
 Sinks run on the pipeline's path, so none of them may raise into it or block it for long: the
@@ -30,8 +31,11 @@ def _dumps(obj: dict[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
-class AlertLog:
-    """Durable JSON-lines log: one ``AlertEvent.to_dict()`` per line, fsynced per alert."""
+class AlertJournal:
+    """The durable alert log: JSON lines, one ``AlertEvent.to_dict()`` per line, fsynced per alert.
+
+    (The screen's alert panel is the widget ``tui.widgets.alert_log.AlertLog``; this is the file.)
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
@@ -229,7 +233,7 @@ class WebhookSink:
                     queue.task_done()
 
     def problem(self) -> str | None:
-        """What went wrong so far, or None (see :meth:`AlertLog.problem`)."""
+        """What went wrong so far, or None (see :meth:`AlertJournal.problem`)."""
         return self.status_text() if self.failed or self.dropped else None
 
     def status_text(self) -> str:

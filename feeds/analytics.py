@@ -107,12 +107,14 @@ def rank(
 ) -> np.ndarray:
     """Positions ordered by ``key``; unknown values (NaN) always sort last.
 
-    ``symbol`` sorts alphabetically; the numeric keys sort by value, largest first, with
-    contribution ranked by its absolute size so both the biggest drags and lifts lead the board.
+    ``symbol`` sorts alphabetically (descending: Z-A); the numeric keys sort by value, largest
+    first, with contribution ranked by its absolute size so both the biggest drags and lifts
+    lead the board.
     """
     n = len(symbols)
     if key == "symbol":
-        return np.array(sorted(range(n), key=symbols.__getitem__), dtype=np.intp)
+        by_name = sorted(range(n), key=symbols.__getitem__, reverse=descending)
+        return np.array(by_name, dtype=np.intp)
     if key == "contribution":
         values = np.abs(contribution)
     elif key == "return":

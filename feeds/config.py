@@ -15,7 +15,12 @@ Example::
     alert_log = "~/r2k-alerts.jsonl"
     levels_file = "~/r2k-levels.json"   # levels added with + in the monitor (default: state dir)
     bell = true
+    mouse = false            # the monitor needs no mouse; true turns mouse reporting on
     webhook = "https://hooks.example.com/r2k"
+
+    [keys]                   # remap keys by binding id (r2k's help screen lists the ids)
+    pause = "space"
+    sort = "o,s"
 
     [levels]
     defaults = true          # keep the five built-in levels
@@ -38,6 +43,7 @@ from typing import Any
 
 from feeds.errors import ConfigError
 from feeds.levels import DEFAULT_APPROACH, DEFAULT_HYSTERESIS, DEFAULT_LEVELS
+from feeds.levelstore import parse_level as parse_level_text
 from feeds.state import ANCHOR_MODES
 
 
@@ -81,6 +87,8 @@ class Settings:
     alert_log: Path = field(default_factory=default_alert_log)
     levels_file: Path = field(default_factory=default_levels_file)  # levels added in the app
     bell: bool = True
+    mouse: bool = False  # mouse reporting in the monitor (off: plain click-drag copies text)
+    keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> keys ("ctrl+r,r")
     webhook: str | None = None
     feeds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     record: Path | None = None  # also write every tick to this CSV (replay format)
@@ -167,6 +175,19 @@ def _feeds(v: Any) -> dict[str, dict[str, Any]]:
     return {str(k).lower(): dict(t) for k, t in v.items()}
 
 
+def _keys(v: Any) -> dict[str, str]:
+    """``[keys]``: binding id -> comma-separated keys (the app checks the ids it knows)."""
+    if not isinstance(v, dict):
+        raise ValueError('must be a table of binding id = "keys", e.g. [keys] pause = "space"')
+    out: dict[str, str] = {}
+    for k, keys in v.items():
+        parts = [p.strip() for p in keys.split(",")] if isinstance(keys, str) else [""]
+        if not all(parts) or any(" " in p for p in parts):
+            raise ValueError(f'{k} must be key names separated by commas, e.g. {k} = "ctrl+r,r"')
+        out[str(k)] = ",".join(parts)
+    return out
+
+
 CHECKS: dict[str, Callable[[Any], Any]] = {
     "feed": _text,
     "refresh_hz": _number(lo=0, hi=60, lo_open=True),
@@ -181,6 +202,8 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "alert_log": _path,
     "levels_file": _path,
     "bell": _bool,
+    "mouse": _bool,
+    "keys": _keys,
     "webhook": _url,
     "feeds": _feeds,
     "record": _path,
@@ -201,6 +224,7 @@ EXAMPLES = {
     "alert_log": 'alert_log = "~/.local/state/r2k/alerts.jsonl"',
     "levels_file": 'levels_file = "~/.local/state/r2k/levels.json"',
     "bell": "bell = true",
+    "mouse": "mouse = false",
     "webhook": 'webhook = "https://example.com/hook"',
     "record": 'record = "~/ticks.csv"',
 }
@@ -323,14 +347,10 @@ def load_settings(
 
 
 def parse_level(text: str) -> LevelSpec:
-    """``--level PRICE[:LABEL]`` -> a user level. Raises ConfigError with the expected form."""
-    price_text, _, label = text.partition(":")
+    """``--level PRICE[:LABEL]`` -> a user level (read by :func:`feeds.levelstore.parse_level`,
+    as the monitor's add-level dialog is). Raises ConfigError naming the flag and the form."""
     try:
-        price = float(price_text.replace(",", "").replace("_", ""))
-    except ValueError:
-        price = float("nan")
-    if not price > 0 or price == float("inf"):
-        raise ConfigError(
-            f"--level {text!r}: expected PRICE[:LABEL] with a positive price, e.g. 2500:round"
-        )
-    return LevelSpec(price, label.strip() or "user level", user=True)
+        price, label = parse_level_text(text)
+    except ValueError as e:
+        raise ConfigError(f"--level {text!r}: {e}; the form is PRICE[:LABEL]") from None
+    return LevelSpec(price, label, user=True)

@@ -1,4 +1,8 @@
-"""The levels a user adds with ``+`` in the monitor, kept across restarts in a small JSON file.
+"""The user's levels: how they are typed, and the ones added with ``+`` kept across restarts.
+
+:func:`parse_level` is the one reader of a level a trader types (``--level``, the add-level
+dialog). :class:`UserLevels` puts user levels on the :class:`~feeds.levels.LevelEngine` and keeps
+the ones added in the monitor in a :class:`LevelStore`.
 
 The file (``$XDG_STATE_HOME/r2k/levels.json`` unless ``levels_file`` says otherwise) holds only
 the levels added in the app; the technical levels, ``[[levels.user]]`` in the config file and
@@ -16,14 +20,46 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from feeds.atomic import write_atomic
 from feeds.errors import R2KError
+from feeds.levels import LevelEngine
 
 VERSION = 1
+MAX_LEVEL = 100_000.0  # index points: a level above this is a typing slip, not a Russell level
+DEFAULT_LABEL = "user level"
+
+
+def parse_level(text: str) -> tuple[float, str]:
+    """A level as a trader types it -> (price in index points, label).
+
+    Accepts ``2500``, ``2,500 breakout`` (the dialog) and ``2500:breakout`` (``--level``); the
+    price is rounded to cents, the label defaults to "user level". Raises ValueError with one
+    short line to show (it must fit a 56-cell dialog).
+    """
+    text = text.strip()
+    if ":" in text:
+        raw, _, label = text.partition(":")
+    else:
+        raw, _, label = text.partition(" ")
+    raw = raw.strip()
+    if not raw:
+        raise ValueError("Type a level in points, e.g. 2500 or 2,500 breakout")
+    try:
+        value = float(raw.replace(",", "").replace("_", ""))
+    except ValueError:
+        shown = raw if len(raw) <= 20 else raw[:19] + "…"
+        raise ValueError(f"{shown!r} is not a number: try 2500 or 2,500 breakout") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("A level must be a positive number of index points")
+    if value > MAX_LEVEL:
+        raise ValueError("Too far from the Russell 2000 (about 2,000-3,000 points)")
+    label = " ".join(label.split())
+    return round(value, 2), label or DEFAULT_LABEL
 
 
 class LevelStoreError(R2KError):
@@ -64,7 +100,7 @@ def _parse(text: str) -> list[SavedLevel]:
             or not (price > 0 and math.isfinite(price))
         ):
             raise _Unreadable(f"level #{n} price {price!r} is not a positive number")
-        label = row.get("label", "user level")
+        label = row.get("label", DEFAULT_LABEL)
         if not isinstance(label, str):
             raise _Unreadable(f"level #{n} label {label!r} is not text")
         if float(price) not in seen:
@@ -150,3 +186,79 @@ class LevelStore:
                 f"could not save levels to '{self.path}' ({e.strerror or e}); "
                 "set levels_file in the config file to a writable path"
             ) from None
+
+
+def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
+    """Levels saved from the monitor (``+``), after the configured ones.
+
+    Returns a one-line warning when the saved file was unreadable (it is set aside).
+    """
+    warning = store.load()
+    for lv in store.levels:
+        engine.add(lv.price, lv.label, user=True)
+    return warning
+
+
+@dataclass(slots=True, frozen=True)
+class LevelChange:
+    """What adding or removing a level did: ``message`` for the user; ``error`` when saving failed
+    (the change holds for this session only)."""
+
+    message: str
+    changed: bool = True
+    error: str | None = None
+
+
+def _points(price: float) -> str:
+    return f"{price:,.2f}"
+
+
+class UserLevels:
+    """The user's levels on the engine, saved to ``store`` when added in the monitor.
+
+    ``configured`` are the prices set in the config file or by ``--level``: removing one lasts
+    until a restart (r2k never rewrites the user's TOML). Without a store nothing is saved.
+    """
+
+    def __init__(
+        self, engine: LevelEngine, store: LevelStore | None, configured: Iterable[float] = ()
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.configured = frozenset(configured)
+
+    def load(self) -> str | None:
+        """Add the saved levels; a one-line warning if the file was unreadable (set aside)."""
+        return add_saved_levels(self.engine, self.store) if self.store is not None else None
+
+    def add(self, price: float, label: str) -> LevelChange:
+        """Add a user level and save it, so it is there after a restart."""
+        if any(lv.price == price for lv in self.engine.levels):
+            return LevelChange(f"Level {_points(price)} is already on the ladder", changed=False)
+        self.engine.add(price, label, user=True)
+        message = f"Level {_points(price)} added: {label}"
+        if self.store is not None:
+            try:
+                self.store.add(price, label)
+            except LevelStoreError as e:
+                return LevelChange(message + " (this session only)", error=str(e))
+        return LevelChange(message)
+
+    def remove(self, price: float) -> LevelChange | None:
+        """Remove a user level (and forget it in the file); None if it was not on the engine."""
+        if not self.engine.remove(price):
+            return None
+        error = None
+        if self.store is not None:
+            try:
+                self.store.remove(price)  # re-reads the file: a no-op if it is not there
+            except LevelStoreError as e:
+                error = str(e)
+        if price in self.configured:
+            message = (
+                f"Level {_points(price)} removed until restart: it is set in the config file "
+                "([[levels.user]]) or by --level; remove it there to drop it for good"
+            )
+        else:
+            message = f"Level {_points(price)} removed"
+        return LevelChange(message, error=error)

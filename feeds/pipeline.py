@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from feeds import analytics
+from feeds import analytics, series
 from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import Feed
-from feeds.frame import Board, Frame, LevelView, Quote
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, View
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
@@ -47,6 +47,7 @@ StatusSink = Callable[[FeedStatus], None]
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+DEFAULT_VIEW = View()
 
 
 class Pipeline:
@@ -68,8 +69,12 @@ class Pipeline:
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
+        # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
         self._pending_alerts: list[AlertEvent] = []
+        self.fired = 0  # alerts fired by this run
+        self._recent: tuple[AlertEvent, ...] = ()
+        self._recent_key: tuple[int, int] = (0, 0)
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -130,6 +135,7 @@ class Pipeline:
         for alert in fired:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
+            self.fired += 1
             for sink in self.alert_sinks:
                 sink(alert)
 
@@ -213,11 +219,13 @@ class Pipeline:
         self._universe_cache = u
         return u
 
-    def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
-        return self._board(sort, descending, text)[0]
+    def board(self, view: View = DEFAULT_VIEW) -> Board:
+        """The constituents ranked and filtered as ``view`` asks."""
+        return self._board(view)[0]
 
-    def _board(self, sort: str, descending: bool, text: str) -> tuple[Board, analytics.Breadth]:
-        """The ranked board (filtered by ``text``) and the breadth of the whole universe."""
+    def _board(self, view: View) -> tuple[Board, analytics.Breadth]:
+        """The ranked board (filtered by the view's text) and the breadth of the whole universe."""
+        sort, descending, text = view.sort, view.descending, view.filter
         st = self.state
         u = self._universe()
         last_all, anchor_all = st.arrays(self.anchor)
@@ -259,7 +267,12 @@ class Pipeline:
             ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
             sort=sort,
+            descending=descending,
+            filter=text,
+            universe=len(u.symbols),
+            cursor=view.cursor,
         )
+        board.cursor_rank = board.rank_of(view.cursor)
         return board, breadth
 
     def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
@@ -315,14 +328,41 @@ class Pipeline:
             self._rate_wall = now
         return self._rate
 
-    def frame(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Frame:
-        """Everything the screen shows, computed once. Consumes the dirty set and new alerts."""
+    def recent_alerts(self) -> tuple[AlertEvent, ...]:
+        """The alert history, newest first, as one tuple (rebuilt only when it changed)."""
+        key = (self.fired, len(self.alerts))
+        if key != self._recent_key:
+            self._recent_key = key
+            self._recent = tuple(self.alerts)
+        return self._recent
+
+    def charts(self, view: View) -> Charts:
+        """The chart series ``view`` needs: both spreads, its symbol's and its level's prices."""
+        st, anchor = self.state, self.anchor
+        symbol = level = None
+        symbol_anchor = None
+        if view.symbol is not None:
+            symbol = series.history(st, view.symbol)
+            symbol_anchor = st.anchor(view.symbol, anchor)
+        if view.level is not None:
+            level = series.history(st, self.levels.symbol)
+        return Charts(
+            spread_spx=series.spread(st, anchor, RUT, SPX),
+            spread_mags=series.spread(st, anchor, RUT, MAGS),
+            symbol=symbol,
+            symbol_anchor=symbol_anchor,
+            level=level,
+        )
+
+    def frame(self, view: View = DEFAULT_VIEW) -> Frame:
+        """Everything a screen shows for ``view``, computed once. Consumes the dirty set and the
+        alerts new since the last frame (so one consumer, the app or a headless command, pulls)."""
         st = self.state
         now = self.feed.now_ms()
         session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
-        board, breadth = self._board(sort, descending, text)
+        board, breadth = self._board(view)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         new_alerts, self._pending_alerts = self._pending_alerts, []
         total = st.total_ticks
@@ -352,4 +392,11 @@ class Pipeline:
             changed=changed,
             new_alerts=new_alerts,
             problems=self.problems(),
+            view=view,
+            feed_label=self.feed.label,
+            level_symbol=self.levels.symbol,
+            alerts=self.recent_alerts(),
+            session_alerts=min(self.fired, len(self.alerts)),
+            charts=self.charts(view) if view.charts else None,
+            wall_ms=int(time.time() * 1000),
         )

@@ -1,29 +1,21 @@
-"""Chart series read from the pipeline's history rings (numpy, once a second at most).
+"""Chart series read from the state's history rings (numpy; the app asks at most once a second).
 
-The rings belong to :class:`feeds.state.MarketState`; these functions only read copies, so a
-widget never holds market state of its own.
+The rings belong to :class:`feeds.state.MarketState`; these functions return copies, so a frame
+that carries them never shares market state with a widget.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from feeds.symbols import RUT, SPX
-
-if TYPE_CHECKING:
-    from feeds.pipeline import Pipeline
-
-Series = tuple[np.ndarray, np.ndarray]  # (times_ms, values)
-EMPTY: Series = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+from feeds.frame import EMPTY_SERIES, Series
+from feeds.state import MarketState
 
 
-def history(pipeline: Pipeline, symbol: str) -> Series:
-    i = pipeline.state.ids.get(symbol)
-    if i is None:
-        return EMPTY
-    return pipeline.state.history[i].arrays()
+def history(state: MarketState, symbol: str) -> Series:
+    """``symbol``'s last sales over the session (one point per bucket, the newest live)."""
+    times, prices = state.chart(symbol)
+    return Series(times, prices) if len(times) else EMPTY_SERIES
 
 
 def _aligned(b_times: np.ndarray, b_prices: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -35,23 +27,18 @@ def _aligned(b_times: np.ndarray, b_prices: np.ndarray, at: np.ndarray) -> np.nd
     return out
 
 
-def spread(pipeline: Pipeline, small: str = RUT, large: str = SPX) -> Series:
-    """The spread in bp over the day: (r_small - r_large) * 10,000 at each of small's points."""
-    a_anchor = pipeline.state.anchor(small, pipeline.anchor)
-    b_anchor = pipeline.state.anchor(large, pipeline.anchor)
+def spread(state: MarketState, anchor: str, small: str, large: str) -> Series:
+    """The spread in bp over the session: ``(r_small - r_large) * 10,000`` at each of small's
+    points, returns measured from the prices of the ``anchor`` mode (README, Definitions)."""
+    a_anchor = state.anchor(small, anchor)
+    b_anchor = state.anchor(large, anchor)
     if not a_anchor or not b_anchor:
-        return EMPTY
-    at, ap = history(pipeline, small)
-    bt, bpx = history(pipeline, large)
+        return EMPTY_SERIES
+    at, ap = state.chart(small)
+    bt, bpx = state.chart(large)
     if not len(at) or not len(bt):
-        return EMPTY
+        return EMPTY_SERIES
     b_at = _aligned(bt, bpx, at)
     values = ((ap / a_anchor) - (b_at / b_anchor)) * 10_000.0
     ok = ~np.isnan(values)
-    return at[ok], values[ok]
-
-
-def distance(pipeline: Pipeline, level: float) -> Series:
-    """The watched index minus a level, in points, over the day."""
-    t, p = history(pipeline, pipeline.levels.symbol)
-    return t, p - level
+    return Series(at[ok], values[ok])

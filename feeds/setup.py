@@ -6,13 +6,15 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from feeds.alerts import AlertLog, WebhookSink, read_recent
+from feeds.alerts import AlertJournal, WebhookSink, read_recent
 from feeds.config import Settings
 from feeds.feed import FeedOptions, open_feed
 from feeds.levels import LevelEngine
-from feeds.levelstore import LevelStore
+from feeds.levelstore import add_saved_levels
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
+
+__all__ = ["add_saved_levels", "build_pipeline", "close_sinks", "drain_webhooks", "level_engine"]
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
@@ -68,7 +70,7 @@ def build_pipeline(
     ``pipeline.alerts`` so the screen shows earlier alerts after a restart. With
     ``settings.record`` every tick is also written to that CSV. Raises R2KError (one line).
     """
-    log = AlertLog(settings.alert_log)  # first: an unwritable log is a start-up error
+    log = AlertJournal(settings.alert_log)  # first: an unwritable log is a start-up error
     try:
         holdings = load_universe(settings)
         feed = open_feed(settings.feed, feed_options(settings, holdings))
@@ -95,17 +97,6 @@ def build_pipeline(
     return pipeline
 
 
-def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
-    """Levels saved from the monitor (``+``), after the configured ones.
-
-    Returns a one-line warning when the saved file was unreadable (it is set aside).
-    """
-    warning = store.load()
-    for lv in store.levels:
-        engine.add(lv.price, lv.label, user=True)
-    return warning
-
-
 async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:
     """Deliver what the webhooks have queued (waiting at most ``drain_timeout`` s), then stop."""
     for sink in pipeline.alert_sinks:
@@ -117,5 +108,5 @@ async def close_sinks(pipeline: Pipeline, *, drain_timeout: float = 10.0) -> Non
     """Deliver queued webhooks and close the alert log (call once the pipeline has stopped)."""
     await drain_webhooks(pipeline, drain_timeout)
     for sink in pipeline.alert_sinks:
-        if isinstance(sink, AlertLog):
+        if isinstance(sink, AlertJournal):
             sink.close()

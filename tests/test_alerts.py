@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.alerts import AlertLog, StatusLineSink, StdoutSink, WebhookSink, read_recent
+from feeds.alerts import AlertJournal, StatusLineSink, StdoutSink, WebhookSink, read_recent
 from feeds.errors import ConfigError
 from feeds.events import FeedState, FeedStatus
 from feeds.levels import AlertEvent
@@ -23,11 +23,11 @@ def alert(i: int, direction: str = "up") -> AlertEvent:
 
 def test_log_appends_durably_and_reads_back_newest_first(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "alerts.jsonl"  # parents are created
-    log = AlertLog(path)
+    log = AlertJournal(path)
     log(alert(0))
     log(alert(1, "down"))
     log.close()
-    log = AlertLog(path)  # a restart appends, never truncates
+    log = AlertJournal(path)  # a restart appends, never truncates
     log(alert(2))
     log.close()
     lines = path.read_text().splitlines()
@@ -79,7 +79,7 @@ def test_unwritable_log_is_a_one_line_config_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ConfigError) as info:
-        AlertLog(blocker / "alerts.jsonl")
+        AlertJournal(blocker / "alerts.jsonl")
     message = str(info.value)
     assert "\n" not in message
     assert f"cannot write the alert log '{blocker / 'alerts.jsonl'}'" in message
@@ -148,7 +148,7 @@ def test_webhook_without_a_loop_drops_instead_of_raising() -> None:
 
 
 def test_an_alert_log_that_cannot_write_reports_a_problem(tmp_path: Path) -> None:
-    log = AlertLog(tmp_path / "alerts.jsonl")
+    log = AlertJournal(tmp_path / "alerts.jsonl")
     assert log.problem() is None
     log(alert(1))
     assert log.problem() is None

@@ -76,7 +76,8 @@ def test_rank_by_each_key():
     assert an.rank("return", **kw).tolist() == [2, 0, 1, 3]
     assert an.rank("return", descending=False, **kw).tolist() == [1, 0, 2, 3]
     assert an.rank("weight", **kw).tolist() == [3, 0, 1, 2]
-    assert an.rank("symbol", **kw).tolist() == [1, 0, 2, 3]
+    assert an.rank("symbol", **kw, descending=False).tolist() == [1, 0, 2, 3]
+    assert an.rank("symbol", **kw).tolist() == [3, 2, 0, 1]  # S on a symbol sort: Z-A
     with pytest.raises(ValueError):
         an.rank("volume", **kw)
 

@@ -59,7 +59,7 @@ async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
 
     restarted = app_for(settings)  # a new process: a fresh pipeline, same state dir
     async with running(restarted, (100, 30)) as pilot:
-        restarted.pull_frame()
+        restarted.show_now()
         await pilot.pause()
         assert user_levels(restarted) == [(2475.0, "my breakout")]
         assert "✎ my breakout" in ladder_text(restarted, 2475.0)  # marked as the user's own
@@ -81,8 +81,8 @@ async def test_saved_levels_come_after_the_configured_ones() -> None:
     settings = load_settings()
     first = app_for(settings)
     async with running(first, (100, 30)):
-        first.add_level(2475.0, "from the app")
-        first.add_level(2600.0, "also from the app")
+        first.controller.add_level(2475.0, "from the app")
+        first.controller.add_level(2600.0, "also from the app")
     # the next start also has a --level at 2,475: the flag's label wins, the other is added
     flagged = load_settings(extra_levels=(parse_level("2475:from the flag"),))
     app = app_for(flagged)
@@ -94,7 +94,7 @@ async def test_removing_a_configured_level_lasts_until_restart_and_says_so() -> 
     settings = load_settings(extra_levels=(parse_level("2600:from the config"),))
     app = app_for(settings)
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
+        app.show_now()
         ladder = app.main.ladder
         ladder.focus()
         ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
@@ -135,9 +135,9 @@ async def test_a_corrupt_levels_file_is_a_warning_and_the_app_starts() -> None:
 
 async def test_without_settings_nothing_is_saved(isolated_env: Path) -> None:
     app = make_app()  # tests and embedders: no settings, no levels file
-    assert app.level_store is None
+    assert app.controller.levels.store is None
     async with running(app, (100, 30)):
-        app.add_level(2475.0, "session only")
+        app.controller.add_level(2475.0, "session only")
         assert user_levels(app) == [(2475.0, "session only")]
     assert not (isolated_env / "state" / "r2k" / "levels.json").exists()
 

@@ -450,8 +450,10 @@ def test_record_refuses_a_file_with_another_header(
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),
         (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
         (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
-        (["alerts", "--level", "abc"], "--level 'abc': expected PRICE[:LABEL] with a positive"),
-        (["alerts", "--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
+        (["alerts", "--level", "abc"], "--level 'abc': 'abc' is not a number"),
+        (["alerts", "--level=-5:x"], "--level '-5:x': A level must be a positive number"),
+        (["--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
+        (["alerts", "--refresh", "4"], "unrecognized arguments: --refresh 4"),
         (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
     ],
@@ -587,3 +589,53 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     assert status == 0 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
+
+
+# --- help, version ---------------------------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == "r2k 0.1.0"
+
+
+def help_text(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([*args, "--help"])
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal width
+
+
+def test_help_lists_every_feed_and_the_monitors_display_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feeds.feed import feed_names
+
+    text = help_text([], capsys)
+    for name in feed_names():
+        assert name in text, name
+    assert "replay:PATH" in text and "alpaca[:iex|:sip]" in text
+    assert "--refresh HZ" in text and "--mouse" in text and "--version" in text
+
+
+def test_record_help_lists_only_what_record_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(["record"], capsys)
+    assert "--out PATH" in text and "--feed SPEC" in text
+    for other in ("--refresh", "--mouse", "--level", "--anchor", "--record"):
+        assert other not in text, other
+    for command in ("alerts", "snapshot"):
+        text = help_text([command], capsys)
+        assert "--refresh" not in text and "--mouse" not in text and "--level" in text
+
+
+def test_no_code_cites_a_document_that_is_not_in_the_repository() -> None:
+    """Wire facts are stated where they are used, with their public source."""
+    outside = ("PROTO" + "COLS", "ARCHI" + "TECTURE.md")  # spelled apart: this file is code too
+    cited = []
+    for folder in ("feeds", "tui", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if any(name in text for name in outside):
+                cited.append(str(path.relative_to(ROOT)))
+    assert cited == [], cited

@@ -9,6 +9,7 @@ import pytest
 
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
+from feeds.frame import View
 from feeds.holdings import Constituent, Holdings
 from feeds.levels import AlertEvent
 from feeds.pipeline import Pipeline
@@ -92,11 +93,53 @@ async def test_frame_numbers_match_a_hand_calculation():
 
 async def test_sort_and_filter():
     p, _ = await run(ticks())
-    by_return = [r.symbol for r in p.frame(sort="return").board.rows()]
+    by_return = [r.symbol for r in p.frame(View(sort="return")).board.rows()]
     assert by_return == ["ZZZ", "AAA", "CCC", "BBB"]
-    assert [r.symbol for r in p.frame(text="beta").board.rows()] == ["BBB"]
+    beta = p.frame(View(filter="beta"))
+    assert [r.symbol for r in beta.board.rows()] == ["BBB"]
+    assert (beta.board.filter, beta.board.universe) == ("beta", 4)
     # breadth is for the whole universe even while the board is filtered
-    assert p.frame(text="beta").breadth.advancers == 2
+    assert beta.breadth.advancers == 2
+    nothing = p.frame(View(filter="no such name")).board
+    assert len(nothing) == 0 and nothing.universe == 4
+
+
+async def test_the_frame_says_where_the_cursor_symbol_ranks():
+    p, _ = await run(ticks())
+    by_contribution = p.frame(View(cursor="CCC")).board
+    by_return = p.frame(View(sort="return", cursor="CCC")).board
+    assert (by_contribution.cursor, by_contribution.cursor_rank) == ("CCC", 2)
+    assert by_return.cursor_rank == 2 and by_return.symbol_at(2) == "CCC"
+    assert p.frame(View(sort="return", descending=False, cursor="CCC")).board.cursor_rank == 1
+    gone = p.frame(View(filter="beta", cursor="CCC")).board
+    assert gone.cursor_rank is None and gone.rank_of("BBB") == 0
+
+
+async def test_chart_series_come_only_when_the_view_asks():
+    p, _ = await run(ticks())
+    assert p.frame().charts is None
+    charts = p.frame(View(charts=True, symbol="AAA", level=2450.0)).charts
+    assert charts is not None
+    assert len(charts.spread_spx) == len(charts.spread_spx.times) > 0
+    assert charts.symbol is not None and charts.symbol.values[-1] == pytest.approx(10.3)
+    assert charts.symbol_anchor == pytest.approx(10.0)
+    assert charts.level is not None and charts.level.values[-1] == pytest.approx(2464.4)
+    plain = p.frame(View(charts=True)).charts
+    assert plain is not None and plain.symbol is None and plain.level is None
+
+
+async def test_the_frame_carries_the_alert_history_newest_first():
+    earlier = AlertEvent(
+        T0 - 86_400_000, "^RUT", 2300.0, "critical support", "down", 2290.0, "cross"
+    )
+    p = Pipeline(ListFeed(ticks()), HOLDINGS)
+    p.alerts.append(earlier)  # the durable log's tail, as build_pipeline loads it
+    await p.run()
+    f = p.frame(View(paused=True))
+    assert f.alerts[-1] is earlier and f.alerts[0].kind == "cross"
+    assert f.session_alerts == len(f.alerts) - 1  # all but the log's one fired in this run
+    assert p.frame().alerts is f.alerts  # unchanged history: the same tuple, nothing to redraw
+    assert f.view.paused and f.feed_label == "list" and f.level_symbol == "^RUT"
 
 
 async def test_changed_symbols_are_reported_once():

@@ -8,8 +8,10 @@ from textual.app import App, ComposeResult
 
 from feeds.frame import LevelView
 from feeds.levels import AlertEvent, LevelState
+from feeds.levelstore import parse_level
 from tui import fmt
-from tui.widgets.alert_log import AlertLog, describe
+from tui.fmt import describe
+from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import layout
 from tui.widgets.chart import Chart
 from tui.widgets.ladder import LevelLadder
@@ -28,19 +30,42 @@ def test_clean_strips_controls_and_bidi() -> None:
         ("2500", (2500.0, "user level")),
         ("2,500.5 breakout zone", (2500.5, "breakout zone")),
         ("  2450   retest ", (2450.0, "retest")),
+        ("2,500:round number", (2500.0, "round number")),  # the --level form reads the same
+        ("2642.5:", (2642.5, "user level")),
     ],
 )
-def test_parse_level(text: str, expected: tuple[float, str]) -> None:
-    assert fmt.parse_level(text) == expected
+def test_one_reader_for_every_level_a_trader_types(text: str, expected: tuple[float, str]) -> None:
+    assert parse_level(text) == expected
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Type a level"), ("abc", "not a number"), ("-5", "positive"), ("1e9", "far from")],
+    [("", "Type a level"), ("abc", "not a number"), ("-5", "positive"), ("1e9", "Too far from")],
 )
 def test_parse_level_rejects(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        fmt.parse_level(text)
+    with pytest.raises(ValueError, match=message) as err:
+        parse_level(text)
+    assert len(str(err.value)) <= 56  # the add-level dialog shows it whole
+
+
+def test_a_figure_that_rounds_to_zero_has_no_sign() -> None:
+    assert fmt.signed(-0.001) == "0.00" and fmt.pct(-0.00001) == "0.00%"
+    assert fmt.bp(-0.4) == "0" and fmt.bp(0.6) == "+1"
+    assert fmt.sign_class(-0.001, 2) == "flat" and fmt.sign_class(-0.001) == "down"
+    assert fmt.signed(-0.005, 2) == "-0.01"  # rounds away from zero: it has a sign
+
+
+def test_plurals() -> None:
+    assert fmt.plural(1, "name") == "1 name" and fmt.plural(1924, "name") == "1,924 names"
+
+
+def test_time_axis_labels_never_read_the_same_at_both_ends() -> None:
+    from tests.tui_fakes import NOW_MS, OPEN_MS
+
+    assert fmt.time_labels(OPEN_MS, NOW_MS) == ("09:30", "11:30")
+    assert fmt.time_labels(OPEN_MS, OPEN_MS + 20_000) == ("09:30:00", "09:30:20")
+    assert fmt.time_labels(OPEN_MS, OPEN_MS) == ("", "09:30")
+    assert fmt.time_labels(OPEN_MS - 86_400_000, NOW_MS) == ("Wed 09:30", "Thu 11:30")
 
 
 def test_signed_figures_never_rely_on_colour() -> None:
@@ -60,10 +85,12 @@ def test_age_and_rate_are_coarse() -> None:
     assert fmt.rate(4812) == "4.8k/s"
 
 
-def test_board_layout_gives_the_name_what_is_left() -> None:
+def test_board_layout_gives_the_name_what_is_left_then_adds_columns() -> None:
     assert layout(78).name > 20 and layout(78).weight
     assert layout(50).name == 0 or layout(50).name >= 8
-    assert layout(130).sector
+    assert layout(100).sector and not layout(100).range
+    wide = layout(160)
+    assert wide.range and wide.ticks and wide.change and wide.sector == 24
 
 
 def test_alert_descriptions_carry_the_direction_in_text() -> None:
@@ -135,9 +162,10 @@ async def test_ladder_orders_levels_highest_first_with_the_price_between() -> No
         await pilot.pause()
         order = [r.level.price if r.level else "price" for r in ladder.rows]
         assert order == [3000, 2450, "price", 2300]
-        text = [ladder.render_line(y).text for y in range(4)]
-        assert "approaching" in text[1] and "+4.00" in text[1]
-        assert text[2].startswith("▶2,446.00 ^RUT")
+        text = [ladder.render_line(y).text for y in range(5)]
+        assert text[0].split() == ["Level", "Label", "To", "go", "%", "State"]
+        assert "approaching" in text[2] and "+4.00" in text[2]
+        assert text[3].startswith("▶2,446.00 ^RUT")
 
 
 async def test_ladder_refreshes_only_changed_lines() -> None:
@@ -147,7 +175,7 @@ async def test_ladder_refreshes_only_changed_lines() -> None:
         levels = [_level(2300), _level(2450), _level(3000)]
         ladder.set_levels(levels, 2446.0)
         await pilot.pause()
-        for y in range(4):
+        for y in range(5):
             ladder.render_line(y)
         cached = dict(ladder._cache)
         ladder.set_levels(levels, 2446.0)  # same frame again: nothing to redraw

@@ -29,11 +29,35 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}; see '{self.prog} --help'")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Options every command takes. SUPPRESS: a value given before the subcommand survives."""
+#: How each feed is named on the command line (the others take no argument).
+FEED_FORMS = {"replay": "replay:PATH", "alpaca": "alpaca[:iex|:sip]"}
+
+
+def feed_list() -> str:
+    """Every feed the registry knows, as ``--feed`` takes it (so --help never misses one)."""
+    from feeds.feed import feed_names
+
+    return ", ".join(FEED_FORMS.get(n, n) for n in feed_names())
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("r2k")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> None:
+    """Options a command takes. SUPPRESS: a value given before the subcommand survives.
+
+    Only the monitor (no ``command``) takes the display options (--refresh, --mouse); ``record``
+    takes no levels or anchor, since it only writes ticks.
+    """
     s = argparse.SUPPRESS
-    g = parser.add_argument_group("feed and display")
-    g.add_argument("--feed", metavar="SPEC", default=s, help="sim, replay:PATH, yahoo, alpaca:iex…")
+    g = parser.add_argument_group("feed")
+    g.add_argument("--feed", metavar="SPEC", default=s, help=f"default sim; one of {feed_list()}")
     g.add_argument(
         "--speed",
         type=float,
@@ -56,12 +80,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="holdings CSV (iShares download or r2k snapshot format)",
     )
     g.add_argument(
+        "--config",
+        metavar="PATH",
+        default=s,
+        help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
+    )
+    if command == "record":
+        return
+    g.add_argument(
         "--anchor",
         choices=("prev", "open", "first", "ytd"),
         default=s,
         help="what returns are measured from",
     )
-    g.add_argument("--refresh", type=float, metavar="HZ", default=s, help="screen refresh rate")
     g.add_argument(
         "--level",
         action="append",
@@ -75,11 +106,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=s,
         help="also append every tick to PATH (CSV, replayable)",
     )
-    g.add_argument(
-        "--config",
-        metavar="PATH",
+    if command is not None:
+        return
+    d = parser.add_argument_group("display")
+    d.add_argument("--refresh", type=float, metavar="HZ", default=s, help="screen refresh rate")
+    d.add_argument(
+        "--mouse",
+        action="store_true",
         default=s,
-        help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
+        help="turn mouse reporting on (off by default: click-drag copies text)",
     )
 
 
@@ -89,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live monitor of the Russell 2000 vs S&P 500 rotation.",
         epilog="Run without a command to open the terminal app.",
     )
+    parser.add_argument("--version", action="version", version=f"r2k {_version()}")
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     alerts = sub.add_parser(
@@ -98,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr. Stops at the end of a replay, after --duration, or on Ctrl+C. A replay plays "
         "as fast as possible unless --speed is given.",
     )
-    _common(alerts)
+    _common(alerts, command="alerts")
     _duration(alerts, "stop after S seconds")
     snap = sub.add_parser(
         "snapshot",
@@ -107,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "print indices, spreads, breadth and the constituents ranked by contribution. Only "
         "constituents with a price are listed; one not in the holdings has no weight (null).",
     )
-    _common(snap)
+    _common(snap, command="snapshot")
     _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
     snap.add_argument("--json", action="store_true", help="print one JSON object instead")
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
@@ -117,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Append every tick to --out (never truncated). Stops at the end of a "
         "replay, after --duration, or on Ctrl+C.",
     )
-    _common(rec)
+    _common(rec, command="record")
     rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
     _duration(rec, "stop after S seconds")
     return parser
@@ -144,6 +180,7 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
         "holdings": args.get("holdings"),
         "anchor": args.get("anchor"),
         "refresh_hz": args.get("refresh"),
+        "mouse": args.get("mouse"),
         "record": args.get("record"),
     }
     if args.get("command") == "record":
@@ -200,11 +237,12 @@ def run(argv: Sequence[str] | None) -> int:
 
 
 def run_app(settings: Any) -> int:
-    from feeds.alerts import AlertLog
+    from feeds.alerts import AlertJournal
+    from feeds.errors import ConfigError
     from feeds.setup import build_pipeline
 
-    pipeline = build_pipeline(settings)
     try:
+        from tui import keys
         from tui.app import R2KApp
     except ModuleNotFoundError as e:
         if e.name not in ("tui.app", "textual"):
@@ -214,10 +252,16 @@ def run_app(settings: Any) -> int:
             "use 'r2k snapshot' or 'r2k alerts', or reinstall r2k"
         ) from None
     try:
-        R2KApp(pipeline, settings=settings).run()
+        keys.check_keymap(settings.keys)
+    except ValueError as e:
+        where = f"config file '{settings.config_path}'" if settings.config_path else "config"
+        raise ConfigError(f"{where}: {e}") from None
+    pipeline = build_pipeline(settings)
+    try:
+        R2KApp(pipeline, settings=settings).run(mouse=settings.mouse)
     finally:
         for sink in pipeline.alert_sinks:
-            if isinstance(sink, AlertLog):
+            if isinstance(sink, AlertJournal):
                 sink.close()
     return 0
 

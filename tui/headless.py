@@ -18,9 +18,9 @@ from typing import IO, Any
 from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
 from feeds.frame import Frame
-from feeds.levelstore import LevelStore
+from feeds.levelstore import LevelStore, add_saved_levels
 from feeds.pipeline import Pipeline
-from feeds.setup import add_saved_levels, build_pipeline, close_sinks
+from feeds.setup import build_pipeline, close_sinks
 from feeds.symbols import HEADLINE
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt

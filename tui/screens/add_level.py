@@ -1,4 +1,4 @@
-"""A small prompt to add a level: ``price [label]``, validated as you type."""
+"""A small prompt to add a level: ``price [label]``, validated as you type Enter."""
 
 from __future__ import annotations
 
@@ -6,36 +6,38 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from tui import fmt
+from feeds.levelstore import parse_level
+from tui import fmt, keys
+from tui.messages import AddLevel
 
 
 class LevelText(Validator):
     def validate(self, value: str) -> ValidationResult:
         try:
-            fmt.parse_level(value)
+            parse_level(value)
         except ValueError as exc:
             return self.failure(str(exc))
         return self.success()
 
 
-class AddLevelScreen(ModalScreen[tuple[float, str] | None]):
-    """Returns (price, label), or None when cancelled."""
+class AddLevelScreen(ModalScreen[None]):
+    """Posts :class:`~tui.messages.AddLevel` and closes; Esc closes without a change."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [keys.TABLE["dialog"][1].binding()]
     DEFAULT_CSS = """
     AddLevelScreen { align: center middle; }
     AddLevelScreen #box {
         width: 60; max-width: 95%; height: auto;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    AddLevelScreen #error { color: $text-error; height: auto; }
-    AddLevelScreen #hint { color: $text-muted; }
+    AddLevelScreen #error { color: $text-error; height: auto; width: 1fr; }
+    AddLevelScreen #hint { color: $text-muted; width: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
@@ -56,11 +58,14 @@ class AddLevelScreen(ModalScreen[tuple[float, str] | None]):
 
     @on(Input.Submitted)
     def submit(self, event: Input.Submitted) -> None:
+        event.stop()
         result = event.validation_result
         if result is not None and not result.is_valid:
             self.query_one("#error", Label).update(" ".join(result.failure_descriptions))
             return
-        self.dismiss(fmt.parse_level(event.value))
+        price, label = parse_level(event.value)
+        self.app.post_message(AddLevel(price, fmt.clean(label, 40)))  # this screen is closing
+        self.dismiss()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,103 +1,83 @@
-"""The alert log: level crossings and approaches, newest first.
+"""The alert panel: level crossings and approaches, newest first, from the frame's recent alerts.
 
-Seeded at start from the durable log (earlier alerts are dimmed), then fed the frame's new
-alerts. Enter on an alert opens that level's detail.
+Every row is drawn from the alert's own fields (time, kind, direction, level, price, estimated,
+label), so a field added to :class:`~feeds.levels.AlertEvent` is one cell more here. Alerts from
+before this run (the durable log's tail) are dimmed and dated, so an earlier session's alert never
+reads as one that just fired. The cursor stays on its alert as new ones arrive; Enter opens that
+level's detail.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import NamedTuple
-
+from feeds.frame import Frame
 from feeds.levels import AlertEvent
 from tui import fmt
-from tui.widgets.ladder import level_price
 from tui.widgets.rowlist import Cells, RowList
 
-KEEP = 500
-
-
-class Entry(NamedTuple):
-    alert: AlertEvent
-    earlier: bool  # from the durable log, before this run
-
-
-def describe(alert: AlertEvent) -> tuple[str, str]:
-    """(text, style name) of what happened: "▲ crossed up", "◆ approaching" ..."""
-    if alert.kind == "cross":
-        if alert.direction == "up":
-            return "▲ crossed up", "up"
-        return "▼ crossed down", "down"
-    return ("◆ near, below" if alert.direction == "up" else "◆ near, above"), "warn"
+WHAT_IN_FULL = 70  # narrower panels say "▲ up" for "▲ crossed up"
 
 
 class AlertLog(RowList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.entries: deque[Entry] = deque(maxlen=KEEP)
-        self.today_ms = 0  # the feed's clock, to print today's alerts without a date
+        self.alerts: tuple[AlertEvent, ...] = ()
+        self.session = 0  # the first ``session`` alerts fired in this run
+        self.today_ms = 0  # the feed's clock: today's alerts print without a date
 
-    def seed(self, alerts: list[AlertEvent]) -> None:
-        """Earlier alerts, newest first, shown below anything this run raises."""
-        for alert in alerts:
-            self.entries.append(Entry(alert, True))
-        self._changed()
-
-    def add(self, alerts: list[AlertEvent]) -> None:
-        """New alerts in the order they fired (oldest first)."""
-        if not alerts:
+    def show(self, frame: Frame) -> None:
+        """The frame's recent alerts (a no-op unless they or the feed's day changed)."""
+        day_turned = not fmt.same_day(frame.as_of, self.today_ms)
+        self.today_ms = frame.as_of
+        if frame.alerts is self.alerts and frame.session_alerts == self.session and not day_turned:
             return
-        for alert in alerts:
-            self.entries.appendleft(Entry(alert, False))
-        # everything moved down a line: the whole visible list changes
-        self._cache.clear()
-        self._changed()
+        keep = self.alert_at(self.cursor)
+        self.alerts, self.session = frame.alerts, frame.session_alerts
+        self._cache.clear()  # rows moved down, dates may have changed: every line is new
+        self.data_changed()
+        self.set_row_count(max(1, len(self.alerts)))
+        if keep is not None and self.alerts and self.alerts[self.cursor] is not keep:
+            for i, alert in enumerate(self.alerts):
+                if alert is keep:
+                    self.cursor = i
+                    break
         self.refresh()
 
-    def _changed(self) -> None:
-        self.data_changed()
-        self.set_row_count(max(1, len(self.entries)))
-        self.refresh_changed()
-
     def alert_at(self, index: int) -> AlertEvent | None:
-        return self.entries[index].alert if 0 <= index < len(self.entries) else None
+        return self.alerts[index] if 0 <= index < len(self.alerts) else None
 
     def selectable(self, index: int) -> bool:
-        return index < len(self.entries)
+        return index < len(self.alerts)
+
+    def earlier(self, index: int) -> bool:
+        return index >= self.session
 
     def _when(self, ts: int, earlier: bool) -> str:
-        """This session's alerts by time; the log's earlier ones with their date, so a replayed
-        or earlier run's alert never reads as one that just fired."""
-        if not earlier and self.today_ms and fmt.day(ts) == fmt.day(self.today_ms):
+        """This session's alerts by time; earlier ones (and other days') with their date."""
+        if not earlier and fmt.same_day(ts, self.today_ms):
             return fmt.clock(ts)
         return fmt.stamp(ts)[:11]
 
-    def set_today(self, now_ms: int) -> None:
-        """The feed's clock: today's alerts print without a date (redrawn when the day turns)."""
-        if fmt.day(now_ms) != fmt.day(self.today_ms):
-            self.today_ms = now_ms
-            self._cache.clear()
-            self._changed()
-            self.refresh()
-        else:
-            self.today_ms = now_ms
-
     def _when_width(self) -> int:
         """8 for today's HH:MM:SS; 11 when earlier days' alerts ("11-19 15:02") are listed."""
-        return 11 if any(e.earlier for e in self.entries) else 8
+        return 11 if len(self.alerts) > self.session else 8
 
     def row_cells(self, index: int, width: int) -> Cells:
-        if not self.entries:
+        if not self.alerts:
             return (("  no level alerts yet", "flat"),)
-        alert, earlier = self.entries[index]
-        what, style = describe(alert)
+        alert = self.alerts[index]
+        earlier = self.earlier(index)
+        what, style = fmt.describe(alert)
+        if width < WHAT_IN_FULL:  # "▲ up", "◆ near": the label keeps its room
+            what = what.split(",")[0].replace("crossed ", "")
         est = " est." if alert.estimated else ""
-        label = fmt.clean(alert.label, 30)
         dim = "flat" if earlier else ""
         return (
             (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
-            (f"{what:<14}", "flat" if earlier else style),
-            (f" {level_price(alert.level)}", "flat" if earlier else "bold"),
+            (
+                f"{what:<14}" if width >= WHAT_IN_FULL else f"{what:<7}",
+                "flat" if earlier else style,
+            ),
+            (f" {fmt.level_price(alert.level)}", "flat" if earlier else "bold"),
             (f" @ {fmt.price(alert.price)}{est}", dim),
-            (f"  {label}", "flat"),
+            (f"  {fmt.clean(alert.label, 30)}", "flat"),
         )
