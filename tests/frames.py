@@ -85,13 +85,20 @@ def board(
     return b
 
 
-def levels(price: float, *, states: dict[float, LevelState] | None = None) -> list[LevelView]:
-    """The five shipped levels placed against ``price`` (to go = level − price)."""
+def levels(
+    price: float,
+    *,
+    states: dict[float, LevelState] | None = None,
+    alerts: Sequence[AlertEvent] = (),
+) -> list[LevelView]:
+    """The five shipped levels placed against ``price`` (to go = level − price), each with the
+    crossings among ``alerts`` (newest first) in the order they fired."""
     out = []
     for level, label in DEFAULT_LEVELS:
         state = (states or {}).get(level, LevelState.ARMED)
         dist = level - price
-        out.append(LevelView(level, label, False, state, dist, dist / price))
+        crossed = tuple(a for a in reversed(alerts) if a.level == level and a.kind == "cross")
+        out.append(LevelView(level, label, False, state, dist, dist / price, crossed))
     return out
 
 
@@ -167,7 +174,7 @@ def make_frame(
         ratio=analytics.ratio_rebased(rut_q.last, rut_q.anchor, spx.last, spx.anchor),
         breadth=analytics.breadth(rets),
         board=b,
-        levels=levels(rut, states=level_states),
+        levels=levels(rut, states=level_states, alerts=alerts),
         level_price=rut,
         status=status,
         session=session,

@@ -250,6 +250,18 @@ async def test_slash_filters_the_board() -> None:
         assert len(board_symbols(app)) == len(holdings().constituents)
 
 
+async def test_a_filter_typed_in_one_burst_lands_in_the_box() -> None:
+    from textual import events
+
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        # as a fast typist's keys arrive: all queued before the first is handled
+        for key, char in (("slash", "/"), ("i", "i"), ("o", "o"), ("slash", "/"), ("n", "n")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.value == "io/n"
+
+
 async def test_the_filter_matches_names_too() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:

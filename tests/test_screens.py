@@ -157,6 +157,14 @@ async def test_the_level_charts_time_axis_ends_differ() -> None:
         assert axis == ["09:30", "11:29"]
 
 
+async def test_a_far_level_does_not_flatten_the_days_line() -> None:
+    host = ScreenHost(LevelScreen(3000.0), lambda view: make_frame(view))
+    async with host.run_test(size=(100, 30)):
+        chart = host.screen.query_one(Chart)
+        assert not chart.include_baseline  # scaled to the day's prices
+        assert "^RUT over the session; the level 3,000 is above" in "\n".join(screen_lines(host))
+
+
 async def test_a_removed_level_says_so() -> None:
     host = ScreenHost(LevelScreen(2475.0), lambda view: make_frame(view))
     async with host.run_test(size=(100, 30)):

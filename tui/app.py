@@ -10,7 +10,6 @@ messages (:mod:`tui.messages`); keys come from one table (:mod:`tui.keys`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -68,9 +67,13 @@ class R2KApp(App[None]):
         self.keymap = dict(self.settings.keys)
         self.refresh_hz = refresh_hz or self.settings.refresh_hz or DEFAULT_REFRESH_HZ
         self.controller = Controller(
-            pipeline, self.settings, notify=self.notify, bell=self.bell,
-            level_store=level_store, clock=clock,
-        )  # fmt: skip
+            pipeline,
+            self.settings,
+            notify=self.notify,
+            bell=self.bell,
+            level_store=level_store,
+            clock=clock,
+        )
         self.run_feed = run_feed
         self.main = MainScreen()
         self.started = asyncio.Event()  # set once the first frame is out (tests await it)
@@ -97,10 +100,7 @@ class R2KApp(App[None]):
         self.run_worker(self._warm_calendar, name="calendar", thread=True, exit_on_error=False)
 
     def _warm_calendar(self) -> None:
-        with contextlib.suppress(Exception):  # the pipeline reports calendar trouble itself
-            from feeds import calendar
-
-            calendar.session_phase(self.pipeline.feed.now_ms())
+        self.controller.warm_calendar()
         self.call_from_thread(self._start)
 
     def _start(self) -> None:
@@ -127,9 +127,8 @@ class R2KApp(App[None]):
             return
         self._quitting = True
         self.notify(f"Sending {fmt.plural(queued, 'queued alert')} to the webhook…", timeout=2)
-        self.exit_worker = self.run_worker(
-            self._drain_then_exit(return_code, message), group="exit", exit_on_error=False
-        )
+        drain = self._drain_then_exit(return_code, message)
+        self.exit_worker = self.run_worker(drain, group="exit", exit_on_error=False)
 
     async def _drain_then_exit(self, return_code: int, message: str | None) -> None:
         self.workers.cancel_group(self, "feed")  # no new alerts while the queue drains
@@ -193,7 +192,11 @@ class R2KApp(App[None]):
 
     def on_pause_toggled(self, message: messages.PauseToggled) -> None:
         paused = self.controller.toggle_pause()
-        self.show_now(charts=not paused)
+        frame, screen = self.controller.idle(), self.frame_screen()
+        if paused and frame is not None and screen is not None:
+            screen.show_status(frame)  # the figures stay as they are: no new frame to build
+        else:
+            self.show_now(charts=True)
         self.notify("Figures paused: p resumes" if paused else "Figures live", timeout=2)
 
     def on_open_constituent(self, message: messages.OpenConstituent) -> None:
@@ -201,9 +204,6 @@ class R2KApp(App[None]):
 
     def on_open_level(self, message: messages.OpenLevel) -> None:
         self.push_screen(LevelScreen(message.price))
-
-    def on_open_spread(self) -> None:
-        self.push_screen(SpreadScreen())
 
     def on_add_level(self, message: messages.AddLevel) -> None:
         if self.controller.add_level(message.price, message.label):
@@ -244,7 +244,9 @@ class R2KApp(App[None]):
         self.push_screen(AddLevelScreen())
 
     def action_open_spread(self) -> None:
-        self.on_open_spread()
+        self.push_screen(SpreadScreen())
+
+    on_open_spread = action_open_spread  # the spread card's Enter (messages.OpenSpread)
 
     # --- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -41,6 +41,11 @@ TOAST_GAP_S = 5.0  # per level: the least time between two crossing toasts (and 
 TOAST_S = 8.0  # how long a crossing toast stays (the alert panel keeps it)
 
 
+def warn(notify: Notify, text: str, title: str, *, severity: str, timeout: float) -> None:
+    """A problem as a titled toast of plain text (never markup), long enough to be read."""
+    notify(fmt.clean(text, 300), title=title, severity=severity, timeout=timeout, markup=False)
+
+
 class AlertNotices:
     """Crossing toasts and the bell, and the failing-sink warning, from each frame."""
 
@@ -65,13 +70,7 @@ class AlertNotices:
                 self._crossed(alert)
         for problem in frame.problems:
             if problem not in self._problems:
-                self.notify(
-                    fmt.clean(problem, 300),
-                    title="Alerts not delivered",
-                    severity="error",
-                    timeout=30,
-                    markup=False,
-                )
+                warn(self.notify, problem, "Alerts not delivered", severity="error", timeout=30)
         self._problems = set(frame.problems)
 
     def _crossed(self, alert: AlertEvent) -> None:
@@ -127,6 +126,13 @@ class Controller:
         self._last_status = -1e18
         self._seen: tuple[int, object] = (-1, None)
 
+    def warm_calendar(self) -> None:
+        """Load the market calendar (pandas, exchange_calendars: ~0.8 s) off the event loop."""
+        with contextlib.suppress(Exception):  # the pipeline reports calendar trouble itself
+            from feeds import calendar
+
+            calendar.session_phase(self.pipeline.feed.now_ms())
+
     async def consume(self) -> None:
         """Run the feed into the pipeline; an error becomes the feed's status, never raised."""
         pipeline = self.pipeline
@@ -171,20 +177,23 @@ class Controller:
         return frame
 
     def idle(self) -> Frame | None:
-        """The last frame with the clock and the tick age moved on (nothing ticked since)."""
+        """The last frame with the clock and the tick age moved on and the view's pause as it is
+        now: what the status line shows when nothing ticked since, or the figures are frozen."""
         now = self._last_status = self.clock()
         frame = self.frame
         if frame is None:
             return None
         age = None if frame.tick_age_s is None else frame.tick_age_s + (now - self._last_build)
+        quiet = frame.total_ticks == self.pipeline.state.total_ticks
         return replace(
             frame,
             as_of=self.pipeline.feed.now_ms(),
             tick_age_s=age,
-            ticks_per_s=0.0,
+            ticks_per_s=0.0 if quiet else frame.ticks_per_s,
             changed=frozenset(),
             new_alerts=[],
             charts=None,
+            view=replace(frame.view, paused=self.view.paused),
         )
 
     # --- the board query -----------------------------------------------------------------------
@@ -241,13 +250,7 @@ class Controller:
         """The levels saved in earlier sessions, after the configured ones."""
         warning = self.levels.load()
         if warning:
-            self.notify(
-                fmt.clean(warning, 300),
-                title="Saved levels",
-                severity="warning",
-                timeout=20,
-                markup=False,
-            )
+            warn(self.notify, warning, "Saved levels", severity="warning", timeout=20)
 
     def add_level(self, price: float, label: str) -> bool:
         """Add and save a user level, and say so; whether the ladder changed."""
@@ -260,13 +263,7 @@ class Controller:
         if change is None:
             return False
         if change.error is not None:
-            self.notify(
-                fmt.clean(change.error, 300),
-                title="Levels not saved",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
+            warn(self.notify, change.error, "Levels not saved", severity="error", timeout=15)
         self.notify(change.message, timeout=8 if len(change.message) > 60 else 3, markup=False)
         return change.changed
 

@@ -33,6 +33,7 @@ class Key:
     help: str = ""
     show: bool = True
     palette: str = ""
+    priority: bool = False  # checked before the key reaches the focused widget
 
     def binding(self, keys: str | None = None) -> Binding:
         return Binding(
@@ -42,6 +43,7 @@ class Key:
             show=self.show,
             tooltip=self.help,
             id=self.id,
+            priority=self.priority,
         )
 
 
@@ -131,7 +133,16 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,
             palette="Reverse sort",
         ),
-        Key("filter", "slash", "filter", "Filter", "the board by symbol or name", palette="Filter"),
+        # priority: the box takes focus before the keys typed right after "/" are handed out
+        Key(
+            "filter",
+            "slash",
+            "filter",
+            "Filter",
+            "the board by symbol or name",
+            palette="Filter",
+            priority=True,
+        ),
     ),
     "rows": (
         Key("open", "enter", "select", "Open", "drill into the row under the cursor"),

@@ -11,6 +11,9 @@ from tui import fmt
 from tui.fmt import SIGN_STYLE
 from tui.screens.base import DetailScreen
 from tui.widgets.chart import Chart, nice_decimals
+from tui.widgets.text import Line
+
+NEAR_SPANS = 2.0  # the level is drawn in the chart when within this many day ranges of it
 
 LABEL_W = 10
 
@@ -38,11 +41,8 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
         ),
         _row("State", (state, f"bold {SIGN_STYLE[sign]}")),
         _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
-        _row(
-            "To go",
-            (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold"),
-            (f"  {fmt.DISTANCE_RULE}", "$text-muted"),
-        ),
+        _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
+        _row("", (fmt.DISTANCE_RULE, "$text-muted")),
         Content(""),
         Content.styled(f"Crossings this session: {len(lv.crossings)}", "bold"),
     ]
@@ -70,6 +70,7 @@ class LevelScreen(DetailScreen):
 
     def compose_charts(self) -> ComposeResult:
         # the index itself with the level as its baseline: no second sign convention to read
+        yield Line(classes="chart-title", id="chart-title")
         yield Chart(unit="", decimals=1, signed=False, id="chart", empty_text="no history yet")
 
     def _level(self, frame: Frame) -> LevelView | None:
@@ -89,7 +90,19 @@ class LevelScreen(DetailScreen):
     def draw(self, frame: Frame, charts: Charts) -> None:
         if charts.level is None or self._level(frame) is None:
             return
+        prices = charts.level.values
         chart = self.query_one(Chart)
-        chart.decimals = nice_decimals(charts.level.values)
-        chart.baseline_label = f"level {fmt.level_price(self.price)}"
-        chart.update(charts.level.times, charts.level.values, baseline=self.price)
+        level = fmt.level_price(self.price)
+        title = f"{frame.level_symbol} over the session against the level's line ({level})"
+        if len(prices):
+            lo, hi = float(prices.min()), float(prices.max())
+            reach = max(hi - lo, hi * 0.001) * NEAR_SPANS
+            # a level far from the day's range would flatten the line: scale to the prices
+            chart.include_baseline = lo - reach <= self.price <= hi + reach
+            if not chart.include_baseline:
+                where = "above" if self.price > hi else "below"
+                title = f"{frame.level_symbol} over the session; the level {level} is {where}"
+        self.query_one("#chart-title", Line).show(Content(title))
+        chart.decimals = nice_decimals(prices)
+        chart.baseline_label = f"level {level}"
+        chart.update(charts.level.times, prices, baseline=self.price)

@@ -126,12 +126,18 @@ class MainScreen(FrameScreen):
             self.post_message(OpenLevel(alert.level))
 
     # --- filter --------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" is a priority key (the box must take focus before the keys typed after it), and
+        # Textual does not see "/" as a character the box takes: typed in the box, it is text
+        return not (action == "filter" and isinstance(self.focused, Input))
+
     def action_filter(self) -> None:
         leaders = self.query_one(Leaderboard)
         leaders.add_class("-filtering")
         box = leaders.query_one("#filter", Input)
         box.value = self.frame.board.filter if self.frame is not None else ""
-        box.focus()
+        # at once, not after the queued keys: "/ionq" typed in one burst lands in the box
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
