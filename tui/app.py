@@ -215,7 +215,7 @@ class R2KApp(App[None]):
 
     # --- actions (the binding table's app scope) ------------------------------------------------
     def action_toggle_pause(self) -> None:
-        self.post_message(messages.PauseToggled())
+        self.on_pause_toggled(messages.PauseToggled())  # at once, ahead of a queued frame
 
     def action_cycle_anchor(self) -> None:
         self._anchor(self.controller.cycle_anchor)
