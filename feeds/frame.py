@@ -73,11 +73,13 @@ class Quote:
     anchor: float | None
     ret: float | None  # fraction since the anchor
     change: float | None  # points since the anchor
-    high: float | None
+    high: float | None  # of the current session (regular hours once it opened)
     low: float | None
     ts: int
-    count: int
+    count: int  # ticks this session
     estimated: bool = False  # derived from an ETF, not streamed
+    prev_close: float | None = None  # the last session's close
+    open: float | None = None  # the session's first regular-hours price
 
 
 @dataclass(slots=True, frozen=True)
@@ -93,6 +95,7 @@ class BoardRow:
     low: float | None
     count: int
     ts: int
+    member: bool = True  # in the holdings (False: a symbol the feed sends that is not)
 
 
 def _opt(x: float) -> float | None:
@@ -101,7 +104,14 @@ def _opt(x: float) -> float | None:
 
 @dataclass(slots=True)
 class Board:
-    """The ranked constituents. Arrays are position-aligned; ``order`` lists positions by rank."""
+    """The ranked constituents. Arrays are position-aligned; ``order`` lists positions by rank,
+    index members first. ``member`` is all True without holdings.
+
+    ``names_priced`` and ``coverage`` (the fraction of the index weight they hold) count the
+    members with a price in the whole universe, like breadth, even while the board is filtered;
+    ``weights_as_of`` is the holdings' date (ISO) when no source could move the weights to the
+    anchor (they are shown as of that date), None when they are at the anchor.
+    """
 
     symbols: list[str]
     names: list[str]
@@ -121,6 +131,10 @@ class Board:
     universe: int = 0  # constituents before the filter
     cursor: str | None = None  # the view's cursor symbol
     cursor_rank: int | None = None  # where it ranks in this board (None: not in it)
+    member: np.ndarray | None = None  # bool per position (None: no holdings, all members)
+    names_priced: int = 0
+    coverage: float | None = None
+    weights_as_of: str | None = None
 
     def __len__(self) -> int:
         return len(self.order)
@@ -156,6 +170,7 @@ class Board:
             low=_opt(self.low[pos]),
             count=int(self.count[pos]),
             ts=int(self.ts[pos]),
+            member=True if self.member is None else bool(self.member[pos]),
         )
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[BoardRow]:
@@ -205,12 +220,16 @@ class Frame:
     new_alerts: list[AlertEvent] = field(default_factory=list)  # fired since the last frame
     problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
     view: View = View()  # what this frame was built for
-    feed_label: str = ""
+    feed_label: str = ""  # the feed's label (its spec, keys masked)
     level_symbol: str = "^RUT"  # the symbol the levels watch
-    alerts: tuple[AlertEvent, ...] = ()  # recent alerts, newest first (the pipeline's history)
-    session_alerts: int = 0  # how many of ``alerts`` (the newest) fired in this run
+    # recent alerts, newest first by their own time, each event once (the pipeline's history)
+    alerts: tuple[AlertEvent, ...] = ()
+    run_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` fired in this run
     charts: Charts | None = None  # chart series, when the view asked for them
     wall_ms: int = 0  # the machine's clock when built (epoch ms): is the feed's day today?
+    session_date: str = ""  # ISO date of the session the data is in ("" before any tick)
+    # the feed-status screen: this run's status changes, oldest first (``status`` has the counts)
+    status_history: tuple[FeedStatus, ...] = ()
 
     @property
     def stale(self) -> bool:

@@ -46,6 +46,9 @@ class AlertEvent:
     price: float
     kind: str  # "cross" | "approach"
     estimated: bool = False  # the index value was estimated from its ETF
+    # the feed's spec kind ("sim", "replay", "yahoo", ...): sim and replay alerts never mix with
+    # live ones (feeds.feed.is_live); "" when unknown (a log written before the field existed)
+    feed: str = ""
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
@@ -59,6 +62,7 @@ class AlertEvent:
             "price": self.price,
             "kind": self.kind,
             "estimated": self.estimated,
+            "feed": self.feed,
         }
 
 
@@ -86,12 +90,15 @@ class LevelEngine:
         symbol: str = "^RUT",
         hysteresis: float = DEFAULT_HYSTERESIS,
         approach: float | None = DEFAULT_APPROACH,
+        feed: str = "",
     ) -> None:
+        """``feed``: the spec kind stamped on every alert (see :attr:`AlertEvent.feed`)."""
         if hysteresis < 0:
             raise ValueError("hysteresis must be >= 0")
         self.symbol = symbol
         self.hysteresis = hysteresis
         self.approach = approach
+        self.feed = feed
         self.levels: list[Level] = []
         self.last_price: float | None = None
         for price, label in levels:
@@ -110,6 +117,15 @@ class LevelEngine:
         self.levels.append(lv)
         self.levels.sort(key=lambda x: x.price)
         return lv
+
+    def new_session(self) -> None:
+        """A new session: crossings today start afresh and crossed levels are armed again. The
+        side carries over, so a price that gaps through a level overnight fires at the new
+        session's first price (a crossing since the last price seen)."""
+        for lv in self.levels:
+            lv.crossings.clear()
+            if lv.state in (LevelState.CROSSED_UP, LevelState.CROSSED_DOWN):
+                lv.state = LevelState.APPROACHING if lv.near else LevelState.ARMED
 
     def remove(self, price: float) -> bool:
         before = len(self.levels)
@@ -168,7 +184,9 @@ class LevelEngine:
         kind: str,
         estimated: bool,
     ) -> list[AlertEvent]:
-        ev = AlertEvent(ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated)
+        ev = AlertEvent(
+            ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated, self.feed
+        )
         if kind == "cross":
             lv.crossings.append(ev)
         if out is _NO_ALERTS:

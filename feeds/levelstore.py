@@ -1,8 +1,9 @@
-"""The user's levels: how they are typed, and the ones added with ``+`` kept across restarts.
+"""The user's levels: the ones added with ``+`` kept across restarts.
 
-:func:`parse_level` is the one reader of a level a trader types (``--level``, the add-level
-dialog). :class:`UserLevels` puts user levels on the :class:`~feeds.levels.LevelEngine` and keeps
-the ones added in the monitor in a :class:`LevelStore`.
+A level a trader types is read by :func:`feeds.levelinput.parse_level` (``--level``, the config
+file, the add-level dialog). :class:`UserLevels` puts user levels on the
+:class:`~feeds.levels.LevelEngine` and keeps the ones added in the monitor in a
+:class:`LevelStore`.
 
 The file (``$XDG_STATE_HOME/r2k/levels.json`` unless ``levels_file`` says otherwise) holds only
 the levels added in the app; the technical levels, ``[[levels.user]]`` in the config file and
@@ -27,39 +28,10 @@ from typing import Any
 
 from feeds.atomic import write_atomic
 from feeds.errors import R2KError
+from feeds.levelinput import DEFAULT_LABEL
 from feeds.levels import LevelEngine
 
 VERSION = 1
-MAX_LEVEL = 100_000.0  # index points: a level above this is a typing slip, not a Russell level
-DEFAULT_LABEL = "user level"
-
-
-def parse_level(text: str) -> tuple[float, str]:
-    """A level as a trader types it -> (price in index points, label).
-
-    Accepts ``2500``, ``2,500 breakout`` (the dialog) and ``2500:breakout`` (``--level``); the
-    price is rounded to cents, the label defaults to "user level". Raises ValueError with one
-    short line to show (it must fit a 56-cell dialog).
-    """
-    text = text.strip()
-    if ":" in text:
-        raw, _, label = text.partition(":")
-    else:
-        raw, _, label = text.partition(" ")
-    raw = raw.strip()
-    if not raw:
-        raise ValueError("Type a level in points, e.g. 2500 or 2,500 breakout")
-    try:
-        value = float(raw.replace(",", "").replace("_", ""))
-    except ValueError:
-        shown = raw if len(raw) <= 20 else raw[:19] + "…"
-        raise ValueError(f"{shown!r} is not a number: try 2500 or 2,500 breakout") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("A level must be a positive number of index points")
-    if value > MAX_LEVEL:
-        raise ValueError("Too far from the Russell 2000 (about 2,000-3,000 points)")
-    label = " ".join(label.split())
-    return round(value, 2), label or DEFAULT_LABEL
 
 
 class LevelStoreError(R2KError):

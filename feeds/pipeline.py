@@ -10,14 +10,15 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from feeds import analytics, series
+from feeds.alerts import alert_key
 from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
-from feeds.feed import Feed
+from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Charts, Frame, LevelView, Quote, View
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.state import MarketState
@@ -25,6 +26,7 @@ from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
+    from feeds.reconcile import Reconciler
 
 AlertSink = Callable[[AlertEvent], None]
 
@@ -39,6 +41,8 @@ class _Universe:
     names: list[str]
     sectors: list[str]
     w_asof: np.ndarray
+    member: np.ndarray  # bool: in the holdings (all True without holdings)
+    p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
 
 
@@ -48,6 +52,10 @@ StatusSink = Callable[[FeedStatus], None]
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
 DEFAULT_VIEW = View()
+#: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
+#: both prices hold at least this fraction of the index weight.
+MEMBER_COVERAGE = 0.8
+STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
 
 
 class Pipeline:
@@ -60,21 +68,34 @@ class Pipeline:
         levels: LevelEngine | None = None,
         alert_sinks: Iterable[AlertSink] = (),
         status_sinks: Iterable[StatusSink] = (),
+        reconciler: Reconciler | None = None,
     ) -> None:
         self.feed = feed
         self.holdings = holdings
+        #: how the holdings tickers were spelt as the feed spells them (None: as written)
+        self.reconciler = reconciler
+        self._adopting = reconciler is not None and reconciler.can_adopt
         self.state = MarketState(HEADLINE)
         self.levels = levels if levels is not None else LevelEngine()
+        self.levels.feed = self.levels.feed or feed_kind(feed.spec)  # alerts name their feed
         self.alert_sinks = list(alert_sinks)
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
-        self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
+        self.status = FeedStatus(
+            FeedState.CONNECTING, f"opening {feed.label}", int(time.time() * 1000)
+        )
+        # the run's status history and whether the feed ever connected (issue 8 §1-2)
+        self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
+        self._history_view: tuple[FeedStatus, ...] | None = None
+        self.ever_live = False
         # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
+        self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         self._pending_alerts: list[AlertEvent] = []
         self.fired = 0  # alerts fired by this run
-        self._recent: tuple[AlertEvent, ...] = ()
-        self._recent_key: tuple[int, int] = (0, 0)
+        self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
+        self._recent: tuple[tuple[AlertEvent, ...], frozenset[AlertEvent]] = ((), frozenset())
+        self._recent_key: tuple[object, ...] = ()
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -90,6 +111,8 @@ class Pipeline:
                 self._weights[c.symbol] = c.weight
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
+        self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
+        self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
 
@@ -98,6 +121,8 @@ class Pipeline:
         if type(ev) is Tick:
             self._on_tick(ev)
         elif isinstance(ev, FeedStatus):
+            # a relay's terminal learns whether its upstream estimates the indices at run time
+            self.estimated = self.feed.estimates_indices
             self.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)
@@ -105,11 +130,37 @@ class Pipeline:
             self.state.apply_daily(ev)
 
     def _on_tick(self, tick: Tick) -> None:
+        if self._adopting and tick.symbol not in self.state.ids:
+            self._adopt(tick.symbol)
         i = self.state.apply(tick)
         if i == self._level_id and not self.estimated:
             self._check_levels(tick.price, tick.ts, estimated=False)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
+
+    def _adopt(self, symbol: str) -> None:
+        """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
+        assert self.reconciler is not None
+        found = self.reconciler.adopt(symbol)
+        self._adopting = self.reconciler.can_adopt
+        if found is not None:
+            self.respell({found[0]: found[1]})
+
+    def respell(self, spelt: dict[str, str]) -> None:
+        """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
+        that has ticked, or a new spelling already seen, is left as it is."""
+        from feeds.reconcile import respell
+
+        done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
+        if not done or self.holdings is None:
+            return
+        self.holdings = respell(self.holdings, done)
+        for old, new in done.items():
+            if old in self._weights:
+                self._weights[new] = self._weights.pop(old)
+        # names, sectors, weights and as-of prices are looked up by symbol
+        self._universe_cache = None
+        self._asof_cache = None
 
     def _estimate_index(self, etf: str, tick: Tick) -> None:
         index, fallback = ETF_PROXIES[etf]
@@ -130,24 +181,77 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
+    def _roll_levels(self) -> None:
+        """A new session: the levels' crossings today start afresh (checked before each level
+        price and each frame, so no crossing of the new session is lost)."""
+        if self._levels_session != self.state.session:
+            self._levels_session = self.state.session
+            self.levels.new_session()
+
     def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+        self._roll_levels()
         fired = self.levels.on_price(price, ts, estimated=estimated)
         for alert in fired:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             self.fired += 1
+            self._fired_keys.add(alert_key(alert))
             for sink in self.alert_sinks:
                 sink(alert)
 
     def problems(self) -> tuple[str, ...]:
-        """What the alert sinks report as failing (sinks without ``problem()`` never fail)."""
-        found = (getattr(sink, "problem", None) for sink in self.alert_sinks)
+        """What the alert sinks (and a recording feed) report as failing, one line each.
+
+        Sinks without ``problem()`` never fail."""
+        found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def set_status(self, status: FeedStatus) -> None:
+        """The feed's latest status; a new state or reason is also kept in :attr:`history`
+        (a status that only updates the counters replaces nothing there)."""
+        last = self.history[-1] if self.history else None
+        if last is None or (last.state, last.detail) != (status.state, status.detail):
+            if not status.ts:
+                status = replace(status, ts=int(time.time() * 1000))
+            self.history.append(status)
+            self._history_view = None
+        if status.state is FeedState.LIVE:
+            self.ever_live = True
         self.status = status
         for sink in self.status_sinks:
             sink(status)
+
+    def status_history(self) -> tuple[FeedStatus, ...]:
+        """This run's status changes, oldest first (the latest :data:`STATUS_MEMORY`)."""
+        if self._history_view is None:
+            self._history_view = tuple(self.history)
+        return self._history_view
+
+    def feed_error(self) -> str | None:
+        """Why the feed failed this run, as one line, or None when it did not.
+
+        A failure is: the feed ended in ERROR (a refused key, plan or symbol); it never reached
+        LIVE during the whole run (no network, a wrong URL; the last reason given); or all it
+        sent was unreadable (malformed frames and not one tick). A feed that connected and
+        stayed quiet (the market is shut) or lost its connection after data came is not; nor is
+        one that sent ticks without saying LIVE.
+        """
+        st = self.status
+        if st.state is FeedState.ERROR:
+            return st.detail or "the feed stopped on an error"
+        # frames came, so it connected: whether it said LIVE before the garbage did depends on
+        # timing, and the reason is the same either way
+        if st.malformed and self.state.total_ticks == 0 and st.state is not FeedState.LIVE:
+            return f"no readable data ({st.malformed:,} malformed frames skipped): {st.detail}"
+        if not self.ever_live and self.state.total_ticks == 0:
+            reasons = [
+                s.detail
+                for s in self.history
+                if s.state in (FeedState.RECONNECTING, FeedState.STALE) and s.detail
+            ]
+            why = reasons[-1] if reasons else st.detail or "no reason given"
+            return f"never connected: {why}"
+        return None
 
     async def run(self, feed_ms: int | None = None) -> None:
         """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
@@ -195,8 +299,11 @@ class Pipeline:
         r = analytics.ret(last, anchor)
         change = None if last is None or anchor is None else last - anchor
         est = self.estimated and symbol in (RUT, SPX)
-        hi, lo, ts, n = st.high[i], st.low[i], st.ts[i], st.count[i]
-        return Quote(symbol, last, anchor, r, change, hi, lo, ts, n, est)
+        high, low = st.session_range()
+        hi, lo, ts, n = _known(high[i]), _known(low[i]), st.ts[i], st.count[i]
+        return Quote(
+            symbol, last, anchor, r, change, hi, lo, ts, n, est, st.prev_close[i], st.open[i]
+        )
 
     def _universe(self) -> _Universe:
         """The constituent columns that change only when a new symbol appears."""
@@ -207,6 +314,8 @@ class Pipeline:
         ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
         symbols = [st.symbols[i] for i in ids]
         names = [self._name(s) for s in symbols]
+        by_symbol = self.holdings.by_symbol if self.holdings is not None else None
+        held = [by_symbol.get(s) if by_symbol is not None else None for s in symbols]
         u = _Universe(
             size=len(st.symbols),
             ids=np.array(ids, dtype=np.intp),
@@ -214,6 +323,10 @@ class Pipeline:
             names=names,
             sectors=[self._sector(s) for s in symbols],
             w_asof=np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64),
+            member=np.array([by_symbol is None or c is not None for c in held], dtype=bool),
+            p_file=np.array(
+                [c.price if c is not None and c.price else np.nan for c in held], dtype=np.float64
+            ),
             haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
         )
         self._universe_cache = u
@@ -230,7 +343,11 @@ class Pipeline:
         u = self._universe()
         last_all, anchor_all = st.arrays(self.anchor)
         rets_all = analytics.returns(last_all[u.ids], anchor_all[u.ids])
-        breadth = analytics.breadth(rets_all)
+        # breadth, coverage and the contribution sum count index members only
+        breadth = analytics.breadth(rets_all[u.member])
+        weights_all, converted = self._anchor_weights(u, anchor_all[u.ids])
+        priced = u.member & ~np.isnan(last_all[u.ids])
+        coverage = float(np.nansum(weights_all[priced])) if self.holdings is not None else None
         if text:
             needle = text.lower()
             keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
@@ -239,7 +356,8 @@ class Pipeline:
         idx = u.ids[keep]
         symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
         rets = rets_all[keep]
-        weights = self._anchor_weights(symbols, u.w_asof[keep])
+        weights = weights_all[keep]
+        member = u.member[keep]
         contrib = analytics.contributions_bp(weights, rets)
         order = analytics.rank(
             sort,
@@ -248,11 +366,13 @@ class Pipeline:
             weights=weights,
             symbols=symbols,
             descending=descending,
+            member=member,
         )
 
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
 
+        high, low = st.session_range()
         board = Board(
             symbols=symbols,
             names=pick(u.names),
@@ -261,8 +381,8 @@ class Pipeline:
             ret=rets,
             weight=weights,
             contribution=contrib,
-            high=np.array(st.high, dtype=np.float64)[idx],
-            low=np.array(st.low, dtype=np.float64)[idx],
+            high=np.array(high, dtype=np.float64)[idx],
+            low=np.array(low, dtype=np.float64)[idx],
             count=np.array(st.count, dtype=np.int64)[idx],
             ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
@@ -271,29 +391,69 @@ class Pipeline:
             filter=text,
             universe=len(u.symbols),
             cursor=view.cursor,
+            member=member,
+            names_priced=int(np.count_nonzero(priced)),
+            coverage=coverage,
+            weights_as_of=None if converted or self.holdings is None else self._asof(),
         )
         board.cursor_rank = board.rank_of(view.cursor)
         return board, breadth
 
-    def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
-        """Holdings weights moved from their as-of date to the anchor where closes allow it."""
-        if self.holdings is None:
-            return w_asof
-        asof = self.holdings.as_of.isoformat()
-        index_growth = self._growth(RUT, asof)
-        if index_growth is None:
-            return w_asof
-        growth = np.array([self._growth(s, asof) or np.nan for s in symbols], dtype=np.float64)
-        return analytics.anchor_weights(w_asof, growth, index_growth)
+    def _asof(self) -> str:
+        assert self.holdings is not None
+        return self.holdings.as_of.isoformat()
 
-    def _growth(self, symbol: str, asof: str) -> float | None:
-        """P(anchor) / P(as-of close), when the as-of close is among the symbol's daily closes."""
-        closes = self.state.daily.get(symbol)
-        if not closes:
-            return None
-        at = dict(closes).get(asof)
-        anchor = self.state.anchor(symbol, self.anchor)
-        if at is None or anchor is None or at <= 0:
+    def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Each universe name's weight at the anchor, and whether any was moved there.
+
+        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
+        a member's weight moves with its price against the index's (shares unchanged between
+        rebalances; see :func:`feeds.analytics.anchor_weights`). ``P_asof`` is the holdings file's
+        own price (iShares ``Price``), else the name's close on that date, else its price in the
+        session of that date. ``I_anchor / I_asof`` comes from the index's close on that date, else
+        its price in that date's session, else from the members (``Σ w_asof * P_anchor / P_asof``
+        over the members with both prices, when they hold at least MEMBER_COVERAGE of the index
+        weight: a cap-weighted index grows as its weighted members do). With no source the weights
+        stay as of the holdings' date (the second value is then False). A name lacking a price
+        keeps its as-of weight.
+        """
+        if self.holdings is None:
+            return u.w_asof, False
+        asof = self._asof()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = anchors / self._prices_asof(u, asof)
+        growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
+        index_growth = self._index_growth(asof)
+        known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
+        if index_growth is None:
+            covered = float(u.w_asof[known].sum())
+            if covered >= MEMBER_COVERAGE:
+                index_growth = float((u.w_asof[known] * growth[known]).sum()) / covered
+        if index_growth is None or not known.any():
+            return u.w_asof, False
+        return analytics.anchor_weights(u.w_asof, growth, index_growth), True
+
+    def _prices_asof(self, u: _Universe, asof: str) -> np.ndarray:
+        """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
+        st = self.state
+        key = (u.size, st.daily_rev)
+        if self._asof_cache is None or self._asof_cache[0] != key:
+            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
+            self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
+        prices = self._asof_cache[1]
+        if st.session_date is not None and st.session_date.isoformat() == asof:
+            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
+        return prices
+
+    def _index_growth(self, asof: str) -> float | None:
+        """``I_anchor / I_asof`` from the index itself: its close on ``asof``, or its price in
+        the session of that date. None when neither is known."""
+        st = self.state
+        anchor = st.anchor(RUT, self.anchor)
+        at = st.close_on(RUT, asof)
+        if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
+            at = _known(float(st.session_prices()[st.ids[RUT]]))
+        if anchor is None or not at:
             return None
         return anchor / at
 
@@ -306,6 +466,7 @@ class Pipeline:
         return c.sector if c else ""
 
     def level_views(self) -> list[LevelView]:
+        self._roll_levels()
         price = self.state.price(self.levels.symbol)
         out = []
         for lv in self.levels.levels:
@@ -328,12 +489,26 @@ class Pipeline:
             self._rate_wall = now
         return self._rate
 
-    def recent_alerts(self) -> tuple[AlertEvent, ...]:
-        """The alert history, newest first, as one tuple (rebuilt only when it changed)."""
-        key = (self.fired, len(self.alerts))
+    def recent_alerts(self) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent]]:
+        """The alert history newest first by the alerts' own time (a replay's alerts are older
+        than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
+        seed-0 sim or a replay played twice fires what the log has already), and the ones this
+        run fired (one the log also has counts as this run's). Rebuilt only when it changed."""
+        alerts = self.alerts
+        key = (
+            self.fired,
+            len(alerts),
+            alerts[0] if alerts else None,
+            alerts[-1] if alerts else None,
+        )
         if key != self._recent_key:
             self._recent_key = key
-            self._recent = tuple(self.alerts)
+            once: dict[tuple[object, ...], AlertEvent] = {}
+            for alert in alerts:  # this run's first (appended on the left)
+                once.setdefault(alert_key(alert), alert)
+            ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
+            fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
+            self._recent = (ordered, fired)
         return self._recent
 
     def charts(self, view: View) -> Charts:
@@ -365,6 +540,7 @@ class Pipeline:
         board, breadth = self._board(view)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         new_alerts, self._pending_alerts = self._pending_alerts, []
+        alerts, fired = self.recent_alerts()
         total = st.total_ticks
         if total != self._arrival_ticks:
             # ticks arrived since the last frame: their age is under one frame period
@@ -395,8 +571,15 @@ class Pipeline:
             view=view,
             feed_label=self.feed.label,
             level_symbol=self.levels.symbol,
-            alerts=self.recent_alerts(),
-            session_alerts=min(self.fired, len(self.alerts)),
+            alerts=alerts,
+            run_alerts=fired,
             charts=self.charts(view) if view.charts else None,
             wall_ms=int(time.time() * 1000),
+            session_date=st.session_date.isoformat() if st.session_date else "",
+            status_history=self.status_history(),
         )
+
+
+def _known(x: float | None) -> float | None:
+    """None for an unknown (None or NaN, as a symbol's high before it trades in a session)."""
+    return None if x is None or x != x else x

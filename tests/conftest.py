@@ -24,6 +24,19 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+# >>> fail8a: keys read by one test (some as short as "s") must not mask another test's text
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    from feeds import secrets
+
+    secrets.forget_all()
+    yield
+    secrets.forget_all()
+
+
+# <<< fail8a
+
+
 @pytest.fixture
 def hook_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
     """A webhook endpoint on 127.0.0.1: (base URL, the JSON bodies received). ``/fail`` -> 500."""
@@ -62,3 +75,17 @@ def write_holdings(path: Path, rows: Iterable[tuple[str, str, str, float]], as_o
     lines += [f"{s},{n},{sec},{w}" for s, n, sec, w in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+LIVE_REPLAY = "livetest"
+
+
+@pytest.fixture
+def live_replay() -> str:
+    """A feed kind that counts as live (not sim or replay) but plays a replay file:
+    ``--feed livetest:PATH``. Its alerts go to the live log and the webhook."""
+    from feeds.feed import register
+    from feeds.replay import ReplayFeed
+
+    register(LIVE_REPLAY)(lambda spec, arg, options: ReplayFeed(spec, Path(arg), options))
+    return LIVE_REPLAY

@@ -41,8 +41,12 @@ def board(
     universe: Sequence[tuple[str, str, str, float, float, float]] = UNIVERSE,
     *,
     last: dict[str, float] | None = None,
+    outsiders: Sequence[str] = (),
+    coverage: float | None = None,
 ) -> Board:
-    """The test universe ranked and filtered as ``view`` asks (as the pipeline would)."""
+    """The test universe ranked and filtered as ``view`` asks (as the pipeline would).
+    ``outsiders``: symbols the feed sends that are not index members (ranked last);
+    ``coverage``: the index weight the priced members hold (None: no holdings)."""
     rows = [
         (s, n, sec, w, prev, (last or {}).get(s, px))
         for s, n, sec, w, prev, px in universe
@@ -54,6 +58,7 @@ def board(
     weights = np.array([r[3] for r in rows], dtype=np.float64)
     rets = analytics.returns(prices, prevs)
     contribution = analytics.contributions_bp(weights, rets)
+    member = np.array([s not in outsiders for s in symbols], dtype=bool)
     order = analytics.rank(
         view.sort,
         contribution=contribution,
@@ -61,6 +66,7 @@ def board(
         weights=weights,
         symbols=symbols,
         descending=view.descending,
+        member=member,
     )
     b = Board(
         symbols=symbols,
@@ -80,6 +86,9 @@ def board(
         filter=view.filter,
         universe=len(universe),
         cursor=view.cursor,
+        member=member if outsiders else None,
+        names_priced=int(member.sum()),
+        coverage=coverage,
     )
     b.cursor_rank = b.rank_of(view.cursor)
     return b
@@ -124,12 +133,14 @@ def charts(view: View = DEFAULT, *, rut: float = 2446.0) -> Charts:
     n = 120
     spread = np.linspace(-8.0, 24.0, n) + np.sin(np.arange(n) / 5.0) * 3.0
     index = np.linspace(2436.0, rut, n) + np.sin(np.arange(n) / 7.0) * 2.0
-    be = np.linspace(100.0, 104.0, n)
+    # the view's symbol: from its previous close to its last, inside the session's range
+    prev, last = next(((u[4], u[5]) for u in UNIVERSE if u[0] == view.symbol), (100.0, 104.0))
+    drift = np.linspace(prev, last, n) + np.sin(np.arange(n) / 9.0) * abs(last - prev) * 0.1
     return Charts(
         spread_spx=series(spread),
         spread_mags=series(spread * 0.6 + 4.0),
-        symbol=series(be) if view.symbol else None,
-        symbol_anchor=100.0 if view.symbol else None,
+        symbol=series(np.clip(drift, min(prev, last), max(prev, last))) if view.symbol else None,
+        symbol_anchor=prev if view.symbol else None,
         level=series(index) if view.level is not None else None,
     )
 
@@ -143,7 +154,7 @@ def make_frame(
     as_of: int = NOW_MS,
     wall_ms: int = NOW_MS,
     alerts: Sequence[AlertEvent] = (),
-    session_alerts: int | None = None,
+    run_alerts: Iterable[AlertEvent] | None = None,
     level_states: dict[float, LevelState] | None = None,
     with_charts: bool | None = None,
     estimated: bool = False,
@@ -187,7 +198,7 @@ def make_frame(
         view=view,
         feed_label="fake",
         alerts=tuple(alerts),
-        session_alerts=len(alerts) if session_alerts is None else session_alerts,
+        run_alerts=frozenset(alerts if run_alerts is None else run_alerts),
         charts=charts(view, rut=rut) if draw else None,
         wall_ms=wall_ms,
     )
@@ -242,6 +253,7 @@ for _kind in (
     messages.OpenConstituent,
     messages.OpenLevel,
     messages.OpenSpread,
+    messages.OpenFeedStatus,
     messages.AddLevel,
     messages.RemoveLevel,
 ):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import tui.app
+import tui.controller
 from feeds.alerts import WebhookSink
 from feeds.config import Settings, load_settings, parse_level
 from feeds.events import Tick
@@ -217,7 +218,7 @@ def silent_endpoint() -> Iterator[str]:
 async def test_a_hung_webhook_never_holds_the_exit(
     silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tui.app, "EXIT_DRAIN_S", 0.05)
+    monkeypatch.setattr(tui.controller, "EXIT_DRAIN_S", 0.05)
     pipeline, sink = webhook_pipeline(silent_endpoint)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
@@ -230,7 +231,7 @@ async def test_a_hung_webhook_never_holds_the_exit(
 async def test_a_second_q_exits_at_once(
     silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tui.app, "EXIT_DRAIN_S", 600.0)
+    monkeypatch.setattr(tui.controller, "EXIT_DRAIN_S", 600.0)
     pipeline, _ = webhook_pipeline(silent_endpoint)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:

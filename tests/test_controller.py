@@ -140,7 +140,7 @@ def test_a_failing_sink_is_said_once() -> None:
     c, said, _ = controller(pipeline)
     c.build(c.view)
     c.build(c.view)
-    assert [kw["title"] for _, kw in said.notes] == ["Alerts not delivered"]
+    assert [kw["title"] for _, kw in said.notes] == ["Not written or delivered"]
 
 
 def test_levels_added_and_removed_are_said() -> None:

@@ -59,7 +59,7 @@ def test_each_class_binds_its_scope_of_the_table(cls: type, scope: str) -> None:
         ({"puase": "space"}, "[keys] has no binding id 'puase'; ids: add-level, anchor"),
         ({"pause": "s"}, "[keys] pause = 's': 's' already runs sort; pick another key"),
         ({"sort": "q"}, "[keys] sort = 'q': 'q' already runs quit"),
-        ({"pause": "f"}, "[keys] pause = 'f': 'f' is kept for feed status"),
+        ({"pause": "f"}, "[keys] pause = 'f': 'f' already runs feed-status"),
     ],
 )
 def test_a_remap_r2k_cannot_honour_is_one_line(keymap: dict[str, str], error: str) -> None:

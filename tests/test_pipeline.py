@@ -84,8 +84,11 @@ async def test_frame_numbers_match_a_hand_calculation():
     assert rows["BBB"].contribution_bp == pytest.approx(-2.0)
     assert rows["CCC"].contribution_bp == pytest.approx(0.0)
     assert rows["ZZZ"].weight is None and rows["ZZZ"].ret == pytest.approx(0.1)
-    assert [r.symbol for r in f.board.rows(0, 3)] == ["AAA", "BBB", "CCC"]
-    assert (f.breadth.advancers, f.breadth.decliners, f.breadth.unchanged) == (2, 1, 1)
+    # signed: the top contributor first, the detractor last among members, the non-member after
+    assert [r.symbol for r in f.board.rows()] == ["AAA", "CCC", "BBB", "ZZZ"]
+    assert not rows["ZZZ"].member and rows["AAA"].member
+    # breadth counts members only: ZZZ's +10 % is not an advancer of the index
+    assert (f.breadth.advancers, f.breadth.decliners, f.breadth.unchanged) == (1, 1, 1)
     assert [a.direction for a in alerts if a.kind == "cross"] == ["up"]
     assert f.new_alerts == alerts
     assert p.frame().new_alerts == []  # consumed by the previous frame
@@ -94,23 +97,24 @@ async def test_frame_numbers_match_a_hand_calculation():
 async def test_sort_and_filter():
     p, _ = await run(ticks())
     by_return = [r.symbol for r in p.frame(View(sort="return")).board.rows()]
-    assert by_return == ["ZZZ", "AAA", "CCC", "BBB"]
+    assert by_return == ["AAA", "CCC", "BBB", "ZZZ"]  # ZZZ (+10 %) is not a member: last
     beta = p.frame(View(filter="beta"))
     assert [r.symbol for r in beta.board.rows()] == ["BBB"]
     assert (beta.board.filter, beta.board.universe) == ("beta", 4)
     # breadth is for the whole universe even while the board is filtered
-    assert beta.breadth.advancers == 2
+    assert beta.breadth.advancers == 1  # AAA (ZZZ is not a member)
     nothing = p.frame(View(filter="no such name")).board
     assert len(nothing) == 0 and nothing.universe == 4
 
 
 async def test_the_frame_says_where_the_cursor_symbol_ranks():
     p, _ = await run(ticks())
-    by_contribution = p.frame(View(cursor="CCC")).board
-    by_return = p.frame(View(sort="return", cursor="CCC")).board
-    assert (by_contribution.cursor, by_contribution.cursor_rank) == ("CCC", 2)
-    assert by_return.cursor_rank == 2 and by_return.symbol_at(2) == "CCC"
-    assert p.frame(View(sort="return", descending=False, cursor="CCC")).board.cursor_rank == 1
+    # members by signed contribution and by return: AAA, CCC, BBB; then ZZZ (not a member)
+    by_contribution = p.frame(View(cursor="BBB")).board
+    by_return = p.frame(View(sort="return", cursor="BBB")).board
+    assert (by_contribution.cursor, by_contribution.cursor_rank) == ("BBB", 2)
+    assert by_return.cursor_rank == 2 and by_return.symbol_at(2) == "BBB"
+    assert p.frame(View(sort="return", descending=False, cursor="BBB")).board.cursor_rank == 0
     gone = p.frame(View(filter="beta", cursor="CCC")).board
     assert gone.cursor_rank is None and gone.rank_of("BBB") == 0
 
@@ -137,9 +141,25 @@ async def test_the_frame_carries_the_alert_history_newest_first():
     await p.run()
     f = p.frame(View(paused=True))
     assert f.alerts[-1] is earlier and f.alerts[0].kind == "cross"
-    assert f.session_alerts == len(f.alerts) - 1  # all but the log's one fired in this run
+    assert f.run_alerts == frozenset(f.alerts[:-1])  # all but the log's one fired in this run
     assert p.frame().alerts is f.alerts  # unchanged history: the same tuple, nothing to redraw
     assert f.view.paused and f.feed_label == "list" and f.level_symbol == "^RUT"
+
+
+async def test_the_alert_history_is_in_time_order_and_lists_each_event_once():
+    """A replay played again fires what the durable log already has: one row, this run's; a
+    log entry newer than this run's alerts (a replay of an older day) stays above them."""
+    first = Pipeline(ListFeed(ticks()), HOLDINGS)
+    await first.run()
+    fired = list(first.alerts)
+    assert fired and all(a.feed == "list" for a in fired)
+    newer = AlertEvent(T0 + 86_400_000, "^RUT", 2642.0, "upside target", "up", 2650.0, "cross")
+    again = Pipeline(ListFeed(ticks()), HOLDINGS)
+    again.alerts.extend([newer, *fired])  # the log's tail, newest first
+    await again.run()
+    f = again.frame()
+    assert f.alerts == (newer, *fired)  # by event time; each event once
+    assert f.run_alerts == frozenset(fired) and newer not in f.run_alerts
 
 
 async def test_changed_symbols_are_reported_once():

@@ -15,7 +15,7 @@ from textual.widgets import Input
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import View
 from feeds.levels import LevelState
-from tests.frames import MONDAY_MS, NOW_MS, ScreenHost, alert, make_frame
+from tests.frames import MONDAY_MS, NOW_MS, ScreenHost, alert, board, make_frame
 from tests.tui_fakes import UNIVERSE
 from tui import keys, messages
 from tui.screens.add_level import AddLevelScreen
@@ -103,6 +103,45 @@ async def test_a_filter_that_matches_nothing_says_so() -> None:
         assert "Leaders · 0 names" in text
         host.show(make_frame(View(filter="ionq")))
         assert "Leaders · 1 name " in "\n".join(screen_lines(host))
+
+
+# --- the board: coverage of the index and names that are not members (issue 7 §5) ---------------
+
+
+@pytest.mark.parametrize(
+    ("width", "title"),
+    [
+        (100, "Leaders · 11 names · 99.4% of the index · weights as of Nov 05, 2025"),
+        (70, "11 names · 99.4% of the index · weights as of Nov 05, 2025"),
+        (60, "11 names · 99.4% of index · weights as of 2025-11-05"),
+    ],
+)
+async def test_the_board_title_says_how_much_of_the_index_it_covers(width: int, title: str) -> None:
+    def frame(view: View) -> object:
+        b = board(view, outsiders=["IONQ"], coverage=0.994)
+        b.weights_as_of = "2025-11-05"  # no price on the holdings' date: weights as of then
+        return make_frame(view, board=b)
+
+    host = ScreenHost(MainScreen(), frame)
+    async with host.run_test(size=(width, 30)):
+        text = "\n".join(screen_lines(host))
+        assert f"─ {title} ─" in text
+
+
+async def test_a_name_that_is_not_a_member_is_greyed_marked_and_ranked_last() -> None:
+    def frame(view: View) -> object:
+        return make_frame(view, board=board(view, outsiders=["IONQ", "BE"], coverage=0.9))
+
+    host = ScreenHost(MainScreen(), frame)
+    async with host.run_test(size=(100, 30)):
+        table = host.screen.query_one(BoardTable)
+        assert [table.symbol_at(i) for i in (10, 11)] == ["BE", "IONQ"]  # after every member
+        be = table.render_line(11)  # the header is line 0
+        assert "not an index member" in be.text and " not in " in be.text
+        assert "+4.00%" in be.text  # its own move is still shown
+        styles = {seg.text.strip(): seg.style for seg in be if seg.text.strip()}
+        flat_style = table.get_component_rich_style("rows--flat", partial=True)
+        assert styles["not an index member"].color == flat_style.color  # greyed
 
 
 async def test_slash_then_typing_posts_the_filter_and_esc_clears_it() -> None:
@@ -306,7 +345,7 @@ async def test_an_error_shows_its_reason_as_plain_text() -> None:
 
 async def test_earlier_alerts_are_dated_and_this_runs_are_timed() -> None:
     old = replace(alert(0), ts=NOW_MS - 3 * 86_400_000)
-    host = main_host(alerts=[alert(2), old], session_alerts=1)
+    host = main_host(alerts=[alert(2), old], run_alerts=[alert(2)])
     async with host.run_test(size=(100, 30)) as pilot:
         panel = host.screen.query_one("#alerts")
         rows = [panel.render_line(y).text for y in range(2)]  # type: ignore[attr-defined]
@@ -364,6 +403,6 @@ async def test_the_add_level_error_is_shown_whole() -> None:
     async with host.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"2000000", "enter")
         text = "\n".join(screen_lines(host))
-        assert "Too far from the Russell 2000 (about 2,000-3,000 points)" in text
+        assert "2,000,000 is far from the Russell 2000 (100-10,000)" in text
         await pilot.press(*["backspace"] * 7, *"2,475 my breakout", "enter")
         assert [(m.price, m.label) for m in host.of(messages.AddLevel)] == [(2475.0, "my breakout")]

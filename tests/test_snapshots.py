@@ -9,6 +9,7 @@ before accepting them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual.pilot import Pilot
@@ -18,16 +19,18 @@ from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
 from feeds.levels import LevelState
 from tests.frames import MONDAY_MS, ScreenHost, alert, make_frame
-from tests.tui_fakes import load, make_pipeline
+from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
 from tui.screens.constituent import ConstituentScreen
+from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
 
 Snap = Callable[..., bool]
+T0 = NOW_MS - 61_000  # the feed-status history's first change
 ALERTS = [
     alert(1, 2450.0, "up"),
     alert(6, 2450.0, "down", price=2448.2),
@@ -118,6 +121,25 @@ class TestDrilldowns:
     def test_spread_100x40(self, snap_compare: Snap) -> None:
         host = ScreenHost(SpreadScreen(), lambda view: make_frame(view))
         assert snap_compare(host, terminal_size=(100, 40))
+
+    def test_feed_status_80x24(self, snap_compare: Snap) -> None:
+        """f: the whole reason wrapped under its column, the counters, the run's history."""
+        history = (
+            FeedStatus(FeedState.CONNECTING, "connecting to stream.data.alpaca.markets:443", T0),
+            FeedStatus(FeedState.LIVE, "alpaca streaming; iex: trades for 30 symbols", T0 + 900),
+            FeedStatus(
+                FeedState.ERROR,
+                "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and "
+                "R2K_ALPACA_SECRET; the server said the credentials in the request (***) were "
+                "not accepted",
+                T0 + 61_000,
+                1024,
+                2,
+            ),
+        )
+        frame = make_frame(status=history[-1], status_history=history, feed_label="alpaca:iex")
+        host = ScreenHost(FeedStatusScreen(), lambda view: replace(frame, view=view))
+        assert snap_compare(host, terminal_size=(80, 24))
 
 
 class TestDialogs:

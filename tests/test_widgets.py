@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 
-from feeds.frame import LevelView
+from feeds.frame import Frame, LevelView
+from feeds.levelinput import parse_level
 from feeds.levels import AlertEvent, LevelState
-from feeds.levelstore import parse_level
 from tui import fmt
 from tui.fmt import describe
 from tui.widgets.alert_log import AlertLog
@@ -40,7 +40,16 @@ def test_one_reader_for_every_level_a_trader_types(text: str, expected: tuple[fl
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Type a level"), ("abc", "not a number"), ("-5", "positive"), ("1e9", "Too far from")],
+    [
+        ("", "Type a level"),
+        ("abc", "not a number"),
+        ("x" * 40, "not a number"),
+        ("-5", "positive"),
+        ("1e9", "far from"),
+        ("0.5", "far from"),  # a fraction, not index points
+        ("inf", "positive"),
+        ("nan", "positive"),
+    ],
 )
 def test_parse_level_rejects(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as err:
@@ -197,3 +206,90 @@ async def test_price_chart_scales_to_the_data_when_the_baseline_is_far() -> None
         text = "\n".join(chart.render_line(y).text for y in range(chart.size.height))
         assert "29.30" in text and "29.00" in text
         assert "prev" not in text  # far below the range: not drawn
+
+
+# --- the alert panel tells the truth (issue 8 §7) ---------------------------------------------
+
+T0 = 1_762_353_000_000  # 2025-11-05 09:30 ET
+
+
+def _alert(minute: int, feed: str = "sim", direction: str = "up") -> AlertEvent:
+    return AlertEvent(
+        T0 + minute * 60_000, "^RUT", 2450.0, "support", direction, 2452.0, "cross", feed=feed
+    )
+
+
+class AlertPanelApp(App[None]):
+    """The panel alone, under the 16-colour theme the app picks for standard-colour terminals
+    when ``theme`` says so."""
+
+    def __init__(self, theme: str = "") -> None:
+        super().__init__()
+        self.wanted_theme = theme
+
+    def compose(self) -> ComposeResult:
+        yield AlertLog()
+
+    def on_mount(self) -> None:
+        if self.wanted_theme:
+            self.theme = self.wanted_theme
+
+
+def _panel_frame(
+    alerts: list[AlertEvent], run: list[AlertEvent], *, now: int = T0 + 3_600_000, session: str = ""
+) -> Frame:
+    from tests.frames import make_frame
+
+    return make_frame(as_of=now, alerts=alerts, run_alerts=run, session_date=session)
+
+
+async def test_alert_panel_rows_follow_the_frame_in_its_order() -> None:
+    """The frame's history (time order, each event once: see test_pipeline) is drawn as it
+    comes; this run's alerts are timed, the log's are dated, whatever their order."""
+    app = AlertPanelApp()
+    async with app.run_test(size=(70, 12)) as pilot:
+        log = app.query_one(AlertLog)
+        this_run = [_alert(20, direction="down"), _alert(0)]
+        alerts = [_alert(30), this_run[0], _alert(10), this_run[1]]
+        log.show(_panel_frame(alerts, this_run))
+        await pilot.pause()
+        rows = [log.render_line(y).text for y in range(4)]
+        assert [r[:12].strip() for r in rows] == [
+            "11-05 10:00",
+            "09:50:00",
+            "11-05 09:40",
+            "09:30:00",
+        ]
+        assert [log.earlier(i) for i in range(4)] == [True, False, True, False]
+        assert log.row_count == 4
+
+
+async def test_earlier_alerts_are_dimmed_also_in_16_colours() -> None:
+    app = AlertPanelApp(theme="ansi-dark")
+    async with app.run_test(size=(70, 6)) as pilot:
+        log = app.query_one(AlertLog)
+        log.show(_panel_frame([_alert(10), _alert(0)], [_alert(10)]))
+        await pilot.pause()
+        new, old = (log.render_line(y) for y in range(2))
+        assert "09:40" in new.text and "11-05 09:30" in old.text
+        assert all(seg.style is not None and seg.style.dim for seg in old if seg.text.strip())
+        assert not any(seg.style is not None and seg.style.dim for seg in new)
+
+
+async def test_this_runs_alerts_from_before_the_session_are_dated_once_it_rolls_over() -> None:
+    """The app left running overnight: yesterday's crossings are earlier news the next day."""
+    app = AlertPanelApp()
+    async with app.run_test(size=(70, 6)) as pilot:
+        log = app.query_one(AlertLog)
+        fired = [_alert(10), _alert(0)]
+        log.show(_panel_frame(fired, fired, session="2025-11-05"))
+        await pilot.pause()
+        assert log.render_line(0).text.startswith(" 09:40:00") and not log.earlier(0)
+        log.show(_panel_frame(fired, fired, now=T0 + 86_400_000, session="2025-11-06"))
+        await pilot.pause()
+        assert log.render_line(0).text.startswith(" 11-05 09:40") and log.earlier(0)
+        assert all(
+            seg.style is not None and seg.style.dim
+            for seg in log.render_line(0)
+            if seg.text.strip()
+        )

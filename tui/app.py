@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -29,13 +29,13 @@ from tui.controller import DEFAULT_REFRESH_HZ, Controller
 from tui.screens.add_level import AddLevelScreen
 from tui.screens.base import FrameScreen
 from tui.screens.constituent import ConstituentScreen
+from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
 
 WATCHDOG_INTERVAL_S = 1.0
-EXIT_DRAIN_S = 2.0  # on quit: the longest wait for queued webhook alerts to be delivered
 
 
 class R2KApp(App[None]):
@@ -89,6 +89,7 @@ class R2KApp(App[None]):
             self.theme = "ansi-dark"
         self.set_keymap(self.keymap)
         self.push_screen(self.main)
+        self.controller.say_notes()
         self.controller.load_levels()
         self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
         # Textual issue 6690: after an SSH drop the input thread can spin on EOF; stdin stops
@@ -119,21 +120,26 @@ class R2KApp(App[None]):
         self.shut_down()
 
     def shut_down(self, *, return_code: int = 0, message: str | None = None) -> None:
-        """Exit, first delivering alerts still queued for the webhook (at most EXIT_DRAIN_S).
-        Asking again while that runs (a second ``q``) exits at once."""
+        """Exit, first closing the feed (a websocket closes with 1000, not 1011) and delivering
+        alerts still queued for the webhook. Asking again meanwhile (a second ``q``) exits."""
         queued = self.controller.queued_alerts()
-        if self._quitting or not queued:
+        feeding = [w for w in self.workers if w.group == "feed" and not w.is_finished]
+        if self._quitting or not (queued or feeding):
             self.exit(return_code=return_code, message=message)
             return
         self._quitting = True
-        self.notify(f"Sending {fmt.plural(queued, 'queued alert')} to the webhook…", timeout=2)
-        drain = self._drain_then_exit(return_code, message)
-        self.exit_worker = self.run_worker(drain, group="exit", exit_on_error=False)
+        if queued:
+            self.notify(f"Sending {fmt.plural(queued, 'queued alert')} to the webhook…", timeout=2)
+        for worker in feeding:  # no new alerts while the queue drains
+            worker.cancel()  # the feed closes its connections as it stops
+        close = self._close_then_exit([w.wait() for w in feeding], return_code, message)
+        self.exit_worker = self.run_worker(close, group="exit", exit_on_error=False)
 
-    async def _drain_then_exit(self, return_code: int, message: str | None) -> None:
-        self.workers.cancel_group(self, "feed")  # no new alerts while the queue drains
+    async def _close_then_exit(
+        self, stopping: list[Awaitable[object]], return_code: int, message: str | None
+    ) -> None:
         try:
-            await self.controller.drain(EXIT_DRAIN_S)
+            await self.controller.wind_down(stopping)
         finally:
             self.exit(return_code=return_code, message=message)
 
@@ -182,13 +188,8 @@ class R2KApp(App[None]):
         self._anchor(lambda: self.controller.set_anchor(message.mode))
 
     def _anchor(self, change: Callable[[], str]) -> None:
-        try:
-            mode = change()
-        except ValueError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.show_now(charts=True)
-        self.notify(f"Returns since {fmt.anchor_phrase(mode)}", timeout=2, markup=False)
+        if self.controller.change_anchor(change):
+            self.show_now(charts=True)
 
     def on_pause_toggled(self, message: messages.PauseToggled) -> None:
         paused = self.controller.toggle_pause()
@@ -232,9 +233,7 @@ class R2KApp(App[None]):
         self.show_now(charts=False)
 
     def action_toggle_bell(self) -> None:
-        notices = self.controller.notices
-        notices.bell_on = not notices.bell_on
-        self.notify(f"Bell on crossings: {'on' if notices.bell_on else 'off'}", timeout=2)
+        self.controller.toggle_bell()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -242,6 +241,12 @@ class R2KApp(App[None]):
 
     def action_add_level(self) -> None:
         self.push_screen(AddLevelScreen())
+
+    def action_feed_status(self) -> None:
+        if not isinstance(self.screen, FeedStatusScreen):
+            self.push_screen(FeedStatusScreen())
+
+    on_open_feed_status = action_feed_status  # a click on the status bar (with --mouse)
 
     def action_open_spread(self) -> None:
         self.push_screen(SpreadScreen())

@@ -1,7 +1,12 @@
-"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record).
+"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record,
+holdings show, relay).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
+
+Exit statuses: 0 done; 1 an unexpected error (a bug: one line, or the monitor's traceback);
+2 bad input (arguments, config, files, keys missing); 3 the feed failed during a headless run
+(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 130 interrupted (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -147,6 +152,24 @@ def build_parser() -> argparse.ArgumentParser:
     _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
     snap.add_argument("--json", action="store_true", help="print one JSON object instead")
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
+    hold = sub.add_parser(
+        "holdings",
+        help="inspect a holdings file",
+        description="Holdings files: 'r2k holdings show [PATH]'.",
+    )
+    hold_sub = hold.add_subparsers(dest="holdings_command", metavar="ACTION", required=True)
+    show = hold_sub.add_parser(
+        "show",
+        help="as-of date, members, weight, top 10, and tickers respelt or unmatched",
+        description="Print a holdings file's as-of date, the number of equity members, the "
+        "weight they sum to and the top 10 by weight, with the tickers respelt to the feed's "
+        "symbols (JWA -> JW-A) and those listed nowhere. No network: the spelling comes from "
+        "the feed's cached symbol list, a replay file's symbols or the bundled US listing.",
+    )
+    _common(show)
+    show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
+                      "or the bundled snapshot)")  # fmt: skip
+    show.add_argument("--json", action="store_true", help="print one JSON object instead")
     rec = sub.add_parser(
         "record",
         help="record a feed's ticks to a CSV that replay:PATH plays back",
@@ -156,7 +179,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rec, command="record")
     rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
     _duration(rec, "stop after S seconds")
+    _relay_parser(sub)
     return parser
+
+
+def _relay_parser(sub: Any) -> None:
+    relay = sub.add_parser(
+        "relay",
+        help="share one feed with a desk: publish it to NATS for r2k --feed nats://...",
+        description="Run the feed once and publish every event to a NATS server, where any "
+        "number of terminals read it with --feed nats://HOST:PORT[/PREFIX]. Status lines go to "
+        "stderr as JSON. Runs until Ctrl+C (or --duration).",
+    )
+    _common(relay)
+    relay.add_argument(
+        "--nats",
+        metavar="URL",
+        help="NATS server (default $R2K_NATS_URL, [nats] url, or nats://127.0.0.1:4222); "
+        "tls://... for TLS",
+    )
+    relay.add_argument(
+        "--prefix", metavar="P", help="subject prefix, so relays can share a server (default r2k)"
+    )
+    relay.add_argument(
+        "--embedded",
+        action="store_true",
+        help="start a local nats-server on loopback (at --nats's port) for this machine's panes",
+    )
+    _duration(relay, "stop after S seconds")
 
 
 def _duration(parser: argparse.ArgumentParser, text: str) -> None:
@@ -172,12 +222,13 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
     from feeds.config import load_settings, parse_level
 
     args = vars(ns)
+    path = args.get("path") if args.get("command") == "holdings" else None
     overrides = {
         "feed": args.get("feed"),
         "speed": args.get("speed"),
         "seed": args.get("seed"),
         "universe": args.get("universe"),
-        "holdings": args.get("holdings"),
+        "holdings": path or args.get("holdings"),
         "anchor": args.get("anchor"),
         "refresh_hz": args.get("refresh"),
         "mouse": args.get("mouse"),
@@ -212,7 +263,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def run(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
     command = ns.command
-    settings = settings_from_args(ns, headless=command is not None)
+    # a relayed replay is watched on the terminals: it keeps its real-time pace
+    settings = settings_from_args(ns, headless=command not in (None, "relay"))
     duration = _check_duration(ns)
     if command == "alerts":
         from tui.headless import run_alerts
@@ -224,6 +276,10 @@ def run(argv: Sequence[str] | None) -> int:
         if ns.top is not None and ns.top < 0:
             raise UsageError(f"--top must be 0 or more, not {ns.top}")
         return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
+    if command == "holdings":
+        from tui.holdings import run_holdings_show
+
+        return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
         from tui.headless import run_record
@@ -233,6 +289,10 @@ def run(argv: Sequence[str] | None) -> int:
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")
         return run_record(settings, duration, out)
+    if command == "relay":
+        from tui.relay import run_relay
+
+        return run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
     return run_app(settings)
 
 
@@ -257,19 +317,33 @@ def run_app(settings: Any) -> int:
         where = f"config file '{settings.config_path}'" if settings.config_path else "config"
         raise ConfigError(f"{where}: {e}") from None
     pipeline = build_pipeline(settings)
+    app = R2KApp(pipeline, settings=settings)
     try:
-        R2KApp(pipeline, settings=settings).run(mouse=settings.mouse)
+        app.run(mouse=settings.mouse)
     finally:
         for sink in pipeline.alert_sinks:
             if isinstance(sink, AlertJournal):
                 sink.close()
-    return 0
+        # what the screen showed as toasts, said once more where it outlives the screen
+        for problem in pipeline.problems():
+            sys.stderr.write(f"r2k: warning: {_one_line(problem)}\n")
+    # an app that ended on an exception (Textual sets 1 and prints it) or
+    # left because the terminal went away is not a success
+    code = app.return_code or 0
+    if code and app._exception is not None:
+        exc = app._exception
+        sys.stderr.write(
+            f"r2k: error: the monitor stopped on an unexpected {type(exc).__name__}: "
+            f"{_one_line(str(exc))}\n"
+        )
+    return code
 
 
 def _one_line(text: str) -> str:
-    from tui.fmt import clean
+    from feeds.secrets import redact
+    from feeds.text import clean
 
-    return clean(text, 2000)
+    return clean(redact(text), 2000)  # keys masked before the cut
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from feeds.frame import Frame, View
 from feeds.levels import AlertEvent
 from feeds.levelstore import LevelChange, LevelStore, UserLevels
 from feeds.pipeline import Pipeline
+from feeds.secrets import redact
 from feeds.setup import drain_webhooks
 from feeds.state import ANCHOR_MODES
 from tui import fmt
@@ -39,6 +40,8 @@ IDLE_STATUS_S = 1.0  # idle (no ticks, no status change): the status line's cloc
 IDLE_FRAME_S = 5.0  # idle: a full frame now and then (session phase, rate decay)
 TOAST_GAP_S = 5.0  # per level: the least time between two crossing toasts (and bells)
 TOAST_S = 8.0  # how long a crossing toast stays (the alert panel keeps it)
+EXIT_CLOSE_S = 3.0  # on quit: the longest wait for the feed to close its connections
+EXIT_DRAIN_S = 2.0  # on quit: the longest wait for queued webhook alerts to be delivered
 
 
 def warn(notify: Notify, text: str, title: str, *, severity: str, timeout: float) -> None:
@@ -70,7 +73,7 @@ class AlertNotices:
                 self._crossed(alert)
         for problem in frame.problems:
             if problem not in self._problems:
-                warn(self.notify, problem, "Alerts not delivered", severity="error", timeout=30)
+                warn(self.notify, problem, "Not written or delivered", severity="error", timeout=30)
         self._problems = set(frame.problems)
 
     def _crossed(self, alert: AlertEvent) -> None:
@@ -141,11 +144,24 @@ class Controller:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            reason = fmt.clean(f"{type(exc).__name__}: {exc}", 160)
+            reason = fmt.clean(redact(f"{type(exc).__name__}: {exc}"), 1000)  # mask, then cut
             pipeline.set_status(FeedStatus(FeedState.ERROR, reason))
         else:
             if pipeline.status.state is not FeedState.ERROR:
                 pipeline.set_status(FeedStatus(FeedState.ENDED, "the feed ended"))
+
+    def say_notes(self) -> None:
+        """What the user should know at start, once: the pipeline's notes (holdings coverage,
+        merged duplicates, a repaired alert log, a webhook not used offline) and how the holdings
+        tickers met the feed's spelling (respelt, or listed nowhere)."""
+        for note in self.pipeline.notes:
+            warn(self.notify, note, "", severity="warning", timeout=15)
+        reconciler = self.pipeline.reconciler
+        summary = reconciler.result.summary(brief=True) if reconciler is not None else ""
+        if reconciler is not None and summary:
+            doubtful = reconciler.result.unmatched or reconciler.result.ambiguous
+            severity = "warning" if doubtful else "information"
+            warn(self.notify, summary, "Holdings", severity=severity, timeout=12)
 
     # --- cadence -------------------------------------------------------------------------------
     def due(self) -> str:
@@ -183,11 +199,13 @@ class Controller:
         frame = self.frame
         if frame is None:
             return None
-        age = None if frame.tick_age_s is None else frame.tick_age_s + (now - self._last_build)
+        since = now - self._last_build
+        age = None if frame.tick_age_s is None else frame.tick_age_s + since
         quiet = frame.total_ticks == self.pipeline.state.total_ticks
         return replace(
             frame,
             as_of=self.pipeline.feed.now_ms(),
+            wall_ms=frame.wall_ms + int(since * 1000),  # the retry countdown moves on
             tick_age_s=age,
             ticks_per_s=0.0 if quiet else frame.ticks_per_s,
             changed=frozenset(),
@@ -245,6 +263,22 @@ class Controller:
         """YTD, or back to the day's anchor it came from (prev close, open or first)."""
         return self.set_anchor(self.day_anchor if self.pipeline.anchor == "ytd" else "ytd")
 
+    def change_anchor(self, change: Callable[[], str]) -> bool:
+        """Run an anchor change (one of the above) and say what returns are measured from now;
+        a mode the state does not know is one error line. Whether the anchor changed."""
+        try:
+            mode = change()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return False
+        self.notify(f"Returns since {fmt.anchor_phrase(mode)}", timeout=2, markup=False)
+        return True
+
+    def toggle_bell(self) -> None:
+        notices = self.notices
+        notices.bell_on = not notices.bell_on
+        self.notify(f"Bell on crossings: {'on' if notices.bell_on else 'off'}", timeout=2)
+
     # --- levels --------------------------------------------------------------------------------
     def load_levels(self) -> None:
         """The levels saved in earlier sessions, after the configured ones."""
@@ -272,6 +306,17 @@ class Controller:
         """Alerts the webhooks have queued or are posting."""
         sinks = self.pipeline.alert_sinks
         return sum(s.pending for s in sinks if isinstance(s, WebhookSink))
+
+    async def wind_down(self, stopping: Iterable[Awaitable[object]]) -> None:
+        """On quit: wait for the feed to stop (``stopping``: its tasks, cancelled; a websocket
+        then closes with 1000, at most EXIT_CLOSE_S), then deliver what the webhooks queued (at
+        most EXIT_DRAIN_S). Never raises for the feed's own errors."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(EXIT_CLOSE_S):
+                for stopped in stopping:
+                    with contextlib.suppress(Exception):
+                        await stopped
+        await self.drain(EXIT_DRAIN_S)
 
     async def drain(self, seconds: float) -> None:
         """Deliver what the webhooks have queued, waiting at most about ``seconds``."""

@@ -10,31 +10,15 @@ variables), so this module imports no Textual and the headless commands share it
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from datetime import datetime
 
 from feeds.events import FeedState
 from feeds.levels import AlertEvent, LevelState
+from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
 from feeds.timefmt import exchange_time
 
 DASH = "—"  # shown for an unknown value (never a zero, which would read as a fact)
 UP, DOWN, FLAT = "▲", "▼", "·"
-
-# C0/C1 controls and the bidi/format characters that can reorder or hide text in a terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
-
-
-def clean(text: object, limit: int = 200) -> str:
-    """Feed text made safe to show: control and bidi characters removed, one line, bounded."""
-    s = str(text)
-    if _CONTROL.search(s):
-        s = _CONTROL.sub(" ", s)
-    if not s.isascii():
-        # Other format characters (category Cf) can still reorder a line; drop them too.
-        s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
-    s = " ".join(s.split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def known(x: float | None) -> bool:
@@ -151,6 +135,11 @@ def time_labels(t0: int, t1: int) -> tuple[str, str]:
     return hhmm(t0), hhmm(t1)
 
 
+def iso_day(ts_ms: int) -> str:
+    """The exchange (New York) date of ``ts_ms``, ISO: "2025-11-20" ("" for no time)."""
+    return exchange_time(ts_ms).date().isoformat() if ts_ms > 0 else ""
+
+
 def hhmm(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%H:%M") if ts_ms > 0 else "--:--"
 
@@ -164,6 +153,23 @@ def stamp(ts_ms: int) -> str:
 
 
 #: Short names (status bar, chart labels) and the phrase after "returns since" of each anchor.
+def coverage(names: int, weight: float | None) -> str:
+    """ "1,924 names · 99.4% of the index": the members on the board and their index weight."""
+    text = plural(names, "name")
+    return text if weight is None else f"{text} · {weight * 100:.1f}% of the index"
+
+
+def weights_basis(as_of: str | None) -> str:
+    """Where the board's weights stand: at the anchor, or as of the holdings' date."""
+    if as_of is None:
+        return "at the anchor"
+    try:
+        when = datetime.fromisoformat(as_of).strftime("%b %d, %Y")
+    except ValueError:
+        when = as_of
+    return f"as of {when}"
+
+
 ANCHOR_NAMES = {
     "prev": "prev close",
     "open": "today's open",

@@ -106,6 +106,15 @@ TABLE: dict[str, tuple[Key, ...]] = {
             palette="Spread detail",
         ),
         Key(
+            "feed-status",
+            "f",
+            "feed_status",
+            "Feed",
+            "the feed's reason in full, retries and history",
+            show=False,
+            palette="Feed status",
+        ),
+        Key(
             "bell",
             "b",
             "toggle_bell",
@@ -172,10 +181,9 @@ TABLE: dict[str, tuple[Key, ...]] = {
     ),
 }
 
-#: Keys kept free for screens that are coming, so no remap or new binding takes them.
-RESERVED: dict[str, str] = {
-    "f": "feed status: state history with reasons, malformed frames, reconnects, next retry",
-}
+#: Keys kept free for screens that are coming, so no remap or new binding takes them
+#: (key -> what it is kept for).
+RESERVED: dict[str, str] = {}
 
 
 def bindings(scope: str) -> list[Binding]:

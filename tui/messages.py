@@ -67,6 +67,11 @@ class OpenSpread(Message):
 
 
 @dataclass
+class OpenFeedStatus(Message):
+    """Open the feed status: the whole reason, retries, malformed frames, the run's history."""
+
+
+@dataclass
 class AddLevel(Message):
     """Add a user level at ``price`` (index points) and keep it across restarts."""
 

@@ -50,9 +50,11 @@ from feeds.providers.closes import (
     session_date,
     trim,
 )
+from feeds.providers.directories import ALPACA_TRADING_URLS, alpaca_with_fallback, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
+from feeds.secrets import server_text
 from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
 FEEDS = ("iex", "sip", "delayed_sip", "test")
@@ -174,9 +176,11 @@ class SymbolLimitError(RetryFeedError):
     """405: the subscription asked for more symbols than the plan allows (set left unchanged)."""
 
 
-def _server_error(code: Any, msg: Any, feed: str) -> Exception:
-    """The exception for an Alpaca ``{"T":"error"}`` message: fatal, retry, or symbol limit."""
-    text = " ".join(str(msg).split())[:160]
+def _server_error(code: Any, text: str, feed: str) -> Exception:
+    """The exception for an Alpaca ``{"T":"error"}`` message: fatal, retry, or symbol limit.
+
+    ``text`` is the server's message already made safe to show (keys masked, then cut).
+    """
     what = f"{code} {text}"
     if code == 402:
         return FatalFeedError(
@@ -230,6 +234,9 @@ class AlpacaFeed(StreamFeed):
         self.secrets = [self.key, self.secret]
         self.ws_url = setting("alpaca", "url", env, config, WS_URL) or WS_URL
         self.rest_url = setting("alpaca", "rest_url", env, config, REST_URL) or REST_URL
+        # the asset list lives on the trading API: one URL when overridden, else live then paper
+        trading = setting("alpaca", "trading_url", env, config)
+        self.trading_urls = (trading,) if trading else ALPACA_TRADING_URLS
         self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
@@ -258,7 +265,9 @@ class AlpacaFeed(StreamFeed):
         self._control: str | None = None  # last {"T":"success"} msg
         self._ack: dict[str, Any] | None = None  # last {"T":"subscription"} message
         # status-detail parts, in display order
-        self._notes: dict[str, str] = dict.fromkeys(("plan", "limit", "index", "prev"), "")
+        self._notes: dict[str, str] = dict.fromkeys(
+            ("plan", "limit", "index", "prev", "symbols"), ""
+        )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self._snap_error = ""  # why a snapshot request failed, kept for the status
@@ -405,7 +414,8 @@ class AlpacaFeed(StreamFeed):
             elif kind == "subscription":
                 self._ack = m
             elif kind == "error":
-                raise _server_error(m.get("code"), m.get("msg", ""), self.feed_name)
+                # keys masked before the cut: a key echoed across it must not leave its start
+                raise _server_error(m.get("code"), self.quote(m.get("msg", "")), self.feed_name)
             elif type(kind) is not str:
                 raise ValueError("message type is not a string")
             # quotes, corrections, cancels, statuses, LULDs: not used by r2k
@@ -416,6 +426,15 @@ class AlpacaFeed(StreamFeed):
         if self.feed_name == "test":
             self._set_notes(index="no ^RUT/^GSPC on the test stream")
             return []
+        # the asset list in the background: it never delays the stream
+        headers = {"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret}
+        self.spawn(
+            refresh_feed(
+                self,
+                lambda: alpaca_with_fallback(self.trading_urls, headers),
+                lambda text: self._set_notes(symbols=text),
+            )
+        )
         ref = reference_session(self.now_ms())
         rest = RestClient(
             self.rest_url,
@@ -461,7 +480,7 @@ class AlpacaFeed(StreamFeed):
                     "alpaca rejected the key (HTTP 401 on snapshots): check R2K_ALPACA_KEY and "
                     "R2K_ALPACA_SECRET"
                 ) from None
-            self._snap_error = _rest_reason(exc)
+            self._snap_error = _rest_reason(exc, self.secrets)
             self._set_notes(prev=f"previous closes unavailable ({self._snap_error})")
             return []
         if not isinstance(data, dict):
@@ -536,14 +555,15 @@ class AlpacaFeed(StreamFeed):
             self._rest = None
 
 
-def _rest_reason(exc: RestError) -> str:
-    """Alpaca's own words from an error body (``{"message": ...}``), else the HTTP status."""
+def _rest_reason(exc: RestError, secrets: list[str]) -> str:
+    """Alpaca's own words from an error body (``{"message": ...}``, keys masked before the cut),
+    else the HTTP status."""
     try:
         message = orjson.loads(exc.body).get("message") if exc.body else None
     except (orjson.JSONDecodeError, AttributeError):
         message = None
     status = f"HTTP {exc.status}" if exc.status else str(exc)
-    return f"{' '.join(str(message).split())[:120]}, {status}" if message else status
+    return f"{server_text(message, secrets, 120)}, {status}" if message else status
 
 
 def _session_of(stamp: str) -> dt.date:

@@ -38,6 +38,7 @@ import orjson
 from feeds.errors import ConfigError, FeedSpecError
 from feeds.events import Bars, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
+from feeds.providers.directories import DOWNLOAD_TIMEOUT, polygon_tickers, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
@@ -86,12 +87,6 @@ def _flag(value: str | None, default: bool) -> bool:
     if v in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"polygon: expected true or false, got {value!r}")
-
-
-def _one_line(text: object, limit: int = 200) -> str:
-    """A server's message made safe to show: one line, printable, bounded."""
-    s = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 class PolygonFeed(StreamFeed):
@@ -223,7 +218,7 @@ class PolygonFeed(StreamFeed):
         if status in ("connected", "auth_success", "success"):
             return
         cluster = _cluster.get()
-        msg = _one_line(message)
+        msg = self.quote(message, 200)  # keys masked before the cut
         if status == "auth_failed":
             raise FatalFeedError(
                 f"Massive rejected the API key ({msg or status}): check R2K_POLYGON_KEY "
@@ -308,11 +303,28 @@ class PolygonFeed(StreamFeed):
         try:
             await self._run_jobs(client, jobs, start, prev, wanted, failed)
         except Exception as exc:  # the warm-up is a nicety: never take the stream down
-            failed.append(f"the rest ({_one_line(exc)})")
+            failed.append(f"the rest ({self.quote(exc, 200)})")
+        self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
+        try:
+            await self._refresh_symbols(client)
         finally:
             self._rest = None
             await client.aclose()
-        self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
+
+    async def _refresh_symbols(self, client: RestClient) -> None:
+        """The ticker list, after the previous closes and on the same client, so both keep
+        within the plan's REST rate (Basic: 5 calls a minute, a dozen pages)."""
+        per_minute = self.rest_per_minute
+        # a dozen pages: at Basic's 5 calls a minute that is minutes, not seconds
+        give_up = (
+            DOWNLOAD_TIMEOUT if not per_minute else max(DOWNLOAD_TIMEOUT, 20 * 60 / per_minute)
+        )
+        await refresh_feed(
+            self,
+            lambda: polygon_tickers(client, from_polygon, lambda t: self._set_note("symbols", t)),
+            lambda text: self._set_note("symbols", text),
+            give_up_after=give_up,
+        )
 
     async def _run_jobs(
         self,

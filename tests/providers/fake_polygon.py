@@ -21,10 +21,11 @@ import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
+from tests.providers.fake_directories import polygon_ticker, polygon_tickers_page
 from tests.providers.fake_http import FakeHTTP, Request, Response
 from tests.providers.fake_ws import FakeWS
 
-KEY = "pk_fake_0123456789abcdef"
+KEY = "Xq7Lz2Rv9Wm4Kt8Pn3Jc6Hb1Gd5Fs0Ya"  # random-looking, like a real key
 
 CONNECTED = '[{"ev":"status","status":"connected","message":"Connected Successfully"}]'
 AUTH_SUCCESS = '[{"ev":"status","status":"auth_success","message":"authenticated"}]'
@@ -79,6 +80,8 @@ class FakePolygon(FakeWS[Conn]):
         self.daily: dict[str, list[tuple[str, float]]] = {}  # ticker -> [(iso date, close)]
         self.grouped: dict[str, dict[str, float]] = {}  # iso date -> {ticker: close}
         self.grouped_any: dict[str, float] | None = None  # the same answer for any date
+        #: ``/v3/reference/tickers`` (served in pages of the request's ``limit``)
+        self.tickers = [polygon_ticker(t, "ETF", "ARCX") for t in ("IWM", "SPY", "MAGS")]
 
     def _env(self) -> dict[str, str]:
         return {
@@ -160,6 +163,8 @@ class FakePolygon(FakeWS[Conn]):
             return Response(
                 401, {"status": "ERROR", "request_id": "r1", "error": "Unknown API Key"}
             )
+        if req.path == "/v3/reference/tickers":
+            return polygon_tickers_page(req, self.tickers)
         parts = req.path.strip("/").split("/")
         # /v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}
         if parts[:3] == ["v2", "aggs", "ticker"] and len(parts) == 9 and parts[4] == "range":

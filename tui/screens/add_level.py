@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from feeds.levelstore import parse_level
-from tui import fmt, keys
+from feeds.levelinput import parse_level
+from tui import keys
 from tui.messages import AddLevel
 
 
@@ -63,8 +63,8 @@ class AddLevelScreen(ModalScreen[None]):
         if result is not None and not result.is_valid:
             self.query_one("#error", Label).update(" ".join(result.failure_descriptions))
             return
-        price, label = parse_level(event.value)
-        self.app.post_message(AddLevel(price, fmt.clean(label, 40)))  # this screen is closing
+        price, label = parse_level(event.value)  # the label comes back clean and short
+        self.app.post_message(AddLevel(price, label))  # this screen is closing
         self.dismiss()
 
     def action_close(self) -> None:

@@ -6,8 +6,9 @@ the pipeline. It says which view it needs with :meth:`wants` (a drilldown names 
 level), asks for a frame when it appears (``FrameWanted``), keeps its status bar live while the
 figures are paused, and below the smallest usable size shows "terminal too small" instead.
 
-:class:`DetailScreen` is the drilldown skeleton (constituent, level, spread): a status bar, one
-panel with a title, a block of facts and the screen's charts, and a footer; Escape goes back.
+:class:`DetailScreen` is the drilldown skeleton (constituent, level, spread, feed status): a
+status bar, one panel with a title, a block of facts and the screen's charts, and a footer;
+Escape goes back. A screen whose facts can outgrow the terminal (the feed's history) scrolls.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -80,6 +81,7 @@ class DetailScreen(FrameScreen):
     """A drilldown: facts above charts in one panel; Escape goes back to where you were."""
 
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("detail")
+    SCROLLS: ClassVar[bool] = False  # the panel scrolls (arrows, PgUp/PgDn) and takes the focus
     DEFAULT_CSS = """
     DetailScreen #facts { height: auto; margin-bottom: 1; }
     DetailScreen .chart-title { height: 1; color: $text-muted; }
@@ -87,11 +89,15 @@ class DetailScreen(FrameScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
-        with Vertical(id="detail", classes="panel"):
+        with (VerticalScroll if self.SCROLLS else Vertical)(id="detail", classes="panel"):
             yield Line(id="facts")
             yield from self.compose_charts()
         yield TooSmall()
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:  # after FrameScreen's (Textual calls each class's handler)
+        if self.SCROLLS:
+            self.query_one("#detail").focus()
 
     def compose_charts(self) -> ComposeResult:
         """Hook: the screen's charts (and their titles)."""

@@ -94,4 +94,7 @@ class ConstituentScreen(DetailScreen):
         anchor = charts.symbol_anchor
         chart.baseline_label = fmt.anchor_name(frame.anchor) if anchor else None
         base = anchor if anchor else (float(prices.values[0]) if len(prices) else 0.0)
-        chart.update(prices.times, prices.values, baseline=base)
+        row = frame.board.find(self.symbol)
+        # the range holds the session's high and low, which fall between chart points
+        extent = (row.low, row.high) if row is not None else None
+        chart.update(prices.times, prices.values, baseline=base, extent=extent)

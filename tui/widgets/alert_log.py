@@ -1,13 +1,18 @@
-"""The alert panel: level crossings and approaches, newest first, from the frame's recent alerts.
+"""The alert panel: level crossings and approaches in time order, newest first, from the frame.
 
 Every row is drawn from the alert's own fields (time, kind, direction, level, price, estimated,
-label), so a field added to :class:`~feeds.levels.AlertEvent` is one cell more here. Alerts from
-before this run (the durable log's tail) are dimmed and dated, so an earlier session's alert never
-reads as one that just fired. The cursor stays on its alert as new ones arrive; Enter opens that
-level's detail.
+label, feed), so a field added to :class:`~feeds.levels.AlertEvent` is one cell more here. The
+frame lists each event once (a seed-0 sim run again, or a replay played twice, fires what the
+durable log already has) and says which fired in this run. Alerts from before this run (the
+log's) and this run's from before the current session (the app left running overnight) are
+dimmed and dated, in any colour depth (the ``rows--earlier`` component class), so an earlier
+alert never reads as one that just fired; "today" rolls over with the data's session. The cursor
+stays on its alert as new ones arrive; Enter opens that level's detail.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from feeds.frame import Frame
 from feeds.levels import AlertEvent
@@ -18,20 +23,28 @@ WHAT_IN_FULL = 70  # narrower panels say "▲ up" for "▲ crossed up"
 
 
 class AlertLog(RowList):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {*RowList.COMPONENT_CLASSES, "rows--earlier"}
+    # faint (SGR 2) as well as muted: in 16 colours the muted colour can be the brightest white
+    DEFAULT_CSS = """
+    AlertLog > .rows--earlier { color: $text-muted; text-style: dim; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.alerts: tuple[AlertEvent, ...] = ()
-        self.session = 0  # the first ``session`` alerts fired in this run
-        self.today_ms = 0  # the feed's clock: today's alerts print without a date
+        self.run_alerts: frozenset[AlertEvent] = frozenset()  # fired in this run
+        self.session = ""  # ISO date of the data's session: its alerts print without a date
+        self._width = 8
 
     def show(self, frame: Frame) -> None:
-        """The frame's recent alerts (a no-op unless they or the feed's day changed)."""
-        day_turned = not fmt.same_day(frame.as_of, self.today_ms)
-        self.today_ms = frame.as_of
-        if frame.alerts is self.alerts and frame.session_alerts == self.session and not day_turned:
+        """The frame's recent alerts (a no-op unless they or the data's session changed)."""
+        session = frame.session_date or fmt.iso_day(frame.as_of)
+        if frame.alerts is self.alerts and session == self.session:
             return
         keep = self.alert_at(self.cursor)
-        self.alerts, self.session = frame.alerts, frame.session_alerts
+        self.alerts, self.run_alerts, self.session = frame.alerts, frame.run_alerts, session
+        today = all(not self.earlier(i) for i in range(len(self.alerts)))
+        self._width = 8 if today else 11  # "HH:MM:SS", or "11-19 15:02" when one is dated
         self._cache.clear()  # rows moved down, dates may have changed: every line is new
         self.data_changed()
         self.set_row_count(max(1, len(self.alerts)))
@@ -49,17 +62,16 @@ class AlertLog(RowList):
         return index < len(self.alerts)
 
     def earlier(self, index: int) -> bool:
-        return index >= self.session
+        """Dimmed and dated: from before this run, or from before the data's session (a
+        session's day starts at midnight ET of its date and lasts until the next session's)."""
+        alert = self.alerts[index]
+        return (
+            alert not in self.run_alerts or not self.session or fmt.iso_day(alert.ts) < self.session
+        )
 
     def _when(self, ts: int, earlier: bool) -> str:
-        """This session's alerts by time; earlier ones (and other days') with their date."""
-        if not earlier and fmt.same_day(ts, self.today_ms):
-            return fmt.clock(ts)
-        return fmt.stamp(ts)[:11]
-
-    def _when_width(self) -> int:
-        """8 for today's HH:MM:SS; 11 when earlier days' alerts ("11-19 15:02") are listed."""
-        return 11 if len(self.alerts) > self.session else 8
+        """This session's alerts by time; earlier ones with their date."""
+        return fmt.stamp(ts)[:11] if earlier else fmt.clock(ts)
 
     def row_cells(self, index: int, width: int) -> Cells:
         if not self.alerts:
@@ -67,17 +79,17 @@ class AlertLog(RowList):
         alert = self.alerts[index]
         earlier = self.earlier(index)
         what, style = fmt.describe(alert)
-        if width < WHAT_IN_FULL:  # "▲ up", "◆ near": the label keeps its room
+        full = width >= WHAT_IN_FULL
+        if not full:  # "▲ up", "◆ near": the label keeps its room
             what = what.split(",")[0].replace("crossed ", "")
         est = " est." if alert.estimated else ""
-        dim = "flat" if earlier else ""
-        return (
-            (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
-            (
-                f"{what:<14}" if width >= WHAT_IN_FULL else f"{what:<7}",
-                "flat" if earlier else style,
-            ),
-            (f" {fmt.level_price(alert.level)}", "flat" if earlier else "bold"),
-            (f" @ {fmt.price(alert.price)}{est}", dim),
+        cells = (
+            (f" {self._when(alert.ts, earlier):<{self._width}} ", "flat"),
+            (f"{what:<14}" if full else f"{what:<7}", style),
+            (f" {fmt.level_price(alert.level)}", "bold"),
+            (f" @ {fmt.price(alert.price)}{est}", ""),
             (f"  {fmt.clean(alert.label, 30)}", "flat"),
         )
+        if earlier:
+            return tuple((text, "earlier") for text, _ in cells)
+        return cells

@@ -207,13 +207,16 @@ class BoardTable(RowList):
         ret = float(board.ret[pos])
         contribution = float(board.contribution[pos])
         mark = self._marks.get(symbol, " ")
+        # a symbol the feed sends that is not an index member: greyed, no weight, ranked last
+        outsider = board.member is not None and not board.member[pos]
         cells: list[tuple[str, str]] = [
             (f"{index + 1:>5} ", "flat"),
             (_fit(fmt.clean(symbol, 12), cols.symbol).ljust(cols.symbol), ""),
         ]
         if cols.name:
-            name = _fit(self._display_name(symbol, board.names[pos]), cols.name)
-            cells.append((" " + name.ljust(cols.name), ""))
+            raw = "not an index member" if outsider else board.names[pos]
+            name = _fit(self._display_name(symbol, raw), cols.name)
+            cells.append((" " + name.ljust(cols.name), "flat" if outsider else ""))
         if cols.sector:
             sector = _fit(fmt.clean(board.sectors[pos], 40), cols.sector - 1)
             cells.append((" " + sector.ljust(cols.sector - 1), "flat"))
@@ -226,7 +229,8 @@ class BoardTable(RowList):
             cells.append((fmt.signed(change).rjust(9), sign))
         cells.append((fmt.pct(ret).rjust(9), sign))
         if cols.weight:
-            cells.append((fmt.weight_pct(float(board.weight[pos])).rjust(7), ""))
+            weight = "not in" if outsider else fmt.weight_pct(float(board.weight[pos]))
+            cells.append((weight.rjust(7), "flat" if outsider else ""))
         cells.append((fmt.signed(contribution).rjust(8), fmt.sign_class(contribution, 2)))
         if cols.range:
             high, low = float(board.high[pos]), float(board.low[pos])
@@ -237,7 +241,7 @@ class BoardTable(RowList):
 
 
 def breadth_text(frame: Frame) -> Content:
-    """Breadth of the whole index (not only the filtered rows), and what the filter keeps."""
+    """Breadth of the index members (not only the filtered rows), and what the filter keeps."""
     breadth, board = frame.breadth, frame.board
     pct_up = breadth.pct_up
     parts: list[str | tuple[str, str]] = [
@@ -253,13 +257,33 @@ def breadth_text(frame: Frame) -> Content:
     return Content.assemble(*parts)
 
 
-def board_titles(board: Board) -> tuple[str, str]:
-    """The panel's title ("Leaders · 12 names") and subtitle (the sort, in words)."""
+def board_title(board: Board, width: int = 200) -> str:
+    """ "Leaders · 1,924 names · 99.4% of the index" (the members with a price and the share of
+    the index weight they hold), and "· weights as of DATE" when the weights could not be moved
+    to the anchor; shortened to fit a panel ``width`` cells wide. Without holdings: every name
+    the feed sends ("Leaders · 12 names")."""
+    if board.coverage is None:
+        return f"Leaders · {fmt.plural(len(board), 'name')}"
+    names = fmt.coverage(board.names_priced, board.coverage)
+    asof = board.weights_as_of
+    if asof is None:
+        options = [f"Leaders · {names}", names]
+    else:
+        basis = fmt.weights_basis(asof)
+        options = [
+            f"Leaders · {names} · weights {basis}",
+            f"{names} · weights {basis}",
+            f"{names.replace(' of the index', ' of index')} · weights as of {asof}",
+        ]
+    return next((t for t in options if len(t) <= width - 6), options[-1])
+
+
+def board_titles(board: Board, width: int = 200) -> tuple[str, str]:
+    """The panel's title (:func:`board_title`) and subtitle (the sort, in words)."""
     order = "largest first" if board.descending else "smallest first"
     if board.sort == "symbol":
         order = "Z-A" if board.descending else "A-Z"
-    title = f"Leaders · {fmt.plural(len(board), 'name')}"
-    return title, f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
+    return board_title(board, width), f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
 
 
 class Leaderboard(Vertical):
@@ -291,4 +315,4 @@ class Leaderboard(Vertical):
         board = frame.board
         self.table.set_board(board, frame.changed, stale=frame.stale)
         self.query_one("#breadth", Line).show(breadth_text(frame))
-        set_titles(self, *board_titles(board))
+        set_titles(self, *board_titles(board, self.size.width or 200))

@@ -1,27 +1,60 @@
 """The status bar: exchange clock, feed and its state, session, tick age, rate, anchor, PAUSED.
 
-One line from the frame alone (the feed's label and status, the view's pause), redrawn only when
-its text changed. It fits the width by dropping the least important parts first (filler words,
-the tick rate, the anchor), never the feed's state. The date shows when the feed's day is not
-today (a replay, the sim replaying Friday on a Monday) and on wide terminals. Feed text (labels,
-error reasons) is plain text: never parsed as markup.
+One line from the frame alone (the feed's label and ``frame.status``, the view's pause), redrawn
+only when its text changed. It fits the width by dropping the least important parts first
+(filler words, the tick rate, the anchor), never the feed's state. The date shows when the feed's
+day is not today (a replay, the sim replaying Friday on a Monday) and on wide terminals. Feed
+text (labels, error reasons) is plain text: never parsed as markup.
+
+When the feed is not simply live, what is wrong comes right after the state, before the session
+and the tick age, so as much of the reason as the width allows is read first; ``(f)`` says which
+key opens the feed-status screen with the whole reason and the run's history.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
 
-from feeds.events import FeedState
+from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
 from tui import fmt
+from tui.messages import OpenFeedStatus
 from tui.widgets.text import Line
 
 SEP = (" │ ", "$text-muted")
 WIDE = 110  # from here the date always shows
-DETAIL_STATES = (FeedState.ERROR, FeedState.RECONNECTING, FeedState.STALE)
+#: states whose reason the bar shows (after the state, before the session)
+TROUBLE = (FeedState.ERROR, FeedState.RECONNECTING, FeedState.STALE, FeedState.CONNECTING)
+REASON_LIMIT = 300  # characters of a reason on the bar (the feed-status screen has it whole)
 
 
-def _parts(frame: Frame, width: int, level: int) -> list[str | tuple[str, str]]:
+def retry_in(status: FeedStatus, now_ms: int) -> str:
+    """ "retry in 4 s" while a reconnect is pending (``now_ms``: the wall clock), else
+    "retrying"."""
+    if status.retry_at > now_ms:
+        return f"retry in {max(1, round((status.retry_at - now_ms) / 1000))} s"
+    return "retrying"
+
+
+def feed_trouble(status: FeedStatus, now_ms: int, key: str = "f") -> list[str | tuple[str, str]]:
+    """What is wrong with the feed, for one line: the key of the feed-status screen, the retry
+    time, the malformed-frame count and the reason (``[]`` while simply live)."""
+    parts: list[str | tuple[str, str]] = []
+    warn = "$text-error" if status.state is FeedState.ERROR else "$text-warning"
+    trouble = status.state in TROUBLE
+    if trouble and key:
+        parts.append((f" ({key})", "$text-muted"))
+    if status.state is FeedState.RECONNECTING:
+        parts += [" · ", (retry_in(status, now_ms), warn)]
+    if status.malformed:
+        n = status.malformed
+        parts += [" · ", (f"{fmt.plural(n, 'malformed frame')} skipped", warn)]
+    if trouble and status.detail:
+        parts += [" · ", (fmt.clean(status.detail, REASON_LIMIT), warn)]
+    return parts
+
+
+def _parts(frame: Frame, width: int, level: int, key: str) -> list[str | tuple[str, str]]:
     """The status line at detail ``level`` (0 = everything; each level drops something)."""
     paused = frame.view.paused
     other_day = not fmt.same_day(frame.as_of, frame.wall_ms) and frame.wall_ms > 0
@@ -38,6 +71,7 @@ def _parts(frame: Frame, width: int, level: int) -> list[str | tuple[str, str]]:
     state_text, state_style = fmt.FEED_STATE.get(status.state, (str(status.state), ""))
     label = fmt.clean(frame.feed_label, 40 if level < 3 else 12)
     parts += [SEP, label, " ", (state_text, state_style)]
+    parts += feed_trouble(status, frame.wall_ms, key)
     session_text, session_style = fmt.SESSION.get(frame.session, (frame.session, ""))
     stale = frame.stale or paused
     age_style = "$text-warning" if frame.stale else "$text-muted" if stale else ""
@@ -52,22 +86,18 @@ def _parts(frame: Frame, width: int, level: int) -> list[str | tuple[str, str]]:
         ]
     if level < 3:
         parts += [SEP, ("vs " if level == 0 else "", "$text-muted"), fmt.anchor_name(frame.anchor)]
-    if status.detail and status.state in DETAIL_STATES:
-        style = "$text-error" if status.state is FeedState.ERROR else "$text-warning"
-        parts += [SEP, (fmt.clean(status.detail, 160), style)]
     return parts
 
 
-def status_content(frame: Frame | None, width: int = 200) -> Content:
-    """The status line for ``frame`` in ``width`` cells (an error's reason may still be cut)."""
+def status_content(frame: Frame | None, width: int = 200, key: str = "f") -> Content:
+    """The status line for ``frame`` in ``width`` cells; ``key`` opens the feed-status screen.
+    A long reason may still cut what follows it (the reason is read first)."""
     if frame is None:
         return Content.assemble(("--:--:-- ET", "bold"), SEP, ("starting…", "$text-muted"))
     content = Content("")
     for level in range(4):
-        content = Content.assemble(*_parts(frame, width, level))
-        detail = frame.status.detail if frame.status.state in DETAIL_STATES else ""
-        reason = min(len(detail), 160) + 3 if detail else 0
-        if content.cell_length - reason <= width:
+        content = Content.assemble(*_parts(frame, width, level, key))
+        if content.cell_length <= width:
             break
     return content
 
@@ -85,10 +115,21 @@ class StatusBar(Line):
     """
 
     _frame: Frame | None = None
+    feed_key = "f"  # the key shown in "(f)": the feed-status binding after the user's remaps
+
+    def on_mount(self) -> None:
+        # the key as remapped by [keys] (the binding table's "feed-status" id)
+        for active in self.screen.active_bindings.values():
+            if active.binding.id == "feed-status":
+                self.feed_key = self.app.get_key_display(active.binding)
+                break
 
     def show_frame(self, frame: Frame | None) -> None:
         self._frame = frame
-        self.show(status_content(frame, self.content_region.width or 200))
+        self.show(status_content(frame, self.content_region.width or 200, self.feed_key))
 
     def on_resize(self) -> None:
         self.show_frame(self._frame)  # the same frame laid out for the new width
+
+    def on_click(self) -> None:  # with --mouse: the line is where the feed's trouble is said
+        self.post_message(OpenFeedStatus())
