@@ -17,6 +17,7 @@ from feeds.config import Settings, load_settings, parse_level
 from feeds.events import Tick
 from feeds.pipeline import Pipeline
 from feeds.setup import level_engine
+from tests.conftest import Received
 from tests.test_app import make_app, running
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
@@ -169,16 +170,17 @@ async def wait_for_exit_worker(app: R2KApp) -> None:
 
 
 async def test_quit_delivers_a_crossing_fired_just_before(
-    hook_server: tuple[str, list[dict[str, object]]],
+    hook_server: tuple[str, Received],
 ) -> None:
     url, received = hook_server
-    pipeline, sink = webhook_pipeline(url + "/hook")
+    pipeline, sink = webhook_pipeline(url + "/hold")  # the post stays in flight until released
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
         cross_2450(app)
-        assert sink.pending == 1  # queued, not yet posted
+        assert sink.pending == 1  # queued, not yet delivered
         await pilot.press("q")
         assert any("Sending 1 queued alert to the webhook" in m for m in messages(app))
+        received.release.set()
         await wait_for_exit_worker(app)
     assert [(a["level"], a["direction"], a["kind"]) for a in received] == [(2450.0, "up", "cross")]
     assert sink.sent == 1 and app.return_code == 0

@@ -163,3 +163,37 @@ def test_a_feed_that_fails_becomes_an_error_status() -> None:
     asyncio.run(c.consume())
     status = c.pipeline.status
     assert status.state is FeedState.ERROR and status.detail == "ConnectionError: reset by peer"
+
+
+def test_the_pipelines_notes_are_said_once_at_start_as_plain_warnings() -> None:
+    pipeline = load(make_pipeline())
+    pipeline.notes.extend(
+        [
+            "holdings file h.csv: 4 names, 0.5% of the index; contributions cover only these",
+            "alert log 'a.jsonl': removed a cut last line (12 bytes left by an interrupted "
+            "write)\x1b[2J; every whole entry is kept",
+        ]
+    )
+    c, said, _ = controller(pipeline)
+    c.say_notes()
+    assert [kw["severity"] for _, kw in said.notes] == ["warning", "warning"]
+    assert all(kw["markup"] is False for _, kw in said.notes)
+    assert said.notes[0][0].startswith("holdings file h.csv: 4 names")
+    assert "\x1b" not in said.notes[1][0]  # cleaned like any other text from outside
+
+
+def test_the_feeds_exception_is_its_status_with_keys_masked() -> None:
+    from feeds import secrets
+
+    class Boom(FakeFeed):
+        async def _gen(self):  # type: ignore[no-untyped-def, override]
+            raise RuntimeError("HTTP 401 for key PKQ7ZX4W9M2VR8TL3NJC")
+            yield
+
+    secrets.remember("PKQ7ZX4W9M2VR8TL3NJC")
+    pipeline = Pipeline(Boom(), holdings())
+    c, _, _ = controller(pipeline)
+    asyncio.run(c.consume())
+    assert pipeline.status.state is FeedState.ERROR
+    assert pipeline.status.detail.startswith("RuntimeError: HTTP 401 for key ")
+    assert "PKQ7ZX4W9M2VR8TL3NJC" not in pipeline.status.detail

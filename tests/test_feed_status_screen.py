@@ -162,3 +162,14 @@ async def test_the_feed_status_moves_on_while_the_figures_are_paused() -> None:
         )
         await pilot.pause()
         assert "(in 4 s)" in plain(host.screen)[0]  # type: ignore[arg-type]
+
+
+async def test_a_click_on_the_status_bar_opens_the_feed_status() -> None:
+    """With --mouse, the line that says what is wrong is also the way to all of it."""
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.click("#status")
+        await pilot.pause()
+        assert isinstance(app.screen, FeedStatusScreen)
+        await pilot.press("f")  # already there: f does not stack a second one
+        assert len([s for s in app.screen_stack if isinstance(s, FeedStatusScreen)]) == 1

@@ -128,6 +128,17 @@ async def test_the_board_title_says_how_much_of_the_index_it_covers(width: int, 
         assert f"─ {title} ─" in text
 
 
+async def test_before_any_price_the_title_does_not_say_zero_names() -> None:
+    def frame(view: View) -> object:
+        b = board(view, coverage=0.0)
+        b.names_priced = 0  # connected to a feed that sent nothing readable yet
+        return make_frame(view, board=b)
+
+    host = ScreenHost(MainScreen(), frame)
+    async with host.run_test(size=(100, 30)):
+        assert "─ Leaders · 12 names · no prices yet ─" in "\n".join(screen_lines(host))
+
+
 async def test_a_name_that_is_not_a_member_is_greyed_marked_and_ranked_last() -> None:
     def frame(view: View) -> object:
         return make_frame(view, board=board(view, outsiders=["IONQ", "BE"], coverage=0.9))

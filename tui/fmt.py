@@ -135,6 +135,11 @@ def time_labels(t0: int, t1: int) -> tuple[str, str]:
     return hhmm(t0), hhmm(t1)
 
 
+def countdown(at_ms: int, now_ms: int) -> str:
+    """ "4 s": whole seconds from ``now_ms`` until ``at_ms`` (epoch ms), at least 1."""
+    return f"{max(1, round((at_ms - now_ms) / 1000))} s"
+
+
 def iso_day(ts_ms: int) -> str:
     """The exchange (New York) date of ``ts_ms``, ISO: "2025-11-20" ("" for no time)."""
     return exchange_time(ts_ms).date().isoformat() if ts_ms > 0 else ""

@@ -52,7 +52,7 @@ def next_retry(status: FeedStatus, now_ms: int) -> str:
         return "trying now"
     at = f"{fmt.clock(status.retry_at)} ET"
     if status.retry_at > now_ms:
-        return f"{at} (in {max(1, round((status.retry_at - now_ms) / 1000))} s)"
+        return f"{at} (in {fmt.countdown(status.retry_at, now_ms)})"
     return f"{at} (trying now)"
 
 

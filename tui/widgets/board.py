@@ -264,6 +264,8 @@ def board_title(board: Board, width: int = 200) -> str:
     the feed sends ("Leaders · 12 names")."""
     if board.coverage is None:
         return f"Leaders · {fmt.plural(len(board), 'name')}"
+    if not board.names_priced:  # a feed that has sent nothing yet (or nothing readable)
+        return f"Leaders · {fmt.plural(board.universe, 'name')} · no prices yet"
     names = fmt.coverage(board.names_priced, board.coverage)
     asof = board.weights_as_of
     if asof is None:

@@ -32,7 +32,7 @@ def retry_in(status: FeedStatus, now_ms: int) -> str:
     """ "retry in 4 s" while a reconnect is pending (``now_ms``: the wall clock), else
     "retrying"."""
     if status.retry_at > now_ms:
-        return f"retry in {max(1, round((status.retry_at - now_ms) / 1000))} s"
+        return f"retry in {fmt.countdown(status.retry_at, now_ms)}"
     return "retrying"
 
 
