@@ -31,7 +31,12 @@ def _dumps(obj: dict[str, Any]) -> str:
 
 
 class AlertLog:
-    """Durable JSON-lines log: one ``AlertEvent.to_dict()`` per line, fsynced per alert."""
+    """Durable JSON-lines log: one ``AlertEvent.to_dict()`` per line, fsynced per alert.
+
+    A crossing that fired on a trade later cancelled is marked by a second line with the same
+    ``symbol``, ``level`` and ``direction``, ``"kind": "busted"`` and the busted alert's time in
+    ``original_ts``; the log is only ever appended to.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
@@ -71,14 +76,15 @@ class AlertLog:
         self._file.close()
 
 
-def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
-    ts = d["ts"]
+def _epoch_ms(ts: Any) -> int:
     if isinstance(ts, int | float):
-        ms = int(ts)
-    else:
-        ms = (datetime.fromisoformat(ts) - _EPOCH) // timedelta(milliseconds=1)
+        return int(ts)
+    return (datetime.fromisoformat(ts) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
     return AlertEvent(
-        ts=ms,
+        ts=_epoch_ms(d["ts"]),
         symbol=str(d["symbol"]),
         level=float(d["level"]),
         label=str(d.get("label", "")),
@@ -86,6 +92,8 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         price=float(d["price"]),
         kind=str(d.get("kind", "cross")),
         estimated=bool(d.get("estimated", False)),
+        # a "busted" line names the alert it busts
+        original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
     )
 
 

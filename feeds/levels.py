@@ -4,10 +4,14 @@ Each level remembers which side of it the price is on. A crossing fires only whe
 past the level by more than the hysteresis band; the opposite crossing needs the price to go back
 beyond the band on the other side, so a price whipsawing inside the band fires nothing. The first
 price seen only sets the side: a level already passed at start-up never fires.
+
+An alert that fired on a trade later cancelled is busted (:meth:`LevelEngine.bust`): the level
+goes back to where it stood before that alert, and a ``"busted"`` alert says so.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,13 +48,16 @@ class AlertEvent:
     label: str
     direction: str  # "up" | "down"
     price: float
-    kind: str  # "cross" | "approach"
+    kind: str  # "cross" | "approach" | "busted"
     estimated: bool = False  # the index value was estimated from its ETF
+    #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
+    #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
+    original_ts: int = 0
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
 
-        return {
+        d: dict[str, object] = {
             "ts": iso_ms(self.ts),
             "symbol": self.symbol,
             "level": self.level,
@@ -60,6 +67,9 @@ class AlertEvent:
             "kind": self.kind,
             "estimated": self.estimated,
         }
+        if self.original_ts:
+            d["original_ts"] = iso_ms(self.original_ts)
+        return d
 
 
 @dataclass(slots=True)
@@ -74,6 +84,17 @@ class Level:
 
 
 _NO_ALERTS: list[AlertEvent] = []
+UNDO_MEMORY = 64  # alerts that can still be busted (a cancel follows its trade within seconds)
+
+
+@dataclass(slots=True)
+class _Undo:
+    """What an alert changed on its level: (side, state, near) before and after it fired."""
+
+    alert: AlertEvent
+    level: Level
+    before: tuple[Side, LevelState, bool]
+    after: tuple[Side, LevelState, bool]
 
 
 class LevelEngine:
@@ -94,6 +115,7 @@ class LevelEngine:
         self.approach = approach
         self.levels: list[Level] = []
         self.last_price: float | None = None
+        self._undo: deque[_Undo] = deque(maxlen=UNDO_MEMORY)
         for price, label in levels:
             self.add(price, label, user=False)
 
@@ -134,6 +156,8 @@ class LevelEngine:
         out = _NO_ALERTS
         for lv in self.levels:
             band = self.hysteresis * lv.price
+            fired = len(out)
+            before = (lv.side, lv.state, lv.near)
             if lv.side is Side.BELOW and price > lv.price + band:
                 lv.side = Side.ABOVE
                 lv.state = LevelState.CROSSED_UP
@@ -156,7 +180,42 @@ class LevelEngine:
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED
+            if len(out) > fired:  # rare: remember how to take these alerts back
+                after = (lv.side, lv.state, lv.near)
+                for alert in out[fired:]:
+                    self._undo.append(_Undo(alert, lv, before, after))
         return out
+
+    def bust(self, alert: AlertEvent, ts: int, price: float) -> AlertEvent | None:
+        """Take back ``alert`` (it fired on a trade since cancelled): its level returns to its
+        side and state before the alert, unless a later alert has moved it since, and a
+        crossing leaves the level's crossings. Returns the ``"busted"`` alert to deliver
+        (``ts`` epoch ms of the cancel, ``price`` the price standing now, index points), or
+        None for an alert this engine no longer remembers (:data:`UNDO_MEMORY`) or a level
+        since removed.
+        """
+        undo = next((u for u in self._undo if u.alert is alert), None)
+        if undo is None:
+            return None
+        self._undo.remove(undo)
+        lv = undo.level
+        if not any(x is lv for x in self.levels):
+            return None
+        if (lv.side, lv.state, lv.near) == undo.after:
+            lv.side, lv.state, lv.near = undo.before
+        if alert.kind == "cross":
+            lv.crossings = [c for c in lv.crossings if c is not alert]
+        return AlertEvent(
+            ts,
+            alert.symbol,
+            alert.level,
+            alert.label,
+            alert.direction,
+            price,
+            "busted",
+            alert.estimated,
+            alert.ts,
+        )
 
     def _fire(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,9 +16,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from feeds import analytics
-from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
+from feeds.events import (
+    Bars,
+    DailyCloses,
+    FeedState,
+    FeedStatus,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed
 from feeds.frame import Board, Frame, LevelView, Quote
+from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
@@ -47,6 +56,7 @@ StatusSink = Callable[[FeedStatus], None]
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
 class Pipeline:
@@ -87,6 +97,8 @@ class Pipeline:
         self._universe_cache: _Universe | None = None
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
+        #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
+        self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -98,11 +110,15 @@ class Pipeline:
             self.state.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
             self.state.apply_daily(ev)
+        elif isinstance(ev, TradeCancel | TradeCorrection):
+            self._on_amend(ev)
 
     def _on_tick(self, tick: Tick) -> None:
+        # apply() gives a negative id for a trade that did not set the last sale: such a trade
+        # moves no level and no index estimate
         i = self.state.apply(tick)
         if i == self._level_id and not self.estimated:
-            self._check_levels(tick.price, tick.ts, estimated=False)
+            self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
 
@@ -110,9 +126,10 @@ class Pipeline:
         index, fallback = ETF_PROXIES[etf]
         k = self.proxy_ratio(etf, fallback)
         est = round(tick.price * k, 2)
-        j = self.state.apply(Tick(index, est, tick.ts))
+        # the estimate carries the ETF trade's id: cancelling the trade takes it back too
+        j = self.state.apply(Tick(index, est, tick.ts, trade_id=tick.trade_id))
         if j == self._level_id:
-            self._check_levels(est, tick.ts, estimated=True)
+            self._check_levels(est, tick.ts, True, tick.symbol, tick.trade_id)
 
     def proxy_ratio(self, etf: str, fallback: float) -> float:
         """``k`` = last known index close / ETF close; the fallback until both are known."""
@@ -125,13 +142,80 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
-    def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+    def _check_levels(
+        self,
+        price: float,
+        ts: int,
+        estimated: bool,
+        symbol: str = "",
+        trade_id: int | str | None = None,
+    ) -> None:
+        """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
+        ``trade_id``) are remembered, so that its cancel busts them."""
         fired = self.levels.on_price(price, ts, estimated=estimated)
-        for alert in fired:
+        if fired and trade_id is not None:
+            key = (symbol, trade_id)
+            self._fired_by[key] = self._fired_by.get(key, []) + fired
+            if len(self._fired_by) > FIRED_MEMORY:
+                self._fired_by.popitem(last=False)
+        self._deliver(fired)
+
+    def _deliver(self, alerts: list[AlertEvent]) -> None:
+        for alert in alerts:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             for sink in self.alert_sinks:
                 sink(alert)
+
+    # --- cancels and corrections (feeds.lastsale) --------------------------------------------
+    def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
+        """A trade reported earlier is cancelled or corrected: the state takes it back out (or
+        re-prices it) and an index estimated from it follows. The alerts it fired are busted,
+        unless a correction left its price and eligibility as they were; then the level engine
+        sees the price that stands now."""
+        st = self.state
+        sym, tid = ev.symbol, ev.trade_id
+        alerts = self._fired_by.pop((sym, tid), [])
+        if type(ev) is TradeCancel:
+            moved = st.cancel(sym, tid)
+            if self.estimated and sym in ETF_PROXIES:
+                st.cancel(ETF_PROXIES[sym][0], tid)
+        else:
+            moved = self._correct(ev)
+            same = ev.price == ev.original_price and not ev.sale_flags & NOT_LAST
+            if same and alerts:  # a size or condition fix: what it fired stands
+                self._fired_by[(sym, tid if ev.new_id is None else ev.new_id)] = alerts
+                alerts = []
+        price = st.price(self.levels.symbol)
+        if price is None or not (alerts or (moved and self._feeds_levels(sym))):
+            return
+        self._deliver([b for a in alerts if (b := self.levels.bust(a, ev.ts, price)) is not None])
+        # the price standing now, kept with the trade that set it: its cancel busts what fires
+        self._check_levels(price, ev.ts, self.estimated, sym, st.last_trade_id(sym))
+
+    def _correct(self, ev: TradeCorrection) -> bool:
+        """Re-price the trade (and the index estimated from it); True if ``last`` moved."""
+        st = self.state
+        moved = st.correct(
+            ev.symbol,
+            ev.trade_id,
+            ev.price,
+            sale_flags=ev.sale_flags,
+            size=ev.size,
+            new_id=ev.new_id,
+        )
+        if self.estimated and ev.symbol in ETF_PROXIES:
+            index, fallback = ETF_PROXIES[ev.symbol]
+            est = round(ev.price * self.proxy_ratio(ev.symbol, fallback), 2)
+            st.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
+        return moved
+
+    def _feeds_levels(self, symbol: str) -> bool:
+        """Whether ``symbol``'s last sale is what the level engine watches: the index itself,
+        or the ETF it is estimated from."""
+        if not self.estimated:
+            return symbol == self.levels.symbol
+        return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
 
     def problems(self) -> tuple[str, ...]:
         """What the alert sinks report as failing (sinks without ``problem()`` never fail)."""

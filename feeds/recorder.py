@@ -7,7 +7,9 @@ loses at most about a second of ticks.
 What a replay needs besides the ticks goes in too: each tick carries its symbol's previous close
 (from the tick, or the latest one the feed sent in a ``Bars`` event), and the feed's daily closes
 and its ``estimates_indices`` flag go to the sidecar ``PATH.daily.csv`` (see :mod:`feeds.replay`),
-merged with what is there and replaced atomically each time the feed sends daily closes.
+merged with what is there and replaced atomically each time the feed sends daily closes. A trade's
+last-sale flags and id, and the cancels and corrections that later name it, are rows too, so a
+replay takes back what the live run took back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import IO, Self
 
 from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
-from feeds.events import Bars, DailyCloses, Event, Tick
+from feeds.events import Bars, DailyCloses, Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed
 from feeds.replay import COLUMNS, DAILY_COLUMNS, ESTIMATES_KEY, daily_path, load_daily
 
@@ -102,8 +104,36 @@ class Recorder:
                 _cell(tick.size),
                 _cell(prev),
                 _cell(tick.day_volume),
+                tick.sale_flags or "",
+                "" if tick.trade_id is None else tick.trade_id,
+                "",
             )
         )
+        self._wrote()
+
+    def write_amend(self, ev: TradeCancel | TradeCorrection) -> None:
+        """A cancel (``amends`` = its trade, no ``trade_id``) or a correction (``amends`` = the
+        original, ``trade_id`` = the corrected trade's id) as a row of its own."""
+        if type(ev) is TradeCancel:
+            row = (ev.ts, ev.symbol, repr(ev.price), "", "", "", "", "", ev.trade_id)
+        else:
+            assert isinstance(ev, TradeCorrection)
+            new_id = ev.trade_id if ev.new_id is None else ev.new_id
+            row = (
+                ev.ts,
+                ev.symbol,
+                repr(ev.price),
+                _cell(ev.size),
+                "",
+                "",
+                ev.sale_flags or "",
+                new_id,
+                ev.trade_id,
+            )
+        self._writer.writerow(row)
+        self._wrote()
+
+    def _wrote(self) -> None:
         self.rows += 1
         self._dirty = True
         now = time.monotonic()
@@ -221,6 +251,8 @@ class RecordingFeed(Feed):
                         self.recorder.note_prev_close(ev.symbol, ev.prev_close)
                 elif isinstance(ev, DailyCloses):
                     self.recorder.write_daily(ev)
+                elif isinstance(ev, TradeCancel | TradeCorrection):
+                    self.recorder.write_amend(ev)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

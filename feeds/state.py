@@ -7,10 +7,14 @@ the id dirty; it never formats, never calls pandas and never touches the UI. Eve
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
+from feeds import lastsale
 from feeds.events import Bars, DailyCloses, Tick
 from feeds.history import Ring
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
 from feeds.symbols import HEADLINE
 
 ANCHOR_MODES = ("prev", "open", "first", "ytd")
@@ -30,6 +34,7 @@ class MarketState:
     __slots__ = (
         "_counts_seen",
         "_session_until",
+        "_trades",
         "count",
         "daily",
         "day_volume",
@@ -71,6 +76,8 @@ class MarketState:
         #: Learnt from the ticks' own time (a replay's day, not today's), once per day.
         self.session_open_ms = 0
         self._session_until = 0  # data time (ms) up to which session_open_ms holds; -1: pinned
+        #: per symbol id, the recent trades a cancel or correction may name (feeds.lastsale)
+        self._trades: dict[int, deque[lastsale.Entry]] = {}
         for s in symbols:
             self.id_of(s)
 
@@ -106,21 +113,33 @@ class MarketState:
         return i
 
     def apply(self, tick: Tick) -> int:
-        """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
+        """Apply one tick; returns the symbol id if it set the last sale, else ``~id`` (< 0).
+
+        The per-tick hot path: keep it lean. A trade its conditions keep from the last sale
+        (``tick.sale_flags``) or stamped before the current last goes the way of
+        :meth:`_apply_irregular`.
+        """
         try:
             i = self.ids[tick.symbol]  # a subscript, not .get(): no method call
         except KeyError:
             i = self.id_of(tick.symbol)
         p = tick.price
         ts = tick.ts
+        if tick.sale_flags or ts < self.ts[i]:
+            return self._apply_irregular(i, tick)
         last = self.last
         before = last[i]
         last[i] = p
+        if tick.trade_id is not None:  # a trade a cancel may name later: remember what it moved
+            record = self._trades.get(i)
+            if record is None:
+                record = self._trades[i] = lastsale.new_record()
+            record.append((tick, before, self.ts[i], self.high[i], self.low[i]))
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
         # neither; NaN compares false either way, as before
         if p != before:
             if before is None:
-                self.first[i] = self.high[i] = self.low[i] = p
+                self._first_sale(i, p)
             elif p > self.high[i]:  # type: ignore[operator]
                 self.high[i] = p
             elif p < self.low[i]:  # type: ignore[operator]
@@ -134,6 +153,129 @@ class MarketState:
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
         return i
+
+    def _first_sale(self, i: int, p: float) -> None:
+        """The symbol's first last sale; the high/low may already hold prints that could not
+        be the last sale."""
+        self.first[i] = p
+        hi, lo = self.high[i], self.low[i]
+        self.high[i] = p if hi is None or p > hi else hi
+        self.low[i] = p if lo is None or p < lo else lo
+
+    # --- last-sale eligibility (feeds.lastsale) -----------------------------------------------
+    def _apply_irregular(self, i: int, tick: Tick) -> int:
+        """A trade that is not a plain last sale: its conditions keep it from the last sale or
+        the high/low (``tick.sale_flags``), or it is stamped before the current last sale (a
+        late print updates the high/low only, as the tape's sold-out-of-sequence ``Z`` does).
+        It still counts as a tick. Returns ``i`` if it set the last sale, else ``~i``."""
+        p, ts, flags = tick.price, tick.ts, tick.sale_flags
+        before, before_ts = self.last[i], self.ts[i]
+        hi, lo = self.high[i], self.low[i]
+        if not flags & NOT_HIGH_LOW:
+            if hi is None or p > hi:
+                self.high[i] = p
+            if lo is None or p < lo:
+                self.low[i] = p
+        sets_last = not flags & NOT_LAST and ts >= before_ts
+        if sets_last:
+            self.last[i] = p
+            if before is None:
+                self.first[i] = p
+            if ts >= self.next_bucket[i]:
+                self._roll(i, ts, p, before)
+            self.ts[i] = ts
+        self.count[i] += 1
+        if tick.prev_close is not None:
+            self.prev_close[i] = tick.prev_close
+        if tick.day_volume is not None:
+            self.day_volume[i] = tick.day_volume
+        if tick.trade_id is not None and flags & NEITHER != NEITHER:
+            record = self._trades.get(i)
+            if record is None:
+                record = self._trades[i] = lastsale.new_record()
+            record.append((tick, before, before_ts, hi, lo))
+        return i if sets_last else ~i
+
+    def cancel(self, symbol: str, trade_id: int | str) -> bool:
+        """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still
+        standing and the high/low forget its price. True if ``last`` changed.
+
+        A trade not among the symbol's recent trades (:data:`feeds.lastsale.RECENT_TRADES`) or
+        never seen changes nothing: it cannot be the last sale.
+        """
+        i = self.ids.get(symbol)
+        record = None if i is None else self._trades.get(i)
+        k = lastsale.find(record, trade_id)
+        if i is None or record is None or k < 0:
+            return False
+        removed = record[k]
+        del record[k]
+        return self._revise(i, record, k, removed)
+
+    def correct(
+        self,
+        symbol: str,
+        trade_id: int | str,
+        price: float,
+        *,
+        sale_flags: int = 0,
+        size: float | None = None,
+        new_id: int | str | None = None,
+    ) -> bool:
+        """Replace a trade's price and conditions (a correction keeps the original's time):
+        ``last``, high and low become what they would have been. True if ``last`` changed.
+
+        A trade not among the recent ones changes nothing (see :meth:`cancel`).
+        """
+        i = self.ids.get(symbol)
+        record = None if i is None else self._trades.get(i)
+        k = lastsale.find(record, trade_id)
+        if i is None or record is None or k < 0:
+            return False
+        old = record[k]
+        t = old[0]
+        if sale_flags & NEITHER == NEITHER:
+            del record[k]  # corrected into a trade that sets nothing
+        else:
+            fixed = Tick(
+                t.symbol,
+                price,
+                t.ts,
+                t.size if size is None else size,
+                sale_flags=sale_flags,
+                trade_id=trade_id if new_id is None else new_id,
+            )
+            record[k] = (fixed, *old[1:])
+        return self._revise(i, record, k, old)
+
+    def _revise(self, i: int, record: deque[lastsale.Entry], k: int, old: lastsale.Entry) -> bool:
+        """Replay the trades from ``k`` on from the values before ``old`` (the trade that was
+        at ``k``); set last, its time, high, low and the chart points of the buckets touched."""
+        rev = lastsale.replay(record, k, old)
+        changed = rev.last != self.last[i]
+        self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
+        self.ts[i] = rev.ts
+        ring = self.history[i]
+        bucket = ring.bucket_ms
+        for b in {old[0].ts // bucket} | {ts // bucket for ts, _ in rev.sales}:
+            close = lastsale.close_at(rev.sales, (b + 1) * bucket)
+            if close is not None:
+                ring.revise(b, close)
+        self.marked.add(i)
+        return changed
+
+    def last_trade_id(self, symbol: str) -> int | str | None:
+        """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
+        i = self.ids.get(symbol)
+        record = None if i is None else self._trades.get(i)
+        if not record:
+            return None
+        ts, last = self.ts[i], self.last[i]
+        for k in range(len(record) - 1, -1, -1):
+            t = record[k][0]
+            if t.ts == ts and t.price == last and not t.sale_flags & NOT_LAST:
+                return t.trade_id
+        return None
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""

@@ -328,7 +328,10 @@ def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path
     live = Pipeline(RecordingFeed(EstimatingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
     asyncio.run(consume(live, None, feed_time=False))
     rows = out.read_text().splitlines()
-    assert rows[1:] == [f"{T0},IWM,244.6,100.0,244.0,", f"{T0 + 1000},IWM,246.0,100.0,244.0,"]
+    assert rows[1:] == [
+        f"{T0},IWM,244.6,100.0,244.0,,,,",
+        f"{T0 + 1000},IWM,246.0,100.0,244.0,,,,",
+    ]
     assert "# estimates_indices: true" in (tmp_path / "est.csv.daily.csv").read_text()
 
     replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
@@ -417,9 +420,9 @@ def test_record_command_appends_and_never_truncates(
         assert status == 0, err
         assert err.splitlines()[-1] == f"r2k: recorded 15 ticks to {out}"
     lines = out.read_text().splitlines()
-    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume"
+    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends"
     assert len(lines) == 1 + 2 * 15
-    assert lines[1] == f"{T0},^RUT,2440.0,,,"
+    assert lines[1] == f"{T0},^RUT,2440.0,,,,,,"
 
 
 def test_record_refuses_a_file_with_another_header(
@@ -432,7 +435,8 @@ def test_record_refuses_a_file_with_another_header(
     assert status == 2
     assert err == (
         f"r2k: error: recording file '{other}' exists with header 'a,b', not "
-        "'ts,symbol,price,size,prev_close,day_volume'; record to a new file (--out PATH)\n"
+        "'ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends'; "
+        "record to a new file (--out PATH)\n"
     )
     assert other.read_text() == "a,b\n1,2\n"
 

@@ -349,7 +349,20 @@ class R2KApp(App[None]):
         )
 
     def _on_alert(self, alert: AlertEvent) -> None:
-        """Pipeline alert sink: a crossing raises a toast and rings the bell at once."""
+        """Pipeline alert sink: a crossing raises a toast and rings the bell at once; a busted
+        alert (its trade was cancelled) raises a toast too."""
+        if alert.kind == "busted":
+            arrow = "▲" if alert.direction == "up" else "▼"
+            est = " (est.)" if alert.estimated else ""
+            self.notify(
+                f"{alert.symbol} alert at {fmt.price(alert.level)} {arrow} busted: its trade was "
+                f"cancelled; now {fmt.price(alert.price)}{est}",
+                title="Alert busted",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+            return
         if alert.kind != "cross":
             return
         # a replay at full speed can cross a level many times a second: one toast and one bell

@@ -8,6 +8,11 @@ MAGS) and the top constituents up to ``max_trades``; every other name gets minut
 into one tick at each bar's close. Alpaca has no index values: the pipeline estimates ^RUT/^GSPC
 from IWM/SPY (``estimates_indices``), with the ratio from the indices' own closes (closes.py).
 Previous closes come from the REST snapshot endpoint before streaming starts.
+
+A trade's conditions (``c``: the SIPs' letters, CTA's on tapes A/B and UTP's on tape C) decide
+whether it may set the last sale and the high/low (:mod:`feeds.conditions`); cancels and errors
+(``T: "x"``) and corrections (``T: "c"``), which Alpaca sends with every trade subscription,
+become :class:`~feeds.events.TradeCancel` and :class:`~feeds.events.TradeCorrection`.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.errors import FeedSpecError
-from feeds.events import Bars, Event, Tick
+from feeds.events import Bars, Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
     INDEX_OF_ETF,
@@ -215,6 +221,10 @@ class AlpacaFeed(StreamFeed):
         self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
+        # the SIPs' letters -> last-sale eligibility (Massive's listing maps them: the same rules)
+        self.sale_conditions = conditions.load_massive(
+            conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        )
 
         self._canon: dict[str, str] = {}  # provider symbol -> canonical
         self.symbols: list[str] = []  # provider symbols, trades first (priority order)
@@ -353,6 +363,7 @@ class AlpacaFeed(StreamFeed):
         canon = self._canon
         seconds = _second_cache
         millis = _MILLIS
+        cta, utp = self.sale_conditions.cta, self.sale_conditions.utp
         msgs = orjson.loads(raw)
         if msgs.__class__ is not list:  # every Alpaca message is an array (§4.2)
             raise ValueError("not a JSON array")
@@ -370,7 +381,15 @@ class AlpacaFeed(StreamFeed):
                 sym = canon.get(s)
                 if sym is None:
                     sym = from_provider(s, "dot")
-                out.append(Tick(sym, float(m["p"]), ts, m.get("s")))
+                flags = 0
+                codes = m.get("c")
+                if codes:
+                    letters = utp if m.get("z") == "C" else cta
+                    for code in codes:
+                        f = letters.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(m["p"]), ts, m.get("s"), None, None, flags, m.get("i")))
             elif kind == "b":
                 # a minute bar is stamped with its start; the close price belongs to its end
                 s = m["S"]
@@ -382,6 +401,32 @@ class AlpacaFeed(StreamFeed):
                         m.get("v"),
                     )
                 )
+            elif kind == "x":
+                s = m["S"]
+                out.append(
+                    TradeCancel(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["i"],
+                        float(m["p"]),
+                        rfc3339_ms(m["t"]),
+                        error=m.get("a") == "E",
+                    )
+                )
+            elif kind == "c":
+                s = m["S"]
+                letters = utp if m.get("z") == "C" else cta
+                out.append(
+                    TradeCorrection(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["oi"],
+                        float(m["cp"]),
+                        rfc3339_ms(m["t"]),
+                        size=m.get("cs"),
+                        sale_flags=conditions.flags_of(m.get("cc") or (), letters),
+                        new_id=m.get("ci"),
+                        original_price=float(m["op"]) if m.get("op") is not None else None,
+                    )
+                )
             elif kind == "success":
                 self._control = m.get("msg")
             elif kind == "subscription":
@@ -390,7 +435,7 @@ class AlpacaFeed(StreamFeed):
                 raise _server_error(m.get("code"), m.get("msg", ""), self.feed_name)
             elif type(kind) is not str:
                 raise ValueError("message type is not a string")
-            # quotes, corrections, cancels, statuses, LULDs: not used by r2k
+            # quotes, statuses, LULDs: not used by r2k
         return out
 
     # ---- REST warm-up -------------------------------------------------------------------------

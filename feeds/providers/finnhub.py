@@ -6,6 +6,10 @@ symbols: the headline ETFs (IWM, SPY, MAGS) first, then constituents by weight, 
 ``max_symbols``. Finnhub has no index values, so the pipeline estimates ^RUT/^GSPC from IWM/SPY.
 Previous closes come from REST ``/api/v1/quote`` (``pc``), throttled to the free plan's 60 calls a
 minute: the headline ETFs before streaming starts, the rest in the background.
+
+A trade's conditions (``c``, Finnhub's own codes as strings) decide whether it may set the last
+sale and the high/low, through the table in ``feeds/data/finnhub_conditions.json``
+(:func:`feeds.conditions.load_finnhub`). Finnhub sends no cancels or corrections.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.events import Bars, Event, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
@@ -80,6 +85,7 @@ class FinnhubFeed(StreamFeed):
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self.quote_failures = 0  # quote requests that failed (shown in the status)
+        self.sale_conditions = conditions.load_finnhub()  # code -> NOT_LAST / NOT_HIGH_LOW bits
 
     def _set_notes(self, **parts: str) -> None:
         self._notes.update(parts)
@@ -122,6 +128,7 @@ class FinnhubFeed(StreamFeed):
             # a loop, not a comprehension (a function call of its own before Python 3.12): most
             # frames carry one or a few trades
             canon = self._canon
+            barred = self.sale_conditions
             out: list[Event] = []
             for d in m["data"]:
                 s = d["s"]
@@ -131,7 +138,13 @@ class FinnhubFeed(StreamFeed):
                 t = d["t"]
                 if t.__class__ is not int:  # always an int from orjson: skip the call
                     t = int(t)
-                out.append(Tick(sym, float(d["p"]), t, d.get("v")))
+                flags = 0
+                if barred and (codes := d.get("c")):
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(d["p"]), t, d.get("v"), None, None, flags))
             return out
         if kind == "ping":
             return []

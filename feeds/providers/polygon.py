@@ -10,6 +10,10 @@ Spec: ``polygon`` (or ``massive``), ``polygon:delayed`` for the 15-minute delaye
 Settings (``R2K_POLYGON_<KEY>`` or ``[feeds.polygon]``): ``key`` (required), ``delayed``,
 ``channel`` (``trades`` | ``minute``), ``indices`` (false: estimate ^RUT/^GSPC from IWM/SPY),
 ``url`` (websocket base), ``rest_url``, ``rest_per_minute`` (0 = no cap).
+
+A trade's conditions (``c``, Massive's condition ids) decide whether it may set the last sale and
+the high/low (:mod:`feeds.conditions`): the rules come from Massive's own conditions listing,
+cached on disk and read again through the REST warm-up once the cache is a month old.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from feeds import conditions
 from feeds.errors import ConfigError, FeedSpecError
 from feeds.events import Bars, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
@@ -125,6 +131,10 @@ class PolygonFeed(StreamFeed):
         self._canon = {to_polygon(s): s for s in options.symbols}
         self._notes: dict[str, str] = {}
         self._rest: RestClient | None = None
+        # trade conditions -> last-sale eligibility (the cached listing, else r2k's copy)
+        self.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        self.sale_conditions = conditions.load_massive(self.conditions_cache)
+        self.conditions_error = ""  # why the live listing could not be read, if it could not
 
     # ---- StreamFeed hooks ----------------------------------------------------------------------
     def shards(self) -> list[list[str]]:
@@ -176,11 +186,29 @@ class PolygonFeed(StreamFeed):
     def decode(self, raw: str | bytes) -> list[Event]:
         out: list[Event] = []
         canon = self._canon
+        barred = self.sale_conditions.by_id
         for m in orjson.loads(raw):
             ev = m["ev"]
             if ev == "T":
                 sym = m["sym"]
-                out.append(Tick(canon.get(sym) or self._learn(sym), float(m["p"]), m["t"], m["s"]))
+                flags = 0
+                codes = m.get("c")
+                if codes:  # most trades carry one or two conditions; most bar nothing
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(
+                    Tick(
+                        canon.get(sym) or self._learn(sym),
+                        float(m["p"]),
+                        m["t"],
+                        m["s"],
+                        None,
+                        None,
+                        flags,
+                    )
+                )
             elif ev == "V":
                 sym = m["T"]  # index values carry the ticker in "T", not "sym"
                 out.append(Tick(canon.get(sym) or self._learn(sym), float(m["val"]), m["t"]))
@@ -294,12 +322,46 @@ class PolygonFeed(StreamFeed):
         failed: list[str] = []
         try:
             await self._run_jobs(client, jobs, start, prev, wanted, failed)
+            self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
+            if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
+                await self._refresh_conditions(client)
         except Exception as exc:  # the warm-up is a nicety: never take the stream down
             failed.append(f"the rest ({_one_line(exc)})")
+            self._set_note("rest", f"no previous close for {', '.join(failed)}")
         finally:
             self._rest = None
             await client.aclose()
-        self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
+
+    async def _refresh_conditions(self, client: RestClient) -> None:
+        """Read Massive's stock trade conditions (all pages), use them and cache them.
+
+        Last in the warm-up: r2k's copy serves meanwhile, and on Basic's 5 calls a minute the
+        previous closes matter more. A failure keeps the copy (``conditions_error`` says why).
+        """
+        params: dict[str, Any] | None = {
+            "asset_class": "stocks",
+            "data_type": "trade",
+            "limit": "1000",
+        }
+        path = "/v3/reference/conditions"
+        results: list[Any] = []
+        try:
+            for _ in range(20):  # a few hundred conditions: one page, rarely two
+                data = await client.get_json(path, params)
+                results.extend(data.get("results") or ())
+                path, params = data.get("next_url") or "", None
+                if not path:
+                    break
+            fetched = int(time.time() * 1000)
+            self.sale_conditions = conditions.parse_listing(results, fetched)
+        except RestError as exc:
+            self.conditions_error = str(exc.status or exc)
+            return
+        except (ValueError, TypeError, AttributeError):
+            self.conditions_error = "malformed reply"
+            return
+        self.conditions_error = ""
+        conditions.save_massive(results, fetched, self.conditions_cache)
 
     async def _run_jobs(
         self,

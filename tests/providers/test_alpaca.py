@@ -12,6 +12,7 @@ import pytest
 from feeds.errors import CredentialsError, FeedSpecError
 from feeds.events import Bars, DailyCloses, FeedState, Tick
 from feeds.feed import FeedOptions, open_feed
+from feeds.lastsale import NEITHER
 from feeds.pipeline import Pipeline
 from feeds.providers import alpaca
 from feeds.providers.alpaca import AlpacaFeed, rfc3339_ms
@@ -141,9 +142,12 @@ def offline_feed(spec: str = "alpaca:iex", symbols: list[str] | None = None) -> 
 def test_decode_real_frames() -> None:
     feed = offline_feed(symbols=[*HEADLINE, "AAPL", "MOG-A"])
     [t] = feed.decode(TRADE_DOCS)
-    assert t == Tick("AAPL", 126.55, rfc3339_ms("2021-02-22T15:51:44.208Z"), 1)
+    # "c": ["@", "I"] on tape C: an odd lot (UTP "I") sets neither the last sale nor high/low
+    stamp = rfc3339_ms("2021-02-22T15:51:44.208Z")
+    assert t == Tick("AAPL", 126.55, stamp, 1, sale_flags=NEITHER, trade_id=96921)
     [t] = feed.decode(TRADE_TEST_STREAM)
     assert (t.symbol, t.price, t.ts, t.size) == ("FAKEPACA", 134.56, 1789470113291, 3)
+    assert (t.sale_flags, t.trade_id) == (0, 1)  # "c": [" "]: a regular sale
     [b] = feed.decode(BAR_DOCS)  # a bar's close belongs to the end of its minute
     assert (b.symbol, b.price, b.ts) == ("SPY", 389.12, rfc3339_ms("2021-02-22T19:16:00Z"))
     [b] = feed.decode(BAR_TEST_STREAM)
@@ -297,8 +301,10 @@ async def test_stream_warmup_reconnect_resubscribe() -> None:
         assert seen.index(daily["^RUT"]) < seen.index(first_tick)
 
         ticks = [e for e in seen if isinstance(e, Tick)]
-        assert Tick("IWM", 252.0, rfc3339_ms("2026-03-05T15:00:00.500Z"), 100) in ticks
-        assert Tick("SPY", 604.0, rfc3339_ms("2026-03-05T15:00:01Z"), 100) in ticks
+        # the fake's trades are regular sales ("c": ["@"]) numbered "i": 1
+        stamp = rfc3339_ms("2026-03-05T15:00:00.500Z")
+        assert Tick("IWM", 252.0, stamp, 100, trade_id=1) in ticks
+        assert Tick("SPY", 604.0, rfc3339_ms("2026-03-05T15:00:01Z"), 100, trade_id=1) in ticks
         assert Tick("C35", 55.5, rfc3339_ms("2026-03-05T15:00:00Z"), 1000) in ticks
         assert feed.malformed == 1
 
@@ -471,5 +477,5 @@ async def test_test_stream_checks_keys_without_rest() -> None:
             "bars": [],
         }
         assert bar_tick.price == 134.65
-        assert Tick("FAKEPACA", 134.56, 1789470113291, 3) in run.events
+        assert Tick("FAKEPACA", 134.56, 1789470113291, 3, trade_id=1) in run.events
         assert fake.http.requests == []  # no snapshot, no index closes

@@ -15,6 +15,7 @@ import websockets
 from feeds.errors import ConfigError, CredentialsError, FeedSpecError
 from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
+from feeds.lastsale import NEITHER
 from feeds.providers.polygon import PolygonFeed, from_polygon, to_polygon
 from feeds.providers.stream import FatalFeedError, RetryFeedError
 from tests.providers.collector import Collector, run_to_end
@@ -132,10 +133,13 @@ def test_indices_off_estimates_from_etfs() -> None:
 
 def test_decode_spec_frames() -> None:
     feed = make_feed()
-    assert feed.decode("[" + SPEC_TRADE + "]") == [Tick("MSFT", 114.125, 1536036818784, 100)]
+    # conditions [0, 12]: 12 is Form T (extended hours), neither the last sale nor high/low
+    assert feed.decode("[" + SPEC_TRADE + "]") == [
+        Tick("MSFT", 114.125, 1536036818784, 100, sale_flags=NEITHER)
+    ]
     assert feed.decode(MOCK_TRADES_2) == [
-        Tick("AAPL", 161.87, 1651684192536, 1),
-        Tick("AAPL", 161.87, 1651684192717, 100),
+        Tick("AAPL", 161.87, 1651684192536, 1, sale_flags=NEITHER),  # 37: an odd lot
+        Tick("AAPL", 161.87, 1651684192717, 100),  # no conditions: a regular sale
     ]
     assert feed.decode("[" + SPEC_VALUE + "]") == [Tick("^GSPC", 3988.5, 1678220098130)]
     assert feed.decode("[" + SPEC_MINUTE + "]") == [

@@ -215,7 +215,10 @@ def _et(d: dt.date, h: int, m: int) -> int:
 def _today_session() -> tuple[dt.date, int, int]:
     now = dt.datetime.now(calendar.ET)
     today = now.date()
-    return today, _et(today, 9, 30), int(now.timestamp()) + 3600  # still trading
+    # the session's bars are never stamped in the future (a stream tick stamped before the
+    # backfill's last bar is a late print, not the last sale), whatever the time of day
+    start = min(_et(today, 9, 30), int(now.timestamp()) - 600)
+    return today, start, int(now.timestamp()) + 3600  # still trading
 
 
 def daily_reply(symbol: str, closes: list[float]) -> Response:

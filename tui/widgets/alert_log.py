@@ -1,7 +1,8 @@
 """The alert log: level crossings and approaches, newest first.
 
 Seeded at start from the durable log (earlier alerts are dimmed), then fed the frame's new
-alerts. Enter on an alert opens that level's detail.
+alerts. Enter on an alert opens that level's detail. An alert that fired on a trade later
+cancelled is marked busted, and the "busted" alert is listed when it comes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ KEEP = 500
 class Entry(NamedTuple):
     alert: AlertEvent
     earlier: bool  # from the durable log, before this run
+    busted: bool = False  # it fired on a trade since cancelled
 
 
 def describe(alert: AlertEvent) -> tuple[str, str]:
@@ -28,7 +30,19 @@ def describe(alert: AlertEvent) -> tuple[str, str]:
         if alert.direction == "up":
             return "▲ crossed up", "up"
         return "▼ crossed down", "down"
+    if alert.kind == "busted":
+        return ("✖ busted ▲" if alert.direction == "up" else "✖ busted ▼"), "warn"
     return ("◆ near, below" if alert.direction == "up" else "◆ near, above"), "warn"
+
+
+def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
+    """Whether the "busted" alert ``bust`` takes back ``alert``."""
+    return (
+        alert.kind != "busted"
+        and (alert.symbol, alert.level, alert.direction)
+        == (bust.symbol, bust.level, bust.direction)
+        and (not bust.original_ts or alert.ts == bust.original_ts)
+    )
 
 
 class AlertLog(RowList):
@@ -41,6 +55,9 @@ class AlertLog(RowList):
         """Earlier alerts, newest first, shown below anything this run raises."""
         for alert in alerts:
             self.entries.append(Entry(alert, True))
+        for k, entry in enumerate(self.entries):
+            if entry.alert.kind == "busted":
+                self._mark_busted(entry.alert, start=k + 1)
         self._changed()
 
     def add(self, alerts: list[AlertEvent]) -> None:
@@ -49,10 +66,20 @@ class AlertLog(RowList):
             return
         for alert in alerts:
             self.entries.appendleft(Entry(alert, False))
+            if alert.kind == "busted":
+                self._mark_busted(alert, start=1)
         # everything moved down a line: the whole visible list changes
         self._cache.clear()
         self._changed()
         self.refresh()
+
+    def _mark_busted(self, bust: AlertEvent, start: int) -> None:
+        """Mark the newest alert from ``start`` on that ``bust`` takes back."""
+        for k in range(start, len(self.entries)):
+            entry = self.entries[k]
+            if not entry.busted and busts(bust, entry.alert):
+                self.entries[k] = entry._replace(busted=True)
+                return
 
     def _changed(self) -> None:
         self.data_changed()
@@ -89,15 +116,15 @@ class AlertLog(RowList):
     def row_cells(self, index: int, width: int) -> Cells:
         if not self.entries:
             return (("  no level alerts yet", "flat"),)
-        alert, earlier = self.entries[index]
+        alert, earlier, busted = self.entries[index]
         what, style = describe(alert)
         est = " est." if alert.estimated else ""
-        label = fmt.clean(alert.label, 30)
-        dim = "flat" if earlier else ""
+        label = "busted: its trade was cancelled" if busted else fmt.clean(alert.label, 30)
+        faded = earlier or busted  # history, or taken back: dimmed
         return (
             (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
-            (f"{what:<14}", "flat" if earlier else style),
-            (f" {level_price(alert.level)}", "flat" if earlier else "bold"),
-            (f" @ {fmt.price(alert.price)}{est}", dim),
+            (f"{what:<14}", "flat" if faded else style),
+            (f" {level_price(alert.level)}", "flat" if faded else "bold"),
+            (f" @ {fmt.price(alert.price)}{est}", "flat" if faded else ""),
             (f"  {label}", "flat"),
         )
