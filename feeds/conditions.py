@@ -128,7 +128,7 @@ def _shipped(name: str) -> bytes:
 def load_massive(cache: Path | None = None) -> SaleConditions:
     """The cached live listing if readable, else the shipped copy. Never raises."""
     path = cache if cache is not None else cache_dir() / MASSIVE_FILE
-    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError):
         data = orjson.loads(path.read_bytes())
         return parse_listing(data["results"], int(data.get("fetched_ms") or 0))
     return parse_listing(orjson.loads(_shipped(MASSIVE_FILE))["results"])

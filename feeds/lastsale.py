@@ -72,7 +72,7 @@ def replay(record: deque[Entry], k: int, base: Entry) -> Revision:
     rewritten on the way, so a later revision starts right too.
 
     The rules are :meth:`MarketState.apply`'s: a trade updates the high/low unless flagged
-    ``NOT_HIGH_LOW``, and the last sale unless flagged ``NOT_LAST`` or stamped before it.
+    ``NOT_HIGH_LOW``, and the last sale unless flagged at all or stamped before it.
     """
     _, last, ts, high, low = base
     sales = [] if last is None else [(ts, last)]
@@ -85,7 +85,7 @@ def replay(record: deque[Entry], k: int, base: Entry) -> Revision:
                 high = p
             if low is None or p < low:
                 low = p
-        if not flags & NOT_LAST:
+        if not flags:  # (a trade barred from the high/low never sets the last: see MarketState)
             sales.append((tick.ts, p))
             if tick.ts >= ts:
                 last, ts = p, tick.ts

@@ -9,7 +9,9 @@ What a replay needs besides the ticks goes in too: each tick carries its symbol'
 and its ``estimates_indices`` flag go to the sidecar ``PATH.daily.csv`` (see :mod:`feeds.replay`),
 merged with what is there and replaced atomically each time the feed sends daily closes. A trade's
 last-sale flags and id, and the cancels and corrections that later name it, are rows too, so a
-replay takes back what the live run took back.
+replay takes back what the live run took back. A print stamped before the symbol's latest is
+written as barred from the last sale (``sale_flags`` 1): the replay plays rows in time order,
+where it would no longer look late.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
 from feeds.events import Bars, DailyCloses, Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed
+from feeds.lastsale import NOT_LAST
 from feeds.replay import COLUMNS, DAILY_COLUMNS, ESTIMATES_KEY, daily_path, load_daily
 
 HEADER = ",".join(COLUMNS)
@@ -53,6 +56,7 @@ class Recorder:
         )
         self.estimates_indices = existing.estimates_indices if existing else False
         self._prev: dict[str, float] = {}  # each symbol's latest previous close
+        self._latest: dict[str, int] = {}  # each symbol's latest stamp of a last sale (ms)
         self.rows = 0
         self._last_flush = time.monotonic()
         self._dirty = False
@@ -104,12 +108,22 @@ class Recorder:
                 _cell(tick.size),
                 _cell(prev),
                 _cell(tick.day_volume),
-                tick.sale_flags or "",
+                self._flags(tick) or "",
                 "" if tick.trade_id is None else tick.trade_id,
                 "",
             )
         )
         self._wrote()
+
+    def _flags(self, tick: Tick) -> int:
+        """The tick's sale flags, with NOT_LAST added to a late print (see the module doc)."""
+        flags = tick.sale_flags
+        if not flags:
+            latest = self._latest.get(tick.symbol, 0)
+            if tick.ts < latest:
+                return NOT_LAST
+            self._latest[tick.symbol] = tick.ts
+        return flags
 
     def write_amend(self, ev: TradeCancel | TradeCorrection) -> None:
         """A cancel (``amends`` = its trade, no ``trade_id``) or a correction (``amends`` = the

@@ -14,7 +14,7 @@ import numpy as np
 from feeds import lastsale
 from feeds.events import Bars, DailyCloses, Tick
 from feeds.history import Ring
-from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
+from feeds.lastsale import NOT_HIGH_LOW
 from feeds.symbols import HEADLINE
 
 ANCHOR_MODES = ("prev", "open", "first", "ytd")
@@ -167,7 +167,12 @@ class MarketState:
         """A trade that is not a plain last sale: its conditions keep it from the last sale or
         the high/low (``tick.sale_flags``), or it is stamped before the current last sale (a
         late print updates the high/low only, as the tape's sold-out-of-sequence ``Z`` does).
-        It still counts as a tick. Returns ``i`` if it set the last sale, else ``~i``."""
+        It still counts as a tick. Returns ``i`` if it set the last sale, else ``~i``.
+
+        A trade barred from the high/low never sets the last sale here either: the tapes
+        publish no condition that allows one and not the other, and ``low <= last <= high``
+        must hold (the per-tick path relies on it; a last outside the range reads as an error).
+        """
         p, ts, flags = tick.price, tick.ts, tick.sale_flags
         before, before_ts = self.last[i], self.ts[i]
         hi, lo = self.high[i], self.low[i]
@@ -176,7 +181,7 @@ class MarketState:
                 self.high[i] = p
             if lo is None or p < lo:
                 self.low[i] = p
-        sets_last = not flags & NOT_LAST and ts >= before_ts
+        sets_last = not flags and ts >= before_ts
         if sets_last:
             self.last[i] = p
             if before is None:
@@ -189,7 +194,7 @@ class MarketState:
             self.prev_close[i] = tick.prev_close
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
-        if tick.trade_id is not None and flags & NEITHER != NEITHER:
+        if tick.trade_id is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
             record = self._trades.get(i)
             if record is None:
                 record = self._trades[i] = lastsale.new_record()
@@ -234,7 +239,7 @@ class MarketState:
             return False
         old = record[k]
         t = old[0]
-        if sale_flags & NEITHER == NEITHER:
+        if sale_flags & NOT_HIGH_LOW:
             del record[k]  # corrected into a trade that sets nothing
         else:
             fixed = Tick(
@@ -273,7 +278,7 @@ class MarketState:
         ts, last = self.ts[i], self.last[i]
         for k in range(len(record) - 1, -1, -1):
             t = record[k][0]
-            if t.ts == ts and t.price == last and not t.sale_flags & NOT_LAST:
+            if t.ts == ts and t.price == last and not t.sale_flags:
                 return t.trade_id
         return None
 

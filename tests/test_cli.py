@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from feeds.config import load_settings
-from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import (
+    Bars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.setup import build_pipeline
@@ -591,3 +600,42 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     assert status == 0 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
+
+
+class AmendingFeed(EstimatingFeed):
+    """The trade-corrections case as a feed would send it: a barred print, a cancel, a
+    correction and a late print (see tests/test_lastsale.py)."""
+
+    async def _events(self) -> AsyncIterator[Event]:
+        yield FeedStatus(FeedState.LIVE, "amending", T0)
+        yield DailyCloses("^RUT", [("2025-11-03", 2400.0), ("2025-11-04", 2440.0)])
+        yield Bars("IWM", [], prev_close=244.0)  # k = 10
+        yield Tick("IWM", 244.70, T0, 100.0, trade_id=101)
+        yield Tick("IWM", 256.45, T0 + 500, 9000.0, sale_flags=3, trade_id=100)  # contingent
+        yield Tick("IWM", 246.10, T0 + 1000, 5000.0, trade_id=102)
+        yield TradeCancel("IWM", 102, 246.10, T0 + 2000)
+        yield TradeCorrection("IWM", 101, 244.07, T0 + 3000, 100.0, 0, 103, 244.70)
+        yield Tick("IWM", 243.20, T0 - 600_000, 100.0, trade_id=104)
+        yield FeedStatus(FeedState.ENDED, "done", T0 + 3000)
+
+
+def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import Recorder, RecordingFeed
+
+    out = tmp_path / "amend.csv"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    assert out.read_text().splitlines()[1:] == [
+        f"{T0},IWM,244.7,100.0,244.0,,,101,",
+        f"{T0 + 500},IWM,256.45,9000.0,244.0,,3,100,",
+        f"{T0 + 1000},IWM,246.1,5000.0,244.0,,,102,",
+        f"{T0 + 2000},IWM,246.1,,,,,,102",  # a cancel: amends 102, no trade id
+        f"{T0 + 3000},IWM,244.07,100.0,,,,103,101",  # a correction: 101 is now 103 at 244.07
+        f"{T0 - 600_000},IWM,243.2,100.0,244.0,,1,104,",  # late: written as no last sale
+    ]
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    for symbol in ("IWM", "^RUT"):
+        assert replay.quote(symbol) == live.quote(symbol)
+    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
+    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]

@@ -230,6 +230,11 @@ BAD_CASES = [
         "ts,symbol,price,size\n1762353000000,AAA,1,1\n1762353000000,AAA,1,big\nbad,AAA,1,1\n",
         " line 3: size 'big' is not a number; fix or delete the row",
     ),
+    (
+        "ts,symbol,price,sale_flags\n1762353000000,AAA,1,1\n1762353000000,AAA,1,5\n",
+        " line 3: sale_flags '5' must be 0-3 (1: not the last sale, 2: not the high/low, 3: "
+        "neither); fix or delete the row",
+    ),
 ]
 
 

@@ -169,3 +169,40 @@ async def test_price_chart_scales_to_the_data_when_the_baseline_is_far() -> None
         text = "\n".join(chart.render_line(y).text for y in range(chart.size.height))
         assert "29.30" in text and "29.00" in text
         assert "prev" not in text  # far below the range: not drawn
+
+
+class AlertApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield AlertLog()
+
+
+T_ALERT = 1_763_740_801_000  # 2025-11-21 16:00:01 UTC
+CROSS = AlertEvent(T_ALERT, "^RUT", 2450.0, "support", "up", 2461.0, "cross", True)
+BUST = AlertEvent(T_ALERT + 1000, "^RUT", 2450.0, "support", "up", 2447.0, "busted", True, T_ALERT)
+
+
+async def test_alert_log_marks_a_crossing_busted_when_its_trade_is_cancelled() -> None:
+    app = AlertApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        log = app.query_one(AlertLog)
+        log.set_today(T_ALERT)
+        log.add([CROSS])
+        await pilot.pause()
+        assert "busted" not in log.render_line(0).text
+        log.add([BUST])
+        await pilot.pause()
+        newest, original = (log.render_line(y).text for y in range(2))
+        assert "✖ busted ▲" in newest and "2,447.00 est." in newest
+        assert "▲ crossed up" in original and "busted: its trade was cancelled" in original
+        assert [e.busted for e in log.entries] == [False, True]
+
+
+async def test_alert_log_seeded_from_the_durable_log_pairs_the_busted_line() -> None:
+    app = AlertApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        log = app.query_one(AlertLog)
+        other = AlertEvent(T_ALERT - 60_000, "^RUT", 2450.0, "support", "up", 2460.0, "cross")
+        log.seed([BUST, CROSS, other])  # newest first, as the log reads back
+        await pilot.pause()
+        assert [e.busted for e in log.entries] == [False, True, False]  # only the one it names
+        assert "busted: its trade was cancelled" in log.render_line(1).text

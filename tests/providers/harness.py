@@ -105,6 +105,22 @@ async def snapshot(
     return orjson.loads(out)
 
 
+async def alerts(
+    feed: str, settings: Mapping[str, str], home: Path, duration: float
+) -> list[dict[str, Any]]:
+    """``r2k alerts --feed FEED --duration S`` with ``settings``: it exits 0; the JSON alert
+    lines it printed on stdout (its durable log is under ``home``'s XDG state dir)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(R2K), "alerts", "--feed", feed, "--duration", str(duration),
+        env=snapshot_env(home, settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60 + duration)
+    assert proc.returncode == 0, err.decode()
+    return [orjson.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def assert_spread_100bp(snap: dict[str, Any]) -> None:
     """The snapshot every provider's end-to-end test sets up: ^RUT at 2550 against a 2500 close
     (+2%), ^GSPC at 6060 against 6000 (+1%), so the spread is +100 bp."""
