@@ -12,18 +12,22 @@ A print stamped before the current last sale does not replace it either (it upda
 as a sold-out-of-sequence print does: CTA/UTP condition ``Z``).
 
 Cancels and corrections (Alpaca ``T: "x"`` / ``T: "c"``) name a trade reported earlier. To take
-one back out, :class:`~feeds.state.MarketState` keeps, per symbol, the last
-:data:`RECENT_TRADES` trades that set anything, each with the values its arrival replaced; undoing
-one replays the trades after it from those values (:func:`replay`), so ``last`` returns to the
-latest trade still standing and the high/low forget the removed price.
+one back out, :class:`~feeds.state.MarketState` keeps a :class:`Tape`: the last
+:data:`TAPE_SIZE` trades that set anything, across symbols, each with the values its arrival
+replaced. Undoing one replays its symbol's trades after it from those values (:func:`replay`), so
+``last`` returns to the latest trade still standing and the high/low forget the removed price.
+
+The tape is one ring written in order, not a record per symbol: a stream touches its symbols in
+random order, and a per-symbol record costs a cache miss or two on every trade (measured: over a
+microsecond a trade with 2,000 symbols), where the ring's next slot is always warm. The window is
+the same for every symbol: 65,536 trades, some 15-30 s of the full SIP at its busiest and far
+longer on IEX's 30 symbols; a cancel older than that is of a trade long since replaced as the
+last sale.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import NamedTuple
-
-from feeds.events import Tick
 
 #: the trade does not update the consolidated last sale (nor the open/close)
 NOT_LAST = 1
@@ -32,12 +36,14 @@ NOT_HIGH_LOW = 2
 #: a trade that updates neither: it changes no price the monitor shows, so it is not recorded
 NEITHER = NOT_LAST | NOT_HIGH_LOW
 
-#: trades kept per symbol for cancels and corrections. A cancel usually follows its trade within
-#: seconds; one older than this many later trades cannot be the last sale any more.
-RECENT_TRADES = 32
+TAPE_SIZE = 1 << 16  # trades kept for cancels and corrections (see above); a power of two
+TAPE_MASK = TAPE_SIZE - 1
 
-# A recorded trade: (tick, last before it, its ts before it, high before it, low before it).
-Entry = tuple[Tick, float | None, int, float | None, float | None]
+# A recorded trade: (trade id, symbol id, price, ts, sale flags, then the symbol's last, its ts,
+# high and low before the trade). Only atoms, never the Tick: CPython stops tracking such a tuple
+# at its first collection, so a full tape costs the garbage collector nothing.
+Entry = tuple[int | str, int, float, int, int, float | None, int, float | None, float | None]
+_GONE: Entry = (-1, -1, 0.0, 0, NEITHER, None, 0, None, None)  # a cancelled trade's slot
 
 
 class Revision(NamedTuple):
@@ -52,43 +58,76 @@ class Revision(NamedTuple):
     sales: list[tuple[int, float]]
 
 
-def new_record() -> deque[Entry]:
-    """An empty per-symbol record (bounded: the oldest trade falls out)."""
-    return deque(maxlen=RECENT_TRADES)
+class Tape:
+    """The ring of recent trades; ``entries[pos]`` is the next slot written (the oldest)."""
+
+    __slots__ = ("entries", "pos")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry | None] = [None] * TAPE_SIZE
+        self.pos = 0
+
+    def newest_first(self) -> range:
+        """Slot numbers from the newest to the oldest (empty slots included)."""
+        return range(self.pos - 1, self.pos - 1 - TAPE_SIZE, -1)
+
+    def find(self, i: int, trade_id: int | str) -> int:
+        """The slot of symbol ``i``'s trade ``trade_id`` (the newest if repeated), or -1."""
+        entries = self.entries
+        for k in self.newest_first():
+            e = entries[k & TAPE_MASK]
+            if e is None:
+                break
+            if e[0] == trade_id and e[1] == i:
+                return k & TAPE_MASK
+        return -1
+
+    def later(self, k: int) -> list[int]:
+        """The slots from ``k`` to the newest, oldest first."""
+        n = (self.pos - k) & TAPE_MASK or TAPE_SIZE
+        return [(k + j) & TAPE_MASK for j in range(n)]
+
+    def remove(self, k: int) -> None:
+        self.entries[k] = _GONE
+
+    def last_trade_id(self, i: int, last: float | None, ts: int) -> int | str | None:
+        """The id of symbol ``i``'s newest standing trade at ``last`` stamped ``ts``, if held."""
+        entries = self.entries
+        for k in self.newest_first():
+            e = entries[k & TAPE_MASK]
+            if e is None:
+                break
+            if e[1] == i and e[3] == ts and e[2] == last and not e[4]:
+                return e[0]
+        return None
 
 
-def find(record: deque[Entry] | None, trade_id: int | str) -> int:
-    """The position of ``trade_id`` in ``record`` (the newest if repeated), or -1."""
-    if record:
-        for k in range(len(record) - 1, -1, -1):
-            if record[k][0].trade_id == trade_id:
-                return k
-    return -1
-
-
-def replay(record: deque[Entry], k: int, base: Entry) -> Revision:
-    """Re-apply the trades from position ``k`` on, starting from the values ``base`` held
-    before the trade that was at ``k`` (taken out or corrected); their "before" values are
+def replay(tape: Tape, slots: list[int], i: int, base: Entry) -> Revision:
+    """Re-apply symbol ``i``'s trades in ``slots`` (oldest first), starting from the values
+    ``base`` held before the trade that was taken out or corrected; their "before" values are
     rewritten on the way, so a later revision starts right too.
 
     The rules are :meth:`MarketState.apply`'s: a trade updates the high/low unless flagged
     ``NOT_HIGH_LOW``, and the last sale unless flagged at all or stamped before it.
     """
-    _, last, ts, high, low = base
+    entries = tape.entries
+    last, ts, high, low = base[5:]
     sales = [] if last is None else [(ts, last)]
-    for j in range(k, len(record)):
-        tick = record[j][0]
-        record[j] = (tick, last, ts, high, low)
-        p, flags = tick.price, tick.sale_flags
+    for k in slots:
+        e = entries[k]
+        if e is None or e[1] != i:
+            continue
+        tid, _, p, t, flags = e[:5]
+        entries[k] = (tid, i, p, t, flags, last, ts, high, low)
         if not flags & NOT_HIGH_LOW:
             if high is None or p > high:
                 high = p
             if low is None or p < low:
                 low = p
         if not flags:  # (a trade barred from the high/low never sets the last: see MarketState)
-            sales.append((tick.ts, p))
-            if tick.ts >= ts:
-                last, ts = p, tick.ts
+            sales.append((t, p))
+            if t >= ts:
+                last, ts = p, t
     return Revision(last, ts, high, low, sales)
 
 

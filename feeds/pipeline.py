@@ -201,7 +201,6 @@ class Pipeline:
             ev.trade_id,
             ev.price,
             sale_flags=ev.sale_flags,
-            size=ev.size,
             new_id=ev.new_id,
         )
         if self.estimated and ev.symbol in ETF_PROXIES:

@@ -7,14 +7,12 @@ the id dirty; it never formats, never calls pandas and never touches the UI. Eve
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from feeds import lastsale
 from feeds.events import Bars, DailyCloses, Tick
 from feeds.history import Ring
-from feeds.lastsale import NOT_HIGH_LOW
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, TAPE_MASK
 from feeds.symbols import HEADLINE
 
 ANCHOR_MODES = ("prev", "open", "first", "ytd")
@@ -34,7 +32,7 @@ class MarketState:
     __slots__ = (
         "_counts_seen",
         "_session_until",
-        "_trades",
+        "_tape",
         "count",
         "daily",
         "day_volume",
@@ -76,8 +74,8 @@ class MarketState:
         #: Learnt from the ticks' own time (a replay's day, not today's), once per day.
         self.session_open_ms = 0
         self._session_until = 0  # data time (ms) up to which session_open_ms holds; -1: pinned
-        #: per symbol id, the recent trades a cancel or correction may name (feeds.lastsale)
-        self._trades: dict[int, deque[lastsale.Entry]] = {}
+        #: the recent trades a cancel or correction may name (feeds.lastsale)
+        self._tape = lastsale.Tape()
         for s in symbols:
             self.id_of(s)
 
@@ -130,11 +128,12 @@ class MarketState:
         last = self.last
         before = last[i]
         last[i] = p
-        if tick.trade_id is not None:  # a trade a cancel may name later: remember what it moved
-            record = self._trades.get(i)
-            if record is None:
-                record = self._trades[i] = lastsale.new_record()
-            record.append((tick, before, self.ts[i], self.high[i], self.low[i]))
+        tid = tick.trade_id
+        if tid is not None:  # a trade a cancel may name later: remember what it moved
+            tape = self._tape
+            k = tape.pos
+            tape.entries[k] = (tid, i, p, ts, 0, before, self.ts[i], self.high[i], self.low[i])
+            tape.pos = (k + 1) & TAPE_MASK
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
         # neither; NaN compares false either way, as before
         if p != before:
@@ -174,6 +173,13 @@ class MarketState:
         must hold (the per-tick path relies on it; a last outside the range reads as an error).
         """
         p, ts, flags = tick.price, tick.ts, tick.sale_flags
+        if flags == NEITHER:  # most barred trades (odd lots, Form T): only a tick to count
+            self.count[i] += 1
+            if tick.day_volume is not None:
+                self.day_volume[i] = tick.day_volume
+            if tick.prev_close is not None:
+                self.prev_close[i] = tick.prev_close
+            return ~i
         before, before_ts = self.last[i], self.ts[i]
         hi, lo = self.high[i], self.low[i]
         if not flags & NOT_HIGH_LOW:
@@ -194,28 +200,29 @@ class MarketState:
             self.prev_close[i] = tick.prev_close
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
-        if tick.trade_id is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
-            record = self._trades.get(i)
-            if record is None:
-                record = self._trades[i] = lastsale.new_record()
-            record.append((tick, before, before_ts, hi, lo))
+        tid = tick.trade_id
+        if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
+            tape = self._tape
+            k = tape.pos
+            tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo)
+            tape.pos = (k + 1) & TAPE_MASK
         return i if sets_last else ~i
 
     def cancel(self, symbol: str, trade_id: int | str) -> bool:
         """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still
         standing and the high/low forget its price. True if ``last`` changed.
 
-        A trade not among the symbol's recent trades (:data:`feeds.lastsale.RECENT_TRADES`) or
-        never seen changes nothing: it cannot be the last sale.
+        A trade no longer on the tape (the last :data:`feeds.lastsale.TAPE_SIZE` trades) or
+        never seen changes nothing: it is long since not the last sale.
         """
         i = self.ids.get(symbol)
-        record = None if i is None else self._trades.get(i)
-        k = lastsale.find(record, trade_id)
-        if i is None or record is None or k < 0:
+        k = -1 if i is None else self._tape.find(i, trade_id)
+        if i is None or k < 0:
             return False
-        removed = record[k]
-        del record[k]
-        return self._revise(i, record, k, removed)
+        removed = self._tape.entries[k]
+        assert removed is not None
+        self._tape.remove(k)
+        return self._revise(i, k, removed)
 
     def correct(
         self,
@@ -224,7 +231,6 @@ class MarketState:
         price: float,
         *,
         sale_flags: int = 0,
-        size: float | None = None,
         new_id: int | str | None = None,
     ) -> bool:
         """Replace a trade's price and conditions (a correction keeps the original's time):
@@ -233,36 +239,29 @@ class MarketState:
         A trade not among the recent ones changes nothing (see :meth:`cancel`).
         """
         i = self.ids.get(symbol)
-        record = None if i is None else self._trades.get(i)
-        k = lastsale.find(record, trade_id)
-        if i is None or record is None or k < 0:
+        k = -1 if i is None else self._tape.find(i, trade_id)
+        if i is None or k < 0:
             return False
-        old = record[k]
-        t = old[0]
+        old = self._tape.entries[k]
+        assert old is not None
         if sale_flags & NOT_HIGH_LOW:
-            del record[k]  # corrected into a trade that sets nothing
-        else:
-            fixed = Tick(
-                t.symbol,
-                price,
-                t.ts,
-                t.size if size is None else size,
-                sale_flags=sale_flags,
-                trade_id=trade_id if new_id is None else new_id,
-            )
-            record[k] = (fixed, *old[1:])
-        return self._revise(i, record, k, old)
+            self._tape.remove(k)  # corrected into a trade that sets nothing
+        else:  # the correction keeps the original's time
+            tid = trade_id if new_id is None else new_id
+            self._tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
+        return self._revise(i, k, old)
 
-    def _revise(self, i: int, record: deque[lastsale.Entry], k: int, old: lastsale.Entry) -> bool:
-        """Replay the trades from ``k`` on from the values before ``old`` (the trade that was
-        at ``k``); set last, its time, high, low and the chart points of the buckets touched."""
-        rev = lastsale.replay(record, k, old)
+    def _revise(self, i: int, k: int, old: lastsale.Entry) -> bool:
+        """Replay symbol ``i``'s trades from slot ``k`` on from the values before ``old`` (the
+        trade that was at ``k``); set last, its time, high, low and the chart points of the
+        buckets touched."""
+        rev = lastsale.replay(self._tape, self._tape.later(k), i, old)
         changed = rev.last != self.last[i]
         self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
         self.ts[i] = rev.ts
         ring = self.history[i]
         bucket = ring.bucket_ms
-        for b in {old[0].ts // bucket} | {ts // bucket for ts, _ in rev.sales}:
+        for b in {old[3] // bucket} | {ts // bucket for ts, _ in rev.sales}:
             close = lastsale.close_at(rev.sales, (b + 1) * bucket)
             if close is not None:
                 ring.revise(b, close)
@@ -272,15 +271,7 @@ class MarketState:
     def last_trade_id(self, symbol: str) -> int | str | None:
         """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
         i = self.ids.get(symbol)
-        record = None if i is None else self._trades.get(i)
-        if not record:
-            return None
-        ts, last = self.ts[i], self.last[i]
-        for k in range(len(record) - 1, -1, -1):
-            t = record[k][0]
-            if t.ts == ts and t.price == last and not t.sale_flags:
-                return t.trade_id
-        return None
+        return None if i is None else self._tape.last_trade_id(i, self.last[i], self.ts[i])
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""

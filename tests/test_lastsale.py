@@ -16,7 +16,7 @@ import pytest
 from feeds.alerts import AlertLog, StdoutSink, read_recent
 from feeds.events import Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed, FeedOptions
-from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST, RECENT_TRADES
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST, TAPE_SIZE
 from feeds.levels import AlertEvent, LevelEngine, LevelState, Side
 from feeds.pipeline import Pipeline
 from feeds.state import MarketState
@@ -270,12 +270,16 @@ def test_the_chart_forgets_a_cancelled_spike() -> None:
     assert st.chart("^RUT")[1].tolist() == [2447.0, 2447.0, 2448.0]
 
 
-def test_the_record_is_bounded() -> None:
-    st = state_with(*(Tick("AAA", 10.0 + k / 100, T0 + k, trade_id=k) for k in range(200)))
-    assert len(st._trades[st.ids["AAA"]]) == RECENT_TRADES
-    assert st.cancel("AAA", 0) is False  # long gone: it is not the last sale anyway
-    assert st.cancel("AAA", 199) is True
-    assert st.price("AAA") == pytest.approx(11.98)
+def test_the_tape_is_bounded_and_its_window_shared_by_every_symbol() -> None:
+    st = state_with(Tick("QUIET", 5.0, T0, trade_id="q"))
+    for k in range(TAPE_SIZE + 10):
+        st.apply(Tick("BUSY", 10.0 + (k % 7) / 100, T0 + k, trade_id=k))
+    assert st.cancel("BUSY", 0) is False  # long gone: not the last sale anyway
+    assert st.cancel("QUIET", "q") is False  # gone too: the window is in trades, not per name
+    assert st.price("QUIET") == 5.0
+    assert st.cancel("BUSY", TAPE_SIZE + 9) is True  # the newest: back to the one before it
+    assert st.price("BUSY") == pytest.approx(10.0 + ((TAPE_SIZE + 8) % 7) / 100)
+    assert st.cancel("BUSY", 10) is False  # the oldest still held: not the last
 
 
 def test_cancels_match_a_state_built_without_the_trade_on_random_streams() -> None:
@@ -284,7 +288,7 @@ def test_cancels_match_a_state_built_without_the_trade_on_random_streams() -> No
     for _ in range(60):
         trades = []
         ts = T0
-        for k in range(rng.randrange(2, RECENT_TRADES)):
+        for k in range(rng.randrange(2, 40)):
             ts += rng.choice((0, 3, 50))
             stamp = ts - rng.choice((0, 0, 0, 0, 40))  # now and then a late print
             flags = rng.choice((0, 0, 0, NOT_LAST, NOT_HIGH_LOW, NEITHER))
