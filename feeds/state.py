@@ -268,6 +268,11 @@ class MarketState:
         self.marked.add(i)
         return changed
 
+    def forget_trades(self) -> None:
+        """Drop the tape of recent trades: at a new session, a cancel of yesterday's trade
+        must not bring back yesterday's high and low (the values each trade replaced)."""
+        self._tape = lastsale.Tape()
+
     def last_trade_id(self, symbol: str) -> int | str | None:
         """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
         i = self.ids.get(symbol)

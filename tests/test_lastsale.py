@@ -306,3 +306,10 @@ def test_cancels_match_a_state_built_without_the_trade_on_random_streams() -> No
 
 def plain_row(st: MarketState, i: int) -> tuple[float | None, int, float | None, float | None]:
     return st.last[i], st.ts[i], st.high[i], st.low[i]
+
+
+def test_forgetting_the_trades_makes_old_cancels_harmless() -> None:
+    st = state_with(Tick("AAA", 10.0, T0, trade_id=1), Tick("AAA", 12.0, T0 + 1, trade_id=2))
+    st.forget_trades()  # a new session: yesterday's trades are not revised any more
+    assert st.cancel("AAA", 2) is False
+    assert st.price("AAA") == 12.0

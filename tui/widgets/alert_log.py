@@ -118,9 +118,11 @@ class AlertLog(RowList):
             return (("  no level alerts yet", "flat"),)
         alert, earlier, busted = self.entries[index]
         what, style = describe(alert)
+        if busted:  # taken back: said where even a narrow panel shows it, and dimmed
+            what = ("▲ up" if alert.direction == "up" else "▼ down") + ", busted"
         est = " est." if alert.estimated else ""
-        label = "busted: its trade was cancelled" if busted else fmt.clean(alert.label, 30)
-        faded = earlier or busted  # history, or taken back: dimmed
+        label = fmt.clean(alert.label, 30)
+        faded = earlier or busted
         return (
             (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
             (f"{what:<14}", "flat" if faded else style),
