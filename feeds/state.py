@@ -172,13 +172,14 @@ class MarketState:
         publish no condition that allows one and not the other, and ``low <= last <= high``
         must hold (the per-tick path relies on it; a last outside the range reads as an error).
         """
+        # still a tick (counted, its previous close and day volume kept: apply()'s tail)
+        self.count[i] += 1
+        if tick.prev_close is not None:
+            self.prev_close[i] = tick.prev_close
+        if tick.day_volume is not None:
+            self.day_volume[i] = tick.day_volume
         p, ts, flags = tick.price, tick.ts, tick.sale_flags
-        if flags == NEITHER:  # most barred trades (odd lots, Form T): only a tick to count
-            self.count[i] += 1
-            if tick.day_volume is not None:
-                self.day_volume[i] = tick.day_volume
-            if tick.prev_close is not None:
-                self.prev_close[i] = tick.prev_close
+        if flags == NEITHER:  # most barred trades (odd lots, Form T): nothing more
             return ~i
         before, before_ts = self.last[i], self.ts[i]
         hi, lo = self.high[i], self.low[i]
@@ -195,11 +196,6 @@ class MarketState:
             if ts >= self.next_bucket[i]:
                 self._roll(i, ts, p, before)
             self.ts[i] = ts
-        self.count[i] += 1
-        if tick.prev_close is not None:
-            self.prev_close[i] = tick.prev_close
-        if tick.day_volume is not None:
-            self.day_volume[i] = tick.day_volume
         tid = tick.trade_id
         if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
             tape = self._tape
@@ -215,14 +211,21 @@ class MarketState:
         A trade no longer on the tape (the last :data:`feeds.lastsale.TAPE_SIZE` trades) or
         never seen changes nothing: it is long since not the last sale.
         """
-        i = self.ids.get(symbol)
-        k = -1 if i is None else self._tape.find(i, trade_id)
-        if i is None or k < 0:
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
             return False
-        removed = self._tape.entries[k]
-        assert removed is not None
+        i, k, removed = found
         self._tape.remove(k)
         return self._revise(i, k, removed)
+
+    def _find_trade(
+        self, symbol: str, trade_id: int | str
+    ) -> tuple[int, int, lastsale.Entry] | None:
+        """(symbol id, tape slot, entry) of a trade still on the tape, or None."""
+        i = self.ids.get(symbol)
+        k = -1 if i is None else self._tape.find(i, trade_id)
+        entry = None if k < 0 else self._tape.entries[k]
+        return None if i is None or entry is None else (i, k, entry)
 
     def correct(
         self,
@@ -238,12 +241,10 @@ class MarketState:
 
         A trade not among the recent ones changes nothing (see :meth:`cancel`).
         """
-        i = self.ids.get(symbol)
-        k = -1 if i is None else self._tape.find(i, trade_id)
-        if i is None or k < 0:
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
             return False
-        old = self._tape.entries[k]
-        assert old is not None
+        i, k, old = found
         if sale_flags & NOT_HIGH_LOW:
             self._tape.remove(k)  # corrected into a trade that sets nothing
         else:  # the correction keeps the original's time
