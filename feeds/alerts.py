@@ -13,21 +13,54 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from feeds.errors import ConfigError
 from feeds.events import FeedStatus
+from feeds.feed import is_live
 from feeds.levels import AlertEvent
+from feeds.text import dumps
 from feeds.timefmt import iso_ms
 
 _TAIL_BLOCK = 64 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+OFFLINE_SUFFIX = ".offline"
 
 
 def _dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    return dumps(obj)  # JSON with control and bidi characters escaped (feeds.text)
+
+
+def offline_log_path(path: str | Path) -> Path:
+    """Where sim and replay alerts go, beside the live log: ``alerts.jsonl`` ->
+    ``alerts.offline.jsonl``. They never mix with alerts from a live feed."""
+    p = Path(path).expanduser()
+    return p.with_name(f"{p.stem}{OFFLINE_SUFFIX}{p.suffix}")
+
+
+def alert_log_path(path: str | Path, feed: str) -> Path:
+    """The log for alerts from a feed of kind ``feed``: ``path`` if live, else its offline twin."""
+    return Path(path).expanduser() if is_live(feed) else offline_log_path(path)
+
+
+def alert_key(alert: AlertEvent) -> tuple[object, ...]:
+    """What makes two alerts the same event: a repeated seed-0 sim or a replay played twice
+    fires identical ones, which the log and the panel keep once."""
+    return (alert.ts, alert.symbol, alert.level, alert.direction, alert.kind, alert.feed)
+
+
+def _reason(e: BaseException) -> str:
+    return (getattr(e, "strerror", None) or str(e) or type(e).__name__).splitlines()[0]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 class AlertLog:
@@ -36,29 +69,96 @@ class AlertLog:
     A crossing that fired on a trade later cancelled is marked by a second line with the same
     ``symbol``, ``level`` and ``direction``, ``"kind": "busted"`` and the busted alert's time in
     ``original_ts``; the log is only ever appended to.
+
+    A write or fsync that fails (ENOSPC, EROFS, EIO) is counted, never raised, and the file is
+    cut back to where the line began, so the log only ever holds whole lines and the next alert
+    starts on a line of its own. :meth:`problem` says how many alerts were not written. A cut
+    last line found at open (a crash or power cut mid-write) is repaired: :attr:`repaired` says
+    what was done. An alert identical to one already in the log's tail is not written again.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, recent: int = 500) -> None:
         self.path = Path(path).expanduser()
-        self.failures = 0
+        self.failures = 0  # alerts not written
         self.last_error = ""
+        self.duplicates = 0  # alerts already in the log, not written again
+        self.repaired: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] = self.path.open("a", encoding="utf-8")
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise ConfigError(
-                f"cannot write the alert log '{self.path}' ({e.strerror or e}); "
+                f"cannot write the alert log '{self.path}' ({_reason(e)}); "
                 "set alert_log in the config file to a writable path"
             ) from None
+        self._closed = False
+        try:
+            self.repaired = self._repair()
+        except OSError as e:
+            self.repaired = f"alert log '{self.path}': could not check its last line ({_reason(e)})"
+        self._recent = {alert_key(a) for a in read_recent(self.path, recent)}
+
+    def _repair(self) -> str | None:
+        """A last line without its newline was cut mid-write: complete it if it is a whole
+        entry, else cut it off (it would glue onto the next alert)."""
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return None
+        with self.path.open("rb") as f:
+            f.seek(max(0, size - _TAIL_BLOCK))
+            tail = f.read()
+        if tail.endswith(b"\n"):
+            return None
+        nl = tail.rfind(b"\n")
+        cut = tail[nl + 1 :]
+        start = size - len(cut)
+        try:
+            whole = isinstance(json.loads(cut), dict)
+        except (ValueError, RecursionError):
+            whole = False
+        if whole:
+            _write_all(self._fd, b"\n")
+            os.fsync(self._fd)
+            return None
+        os.ftruncate(self._fd, start)
+        os.fsync(self._fd)
+        return (
+            f"alert log '{self.path}': removed a cut last line ({len(cut)} bytes left by an "
+            "interrupted write); every whole entry is kept"
+        )
 
     def __call__(self, alert: AlertEvent) -> None:
+        key = alert_key(alert)
+        if key in self._recent:
+            self.duplicates += 1
+            return
+        data = (_dumps(alert.to_dict()) + "\n").encode("utf-8")
         try:
-            self._file.write(_dumps(alert.to_dict()) + "\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())  # an alert must survive a crash or power cut
-        except (OSError, ValueError) as e:  # disk full, file closed: never break the pipeline
+            if self._closed:
+                raise ValueError("the log is closed")
+            self._append(data)
+        except (OSError, ValueError) as e:  # disk full, read-only: never break the pipeline
             self.failures += 1
-            self.last_error = str(e)
+            self.last_error = _reason(e)
+            return
+        self._recent.add(key)
+
+    def _append(self, data: bytes) -> None:
+        fd = self._fd
+        with _locked(fd):  # another r2k may share the log: cut back only our own bytes
+            start = os.fstat(fd).st_size
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)  # an alert must survive a crash or power cut
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)  # no cut line: the log keeps whole lines only
+                raise
+
+    @property
+    def not_written(self) -> int:
+        """Alerts that did not reach the file (see :meth:`problem`)."""
+        return self.failures
 
     def problem(self) -> str | None:
         """One line for the user while alerts fail to reach this sink, else None.
@@ -69,11 +169,33 @@ class AlertLog:
             return None
         return (
             f"alert log '{self.path}': {self.failures} alert(s) not written "
-            f"({self.last_error}); free the disk or set alert_log to a writable path"
+            f"({self.last_error}); free some disk space or set alert_log to a writable path"
         )
 
     def close(self) -> None:
-        self._file.close()
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+
+
+@contextlib.contextmanager
+def _locked(fd: int) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        yield  # a file system without locks: still write
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _epoch_ms(ts: Any) -> int:
@@ -92,6 +214,7 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         price=float(d["price"]),
         kind=str(d.get("kind", "cross")),
         estimated=bool(d.get("estimated", False)),
+        feed=str(d.get("feed", "")),
         # a "busted" line names the alert it busts
         original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
     )
@@ -114,9 +237,12 @@ def _tail_lines(path: Path, limit: int) -> list[bytes]:
     return lines[-limit:]
 
 
-def read_recent(path: str | Path, limit: int = 500) -> list[AlertEvent]:
+def read_recent(
+    path: str | Path, limit: int = 500, *, keep: Callable[[AlertEvent], bool] | None = None
+) -> list[AlertEvent]:
     """The latest ``limit`` alerts in the log, newest first (as ``Pipeline.alerts`` keeps them).
 
+    ``keep`` filters (e.g. only alerts from live feeds); identical events are listed once.
     Garbled lines (a crash mid-write, a hand edit) are skipped; a missing or unreadable log
     gives an empty list. Never raises for the file's content.
     """
@@ -127,15 +253,23 @@ def read_recent(path: str | Path, limit: int = 500) -> list[AlertEvent]:
     except OSError:
         return []
     out: list[AlertEvent] = []
+    seen: set[tuple[object, ...]] = set()
     for line in reversed(lines):
         try:
             d = json.loads(line)
-            if isinstance(d, dict):
-                out.append(_alert_from_dict(d))
-        except (ValueError, KeyError, TypeError, OverflowError):
+            if not isinstance(d, dict):
+                continue
+            alert = _alert_from_dict(d)
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue
+        key = alert_key(alert)
+        if key in seen or (keep is not None and not keep(alert)):
+            continue
+        seen.add(key)
+        out.append(alert)
         if len(out) >= limit:
             break
+    out.sort(key=lambda a: -a.ts)  # by event time: a replay's alerts are older than their line
     return out
 
 
@@ -223,7 +357,11 @@ class WebhookSink:
             while True:
                 body = await queue.get()
                 try:
-                    r = await client.post(self.url, json=body)
+                    r = await client.post(
+                        self.url,
+                        content=_dumps(body).encode("utf-8"),  # no raw control characters
+                        headers={"Content-Type": "application/json"},
+                    )
                     if r.status_code >= 400:
                         self.failed += 1
                         self.last_error = f"HTTP {r.status_code}"

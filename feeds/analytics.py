@@ -104,17 +104,23 @@ def rank(
     weights: np.ndarray,
     symbols: Sequence[str],
     descending: bool = True,
+    member: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Positions ordered by ``key``; unknown values (NaN) always sort last.
+    """Positions ordered by ``key``; unknown values (NaN) always sort last, and names that are
+    not index members (``member`` False) after every member.
 
-    ``symbol`` sorts alphabetically; the numeric keys sort by value, largest first, with
-    contribution ranked by its absolute size so both the biggest drags and lifts lead the board.
+    ``symbol`` sorts A-Z (Z-A when ``descending``); the numeric keys sort by signed value,
+    largest first: by contribution the top contributors lead, and reversed the biggest
+    detractors.
     """
     n = len(symbols)
     if key == "symbol":
-        return np.array(sorted(range(n), key=symbols.__getitem__), dtype=np.intp)
+        order = np.array(
+            sorted(range(n), key=symbols.__getitem__, reverse=descending), dtype=np.intp
+        )
+        return _members_first(order, member)
     if key == "contribution":
-        values = np.abs(contribution)
+        values = contribution
     elif key == "return":
         values = rets
     elif key == "weight":
@@ -123,7 +129,15 @@ def rank(
         raise ValueError(f"unknown sort {key!r}; use one of {', '.join(SORT_KEYS)}")
     filled = np.where(np.isnan(values), -np.inf if descending else np.inf, values)
     order = np.argsort(-filled if descending else filled, kind="stable")
-    return order.astype(np.intp)
+    return _members_first(order.astype(np.intp), member)
+
+
+def _members_first(order: np.ndarray, member: np.ndarray | None) -> np.ndarray:
+    """``order`` with the non-members moved after the members, each keeping its order."""
+    if member is None or member.all():
+        return order
+    ranked = member[order]
+    return np.concatenate([order[ranked], order[~ranked]])
 
 
 def streak(

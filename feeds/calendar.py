@@ -38,9 +38,11 @@ _lock = threading.Lock()  # the sim may warm the calendar in a worker thread
 
 
 @dataclass(slots=True, frozen=True)
-class _Day:
-    """One ET calendar day: its ms span and, on a trading day, the phase boundaries."""
+class Day:
+    """One ET calendar day: its date, its ms span and, on a trading day, the phase boundaries
+    (epoch ms; ``open_ms`` is None on a day the market is shut)."""
 
+    date: dt.date
     start_ms: int
     end_ms: int
     pre_ms: int | None = None
@@ -49,7 +51,7 @@ class _Day:
     post_end_ms: int | None = None
 
 
-_last_day: _Day | None = None
+_last_day: Day | None = None
 
 
 def _ms(d: dt.date, t: dt.time) -> int:
@@ -146,7 +148,12 @@ def _session(d: dt.date) -> tuple[int, int] | None:
     return _ms(d, dt.time(9, 30)), _ms(d, _REGULAR_CLOSE)
 
 
-def _day(ts_ms: int) -> _Day:
+def day_of(ts_ms: int) -> Day:
+    """The ET day of ``ts_ms`` with its session boundaries (cached: a call is two compares)."""
+    return _day(ts_ms)
+
+
+def _day(ts_ms: int) -> Day:
     global _last_day
     day = _last_day
     if day is not None and day.start_ms <= ts_ms < day.end_ms:
@@ -155,12 +162,12 @@ def _day(ts_ms: int) -> _Day:
     start, end = _ms(d, dt.time(0)), _ms(d + dt.timedelta(days=1), dt.time(0))
     s = _session(d)
     if s is None:
-        day = _Day(start, end)
+        day = Day(d, start, end)
     else:
         open_ms, close_ms = s
         early = close_ms < _ms(d, _REGULAR_CLOSE)
         post_end = _ms(d, _POST_END_EARLY if early else _POST_END)
-        day = _Day(start, end, _ms(d, _PRE_START), open_ms, close_ms, post_end)
+        day = Day(d, start, end, _ms(d, _PRE_START), open_ms, close_ms, post_end)
     _last_day = day
     return day
 

@@ -29,16 +29,28 @@ Example::
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+import msgspec.inspect as mi
+import platformdirs
+from msgspec import Meta
 
 from feeds.errors import ConfigError
+from feeds.holdings import MAX_UNIVERSE
+from feeds.levelinput import DEFAULT_LABEL, check_label, check_level
 from feeds.levels import DEFAULT_APPROACH, DEFAULT_HYSTERESIS, DEFAULT_LEVELS
 from feeds.state import ANCHOR_MODES
+
+APP = "r2k"
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,21 +60,26 @@ class LevelSpec:
     user: bool = False
 
 
-def default_alert_log(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "r2k" / "alerts.jsonl"
+# --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
 
 
-def default_levels_file(env: Mapping[str, str] | None = None) -> Path:
-    """Where the monitor keeps the levels added with ``+`` (``$XDG_STATE_HOME/r2k``)."""
-    return default_alert_log(env).with_name("levels.json")
+def state_dir() -> Path:
+    """r2k's state directory: ``$XDG_STATE_HOME/r2k`` (``~/.local/state/r2k``) on Linux."""
+    return platformdirs.user_state_path(APP)
 
 
-def default_config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser() / "r2k" / "config.toml"
+def default_alert_log() -> Path:
+    return state_dir() / "alerts.jsonl"
+
+
+def default_levels_file() -> Path:
+    """Where the monitor keeps the levels added with ``+`` (the state directory)."""
+    return state_dir() / "levels.json"
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/r2k/config.toml`` (``~/.config/r2k/config.toml``) on Linux."""
+    return platformdirs.user_config_path(APP) / "config.toml"
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,159 +112,255 @@ class Settings:
         return self.feeds.get(self.feed_name, {})
 
 
-# --- value checks: each returns the clean value or raises ValueError(the fix) ------------------
+# --- the schema of the config file -----------------------------------------------------------
+# Each key: its type, its range and an example, in one declaration. msgspec checks types
+# strictly ("4" is not 4, true is not 1) and every bound; NaN fails every bound and every float
+# has an upper one, and _check_finite refuses inf/nan anywhere (even in [feeds.*] tables).
+# To add a key: a field here (and on Settings, if the app reads it). To add a section: a
+# Section subclass and a field of that type here (and on Settings, e.g. `relay: RelayTable =
+# field(default_factory=RelayTable)`); its errors then name `section.key` like any other.
 
 
-def _number(*, lo: float | None = None, hi: float | None = None, lo_open: bool = False):
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError("must be a number")
-        x = float(v)
-        if x != x or (lo is not None and (x <= lo if lo_open else x < lo)):
-            raise ValueError(f"must be {'above' if lo_open else 'at least'} {lo:g}")
-        if hi is not None and x > hi:
-            raise ValueError(f"must be at most {hi:g}")
-        return x
-
-    return check
+def _num(example: float, **bounds: float) -> Any:
+    return Annotated[float, Meta(**bounds, examples=[example])]
 
 
-def _integer(*, lo: int = 0):
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError("must be a whole number")
-        if v < lo:
-            raise ValueError(f"must be at least {lo}")
-        return v
-
-    return check
+def _int(example: int, **bounds: int) -> Any:
+    return Annotated[int, Meta(**bounds, examples=[example])]
 
 
-def _text(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError("must be a non-empty string")
-    return v.strip()
+def _text(example: str) -> Any:
+    return Annotated[str, Meta(min_length=1, examples=[example])]
 
 
-def _choice(options: tuple[str, ...]):
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return v
-
-    return check
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A table of the config file: unknown keys are errors that list the valid ones."""
 
 
-def _path(v: Any) -> Path:
-    return Path(_text(v)).expanduser()
+class UserLevel(Section):
+    price: Annotated[float, Meta(examples=[2500])]  # checked by feeds.levelinput.check_level
+    label: Annotated[str, Meta(examples=["round number"])] = DEFAULT_LABEL
 
 
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("must be true or false")
-    return v
+class LevelsTable(Section):
+    defaults: Annotated[bool, Meta(examples=[True])] = True  # keep the five technical levels
+    user: list[UserLevel] = msgspec.field(default_factory=list)
 
 
-def _url(v: Any) -> str:
-    s = _text(v)
-    if not s.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return s
+class ConfigFile(Section):
+    """The whole file. Defaults live on :class:`Settings`; only the keys a file sets are used."""
+
+    feed: _text("sim") = "sim"
+    refresh_hz: _num(4, gt=0, le=60) = 4.0
+    anchor: Annotated[Literal[ANCHOR_MODES], Meta(examples=["prev"])] = "prev"  # type: ignore[valid-type]
+    speed: _num(1, ge=0, le=100_000) = 1.0
+    seed: _int(0, ge=0, le=2**63 - 1) = 0
+    universe: _int(2000, ge=0, le=MAX_UNIVERSE) = 0
+    holdings: _text("~/holdings.csv") | None = None
+    hysteresis: _num(0.0005, ge=0, le=0.1) = DEFAULT_HYSTERESIS
+    # TOML has no null: false (or 0) turns the "approaching" notice off
+    approach: _num(0.0025, ge=0, le=0.1) | Literal[False] = DEFAULT_APPROACH
+    stale_after: _num(15, gt=0, le=86_400) = 15.0
+    alert_log: _text("~/.local/state/r2k/alerts.jsonl") | None = None
+    levels_file: _text("~/.local/state/r2k/levels.json") | None = None
+    bell: Annotated[bool, Meta(examples=[True])] = True
+    webhook: (
+        Annotated[str, Meta(pattern=r"^https?://\S+$", examples=["https://example.com/hook"])]
+        | None
+    ) = None
+    levels: LevelsTable = msgspec.field(default_factory=LevelsTable)
+    feeds: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    record: _text("~/ticks.csv") | None = None
 
 
-def _approach(v: Any) -> float | None:
-    if v is False or v == 0:  # TOML has no null: false (or 0) turns the notice off
-        return None
-    return _number(lo=0, hi=0.1, lo_open=True)(v)
-
-
-def _feeds(v: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(v, dict) or not all(isinstance(t, dict) for t in v.values()):
-        raise ValueError('must hold one table per feed, e.g. [feeds.alpaca] key = "..."')
-    return {str(k).lower(): dict(t) for k, t in v.items()}
-
-
-CHECKS: dict[str, Callable[[Any], Any]] = {
-    "feed": _text,
-    "refresh_hz": _number(lo=0, hi=60, lo_open=True),
-    "anchor": _choice(ANCHOR_MODES),
-    "speed": _number(lo=0, hi=100_000),
-    "seed": _integer(lo=0),
-    "universe": _integer(lo=0),
-    "holdings": _path,
-    "hysteresis": _number(lo=0, hi=0.1),
-    "approach": _approach,
-    "stale_after": _number(lo=0, lo_open=True),
-    "alert_log": _path,
-    "levels_file": _path,
-    "bell": _bool,
-    "webhook": _url,
-    "feeds": _feeds,
-    "record": _path,
-}
-FILE_KEYS = (*CHECKS, "levels")
 FLAGS = {"refresh_hz": "--refresh"}  # where a flag's name differs from its setting's
-EXAMPLES = {
-    "feed": 'feed = "sim"',
-    "refresh_hz": "refresh_hz = 4",
-    "anchor": 'anchor = "prev"',
-    "speed": "speed = 1",
-    "seed": "seed = 0",
-    "universe": "universe = 2000",
-    "holdings": 'holdings = "~/holdings.csv"',
-    "hysteresis": "hysteresis = 0.0005",
-    "approach": "approach = 0.0025",
-    "stale_after": "stale_after = 15",
-    "alert_log": 'alert_log = "~/.local/state/r2k/alerts.jsonl"',
-    "levels_file": 'levels_file = "~/.local/state/r2k/levels.json"',
-    "bell": "bell = true",
-    "webhook": 'webhook = "https://example.com/hook"',
-    "record": 'record = "~/ticks.csv"',
-}
+_PATH_KEYS = ("holdings", "alert_log", "levels_file", "record")
 
 
-def check_value(key: str, value: Any, where: str) -> Any:
-    """Validate one setting; ``where`` names its source (a file, ``--flag``, an env var)."""
-    try:
-        return CHECKS[key](value)
-    except ValueError as e:
-        example = f" (e.g. {EXAMPLES[key]})" if key in EXAMPLES and "file" in where else ""
-        raise ConfigError(f"{where}: {key} {e}, not {value!r}{example}") from None
+def _tables(info: Any, prefix: str = "") -> dict[str, Any]:
+    """Every table of the schema by its dotted path ("", "levels", "levels.user")."""
+    out = {prefix: info}
+    for f in info.fields:
+        t = f.type.type if isinstance(f.type, mi.Metadata) else f.type
+        if isinstance(t, mi.ListType):
+            t = t.item_type
+        if isinstance(t, mi.StructType):
+            out.update(_tables(t, f"{prefix}.{f.name}" if prefix else f.name))
+    return out
 
 
-def _levels(table: Any, where: str) -> tuple[LevelSpec, ...]:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: levels must be a table: [levels] then [[levels.user]] rows")
-    unknown = [k for k in table if k not in ("defaults", "user")]
+_TABLES = _tables(mi.type_info(ConfigFile))
+
+
+def _field(path: str) -> Any:
+    """The schema field at a dotted path (list indices dropped), or None."""
+    table, _, key = re.sub(r"\[\d+\]", "", path).rpartition(".")
+    info = _TABLES.get(table)
+    return next((f for f in info.fields if f.name == key), None) if info else None
+
+
+def _example(path: str) -> str:
+    """`` (e.g. key = value)`` from the schema's example for that key, or ""."""
+    f = _field(path)
+    t = f.type if f is not None else None
+    if isinstance(t, mi.UnionType):
+        t = next((x for x in t.types if isinstance(x, mi.Metadata)), None)
+    examples = (t.extra_json_schema or {}).get("examples") if isinstance(t, mi.Metadata) else None
+    if not examples:
+        return ""
+    value = examples[0]
+    shown = (
+        f'"{value}"'
+        if isinstance(value, str)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else f"{value:g}"
+    )
+    return f" (e.g. {path.rpartition('.')[2]} = {shown})"
+
+
+_PLAIN = [  # msgspec's wording -> the user's
+    (r"^Expected `str` of length >= 1", "must not be empty"),
+    (r"^Expected `str` matching regex .*", "must be an http:// or https:// URL"),
+    (r"^Expected `bool`.*", "must be true or false"),
+    (r"^Expected `str( \| null)?`.*", "must be text"),
+    (r"^Expected `object`.*", "must be a table"),
+    (r"^Expected `array`.*", "must be a list of tables"),
+]
+_BOUND_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
+
+
+def _plain(message: str, path: str) -> str:
+    m = re.match(r"^Expected `(float|int)(?: \| null)?` (>=|>|<=|<) (\S+)$", message)
+    if m:
+        _kind, op, bound = m.groups()
+        return f"must be {_BOUND_WORDS[op]} {float(bound):,g}"
+    m = re.match(r"^Expected `(float|int|float \| bool)`", message)
+    if m:
+        return "must be a whole number" if m.group(1) == "int" else "must be a number"
+    if message.startswith("Invalid enum value"):
+        return f"must be {_choices(path)}"
+    for pattern, words in _PLAIN:
+        if re.match(pattern, message):
+            return words
+    return message[:1].lower() + message[1:]
+
+
+def _choices(path: str) -> str:
+    """What a Literal (or number-or-literal) key accepts, in the schema's order."""
+    table, _, key = re.sub(r"\[\d+\]", "", path).rpartition(".")
+    cls = {"": ConfigFile, **{t.cls.__name__: t.cls for t in _TABLES.values()}}.get(table)
+    hint = typing.get_type_hints(cls or ConfigFile, include_extras=True).get(key)
+    words: list[str] = []
+    for arg in typing.get_args(hint) if typing.get_origin(hint) is not Literal else (hint,):
+        if typing.get_origin(arg) is Annotated:
+            arg = typing.get_args(arg)[0]
+        if typing.get_origin(arg) is Literal:
+            words += [
+                str(v).lower() if isinstance(v, bool) else str(v) for v in typing.get_args(arg)
+            ]
+        elif arg in (float, int):
+            words.append("a number")
+    if len(words) > 2:
+        return "one of " + ", ".join(words)
+    return " or ".join(words) or "valid"
+
+
+def _value_at(raw: Any, path: str) -> Any:
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            raw = raw[int(part[1:-1])] if isinstance(raw, list) else None
+        elif isinstance(raw, dict):
+            raw = raw.get(part)
+    return raw
+
+
+def _shown(path: str) -> str:
+    """``levels.user[0].price`` as a person counts: ``levels.user #1 price``."""
+    shown = re.sub(r"\[(\d+)\]\.?", lambda m: f" #{int(m.group(1)) + 1} ", path)
+    return " ".join(shown.split())
+
+
+def _check_finite(raw: Any, where: str) -> None:
+    """Refuse inf and nan anywhere in the file (also in the free-form [feeds.*] tables)."""
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(
+                f"{where}: {_shown(path)} is {v}; use a finite number{_example(path)}"
+            )
+        if isinstance(v, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), x) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((f"{path}[{i}]", x) for i, x in enumerate(v))
+
+
+def _schema_error(e: msgspec.ValidationError, raw: Any, where: str) -> ConfigError:
+    message, _, at = str(e).partition(" - at `$")
+    path = at.rstrip("`").lstrip(".")
+    if path.endswith("[...]"):  # a value in a free-form table, e.g. feeds.alpaca = 3
+        table = path.removesuffix("[...]")
+        return ConfigError(
+            f'{where}: {table} must hold one table per entry, e.g. [{table}.alpaca] key = "..."'
+        )
+    unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
-        raise ConfigError(f"{where}: unknown key 'levels.{unknown[0]}'; valid keys: defaults, user")
-    defaults = table.get("defaults", True)
-    if not isinstance(defaults, bool):
-        raise ConfigError(f"{where}: levels.defaults must be true or false, not {defaults!r}")
-    out = [LevelSpec(p, lbl) for p, lbl in DEFAULT_LEVELS] if defaults else []
-    users = table.get("user", [])
-    if not isinstance(users, list):
-        raise ConfigError(f"{where}: levels.user must be [[levels.user]] rows with price, label")
-    for n, row in enumerate(users, 1):
-        if not isinstance(row, dict):
-            raise ConfigError(f"{where}: levels.user #{n} must be a table with price and label")
-        extra = [k for k in row if k not in ("price", "label")]
-        if extra:
+        info = _TABLES.get(re.sub(r"\[\d+\]", "", path))
+        valid = sorted(f.name for f in info.fields) if info else []
+        table = re.sub(r"\[\d+\]", "", path)
+        key = f"{table}.{unknown.group(1)}" if table else unknown.group(1)
+        place = f" in {_shown(path)}" if "[" in path else ""
+        return ConfigError(f"{where}: unknown key {key!r}{place}; valid keys: {', '.join(valid)}")
+    value = _value_at(raw, path)
+    return ConfigError(
+        f"{where}: {_shown(path)} {_plain(message, path)}, not {value!r}{_example(path)}"
+    )
+
+
+def _validate(raw: dict[str, Any], where: str) -> ConfigFile:
+    """The raw TOML (or flag) values checked against :class:`ConfigFile`. Raises ConfigError."""
+    _check_finite(raw, where)
+    try:
+        return msgspec.convert(raw, ConfigFile)
+    except msgspec.ValidationError as e:
+        raise _schema_error(e, raw, where) from None
+    except RecursionError:
+        raise ConfigError(f"{where}: values nested too deeply; flatten them") from None
+
+
+def _levels(table: LevelsTable, where: str) -> tuple[LevelSpec, ...]:
+    out = [LevelSpec(p, lbl) for p, lbl in DEFAULT_LEVELS] if table.defaults else []
+    for n, row in enumerate(table.user, 1):
+        try:
+            price, label = check_level(row.price), check_label(row.label)
+        except ValueError as e:
             raise ConfigError(
-                f"{where}: unknown key 'levels.user.{extra[0]}' in level #{n}; "
-                "valid keys: price, label"
-            )
-        price = row.get("price")
-        if isinstance(price, bool) or not isinstance(price, int | float) or not price > 0:
-            raise ConfigError(
-                f"{where}: levels.user #{n} price must be a positive number of index points, "
-                f"not {price!r} (e.g. price = 2500)"
-            )
-        label = row.get("label", "user level")
-        if not isinstance(label, str):
-            raise ConfigError(f"{where}: levels.user #{n} label must be a string, not {label!r}")
-        out.append(LevelSpec(float(price), label, user=True))
+                f"{where}: levels.user #{n} price {row.price!r}: {e} (e.g. price = 2500)"
+            ) from None
+        out.append(LevelSpec(price, label, user=True))
     return tuple(out)
+
+
+def _settings_values(cfg: ConfigFile, keys: Any, where: str) -> dict[str, Any]:
+    """Settings fields from the keys a file (or flags) set, converted to their Python types."""
+    values: dict[str, Any] = {}
+    for key in keys:
+        v = getattr(cfg, key)
+        if key == "levels":
+            v = _levels(v, where)
+        elif key == "feeds":
+            v = {str(k).lower(): dict(t) for k, t in v.items()}
+        elif key == "approach":
+            v = None if v is False or v == 0 else float(v)
+        elif key in _PATH_KEYS and v is not None:
+            v = Path(v.strip()).expanduser()
+        elif key == "feed":
+            v = v.strip()
+            if not v:
+                raise ConfigError(f"{where}: feed must not be empty, not {getattr(cfg, key)!r}")
+        values[key] = v
+    return values
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -260,20 +373,26 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{where} not found; check the path (or drop --config)") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where} is not valid TOML: {e}; fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where}: arrays or tables nested too deeply to read; flatten them"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"{where} cannot be read ({reason}); check it") from None
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "levels":
-            values["levels"] = _levels(value, where)
-        elif key in CHECKS:
-            values[key] = check_value(key, value, where)
-        else:
-            raise ConfigError(
-                f"{where}: unknown key {key!r}; valid keys: {', '.join(sorted(FILE_KEYS))}"
-            )
-    return values
+    return _settings_values(_validate(raw, where), raw.keys(), where)
+
+
+def check_value(key: str, value: Any, where: str) -> Any:
+    """Validate one setting from a flag or the environment (``where`` names it)."""
+    if key not in ConfigFile.__struct_fields__ or key == "levels":
+        raise ConfigError(
+            f"unknown setting {key!r}; valid: {', '.join(sorted(ConfigFile.__struct_fields__))}"
+        )
+    if isinstance(value, Path):
+        value = str(value)
+    cfg = _validate({key: value}, where)
+    return _settings_values(cfg, [key], where)[key]
 
 
 def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -282,7 +401,7 @@ def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Pa
         return Path(explicit).expanduser(), True
     if env.get("R2K_CONFIG"):
         return Path(env["R2K_CONFIG"]).expanduser(), True
-    return default_config_path(env), False
+    return default_config_path(), False
 
 
 def load_settings(
@@ -296,10 +415,11 @@ def load_settings(
 
     ``overrides`` maps setting names to values from the command line (None = not given); they
     are checked like file values, with errors naming the flag. ``extra_levels`` (``--level``)
-    are added to the configured levels.
+    are added to the configured levels. ``env`` (default ``os.environ``) supplies
+    ``R2K_CONFIG`` and ``R2K_FEED``; directories come from platformdirs (``XDG_*``).
     """
     env = os.environ if env is None else env
-    settings = Settings(alert_log=default_alert_log(env), levels_file=default_levels_file(env))
+    settings = Settings()
     path, must_exist = config_path(config, env)
     if path is not None and (must_exist or path.is_file()):
         if must_exist and not path.is_file():
@@ -312,8 +432,6 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        if key not in CHECKS:
-            raise ConfigError(f"unknown setting {key!r}; valid: {', '.join(sorted(CHECKS))}")
         flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
         flags[key] = check_value(key, value, flag)
     settings = replace(settings, **flags)
@@ -323,14 +441,14 @@ def load_settings(
 
 
 def parse_level(text: str) -> LevelSpec:
-    """``--level PRICE[:LABEL]`` -> a user level. Raises ConfigError with the expected form."""
-    price_text, _, label = text.partition(":")
+    """``--level PRICE[:LABEL]`` -> a user level, checked as the monitor's ``+`` dialog checks
+    one (:func:`feeds.levelinput.parse_level`). Raises ConfigError naming the option."""
+    from feeds.levelinput import parse_level as parse
+
     try:
-        price = float(price_text.replace(",", "").replace("_", ""))
-    except ValueError:
-        price = float("nan")
-    if not price > 0 or price == float("inf"):
+        price, label = parse(text)
+    except ValueError as e:
         raise ConfigError(
-            f"--level {text!r}: expected PRICE[:LABEL] with a positive price, e.g. 2500:round"
-        )
-    return LevelSpec(price, label.strip() or "user level", user=True)
+            f"--level {text!r}: {e}; expected PRICE[:LABEL], e.g. 2500:round"
+        ) from None
+    return LevelSpec(price, label, user=True)

@@ -18,6 +18,7 @@ from feeds.errors import FeedSpecError
 from feeds.events import Event
 
 if TYPE_CHECKING:
+    from feeds.directory import DirectoryCache, SymbolDirectory
     from feeds.holdings import Holdings
 
 
@@ -35,6 +36,8 @@ class FeedOptions:
     env: Mapping[str, str] = field(default_factory=dict)  # environment (keys, URL overrides)
     stale_after: float = 15.0  # seconds without a tick while the market is open -> STALE
     holdings: Holdings | None = None  # the constituent universe with weights (sim uses it)
+    # live providers: where their downloaded symbol list is cached (None: no download at all)
+    symbol_cache: DirectoryCache | None = None
 
 
 class Feed(ABC):
@@ -63,6 +66,11 @@ class Feed(ABC):
 
     @abstractmethod
     def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    def listed(self) -> SymbolDirectory | None:
+        """The symbols this feed is known to carry as soon as it is built (a replay file's), for
+        spelling holdings tickers as the feed does; None when only the stream will tell."""
+        return None
 
     def now_ms(self) -> int:
         """The feed's clock in epoch ms: simulated/replayed time, or the wall clock when live."""
@@ -103,6 +111,20 @@ def feed_names() -> list[str]:
 def parse_spec(spec: str) -> tuple[str, str]:
     name, _, arg = spec.strip().partition(":")
     return name.strip().lower(), arg.strip()
+
+
+#: Feeds whose prices are not the market's now: their alerts are kept apart from live ones.
+OFFLINE_FEEDS = frozenset({"sim", "replay"})
+
+
+def feed_kind(spec: str) -> str:
+    """The kind a spec names (``"alpaca:iex"`` -> ``"alpaca"``), as alerts record it."""
+    return parse_spec(spec)[0]
+
+
+def is_live(kind: str) -> bool:
+    """True for a market data provider (or a relay of one); False for sim, replay and ""."""
+    return bool(kind) and kind not in OFFLINE_FEEDS
 
 
 def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:

@@ -21,11 +21,13 @@ class Quote:
     anchor: float | None
     ret: float | None  # fraction since the anchor
     change: float | None  # points since the anchor
-    high: float | None
+    high: float | None  # of the current session (regular hours once it opened)
     low: float | None
     ts: int
-    count: int
+    count: int  # ticks this session
     estimated: bool = False  # derived from an ETF, not streamed
+    prev_close: float | None = None  # the last session's close
+    open: float | None = None  # the session's first regular-hours price
 
 
 @dataclass(slots=True, frozen=True)
@@ -41,6 +43,7 @@ class BoardRow:
     low: float | None
     count: int
     ts: int
+    member: bool = True  # in the holdings (False: a symbol the feed sends that is not)
 
 
 def _opt(x: float) -> float | None:
@@ -49,7 +52,14 @@ def _opt(x: float) -> float | None:
 
 @dataclass(slots=True)
 class Board:
-    """The ranked constituents. Arrays are position-aligned; ``order`` lists positions by rank."""
+    """The ranked constituents. Arrays are position-aligned; ``order`` lists positions by rank,
+    index members first. ``member`` is all True without holdings.
+
+    ``names_priced`` and ``coverage`` (the fraction of the index weight they hold) count the
+    members with a price in the whole universe, like breadth, even while the board is filtered;
+    ``weights_as_of`` is the holdings' date (ISO) when no source could move the weights to the
+    anchor (they are shown as of that date), None when they are at the anchor.
+    """
 
     symbols: list[str]
     names: list[str]
@@ -64,6 +74,10 @@ class Board:
     ts: np.ndarray
     order: np.ndarray
     sort: str = "contribution"
+    member: np.ndarray | None = None
+    names_priced: int = 0
+    coverage: float | None = None
+    weights_as_of: str | None = None
 
     def __len__(self) -> int:
         return len(self.order)
@@ -82,6 +96,7 @@ class Board:
             low=_opt(self.low[pos]),
             count=int(self.count[pos]),
             ts=int(self.ts[pos]),
+            member=True if self.member is None else bool(self.member[pos]),
         )
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[BoardRow]:
@@ -128,6 +143,7 @@ class Frame:
     changed: frozenset[str] = frozenset()
     new_alerts: list[AlertEvent] = field(default_factory=list)
     problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
+    session_date: str = ""  # ISO date of the session the data is in ("" before any tick)
 
     @property
     def stale(self) -> bool:

@@ -63,6 +63,12 @@ class Ring:
         if len(hits):
             self._prices[hits[-1]] = price
 
+    def clear(self) -> None:
+        """Forget every point (a new session starts its chart afresh); the memory is kept."""
+        self._n = 0
+        self._pos = -1
+        self._bucket = -1
+
     def arrays(self, live: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(times_ms, prices), oldest first; copies, safe to keep.
 

@@ -16,33 +16,28 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 from feeds.errors import InputFileError
 
 BUNDLED = Path(__file__).with_name("data") / "r2k_top_holdings.csv"
+#: The most constituents r2k tracks (sim padding, holdings files): about 5x the Russell 2000's
+#: ~2,000 members, room for a broader index, and a bound on memory (issue 8: 10^8 grew to 5.9 GB).
+MAX_UNIVERSE = 10_000
+MAX_FILE_BYTES = 20 * 1024 * 1024  # an iShares IWM download is ~0.4 MB for ~2,000 names
+#: No index's weights add up to more than this (rounding in a file adds a little over 100 %).
+MAX_TOTAL_WEIGHT = 1.005
+#: Holdings covering less of the index's weight than this are partial (said in a warning and
+#: the board title): contributions and breadth then describe only those names.
+FULL_COVERAGE = 0.95
 SNAPSHOT_HEADER = ["symbol", "name", "sector", "weight_pct"]
 
-# iShares writes NYSE class shares without punctuation (MOG.A -> "MOGA"). No rule can tell these
-# from ordinary tickers (NASDAQ's RUSHA, BELFB, CENTA really are spelt that way), so: a list.
-ISHARES_CLASS_SHARES = {
-    "MOGA": "MOG-A",
-    "MOGB": "MOG-B",
-    "GEFB": "GEF-B",
-    "CRDA": "CRD-A",
-    "CRDB": "CRD-B",
-    "BRKB": "BRK-B",
-    "BFA": "BF-A",
-    "BFB": "BF-B",
-    "HEIA": "HEI-A",
-    "LENB": "LEN-B",
-    "GTNA": "GTN-A",
-}
 # Exchange values of rows that cannot be quoted: cash, escrows, CVRs, private placements.
 _UNLISTED = {"", "-", "NO MARKET (E.G. UNLISTED)", "NON-NMS QUOTATION SERVICE (NNQS)"}
 _REQUIRED = ("Ticker", "Name", "Sector", "Asset Class", "Weight (%)", "Exchange")
@@ -57,6 +52,7 @@ class Constituent:
     name: str
     sector: str
     weight: float  # fraction of the index (0.0061 = 0.61 %)
+    price: float | None = None  # price on the holdings' date (iShares "Price"), None if absent
 
 
 @dataclass
@@ -64,6 +60,8 @@ class Holdings:
     as_of: dt.date
     constituents: list[Constituent]
     source: str = ""
+    # one-line notices from loading (duplicates merged, partial coverage): shown, not fatal
+    warnings: list[str] = field(default_factory=list)
     # No slots: cached_property needs an instance __dict__.
 
     @cached_property
@@ -82,12 +80,21 @@ class Holdings:
     def __len__(self) -> int:
         return len(self.constituents)
 
+    @property
+    def partial(self) -> bool:
+        """True when the names cover less than :data:`FULL_COVERAGE` of the index's weight."""
+        return self.total_weight < FULL_COVERAGE
+
+    def coverage_text(self) -> str:
+        """``"5 names, 2.9% of the index"``: how much of the index the holdings describe."""
+        return f"{len(self):,} names, {self.total_weight * 100:.1f}% of the index"
+
 
 def canonical_ticker(raw: str) -> str:
-    """An iShares/provider ticker -> canonical: ``MOGA``/``MOG A``/``MOG.A`` -> ``MOG-A``."""
+    """A ticker as written -> canonical where the writing says how: ``MOG A``/``MOG.A`` ->
+    ``MOG-A``. An undotted ``MOGA`` stays: only the feed's directory can tell it from a plain
+    ticker like ``RUSHA`` (:mod:`feeds.reconcile`)."""
     t = raw.strip(_NBSP_BLANK).upper()
-    if t in ISHARES_CLASS_SHARES:
-        return ISHARES_CLASS_SHARES[t]
     return _SPACE_OR_DOT_CLASS.sub(r"\1-\2", t)
 
 
@@ -95,6 +102,12 @@ def load_holdings(path: str | Path | None = None) -> Holdings:
     """Load holdings; ``None`` loads the bundled snapshot. Raises InputFileError (one line)."""
     p = BUNDLED if path is None else Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputFileError(
+                f"holdings file {p} is {size / 2**20:,.0f} MB, more than the {MAX_UNIVERSE:,} "
+                f"names r2k tracks need ({MAX_FILE_BYTES // 2**20} MB); check it is a holdings file"
+            )
         raw = p.read_bytes()
     except FileNotFoundError:
         raise InputFileError(
@@ -111,8 +124,56 @@ def load_holdings(path: str | Path | None = None) -> Holdings:
         ) from None
     first = _first_content_line(text)
     if first is not None and _split(first) == SNAPSHOT_HEADER:
-        return _parse_snapshot(p, text)
-    return _parse_ishares(p, text)
+        holdings = _parse_snapshot(p, text)
+    else:
+        holdings = _parse_ishares(p, text)
+    return _checked(p, holdings, given=path is not None)
+
+
+# --- checks common to both formats (issue 8 §4) ------------------------------------------------
+
+
+def _checked(p: Path, holdings: Holdings, *, given: bool) -> Holdings:
+    """Duplicates merged (weights summed, the first name kept) with one warning; a universe
+    too big or weights summing over 100.5 % refused; partial coverage noted for a given file."""
+    merged: dict[str, Constituent] = {}
+    repeated: dict[str, int] = {}
+    for c in holdings.constituents:
+        first = merged.get(c.symbol)
+        if first is None:
+            merged[c.symbol] = c
+        else:  # real iShares downloads list some tickers twice
+            merged[c.symbol] = replace(first, weight=round(first.weight + c.weight, 12))
+            repeated[c.symbol] = repeated.get(c.symbol, 1) + 1
+    out = list(merged.values())
+    if repeated:
+        out.sort(key=lambda c: -c.weight)  # stable; a merged weight may move a name up
+    if len(out) > MAX_UNIVERSE:
+        raise InputFileError(
+            f"holdings file {p} lists {len(out):,} names; r2k tracks at most {MAX_UNIVERSE:,} "
+            "(the Russell 2000 has about 2,000); check it is the index's holdings file"
+        )
+    total = sum(c.weight for c in out)
+    if total > MAX_TOTAL_WEIGHT:
+        raise InputFileError(
+            f"holdings file {p}: weights sum to {total * 100:,.1f}%, over "
+            f"{MAX_TOTAL_WEIGHT * 100:.1f}% (no index does); check the weight column is in "
+            "percent and the file holds one fund"
+        )
+    if repeated:
+        names = ", ".join(f"{s} ({n}x)" for s, n in list(repeated.items())[:10])
+        more = f" and {len(repeated) - 10} more" if len(repeated) > 10 else ""
+        holdings.warnings.append(
+            f"holdings file {p}: {len(repeated)} symbol(s) listed more than once, merged "
+            f"(weights summed, first name kept): {names}{more}"
+        )
+    holdings.constituents = out
+    if given and holdings.partial:
+        holdings.warnings.append(
+            f"holdings file {p}: {holdings.coverage_text()}; contributions and breadth cover "
+            "only these names"
+        )
+    return holdings
 
 
 def _first_content_line(text: str) -> str | None:
@@ -149,8 +210,14 @@ def _number(p: Path, line: int, column: str, cell: str) -> float:
 
 
 def _pct(p: Path, line: int, column: str, cell: str) -> float:
+    x = _number(p, line, column, cell)
+    if not (math.isfinite(x) and x >= 0):
+        raise InputFileError(
+            f"{p}:{line}: {column} {cell.strip(_NBSP_BLANK)!r} must be a percentage of 0 or "
+            "more; fix or delete that row"
+        )
     # Rounded so 0.90 % reads back as 0.009, not 0.009000000000000001.
-    return round(_number(p, line, column, cell) / 100, 12)
+    return round(x / 100, 12)
 
 
 def _parse_snapshot(p: Path, text: str) -> Holdings:
@@ -177,6 +244,10 @@ def _parse_snapshot(p: Path, text: str) -> Holdings:
         out.append(
             Constituent(canonical_ticker(sym), name, sector, _pct(p, line_no, "weight_pct", w))
         )
+    if not out:
+        raise InputFileError(
+            f"{p}: no rows after the header line; add symbol,name,sector,weight_pct rows"
+        )
     as_of_text = meta.get("as_of", "")
     try:
         as_of = dt.date.fromisoformat(as_of_text)
@@ -193,7 +264,6 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
     header: list[str] | None = None
     header_line = 0
     out: list[Constituent] = []
-    seen: set[str] = set()
     col: dict[str, int] = {}
     line_no = 0
     for line_no, row in _rows(text):
@@ -224,16 +294,17 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
         if row[col["Exchange"]].strip(_NBSP_BLANK).upper() in _UNLISTED:
             continue  # unlisted CVRs, escrows, private placements
         sym = canonical_ticker(first)
-        if sym in ("", "-") or not _TICKER.match(sym) or sym in seen:
+        if sym in ("", "-") or not _TICKER.match(sym):
             continue
         weight = _pct(p, line_no, "Weight (%)", row[col["Weight (%)"]])
-        seen.add(sym)
+        price = _number(p, line_no, "Price", row[col["Price"]]) if "Price" in col else 0.0
         out.append(
             Constituent(
                 sym,
                 row[col["Name"]].strip(_NBSP_BLANK),
                 row[col["Sector"]].strip(_NBSP_BLANK),
                 weight,
+                price if price > 0 else None,  # "-": no price published
             )
         )
     if header is None:
@@ -316,4 +387,5 @@ def pad_universe(holdings: Holdings, n: int, seed: int = 0) -> Holdings:
         holdings.as_of,
         [*holdings.constituents, *syn],
         f"{holdings.source} + {extra} synthetic names (seed {seed})",
+        holdings.warnings,
     )

@@ -40,10 +40,12 @@ TAPE_SIZE = 1 << 16  # trades kept for cancels and corrections (see above); a po
 TAPE_MASK = TAPE_SIZE - 1
 
 # A recorded trade: (trade id, symbol id, price, ts, sale flags, then the symbol's last, its ts,
-# high and low before the trade). Only atoms, never the Tick: CPython stops tracking such a tuple
-# at its first collection, so a full tape costs the garbage collector nothing.
-Entry = tuple[int | str, int, float, int, int, float | None, int, float | None, float | None]
-_GONE: Entry = (-1, -1, 0.0, 0, NEITHER, None, 0, None, None)  # a cancelled trade's slot
+# high, low and open before the trade). Only atoms, never the Tick: CPython stops tracking such a
+# tuple at its first collection, so a full tape costs the garbage collector nothing.
+Entry = tuple[
+    int | str, int, float, int, int, float | None, int, float | None, float | None, float | None
+]
+_GONE: Entry = (-1, -1, 0.0, 0, NEITHER, None, 0, None, None, None)  # a cancelled trade's slot
 
 
 class Revision(NamedTuple):
@@ -53,6 +55,7 @@ class Revision(NamedTuple):
     ts: int  # epoch ms of that last sale
     high: float | None
     low: float | None
+    open: float | None
     #: (ts, price) of the last sale before the replayed trades, then of every replayed trade
     #: that may set the last sale: what the chart's points in their buckets close at
     sales: list[tuple[int, float]]
@@ -102,33 +105,40 @@ class Tape:
         return None
 
 
-def replay(tape: Tape, slots: list[int], i: int, base: Entry) -> Revision:
+def replay(
+    tape: Tape, slots: list[int], i: int, base: Entry, session: tuple[int, int, int]
+) -> Revision:
     """Re-apply symbol ``i``'s trades in ``slots`` (oldest first), starting from the values
     ``base`` held before the trade that was taken out or corrected; their "before" values are
     rewritten on the way, so a later revision starts right too.
 
     The rules are :meth:`MarketState.apply`'s: a trade updates the high/low unless flagged
-    ``NOT_HIGH_LOW``, and the last sale unless flagged at all or stamped before it.
+    ``NOT_HIGH_LOW``, and the last sale unless flagged at all or stamped before it. Of the
+    ``session`` (its day's start, open and close; epoch ms), the first last sale in regular
+    hours is the open, where the range starts: no print stamped before it counts after it.
     """
     entries = tape.entries
-    last, ts, high, low = base[5:]
+    last, ts, high, low, open_ = base[5:]
+    start, opens, closes = session
     sales = [] if last is None else [(ts, last)]
     for k in slots:
         e = entries[k]
         if e is None or e[1] != i:
             continue
         tid, _, p, t, flags = e[:5]
-        entries[k] = (tid, i, p, t, flags, last, ts, high, low)
-        if not flags & NOT_HIGH_LOW:
-            if high is None or p > high:
-                high = p
-            if low is None or p < low:
+        entries[k] = (tid, i, p, t, flags, last, ts, high, low, open_)
+        if not flags & NOT_HIGH_LOW and t >= start and (open_ is None or t >= opens):
+            if high is None or high != high or p > high:  # None: never traded; NaN: not since
+                high = p  # the rollover
+            if low is None or low != low or p < low:
                 low = p
         if not flags:  # (a trade barred from the high/low never sets the last: see MarketState)
             sales.append((t, p))
             if t >= ts:
                 last, ts = p, t
-    return Revision(last, ts, high, low, sales)
+                if open_ is None and 0 < opens <= t <= closes:
+                    open_ = high = low = p
+    return Revision(last, ts, high, low, open_, sales)
 
 
 def close_at(sales: list[tuple[int, float]], end_ms: int) -> float | None:

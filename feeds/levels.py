@@ -50,6 +50,9 @@ class AlertEvent:
     price: float
     kind: str  # "cross" | "approach" | "busted"
     estimated: bool = False  # the index value was estimated from its ETF
+    # the feed's spec kind ("sim", "replay", "yahoo", ...): sim and replay alerts never mix with
+    # live ones (feeds.feed.is_live); "" when unknown (a log written before the field existed)
+    feed: str = ""
     #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
     #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
     original_ts: int = 0
@@ -66,6 +69,7 @@ class AlertEvent:
             "price": self.price,
             "kind": self.kind,
             "estimated": self.estimated,
+            "feed": self.feed,
         }
         if self.original_ts:
             d["original_ts"] = iso_ms(self.original_ts)
@@ -107,12 +111,15 @@ class LevelEngine:
         symbol: str = "^RUT",
         hysteresis: float = DEFAULT_HYSTERESIS,
         approach: float | None = DEFAULT_APPROACH,
+        feed: str = "",
     ) -> None:
+        """``feed``: the spec kind stamped on every alert (see :attr:`AlertEvent.feed`)."""
         if hysteresis < 0:
             raise ValueError("hysteresis must be >= 0")
         self.symbol = symbol
         self.hysteresis = hysteresis
         self.approach = approach
+        self.feed = feed
         self.levels: list[Level] = []
         self.last_price: float | None = None
         self._undo: deque[_Undo] = deque(maxlen=UNDO_MEMORY)
@@ -132,6 +139,15 @@ class LevelEngine:
         self.levels.append(lv)
         self.levels.sort(key=lambda x: x.price)
         return lv
+
+    def new_session(self) -> None:
+        """A new session: crossings today start afresh and crossed levels are armed again. The
+        side carries over, so a price that gaps through a level overnight fires at the new
+        session's first price (a crossing since the last price seen)."""
+        for lv in self.levels:
+            lv.crossings.clear()
+            if lv.state in (LevelState.CROSSED_UP, LevelState.CROSSED_DOWN):
+                lv.state = LevelState.APPROACHING if lv.near else LevelState.ARMED
 
     def remove(self, price: float) -> bool:
         before = len(self.levels)
@@ -214,7 +230,8 @@ class LevelEngine:
             price,
             "busted",
             alert.estimated,
-            alert.ts,
+            feed=alert.feed,
+            original_ts=alert.ts,
         )
 
     def _fire(
@@ -227,7 +244,9 @@ class LevelEngine:
         kind: str,
         estimated: bool,
     ) -> list[AlertEvent]:
-        ev = AlertEvent(ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated)
+        ev = AlertEvent(
+            ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated, self.feed
+        )
         if kind == "cross":
             lv.crossings.append(ev)
         if out is _NO_ALERTS:

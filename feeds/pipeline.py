@@ -25,7 +25,7 @@ from feeds.events import (
     TradeCancel,
     TradeCorrection,
 )
-from feeds.feed import Feed
+from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Frame, LevelView, Quote
 from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
@@ -34,6 +34,7 @@ from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
+    from feeds.reconcile import Reconciler
 
 AlertSink = Callable[[AlertEvent], None]
 
@@ -48,6 +49,8 @@ class _Universe:
     names: list[str]
     sectors: list[str]
     w_asof: np.ndarray
+    member: np.ndarray  # bool: in the holdings (all True without holdings)
+    p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
 
 
@@ -56,6 +59,9 @@ StatusSink = Callable[[FeedStatus], None]
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+#: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
+#: both prices hold at least this fraction of the index weight.
+MEMBER_COVERAGE = 0.8
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
@@ -69,16 +75,22 @@ class Pipeline:
         levels: LevelEngine | None = None,
         alert_sinks: Iterable[AlertSink] = (),
         status_sinks: Iterable[StatusSink] = (),
+        reconciler: Reconciler | None = None,
     ) -> None:
         self.feed = feed
         self.holdings = holdings
+        #: how the holdings tickers were spelt as the feed spells them (None: as written)
+        self.reconciler = reconciler
+        self._adopting = reconciler is not None and reconciler.can_adopt
         self.state = MarketState(HEADLINE)
         self.levels = levels if levels is not None else LevelEngine()
+        self.levels.feed = self.levels.feed or feed_kind(feed.spec)  # alerts name their feed
         self.alert_sinks = list(alert_sinks)
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
+        self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         self._pending_alerts: list[AlertEvent] = []
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
@@ -95,6 +107,8 @@ class Pipeline:
                 self._weights[c.symbol] = c.weight
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
+        self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
+        self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
         #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
@@ -114,6 +128,8 @@ class Pipeline:
             self._on_amend(ev)
 
     def _on_tick(self, tick: Tick) -> None:
+        if self._adopting and tick.symbol not in self.state.ids:
+            self._adopt(tick.symbol)
         # apply() gives a negative id for a trade that did not set the last sale: such a trade
         # moves no level and no index estimate
         i = self.state.apply(tick)
@@ -121,6 +137,30 @@ class Pipeline:
             self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
+
+    def _adopt(self, symbol: str) -> None:
+        """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
+        assert self.reconciler is not None
+        found = self.reconciler.adopt(symbol)
+        self._adopting = self.reconciler.can_adopt
+        if found is not None:
+            self.respell({found[0]: found[1]})
+
+    def respell(self, spelt: dict[str, str]) -> None:
+        """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
+        that has ticked, or a new spelling already seen, is left as it is."""
+        from feeds.reconcile import respell
+
+        done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
+        if not done or self.holdings is None:
+            return
+        self.holdings = respell(self.holdings, done)
+        for old, new in done.items():
+            if old in self._weights:
+                self._weights[new] = self._weights.pop(old)
+        # names, sectors, weights and as-of prices are looked up by symbol
+        self._universe_cache = None
+        self._asof_cache = None
 
     def _estimate_index(self, etf: str, tick: Tick) -> None:
         index, fallback = ETF_PROXIES[etf]
@@ -142,6 +182,13 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
+    def _roll_levels(self) -> None:
+        """A new session: the levels' crossings today start afresh (checked before each level
+        price and each frame, so no crossing of the new session is lost)."""
+        if self._levels_session != self.state.session:
+            self._levels_session = self.state.session
+            self.levels.new_session()
+
     def _check_levels(
         self,
         price: float,
@@ -152,6 +199,7 @@ class Pipeline:
     ) -> None:
         """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
         ``trade_id``) are remembered, so that its cancel busts them."""
+        self._roll_levels()
         fired = self.levels.on_price(price, ts, estimated=estimated)
         if fired and trade_id is not None:
             key = (symbol, trade_id)
@@ -217,8 +265,10 @@ class Pipeline:
         return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
 
     def problems(self) -> tuple[str, ...]:
-        """What the alert sinks report as failing (sinks without ``problem()`` never fail)."""
-        found = (getattr(sink, "problem", None) for sink in self.alert_sinks)
+        """What the alert sinks (and a recording feed) report as failing, one line each.
+
+        Sinks without ``problem()`` never fail."""
+        found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def set_status(self, status: FeedStatus) -> None:
@@ -272,8 +322,11 @@ class Pipeline:
         r = analytics.ret(last, anchor)
         change = None if last is None or anchor is None else last - anchor
         est = self.estimated and symbol in (RUT, SPX)
-        hi, lo, ts, n = st.high[i], st.low[i], st.ts[i], st.count[i]
-        return Quote(symbol, last, anchor, r, change, hi, lo, ts, n, est)
+        high, low = st.session_range()
+        hi, lo, ts, n = _known(high[i]), _known(low[i]), st.ts[i], st.count[i]
+        return Quote(
+            symbol, last, anchor, r, change, hi, lo, ts, n, est, st.prev_close[i], st.open[i]
+        )
 
     def _universe(self) -> _Universe:
         """The constituent columns that change only when a new symbol appears."""
@@ -284,6 +337,8 @@ class Pipeline:
         ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
         symbols = [st.symbols[i] for i in ids]
         names = [self._name(s) for s in symbols]
+        by_symbol = self.holdings.by_symbol if self.holdings is not None else None
+        held = [by_symbol.get(s) if by_symbol is not None else None for s in symbols]
         u = _Universe(
             size=len(st.symbols),
             ids=np.array(ids, dtype=np.intp),
@@ -291,6 +346,10 @@ class Pipeline:
             names=names,
             sectors=[self._sector(s) for s in symbols],
             w_asof=np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64),
+            member=np.array([by_symbol is None or c is not None for c in held], dtype=bool),
+            p_file=np.array(
+                [c.price if c is not None and c.price else np.nan for c in held], dtype=np.float64
+            ),
             haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
         )
         self._universe_cache = u
@@ -305,7 +364,11 @@ class Pipeline:
         u = self._universe()
         last_all, anchor_all = st.arrays(self.anchor)
         rets_all = analytics.returns(last_all[u.ids], anchor_all[u.ids])
-        breadth = analytics.breadth(rets_all)
+        # breadth, coverage and the contribution sum count index members only
+        breadth = analytics.breadth(rets_all[u.member])
+        weights_all, converted = self._anchor_weights(u, anchor_all[u.ids])
+        priced = u.member & ~np.isnan(last_all[u.ids])
+        coverage = float(np.nansum(weights_all[priced])) if self.holdings is not None else None
         if text:
             needle = text.lower()
             keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
@@ -314,7 +377,8 @@ class Pipeline:
         idx = u.ids[keep]
         symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
         rets = rets_all[keep]
-        weights = self._anchor_weights(symbols, u.w_asof[keep])
+        weights = weights_all[keep]
+        member = u.member[keep]
         contrib = analytics.contributions_bp(weights, rets)
         order = analytics.rank(
             sort,
@@ -323,11 +387,13 @@ class Pipeline:
             weights=weights,
             symbols=symbols,
             descending=descending,
+            member=member,
         )
 
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
 
+        high, low = st.session_range()
         board = Board(
             symbols=symbols,
             names=pick(u.names),
@@ -336,34 +402,73 @@ class Pipeline:
             ret=rets,
             weight=weights,
             contribution=contrib,
-            high=np.array(st.high, dtype=np.float64)[idx],
-            low=np.array(st.low, dtype=np.float64)[idx],
+            high=np.array(high, dtype=np.float64)[idx],
+            low=np.array(low, dtype=np.float64)[idx],
             count=np.array(st.count, dtype=np.int64)[idx],
             ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
             sort=sort,
+            member=member,
+            names_priced=int(np.count_nonzero(priced)),
+            coverage=coverage,
+            weights_as_of=None if converted or self.holdings is None else self._asof(),
         )
         return board, breadth
 
-    def _anchor_weights(self, symbols: list[str], w_asof: np.ndarray) -> np.ndarray:
-        """Holdings weights moved from their as-of date to the anchor where closes allow it."""
-        if self.holdings is None:
-            return w_asof
-        asof = self.holdings.as_of.isoformat()
-        index_growth = self._growth(RUT, asof)
-        if index_growth is None:
-            return w_asof
-        growth = np.array([self._growth(s, asof) or np.nan for s in symbols], dtype=np.float64)
-        return analytics.anchor_weights(w_asof, growth, index_growth)
+    def _asof(self) -> str:
+        assert self.holdings is not None
+        return self.holdings.as_of.isoformat()
 
-    def _growth(self, symbol: str, asof: str) -> float | None:
-        """P(anchor) / P(as-of close), when the as-of close is among the symbol's daily closes."""
-        closes = self.state.daily.get(symbol)
-        if not closes:
-            return None
-        at = dict(closes).get(asof)
-        anchor = self.state.anchor(symbol, self.anchor)
-        if at is None or anchor is None or at <= 0:
+    def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Each universe name's weight at the anchor, and whether any was moved there.
+
+        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)`` (ARCHITECTURE.md,
+        Contribution). ``P_asof`` is the holdings file's own price (iShares ``Price``), else the
+        name's close on that date, else its price in the session of that date. ``I_anchor /
+        I_asof`` comes from the index's close on that date, else its price in that date's
+        session, else from the members (``Σ w_asof * P_anchor / P_asof`` over the members with
+        both prices, when they hold at least MEMBER_COVERAGE of the index weight: a cap-weighted
+        index grows as its weighted members do). With no source the weights stay as of the
+        holdings' date (the second value is then False). A name lacking a price keeps its as-of
+        weight.
+        """
+        if self.holdings is None:
+            return u.w_asof, False
+        asof = self._asof()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = anchors / self._prices_asof(u, asof)
+        growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
+        index_growth = self._index_growth(asof)
+        known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
+        if index_growth is None:
+            covered = float(u.w_asof[known].sum())
+            if covered >= MEMBER_COVERAGE:
+                index_growth = float((u.w_asof[known] * growth[known]).sum()) / covered
+        if index_growth is None or not known.any():
+            return u.w_asof, False
+        return analytics.anchor_weights(u.w_asof, growth, index_growth), True
+
+    def _prices_asof(self, u: _Universe, asof: str) -> np.ndarray:
+        """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
+        st = self.state
+        key = (u.size, st.daily_rev)
+        if self._asof_cache is None or self._asof_cache[0] != key:
+            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
+            self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
+        prices = self._asof_cache[1]
+        if st.session_date is not None and st.session_date.isoformat() == asof:
+            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
+        return prices
+
+    def _index_growth(self, asof: str) -> float | None:
+        """``I_anchor / I_asof`` from the index itself: its close on ``asof``, or its price in
+        the session of that date. None when neither is known."""
+        st = self.state
+        anchor = st.anchor(RUT, self.anchor)
+        at = st.close_on(RUT, asof)
+        if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
+            at = _known(float(st.session_prices()[st.ids[RUT]]))
+        if anchor is None or not at:
             return None
         return anchor / at
 
@@ -376,6 +481,7 @@ class Pipeline:
         return c.sector if c else ""
 
     def level_views(self) -> list[LevelView]:
+        self._roll_levels()
         price = self.state.price(self.levels.symbol)
         out = []
         for lv in self.levels.levels:
@@ -435,4 +541,10 @@ class Pipeline:
             changed=changed,
             new_alerts=new_alerts,
             problems=self.problems(),
+            session_date=st.session_date.isoformat() if st.session_date else "",
         )
+
+
+def _known(x: float | None) -> float | None:
+    """None for an unknown (None or NaN, as a symbol's high before it trades in a session)."""
+    return None if x is None or x != x else x

@@ -20,11 +20,12 @@ import asyncio
 import contextlib
 import csv
 import io
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import Self
 
 from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
@@ -32,6 +33,7 @@ from feeds.events import Bars, DailyCloses, Event, Tick, TradeCancel, TradeCorre
 from feeds.feed import Feed
 from feeds.lastsale import NOT_LAST
 from feeds.replay import COLUMNS, DAILY_COLUMNS, ESTIMATES_KEY, daily_path, load_daily
+from feeds.text import clean
 
 HEADER = ",".join(COLUMNS)
 FLUSH_EVERY_S = 1.0
@@ -43,8 +45,36 @@ def _cell(x: float | None) -> str:
     return repr(x)  # shortest text that reads back as the same float
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _cut_partial_row(fd: int, path: Path) -> str | None:
+    """A recording whose last byte is not a newline ends in a row cut by a crash: remove it
+    (its price may read as another, 121.0 for 121.07). Returns what was done, or None."""
+    size = os.fstat(fd).st_size
+    with path.open("rb") as f:
+        f.seek(max(0, size - 4096))
+        tail = f.read()
+    if not tail or tail.endswith(b"\n"):
+        return None
+    cut = len(tail) - tail.rfind(b"\n") - 1
+    os.ftruncate(fd, size - cut)
+    return (
+        f"recording file '{path}': removed a cut last row ({cut} bytes from an interrupted write)"
+    )
+
+
 class Recorder:
-    """Appends ticks as CSV rows; ``write`` per tick, ``flush`` at least once a second."""
+    """Appends ticks as CSV rows; ``write`` per tick, ``flush`` at least once a second.
+
+    The file only ever holds whole rows. A cut last row left by a crash is removed at open
+    (:attr:`repaired` says so). A flush that fails (ENOSPC, EROFS, EIO) cuts the file back to
+    its last whole row and stops recording: :attr:`stopped` is the one line to show, later
+    ticks are counted in :attr:`lost` and nothing raises into the feed.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
@@ -57,24 +87,26 @@ class Recorder:
         self.estimates_indices = existing.estimates_indices if existing else False
         self._prev: dict[str, float] = {}  # each symbol's latest previous close
         self._latest: dict[str, int] = {}  # each symbol's latest stamp of a last sale (ms)
-        self.rows = 0
+        self._safe: dict[str, str] = {}  # symbol -> as written (no control characters)
+        self.rows = 0  # rows on disk (written by a successful flush)
+        self.lost = 0  # ticks not recorded because recording stopped
+        self.stopped: str | None = None  # why recording stopped, one line
+        self.daily_error: str | None = None  # why the daily closes could not be saved
+        self.repaired: str | None = None  # a cut last row removed at open
+        self._pending = 0  # rows buffered, not yet flushed
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\n")
         self._last_flush = time.monotonic()
-        self._dirty = False
-        self._file = self._open()
-        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._fd = self._open()
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> int:
         p = self.path
         label = f"recording file '{p}'"
         needs_header = True
-        needs_newline = False
         try:
             if p.exists() and p.stat().st_size > 0:
                 with p.open("rb") as f:
                     first = f.readline().decode("utf-8-sig", "replace").strip()
-                    f.seek(-1, 2)
-                    # A crash mid-row leaves no newline: start our rows on a line of their own.
-                    needs_newline = f.read(1) != b"\n"
                 if first.replace(" ", "") != HEADER:
                     raise InputFileError(
                         f"{label} exists with header {first[:80]!r}, not {HEADER!r}; "
@@ -82,28 +114,37 @@ class Recorder:
                     )
                 needs_header = False
             p.parent.mkdir(parents=True, exist_ok=True)
-            f = p.open("a", encoding="utf-8", newline="")
+            fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise InputFileError(
                 f"cannot write {label} ({e.strerror}); choose a writable --out path"
             ) from None
-        if needs_newline:
-            f.write("\n")
-        if needs_header:
-            f.write(HEADER + "\n")
-            f.flush()
-        return f
+        try:
+            if not needs_header:
+                self.repaired = _cut_partial_row(fd, p)
+            if needs_header:
+                _write_all(fd, (HEADER + "\n").encode())
+        except OSError as e:
+            os.close(fd)
+            raise InputFileError(
+                f"cannot write {label} ({e.strerror}); free some disk space or choose "
+                "another --out path"
+            ) from None
+        return fd
 
     def write(self, tick: Tick) -> None:
+        if self.stopped is not None:
+            self.lost += 1
+            return
         prev = tick.prev_close
         if prev is None:
             prev = self._prev.get(tick.symbol)  # sent earlier, e.g. in a REST Bars event
         else:
             self._prev[tick.symbol] = prev
-        self._writer.writerow(
+        self._row(
             (
                 tick.ts,
-                tick.symbol,
+                self._symbol(tick.symbol),
                 repr(tick.price),
                 _cell(tick.size),
                 _cell(prev),
@@ -113,7 +154,12 @@ class Recorder:
                 "",
             )
         )
-        self._wrote()
+
+    def _symbol(self, symbol: str) -> str:
+        safe = self._safe.get(symbol)
+        if safe is None:
+            safe = self._safe[symbol] = clean(symbol, 40)
+        return safe
 
     def _flags(self, tick: Tick) -> int:
         """The tick's sale flags, with NOT_LAST added to a late print (see the module doc)."""
@@ -128,28 +174,24 @@ class Recorder:
     def write_amend(self, ev: TradeCancel | TradeCorrection) -> None:
         """A cancel (``amends`` = its trade, no ``trade_id``) or a correction (``amends`` = the
         original, ``trade_id`` = the corrected trade's id) as a row of its own."""
+        if self.stopped is not None:
+            self.lost += 1
+            return
+        symbol = self._symbol(ev.symbol)
         if type(ev) is TradeCancel:
-            row = (ev.ts, ev.symbol, repr(ev.price), "", "", "", "", "", ev.trade_id)
-        else:
-            assert isinstance(ev, TradeCorrection)
-            new_id = ev.trade_id if ev.new_id is None else ev.new_id
-            row = (
-                ev.ts,
-                ev.symbol,
-                repr(ev.price),
-                _cell(ev.size),
-                "",
-                "",
-                ev.sale_flags or "",
-                new_id,
-                ev.trade_id,
-            )
-        self._writer.writerow(row)
-        self._wrote()
+            self._row((ev.ts, symbol, repr(ev.price), "", "", "", "", "", ev.trade_id))
+            return
+        assert isinstance(ev, TradeCorrection)
+        new_id = ev.trade_id if ev.new_id is None else ev.new_id
+        flags = ev.sale_flags or ""
+        self._row(
+            (ev.ts, symbol, repr(ev.price), _cell(ev.size), "", "", flags, new_id, ev.trade_id)
+        )
 
-    def _wrote(self) -> None:
-        self.rows += 1
-        self._dirty = True
+    def _row(self, row: tuple[object, ...]) -> None:
+        """One row into the buffer; flushed at least once a second."""
+        self._writer.writerow(row)
+        self._pending += 1
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_EVERY_S:
             self.flush(now)
@@ -166,11 +208,19 @@ class Recorder:
             self._write_daily()
 
     def write_daily(self, daily: DailyCloses) -> None:
-        """Merge one symbol's daily closes into the sidecar (replaced atomically)."""
+        """Merge one symbol's daily closes into the sidecar (replaced atomically).
+
+        A failure leaves the previous sidecar whole and is reported by :meth:`problem`.
+        """
         if not daily.closes:
             return
         self._closes.setdefault(daily.symbol, {}).update(daily.closes)
-        self._write_daily()
+        try:
+            self._write_daily()
+        except InputFileError as e:
+            self.daily_error = str(e)
+        else:
+            self.daily_error = None
 
     def _write_daily(self) -> None:
         out = io.StringIO()
@@ -189,15 +239,44 @@ class Recorder:
             ) from None
 
     def flush(self, now: float | None = None) -> None:
-        if self._dirty and not self._file.closed:
-            self._file.flush()
-            self._dirty = False
+        """Write the buffered rows. On failure: back to the last whole row, and stop."""
         self._last_flush = time.monotonic() if now is None else now
+        if not self._pending or self.stopped is not None:
+            return
+        data = self._buf.getvalue().encode("utf-8")
+        pending, self._pending = self._pending, 0
+        self._buf.seek(0)
+        self._buf.truncate()
+        fd = self._fd
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                _write_all(fd, data)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)  # a cut row would replay a wrong price
+                raise
+        except OSError as e:
+            self.lost += pending
+            self.stopped = (
+                f"recording to '{self.path}' stopped after {self.rows:,} rows "
+                f"({e.strerror or e}); the file ends at its last whole row and replays as is"
+            )
+            return
+        self.rows += pending
+
+    def problem(self) -> str | None:
+        """One line while the recording is incomplete (stopped, or daily closes not saved)."""
+        if self.stopped is not None:
+            return f"{self.stopped}; {self.lost:,} ticks not recorded"
+        return self.daily_error
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._fd >= 0:
             self.flush()
-            self._file.close()
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> Self:
         return self
@@ -242,6 +321,10 @@ class RecordingFeed(Feed):
             await self.inner.aclose()
         finally:
             self.recorder.close()
+
+    def problem(self) -> str | None:
+        """The recorder's trouble, if any (the pipeline shows it; see Recorder.problem)."""
+        return self.recorder.problem()
 
     async def _flush_loop(self) -> None:
         # When the feed goes quiet, rows written just before must still reach the disk.

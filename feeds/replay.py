@@ -20,6 +20,9 @@ A recording's daily closes (the streak, the YTD anchor) live beside it in ``PATH
 ``# estimates_indices: true|false`` (whether the recorded feed estimated ^RUT/^GSPC from IWM/SPY),
 then ``symbol,date,close`` rows. When present it is loaded and checked with the file; the replay
 yields the closes of the sessions before each day it plays, so nothing looks ahead.
+
+A recording spanning several days is not paused for the nights and weekends between them: the
+first row of each new (New York) date is released at most ``DAY_GAP_S`` after the previous row.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +52,9 @@ from feeds.events import (
 )
 from feeds.feed import Feed, FeedOptions, register
 
+if TYPE_CHECKING:
+    from feeds.directory import SymbolDirectory
+
 REQUIRED = ("ts", "symbol", "price")
 OPTIONAL = ("size", "prev_close", "day_volume", "sale_flags", "trade_id", "amends")
 COLUMNS = REQUIRED + OPTIONAL
@@ -57,6 +63,7 @@ TEXT_COLUMNS = ("trade_id", "amends")  # ids are kept as written
 CHUNK = 4096  # rows converted from arrays to Python objects at a time (bounds memory)
 YIELD_EVERY = 2048  # at full speed, give the event loop a turn this often so the UI stays live
 MIN_SLEEP = 0.002  # a row due sooner than this is released now: no timer per row at high rates
+DAY_GAP_S = 2.0  # the longest wait (wall s) for the first row of a new day: nights are skipped
 # Epoch-millisecond values outside this range are almost surely seconds or nanoseconds.
 MS_RANGE = (10**11, 10**14)  # 1973 .. 5138
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,7 +92,9 @@ class ReplayData:
         names: list[str],
         price: np.ndarray,
         optional: dict[str, np.ndarray],
+        note: str = "",
     ) -> None:
+        self.note = note  # what was skipped while loading (a cut last row), for the status
         order = np.argsort(ts, kind="stable")
         self.ts = ts[order]
         self.codes = codes[order]
@@ -133,6 +142,10 @@ def load_replay(path: Path) -> ReplayData:
             f"{','.join(REQUIRED)} (optional {','.join(OPTIONAL)})"
         )
     frame.columns = names
+    note = ""
+    if not parquet and len(frame) and _drop_cut_last_row(path, names):
+        note = f"line {len(frame) + 1} was cut short by an interrupted write and is skipped"
+        frame = frame.iloc[:-1]
     if not parquet:
         # Blank lines came through as all-empty rows (to keep line numbers); drop them now.
         blank = np.logical_and.reduce([_empty_mask(frame[c]) for c in names])
@@ -160,7 +173,32 @@ def load_replay(path: Path) -> ReplayData:
     if problems:
         k, message = min(problems, key=lambda p: p[0])
         raise InputFileError(f"{where(int(rows[k]))}: {message}")
-    return ReplayData(ts, codes, symbol_names, price, optional)
+    return ReplayData(ts, codes, symbol_names, price, optional, note)
+
+
+def _drop_cut_last_row(path: Path, names: list[str]) -> bool:
+    """True when the file's last row was cut by an interrupted write and must not be played.
+
+    Every row the recorder writes ends with a newline, so in a recording (its exact header) a
+    last row without one is cut, even when it parses: ``121.07`` cut after ``121.0`` still
+    reads as a price. In any other CSV a missing final newline is common; there the row counts
+    as cut only when it has fewer values than the header.
+    """
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            tail = f.read()
+    except OSError:
+        return False
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return False
+    if names == list(COLUMNS):
+        return True
+    last = tail[tail.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+    cells = next(csv.reader([last]), [])
+    return 0 < len(cells) < len(names)
 
 
 def _read_csv(path: Path, label: str):  # -> pd.DataFrame (pandas imported lazily)
@@ -482,10 +520,11 @@ class ReplayFeed(Feed):
         # row -> the daily closes released before it: at each new day's first row, the closes
         # of the sessions before that day
         self._daily_at: dict[int, list[DailyCloses]] = {}
+        days = _day_starts(self.data.ts)
+        self._day_starts = sorted(days)[1:]  # rows that start a later day (nights are skipped)
         if self.daily is not None:
             self.estimates_indices = self.daily.estimates_indices
             if self.daily.closes:
-                days = _day_starts(self.data.ts)
                 self._daily_at = {i: self.daily.before(day) for i, day in days.items()}
         self._cursor = int(self.data.ts[0])
         self.released = 0
@@ -498,19 +537,32 @@ class ReplayFeed(Feed):
     def label(self) -> str:
         return f"replay {self.path.name}"
 
+    def listed(self) -> SymbolDirectory:
+        """Every symbol in the file: holdings tickers are spelt as the recording spells them."""
+        from feeds.directory import of_symbols
+
+        return of_symbols(self.data.names, f"the replay file {self.path.name}")
+
     async def __aiter__(self) -> AsyncIterator[Event]:
         data = self.data
         n = len(data)
         name = self.path.name
-        yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows", self._cursor)
+        note = f" ({data.note})" if data.note else ""
+        yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows{note}", self._cursor)
         speed = self.options.speed
         t0_data = int(data.ts[0])
         clock, sleep = self.clock, self.sleep
         t0_wall = clock()
         since_yield = 0
         daily_at = self._daily_at
-        cuts = sorted({*range(0, n, CHUNK), *daily_at})
+        day_starts = set(self._day_starts)
+        cuts = sorted({*range(0, n, CHUNK), *daily_at, *day_starts})
         for start, stop in zip(cuts, [*cuts[1:], n], strict=True):
+            if start in day_starts and speed > 0:
+                # the market was shut in between: wait at most DAY_GAP_S for the new day
+                gap = int(data.ts[start] - data.ts[start - 1]) / (1000.0 * speed)
+                if gap > DAY_GAP_S:
+                    t0_wall -= gap - DAY_GAP_S
             for closes in daily_at.get(start, ()):
                 yield closes
             ts = data.ts[start:stop].tolist()

@@ -3,9 +3,20 @@
 The hot path (``apply``) touches plain Python lists indexed by a small integer symbol id and marks
 the id dirty; it never formats, never calls pandas and never touches the UI. Everything derived
 (returns, spread, ranking) is computed once per frame from these lists by :mod:`feeds.analytics`.
+
+Per-session values roll over at each new NYSE session on the data's own clock (a replay's days,
+a monitor left running overnight): open, high, low, previous close, tick count, day volume and
+the intraday chart. A session's day runs from midnight ET of a trading date until the next
+trading date begins, so pre-market prints belong to the coming session and post-market prints
+(and a weekend) to the last one. The per-tick cost is one integer compare against the next
+boundary (the session's close, then the end of the day); what happens at a boundary is O(n) once.
 """
 
 from __future__ import annotations
+
+import bisect
+import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,11 +26,16 @@ from feeds.history import Ring
 from feeds.lastsale import NEITHER, NOT_HIGH_LOW, TAPE_MASK
 from feeds.symbols import HEADLINE
 
+if TYPE_CHECKING:
+    from feeds.calendar import Day
+
 ANCHOR_MODES = ("prev", "open", "first", "ytd")
 
 #: headline symbols keep one point a second for a whole extended day; constituents one a minute.
 HEADLINE_BUCKET_MS, HEADLINE_CAPACITY = 1_000, 16 * 3_600
 CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY = 60_000, 24 * 60
+_NEVER = 1 << 62  # a boundary no data time reaches (pinned sessions in tests)
+_NAN = float("nan")  # high/low of a symbol that has not traded yet this session
 
 
 class MarketState:
@@ -27,14 +43,22 @@ class MarketState:
 
     The per-tick path does not even mark symbols dirty: a symbol changed since the last frame
     exactly when its tick count did, which the frame loop finds with one vectorised compare.
+
+    ``high``/``low`` are NaN for a symbol that has not traded since its session rolled over;
+    ``daily`` holds completed sessions' closes per symbol, from the feed and, at each rollover,
+    the session's own closing prices (where the feed gave none for that date).
     """
 
     __slots__ = (
+        "_closes",
         "_counts_seen",
+        "_range_at_close",
+        "_retired",
         "_session_until",
         "_tape",
         "count",
         "daily",
+        "daily_rev",
         "day_volume",
         "first",
         "high",
@@ -46,7 +70,11 @@ class MarketState:
         "next_bucket",
         "open",
         "prev_close",
+        "session",
+        "session_close_ms",
+        "session_date",
         "session_open_ms",
+        "session_start_ms",
         "symbols",
         "ts",
         "ytd_base",
@@ -70,10 +98,21 @@ class MarketState:
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
         self.marked: set[int] = set()  # changed off the tick path (backfill, daily closes)
         self._counts_seen = np.zeros(0, dtype=np.int64)
-        #: regular-session open of the data's current day (ms); ticks at/after it set ``open``.
-        #: Learnt from the ticks' own time (a replay's day, not today's), once per day.
+        #: The session the data is in, learnt from the ticks' own time (a replay's day, not
+        #: today's): a counter that moves at each rollover, its ET date, the ms its day starts
+        #: (pre-market prints belong to it) and its regular open and close (ms); ticks from the
+        #: open to the close set ``open`` and the session's range.
+        self.session = 0
+        self.session_date: dt.date | None = None
+        self.session_start_ms = 0
         self.session_open_ms = 0
-        self._session_until = 0  # data time (ms) up to which session_open_ms holds; -1: pinned
+        self.session_close_ms = 0
+        self._session_until = 0  # data time (ms) of the next boundary: the close, the day's end
+        self._closes: list[float | None] | None = None  # each last price at the session's close
+        # each (high, low) at the close: post-market prints do not move the session's range
+        self._range_at_close: tuple[list[float | None], list[float | None]] | None = None
+        self._retired = 0  # ticks counted in sessions that rolled over (for total_ticks)
+        self.daily_rev = 0  # moves whenever ``daily`` changes (consumers cache on it)
         #: the recent trades a cancel or correction may name (feeds.lastsale)
         self._tape = lastsale.Tape()
         for s in symbols:
@@ -110,6 +149,19 @@ class MarketState:
             self.history.append(Ring(CONSTITUENT_BUCKET_MS, CONSTITUENT_CAPACITY))
         return i
 
+    def rename(self, old: str, new: str) -> bool:
+        """Give ``old``'s id to ``new`` (a holding respelt as the feed spells it). Only while
+        ``old`` has never had a price and ``new`` is unknown; returns whether it was renamed."""
+        i = self.ids.get(old)
+        if i is None or new in self.ids or (old in HEADLINE) != (new in HEADLINE):
+            return False
+        if self.last[i] is not None or self.count[i] or old in self.daily:
+            return False  # its prices are the old spelling's
+        del self.ids[old]
+        self.ids[new] = i
+        self.symbols[i] = new
+        return True
+
     def apply(self, tick: Tick) -> int:
         """Apply one tick; returns the symbol id if it set the last sale, else ``~id`` (< 0).
 
@@ -123,6 +175,8 @@ class MarketState:
             i = self.id_of(tick.symbol)
         p = tick.price
         ts = tick.ts
+        if ts >= self._session_until:  # the session closed or a new day began: twice a day
+            self._cross(ts)
         if tick.sale_flags or ts < self.ts[i]:
             return self._apply_irregular(i, tick)
         last = self.last
@@ -132,7 +186,9 @@ class MarketState:
         if tid is not None:  # a trade a cancel may name later: remember what it moved
             tape = self._tape
             k = tape.pos
-            tape.entries[k] = (tid, i, p, ts, 0, before, self.ts[i], self.high[i], self.low[i])
+            tape.entries[k] = (
+                tid, i, p, ts, 0, before, self.ts[i], self.high[i], self.low[i], self.open[i]
+            )  # fmt: skip
             tape.pos = (k + 1) & TAPE_MASK
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
         # neither; NaN compares false either way, as before
@@ -158,8 +214,9 @@ class MarketState:
         be the last sale."""
         self.first[i] = p
         hi, lo = self.high[i], self.low[i]
-        self.high[i] = p if hi is None or p > hi else hi
-        self.low[i] = p if lo is None or p < lo else lo
+        # None: never traded; NaN: not since the rollover
+        self.high[i] = p if hi is None or hi != hi or p > hi else hi
+        self.low[i] = p if lo is None or lo != lo or p < lo else lo
 
     # --- last-sale eligibility (feeds.lastsale) -----------------------------------------------
     def _apply_irregular(self, i: int, tick: Tick) -> int:
@@ -182,11 +239,14 @@ class MarketState:
         if flags == NEITHER:  # most barred trades (odd lots, Form T): nothing more
             return ~i
         before, before_ts = self.last[i], self.ts[i]
-        hi, lo = self.high[i], self.low[i]
-        if not flags & NOT_HIGH_LOW:
-            if hi is None or p > hi:
+        hi, lo, open_ = self.high[i], self.low[i], self.open[i]
+        # the session's range: no print of an earlier session, none stamped before the open
+        # once the open has started the range (feeds.state: the range starts at the open)
+        in_range = ts >= self.session_start_ms and (open_ is None or ts >= self.session_open_ms)
+        if not flags & NOT_HIGH_LOW and in_range:
+            if hi is None or hi != hi or p > hi:  # None: never traded; NaN: not since the rollover
                 self.high[i] = p
-            if lo is None or p < lo:
+            if lo is None or lo != lo or p < lo:
                 self.low[i] = p
         sets_last = not flags and ts >= before_ts
         if sets_last:
@@ -200,7 +260,7 @@ class MarketState:
         if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
             tape = self._tape
             k = tape.pos
-            tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo)
+            tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo, open_)
             tape.pos = (k + 1) & TAPE_MASK
         return i if sets_last else ~i
 
@@ -256,9 +316,11 @@ class MarketState:
         """Replay symbol ``i``'s trades from slot ``k`` on from the values before ``old`` (the
         trade that was at ``k``); set last, its time, high, low and the chart points of the
         buckets touched."""
-        rev = lastsale.replay(self._tape, self._tape.later(k), i, old)
+        session = (self.session_start_ms, self.session_open_ms, self.session_close_ms)
+        rev = lastsale.replay(self._tape, self._tape.later(k), i, old, session)
         changed = rev.last != self.last[i]
         self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
+        self.open[i] = rev.open
         self.ts[i] = rev.ts
         ring = self.history[i]
         bucket = ring.bucket_ms
@@ -284,28 +346,103 @@ class MarketState:
         ring = self.history[i]
         ring.roll(ts, p, before)
         self.next_bucket[i] = (ts // ring.bucket_ms + 1) * ring.bucket_ms
-        if ts >= self._session_until >= 0:
-            self._learn_session(ts)
+        high = self.high[i]
+        if high != high:  # NaN: the first trade since the session rolled over
+            self.high[i] = self.low[i] = p
         # The open can only be first seen in a new bucket: session opens fall on minute marks.
-        if self.open[i] is None and self.session_open_ms and ts >= self.session_open_ms:
-            self.open[i] = p
+        # It is the session's first regular-hours price (a pre-market print is not the open),
+        # and the session's range starts there too.
+        if self.open[i] is None and 0 < self.session_open_ms <= ts <= self.session_close_ms:
+            self.open[i] = self.high[i] = self.low[i] = p
 
-    def _learn_session(self, ts: int) -> None:
-        """The regular open of the ET day of ``ts`` (0 on a day the market is shut)."""
+    def _cross(self, ts: int) -> None:
+        """The data clock reached the next boundary: the session's close (each symbol's last
+        price then is its close), or a later day, which on a trading day starts a new session."""
         from feeds import calendar
 
-        bounds = calendar.session_open_close(ts)
-        self.session_open_ms = bounds[0] if bounds else 0
-        self._session_until = calendar.day_end(ts)
+        if self._closes is None and self.session_date is not None and ts > self.session_close_ms:
+            self._closes = list(self.last)
+            self._range_at_close = (list(self.high), list(self.low))
+        day = calendar.day_of(ts)
+        if day.open_ms is not None and day.date != self.session_date:
+            self._new_session(day)
+        if day.date == self.session_date and ts <= self.session_close_ms:
+            self._session_until = self.session_close_ms + 1  # a print at the close is regular
+        else:
+            self._session_until = day.end_ms
+
+    def _new_session(self, day: Day) -> None:
+        """Roll every symbol over to the session of ``day`` (O(n), once a session)."""
+        assert day.open_ms is not None and day.close_ms is not None
+        old = self.session_date
+        self.session += 1
+        self.session_date = day.date
+        self.session_start_ms = day.start_ms
+        self.session_open_ms, self.session_close_ms = day.open_ms, day.close_ms
+        if old is not None:
+            # a cancel of the last session's trade must not bring its high and low back
+            self.forget_trades()
+            self._record_closes(old.isoformat(), self._closing_prices())
+            for i in range(len(self.symbols)):
+                self._roll_symbol(i)
+            self.marked.update(range(len(self.symbols)))
+        self._closes = self._range_at_close = None
+        for symbol in self.daily:
+            self._set_ytd(self.ids[symbol])
+
+    def _record_closes(self, date: str, closes: list[float | None]) -> None:
+        """Each symbol's close of the session on ``date`` joins its daily closes, unless the
+        feed gave that date's close (which wins). Only symbols that traded in regular hours."""
+        for i, symbol in enumerate(self.symbols):
+            close = closes[i]
+            if close is None or self.open[i] is None:
+                continue
+            rows = self.daily.setdefault(symbol, [])
+            if not rows or rows[-1][0] < date:
+                rows.append((date, close))
+        self.daily_rev += 1
+
+    def _roll_symbol(self, i: int) -> None:
+        """A new session for symbol ``i``: the previous close is the last session's close,
+        however it was learnt (daily closes, the feed's own, its last price); a tick that
+        carries ``prev_close`` still overrides it."""
+        new = self.session_date.isoformat()  # type: ignore[union-attr]
+        rows = self.daily.get(self.symbols[i], ())
+        close = next((c for d, c in reversed(rows) if d < new), None)
+        if close is None:
+            close = self.last[i] if self.last[i] is not None else self.prev_close[i]
+        self.prev_close[i] = close
+        self.open[i] = None
+        self.high[i] = self.low[i] = _NAN
+        self.day_volume[i] = None
+        self._retired += self.count[i]
+        self.count[i] = 0
+        self.history[i].clear()
+        self.next_bucket[i] = 0  # the next tick opens a bucket, where high/low restart
+
+    def _set_ytd(self, i: int) -> None:
+        """The year-to-date base: the last close before the session's year (the latest close's
+        year while no session is known)."""
+        rows = self.daily.get(self.symbols[i])
+        if not rows:
+            return
+        year = self.session_date.year if self.session_date else int(rows[-1][0][:4])
+        start = f"{year:04d}-01-01"
+        base = next((c for d, c in reversed(rows) if d < start), None)
+        if base is not None:
+            self.ytd_base[i] = base
 
     def pin_session_open(self, open_ms: int) -> None:
-        """Use this session open instead of the calendar's (tests, synthetic data)."""
+        """Use this session open instead of the calendar's, with no rollover (tests, synthetic
+        data)."""
         self.session_open_ms = open_ms
-        self._session_until = -1
+        self.session_close_ms = _NEVER
+        self._session_until = _NEVER
 
     @property
     def total_ticks(self) -> int:
-        return sum(self.count)
+        """Ticks applied since the start, across sessions."""
+        return sum(self.count) + self._retired
 
     @property
     def last_tick_ts(self) -> int:
@@ -313,23 +450,69 @@ class MarketState:
         return max(self.ts, default=0)
 
     def chart(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
-        """(times_ms, prices) of ``symbol``'s history, the newest point at the live price."""
+        """(times_ms, prices) of ``symbol``'s session, ending at its live last price and time."""
         i = self.ids.get(symbol)
         if i is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return self.history[i].arrays(self.last[i])
+        times, prices = self.history[i].arrays(self.last[i])
+        if len(times) and self.ts[i] > times[-1]:
+            times[-1] = self.ts[i]
+        return times, prices
+
+    def _closing_prices(self) -> list[float | None]:
+        """Each symbol's last price at the session's close (its last so far before the close)."""
+        closes = self._closes
+        if closes is None:
+            return list(self.last)
+        return closes + self.last[len(closes) :]  # symbols first seen after the close
+
+    def session_range(self) -> tuple[list[float | None], list[float | None]]:
+        """Each symbol's session (high, low): regular hours once the session opened (the
+        pre-market's before), as they stood at the close once it closed; None or NaN where
+        the symbol has not traded in the session's hours. Index by symbol id; do not modify."""
+        at_close = self._range_at_close
+        if at_close is None:
+            return self.high, self.low
+        high, low = at_close
+        missing = len(self.high) - len(high)
+        if missing:  # symbols first seen after the close: no regular-hours range
+            high.extend([None] * missing)
+            low.extend([None] * missing)
+        return high, low
+
+    def session_prices(self) -> np.ndarray:
+        """Each symbol's price in the current session: its close once the session closed, else
+        its last (NaN where unknown). One copy, for consumers that need "the price on date X"."""
+        return np.array(self._closing_prices(), dtype=np.float64)
+
+    def close_on(self, symbol: str, date: str) -> float | None:
+        """``symbol``'s close on ``date`` (ISO) from daily closes, None when not known."""
+        rows = self.daily.get(symbol)
+        if not rows:
+            return None
+        k = bisect.bisect_left(rows, (date,))  # the rows are sorted by date
+        return rows[k][1] if k < len(rows) and rows[k][0] == date else None
 
     def apply_bars(self, bars: Bars) -> None:
-        """Backfill chart history; sets ``last`` only when the backfill is newer than any tick."""
+        """Backfill chart history; sets ``last`` only when the backfill is newer than any tick.
+
+        Bars of a session before the current one are not today's: they are skipped.
+        """
         i = self.id_of(bars.symbol)
         ring = self.history[i]
+        if bars.points and bars.points[-1][0] >= self._session_until:
+            self._cross(bars.points[-1][0])
         for ts, price in bars.points:
+            if ts < self.session_start_ms:
+                continue
             ring.add(ts, price)
-            if self.open[i] is None and ts >= self.session_open_ms and self.session_open_ms:
-                self.open[i] = price
+            if self.open[i] is None and 0 < self.session_open_ms <= ts <= self.session_close_ms:
+                self.open[i] = self.high[i] = self.low[i] = price
+                continue
             hi, lo = self.high[i], self.low[i]
-            self.high[i] = price if hi is None or price > hi else hi
-            self.low[i] = price if lo is None or price < lo else lo
+            # None: never traded; NaN: not since the rollover
+            self.high[i] = price if hi is None or not hi >= price else hi
+            self.low[i] = price if lo is None or not lo <= price else lo
         if bars.prev_close is not None:
             self.prev_close[i] = bars.prev_close
         if bars.points:
@@ -342,20 +525,32 @@ class MarketState:
                 self.last[i] = price
                 self.ts[i] = ts
                 self.marked.add(i)
+                if self.high[i] is None:  # only an earlier session's bars: no range today yet
+                    self.high[i] = self.low[i] = _NAN
 
     def apply_daily(self, daily: DailyCloses) -> None:
-        """Keep completed sessions' closes; the last close of a previous year is the YTD base."""
+        """Keep completed sessions' closes (merged with those known, the feed's winning).
+
+        The latest close before the current session is the previous close if none is known
+        yet; one that replaces the close the previous close was taken from (a close learnt from
+        ticks at the rollover, then the feed's official one) replaces it too. A previous close
+        the feed gave otherwise (a tick's, a backfill's) is kept. The last close of a previous
+        year is the YTD base."""
         i = self.id_of(daily.symbol)
-        closes = sorted(daily.closes)
+        merged = dict(self.daily.get(daily.symbol, ()))
+        now = self.session_date.isoformat() if self.session_date else "9999"
+        before = next((c for d, c in sorted(merged.items(), reverse=True) if d < now), None)
+        merged.update(daily.closes)
+        closes = sorted(merged.items())
         self.daily[daily.symbol] = closes
+        self.daily_rev += 1
         if not closes:
             return
-        if self.prev_close[i] is None:
-            self.prev_close[i] = closes[-1][1]
-        year = closes[-1][0][:4]
-        before = [c for d, c in closes if d[:4] < year]
-        if before:
-            self.ytd_base[i] = before[-1]
+        latest = next((c for d, c in reversed(closes) if d < now), None)
+        prev = self.prev_close[i]
+        if prev is None or (before is not None and prev == before):
+            self.prev_close[i] = latest
+        self._set_ytd(i)
         self.marked.add(i)
 
     def take_dirty(self) -> set[int]:

@@ -62,3 +62,17 @@ def write_holdings(path: Path, rows: Iterable[tuple[str, str, str, float]], as_o
     lines += [f"{s},{n},{sec},{w}" for s, n, sec, w in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+LIVE_REPLAY = "livetest"
+
+
+@pytest.fixture
+def live_replay() -> str:
+    """A feed kind that counts as live (not sim or replay) but plays a replay file:
+    ``--feed livetest:PATH``. Its alerts go to the live log and the webhook."""
+    from feeds.feed import register
+    from feeds.replay import ReplayFeed
+
+    register(LIVE_REPLAY)(lambda spec, arg, options: ReplayFeed(spec, Path(arg), options))
+    return LIVE_REPLAY

@@ -5,13 +5,23 @@ from __future__ import annotations
 import io
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from feeds.alerts import AlertLog, StatusLineSink, StdoutSink, WebhookSink, read_recent
+from feeds.alerts import (
+    AlertLog,
+    StatusLineSink,
+    StdoutSink,
+    WebhookSink,
+    alert_log_path,
+    offline_log_path,
+    read_recent,
+)
 from feeds.errors import ConfigError
 from feeds.events import FeedState, FeedStatus
+from feeds.feed import is_live
 from feeds.levels import AlertEvent
 
 T0 = 1_762_353_000_000
@@ -41,6 +51,7 @@ def test_log_appends_durably_and_reads_back_newest_first(tmp_path: Path) -> None
         "price": 2452.0,
         "kind": "cross",
         "estimated": False,
+        "feed": "",
     }
     assert read_recent(path, 10) == [alert(2), alert(1, "down"), alert(0)]
     assert read_recent(path, 2) == [alert(2), alert(1, "down")]
@@ -167,3 +178,171 @@ async def test_webhook_problem_only_once_something_failed(
     sink(alert(1))
     await sink.aclose()
     assert received and sink.problem() is None
+
+
+# --- a full disk loses nothing already written (issue 8 §3) -----------------------------------
+
+
+def _full_disk_after(monkeypatch: pytest.MonkeyPatch, budget: int) -> list[int]:
+    """os.write in feeds.alerts gives ENOSPC once ``budget`` bytes are used (short writes first,
+    as a disk filling up does). Returns a one-item list: the bytes still free."""
+    import errno
+    import os
+
+    free = [budget]
+    real_write = os.write
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        if free[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real_write(fd, bytes(data[: free[0]]))
+        free[0] -= n
+        return n
+
+    monkeypatch.setattr("feeds.alerts.os.write", write)
+    return free
+
+
+def test_a_full_disk_keeps_whole_lines_and_counts_what_was_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "alerts.jsonl"
+    log = AlertLog(path)
+    log(alert(0))
+    free = _full_disk_after(monkeypatch, 40)  # the next line is cut after 40 bytes
+    log(alert(1))  # never raises into the pipeline
+    log(alert(2))
+    assert log.not_written == 2
+    problem = log.problem()
+    assert problem is not None and "\n" not in problem
+    assert f"alert log '{path}': 2 alert(s) not written (No space left on device)" in problem
+    # no cut line: the file holds only the whole first entry
+    assert path.read_text() == json.dumps(alert(0).to_dict(), separators=(", ", ": ")) + "\n"
+    free[0] = 10_000  # space again: the next alert starts on a line of its own
+    log(alert(3))
+    log.close()
+    assert read_recent(path, 10) == [alert(3), alert(0)]
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def test_a_full_disk_on_dev_full_is_counted_not_raised(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    log = AlertLog("/dev/full")
+    log(alert(0))
+    log.close()
+    assert log.not_written == 1 and "No space left on device" in (log.problem() or "")
+
+
+def test_a_cut_last_line_is_repaired_when_the_log_opens(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    whole = json.dumps(alert(0).to_dict())
+    path.write_text(whole + "\n" + whole[:30], encoding="utf-8")  # a crash mid-write
+    log = AlertLog(path)
+    assert log.repaired is not None and "removed a cut last line (30 bytes" in log.repaired
+    log(alert(1))
+    log.close()
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["price"] for line in lines] == [2452.0, 2453.0]  # nothing glued
+
+
+def test_a_whole_last_entry_missing_only_its_newline_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(json.dumps(alert(0).to_dict()), encoding="utf-8")
+    log = AlertLog(path)
+    assert log.repaired is None
+    log(alert(1))
+    log.close()
+    assert read_recent(path, 10) == [alert(1), alert(0)]
+
+
+# --- outputs carry no control characters (issue 8 §5) -----------------------------------------
+
+HOSTILE = "sup\x1b[2Jport\x9b31m \u202eevil\u2066x\u2069\x85"
+
+
+def _raw_controls(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+
+
+def test_the_log_stdout_and_status_lines_escape_control_characters(tmp_path: Path) -> None:
+    bad = AlertEvent(T0, "^RUT", 2450.0, HOSTILE, "up", 2452.0, "cross")
+    path = tmp_path / "alerts.jsonl"
+    log = AlertLog(path)
+    log(bad)
+    log.close()
+    out, err = io.StringIO(), io.StringIO()
+    StdoutSink(out)(bad)
+    StatusLineSink(err)(FeedStatus(FeedState.ERROR, HOSTILE, T0))
+    StatusLineSink(err).warning(HOSTILE)
+    for text in (path.read_text(), out.getvalue(), err.getvalue()):
+        assert _raw_controls(text) == []
+        assert "\\u202e" in text and "\\u009b" in text  # escaped, so nothing is lost
+    assert read_recent(path, 1)[0].label == HOSTILE  # reads back as it was
+    assert json.loads(out.getvalue())["label"] == HOSTILE
+
+
+async def test_the_webhook_body_escapes_control_characters(
+    hook_server: tuple[str, list[dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    bodies: list[bytes] = []
+    real_post = httpx.AsyncClient.post
+
+    async def post(self: httpx.AsyncClient, url: str, **kw: object) -> httpx.Response:
+        response = await real_post(self, url, **kw)  # type: ignore[arg-type]
+        bodies.append(response.request.content)
+        return response
+
+    monkeypatch.setattr(httpx.AsyncClient, "post", post)
+    url, received = hook_server
+    sink = WebhookSink(url + "/hook", trust_env=False)
+    sink(AlertEvent(T0, "^RUT", 2450.0, HOSTILE, "up", 2452.0, "cross", feed="yahoo"))
+    await sink.aclose()
+    assert received[0]["label"] == HOSTILE and received[0]["feed"] == "yahoo"
+    assert bodies and _raw_controls(bodies[0].decode("utf-8")) == []
+
+
+# --- the alert history tells the truth (issue 8 §7) -------------------------------------------
+
+
+def test_each_entry_names_its_feed_and_identical_events_are_written_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "alerts.offline.jsonl"
+    sim = [replace(alert(i), feed="sim") for i in range(2)]
+    for _ in range(2):  # a seed-0 sim run, twice: the same events
+        log = AlertLog(path)
+        for a in sim:
+            log(a)
+        log.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [d["feed"] for d in lines] == ["sim", "sim"]
+    assert log.duplicates == 2
+    assert read_recent(path, 10) == [sim[1], sim[0]]
+
+
+def test_read_recent_is_in_time_order_filtered_and_without_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    entries = [
+        replace(alert(5), feed="yahoo"),
+        replace(alert(1), feed="replay"),  # a replay of an older day, logged later
+        replace(alert(5), feed="yahoo"),  # the same event again (hand-merged logs)
+        replace(alert(3), feed="alpaca"),
+        alert(4),  # written before entries named their feed: origin unknown
+    ]
+    path.write_text("".join(json.dumps(a.to_dict()) + "\n" for a in entries))
+    assert [a.ts for a in read_recent(path, 10)] == [T0 + 5000, T0 + 4000, T0 + 3000, T0 + 1000]
+    live = read_recent(path, 10, keep=lambda a: is_live(a.feed))
+    assert [(a.ts, a.feed) for a in live] == [(T0 + 5000, "yahoo"), (T0 + 3000, "alpaca")]
+
+
+def test_offline_feeds_log_beside_the_live_log(tmp_path: Path) -> None:
+    live = tmp_path / "alerts.jsonl"
+    assert alert_log_path(live, "yahoo") == live
+    assert alert_log_path(live, "alpaca") == live
+    assert alert_log_path(live, "sim") == tmp_path / "alerts.offline.jsonl"
+    assert alert_log_path(live, "replay") == offline_log_path(live)

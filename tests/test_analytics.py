@@ -72,11 +72,19 @@ def test_rank_by_each_key():
     rets = np.array([0.01, -0.03, 0.02, np.nan])
     weights = np.array([0.005, 0.004, 0.004, 0.009])
     kw = {"contribution": contribution, "rets": rets, "weights": weights, "symbols": symbols}
-    assert an.rank("contribution", **kw).tolist() == [1, 2, 0, 3]  # |-12| > 8 > 5, NaN last
+    assert an.rank("contribution", **kw).tolist() == [2, 0, 1, 3]  # 8 > 5 > -12, NaN last
+    # reversed: the biggest detractor first (signed, not by size), NaN still last
+    assert an.rank("contribution", descending=False, **kw).tolist() == [1, 0, 2, 3]
     assert an.rank("return", **kw).tolist() == [2, 0, 1, 3]
     assert an.rank("return", descending=False, **kw).tolist() == [1, 0, 2, 3]
     assert an.rank("weight", **kw).tolist() == [3, 0, 1, 2]
-    assert an.rank("symbol", **kw).tolist() == [1, 0, 2, 3]
+    assert an.rank("symbol", descending=False, **kw).tolist() == [1, 0, 2, 3]
+    assert an.rank("symbol", **kw).tolist() == [3, 2, 0, 1]  # Z-A
+    # non-members rank after every member, whatever the key and direction
+    member = np.array([True, True, False, True])
+    assert an.rank("contribution", member=member, **kw).tolist() == [0, 1, 3, 2]
+    assert an.rank("contribution", descending=False, member=member, **kw).tolist() == [1, 0, 3, 2]
+    assert an.rank("symbol", descending=False, member=member, **kw).tolist() == [1, 0, 3, 2]
     with pytest.raises(ValueError):
         an.rank("volume", **kw)
 

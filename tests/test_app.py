@@ -514,14 +514,14 @@ async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
         app.pull_frame()
-        assert not [n for n in app._notifications if n.title == "Alerts not delivered"]
+        assert not [n for n in app._notifications if n.title == "Not written or delivered"]
         pipeline.handle(Tick("^RUT", 2440.0, NOW_MS + 1000))
         pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 2000))  # crosses 2,450
         assert sink.lost >= 1
         app.pull_frame()
         await pilot.pause()
-        shown = [n.message for n in app._notifications if n.title == "Alerts not delivered"]
+        shown = [n.message for n in app._notifications if n.title == "Not written or delivered"]
         assert shown and "not written" in shown[0]
         app.pull_frame()  # the same problem is not announced twice
-        count = len([n for n in app._notifications if n.title == "Alerts not delivered"])
+        count = len([n for n in app._notifications if n.title == "Not written or delivered"])
         assert count == 1

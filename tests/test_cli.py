@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from feeds.alerts import offline_log_path
 from feeds.config import load_settings
 from feeds.events import (
     Bars,
@@ -52,7 +53,8 @@ def board_files(tmp_path: Path) -> tuple[Path, Path]:
             ("CCC", "Gamma Co", "Financials", 1.00),  # in the holdings, never ticks
             ("DDD", "Delta Ltd", "Energy", 0.50),
         ],
-        as_of="2025-11-05",
+        # the day before the replay, with no prices or closes for it: weights stay as of then
+        as_of="2025-11-04",
     )
     replay = write_csv(
         tmp_path / "day.csv",
@@ -87,14 +89,38 @@ def test_snapshot_json_matches_hand_computed_board(
     assert status == 0, err
     assert out.count("\n") == 1
     snap = json.loads(out)
-    assert set(snap) == {"as_of", "indices", "spread_bp", "breadth", "constituents"}
+    assert set(snap) == {
+        "as_of",
+        "session",
+        "indices",
+        "spread_bp",
+        "breadth",
+        "coverage",
+        "weights_as_of",
+        "constituents",
+    }
     assert snap["as_of"] == "2025-11-05T14:31:00.000+00:00"
+    assert snap["session"] == "2025-11-05"
     approx = pytest.approx
     r_rut, r_spx, r_mags = 21 / 2440, 13.6 / 6800, 0.3 / 60  # 0.0086066, 0.002, 0.005
-    assert snap["indices"]["^RUT"] == {"last": 2461.0, "anchor": 2440.0, "return": approx(r_rut)}
-    assert snap["indices"]["^GSPC"] == {"last": 6813.6, "anchor": 6800.0, "return": approx(0.002)}
-    assert snap["indices"]["MAGS"] == {"last": 60.3, "anchor": 60.0, "return": approx(0.005)}
-    assert snap["indices"]["IWM"] == {"last": None, "anchor": None, "return": None}
+
+    def index(last: float | None, anchor: float | None, r: object, hi: float | None = None):
+        # all ticks are regular-hours ones: the open is the first price, no previous close
+        lo = anchor if hi is not None and anchor is not None and anchor < hi else hi
+        return {
+            "last": last,
+            "anchor": anchor,
+            "return": r,
+            "prev_close": None,
+            "open": anchor,
+            "high": hi,
+            "low": lo,
+        }
+
+    assert snap["indices"]["^RUT"] == index(2461.0, 2440.0, approx(r_rut), 2461.0)
+    assert snap["indices"]["^GSPC"] == index(6813.6, 6800.0, approx(0.002), 6813.6)
+    assert snap["indices"]["MAGS"] == index(60.3, 60.0, approx(0.005), 60.3)
+    assert snap["indices"]["IWM"] == index(None, None, None)
     # (0.0086066 - 0.002) * 10,000 = 66.066 bp; (0.0086066 - 0.005) * 10,000 = 36.066 bp
     assert snap["spread_bp"] == {
         "RUT-SPX": approx((r_rut - r_spx) * 10_000),
@@ -102,10 +128,14 @@ def test_snapshot_json_matches_hand_computed_board(
     }
     assert snap["spread_bp"]["RUT-SPX"] == approx(66.0656, abs=1e-4)
     assert snap["spread_bp"]["RUT-MAGS"] == approx(36.0656, abs=1e-4)
-    # AAA up, BBB and ZZZ down, DDD unchanged; CCC never ticked, so it is not counted
-    assert snap["breadth"] == {"advancers": 1, "decliners": 2, "unchanged": 1, "pct_up": 0.25}
-    # ranked by |contribution|: AAA 0.02 * 0.05 * 1e4 = 10 bp, BBB 0.015 * -0.015 * 1e4 =
-    # -2.25 bp, DDD 0 bp; ZZZ has no weight so no contribution, and ranks last
+    # AAA up, BBB down, DDD unchanged; CCC never ticked and ZZZ is not a member: not counted
+    assert snap["breadth"] == {"advancers": 1, "decliners": 1, "unchanged": 1, "pct_up": 1 / 3}
+    # AAA, BBB and DDD have prices: 2 + 1.5 + 0.5 = 4 % of the index; no source for prices on
+    # 2025-11-04, so the weights are as of that date
+    assert snap["coverage"] == {"names": 3, "weight": approx(0.04)}
+    assert snap["weights_as_of"] == "2025-11-04"
+    # ranked by contribution: AAA 0.02 * 0.05 * 1e4 = 10 bp, DDD 0 bp, BBB 0.015 * -0.015 *
+    # 1e4 = -2.25 bp; ZZZ is not a member (no weight, no contribution): after the members
     assert snap["constituents"] == [
         {
             "symbol": "AAA",
@@ -114,14 +144,7 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": approx(0.05),
             "weight": 0.02,
             "contribution_bp": approx(10.0),
-        },
-        {
-            "symbol": "BBB",
-            "name": "Beta Inc",
-            "last": 19.7,
-            "return": approx(-0.015),
-            "weight": 0.015,
-            "contribution_bp": approx(-2.25),
+            "member": True,
         },
         {
             "symbol": "DDD",
@@ -130,6 +153,16 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": 0.0,
             "weight": 0.005,
             "contribution_bp": 0.0,
+            "member": True,
+        },
+        {
+            "symbol": "BBB",
+            "name": "Beta Inc",
+            "last": 19.7,
+            "return": approx(-0.015),
+            "weight": 0.015,
+            "contribution_bp": approx(-2.25),
+            "member": True,
         },
         {
             "symbol": "ZZZ",
@@ -138,6 +171,7 @@ def test_snapshot_json_matches_hand_computed_board(
             "return": approx(-0.04),
             "weight": None,
             "contribution_bp": None,
+            "member": False,
         },
     ]
 
@@ -150,9 +184,15 @@ def test_snapshot_text_is_an_aligned_table(
     status, out, _ = run_cli([*args, "--holdings", str(holdings)], capsys)
     assert status == 0
     lines = out.splitlines()
-    assert "^RUT   2,461.00  2,440.00  +0.86%" in lines
+    assert lines[3].split() == [
+        "^RUT",
+        *("2,461.00", "2,440.00", "+0.86%"),  # last, anchor, return
+        *("—", "2,440.00", "2,461.00", "2,440.00"),  # prev close, open, high, low
+    ]
     assert "SPREAD   RUT-SPX +66.1 bp   RUT-MAGS +36.1 bp" in lines
-    assert "BREADTH  1 up  2 down  1 unchanged  (25.0% up)" in lines
+    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up)" in lines
+    assert "BOARD    3 names · 4.0% of the index" in lines
+    assert "WEIGHTS  as of Nov 04, 2025" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("#"))
     assert lines[header + 1].split() == [
         "1",
@@ -164,7 +204,7 @@ def test_snapshot_text_is_an_aligned_table(
         "2.00%",
         "+10.0",
     ]
-    assert lines[header + 2].split()[:2] == ["2", "BBB"]
+    assert lines[header + 2].split()[:2] == ["2", "DDD"]
     assert lines[-1] == "... 2 more (--top N to show them)"
     # the numeric columns line up on their right edge
     assert len({len(line) for line in lines[header + 1 : header + 3]}) == 1
@@ -197,6 +237,7 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
                 "price": path[i],
                 "kind": kind,
                 "estimated": False,
+                "feed": "replay",
             },
             separators=(", ", ": "),
         )
@@ -210,9 +251,10 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
     assert [(s["kind"], s["state"]) for s in statuses] == [("status", "live"), ("status", "ended")]
     assert statuses[0]["detail"] == "replay of rut.csv, 18 rows"
     assert statuses[0]["ts"] == "2025-11-05T14:30:00.000+00:00"
-    # ... and each alert reached the durable log as well
-    log = Path(load_settings().alert_log)
-    assert len(log.read_text().splitlines()) == 3
+    # ... and each alert reached the durable log as well: the offline one, as a replay's
+    live_log = Path(load_settings().alert_log)
+    log = offline_log_path(live_log)
+    assert len(log.read_text().splitlines()) == 3 and not live_log.exists()
 
 
 def test_alerts_from_the_sim_in_feed_time(
@@ -463,7 +505,7 @@ def test_record_refuses_a_file_with_another_header(
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),
         (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
         (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
-        (["alerts", "--level", "abc"], "--level 'abc': expected PRICE[:LABEL] with a positive"),
+        (["alerts", "--level", "abc"], "--level 'abc': 'abc' is not a number"),
         (["alerts", "--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
         (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
@@ -583,7 +625,7 @@ def test_an_unreadable_saved_levels_file_is_a_warning_not_a_failure(
 
 
 def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
 ) -> None:
     import socket
 
@@ -595,9 +637,9 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     ticks = write_csv(
         tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
     )
-    args = ["alerts", "--feed", f"replay:{ticks}", "--config", str(config)]
+    args = ["alerts", "--feed", f"{live_replay}:{ticks}", "--config", str(config)]
     status, out, err = run_cli(args, capsys)
-    assert status == 0 and '"cross"' in out  # the alert still reaches stdout and the log
+    assert status == 4 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
 
@@ -639,3 +681,163 @@ def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
         assert replay.quote(symbol) == live.quote(symbol)
     assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
     assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+
+
+def test_alerts_on_a_full_disk_reach_stdout_and_the_count_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    config = tmp_path / "config.toml"
+    config.write_text('alert_log = "/dev/full"\n')  # every write: ENOSPC
+    ticks = write_csv(
+        tmp_path / "ticks.csv",
+        "ts,symbol,price",
+        [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0), (T0 + 2, "^RUT", 2440.0)],
+    )
+    args = ["alerts", "--feed", f"{live_replay}:{ticks}", "--config", str(config)]
+    status, out, err = run_cli(args, capsys)
+    assert status == 4  # the run worked, but not everything was written
+    assert [json.loads(line)["direction"] for line in out.splitlines()] == ["up", "down"]
+    assert "unexpected" not in err and "Traceback" not in err
+    last = json.loads(err.splitlines()[-1])
+    assert last["kind"] == "warning"
+    assert last["detail"].startswith(
+        "alert log '/dev/full': 2 alert(s) not written (No space left on device)"
+    )
+
+
+def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], live_replay: str
+) -> None:
+    from dataclasses import replace as dc_replace
+
+    from feeds.alerts import WebhookSink
+    from feeds.levels import AlertEvent
+
+    ticks = write_csv(
+        tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
+    )
+    config = tmp_path / "config.toml"
+    config.write_text('webhook = "http://127.0.0.1:9/hook"\n')
+    for feed in ("sim", f"replay:{ticks}"):
+        status, _out, err = run_cli(
+            ["alerts", "--feed", feed, "--config", str(config), "--duration", "60", "--speed", "0"],
+            capsys,
+        )
+        assert status == 0 and "webhook: not used for" in err
+    settings = load_settings(config)
+    assert not Path(settings.alert_log).exists()  # practice went to the offline log only
+    offline = offline_log_path(settings.alert_log)
+    assert {json.loads(line)["feed"] for line in offline.read_text().splitlines()} == {
+        "sim",
+        "replay",
+    }
+    # a live log written before entries named their feed may hold a sim's alerts: not listed
+    legacy = AlertEvent(T0 - 86_400_000, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
+    real = dc_replace(legacy, ts=T0 - 60_000, feed="yahoo")
+    Path(settings.alert_log).write_text(
+        "".join(json.dumps(a.to_dict()) + "\n" for a in (legacy, real))
+    )
+    live = build_pipeline(dc_replace(settings, feed=f"{live_replay}:{ticks}"))
+    assert list(live.alerts) == [real]
+    assert any(isinstance(s, WebhookSink) for s in live.alert_sinks)
+    sim = build_pipeline(dc_replace(settings, feed="sim"))
+    assert {a.feed for a in sim.alerts} == {"sim"} and sim.alerts
+    assert not any(isinstance(s, WebhookSink) for s in sim.alert_sinks)
+    for pipeline in (live, sim):
+        for sink in pipeline.alert_sinks:
+            getattr(sink, "close", lambda: None)()
+
+
+@pytest.mark.parametrize(
+    ("config", "holdings", "args", "message"),
+    [
+        ("[[levels.user]]\nprice = inf\n", None, [], "levels.user #1 price is inf"),
+        ("a = " + "[" * 3000 + "]" * 3000 + "\n", None, [], "nested too deeply"),
+        ("universe = 100000000\n", None, [], "universe must be at most 10,000"),
+        ("", None, ["--universe", "100000000"], "--universe: universe must be at most 10,000"),
+        ("", None, ["--level", "1e9"], "--level '1e9': 1,000,000,000 is far from"),
+        ("", None, ["--level", "0.5"], "--level '0.5': 0.5 is far from"),
+        ("", None, ["--speed", "inf"], "--speed: speed is inf; use a finite number"),
+        ("", "AAA,A,X,nan\n", [], "h.csv:3: weight_pct 'nan' must be a percentage"),
+        ("", "AAA,A,X,-1\n", [], "weight_pct '-1' must be a percentage of 0 or more"),
+        ("", "", [], "no rows after the header line"),
+        ("", "AAA,A,X,70\nBBB,B,X,31\n", [], "weights sum to 101.0%, over 100.5%"),
+    ],
+)
+@pytest.mark.parametrize("command", ["snapshot", "alerts", None])
+def test_bad_inputs_are_one_line_with_status_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    config: str,
+    holdings: str | None,
+    args: list[str],
+    message: str,
+    command: str | None,
+) -> None:
+    (tmp_path / "c.toml").write_text(config)
+    argv = ["--config", str(tmp_path / "c.toml"), *args]
+    if holdings is not None:
+        h = tmp_path / "h.csv"
+        h.write_text("# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n" + holdings)
+        argv += ["--holdings", str(h)]
+    status, out, err = run_cli(([command] if command else []) + argv, capsys)
+    assert (status, out) == (2, "")  # the monitor (no command) stops before its first frame
+    assert err.count("\n") == 1 and err.startswith("r2k: error: ") and message in err
+
+
+def snapshot_with_holdings(
+    rows: str, replay: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """``r2k snapshot`` of ``replay`` with a holdings file of these snapshot-format rows."""
+    h = replay.with_name("h.csv")
+    h.write_text("# as_of: 2025-11-05\nsymbol,name,sector,weight_pct\n" + rows)
+    return run_cli(["snapshot", *args, "--feed", f"replay:{replay}", "--holdings", str(h)], capsys)
+
+
+def test_a_partial_holdings_file_is_a_warning_and_duplicates_are_merged(
+    capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+) -> None:
+    rows = "AAA,Alpha Corp,X,2\nBBB,Beta,X,0.5\nAAA,Alpha again,X,0.4\n"
+    status, out, err = snapshot_with_holdings(rows, board_files[0], capsys, "--json")
+    assert status == 0
+    by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
+    assert by["AAA"]["name"] == "Alpha Corp" and by["AAA"]["weight"] == pytest.approx(0.024)
+    warnings = [json.loads(line)["detail"] for line in err.splitlines()]
+    assert any("AAA (2x)" in w and "merged" in w for w in warnings)
+    assert any("2 names, 2.9% of the index" in w for w in warnings)
+
+
+def test_snapshot_outputs_carry_no_raw_control_characters(
+    capsys: pytest.CaptureFixture[str], board_files: tuple[Path, Path]
+) -> None:
+    import re
+
+    rows = "AAA,Alpha\u009b31m\u202eCorp\u2066,X,2\nBBB,Beta\x1b]0;pwned\x07,X,1\n"
+    raw = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    outputs = {}
+    for fmt_args in (["--json"], []):
+        status, out, err = snapshot_with_holdings(rows, board_files[0], capsys, *fmt_args)
+        assert status == 0
+        assert not raw.search(out) and not raw.search(err)
+        outputs[bool(fmt_args)] = out
+    by = {c["symbol"]: c for c in json.loads(outputs[True])["constituents"]}
+    assert by["AAA"]["name"] == "Alpha\u009b31m\u202eCorp\u2066"  # escaped in JSON, not lost
+
+
+def test_alert_labels_on_stdout_carry_no_raw_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[[levels.user]]\nprice = 2455\nlabel = "x\\u202eevil\\u009b"\n')
+    ticks = write_csv(
+        tmp_path / "t.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
+    )
+    status, out, err = run_cli(
+        ["alerts", "--feed", f"replay:{ticks}", "--config", str(config)], capsys
+    )
+    assert status == 0
+    assert "\u202e" not in out + err and "\u009b" not in out + err
+    labels = {json.loads(line)["label"] for line in out.splitlines()}
+    assert "x evil" in labels  # a config label is cleaned like one typed in the dialog

@@ -142,15 +142,29 @@ def test_precedence_defaults_file_env_flags(
         ('webhook = "ftp://x"\n', "webhook must be an http:// or https:// URL"),
         (
             "levels_file = 3\n",
-            "levels_file must be a non-empty string, not 3 "
-            '(e.g. levels_file = "~/.local/state/r2k/levels.json")',
+            'levels_file must be text, not 3 (e.g. levels_file = "~/.local/state/r2k/levels.json")',
         ),
-        ("[feeds]\nalpaca = 3\n", "feeds must hold one table per feed"),
-        ("[levels]\nuser = [{price = -1}]\n", "levels.user #1 price must be a positive number"),
+        ("[feeds]\nalpaca = 3\n", "feeds must hold one table per entry"),
+        (
+            "[levels]\nuser = [{price = -1}]\n",
+            "levels.user #1 price -1.0: A level must be a positive, finite number",
+        ),
         ('[[levels.user]]\nprice = 1\nlable = "x"\n', "unknown key 'levels.user.lable'"),
+        # issue 8 §4: non-finite numbers, deep nesting, ranges
+        ("[[levels.user]]\nprice = inf\n", "levels.user #1 price is inf; use a finite number"),
+        ("[[levels.user]]\nprice = nan\n", "levels.user #1 price is nan; use a finite number"),
+        ("[[levels.user]]\nprice = 1e9\n", "is far from the Russell 2000"),
+        ("[[levels.user]]\nprice = 0.5\n", "is far from the Russell 2000"),
+        ("speed = inf\n", "speed is inf; use a finite number (e.g. speed = 1)"),
+        ("stale_after = nan\n", "stale_after is nan; use a finite number"),
+        ("hysteresis = -inf\n", "hysteresis is -inf; use a finite number"),
+        ("[feeds.alpaca]\nlimits = [1.0, [2.0, inf]]\n", "feeds.alpaca.limits #2 #2 is inf"),
+        ("universe = 100000000\n", "universe must be at most 10,000, not 100000000"),
+        ("a = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply to read; flatten them"),
+        ("approach = true\n", "approach must be a number or false, not True"),
     ],
 )
-def test_config_errors_are_one_line_naming_file_and_key(
+def test_config_errors_are_one_line_naming_file_place_and_fix(
     tmp_path: Path, text: str, message: str
 ) -> None:
     path = write(tmp_path, text)
@@ -165,7 +179,7 @@ def test_config_errors_are_one_line_naming_file_and_key(
 def test_flag_values_are_checked_and_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^--speed: speed must be at least 0, not -1"):
         load_settings(overrides={"speed": -1.0})
-    with pytest.raises(ConfigError, match=r"^\$R2K_FEED: feed must be a non-empty string"):
+    with pytest.raises(ConfigError, match=r"^\$R2K_FEED: feed must not be empty"):
         load_settings(env={"R2K_FEED": " ", "XDG_STATE_HOME": str(tmp_path)})
 
 
@@ -182,3 +196,59 @@ def test_parse_level(text: str, level: LevelSpec) -> None:
 
 def test_settings_is_a_plain_dataclass() -> None:
     assert Settings().feed_config() == {}
+
+
+# --- every input is validated (issue 8 §4) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("speed", float("inf"), "--speed: speed is inf; use a finite number"),
+        ("refresh_hz", float("nan"), "--refresh: refresh_hz is nan"),
+        ("universe", 100_000_000, "--universe: universe must be at most 10,000"),
+        ("seed", -1, "--seed: seed must be at least 0"),
+    ],
+)
+def test_flags_get_the_same_checks(key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("$", r"\$")):
+        load_settings(overrides={key: value})
+
+
+@pytest.mark.parametrize("text", ["1e9", "0.5", "inf", "nan", "-5", "abc", ""])
+def test_level_flag_is_checked_as_the_add_level_dialog_checks(text: str) -> None:
+    from feeds.levelinput import parse_level as dialog_parse
+
+    with pytest.raises(ValueError) as dialog:
+        dialog_parse(text)
+    with pytest.raises(ConfigError) as flag:
+        parse_level(text)
+    assert str(dialog.value) in str(flag.value)
+    assert str(flag.value).startswith(f"--level {text!r}: ")
+
+
+def test_level_flag_accepts_what_the_dialog_accepts() -> None:
+    assert parse_level("2,475.5 breakout") == LevelSpec(2475.5, "breakout", True)
+    assert parse_level("2475:re\u202etest") == LevelSpec(2475.0, "re test", True)
+
+
+def test_directories_come_from_platformdirs_honouring_xdg(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import platformdirs
+
+    s = load_settings()
+    assert s.alert_log == platformdirs.user_state_path("r2k") / "alerts.jsonl"
+    assert s.alert_log.is_relative_to(isolated_env / "state")
+    from feeds.config import default_config_path
+
+    assert default_config_path() == isolated_env / "config" / "r2k" / "config.toml"
+
+
+def test_every_file_key_is_a_setting() -> None:
+    """Adding a key to the schema without a Settings field would be read and then dropped."""
+    from dataclasses import fields
+
+    from feeds.config import ConfigFile
+
+    assert set(ConfigFile.__struct_fields__) <= {f.name for f in fields(Settings)}

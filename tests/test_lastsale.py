@@ -188,13 +188,16 @@ def test_a_trade_barred_from_the_last_only_widens_the_range() -> None:
     assert (st.last[i], st.high[i], st.low[i]) == (10.0, 10.5, 10.0)
 
 
-def test_the_first_last_sale_keeps_a_range_set_by_barred_prints() -> None:
+def test_the_sessions_range_starts_at_its_first_last_sale() -> None:
     st = MarketState()
     st.apply(Tick("AAA", 11.0, T0, sale_flags=NOT_LAST))  # e.g. a sold-out-of-sequence print
     i = st.ids["AAA"]
     assert st.last[i] is None and st.high[i] == 11.0
+    # the open (the session's first regular-hours last sale) starts the session's range
     st.apply(Tick("AAA", 10.0, T0 + 1))
-    assert (st.last[i], st.first[i], st.high[i], st.low[i]) == (10.0, 10.0, 11.0, 10.0)
+    assert (st.last[i], st.open[i], st.high[i], st.low[i]) == (10.0, 10.0, 10.0, 10.0)
+    st.apply(Tick("AAA", 10.6, T0 + 2, sale_flags=NOT_LAST))  # after it, such a print counts
+    assert (st.last[i], st.high[i]) == (10.0, 10.6)
 
 
 def test_a_print_stamped_before_the_last_does_not_replace_it() -> None:

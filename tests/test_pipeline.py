@@ -83,8 +83,11 @@ async def test_frame_numbers_match_a_hand_calculation():
     assert rows["BBB"].contribution_bp == pytest.approx(-2.0)
     assert rows["CCC"].contribution_bp == pytest.approx(0.0)
     assert rows["ZZZ"].weight is None and rows["ZZZ"].ret == pytest.approx(0.1)
-    assert [r.symbol for r in f.board.rows(0, 3)] == ["AAA", "BBB", "CCC"]
-    assert (f.breadth.advancers, f.breadth.decliners, f.breadth.unchanged) == (2, 1, 1)
+    # signed: the top contributor first, the detractor last among members, the non-member after
+    assert [r.symbol for r in f.board.rows()] == ["AAA", "CCC", "BBB", "ZZZ"]
+    assert not rows["ZZZ"].member and rows["AAA"].member
+    # breadth counts members only: ZZZ's +10 % is not an advancer of the index
+    assert (f.breadth.advancers, f.breadth.decliners, f.breadth.unchanged) == (1, 1, 1)
     assert [a.direction for a in alerts if a.kind == "cross"] == ["up"]
     assert f.new_alerts == alerts
     assert p.frame().new_alerts == []  # consumed by the previous frame
@@ -93,10 +96,10 @@ async def test_frame_numbers_match_a_hand_calculation():
 async def test_sort_and_filter():
     p, _ = await run(ticks())
     by_return = [r.symbol for r in p.frame(sort="return").board.rows()]
-    assert by_return == ["ZZZ", "AAA", "CCC", "BBB"]
+    assert by_return == ["AAA", "CCC", "BBB", "ZZZ"]  # ZZZ (+10 %) is not a member: last
     assert [r.symbol for r in p.frame(text="beta").board.rows()] == ["BBB"]
     # breadth is for the whole universe even while the board is filtered
-    assert p.frame(text="beta").breadth.advancers == 2
+    assert p.frame(text="beta").breadth.advancers == 1  # AAA (ZZZ is not a member)
 
 
 async def test_changed_symbols_are_reported_once():

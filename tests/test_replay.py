@@ -10,7 +10,7 @@ import pytest
 
 from feeds.events import DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
-from feeds.replay import ReplayFeed, load_replay
+from feeds.replay import DAY_GAP_S, ReplayFeed, load_replay
 from tests.conftest import write_csv
 from tui.cli import main
 
@@ -272,3 +272,36 @@ def test_parquet_without_time_zone_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputFileError, match=r"row 1: ts is a timestamp without a time zone"):
         load_replay(path)
+
+
+async def test_a_multi_day_replay_skips_the_night(tmp_path: Path) -> None:
+    """At speed 60 the night from one session's last row to the next day's first is not waited
+    out: the new day comes DAY_GAP_S later, and its rows keep their pacing."""
+    wednesday = T0  # 2025-11-05 09:30 ET
+    thursday = T0 + 86_400_000
+    path = write_csv(
+        tmp_path / "two.csv",
+        "ts,symbol,price",
+        [
+            (wednesday, "^RUT", 1),
+            (wednesday + 60_000, "^RUT", 2),
+            (thursday, "^RUT", 3),
+            (thursday + 120_000, "^RUT", 4),
+        ],
+    )
+    feed = open_feed(f"replay:{path}", FeedOptions(speed=60))
+    assert isinstance(feed, ReplayFeed)
+    now = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    feed.clock = lambda: now[0]  # type: ignore[method-assign]
+    feed.sleep = fake_sleep  # type: ignore[method-assign]
+    released = [(ev.price, now[0]) async for ev in feed if isinstance(ev, Tick)]
+    assert released == [
+        (1, 0.0),
+        (2, pytest.approx(1.0)),  # a minute of data at 60x: one second
+        (3, pytest.approx(1.0 + DAY_GAP_S)),  # the night: DAY_GAP_S, not 1,439 s
+        (4, pytest.approx(3.0 + DAY_GAP_S)),  # two minutes later: two seconds
+    ]

@@ -100,3 +100,16 @@ def test_session_open_comes_from_the_data_day_not_the_wall_clock():
     assert st.session_open_ms == open_ms
     assert st.anchor("^RUT", "open") == 2441.0
     assert st.anchor("AAA", "open") == 10.2
+
+
+def test_rename_gives_an_untouched_symbols_id_to_its_new_spelling() -> None:
+    st = MarketState(["^RUT"])
+    i = st.id_of("JWA")
+    st.id_of("BE")
+    assert st.rename("JWA", "JW-A") and st.ids["JW-A"] == i and st.symbols[i] == "JW-A"
+    assert "JWA" not in st.ids
+    st.apply(Tick("BE", 25.0, 1))
+    assert not st.rename("BE", "B-E")  # it has ticked: its prices are the old spelling's
+    assert not st.rename("JW-A", "BE")  # the new spelling is already known
+    assert not st.rename("NOPE", "NO-PE")
+    assert not st.rename("JW-A", "SPY")  # never into (or out of) the headline's histories

@@ -24,9 +24,10 @@ def reference_apply(st: MarketState, tick: Tick) -> int:
     # a late print or a barred trade: the high/low unless barred from them, never the last
     sets_last = not flags and ts >= st.ts[i]
     if not flags & NOT_HIGH_LOW:
-        if st.high[i] is None or p > st.high[i]:  # type: ignore[operator]
+        hi, lo = st.high[i], st.low[i]
+        if hi is None or math.isnan(hi) or p > hi:  # None: never traded; NaN: since a rollover
             st.high[i] = p
-        if st.low[i] is None or p < st.low[i]:  # type: ignore[operator]
+        if lo is None or math.isnan(lo) or p < lo:
             st.low[i] = p
     if sets_last:
         if before is None:

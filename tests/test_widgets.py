@@ -7,6 +7,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from feeds.frame import LevelView
+from feeds.levelinput import parse_level
 from feeds.levels import AlertEvent, LevelState
 from tui import fmt
 from tui.widgets.alert_log import AlertLog, describe
@@ -31,16 +32,24 @@ def test_clean_strips_controls_and_bidi() -> None:
     ],
 )
 def test_parse_level(text: str, expected: tuple[float, str]) -> None:
-    assert fmt.parse_level(text) == expected
+    assert parse_level(text) == expected
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Type a level"), ("abc", "not a number"), ("-5", "positive"), ("1e9", "far from")],
+    [
+        ("", "Type a level"),
+        ("abc", "not a number"),
+        ("-5", "positive"),
+        ("1e9", "far from"),
+        ("0.5", "far from"),  # a fraction, not index points
+        ("inf", "positive"),
+        ("nan", "positive"),
+    ],
 )
 def test_parse_level_rejects(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        fmt.parse_level(text)
+        parse_level(text)
 
 
 def test_signed_figures_never_rely_on_colour() -> None:
@@ -178,7 +187,9 @@ class AlertApp(App[None]):
 
 T_ALERT = 1_763_740_801_000  # 2025-11-21 16:00:01 UTC
 CROSS = AlertEvent(T_ALERT, "^RUT", 2450.0, "support", "up", 2461.0, "cross", True)
-BUST = AlertEvent(T_ALERT + 1000, "^RUT", 2450.0, "support", "up", 2447.0, "busted", True, T_ALERT)
+BUST = AlertEvent(
+    T_ALERT + 1000, "^RUT", 2450.0, "support", "up", 2447.0, "busted", True, original_ts=T_ALERT
+)
 
 
 async def test_alert_log_marks_a_crossing_busted_when_its_trade_is_cancelled() -> None:
@@ -206,3 +217,54 @@ async def test_alert_log_seeded_from_the_durable_log_pairs_the_busted_line() -> 
         await pilot.pause()
         assert [e.busted for e in log.entries] == [False, True, False]  # only the one it names
         assert "▲ up, busted" in log.render_line(1).text
+
+
+# --- the alert panel tells the truth (issue 8 §7) ---------------------------------------------
+
+T0 = 1_762_353_000_000  # 2025-11-05 09:30 ET
+
+
+def _alert(minute: int, feed: str = "sim", direction: str = "up") -> AlertEvent:
+    return AlertEvent(
+        T0 + minute * 60_000, "^RUT", 2450.0, "support", direction, 2452.0, "cross", feed=feed
+    )
+
+
+async def test_alert_panel_is_in_time_order_newest_first_without_duplicates() -> None:
+    app = LadderApp()
+    async with app.run_test(size=(70, 12)) as pilot:
+        log = app.query_one(AlertLog)
+        log.set_today(T0 + 3_600_000)
+        log.seed([_alert(30), _alert(0), _alert(10)])  # an earlier run, any order
+        log.add([_alert(20, direction="down")])  # this run
+        log.add([_alert(0)])  # a seed-0 sim run again fires the same event: still one row
+        log.add([_alert(20, direction="down")])
+        await pilot.pause()
+        got = [(e.alert.ts - T0) // 60_000 for e in log.entries]
+        assert got == [30, 20, 10, 0]
+        assert [e.earlier for e in log.entries] == [True, False, True, False]
+        assert log.row_count == 4
+
+
+class _RawAlertApp(App[None]):
+    """The panel under the 16-colour theme the app picks for standard-colour terminals."""
+
+    def compose(self) -> ComposeResult:
+        yield AlertLog()
+
+    def on_mount(self) -> None:
+        self.theme = "ansi-dark"
+
+
+async def test_earlier_alerts_are_dimmed_also_in_16_colours() -> None:
+    app = _RawAlertApp()
+    async with app.run_test(size=(70, 6)) as pilot:
+        log = app.query_one(AlertLog)
+        log.set_today(T0 + 3_600_000)
+        log.seed([_alert(0)])
+        log.add([_alert(10)])
+        await pilot.pause()
+        new, old = (log.render_line(y) for y in range(2))
+        assert "09:40" in new.text and "11-05 09:30" in old.text
+        assert all(seg.style is not None and seg.style.dim for seg in old if seg.text.strip())
+        assert not any(seg.style is not None and seg.style.dim for seg in new)

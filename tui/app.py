@@ -125,6 +125,9 @@ class R2KApp(App[None]):
             # own ANSI palette keeps up/down apart
             self.theme = "ansi-dark"
         self.push_screen(self.main)
+        for note in self.pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
+            self.notify(fmt.clean(note, 300), severity="warning", timeout=15, markup=False)
+        self._warn_holdings()
         self._load_saved_levels()
         self.pipeline.alert_sinks.append(self._on_alert)
         self._timer = self.set_interval(1 / self.refresh_hz, self._on_timer, name="frame")
@@ -136,6 +139,22 @@ class R2KApp(App[None]):
         # pipeline uses it when it starts and in every frame. Load it in a thread while the
         # layout paints, then start the feed and pull the first frame.
         self.run_worker(self._warm_calendar, name="calendar", thread=True, exit_on_error=False)
+
+    def _warn_holdings(self) -> None:
+        """Holdings tickers respelt to the feed's symbols, or listed nowhere: said once."""
+        rec = self.pipeline.reconciler
+        if rec is None:
+            return
+        summary = rec.result.summary(brief=True)
+        if summary:
+            doubtful = rec.result.unmatched or rec.result.ambiguous
+            self.notify(
+                fmt.clean(summary, 300),
+                title="Holdings",
+                severity="warning" if doubtful else "information",
+                timeout=12,
+                markup=False,
+            )
 
     def _load_saved_levels(self) -> None:
         """Levels added with ``+`` in earlier sessions, after the configured ones."""
@@ -237,13 +256,17 @@ class R2KApp(App[None]):
         self.started.set()
 
     def _read_alert_log(self) -> None:
-        """Earlier alerts from the durable log (a thread: the file may be large)."""
-        try:
-            from feeds.alerts import read_recent
-        except ImportError:
-            return
-        path = getattr(self.settings, "alert_log", None)
-        alerts = [a for a in (_as_alert(x) for x in read_recent(path, ALERT_SEED_LIMIT)) if a]
+        """Earlier alerts from the durable log (a thread: the file may be large): the log this
+        feed writes to, and only what a screen on this feed may list (no sim on a live one)."""
+        from feeds.alerts import AlertLog, alert_log_path, read_recent
+        from feeds.feed import feed_kind
+        from feeds.setup import shown_with
+
+        kind = feed_kind(self.pipeline.feed.spec)
+        logs = [s.path for s in self.pipeline.alert_sinks if isinstance(s, AlertLog)]
+        path = logs[0] if logs else alert_log_path(getattr(self.settings, "alert_log", ""), kind)
+        recent = read_recent(path, ALERT_SEED_LIMIT, keep=shown_with(kind))
+        alerts = [a for a in (_as_alert(x) for x in recent) if a]
         if alerts:
             alerts.sort(key=lambda a: -a.ts)
             self.call_from_thread(self.main.alerts.seed, alerts)
@@ -281,7 +304,7 @@ class R2KApp(App[None]):
             if problem not in self._problems_shown:
                 self.notify(
                     fmt.clean(problem, 300),
-                    title="Alerts not delivered",
+                    title="Not written or delivered",
                     severity="error",
                     timeout=30,
                     markup=False,
@@ -320,7 +343,7 @@ class R2KApp(App[None]):
         if not self.main.ready:
             return
         if self.frame is not None:
-            self.main.alerts.set_today(self.frame.as_of)
+            self.main.alerts.set_today(self.frame.as_of, self.frame.session_date)
         if self._alert_backlog:
             self.main.alerts.add(self._alert_backlog)
             self._alert_backlog = []
@@ -608,6 +631,7 @@ def _as_alert(item: object) -> AlertEvent | None:
             price=float(item.get("price", 0.0)),
             kind=str(item.get("kind", "cross")),
             estimated=bool(item.get("estimated", False)),
+            feed=str(item.get("feed", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -1,4 +1,5 @@
-"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record).
+"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record,
+holdings show).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
@@ -111,6 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
     snap.add_argument("--json", action="store_true", help="print one JSON object instead")
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
+    hold = sub.add_parser(
+        "holdings",
+        help="inspect a holdings file",
+        description="Holdings files: 'r2k holdings show [PATH]'.",
+    )
+    hold_sub = hold.add_subparsers(dest="holdings_command", metavar="ACTION", required=True)
+    show = hold_sub.add_parser(
+        "show",
+        help="as-of date, members, weight, top 10, and tickers respelt or unmatched",
+        description="Print a holdings file's as-of date, the number of equity members, the "
+        "weight they sum to and the top 10 by weight, with the tickers respelt to the feed's "
+        "symbols (JWA -> JW-A) and those listed nowhere. No network: the spelling comes from "
+        "the feed's cached symbol list, a replay file's symbols or the bundled US listing.",
+    )
+    _common(show)
+    show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
+                      "or the bundled snapshot)")  # fmt: skip
+    show.add_argument("--json", action="store_true", help="print one JSON object instead")
     rec = sub.add_parser(
         "record",
         help="record a feed's ticks to a CSV that replay:PATH plays back",
@@ -136,12 +155,13 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
     from feeds.config import load_settings, parse_level
 
     args = vars(ns)
+    path = args.get("path") if args.get("command") == "holdings" else None
     overrides = {
         "feed": args.get("feed"),
         "speed": args.get("speed"),
         "seed": args.get("seed"),
         "universe": args.get("universe"),
-        "holdings": args.get("holdings"),
+        "holdings": path or args.get("holdings"),
         "anchor": args.get("anchor"),
         "refresh_hz": args.get("refresh"),
         "record": args.get("record"),
@@ -187,6 +207,10 @@ def run(argv: Sequence[str] | None) -> int:
         if ns.top is not None and ns.top < 0:
             raise UsageError(f"--top must be 0 or more, not {ns.top}")
         return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
+    if command == "holdings":
+        from tui.holdings import run_holdings_show
+
+        return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
         from tui.headless import run_record
@@ -219,11 +243,14 @@ def run_app(settings: Any) -> int:
         for sink in pipeline.alert_sinks:
             if isinstance(sink, AlertLog):
                 sink.close()
+        # what the screen showed as toasts, said once more where it outlives the screen
+        for problem in pipeline.problems():
+            sys.stderr.write(f"r2k: warning: {_one_line(problem)}\n")
     return 0
 
 
 def _one_line(text: str) -> str:
-    from tui.fmt import clean
+    from feeds.text import clean
 
     return clean(text, 2000)
 

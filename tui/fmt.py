@@ -8,29 +8,13 @@ comes from a feed passes through :func:`clean` before it reaches a widget.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from datetime import datetime
 
+from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
 from feeds.timefmt import exchange_time
 
 DASH = "—"  # shown for an unknown value (never a zero, which would read as a fact)
 UP, DOWN, FLAT = "▲", "▼", "·"
-
-# C0/C1 controls and the bidi/format characters that can reorder or hide text in a terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
-
-
-def clean(text: object, limit: int = 200) -> str:
-    """Feed text made safe to show: control and bidi characters removed, one line, bounded."""
-    s = str(text)
-    if _CONTROL.search(s):
-        s = _CONTROL.sub(" ", s)
-    if not s.isascii():
-        # Other format characters (category Cf) can still reorder a line; drop them too.
-        s = "".join(ch for ch in s if unicodedata.category(ch) != "Cf")
-    s = " ".join(s.split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def known(x: float | None) -> bool:
@@ -103,6 +87,11 @@ def day(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%a %d %b") if ts_ms > 0 else ""
 
 
+def iso_day(ts_ms: int) -> str:
+    """The exchange (New York) date of ``ts_ms``, ISO: "2025-11-20" ("" for no time)."""
+    return exchange_time(ts_ms).date().isoformat() if ts_ms > 0 else ""
+
+
 def hhmm(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%H:%M") if ts_ms > 0 else "--:--"
 
@@ -115,6 +104,23 @@ def stamp(ts_ms: int) -> str:
     return t.strftime("%m-%d %H:%M:%S")
 
 
+def coverage(names: int, weight: float | None) -> str:
+    """ "1,924 names · 99.4% of the index": the members on the board and their index weight."""
+    text = f"{names:,} name{'s' if names != 1 else ''}"
+    return text if weight is None else f"{text} · {weight * 100:.1f}% of the index"
+
+
+def weights_basis(as_of: str | None) -> str:
+    """Where the board's weights stand: at the anchor, or as of the holdings' date."""
+    if as_of is None:
+        return "at the anchor"
+    try:
+        when = datetime.fromisoformat(as_of).strftime("%b %d, %Y")
+    except ValueError:
+        when = as_of
+    return f"as of {when}"
+
+
 ANCHOR_NAMES = {
     "prev": "prev close",
     "open": "today's open",
@@ -125,23 +131,3 @@ ANCHOR_NAMES = {
 
 def anchor_name(mode: str) -> str:
     return ANCHOR_NAMES.get(mode, mode)
-
-
-def parse_level(text: str) -> tuple[float, str]:
-    """``"2,500 breakout"`` -> (2500.0, "breakout"). Raises ValueError with a message to show."""
-    parts = text.strip().split(maxsplit=1)
-    if not parts:
-        raise ValueError("Type a level in index points, e.g. 2500 or 2,500 breakout")
-    raw = parts[0].replace(",", "").replace("_", "")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(
-            f"{clean(parts[0], 20)!r} is not a number: try 2500 or 2,500 breakout"
-        ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("A level must be a positive number of index points")
-    if value > 100_000:
-        raise ValueError("That is far from the Russell 2000 (about 2,000-3,000 points)")
-    label = clean(parts[1], 40) if len(parts) > 1 else "user level"
-    return round(value, 2), label

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.setup import add_saved_levels, build_pipeline, close_sinks
 from feeds.symbols import HEADLINE
+from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt
 
@@ -57,35 +57,83 @@ async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool
             raise task.exception()  # type: ignore[misc]
 
 
-async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
+#: Exit status when the run worked but some of its output could not be written (a full or
+#: read-only disk): alerts missing from the log, a recording cut short. Stdout still has them.
+EXIT_NOT_WRITTEN = 4
+
+
+async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> int:
+    """Run to the end; warns about what was not written (stderr) and returns the exit status."""
+    warn = StatusLineSink().warning
+    for note in pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
+        warn(note)
+    reported: set[int] = set()
+
+    async def watch() -> None:
+        # a recording that stops or a log that fails is said when it happens (then its final
+        # count at the end), not only after a whole day's run
+        while True:
+            await asyncio.sleep(1.0)
+            for problem in _new_problems(pipeline, reported):
+                warn(problem)
+
+    watcher = asyncio.create_task(watch())
     try:
         await consume(pipeline, duration, feed_time=feed_time)
     finally:
+        watcher.cancel()
+        await asyncio.wait({watcher})
         await close_sinks(pipeline)
-        for problem in pipeline.problems():  # alerts that did not reach the log or webhook
-            StatusLineSink().warning(problem)
+        problems = pipeline.problems()
+        for problem in problems:  # the final counts: alerts or ticks not written
+            warn(problem)
+    return EXIT_NOT_WRITTEN if problems else 0
+
+
+def _new_problems(pipeline: Pipeline, reported: set[int]) -> list[str]:
+    """Problems of sinks (or the recording feed) that had none before; marks them reported."""
+    out = []
+    for source in (*pipeline.alert_sinks, pipeline.feed):
+        problem = getattr(source, "problem", None)
+        text = problem() if problem is not None else None
+        if text and id(source) not in reported:
+            reported.add(id(source))
+            out.append(text)
+    return out
+
+
+def warn_holdings(pipeline: Pipeline, sink: StatusLineSink | None = None) -> None:
+    """The load warning: one stderr line naming the holdings tickers respelt to the feed's
+    symbols and those listed nowhere (nothing when every ticker is listed as written)."""
+    summary = pipeline.reconciler.result.summary() if pipeline.reconciler else None
+    if summary:
+        (sink or StatusLineSink()).warning(summary)
 
 
 def run_alerts(settings: Settings, duration: float | None) -> int:
     status = StatusLineSink()
     pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
+    warn_holdings(pipeline, status)
     # the levels a trader added in the monitor alert here too
     warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
     if warning:
         status.warning(warning)
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
-    return 0
+    return asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     from feeds.recorder import RecordingFeed
 
-    pipeline = build_pipeline(settings, status_sinks=[StatusLineSink()])
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+    status = StatusLineSink()
+    pipeline = build_pipeline(settings, status_sinks=[status])
+    warn_holdings(pipeline, status)
     feed = pipeline.feed
+    if isinstance(feed, RecordingFeed) and feed.recorder.repaired:
+        pipeline.notes.append(feed.recorder.repaired)
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {out}\n")
-    return 0
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(out), 500)}\n")
+    return code
 
 
 def run_snapshot(
@@ -97,20 +145,21 @@ def run_snapshot(
     out: IO[str] | None = None,
 ) -> int:
     pipeline = build_pipeline(settings)
+    warn_holdings(pipeline)
     if settings.feed_name == "replay":
         duration = None  # a replay runs to its end: the snapshot is its final state
     elif duration is None:
         duration = SNAPSHOT_LIVE_SECONDS
-    asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     frame = pipeline.frame()
     stream = out or sys.stdout
     if as_json:
         data = snapshot_dict(frame, pipeline, top)
-        stream.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+        stream.write(dumps(data, separators=None) + "\n")  # control characters escaped
     else:
         stream.write(snapshot_text(frame, pipeline, TEXT_TOP if top is None else top))
     stream.flush()
-    return 0
+    return code
 
 
 def _num(x: float | None) -> float | None:
@@ -119,11 +168,22 @@ def _num(x: float | None) -> float | None:
 
 
 def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> dict[str, Any]:
-    """The board as plain data. Constituents: only those with a price (a holding that never
-    ticked has no return to show), ranked by the size of their contribution."""
+    """The board as plain data. Indices: the session of ``as_of``'s previous close, open, high
+    and low besides the last, anchor and return. Constituents: only those with a price (a
+    holding that never ticked has no return to show), ranked by contribution, index members
+    first (a non-member has ``"member": false`` and a null weight). ``weights_as_of`` is the
+    holdings' date when the weights could not be moved to the anchor, else null."""
     by_symbol = pipeline.holdings.by_symbol if pipeline.holdings else {}
     indices = {
-        s: {"last": _num(q.last), "anchor": _num(q.anchor), "return": _num(q.ret)}
+        s: {
+            "last": _num(q.last),
+            "anchor": _num(q.anchor),
+            "return": _num(q.ret),
+            "prev_close": _num(q.prev_close),
+            "open": _num(q.open),
+            "high": _num(q.high),
+            "low": _num(q.low),
+        }
         for s, q in frame.quotes.items()
     }
     b = frame.breadth
@@ -136,11 +196,14 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "return": _num(r.ret),
             "weight": _num(r.weight),
             "contribution_bp": _num(r.contribution_bp),
+            "member": r.member,
         }
         for r in rows[:top]
     ]
+    board = frame.board
     return {
         "as_of": iso_ms(frame.as_of),
+        "session": frame.session_date or None,
         "indices": indices,
         "spread_bp": {"RUT-SPX": _num(frame.spread_spx_bp), "RUT-MAGS": _num(frame.spread_mags_bp)},
         "breadth": {
@@ -149,6 +212,8 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
         },
+        "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
+        "weights_as_of": board.weights_as_of,
         "constituents": constituents,
     }
 
@@ -182,9 +247,15 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         q = d["indices"][s]
         est = " (est.)" if frame.quotes[s].estimated else ""
         index_rows.append(
-            [s + est, fmt.price(q["last"]), fmt.price(q["anchor"]), fmt.pct(q["return"])]
+            [
+                s + est,
+                *(fmt.price(q[k]) for k in ("last", "anchor")),
+                fmt.pct(q["return"]),
+                *(fmt.price(q[k]) for k in ("prev_close", "open", "high", "low")),
+            ]
         )
-    out += _table(["INDEX", "LAST", "ANCHOR", "RETURN"], index_rows, {1, 2, 3})
+    header = ["INDEX", "LAST", "ANCHOR", "RETURN", "PREV CLOSE", "OPEN", "HIGH", "LOW"]
+    out += _table(header, index_rows, set(range(1, 8)))
     sp = d["spread_bp"]
     spx, mags = fmt.bp(sp["RUT-SPX"], 1), fmt.bp(sp["RUT-MAGS"], 1)
     out += ["", f"SPREAD   RUT-SPX {spx} bp   RUT-MAGS {mags} bp"]
@@ -193,8 +264,11 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
     out += [
         f"BREADTH  {b['advancers']} up  {b['decliners']} down  {b['unchanged']} unchanged  "
         f"({pct_up} up)",
-        "",
     ]
+    if pipeline.holdings is not None:
+        out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")
+        out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
+    out.append("")
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [
@@ -203,7 +277,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
             fmt.clean(c["name"] or "", 28),
             fmt.price(c["last"]),
             fmt.pct(c["return"]),
-            fmt.weight_pct(c["weight"]),
+            fmt.weight_pct(c["weight"]) if c["member"] else "not in",
             fmt.bp(c["contribution_bp"], 1),
         ]
         for n, c in enumerate(shown, 1)

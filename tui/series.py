@@ -20,10 +20,9 @@ EMPTY: Series = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
 
 def history(pipeline: Pipeline, symbol: str) -> Series:
-    i = pipeline.state.ids.get(symbol)
-    if i is None:
-        return EMPTY
-    return pipeline.state.history[i].arrays()
+    """``symbol``'s points this session, the last one at its live last price and time (a
+    bucket's stored price is its first tick's until the next bucket closes it)."""
+    return pipeline.state.chart(symbol)
 
 
 def _aligned(b_times: np.ndarray, b_prices: np.ndarray, at: np.ndarray) -> np.ndarray:

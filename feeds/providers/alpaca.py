@@ -39,6 +39,7 @@ from feeds.providers.closes import (
     session_date,
     trim,
 )
+from feeds.providers.directories import ALPACA_TRADING_URLS, alpaca_with_fallback, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
@@ -218,6 +219,9 @@ class AlpacaFeed(StreamFeed):
         self.secrets = [self.key, self.secret]
         self.ws_url = setting("alpaca", "url", env, config, WS_URL) or WS_URL
         self.rest_url = setting("alpaca", "rest_url", env, config, REST_URL) or REST_URL
+        # the asset list lives on the trading API: one URL when overridden, else live then paper
+        trading = setting("alpaca", "trading_url", env, config)
+        self.trading_urls = (trading,) if trading else ALPACA_TRADING_URLS
         self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
@@ -250,7 +254,9 @@ class AlpacaFeed(StreamFeed):
         self._control: str | None = None  # last {"T":"success"} msg
         self._ack: dict[str, Any] | None = None  # last {"T":"subscription"} message
         # status-detail parts, in display order
-        self._notes: dict[str, str] = dict.fromkeys(("plan", "limit", "index", "prev"), "")
+        self._notes: dict[str, str] = dict.fromkeys(
+            ("plan", "limit", "index", "prev", "symbols"), ""
+        )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self._snap_error = ""  # why a snapshot request failed, kept for the status
@@ -443,6 +449,15 @@ class AlpacaFeed(StreamFeed):
         if self.feed_name == "test":
             self._set_notes(index="no ^RUT/^GSPC on the test stream")
             return []
+        # the asset list in the background: it never delays the stream
+        headers = {"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret}
+        self.spawn(
+            refresh_feed(
+                self,
+                lambda: alpaca_with_fallback(self.trading_urls, headers),
+                lambda text: self._set_notes(symbols=text),
+            )
+        )
         ref = reference_session(self.now_ms())
         rest = RestClient(
             self.rest_url,

@@ -36,6 +36,7 @@ from feeds.providers.closes import (
     session_date,
     trim,
 )
+from feeds.providers.directories import finnhub_symbols, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, StreamFeed
@@ -81,7 +82,9 @@ class FinnhubFeed(StreamFeed):
         self.symbols = every[: self.max_symbols] if self.max_symbols else every
         self.invalid: list[str] = []  # symbols Finnhub called invalid (from error messages)
         # status-detail parts, in display order
-        self._notes: dict[str, str] = dict.fromkeys(("plan", "error", "index", "prev"), "")
+        self._notes: dict[str, str] = dict.fromkeys(
+            ("plan", "error", "index", "prev", "symbols"), ""
+        )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self.quote_failures = 0  # quote requests that failed (shown in the status)
@@ -177,6 +180,8 @@ class FinnhubFeed(StreamFeed):
 
     # ---- REST warm-up -------------------------------------------------------------------------
     async def prepare(self) -> list[Event]:
+        # the symbol list in the background: it never delays the stream
+        self.spawn(refresh_feed(self, self._symbol_list, lambda t: self._set_notes(symbols=t)))
         ref = reference_session(self.now_ms())
         rest = RestClient(
             self.rest_url,
@@ -202,6 +207,14 @@ class FinnhubFeed(StreamFeed):
         else:
             await rest.aclose()
         return events
+
+    async def _symbol_list(self) -> set[str]:
+        # its own client, one request a day: the quotes' client keeps its pace for the quotes
+        rest = RestClient(self.rest_url, min_interval=0.0, retries=2, params={"token": self.token})
+        try:
+            return await finnhub_symbols(rest)
+        finally:
+            await rest.aclose()
 
     async def _quotes(
         self, rest: RestClient, symbols: list[str], ref: dt.date | None

@@ -83,6 +83,15 @@ class RestClient:
 
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path`` and decode JSON. Retries 429/5xx/network errors with backoff."""
+        resp = await self.get(path, params)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise RestError(f"malformed JSON from {self.base_url}{path}") from exc
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET ``path``: the response of the first try that is neither 429, 5xx nor a network
+        error (retried with backoff). Raises RestError on a 4xx or when the tries run out."""
         backoff = self.backoff_factory()
         last = ""
         last_status: int | None = None
@@ -110,8 +119,5 @@ class RestClient:
                     resp.status_code,
                     resp.text[:1000],
                 )
-            try:
-                return resp.json()
-            except ValueError as exc:
-                raise RestError(f"malformed JSON from {self.base_url}{path}") from exc
+            return resp
         raise RestError(f"gave up after {self.retries + 1} tries: {last}", last_status)

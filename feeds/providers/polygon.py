@@ -31,6 +31,7 @@ from feeds import conditions
 from feeds.errors import ConfigError, FeedSpecError
 from feeds.events import Bars, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
+from feeds.providers.directories import DOWNLOAD_TIMEOUT, polygon_tickers, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
@@ -322,12 +323,13 @@ class PolygonFeed(StreamFeed):
         failed: list[str] = []
         try:
             await self._run_jobs(client, jobs, start, prev, wanted, failed)
-            self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
-            if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
-                await self._refresh_conditions(client)
         except Exception as exc:  # the warm-up is a nicety: never take the stream down
             failed.append(f"the rest ({_one_line(exc)})")
-            self._set_note("rest", f"no previous close for {', '.join(failed)}")
+        self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
+        try:
+            if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
+                await self._refresh_conditions(client)
+            await self._refresh_symbols(client)
         finally:
             self._rest = None
             await client.aclose()
@@ -335,8 +337,9 @@ class PolygonFeed(StreamFeed):
     async def _refresh_conditions(self, client: RestClient) -> None:
         """Read Massive's stock trade conditions (all pages), use them and cache them.
 
-        Last in the warm-up: r2k's copy serves meanwhile, and on Basic's 5 calls a minute the
-        previous closes matter more. A failure keeps the copy (``conditions_error`` says why).
+        After the previous closes in the warm-up: r2k's copy serves meanwhile, and on Basic's 5
+        calls a minute the previous closes matter more. A failure keeps the copy
+        (``conditions_error`` says why).
         """
         params: dict[str, Any] | None = {
             "asset_class": "stocks",
@@ -362,6 +365,21 @@ class PolygonFeed(StreamFeed):
             return
         self.conditions_error = ""
         conditions.save_massive(results, fetched, self.conditions_cache)
+
+    async def _refresh_symbols(self, client: RestClient) -> None:
+        """The ticker list, after the previous closes and on the same client, so both keep
+        within the plan's REST rate (Basic: 5 calls a minute, a dozen pages)."""
+        per_minute = self.rest_per_minute
+        # a dozen pages: at Basic's 5 calls a minute that is minutes, not seconds
+        give_up = (
+            DOWNLOAD_TIMEOUT if not per_minute else max(DOWNLOAD_TIMEOUT, 20 * 60 / per_minute)
+        )
+        await refresh_feed(
+            self,
+            lambda: polygon_tickers(client, from_polygon, lambda t: self._set_note("symbols", t)),
+            lambda text: self._set_note("symbols", text),
+            give_up_after=give_up,
+        )
 
     async def _run_jobs(
         self,

@@ -16,6 +16,7 @@ REST trouble (429, 404...) is a status detail, never fatal.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -24,6 +25,8 @@ import orjson
 from feeds.errors import FeedSpecError
 from feeds.events import Event
 from feeds.feed import FeedOptions, register
+from feeds.providers.directories import NASDAQ_TRADER_URL, nasdaq_traded, refresh_feed
+from feeds.providers.http import RestClient
 from feeds.providers.settings import setting
 from feeds.providers.stream import StreamFeed
 from feeds.providers.yahoo_proto import ProtoDecodeError, decode_frame
@@ -55,6 +58,10 @@ class YahooFeed(StreamFeed):
         self._url = setting("yahoo", "url", env, config, DEFAULT_URL) or DEFAULT_URL
         self.rest_url = setting("yahoo", "rest_url", env, config, DEFAULT_REST_URL)
         self.backfill = _flag(env.get("R2K_YAHOO_BACKFILL"), config.get("backfill"))
+        # Yahoo publishes no symbol list: NASDAQ Trader's directory of US listings stands in
+        self.directory_url = (
+            setting("yahoo", "directory_url", env, config, NASDAQ_TRADER_URL) or NASDAQ_TRADER_URL
+        )
         self._rest: YahooRest | None = None
         self._notes: dict[str, str] = {}
 
@@ -83,6 +90,8 @@ class YahooFeed(StreamFeed):
 
     # ---- REST warm-up ------------------------------------------------------------------------
     async def prepare(self) -> list[Event]:
+        # the symbol list in the background: it never delays the stream
+        self.spawn(refresh_feed(self, self._symbol_list, lambda t: self._set_note("symbols", t)))
         if not self.backfill or not self.rest_url:
             return []
         try:
@@ -115,6 +124,20 @@ class YahooFeed(StreamFeed):
         finally:
             await rest.aclose()
         self._note("daily", failures)
+
+    async def _symbol_list(self) -> tuple[set[str], dt.date | None]:
+        rest = RestClient(self.directory_url, min_interval=0.0, retries=2, timeout=30.0)
+        try:
+            return await nasdaq_traded(rest)
+        finally:
+            await rest.aclose()
+
+    def _set_note(self, what: str, text: str) -> None:
+        if text:
+            self._notes[what] = text
+        else:
+            self._notes.pop(what, None)
+        self.set_note("; ".join(self._notes.values()))
 
     def _note(self, what: str, failures: list[str]) -> None:
         """Keep a REST failure in the status detail (one line): the stream goes on without it."""

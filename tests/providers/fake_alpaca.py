@@ -4,7 +4,8 @@ Speaks PROTOCOLS.md §4 exactly: ``[{"T":"success","msg":"connected"}]`` on conn
 message within the session, ``[{"T":"success","msg":"authenticated"}]``, additive subscribe with
 a full-set ``subscription`` ack, and the §4.4 errors (402 auth failed, 405 symbol limit with the
 set left unchanged, 406 connection limit, 409 insufficient subscription). The REST side answers
-``/v2/stocks/snapshots`` (keys in the ``APCA-API-*`` headers) and Yahoo's ``/v8/finance/chart``
+``/v2/stocks/snapshots`` and the trading API's ``/v2/assets`` (keys in the ``APCA-API-*``
+headers) and Yahoo's ``/v8/finance/chart``
 (daily closes for ^RUT/^GSPC), so one HTTP responder serves both base-URL overrides.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.server import ServerConnection
 
+from tests.providers.fake_directories import alpaca_asset, alpaca_assets_route
 from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
@@ -175,6 +177,7 @@ class FakeAlpaca(FakeWS[Conn]):
         rest = {
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/v2/stocks/snapshots": self._snapshots,
+            "/v2/assets": lambda req: alpaca_assets_route(self.assets, self.key, self.secret)(req),
         }
         super().__init__()
         self.http = FakeHTTP(routes(rest, Response(404, {"message": "Not Found"})))
@@ -187,6 +190,8 @@ class FakeAlpaca(FakeWS[Conn]):
         self.frames_all: list[str] = []
         self.close_after: set[int] = set()
         self.snapshots: dict[str, Snap] = {}
+        #: the trading API's asset list (``/v2/assets``)
+        self.assets = [alpaca_asset(s, "ARCA") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
         #: (connection number, subscribe message) for each accepted subscription
         self.subscribed: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
@@ -199,6 +204,7 @@ class FakeAlpaca(FakeWS[Conn]):
             "R2K_ALPACA_SECRET": self.secret,
             "R2K_ALPACA_URL": self.ws_url,
             "R2K_ALPACA_REST_URL": self.http.url,
+            "R2K_ALPACA_TRADING_URL": self.http.url,
             "R2K_YAHOO_REST_URL": self.http.url,
         }
 

@@ -20,6 +20,7 @@ import orjson
 from websockets import http11
 from websockets.asyncio.server import ServerConnection
 
+from tests.providers.fake_directories import finnhub_symbol
 from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
@@ -80,6 +81,7 @@ class FakeFinnhub(FakeWS[Conn]):
         rest = {
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/api/v1/quote": self._quote,
+            "/api/v1/stock/symbol": self._symbols,
         }
         super().__init__()
         self.http = FakeHTTP(routes(rest, Response(404, {"error": "Not Found"})))
@@ -92,6 +94,8 @@ class FakeFinnhub(FakeWS[Conn]):
         self.symbol_cap: int | None = None
         self.invalid: set[str] = set()
         self.quotes: dict[str, Quote] = {}
+        #: ``/api/v1/stock/symbol?exchange=US``
+        self.symbols = [finnhub_symbol(s, "ETP", "ARCX") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
         self.refused: list[tuple[str, int]] = []  # (path, HTTP status) of refused upgrades
         #: (connection number, its subscriptions) once ``expect`` have arrived
@@ -152,6 +156,13 @@ class FakeFinnhub(FakeWS[Conn]):
         self.active -= 1
 
     # ---- REST ---------------------------------------------------------------------------------
+    def _symbols(self, req: Request) -> Response:
+        if req.query.get("token") != self.token:
+            return Response(401, {"error": "Invalid API key."})
+        if req.query.get("exchange") != "US":
+            return Response(200, [])
+        return Response(200, self.symbols)
+
     def _quote(self, req: Request) -> Response:
         if req.query.get("token") != self.token:
             return Response(401, {"error": "Invalid API key."})

@@ -1,15 +1,17 @@
 """The one HTTP/1.1 server on 127.0.0.1 behind every REST fake: GET, keep-alive, JSON replies.
 
 Real sockets, so the client under test runs its real transport (httpx, pooling, headers). A
-provider fake passes its handler (often built with ``routes``); a reply's headers are sent as
-given (``Retry-After``, ``Content-Type``), and ``Connection: close`` ends the connection after it.
+provider fake passes its handler (often built with ``routes``; an async one can hold a reply
+back); a reply's headers are sent as given (``Retry-After``, ``Content-Type``), and
+``Connection: close`` ends the connection after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -49,14 +51,14 @@ class Response:
         return orjson.dumps(self.body)
 
 
-Handler = Callable[[Request], Response]
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
 
 
 def routes(table: Mapping[str, Handler], missing: Response) -> Handler:
     """A handler dispatching on the path: a key ending in ``/`` matches every path under it,
     any other key that path exactly; ``missing`` answers the rest (each provider's own 404)."""
 
-    def handler(req: Request) -> Response:
+    def handler(req: Request) -> Response | Awaitable[Response]:
         for prefix, route in table.items():
             if req.path == prefix or (prefix.endswith("/") and req.path.startswith(prefix)):
                 return route(req)
@@ -115,6 +117,8 @@ class FakeHTTP:
                 self.requests.append(req)
                 self.arrived.set()
                 resp = self.handler(req)
+                if inspect.isawaitable(resp):  # a handler may hold its reply back
+                    resp = await resp
                 body = resp.encoded()
                 out = [f"HTTP/1.1 {resp.status} {_reason(resp.status)}"]
                 hdrs = {"Content-Type": "application/json", **resp.headers}

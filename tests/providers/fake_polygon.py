@@ -20,6 +20,7 @@ import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
+from tests.providers.fake_directories import polygon_ticker, polygon_tickers_page
 from tests.providers.fake_http import FakeHTTP, Request, Response
 from tests.providers.fake_ws import FakeWS
 
@@ -78,6 +79,8 @@ class FakePolygon(FakeWS[Conn]):
         self.daily: dict[str, list[tuple[str, float]]] = {}  # ticker -> [(iso date, close)]
         self.grouped: dict[str, dict[str, float]] = {}  # iso date -> {ticker: close}
         self.grouped_any: dict[str, float] | None = None  # the same answer for any date
+        #: ``/v3/reference/tickers`` (served in pages of the request's ``limit``)
+        self.tickers = [polygon_ticker(t, "ETF", "ARCX") for t in ("IWM", "SPY", "MAGS")]
         #: /v3/reference/conditions results, served in two pages (a next_url cursor); None: 404
         self.conditions: list[dict[str, Any]] | None = None
 
@@ -161,6 +164,8 @@ class FakePolygon(FakeWS[Conn]):
             return Response(
                 401, {"status": "ERROR", "request_id": "r1", "error": "Unknown API Key"}
             )
+        if req.path == "/v3/reference/tickers":
+            return polygon_tickers_page(req, self.tickers)
         parts = req.path.strip("/").split("/")
         if req.path == "/v3/reference/conditions" and self.conditions is not None:
             half = len(self.conditions) // 2

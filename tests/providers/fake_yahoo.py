@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from websockets.asyncio.server import ServerConnection
 
+from tests.providers.fake_directories import nasdaq_traded
 from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 
@@ -309,6 +310,9 @@ def chart_body(
     return {"chart": {"result": [result], "error": None}}
 
 
+LISTED = dt.date(2026, 3, 3)
+
+
 class FakeYahooChart(FakeHTTP):
     """The chart endpoint, one request per connection (``Connection: close``).
 
@@ -318,8 +322,11 @@ class FakeYahooChart(FakeHTTP):
 
     def __init__(self) -> None:
         missing = Response(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
-        super().__init__(routes({CHART_PREFIX: self._reply}, missing))
+        listing = {"/nasdaqtraded.txt": lambda req: Response(200, self.listing)}
+        super().__init__(routes({CHART_PREFIX: self._reply, **listing}, missing))
         self.replies: dict[str, list[Response]] = {}
+        #: NASDAQ Trader's ``nasdaqtraded.txt``, which stands in for Yahoo's symbol list
+        self.listing = nasdaq_traded([(s, s, "N") for s in ("IWM", "SPY", "MAGS")], LISTED)
 
     def requests_for(self, symbol: str) -> list[Request]:
         return [r for r in self.requests if r.last == symbol]

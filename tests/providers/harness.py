@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -71,18 +72,24 @@ needs_r2k = pytest.mark.skipif(
 
 
 def snapshot_env(home: Path, settings: Mapping[str, str]) -> dict[str, str]:
-    """This environment without any R2K_ setting or user config/state, plus ``settings``; the
-    disk cache (the NYSE schedule) is shared with the developer's."""
+    """This environment without any R2K_ setting or user config/state, plus ``settings``. The
+    disk cache is the run's own (no downloaded symbol list leaks in or out), seeded with the
+    developer's NYSE schedule so the run need not rebuild it."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("R2K_") and k not in {"XDG_CONFIG_HOME", "XDG_STATE_HOME"}
     }
-    env.setdefault("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    mine = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "r2k"
+    cache = home / "cache"
+    (cache / "r2k").mkdir(parents=True, exist_ok=True)
+    for schedule in mine.glob("xnys-*.json"):
+        shutil.copy(schedule, cache / "r2k" / schedule.name)
     env |= {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(cache),
     }
     return env | dict(settings)
 

@@ -590,12 +590,13 @@ async def test_the_case_through_the_decoder_against_the_fake() -> None:
 @needs_r2k
 async def test_r2k_alerts_writes_the_busted_line(tmp_path: Path) -> None:
     async with FakeAlpaca() as fake:
-        # dates in the past with equal closes on both bars: k = 10 whatever the wall clock says
+        # dates in the past with equal closes on both bars: k = 10 whatever the wall clock says,
+        # and IWM's last trade at its close, which the new session (01-15) takes as previous
         case_market(fake, "2025-01-14", "2025-01-14")
         fake.snapshots["IWM"] = Snap(
-            244.50, "2025-01-14T20:59:00Z", ("2025-01-14", 250.0), ("2025-01-13", 250.0)
+            244.50, "2025-01-14T20:59:00Z", ("2025-01-14", 244.50), ("2025-01-13", 244.50)
         )
-        fake.index_closes["^RUT"] = [("2025-01-13", 2500.0), ("2025-01-14", 2500.0)]
+        fake.index_closes["^RUT"] = [("2025-01-13", 2445.0), ("2025-01-14", 2445.0)]
         fake.frames_all = case_frames("2025-01-15")
         lines = await alerts("alpaca:iex", fake.env(), tmp_path, 5)
     cross, busted = lines

@@ -411,7 +411,11 @@ async def test_e2e_snapshot_against_fakes(
     for s in (RUT, SPX, MAGS):
         prev = round(prices[s][0] - prices[s][1], 2)
         chart.replies[s] = [intraday_reply(s, prev, [prev]), daily_reply(s, [1.0, 2.0])]
-    urls = {"R2K_YAHOO_URL": streamer.ws_url, "R2K_YAHOO_REST_URL": chart.url}
+    urls = {
+        "R2K_YAHOO_URL": streamer.ws_url,
+        "R2K_YAHOO_REST_URL": chart.url,
+        "R2K_YAHOO_DIRECTORY_URL": chart.url,
+    }
     data = await snapshot("yahoo", urls, tmp_path)
     rut = data["indices"][RUT]
     assert rut["last"] == 2218.37 and rut["anchor"] == 2227.7

@@ -12,13 +12,13 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from tui import fmt
+from feeds.levelinput import parse_level
 
 
 class LevelText(Validator):
     def validate(self, value: str) -> ValidationResult:
         try:
-            fmt.parse_level(value)
+            parse_level(value)
         except ValueError as exc:
             return self.failure(str(exc))
         return self.success()
@@ -34,7 +34,7 @@ class AddLevelScreen(ModalScreen[tuple[float, str] | None]):
         width: 60; max-width: 95%; height: auto;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    AddLevelScreen #error { color: $text-error; height: auto; }
+    AddLevelScreen #error { color: $text-error; height: auto; width: 100%; }
     AddLevelScreen #hint { color: $text-muted; }
     """
 
@@ -60,7 +60,7 @@ class AddLevelScreen(ModalScreen[tuple[float, str] | None]):
         if result is not None and not result.is_valid:
             self.query_one("#error", Label).update(" ".join(result.failure_descriptions))
             return
-        self.dismiss(fmt.parse_level(event.value))
+        self.dismiss(parse_level(event.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

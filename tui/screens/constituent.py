@@ -102,4 +102,5 @@ class ConstituentScreen(DetailScreen):
             chart.decimals = nice_decimals(prices)
             chart.baseline_label = fmt.anchor_name(frame.anchor) if anchor else None
             base = anchor if anchor else (float(prices[0]) if len(prices) else 0.0)
-            chart.update(times, prices, baseline=base)
+            # the range holds the session's high and low, which fall between chart points
+            chart.update(times, prices, baseline=base, extent=(row.low, row.high))

@@ -14,7 +14,7 @@ from feeds.frame import Frame
 from tui import series
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
-from tui.widgets.board import SORT_LABELS, BoardTable, Leaderboard
+from tui.widgets.board import SORT_LABELS, BoardTable, Leaderboard, board_title
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.rowlist import RowList
 from tui.widgets.spread_card import SpreadCard
@@ -99,9 +99,8 @@ class MainScreen(FrameScreen):
         order = "largest first" if app.descending else "smallest first"
         if app.sort == "symbol":
             order = "Z-A" if app.descending else "A-Z"
-        set_titles(
-            leaders, f"Leaders · {len(frame.board):,} names", f"by {SORT_LABELS[app.sort]}, {order}"
-        )
+        title = board_title(frame.board, leaders.size.width)
+        set_titles(leaders, title, f"by {SORT_LABELS[app.sort]}, {order}")
         if charts:
             self.card.chart.update(*series.spread(app.pipeline))
 

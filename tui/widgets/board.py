@@ -157,13 +157,16 @@ class BoardTable(RowList):
         ret = float(board.ret[pos])
         contribution = float(board.contribution[pos])
         mark = self._marks.get(symbol, " ")
+        # a symbol the feed sends that is not an index member: greyed, no weight, ranked last
+        outsider = board.member is not None and not board.member[pos]
         cells: list[tuple[str, str]] = [
             (f"{index + 1:>5} ", "flat"),
             (_fit(fmt.clean(symbol, 12), cols.symbol).ljust(cols.symbol), ""),
         ]
         if cols.name:
-            name = _fit(self._display_name(symbol, board.names[pos]), cols.name)
-            cells.append((" " + name.ljust(cols.name), ""))
+            raw = "not an index member" if outsider else board.names[pos]
+            name = _fit(self._display_name(symbol, raw), cols.name)
+            cells.append((" " + name.ljust(cols.name), "flat" if outsider else ""))
         if cols.sector:
             sector = _fit(fmt.clean(board.sectors[pos], 40), cols.sector - 1)
             cells.append((" " + sector.ljust(cols.sector - 1), "flat"))
@@ -172,9 +175,29 @@ class BoardTable(RowList):
         cells.append((mark + " ", mark_style))
         cells.append((fmt.pct(ret).rjust(9), fmt.sign_class(ret)))
         if cols.weight:
-            cells.append((fmt.weight_pct(float(board.weight[pos])).rjust(7), ""))
+            weight = "not in" if outsider else fmt.weight_pct(float(board.weight[pos]))
+            cells.append((weight.rjust(7), "flat" if outsider else ""))
         cells.append((fmt.signed(contribution).rjust(8), fmt.sign_class(contribution)))
         return tuple(cells)
+
+
+def board_title(board: Board, width: int = 200) -> str:
+    """ "Leaders · 1,924 names · 99.4% of the index", and "· weights as of DATE" when the
+    weights could not be moved to the anchor; shortened to fit a panel ``width`` cells wide."""
+    if board.coverage is None:  # no holdings: every name the feed sends
+        return f"Leaders · {len(board):,} names"
+    names = fmt.coverage(board.names_priced, board.coverage)
+    asof = board.weights_as_of
+    if asof is None:
+        options = [f"Leaders · {names}", names]
+    else:
+        basis = fmt.weights_basis(asof)
+        options = [
+            f"Leaders · {names} · weights {basis}",
+            f"{names} · weights {basis}",
+            f"{names.replace(' of the index', ' of index')} · weights as of {asof}",
+        ]
+    return next((t for t in options if len(t) <= width - 6), options[-1])
 
 
 def breadth_text(breadth: Breadth, shown: int, total: int, text: str) -> Content:

@@ -76,12 +76,23 @@ class Chart(Widget):
         self._times: np.ndarray = np.zeros(0, dtype=np.int64)
         self._values: np.ndarray = np.zeros(0)
         self._baseline = 0.0
+        self._extent: tuple[float, float] | None = None
         self._strips: list[Strip] = []
         self.time_label: Callable[[int], str] = fmt.hhmm
         self.redraws = 0  # for tests: how often strips were rebuilt
 
-    def update(self, times: np.ndarray, values: np.ndarray, baseline: float = 0.0) -> None:
+    def update(
+        self,
+        times: np.ndarray,
+        values: np.ndarray,
+        baseline: float = 0.0,
+        extent: tuple[float | None, float | None] | None = None,
+    ) -> None:
+        """Draw ``values`` over ``times``; ``extent`` (low, high) widens the range to include
+        values the points may miss (a session's high and low between chart points)."""
         self._times, self._values, self._baseline = times, values, baseline
+        lo, hi = extent if extent is not None else (None, None)
+        self._extent = (lo, hi) if fmt.known(lo) and fmt.known(hi) else None  # type: ignore[assignment]
         self._rebuild()
 
     @property
@@ -124,6 +135,8 @@ class Chart(Widget):
         rows = height - 1 if with_x_axis else height
         base = self._baseline
         lo, hi = float(values.min()), float(values.max())
+        if self._extent is not None:
+            lo, hi = min(lo, self._extent[0]), max(hi, self._extent[1])
         if self.include_baseline:
             lo, hi = min(lo, base), max(hi, base)
         if hi - lo < 1e-9:
