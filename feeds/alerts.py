@@ -22,6 +22,7 @@ from feeds.errors import ConfigError
 from feeds.events import FeedStatus
 from feeds.feed import is_live
 from feeds.levels import AlertEvent
+from feeds.secrets import redact
 from feeds.text import dumps
 from feeds.timefmt import iso_ms
 
@@ -286,20 +287,45 @@ class StdoutSink:
 
 
 class StatusLineSink:
-    """Feed status changes as JSON lines (``"kind": "status"``), on stderr by default."""
+    """Feed status changes as JSON lines (``"kind": "status"``), on stderr by default.
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    A line per new state or reason, with ``malformed`` (frames skipped as unreadable) and
+    ``retry_at`` (the next connection attempt) when they apply. The same state and reason again
+    (a malformed count that grows, the next retry of a long outage, on each of 20 connections)
+    is written at most once every ``counts_every`` seconds: a dead feed must not flood a log.
+    """
+
+    # >>> fail8a (issue 8 §1-2)
+    def __init__(self, stream: IO[str] | None = None, *, counts_every: float = 60.0) -> None:
         self._stream = stream
+        self.counts_every = counts_every
+        self._last: tuple[object, ...] | None = None
+        self._last_at = -1e18
 
     def __call__(self, status: FeedStatus) -> None:
-        line = {"kind": "status", "state": str(status.state), "detail": status.detail}
+        key = (status.state, status.detail)
+        now = time.monotonic()
+        if key == self._last and now - self._last_at < self.counts_every:
+            return  # only the counters or the retry time moved: written again after counts_every
+        self._last, self._last_at = key, now
+        line: dict[str, Any] = {
+            "kind": "status",
+            "state": str(status.state),
+            "detail": redact(status.detail),
+        }
+        if status.malformed:
+            line["malformed"] = status.malformed
+        if status.retry_at:
+            line["retry_at"] = iso_ms(status.retry_at)
         self._write(line, status.ts)
+
+    # <<< fail8a
 
     def warning(self, detail: str) -> None:
         """A problem that does not stop the run (``"kind": "warning"``)."""
         self._write({"kind": "warning", "detail": detail}, 0)
 
-    def _write(self, line: dict[str, str], ts: int) -> None:
+    def _write(self, line: dict[str, Any], ts: int) -> None:
         out = self._stream or sys.stderr
         line["ts"] = iso_ms(ts or int(time.time() * 1000))
         out.write(_dumps(line) + "\n")

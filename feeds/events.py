@@ -38,11 +38,18 @@ class FeedState(StrEnum):
 
 @dataclass(slots=True)
 class FeedStatus:
-    """A change in the feed's health. ``detail`` is human-readable and safe to show."""
+    """A change in the feed's health. ``detail`` is human-readable and safe to show (keys
+    masked, one line): the full reason, which the screen's feed-status view shows uncut."""
 
     state: FeedState
     detail: str = ""
     ts: int = 0  # epoch ms when the status was raised (0 = unknown)
+    # >>> fail8a (issue 8 §2): counters a script or the feed-status screen reads; plain ints so a
+    # relay serialises them like any other field
+    malformed: int = 0  # frames skipped as unreadable since the feed started
+    reconnects: int = 0  # reconnect attempts since the feed started
+    retry_at: int = 0  # epoch ms of the next connection attempt (0 = none pending)
+    # <<< fail8a
 
 
 @dataclass(slots=True)

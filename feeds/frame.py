@@ -144,6 +144,10 @@ class Frame:
     new_alerts: list[AlertEvent] = field(default_factory=list)
     problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
     session_date: str = ""  # ISO date of the session the data is in ("" before any tick)
+    # >>> fail8a (issue 8 §2): what the feed-status screen shows; ``status`` carries the counts
+    feed: str = ""  # the feed's label (its spec)
+    status_history: tuple[FeedStatus, ...] = ()  # this run's status changes, oldest first
+    # <<< fail8a
 
     @property
     def stale(self) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,6 +62,7 @@ ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log k
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
+STATUS_MEMORY = 200  # fail8a: status changes kept for the feed-status screen (a run's history)
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
@@ -88,7 +89,14 @@ class Pipeline:
         self.alert_sinks = list(alert_sinks)
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
-        self.status = FeedStatus(FeedState.CONNECTING, f"opening {feed.label}")
+        self.status = FeedStatus(
+            FeedState.CONNECTING, f"opening {feed.label}", int(time.time() * 1000)
+        )
+        # >>> fail8a (issue 8 §1-2): the run's status history and whether the feed ever connected
+        self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
+        self._history_view: tuple[FeedStatus, ...] | None = None
+        self.ever_live = False
+        # <<< fail8a
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
         self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         self._pending_alerts: list[AlertEvent] = []
@@ -272,9 +280,56 @@ class Pipeline:
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def set_status(self, status: FeedStatus) -> None:
+        """The feed's latest status; a new state or reason is also kept in :attr:`history`
+        (a status that only updates the counters replaces nothing there)."""
+        # >>> fail8a
+        last = self.history[-1] if self.history else None
+        if last is None or (last.state, last.detail) != (status.state, status.detail):
+            if not status.ts:
+                status = replace(status, ts=int(time.time() * 1000))
+            self.history.append(status)
+            self._history_view = None
+        if status.state is FeedState.LIVE:
+            self.ever_live = True
+        # <<< fail8a
         self.status = status
         for sink in self.status_sinks:
             sink(status)
+
+    # >>> fail8a (issue 8 §1)
+    def status_history(self) -> tuple[FeedStatus, ...]:
+        """This run's status changes, oldest first (the latest :data:`STATUS_MEMORY`)."""
+        if self._history_view is None:
+            self._history_view = tuple(self.history)
+        return self._history_view
+
+    def feed_error(self) -> str | None:
+        """Why the feed failed this run, as one line, or None when it did not.
+
+        A failure is: the feed ended in ERROR (a refused key, plan or symbol); it never reached
+        LIVE during the whole run (no network, a wrong URL; the last reason given); or all it
+        sent was unreadable (malformed frames and not one tick). A feed that connected and
+        stayed quiet (the market is shut) or lost its connection after data came is not; nor is
+        one that sent ticks without saying LIVE.
+        """
+        st = self.status
+        if st.state is FeedState.ERROR:
+            return st.detail or "the feed stopped on an error"
+        # frames came, so it connected: whether it said LIVE before the garbage did depends on
+        # timing, and the reason is the same either way
+        if st.malformed and self.state.total_ticks == 0 and st.state is not FeedState.LIVE:
+            return f"no readable data ({st.malformed:,} malformed frames skipped): {st.detail}"
+        if not self.ever_live and self.state.total_ticks == 0:
+            reasons = [
+                s.detail
+                for s in self.history
+                if s.state in (FeedState.RECONNECTING, FeedState.STALE) and s.detail
+            ]
+            why = reasons[-1] if reasons else st.detail or "no reason given"
+            return f"never connected: {why}"
+        return None
+
+    # <<< fail8a
 
     async def run(self, feed_ms: int | None = None) -> None:
         """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
@@ -542,6 +597,8 @@ class Pipeline:
             new_alerts=new_alerts,
             problems=self.problems(),
             session_date=st.session_date.isoformat() if st.session_date else "",
+            feed=self.feed.label,  # fail8a
+            status_history=self.status_history(),  # fail8a
         )
 
 

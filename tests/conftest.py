@@ -24,6 +24,19 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+# >>> fail8a: keys read by one test (some as short as "s") must not mask another test's text
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    from feeds import secrets
+
+    secrets.forget_all()
+    yield
+    secrets.forget_all()
+
+
+# <<< fail8a
+
+
 @pytest.fixture
 def hook_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
     """A webhook endpoint on 127.0.0.1: (base URL, the JSON bodies received). ``/fail`` -> 500."""

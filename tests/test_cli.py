@@ -91,6 +91,7 @@ def test_snapshot_json_matches_hand_computed_board(
     snap = json.loads(out)
     assert set(snap) == {
         "as_of",
+        "feed",
         "session",
         "indices",
         "spread_bp",
@@ -98,6 +99,12 @@ def test_snapshot_json_matches_hand_computed_board(
         "coverage",
         "weights_as_of",
         "constituents",
+    }
+    assert snap["feed"] == {
+        "spec": f"replay:{replay}",
+        "state": "ended",
+        "detail": f"replay of {replay.name} ended after 15 rows",
+        "malformed": 0,
     }
     assert snap["as_of"] == "2025-11-05T14:31:00.000+00:00"
     assert snap["session"] == "2025-11-05"

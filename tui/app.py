@@ -30,6 +30,7 @@ from feeds.frame import Frame
 from feeds.levels import AlertEvent
 from feeds.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
+from feeds.secrets import redact
 from feeds.setup import add_saved_levels, drain_webhooks
 from feeds.state import ANCHOR_MODES
 from tui import fmt
@@ -45,6 +46,7 @@ WATCHDOG_INTERVAL_S = 1.0
 ALERT_SEED_LIMIT = 200
 TOAST_GAP_S = 5.0  # per level: the least time between two crossing toasts (and bells)
 EXIT_DRAIN_S = 2.0  # on quit: the longest wait for queued webhook alerts to be delivered
+EXIT_CLOSE_S = 3.0  # on quit: the longest wait for the feed to close its connections
 
 
 class R2KApp(App[None]):
@@ -60,6 +62,9 @@ class R2KApp(App[None]):
         Binding("y", "toggle_ytd", "Day/YTD", show=False, tooltip="day ↔ year to date"),
         Binding("plus", "add_level", "Add level", tooltip="a ^RUT level: price [label]"),
         Binding("b", "toggle_bell", "Bell on/off", show=False, tooltip="bell on crossings"),
+        Binding(
+            "f", "feed_status", "Feed status", show=False, tooltip="full reason, retries, history"
+        ),
     ]
 
     def __init__(
@@ -191,7 +196,7 @@ class R2KApp(App[None]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            reason = fmt.clean(f"{type(exc).__name__}: {exc}", 160)
+            reason = fmt.clean(redact(f"{type(exc).__name__}: {exc}"), 1000)  # mask, then cut
             self.pipeline.set_status(FeedStatus(FeedState.ERROR, reason))
         else:
             if self.pipeline.status.state is not FeedState.ERROR:
@@ -209,7 +214,8 @@ class R2KApp(App[None]):
         self.shut_down()
 
     def shut_down(self, *, return_code: int = 0, message: str | None = None) -> None:
-        """Exit, first delivering alerts still queued for the webhook (at most EXIT_DRAIN_S).
+        """Exit, first closing the feed (websockets close with 1000, not 1011) and delivering
+        alerts still queued for the webhook (at most EXIT_DRAIN_S).
 
         Asking again while that runs (a second ``q``) exits at once.
         """
@@ -218,24 +224,34 @@ class R2KApp(App[None]):
             return
         self._quitting = True
         queued = sum(s.pending for s in self.pipeline.alert_sinks if isinstance(s, WebhookSink))
-        if not queued:
+        feeding = [w for w in self.workers if w.group == "feed" and not w.is_finished]
+        if not queued and not feeding:
             self.exit(return_code=return_code, message=message)
             return
-        self.notify(
-            f"Sending {queued} queued alert{'s' if queued != 1 else ''} to the webhook…",
-            timeout=EXIT_DRAIN_S,
-        )
+        if queued:
+            self.notify(
+                f"Sending {queued} queued alert{'s' if queued != 1 else ''} to the webhook…",
+                timeout=EXIT_DRAIN_S,
+            )
         self.exit_worker = self.run_worker(
-            self._deliver_then_exit(return_code, message),
+            self._close_then_exit(return_code, message),
             name="exit",
             group="exit",
             exit_on_error=False,
         )
 
-    async def _deliver_then_exit(self, return_code: int, message: str | None) -> None:
+    async def _close_then_exit(self, return_code: int, message: str | None) -> None:
         try:
-            # no new alerts while the queue drains; the log stays open for the caller to close
-            self.workers.cancel_group(self, "feed")
+            # no new alerts while the queue drains; the log stays open for the caller to close.
+            # The feed closes its connections as it stops (code 1000): wait for that, briefly.
+            feeding = [w for w in self.workers if w.group == "feed" and not w.is_finished]
+            for worker in feeding:
+                worker.cancel()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(EXIT_CLOSE_S):
+                    for worker in feeding:
+                        with contextlib.suppress(Exception):
+                            await worker.wait()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(EXIT_DRAIN_S + 1.0):  # even if a post ignores cancel
                     await drain_webhooks(self.pipeline, EXIT_DRAIN_S)
@@ -489,6 +505,13 @@ class R2KApp(App[None]):
             ("Drilldowns", list(DetailScreen.BINDINGS)),
         ]
 
+    def action_feed_status(self) -> None:
+        """The feed-status screen: the whole reason and this run's history (issue 8 §2)."""
+        from tui.screens.feed_status import FeedStatusScreen
+
+        if not isinstance(self.screen, FeedStatusScreen):
+            self.push_screen(FeedStatusScreen())
+
     def action_add_level(self) -> None:
         from tui.screens.add_level import AddLevelScreen
 
@@ -597,6 +620,11 @@ class R2KApp(App[None]):
             "Add level", "Add a ^RUT level: price [label] (+)", self.action_add_level
         )
         yield SystemCommand("Spread detail", "Charts of both spreads", self.open_spread)
+        yield SystemCommand(
+            "Feed status",
+            "The feed's full reason, retries, malformed frames and history (f)",
+            self.action_feed_status,
+        )
         if isinstance(screen, MainScreen):
             for title, widget in (
                 ("Focus leaderboard", screen.board),

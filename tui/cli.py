@@ -3,6 +3,10 @@ holdings show).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
+
+Exit statuses: 0 done; 1 an unexpected error (a bug: one line, or the monitor's traceback);
+2 bad input (arguments, config, files, keys missing); 3 the feed failed during a headless run
+(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 130 interrupted (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -237,8 +241,9 @@ def run_app(settings: Any) -> int:
             f"the terminal app is not available ({e.name} missing); "
             "use 'r2k snapshot' or 'r2k alerts', or reinstall r2k"
         ) from None
+    app = R2KApp(pipeline, settings=settings)
     try:
-        R2KApp(pipeline, settings=settings).run()
+        app.run()
     finally:
         for sink in pipeline.alert_sinks:
             if isinstance(sink, AlertLog):
@@ -246,13 +251,23 @@ def run_app(settings: Any) -> int:
         # what the screen showed as toasts, said once more where it outlives the screen
         for problem in pipeline.problems():
             sys.stderr.write(f"r2k: warning: {_one_line(problem)}\n")
-    return 0
+    # fail8a (issue 8 §1): an app that ended on an exception (Textual sets 1 and prints it) or
+    # left because the terminal went away is not a success
+    code = app.return_code or 0
+    if code and app._exception is not None:
+        exc = app._exception
+        sys.stderr.write(
+            f"r2k: error: the monitor stopped on an unexpected {type(exc).__name__}: "
+            f"{_one_line(str(exc))}\n"
+        )
+    return code
 
 
 def _one_line(text: str) -> str:
+    from feeds.secrets import redact
     from feeds.text import clean
 
-    return clean(text, 2000)
+    return clean(redact(text), 2000)  # keys masked before the cut
 
 
 def main(argv: Sequence[str] | None = None) -> int:

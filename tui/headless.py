@@ -3,6 +3,11 @@
 They run the same pipeline as the app. A run stops when the feed ends (a replay), or after a
 duration: wall seconds normally, but feed seconds when the feed runs as fast as possible
 (speed 0), because there wall time would make the output depend on the machine's speed.
+
+A feed that failed during the run (refused, never connected, nothing readable: see
+:meth:`Pipeline.feed_error`) makes the command exit with :data:`EXIT_FEED_ERROR` after writing
+``r2k: feed error: <reason>`` as its last line on stderr, so a cron job or a supervisor can tell a
+bad key from a quiet market.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import IO, Any
 
 from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
+from feeds.events import FeedState
 from feeds.frame import Frame
 from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
+from feeds.secrets import redact
 from feeds.setup import add_saved_levels, build_pipeline, close_sinks
 from feeds.symbols import HEADLINE
 from feeds.text import clean, dumps
@@ -28,6 +35,7 @@ from tui import fmt
 SNAPSHOT_LIVE_SECONDS = 5.0
 FEED_CLOCK_POLL_S = 0.05  # how often a feed-time duration looks at a silent feed's clock
 TEXT_TOP = 20  # constituents printed by the text snapshot unless --top says otherwise
+EXIT_FEED_ERROR = 3  # the feed failed during the run (see the module docstring)
 
 
 async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
@@ -110,6 +118,16 @@ def warn_holdings(pipeline: Pipeline, sink: StatusLineSink | None = None) -> Non
         (sink or StatusLineSink()).warning(summary)
 
 
+def _exit_status(pipeline: Pipeline) -> int:
+    """0, or EXIT_FEED_ERROR after the one line that says why (the last line on stderr)."""
+    reason = pipeline.feed_error()
+    if reason is None:
+        return 0
+    sys.stderr.write(f"r2k: feed error: {fmt.clean(redact(reason), 2000)}\n")
+    sys.stderr.flush()
+    return EXIT_FEED_ERROR
+
+
 def run_alerts(settings: Settings, duration: float | None) -> int:
     status = StatusLineSink()
     pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
@@ -118,7 +136,8 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
     warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
     if warning:
         status.warning(warning)
-    return asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+    return _exit_status(pipeline) or code  # a feed error (3) says more than output lost (4)
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
@@ -133,7 +152,7 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
     sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(out), 500)}\n")
-    return code
+    return _exit_status(pipeline) or code
 
 
 def run_snapshot(
@@ -159,7 +178,7 @@ def run_snapshot(
     else:
         stream.write(snapshot_text(frame, pipeline, TEXT_TOP if top is None else top))
     stream.flush()
-    return code
+    return _exit_status(pipeline) or code
 
 
 def _num(x: float | None) -> float | None:
@@ -201,8 +220,16 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
         for r in rows[:top]
     ]
     board = frame.board
+    status = frame.status
     return {
         "as_of": iso_ms(frame.as_of),
+        # fail8a (issue 8 §1): which feed, in what state and why; frames skipped as unreadable
+        "feed": {
+            "spec": pipeline.feed.spec,
+            "state": str(status.state),
+            "detail": redact(status.detail),
+            "malformed": status.malformed,
+        },
         "session": frame.session_date or None,
         "indices": indices,
         "spread_bp": {"RUT-SPX": _num(frame.spread_spx_bp), "RUT-MAGS": _num(frame.spread_mags_bp)},
@@ -242,6 +269,13 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         f"as of {_when(frame.as_of)}  anchor: {fmt.anchor_name(frame.anchor)}",
         "",
     ]
+    # fail8a: a feed in trouble says so above the (then empty or old) board
+    feed = d["feed"]
+    if feed["state"] not in (FeedState.LIVE, FeedState.ENDED) or feed["malformed"]:
+        line = f"FEED     {feed['state']}: {fmt.clean(feed['detail'], 300)}"
+        if feed["malformed"]:
+            line += f" ({feed['malformed']:,} malformed frames skipped)"
+        out.insert(1, line)
     index_rows = []
     for s in HEADLINE:
         q = d["indices"][s]

@@ -43,6 +43,7 @@ from feeds.providers.directories import ALPACA_TRADING_URLS, alpaca_with_fallbac
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import count_setting, require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
+from feeds.secrets import server_text
 from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
 FEEDS = ("iex", "sip", "delayed_sip", "test")
@@ -163,9 +164,11 @@ class SymbolLimitError(RetryFeedError):
     """405: the subscription asked for more symbols than the plan allows (set left unchanged)."""
 
 
-def _server_error(code: Any, msg: Any, feed: str) -> Exception:
-    """The exception for an Alpaca ``{"T":"error"}`` message: fatal, retry, or symbol limit."""
-    text = " ".join(str(msg).split())[:160]
+def _server_error(code: Any, text: str, feed: str) -> Exception:
+    """The exception for an Alpaca ``{"T":"error"}`` message: fatal, retry, or symbol limit.
+
+    ``text`` is the server's message already made safe to show (keys masked, then cut).
+    """
     what = f"{code} {text}"
     if code == 402:
         return FatalFeedError(
@@ -438,7 +441,8 @@ class AlpacaFeed(StreamFeed):
             elif kind == "subscription":
                 self._ack = m
             elif kind == "error":
-                raise _server_error(m.get("code"), m.get("msg", ""), self.feed_name)
+                # keys masked before the cut: a key echoed across it must not leave its start
+                raise _server_error(m.get("code"), self.quote(m.get("msg", "")), self.feed_name)
             elif type(kind) is not str:
                 raise ValueError("message type is not a string")
             # quotes, statuses, LULDs: not used by r2k
@@ -503,7 +507,7 @@ class AlpacaFeed(StreamFeed):
                     "alpaca rejected the key (HTTP 401 on snapshots): check R2K_ALPACA_KEY and "
                     "R2K_ALPACA_SECRET"
                 ) from None
-            self._snap_error = _rest_reason(exc)
+            self._snap_error = _rest_reason(exc, self.secrets)
             self._set_notes(prev=f"previous closes unavailable ({self._snap_error})")
             return []
         if not isinstance(data, dict):
@@ -578,14 +582,15 @@ class AlpacaFeed(StreamFeed):
             self._rest = None
 
 
-def _rest_reason(exc: RestError) -> str:
-    """Alpaca's own words from an error body (``{"message": ...}``), else the HTTP status."""
+def _rest_reason(exc: RestError, secrets: list[str]) -> str:
+    """Alpaca's own words from an error body (``{"message": ...}``, keys masked before the cut),
+    else the HTTP status."""
     try:
         message = orjson.loads(exc.body).get("message") if exc.body else None
     except (orjson.JSONDecodeError, AttributeError):
         message = None
     status = f"HTTP {exc.status}" if exc.status else str(exc)
-    return f"{' '.join(str(message).split())[:120]}, {status}" if message else status
+    return f"{server_text(message, secrets, 120)}, {status}" if message else status
 
 
 def _session_of(stamp: str) -> dt.date:

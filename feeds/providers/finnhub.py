@@ -152,7 +152,7 @@ class FinnhubFeed(StreamFeed):
         if kind == "ping":
             return []
         if kind == "error":
-            self._on_error(" ".join(str(m.get("msg", "")).split())[:160])
+            self._on_error(self.quote(m.get("msg", "")))  # keys masked before the cut
             return []
         if type(kind) is not str:
             raise ValueError("message type is not a string")

@@ -82,12 +82,6 @@ def _flag(value: str | None, default: bool) -> bool:
     raise ConfigError(f"polygon: expected true or false, got {value!r}")
 
 
-def _one_line(text: object, limit: int = 200) -> str:
-    """A server's message made safe to show: one line, printable, bounded."""
-    s = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
 class PolygonFeed(StreamFeed):
     provider = "polygon"
 
@@ -132,6 +126,7 @@ class PolygonFeed(StreamFeed):
         self._canon = {to_polygon(s): s for s in options.symbols}
         self._notes: dict[str, str] = {}
         self._rest: RestClient | None = None
+        self.warm_up_done = asyncio.Event()  # the background REST warm-up has finished
         # trade conditions -> last-sale eligibility (the cached listing, else r2k's copy)
         self.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
         self.sale_conditions = conditions.load_massive(self.conditions_cache)
@@ -239,7 +234,7 @@ class PolygonFeed(StreamFeed):
         if status in ("connected", "auth_success", "success"):
             return
         cluster = _cluster.get()
-        msg = _one_line(message)
+        msg = self.quote(message, 200)  # keys masked before the cut
         if status == "auth_failed":
             raise FatalFeedError(
                 f"Massive rejected the API key ({msg or status}): check R2K_POLYGON_KEY "
@@ -324,7 +319,7 @@ class PolygonFeed(StreamFeed):
         try:
             await self._run_jobs(client, jobs, start, prev, wanted, failed)
         except Exception as exc:  # the warm-up is a nicety: never take the stream down
-            failed.append(f"the rest ({_one_line(exc)})")
+            failed.append(f"the rest ({self.quote(exc, 200)})")
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
             if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
@@ -333,6 +328,7 @@ class PolygonFeed(StreamFeed):
         finally:
             self._rest = None
             await client.aclose()
+            self.warm_up_done.set()
 
     async def _refresh_conditions(self, client: RestClient) -> None:
         """Read Massive's stock trade conditions (all pages), use them and cache them.

@@ -5,11 +5,14 @@ Keys are read here and nowhere else, and never appear in a status, log line or e
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from feeds import secrets
 from feeds.errors import ConfigError, CredentialsError
+from feeds.secrets import redact
+
+__all__ = ["count_setting", "redact", "require_secret", "setting"]
 
 
 def setting(
@@ -53,7 +56,10 @@ def count_setting(
 def require_secret(
     provider: str, key: str, env: Mapping[str, str], config: Mapping[str, Any], *, what: str
 ) -> str:
-    """A credential, or a one-line error naming the variable to set."""
+    """A credential, or a one-line error naming the variable to set.
+
+    The value is remembered (:func:`feeds.secrets.remember`) so no output of this process shows it.
+    """
     value = setting(provider, key, env, config)
     if not value:
         var = f"R2K_{provider.upper()}_{key.upper()}"
@@ -61,15 +67,5 @@ def require_secret(
             f"{provider} needs {what}: set {var} in the environment "
             f'(or {key} = "..." under [feeds.{provider}] in the config file)'
         )
+    secrets.remember(value)
     return value
-
-
-_SECRET_QUERY = re.compile(r"(?i)((?:token|apikey|api_key|key|secret)=)[^&\s]+")
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every secret and every key-like query parameter masked."""
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return _SECRET_QUERY.sub(r"\1***", text)

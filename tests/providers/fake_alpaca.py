@@ -23,7 +23,9 @@ from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
 
-KEY, SECRET = "AKTESTKEY0001", "s3cr3t-TEST-secret-0001"
+# random-looking, like real keys: a key that holds English words would mask those words in
+# r2k's own messages (any 4-character piece of a key is masked wherever it appears)
+KEY, SECRET = "PKQ7ZX4W9M2VR8TL3NJC", "q8Zr3vW1xK9mT4bY7nL2cP5fH0jD6sG1aE8uV3kQ"
 
 # REAL captured / documented frames (PROTOCOLS.md §4.2-4.3)
 CONNECTED = '[{"T":"success","msg":"connected"}]'

@@ -25,7 +25,7 @@ from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
 
-TOKEN = "c0ffeetesttoken123456"
+TOKEN = "d1q7xk9rz2mv4w8hj3tc"  # random-looking, like a real token
 
 # REAL frames (PROTOCOLS.md §3): a US-stock capture (2022-12-29) and the docs sample
 TRADES_CAPTURE = (

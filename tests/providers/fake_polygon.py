@@ -24,7 +24,7 @@ from tests.providers.fake_directories import polygon_ticker, polygon_tickers_pag
 from tests.providers.fake_http import FakeHTTP, Request, Response
 from tests.providers.fake_ws import FakeWS
 
-KEY = "pk_fake_0123456789abcdef"
+KEY = "Xq7Lz2Rv9Wm4Kt8Pn3Jc6Hb1Gd5Fs0Ya"  # random-looking, like a real key
 
 CONNECTED = '[{"ev":"status","status":"connected","message":"Connected Successfully"}]'
 AUTH_SUCCESS = '[{"ev":"status","status":"auth_success","message":"authenticated"}]'

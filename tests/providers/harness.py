@@ -94,21 +94,32 @@ def snapshot_env(home: Path, settings: Mapping[str, str]) -> dict[str, str]:
     return env | dict(settings)
 
 
+async def run_r2k(
+    args: list[str], settings: Mapping[str, str], home: Path, within: float = 60
+) -> tuple[int, str, str]:
+    """``r2k ARGS`` as a subprocess with ``settings`` (see :func:`snapshot_env`): (exit status,
+    stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(R2K), *args,
+        env=snapshot_env(home, settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), within)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
 async def snapshot(
     feed: str, settings: Mapping[str, str], home: Path, *secrets: str
 ) -> dict[str, Any]:
     """``r2k snapshot --feed FEED --duration 3 --json`` with ``settings``: it exits 0, no secret
     shows in its output, and the JSON snapshot it printed."""
-    proc = await asyncio.create_subprocess_exec(
-        str(R2K), "snapshot", "--feed", feed, "--duration", "3", "--json",
-        env=snapshot_env(home, settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
+    args = ["snapshot", "--feed", feed, "--duration", "3", "--json"]
+    status, out, err = await run_r2k(args, settings, home)
+    assert status == 0, err
     for secret in secrets:
-        assert secret not in out.decode() + err.decode()
+        assert secret not in out + err
     return orjson.loads(out)
 
 
@@ -126,6 +137,13 @@ async def alerts(
     out, err = await asyncio.wait_for(proc.communicate(), 60 + duration)
     assert proc.returncode == 0, err.decode()
     return [orjson.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def assert_no_piece(text: str, *secrets: str) -> None:
+    """Not one piece of any secret, 4 characters or longer, is in ``text`` (issue 8 §6)."""
+    for secret in secrets:
+        for i in range(len(secret) - 3):
+            assert secret[i : i + 4] not in text, (secret[i : i + 4], text)
 
 
 def assert_spread_100bp(snap: dict[str, Any]) -> None:

@@ -516,9 +516,8 @@ async def test_the_warm_up_reads_the_listing_only_when_the_cache_is_stale(
         feed.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
         if run == "fresh":  # the first run cached it
             feed.sale_conditions = conditions.load_massive(feed.conditions_cache)
-        async with Collector(feed) as col:
-            await col.status(FeedState.LIVE)  # started: the warm-up is the first task spawned
-            await asyncio.wait_for(asyncio.shield(feed._tasks[0]), 10)
+        async with Collector(feed):
+            await asyncio.wait_for(feed.warm_up_done.wait(), 10)
         fetched = [r for r in fake.http.requests if r.path == "/v3/reference/conditions"]
         assert len(fetched) == 2  # two pages on the stale run, none on the fresh one
         assert feed.sale_conditions.by_id[14] == NOT_LAST

@@ -26,7 +26,7 @@ from tests.providers.collector import Collector, run_to_end
 from tests.providers.fake_ws import FakeWS
 from tests.providers.harness import reconnected
 
-SECRET = "s3cr3t-key-value"
+SECRET = "Zq8Vx3Km9Wr2"
 
 
 # ---- the toy server ------------------------------------------------------------------------
@@ -183,7 +183,7 @@ async def test_reconnects_and_resubscribes_after_server_close(server: ToyServer)
         second = await server.subscribed("/0", 2)
         assert second.subs == [["A", "B"]]  # everything resubscribed
         rec = await reconnected(col, mark)
-        assert "connection closed (1000)" in rec.detail
+        assert rec.detail == f"127.0.0.1:{server.port} closed the connection (1000)"
         await second.ws.send(tick("B", 2.0))
         assert (await col.tick("B", after=mark)).price == 2.0
     assert feed.reconnects == 1
@@ -201,7 +201,7 @@ async def test_watchdog_reconnects_a_silent_connection_in_session(
         await server.subscribed("/0")
         await server.subscribed("/0", 2)  # no frame for silence_timeout -> a fresh connection
         rec = await col.status(FeedState.RECONNECTING)
-        assert "no data for" in rec.detail
+        assert rec.detail.startswith(f"no data from 127.0.0.1:{server.port} for")
 
 
 async def test_watchdog_leaves_a_quiet_closed_market_alone(
@@ -230,7 +230,7 @@ async def test_stale_while_open_and_cleared_by_the_next_tick(
         conn = await server.subscribed("/0")
         await col.status(FeedState.LIVE)
         stale = await col.status(FeedState.STALE)
-        assert "no ticks for" in stale.detail and "market is open" in stale.detail
+        assert stale.detail == "no ticks for over 0 s while the market is open"
         mark = col.events.index(stale)
         await conn.ws.send(tick())
         await col.tick("A", after=mark)
@@ -279,7 +279,7 @@ async def test_retry_error_backs_off_and_tries_again(server: ToyServer) -> None:
     async with Collector(feed) as col:
         await server.subscribed("/0", 3)
         rec = await col.status(FeedState.RECONNECTING)
-        assert rec.detail.startswith("too many; reconnecting in")
+        assert rec.detail == "too many" and rec.retry_at >= rec.ts
         await col.status(FeedState.LIVE)
     assert feed.reconnects == 2
 
@@ -313,9 +313,11 @@ async def test_warm_up_events_come_before_streaming(server: ToyServer) -> None:
     feed = ToyFeed(server)
     feed.warm = [DailyCloses("A", [("2025-01-02", 1.0)])]
     async with Collector(feed) as col:
-        await col.status(FeedState.LIVE)
+        conn = await server.subscribed("/0")
+        await conn.ws.send(tick("A", 1.5))
+        first = await col.tick("A")
     kinds = [type(e) for e in col.events]
-    assert kinds.index(DailyCloses) < [i for i, k in enumerate(kinds) if k is FeedStatus][1]
+    assert kinds.index(DailyCloses) < col.events.index(first)
 
 
 async def test_note_is_shown_with_the_status(server: ToyServer) -> None:
@@ -393,3 +395,207 @@ async def test_aclose_during_a_long_backoff(server: ToyServer) -> None:
         async with asyncio.timeout(5):
             await feed.aclose()
     assert all(t.done() for t in feed._tasks) and len(server.conns) == 1
+
+
+# ---- fail8a: issue 8 §1-2 (statuses that say what is happening) ----------------------------
+def closed_port() -> int:
+    """A local port nothing listens on: connecting is refused at once (no network)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ElsewhereFeed(ToyFeed):
+    """The toy feed pointed at another URL (a closed port)."""
+
+    def __init__(self, server: ToyServer, base: str) -> None:
+        super().__init__(server)
+        self.base = base
+
+    def url(self, shard: int) -> str:
+        return f"{self.base}/{shard}"
+
+
+async def test_a_connection_error_names_the_host_and_the_next_retry(server: ToyServer) -> None:
+    port = closed_port()
+    feed = ElsewhereFeed(server, f"ws://127.0.0.1:{port}")
+    feed.backoff_factory = lambda: Backoff(base=600.0, cap=600.0)  # type: ignore[method-assign]
+    async with Collector(feed) as col:
+        connecting = await col.status(FeedState.CONNECTING, f"127.0.0.1:{port}")
+        assert connecting.detail == f"connecting to 127.0.0.1:{port}"
+        rec = await col.status(FeedState.RECONNECTING)
+    assert rec.detail.startswith(f"cannot connect to 127.0.0.1:{port}: ")
+    assert "refused" in rec.detail.lower()
+    assert rec.reconnects == 1
+    # the next attempt is 300-600 s away (jittered): a time, not a frozen "in N s" text
+    assert rec.ts + 300_000 <= rec.retry_at <= rec.ts + 601_000
+
+
+class QuietServer(ToyServer):
+    """Accepts the subscription, then stops reading until ``release``: pings go unanswered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def session(self, ws: ServerConnection, conn: ToyConn) -> None:
+        raw = await ws.recv()
+        conn.subs.append(orjson.loads(raw)["sub"])
+        await ws.send(orjson.dumps({"ok": True}).decode())
+        await self.notify()
+        ws.transport.pause_reading()
+        await self.release.wait()
+        ws.transport.resume_reading()
+        await ws.wait_closed()
+
+
+class PingingFeed(ToyFeed):
+    def connect_kwargs(self) -> dict[str, Any]:
+        return {"ping_interval": 0.05, "ping_timeout": 0.05, "close_timeout": 0.05}
+
+
+async def test_a_keepalive_timeout_is_reported_as_such() -> None:
+    async with QuietServer() as quiet:
+        feed = PingingFeed(quiet)
+        feed.backoff_factory = lambda: Backoff(base=600.0, cap=600.0)  # type: ignore[method-assign]
+        async with Collector(feed) as col:
+            rec = await col.status(FeedState.RECONNECTING)
+        quiet.release.set()
+    assert rec.detail == (
+        f"keepalive timeout: 127.0.0.1:{quiet.port} did not answer a ping within 0.05 s"
+    )
+    assert "close frame" not in rec.detail
+
+
+class SlowWarmUp(ToyFeed):
+    """A warm-up that raises a note and then waits (a REST endpoint that hangs)."""
+
+    def __init__(self, server: ToyServer) -> None:
+        super().__init__(server)
+        self.release = asyncio.Event()
+
+    async def prepare(self) -> list[Event]:
+        self.set_note("previous closes 0/3")
+        await self.release.wait()
+        return [DailyCloses("A", [("2025-01-02", 1.0)])]
+
+
+async def test_statuses_raised_while_preparing_arrive_as_they_happen(server: ToyServer) -> None:
+    feed = SlowWarmUp(server)
+    async with Collector(feed) as col:
+        # the note and the connection's own status, while the warm-up still waits
+        noted = await col.wait(lambda e: isinstance(e, FeedStatus) and "0/3" in e.detail)
+        conn = await server.subscribed("/0")
+        live = await col.status(FeedState.LIVE, "previous closes 0/3")
+        assert noted.state is FeedState.CONNECTING and live.detail.startswith("toy streaming")
+        await conn.ws.send(tick("A", 3.0))
+        await server.subscribed("/0")  # a round trip to the server: the tick is on the wire
+        assert not col.ticks()  # frames wait for the previous closes they are measured against
+        feed.release.set()
+        got = await col.tick("A")
+    kinds = [type(e) for e in col.events]
+    assert kinds.index(DailyCloses) < col.events.index(got)
+
+
+async def test_a_warm_up_that_hangs_holds_the_stream_only_briefly(server: ToyServer) -> None:
+    feed = SlowWarmUp(server)
+    feed.warm_up_gate = 0.05
+    async with Collector(feed) as col:
+        conn = await server.subscribed("/0")
+        await conn.ws.send(tick("A", 4.0))
+        assert (await col.tick("A")).price == 4.0  # the warm-up goes on in the background
+        assert not any(type(e) is DailyCloses for e in col.events)
+
+
+async def test_a_connection_error_shows_while_the_warm_up_hangs(server: ToyServer) -> None:
+    port = closed_port()
+
+    class Both(SlowWarmUp, ElsewhereFeed):
+        def __init__(self) -> None:
+            ElsewhereFeed.__init__(self, server, f"ws://127.0.0.1:{port}")
+            self.release = asyncio.Event()
+
+    feed = Both()
+    async with Collector(feed) as col:
+        rec = await col.status(FeedState.RECONNECTING, "cannot connect")
+        assert f"127.0.0.1:{port}" in rec.detail and not feed.release.is_set()
+
+
+async def test_garbage_only_is_not_live_and_one_good_frame_makes_it_live(
+    server: ToyServer,
+) -> None:
+    feed = ToyFeed(server)
+    async with Collector(feed) as col:
+        conn = await server.subscribed("/0")
+        live = await col.status(FeedState.LIVE)
+        await conn.ws.send("\x00garbage")
+        bad = await col.status(FeedState.STALE, after=col.events.index(live))
+        assert bad.detail == (
+            f"nothing readable from 127.0.0.1:{server.port}: every frame is malformed; "
+            "check that R2K_TOY_URL points at a toy server"
+        )
+        assert bad.malformed == 1
+        await conn.ws.send(tick("A", 2.0))
+        back = await col.status(FeedState.LIVE, after=col.events.index(bad))
+        assert back.detail == "toy streaming" and back.malformed == 1
+
+
+async def ticked_then_junk(server: ToyServer, col: Collector, junk: int) -> ToyConn:
+    """The connection once one good tick has arrived and ``junk`` unreadable frames followed."""
+    conn = await server.subscribed("/0")
+    await conn.ws.send(tick("A", 2.0))
+    await col.tick("A")
+    for _ in range(junk):
+        await conn.ws.send("junk")
+    return conn
+
+
+async def test_a_run_of_garbage_after_good_frames_is_not_live(server: ToyServer) -> None:
+    feed = ToyFeed(server)
+    feed.garbled_run = 3
+    async with Collector(feed) as col:
+        conn = await ticked_then_junk(server, col, 2)
+        await conn.ws.send(tick("A", 2.5))  # a good frame resets the run
+        second = await col.wait(lambda e: type(e) is Tick and e.price == 2.5)
+        mark = col.events.index(second)
+        assert not any(s.state is FeedState.STALE for s in col.statuses())
+        for _ in range(3):
+            await conn.ws.send("junk")
+        bad = await col.status(FeedState.STALE, after=mark)
+        assert bad.detail.startswith(f"the last 3+ frames from 127.0.0.1:{server.port}")
+        assert bad.malformed == 5
+
+
+async def test_the_malformed_count_is_refreshed_in_the_status(server: ToyServer) -> None:
+    feed = ToyFeed(server)
+    feed.monitor_interval = 0.01
+    async with Collector(feed) as col:
+        await ticked_then_junk(server, col, 2)
+        counted = await col.wait(lambda e: isinstance(e, FeedStatus) and e.malformed == 2)
+    assert counted.state is FeedState.LIVE and counted.detail == "toy streaming"
+
+
+async def test_closes_r2k_starts_use_code_1000(server: ToyServer) -> None:
+    feed = ToyFeed(server)
+    async with Collector(feed) as col:
+        conn = await server.subscribed("/0")
+        await col.status(FeedState.LIVE)
+        await feed.aclose()  # what quitting and the end of --duration do
+        await asyncio.wait_for(conn.closed.wait(), 5)
+    assert conn.ws.close_code == 1000 and conn.ws.close_reason == "r2k closing"
+
+
+async def test_the_end_of_a_headless_duration_closes_with_1000(server: ToyServer) -> None:
+    from feeds.pipeline import Pipeline
+    from tui.headless import consume
+
+    pipeline = Pipeline(ToyFeed(server))
+    await consume(pipeline, 0.5, feed_time=False)
+    conn = await server.subscribed("/0")
+    await asyncio.wait_for(conn.closed.wait(), 5)
+    assert conn.ws.close_code == 1000
+
+
+# <<< fail8a
