@@ -25,6 +25,10 @@ Example::
 
     [feeds.alpaca]
     key = "..."
+
+    [nats]                   # r2k relay and --feed nats://: see feeds/relay/link.py
+    url = "nats://127.0.0.1:4222"
+    prefix = "r2k"
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ class Settings:
     webhook: str | None = None
     feeds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     record: Path | None = None  # also write every tick to this CSV (replay format)
+    # the [nats] table (relay over NATS, issue 13; feeds/relay/link.py)
+    nats: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None  # the file these settings were read from, if any
 
     @property
@@ -108,7 +114,12 @@ class Settings:
         return self.feed.partition(":")[0].strip().lower()
 
     def feed_config(self) -> Mapping[str, Any]:
-        """The ``[feeds.<name>]`` table of the selected feed (empty if none)."""
+        """The ``[feeds.<name>]`` table of the selected feed (empty if none).
+
+        A relay's terminal (``nats://``, ``tls://``) gets the ``[nats]`` table.
+        """
+        if self.feed_name in NATS_FEEDS:
+            return self.nats
         return self.feeds.get(self.feed_name, {})
 
 
@@ -147,6 +158,39 @@ class LevelsTable(Section):
     user: list[UserLevel] = msgspec.field(default_factory=list)
 
 
+# --- relay over NATS (issue 13) ---------------------------------------------------------------
+NATS_FEEDS = ("nats", "tls")  # feed names whose settings are the [nats] table
+
+
+class NatsTable(Section):
+    """``[nats]``: where ``r2k relay`` publishes and ``--feed nats://`` reads, and the login
+    (feeds/relay/link.py checks the URL and prefix; secrets are never printed)."""
+
+    url: _text("nats://127.0.0.1:4222") | None = None
+    prefix: _text("r2k") | None = None
+    user: _text("desk") | None = None
+    password: _text("...") | None = None
+    token: _text("...") | None = None
+    creds: _text("~/.nats/desk.creds") | None = None
+    nkey: _text("~/.nats/desk.nk") | None = None
+    ca: _text("~/.nats/ca.pem") | None = None
+    cert: _text("~/.nats/cert.pem") | None = None
+    key: _text("~/.nats/key.pem") | None = None
+
+
+def _nats(table: NatsTable, where: str) -> dict[str, Any]:
+    from feeds.relay.link import check_table
+
+    values = {k: getattr(table, k) for k in table.__struct_fields__ if getattr(table, k)}
+    try:
+        return check_table(values)
+    except ValueError as e:
+        raise ConfigError(f"{where}: nats {e}") from None
+
+
+# --- end relay ---------------------------------------------------------------------------------
+
+
 class ConfigFile(Section):
     """The whole file. Defaults live on :class:`Settings`; only the keys a file sets are used."""
 
@@ -171,6 +215,7 @@ class ConfigFile(Section):
     levels: LevelsTable = msgspec.field(default_factory=LevelsTable)
     feeds: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     record: _text("~/ticks.csv") | None = None
+    nats: NatsTable = msgspec.field(default_factory=NatsTable)  # relay over NATS (issue 13)
 
 
 FLAGS = {"refresh_hz": "--refresh"}  # where a flag's name differs from its setting's
@@ -351,6 +396,8 @@ def _settings_values(cfg: ConfigFile, keys: Any, where: str) -> dict[str, Any]:
             v = _levels(v, where)
         elif key == "feeds":
             v = {str(k).lower(): dict(t) for k, t in v.items()}
+        elif key == "nats":
+            v = _nats(v, where)
         elif key == "approach":
             v = None if v is False or v == 0 else float(v)
         elif key in _PATH_KEYS and v is not None:

@@ -93,6 +93,9 @@ _LAZY: dict[str, str] = {
     "finnhub": "feeds.providers.finnhub",
     "polygon": "feeds.providers.polygon",
     "massive": "feeds.providers.polygon",
+    # a desk's relay over NATS (issue 13): nats://HOST:PORT[/PREFIX], tls://...
+    "nats": "feeds.relay.consumer",
+    "tls": "feeds.relay.consumer",
 }
 
 

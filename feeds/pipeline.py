@@ -127,6 +127,8 @@ class Pipeline:
         if type(ev) is Tick:
             self._on_tick(ev)
         elif isinstance(ev, FeedStatus):
+            # a relay's terminal learns whether its upstream estimates the indices at run time
+            self.estimated = self.feed.estimates_indices
             self.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)

@@ -43,8 +43,10 @@ def load_universe(settings: Settings, reconciler: Reconciler | None = None) -> H
     from feeds.holdings import pad_universe
 
     holdings = (reconciler or reconcile_holdings(settings)).result.holdings
-    # Only the sim makes up prices for synthetic names; a real feed would never tick them.
-    if settings.feed_name == "sim" and settings.universe > len(holdings.constituents):
+    # Only the sim makes up prices for synthetic names; a real feed would never tick them. A
+    # terminal on a relay of a padded sim pads the same way (same --universe and --seed).
+    padded = settings.feed_name in ("sim", "nats", "tls")
+    if padded and settings.universe > len(holdings.constituents):
         holdings = pad_universe(holdings, settings.universe, settings.seed)
     return holdings
 

@@ -129,8 +129,8 @@ def test_precedence_defaults_file_env_flags(
         (
             "refesh_hz = 4\n",
             "unknown key 'refesh_hz'; valid keys: alert_log, anchor, approach, bell, feed, "
-            "feeds, holdings, hysteresis, levels, levels_file, record, refresh_hz, seed, speed, "
-            "stale_after, universe, webhook",
+            "feeds, holdings, hysteresis, levels, levels_file, nats, record, refresh_hz, seed, "
+            "speed, stale_after, universe, webhook",
         ),
         (
             'refresh_hz = "fast"\n',

