@@ -172,13 +172,16 @@ class LevelEngine:
         out = _NO_ALERTS
         for lv in self.levels:
             band = self.hysteresis * lv.price
-            fired = len(out)
-            before = (lv.side, lv.state, lv.near)
+            # (side, state, near) before an alert fires: what busting it restores; taken only
+            # when one is about to fire (rare), not for every level on every price
+            before = None
             if lv.side is Side.BELOW and price > lv.price + band:
+                before, fired = (lv.side, lv.state, lv.near), len(out)
                 lv.side = Side.ABOVE
                 lv.state = LevelState.CROSSED_UP
                 out = self._fire(out, lv, ts, "up", price, "cross", estimated)
             elif lv.side is Side.ABOVE and price < lv.price - band:
+                before, fired = (lv.side, lv.state, lv.near), len(out)
                 lv.side = Side.BELOW
                 lv.state = LevelState.CROSSED_DOWN
                 out = self._fire(out, lv, ts, "down", price, "cross", estimated)
@@ -186,6 +189,8 @@ class LevelEngine:
                 dist = abs(price - lv.price)
                 reach = self.approach * lv.price
                 if not lv.near and dist <= reach:
+                    if before is None:
+                        before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.near = True
                     if lv.state is LevelState.ARMED:
                         lv.state = LevelState.APPROACHING
@@ -196,7 +201,7 @@ class LevelEngine:
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED
-            if len(out) > fired:  # rare: remember how to take these alerts back
+            if before is not None:  # remember how to take these alerts back
                 after = (lv.side, lv.state, lv.near)
                 for alert in out[fired:]:
                     self._undo.append(_Undo(alert, lv, before, after))

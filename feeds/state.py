@@ -177,7 +177,8 @@ class MarketState:
         ts = tick.ts
         if ts >= self._session_until:  # the session closed or a new day began: twice a day
             self._cross(ts)
-        if tick.sale_flags or ts < self.ts[i]:
+        stamps = self.ts
+        if tick.sale_flags or ts < stamps[i]:
             return self._apply_irregular(i, tick)
         last = self.last
         before = last[i]
@@ -187,7 +188,7 @@ class MarketState:
             tape = self._tape
             k = tape.pos
             tape.entries[k] = (
-                tid, i, p, ts, 0, before, self.ts[i], self.high[i], self.low[i], self.open[i]
+                tid, i, p, ts, 0, before, stamps[i], self.high[i], self.low[i], self.open[i]
             )  # fmt: skip
             tape.pos = (k + 1) & TAPE_MASK
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
@@ -201,7 +202,7 @@ class MarketState:
                 self.low[i] = p
         if ts >= self.next_bucket[i]:
             self._roll(i, ts, p, before)
-        self.ts[i] = ts
+        stamps[i] = ts
         self.count[i] += 1
         if tick.prev_close is not None:
             self.prev_close[i] = tick.prev_close
