@@ -113,8 +113,9 @@ class MarketState:
         self._range_at_close: tuple[list[float | None], list[float | None]] | None = None
         self._retired = 0  # ticks counted in sessions that rolled over (for total_ticks)
         self.daily_rev = 0  # moves whenever ``daily`` changes (consumers cache on it)
-        #: the recent trades a cancel or correction may name (feeds.lastsale)
-        self._tape = lastsale.Tape()
+        #: the recent trades a cancel or correction may name (feeds.lastsale); made at the
+        #: first trade that has an id (a feed without cancels never pays for it)
+        self._tape: lastsale.Tape | None = None
         for s in symbols:
             self.id_of(s)
 
@@ -185,7 +186,7 @@ class MarketState:
         last[i] = p
         tid = tick.trade_id
         if tid is not None:  # a trade a cancel may name later: remember what it moved
-            tape = self._tape
+            tape = self._tape or self._new_tape()
             k = tape.pos
             tape.entries[k] = (
                 tid, i, p, ts, 0, before, stamps[i], self.high[i], self.low[i], self.open[i]
@@ -259,7 +260,7 @@ class MarketState:
             self.ts[i] = ts
         tid = tick.trade_id
         if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
-            tape = self._tape
+            tape = self._tape or self._new_tape()
             k = tape.pos
             tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo, open_)
             tape.pos = (k + 1) & TAPE_MASK
@@ -276,16 +277,17 @@ class MarketState:
         if found is None:
             return False
         i, k, removed = found
-        self._tape.remove(k)
+        self._tape.remove(k)  # type: ignore[union-attr]
         return self._revise(i, k, removed)
 
     def _find_trade(
         self, symbol: str, trade_id: int | str
     ) -> tuple[int, int, lastsale.Entry] | None:
         """(symbol id, tape slot, entry) of a trade still on the tape, or None."""
+        tape = self._tape
         i = self.ids.get(symbol)
-        k = -1 if i is None else self._tape.find(i, trade_id)
-        entry = None if k < 0 else self._tape.entries[k]
+        k = -1 if i is None or tape is None else tape.find(i, trade_id)
+        entry = None if k < 0 else tape.entries[k]  # type: ignore[union-attr]
         return None if i is None or entry is None else (i, k, entry)
 
     def correct(
@@ -306,11 +308,13 @@ class MarketState:
         if found is None:
             return False
         i, k, old = found
+        tape = self._tape
+        assert tape is not None  # the trade was found on it
         if sale_flags & NOT_HIGH_LOW:
-            self._tape.remove(k)  # corrected into a trade that sets nothing
+            tape.remove(k)  # corrected into a trade that sets nothing
         else:  # the correction keeps the original's time
             tid = trade_id if new_id is None else new_id
-            self._tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
+            tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
         return self._revise(i, k, old)
 
     def _revise(self, i: int, k: int, old: lastsale.Entry) -> bool:
@@ -318,7 +322,9 @@ class MarketState:
         trade that was at ``k``); set last, its time, high, low and the chart points of the
         buckets touched."""
         session = (self.session_start_ms, self.session_open_ms, self.session_close_ms)
-        rev = lastsale.replay(self._tape, self._tape.later(k), i, old, session)
+        tape = self._tape
+        assert tape is not None
+        rev = lastsale.replay(tape, tape.later(k), i, old, session)
         changed = rev.last != self.last[i]
         self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
         self.open[i] = rev.open
@@ -332,15 +338,22 @@ class MarketState:
         self.marked.add(i)
         return changed
 
+    def _new_tape(self) -> lastsale.Tape:
+        self._tape = lastsale.Tape()
+        return self._tape
+
     def forget_trades(self) -> None:
         """Drop the tape of recent trades: at a new session, a cancel of yesterday's trade
         must not bring back yesterday's high and low (the values each trade replaced)."""
-        self._tape = lastsale.Tape()
+        self._tape = None
 
     def last_trade_id(self, symbol: str) -> int | str | None:
         """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
         i = self.ids.get(symbol)
-        return None if i is None else self._tape.last_trade_id(i, self.last[i], self.ts[i])
+        tape = self._tape
+        if i is None or tape is None:
+            return None
+        return tape.last_trade_id(i, self.last[i], self.ts[i])
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""
