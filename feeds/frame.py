@@ -119,6 +119,34 @@ class LevelView:
     distance: float | None  # level - price, in points (positive: the level is above)
     distance_pct: float | None  # as a fraction of the price
     crossings: tuple[AlertEvent, ...] = ()
+    # >>> alerts10 (issue 10)
+    confirm: str = "tick"  # "tick" | "1m" | "5m": what confirms a crossing (the ladder shows it)
+    muted: bool = False  # crossings are logged and listed, no toast, bell or notification
+    #: a bar-confirmed level with the price past it by more than the band, its bar not closed yet
+    awaiting_close: bool = False
+    symbol: str = "^RUT"  # the series watched: "^RUT", or a spread ("RUT-SPX"; then bp)
+    # <<< alerts10
+
+
+@dataclass(slots=True, frozen=True)
+class SpreadAlerts:
+    """alerts10: one spread's thresholds (``levels``: LevelView in basis points, ``distance``
+    = threshold - value) and the value they are measured against (``value_bp``: the spread since
+    ``anchor``, the run's day anchor, which the card's own anchor may differ from)."""
+
+    pair: str  # "RUT-SPX" | "RUT-MAGS"
+    value_bp: float | None
+    anchor: str
+    levels: tuple[LevelView, ...] = ()
+
+    def nearest(self) -> tuple[LevelView | None, LevelView | None]:
+        """The nearest threshold below the value and the nearest above it (None: none, or no
+        value yet): what the spread card shows."""
+        if self.value_bp is None:
+            return None, None
+        below = [lv for lv in self.levels if lv.price <= self.value_bp]
+        above = [lv for lv in self.levels if lv.price > self.value_bp]
+        return (below[-1] if below else None), (above[0] if above else None)
 
 
 @dataclass(slots=True)
@@ -148,6 +176,10 @@ class Frame:
     feed: str = ""  # the feed's label (its spec)
     status_history: tuple[FeedStatus, ...] = ()  # this run's status changes, oldest first
     # <<< fail8a
+    # >>> alerts10 (issue 10)
+    spread_alerts: dict[str, SpreadAlerts] = field(default_factory=dict)  # by pair, with levels
+    unacknowledged: int = 0  # crossings of unmuted levels not yet acknowledged (status bar)
+    # <<< alerts10
 
     @property
     def stale(self) -> bool:

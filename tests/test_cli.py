@@ -245,6 +245,8 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
                 "kind": kind,
                 "estimated": False,
                 "feed": "replay",
+                "confirm": "tick",
+                "muted": False,
             },
             separators=(", ", ": "),
         )

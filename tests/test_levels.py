@@ -170,3 +170,23 @@ def test_bust_of_an_unknown_or_removed_level_says_nothing() -> None:
     assert engine.bust(stranger, T0 + 2000, 2447.0) is None  # equal, but not one it fired
     engine.remove(2450.0)
     assert engine.bust(cross, T0 + 2000, 2447.0) is None
+
+
+def test_a_crossing_confirmed_on_a_bars_close_is_not_busted() -> None:
+    # tape7: a bar's close is not one trade; the bar still being built takes the standing price
+    engine = LevelEngine([(2450.0, "support")], approach=None, confirm="1m")
+    engine.on_price(2440.0, T0)
+    assert engine.on_price(2461.0, T0 + 1000) == []
+    [cross] = engine.on_price(2462.0, T0 + 60_000)  # the first minute closed at 2,461
+    assert cross.confirm == "1m"
+    assert engine.bust(cross, T0 + 61_000, 2440.0) is None
+    assert engine.levels[0].side is Side.ABOVE
+
+
+def test_the_bust_of_a_muted_levels_alert_is_muted_too() -> None:
+    engine = LevelEngine([(2450.0, "support")], approach=None)
+    engine.set_muted(2450.0, True)
+    engine.on_price(2440.0, T0)
+    [cross] = engine.on_price(2461.0, T0 + 1000)
+    busted = engine.bust(cross, T0 + 2000, 2447.0)
+    assert cross.muted and busted is not None and busted.muted

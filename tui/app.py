@@ -25,6 +25,7 @@ from textual.worker import Worker
 
 from feeds.alerts import WebhookSink
 from feeds.analytics import SORT_KEYS
+from feeds.delivery import TerminalNotifier
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
 from feeds.levels import AlertEvent
@@ -95,6 +96,11 @@ class R2KApp(App[None]):
         hz = refresh_hz if refresh_hz is not None else getattr(settings, "refresh_hz", None)
         self.refresh_hz = float(hz) if hz else DEFAULT_REFRESH_HZ
         self.bell_on = bool(getattr(settings, "bell", True))
+        # >>> alerts10 (issue 10): what a crossing does (notify = [...]); desktop notifications
+        # go out through Textual's driver, in order with the screen's own output
+        self.notify_methods = tuple(getattr(settings, "notify", ("toast", "bell")))
+        self.osc = TerminalNotifier(self.notify_methods, self._write_terminal)
+        # <<< alerts10
         anchor = getattr(settings, "anchor", None)
         if anchor and anchor != pipeline.anchor:
             pipeline.set_anchor(str(anchor))
@@ -390,20 +396,25 @@ class R2KApp(App[None]):
     def _on_alert(self, alert: AlertEvent) -> None:
         """Pipeline alert sink: a crossing raises a toast and rings the bell at once; a busted
         alert (its trade was cancelled) raises a toast too."""
+        if alert.muted:  # alerts10: a muted level interrupts nobody
+            return
         if alert.kind == "busted":
-            arrow = "▲" if alert.direction == "up" else "▼"
-            est = " (est.)" if alert.estimated else ""
-            self.notify(
-                f"{alert.symbol} alert at {fmt.price(alert.level)} {arrow} busted: its trade was "
-                f"cancelled; now {fmt.price(alert.price)}{est}",
-                title="Alert busted",
-                severity="warning",
-                timeout=10,
-                markup=False,
-            )
+            self.osc(alert)
+            if "toast" in self.notify_methods:
+                arrow = "▲" if alert.direction == "up" else "▼"
+                est = " (est.)" if alert.estimated else ""
+                self.notify(
+                    f"{alert.symbol} alert at {fmt.price(alert.level)} {arrow} busted: its "
+                    f"trade was cancelled; now {fmt.price(alert.price)}{est}",
+                    title="Alert busted",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
             return
         if alert.kind != "cross":
             return
+        self.osc(alert)  # alerts10: OSC 9 / 777 when enabled (it has its own per-level gap)
         # a replay at full speed can cross a level many times a second: one toast and one bell
         # per level every few seconds is news, more is noise (every crossing is in the log)
         now = self.clock()
@@ -412,16 +423,23 @@ class R2KApp(App[None]):
         self._last_toast[alert.level] = now
         word = "up through" if alert.direction == "up" else "down through"
         est = " (est.)" if alert.estimated else ""
-        self.notify(
-            f"{alert.symbol} crossed {word} {fmt.price(alert.level)} "
-            f"{fmt.clean(alert.label, 40)} at {fmt.price(alert.price)}{est}",
-            title="Level crossed",
-            severity="warning",
-            timeout=10,
-            markup=False,
-        )
+        if "toast" in self.notify_methods:  # alerts10
+            self.notify(
+                f"{alert.symbol} crossed {word} {fmt.price(alert.level)} "
+                f"{fmt.clean(alert.label, 40)} at {fmt.price(alert.price)}{est}",
+                title="Level crossed",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         if self.bell_on:
             self.bell()
+
+    def _write_terminal(self, text: str) -> None:
+        """alerts10: text for the terminal itself (escape sequences), through Textual's driver."""
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(text)
 
     # --- actions -------------------------------------------------------------------------------
     def _refresh_now(self) -> None:

@@ -26,7 +26,7 @@ from feeds.frame import Frame
 from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import add_saved_levels, build_pipeline, close_sinks
+from feeds.setup import build_pipeline, close_sinks, load_saved
 from feeds.symbols import HEADLINE
 from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
@@ -82,6 +82,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         # count at the end), not only after a whole day's run
         while True:
             await asyncio.sleep(1.0)
+            pipeline.on_clock()  # alerts10: bars that ended close without waiting for a print
             for problem in _new_problems(pipeline, reported):
                 warn(problem)
 
@@ -132,8 +133,8 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
     status = StatusLineSink()
     pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
     warn_holdings(pipeline, status)
-    # the levels a trader added in the monitor alert here too
-    warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
+    # the levels a trader added in the monitor alert here too, muted where muted there
+    warning = load_saved(pipeline, LevelStore(settings.levels_file))
     if warning:
         status.warning(warning)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))

@@ -214,7 +214,10 @@ class PolygonFeed(StreamFeed):
                     Tick(
                         canon.get(sym) or self._learn(sym),
                         float(m["c"]),
-                        m["e"],  # the close is the price as of the bar's end
+                        # alerts10: the close, stamped 1 ms before the window's end ("e" is
+                        # exclusive): it belongs to its own minute, whose bar it closes for
+                        # bar-confirmed levels (feeds.levels)
+                        max(m["s"], m["e"] - 1),
                         m.get("v"),
                         m.get("av"),  # today's accumulated volume (absent for indices)
                     )

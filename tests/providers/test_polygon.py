@@ -146,8 +146,9 @@ def test_decode_spec_frames() -> None:
     ]
     assert feed.decode("[" + SPEC_VALUE + "]") == [Tick("^GSPC", 3988.5, 1678220098130)]
     assert feed.decode("[" + SPEC_MINUTE + "]") == [
-        Tick("GTE", 0.4486, 1610144700000, 4110, 9470157)
+        Tick("GTE", 0.4486, 1610144700000 - 1, 4110, 9470157)  # inside its own minute
     ]
+    # the spec's index sample has s == e: never stamped before its start
     assert feed.decode("[" + SPEC_INDEX_MINUTE + "]") == [Tick("^GSPC", 3985.67, 1678220675805)]
     assert feed.decode(b'[{"ev":"T","sym":"BRK.B","p":500,"s":1,"t":1}]') == [
         Tick("BRK-B", 500.0, 1, 1)
@@ -224,7 +225,8 @@ async def test_minute_bars_option(fake: FakePolygon) -> None:
             '"c":241.5,"h":241.6,"l":240.9,"a":240.8,"z":685,"s":1610144640000,"e":1610144700000}]'
         )
         tick = await col.tick("IWM")
-        assert (tick.price, tick.ts, tick.day_volume) == (241.5, 1610144700000, 9470157)
+        # the minute 22:24-22:25 UTC: its close is stamped inside it, 1 ms before its end
+        assert (tick.price, tick.ts, tick.day_volume) == (241.5, 1610144699999, 9470157)
 
 
 async def test_auth_failed_ends_with_one_line_error(fake: FakePolygon) -> None:
