@@ -113,4 +113,65 @@ class TradeCorrection:
     original_price: float | None = None
 
 
-Event = Tick | FeedStatus | Bars | DailyCloses | TradeCancel | TradeCorrection
+# >>> ytd11 (issue 11): daily OHLC history, one session's closes of many symbols, progress
+#: A daily bar: (session date ISO, open, high, low, close); open/high/low None where unknown.
+DailyBar = tuple[str, float | None, float | None, float | None, float]
+
+
+@dataclass(slots=True)
+class DailyBars:
+    """Completed sessions' bars for one symbol, oldest first (index points or dollars).
+
+    Everything :class:`DailyCloses` feeds comes from the closes (previous close, YTD anchor,
+    streak); the highs give the record-high streak and the daily chart. ``open``, ``high`` and
+    ``low`` are None where the source gives only the close (a replay sidecar without them).
+    """
+
+    symbol: str
+    bars: list[DailyBar] = field(default_factory=list)
+
+    def closes(self) -> list[tuple[str, float]]:
+        """The (date, close) pairs, oldest first."""
+        return [(b[0], b[4]) for b in self.bars]
+
+
+@dataclass(slots=True)
+class SessionCloses:
+    """Many symbols' closes of one completed session (``date`` ISO): what a provider's batch
+    endpoint returns (Polygon's grouped daily, Alpaca's multi-symbol bars, Yahoo's spark).
+
+    Used for the members' YTD anchor (the previous year's last session) and the closes on the
+    holdings' as-of date that move weights to the anchor. It never sets a previous close
+    unless ``date`` is the session right before the one the data is in.
+    """
+
+    date: str
+    closes: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class HistoryProgress:
+    """How far a background history download has got: ``done`` of ``total`` steps of ``what``
+    (``"daily history"``, ``"YTD anchors"``); ``done == total`` when it is over. ``detail``:
+    one line on what failed, if anything (safe to show)."""
+
+    what: str
+    done: int
+    total: int
+    detail: str = ""
+
+
+# <<< ytd11
+
+
+Event = (
+    Tick
+    | FeedStatus
+    | Bars
+    | DailyCloses
+    | DailyBars
+    | SessionCloses
+    | HistoryProgress
+    | TradeCancel
+    | TradeCorrection
+)

@@ -12,6 +12,7 @@ import numpy as np
 from feeds.analytics import Breadth
 from feeds.events import FeedState, FeedStatus
 from feeds.levels import AlertEvent, LevelState
+from feeds.scoreboard import Scoreboard
 
 
 @dataclass(slots=True, frozen=True)
@@ -180,6 +181,9 @@ class Frame:
     spread_alerts: dict[str, SpreadAlerts] = field(default_factory=dict)  # by pair, with levels
     unacknowledged: int = 0  # crossings of unmuted levels not yet acknowledged (status bar)
     # <<< alerts10
+    # ytd11 (issue 11): the year-to-date story (returns by period, streaks, YTD breadth, the
+    # holdings in use, ^RUT's daily bars); None only for frames built without a pipeline
+    scoreboard: Scoreboard | None = None
 
     @property
     def stale(self) -> bool:

@@ -25,9 +25,12 @@ import numpy as np
 from feeds import analytics
 from feeds.events import (
     Bars,
+    DailyBars,
     DailyCloses,
     FeedState,
     FeedStatus,
+    HistoryProgress,
+    SessionCloses,
     Tick,
     TradeCancel,
     TradeCorrection,
@@ -36,6 +39,7 @@ from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Frame, LevelView, Quote, SpreadAlerts
 from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
+from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPREADS, SPX, SPY
 
@@ -145,6 +149,10 @@ class Pipeline:
         for pair, engine in (spreads or {}).items():
             self.add_spread_engine(pair, engine)
         # <<< alerts10
+        # >>> ytd11 (issue 11): the scoreboard, and history downloads under way
+        self._scoreboard = ScoreboardBuilder()
+        self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
+        # <<< ytd11
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -158,6 +166,14 @@ class Pipeline:
             self.state.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
             self.state.apply_daily(ev)
+        # >>> ytd11
+        elif isinstance(ev, DailyBars):
+            self.state.apply_daily_bars(ev)
+        elif isinstance(ev, SessionCloses):
+            self.state.apply_session_closes(ev)
+        elif isinstance(ev, HistoryProgress):
+            self.progress[ev.what] = ev
+        # <<< ytd11
         elif isinstance(ev, TradeCancel | TradeCorrection):
             self._on_amend(ev)
 
@@ -790,7 +806,38 @@ class Pipeline:
             status_history=self.status_history(),  # fail8a
             spread_alerts=self.spread_alerts(),  # alerts10
             unacknowledged=self.unacknowledged(),  # alerts10
+            scoreboard=self.scoreboard(now),  # ytd11
         )
+
+    # >>> ytd11 (issue 11)
+    def scoreboard(self, now_ms: int | None = None) -> Scoreboard:
+        """The year-to-date story at the feed's clock ``now_ms`` (see :mod:`feeds.scoreboard`):
+        returns by period, the streak, record highs, YTD breadth over the index members, the
+        holdings in use and any history download under way."""
+        now = self.feed.now_ms() if now_ms is None else now_ms
+        u = self._universe()
+        pending = [p for p in self.progress.values() if p.done < p.total]
+        progress = (pending[0].what, pending[0].done, pending[0].total) if pending else None
+        return self._scoreboard.build(
+            self.state, now, u.ids[u.member], self.holdings_info(now), progress
+        )
+
+    def holdings_info(self, now_ms: int | None = None) -> HoldingsInfo | None:
+        """Which holdings are in use, their as-of date and age before the data's session (the
+        feed's clock before any tick), flagged stale past HOLDINGS_STALE_DAYS."""
+        h = self.holdings
+        if h is None:
+            return None
+        from feeds.calendar import et_date
+
+        day = self.state.session_date or et_date(self.feed.now_ms() if now_ms is None else now_ms)
+        age = (day - h.as_of).days
+        label = h.source or "holdings"
+        return HoldingsInfo(
+            h.origin or "given", label, h.as_of.isoformat(), age, age > HOLDINGS_STALE_DAYS
+        )
+
+    # <<< ytd11
 
 
 def _known(x: float | None) -> float | None:

@@ -26,11 +26,12 @@ def reconcile_holdings(settings: Settings) -> Reconciler:
     replay file's own symbols, the provider's cached symbol list, else the bundled US listing
     directory. Raises InputFileError (one line)."""
     from feeds.directory import for_feed
-    from feeds.holdings import load_holdings
+    from feeds.holdings_fetch import load_resolved
     from feeds.reconcile import Reconciler
 
     directories, _ = for_feed(settings.feed_name)
-    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    # ytd11: --holdings, else the latest fetched file, else the bundled snapshot
+    reconciler = Reconciler(load_resolved(settings.holdings), directories)
     if settings.feed_name == "replay":  # a file on disk: its symbols are at hand
         listed = open_feed(settings.feed, FeedOptions()).listed()
         if listed is not None:
@@ -55,11 +56,11 @@ def open_reconciled(settings: Settings) -> tuple[Feed, Reconciler, Holdings]:
     """The feed, built with holdings spelt as it spells them: from the feed's own list when it
     has one at hand (a replay file's symbols), else as :func:`reconcile_holdings` does."""
     from feeds.directory import for_feed
-    from feeds.holdings import load_holdings
+    from feeds.holdings_fetch import load_resolved
     from feeds.reconcile import Reconciler
 
     directories, cache = for_feed(settings.feed_name)
-    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    reconciler = Reconciler(load_resolved(settings.holdings), directories)  # ytd11
     holdings = load_universe(settings, reconciler)
     options = feed_options(settings, holdings)
     options.symbol_cache = cache
@@ -162,9 +163,10 @@ def build_pipeline(
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
-            from feeds.recorder import Recorder, RecordingFeed
+            from feeds.recorder import RecordingFeed, open_recorder
 
-            feed = RecordingFeed(feed, Recorder(settings.record))
+            # ytd11: Parquet or CSV by the extension (Parquet when there is none)
+            feed = RecordingFeed(feed, open_recorder(settings.record))
     except BaseException:
         log.close()
         raise

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from feeds import lastsale
-from feeds.events import Bars, DailyCloses, Tick
+from feeds.events import Bars, DailyBars, DailyCloses, SessionCloses, Tick
 from feeds.history import Ring
 from feeds.lastsale import NEITHER, NOT_HIGH_LOW, TAPE_MASK
 from feeds.symbols import HEADLINE
@@ -58,6 +58,7 @@ class MarketState:
         "_tape",
         "count",
         "daily",
+        "daily_ohlc",  # ytd11
         "daily_rev",
         "day_volume",
         "first",
@@ -95,6 +96,9 @@ class MarketState:
         self.ytd_base: list[float | None] = []
         self.history: list[Ring] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}
+        # ytd11: each symbol's daily (open, high, low) by session date, where known: from the
+        # feed's daily bars and, for the headline symbols, each session seen at its rollover
+        self.daily_ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = {}
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
         self.marked: set[int] = set()  # changed off the tick path (backfill, daily closes)
         self._counts_seen = np.zeros(0, dtype=np.int64)
@@ -397,6 +401,7 @@ class MarketState:
             # a cancel of the last session's trade must not bring its high and low back
             self.forget_trades()
             self._record_closes(old.isoformat(), self._closing_prices())
+            self._record_ranges(old.isoformat())  # ytd11
             for i in range(len(self.symbols)):
                 self._roll_symbol(i)
             self.marked.update(range(len(self.symbols)))
@@ -435,16 +440,17 @@ class MarketState:
         self.next_bucket[i] = 0  # the next tick opens a bucket, where high/low restart
 
     def _set_ytd(self, i: int) -> None:
-        """The year-to-date base: the last close before the session's year (the latest close's
-        year while no session is known)."""
+        """The year-to-date base: the close of the previous year's last session (the latest
+        close's year while no session is known). A close of an earlier day (a holdings as-of
+        date in November) is not a year-end close: then the base stays unknown (ytd11)."""
         rows = self.daily.get(self.symbols[i])
         if not rows:
             return
         year = self.session_date.year if self.session_date else int(rows[-1][0][:4])
         start = f"{year:04d}-01-01"
-        base = next((c for d, c in reversed(rows) if d < start), None)
-        if base is not None:
-            self.ytd_base[i] = base
+        k = bisect.bisect_left(rows, (start,))
+        if k and rows[k - 1][0] == _year_end(year - 1):
+            self.ytd_base[i] = rows[k - 1][1]
 
     def pin_session_open(self, open_ms: int) -> None:
         """Use this session open instead of the calendar's, with no rollover (tests, synthetic
@@ -567,6 +573,54 @@ class MarketState:
         self._set_ytd(i)
         self.marked.add(i)
 
+    # >>> ytd11 (issue 11): daily bars, one session's closes of many symbols, ranges at rollover
+    def apply_daily_bars(self, bars: DailyBars) -> None:
+        """Daily bars: the closes as :meth:`apply_daily` takes them, the (open, high, low) kept
+        in :attr:`daily_ohlc` (the feed's winning over a session's own range)."""
+        ohlc = self.daily_ohlc.setdefault(bars.symbol, {})
+        for d, o, h, lo, _c in bars.bars:
+            ohlc[d] = (o, h, lo)
+        self.apply_daily(DailyCloses(bars.symbol, bars.closes()))
+
+    def apply_session_closes(self, ev: SessionCloses) -> None:
+        """One session's closes of many symbols (a batch endpoint's answer): each joins its
+        symbol's daily closes (the feed's winning) and may set its YTD base. A previous close is
+        set only by the close of the session right before the current one, and only where none
+        is known (a November close is no previous close in January). O(symbols)."""
+        from feeds.calendar import last_session_before
+
+        date = ev.date
+        sets_prev = False
+        if self.session_date is not None:
+            sets_prev = date == last_session_before(self.session_date).isoformat()
+        for symbol, close in ev.closes.items():
+            i = self.id_of(symbol)
+            rows = self.daily.setdefault(symbol, [])
+            k = bisect.bisect_left(rows, (date,))
+            if k < len(rows) and rows[k][0] == date:
+                rows[k] = (date, close)
+            else:
+                rows.insert(k, (date, close))
+            if sets_prev and self.prev_close[i] is None:
+                self.prev_close[i] = close
+            self._set_ytd(i)
+            self.marked.add(i)
+        self.daily_rev += 1
+
+    def _record_ranges(self, date: str) -> None:
+        """The headline symbols' (open, high, low) of the session on ``date``, at its rollover,
+        unless the feed gave that date's bar."""
+        high, low = self.session_range()
+        for symbol in HEADLINE:
+            i = self.ids.get(symbol)
+            if i is None or self.open[i] is None:
+                continue
+            rows = self.daily_ohlc.setdefault(symbol, {})
+            if date not in rows:
+                rows[date] = (self.open[i], _finite(high[i]), _finite(low[i]))
+
+    # <<< ytd11
+
     def take_dirty(self) -> set[int]:
         """The ids changed since the last call (the frame loop's conflation point)."""
         counts = np.array(self.count, dtype=np.int64)
@@ -604,3 +658,26 @@ class MarketState:
         last = np.array(self.last, dtype=np.float64)
         anchor = np.array(self.anchor_column(mode), dtype=np.float64)
         return last, anchor
+
+
+# >>> ytd11
+def _finite(x: float | None) -> float | None:
+    return None if x is None or x != x else x
+
+
+def _year_end(year: int) -> str:
+    """The ISO date of ``year``'s last NYSE session (its close is the next year's YTD base)."""
+    return _YEAR_ENDS.get(year) or _year_end_uncached(year)
+
+
+_YEAR_ENDS: dict[int, str] = {}
+
+
+def _year_end_uncached(year: int) -> str:
+    from feeds.calendar import last_session_before
+
+    end = _YEAR_ENDS[year] = last_session_before(dt.date(year + 1, 1, 1)).isoformat()
+    return end
+
+
+# <<< ytd11

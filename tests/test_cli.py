@@ -98,7 +98,33 @@ def test_snapshot_json_matches_hand_computed_board(
         "breadth",
         "coverage",
         "weights_as_of",
+        "scoreboard",
+        "streak",
+        "record_high_streak",
+        "breadth_ytd",
+        "ytd_anchor_unknown",
+        "holdings",
         "constituents",
+    }
+    # ytd11: no daily history and no previous closes: the scoreboard says unknown, not 0
+    periods = dict.fromkeys(("1d", "5d", "mtd", "ytd"))
+    names = ("^RUT", "^GSPC", "MAGS", "RUT-SPX", "RUT-MAGS")
+    assert snap["scoreboard"] == {n: periods for n in names}
+    assert snap["streak"] == {
+        "leader": None,
+        "sessions": 0,
+        "longest_since": None,
+        "longest_this_year": 0,
+    }
+    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
+    assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
+    assert snap["holdings"] == {
+        "origin": "given",
+        "source": "test",
+        "as_of": "2025-11-04",
+        "age_days": 1,
+        "stale": False,
     }
     assert snap["feed"] == {
         "spec": f"replay:{replay}",
@@ -336,9 +362,14 @@ def test_sim_recording_replays_to_the_same_state(tmp_path: Path) -> None:
     assert replayed == live
 
 
-def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) -> None:
-    """Daily closes go to the sidecar, so a replay has the same streak and YTD anchor."""
-    out = tmp_path / "rec.csv"
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(
+    tmp_path: Path, suffix: str
+) -> None:
+    """The daily history goes to the sidecar (index bars with their ranges, the members' YTD
+    anchors), so a replay of either format has the same scoreboard: returns by period, streak,
+    record highs, YTD breadth."""
+    out = tmp_path / f"rec{suffix}"
     config = tmp_path / "config.toml"
     config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
 
@@ -349,9 +380,10 @@ def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) 
         return pipeline
 
     live = run({"feed": "sim", "seed": 4, "speed": 0, "record": str(out)}, 60)
-    sidecar = tmp_path / "rec.csv.daily.csv"
+    sidecar = tmp_path / f"rec{suffix}.daily.csv"
     lines = sidecar.read_text().splitlines()
-    assert lines[1:3] == ["# estimates_indices: false", "symbol,date,close"]
+    assert lines[1:3] == ["# estimates_indices: false", "symbol,date,close,open,high,low"]
+    assert not (tmp_path / f"rec{suffix}.journal").exists()  # closed cleanly
     replay = run({"feed": f"replay:{out}", "speed": 0}, None)
     assert replay.feed.estimates_indices is False
     live_frame, replay_frame = live.frame(), replay.frame()
@@ -359,9 +391,16 @@ def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) 
     assert replay_frame.streak == live_frame.streak
     for symbol in ("^RUT", "^GSPC", "MAGS"):
         assert replay.state.daily[symbol] == live.state.daily[symbol]
+        assert replay.state.daily_ohlc[symbol] == live.state.daily_ohlc[symbol]
         assert replay_frame.quotes[symbol].anchor == live_frame.quotes[symbol].anchor  # YTD
         assert replay_frame.quotes[symbol].ret == live_frame.quotes[symbol].ret
     assert replay.state.prev_close == live.state.prev_close[: len(replay.state.prev_close)]
+    a, b = live_frame.scoreboard, replay_frame.scoreboard
+    assert a is not None and b is not None
+    assert a.ytd_anchor_unknown == 0 and a.breadth_ytd.total > 1500  # members' YTD anchors
+    for field in ("session", "returns", "bases", "streak", "record_highs", "breadth_ytd"):
+        assert getattr(b, field) == getattr(a, field), field
+    assert b.rut_daily.dates == a.rut_daily.dates
 
 
 class EstimatingFeed(Feed):
@@ -445,8 +484,8 @@ def test_recording_a_replay_carries_its_sidecar(
         ("symbol,date,close\n^RUT,2025-11-04,-1\n", "line 2: close '-1' must be a number above 0"),
         (
             "ts,symbol,price\n",
-            "line 1: expected the header symbol,date,close, not 'ts,symbol,price'; fix it or "
-            "delete the file",
+            "line 1: expected the header symbol,date,close (and optionally open,high,low), not "
+            "'ts,symbol,price'; fix it or delete the file",
         ),
         ("# estimates_indices: maybe\n", "line 1: estimates_indices must be true or false"),
         ("", "has no header symbol,date,close; fix it or delete the file"),
@@ -684,6 +723,20 @@ def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
         f"{T0 + 3000},IWM,244.07,100.0,,,,103,101",  # a correction: 101 is now 103 at 244.07
         f"{T0 - 600_000},IWM,243.2,100.0,244.0,,1,104,",  # late: written as no last sale
     ]
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    for symbol in ("IWM", "^RUT"):
+        assert replay.quote(symbol) == live.quote(symbol)
+    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
+    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+
+
+def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import RecordingFeed, open_recorder
+
+    out = tmp_path / "amend.parquet"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), open_recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
     replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
     asyncio.run(consume(replay, None, feed_time=False))
     for symbol in ("IWM", "^RUT"):

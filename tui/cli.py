@@ -94,7 +94,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--record",
         metavar="PATH",
         default=s,
-        help="also append every tick to PATH (CSV, replayable)",
+        help="also record every tick to PATH (.parquet or .csv, replayable)",
     )
     g.add_argument(
         "--config",
@@ -135,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
     hold = sub.add_parser(
         "holdings",
-        help="inspect a holdings file",
-        description="Holdings files: 'r2k holdings show [PATH]'.",
+        help="fetch the current holdings file, or inspect one",
+        description="Holdings files: 'r2k holdings fetch' downloads the current iShares IWM file; "
+        "'r2k holdings show [PATH]' inspects one.",
     )
     hold_sub = hold.add_subparsers(dest="holdings_command", metavar="ACTION", required=True)
     show = hold_sub.add_parser(
@@ -151,14 +152,31 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
                       "or the bundled snapshot)")  # fmt: skip
     show.add_argument("--json", action="store_true", help="print one JSON object instead")
+    # >>> ytd11 (issue 11): r2k holdings fetch
+    fetch = hold_sub.add_parser(
+        "fetch",
+        help="download the current iShares IWM holdings file and keep it by its as-of date",
+        description="Download the iShares IWM holdings CSV (a progress bar on stderr), check it "
+        "with the holdings parser (a download cut short is refused), and keep it in the user "
+        "data directory as IWM_holdings_<as-of>.csv (or at --out). The monitor and the headless "
+        "commands then use the latest one fetched unless --holdings says otherwise.",
+    )
+    _common(fetch)
+    fetch.add_argument("--out", metavar="PATH", help="keep the file here instead")
+    fetch.add_argument("--url", metavar="URL", help="download from here (default: iShares IWM)")
+    # <<< ytd11
     rec = sub.add_parser(
         "record",
-        help="record a feed's ticks to a CSV that replay:PATH plays back",
-        description="Append every tick to --out (never truncated). Stops at the end of a "
-        "replay, after --duration, or on Ctrl+C.",
+        help="record a feed's ticks to a Parquet or CSV file that replay:PATH plays back",
+        description="Write every tick to --out: Parquet when it ends in .parquet (or has no "
+        "extension), CSV when it ends in .csv (appended to, never truncated). The feed's daily "
+        "history goes to OUT.daily.csv. Stops at the end of a replay, after --duration, or on "
+        "Ctrl+C (the file is closed cleanly).",
     )
     _common(rec)
-    rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
+    rec.add_argument(
+        "--out", metavar="PATH", required=True, help="recording file (.parquet, default, or .csv)"
+    )
     _duration(rec, "stop after S seconds")
     _relay_parser(sub)
     _config_parser(sub)  # alerts10
@@ -285,7 +303,7 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     from feeds.config import parse_level, parse_spread_flag
 
     args = vars(ns)
-    path = args.get("path") if args.get("command") == "holdings" else None
+    path = args.get("path") if args.get("command") == "holdings" else None  # show's PATH
     overrides = {
         "feed": args.get("feed"),
         "speed": args.get("speed"),
@@ -364,14 +382,20 @@ def run(argv: Sequence[str] | None) -> int:
             raise UsageError(f"--top must be 0 or more, not {ns.top}")
         return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
     if command == "holdings":
+        if ns.holdings_command == "fetch":  # ytd11
+            from tui.holdings import run_holdings_fetch
+
+            out = Path(ns.out).expanduser() if ns.out else None
+            return run_holdings_fetch(out=out, url=ns.url)
         from tui.holdings import run_holdings_show
 
         return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
+        from feeds.recorder import recording_path
         from tui.headless import run_record
 
-        out = Path(ns.out).expanduser()
+        out = recording_path(ns.out)  # ytd11: .parquet when no extension; others refused
         name, arg = parse_spec(settings.feed)
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")

@@ -22,20 +22,20 @@ import asyncio
 import contextvars
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
 from feeds import conditions
 from feeds.errors import ConfigError, FeedSpecError
-from feeds.events import Bars, DailyCloses, Event, Tick
+from feeds.events import Bars, DailyBar, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
 from feeds.providers.directories import DOWNLOAD_TIMEOUT, polygon_tickers, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
-from feeds.symbols import IWM, MAGS, RUT, SPX, SPY, from_provider, to_provider
+from feeds.symbols import IWM, SPX, SPY, from_provider, to_provider
 
 REALTIME_WS = "wss://socket.massive.com"
 DELAYED_WS = "wss://delayed.massive.com"
@@ -311,10 +311,9 @@ class PolygonFeed(StreamFeed):
         start, prev = self._sessions()
         wanted = set(self.options.symbols)
         jobs: list[tuple[str, str | None]] = []  # (what, symbol for a daily history or None)
-        for sym in (RUT, SPX):
-            jobs.append((sym, sym))
+        # ytd11: ^RUT, ^GSPC and MAGS come with their whole daily history (the loader below)
         jobs.append(("all stocks", None))
-        for sym in (IWM, SPY, MAGS):
+        for sym in (IWM, SPY):
             if sym in wanted:
                 jobs.append((sym, sym))
         client = self._rest_client()
@@ -325,6 +324,9 @@ class PolygonFeed(StreamFeed):
             failed.append(f"the rest ({self.quote(exc, 200)})")
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
+            await self._history(client)
+            # tape7: after the histories (^GSPC's gives its previous close), within Basic's 5
+            # calls a minute; r2k's copy serves meanwhile
             if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
                 await self._refresh_conditions(client)
             await self._refresh_symbols(client)
@@ -336,8 +338,8 @@ class PolygonFeed(StreamFeed):
     async def _refresh_conditions(self, client: RestClient) -> None:
         """Read Massive's stock trade conditions (all pages), use them and cache them.
 
-        After the previous closes in the warm-up: r2k's copy serves meanwhile, and on Basic's 5
-        calls a minute the previous closes matter more. A failure keeps the copy
+        After the previous closes and daily histories in the warm-up: r2k's copy serves
+        meanwhile, and on Basic's 5 calls a minute those matter more. A failure keeps the copy
         (``conditions_error`` says why).
         """
         params: dict[str, Any] | None = {
@@ -364,6 +366,21 @@ class PolygonFeed(StreamFeed):
             return
         self.conditions_error = ""
         conditions.save_massive(results, fetched, self.conditions_cache)
+
+    async def _history(self, client: RestClient) -> None:
+        """ytd11: daily bars of the indices and MAGS as far back as the plan allows, and the
+        members' YTD anchors from one grouped-daily call for the whole market, on the same
+        client (within the plan's REST rate), cached and refreshed once a day."""
+        from feeds.providers.history import run_for_feed
+
+        await run_for_feed(
+            self,
+            PolygonHistory(client, self._canon, self.now_ms),
+            "polygon",
+            self.rest_url,
+            lambda text: self._set_note("history", self.quote(text, 300)),
+            self._emit,
+        )
 
     async def _refresh_symbols(self, client: RestClient) -> None:
         """The ticker list, after the previous closes and on the same client, so both keep
@@ -442,6 +459,78 @@ class PolygonFeed(StreamFeed):
         if self._rest is not None:
             await self._rest.aclose()
             self._rest = None
+
+
+# >>> ytd11 (issue 11): daily history from the aggregates endpoints
+class PolygonHistory:
+    """:class:`~feeds.providers.history.HistorySource` on Massive/Polygon REST: custom bars
+    (``/v2/aggs/ticker/{t}/range/1/day/{from}/{to}``, split-adjusted, up to 50,000 a request)
+    for the indices and MAGS, grouped daily (``/v2/aggs/grouped/locale/us/market/stocks/{day}``:
+    every US stock's bar of one session in one request) for the members' closes."""
+
+    batch_size = 1_000_000  # one request covers the whole market
+
+    def __init__(
+        self, client: RestClient, canon: dict[str, str], now_ms: Callable[[], int]
+    ) -> None:
+        self.client = client
+        self.canon = canon
+        self.now_ms = now_ms  # the feed's clock: the bars end on its day
+
+    async def index_bars(self, symbol: str, since: dt.date | None) -> list[DailyBar]:
+        from feeds import calendar
+        from feeds.providers.history import HISTORY_START
+
+        start = since.isoformat() if since is not None else HISTORY_START
+        end = calendar.et_date(self.now_ms()).isoformat()
+        path = f"/v2/aggs/ticker/{to_polygon(symbol)}/range/1/day/{start}/{end}"
+        params = {"adjusted": "true", "sort": "asc", "limit": "50000"}
+        try:
+            data = await _json(self.client, path, params)
+        except RestError as exc:
+            if exc.status != 403 or since is not None:
+                raise
+            # a plan with a shorter history refuses the whole span: ask for two years
+            start = (dt.date.fromisoformat(end) - dt.timedelta(days=730)).isoformat()
+            path = f"/v2/aggs/ticker/{to_polygon(symbol)}/range/1/day/{start}/{end}"
+            data = await _json(self.client, path, params)
+        out: list[DailyBar] = []
+        for bar in data.get("results") or ():
+            day = calendar.et_date(int(bar["t"])).isoformat()
+            out.append(
+                (day, _pos(bar.get("o")), _pos(bar.get("h")), _pos(bar.get("l")), float(bar["c"]))
+            )
+        return out
+
+    async def session_closes(self, symbols: Sequence[str], day: dt.date) -> dict[str, float]:
+        path = f"/v2/aggs/grouped/locale/us/market/stocks/{day.isoformat()}"
+        data = await _json(self.client, path, {"adjusted": "true"})
+        wanted = set(symbols)
+        out: dict[str, float] = {}
+        for bar in data.get("results") or ():
+            sym = self.canon.get(bar["T"]) or from_polygon(bar["T"])
+            if sym in wanted:
+                out[sym] = float(bar["c"])
+        return out
+
+
+def _pos(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) and x > 0 else None
+
+
+async def _json(client: RestClient, path: str, params: dict[str, str]) -> dict:
+    """GET and decode in a worker thread: a grouped-daily answer is the whole market (MBs)."""
+    resp = await client.get(path, params)
+    try:
+        data = await asyncio.to_thread(orjson.loads, resp.content)
+    except orjson.JSONDecodeError as exc:
+        raise RestError(f"malformed JSON from {client.base_url}{path}") from exc
+    if not isinstance(data, dict):
+        raise RestError(f"unexpected reply from {client.base_url}{path}")
+    return data
+
+
+# <<< ytd11
 
 
 @register("polygon")
