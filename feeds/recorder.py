@@ -38,7 +38,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
@@ -258,6 +258,15 @@ class Recorder:
     ) -> None:
         """One row (the columns of :data:`feeds.replay.COLUMNS`) into the buffer; flushed at
         least once a second."""
+        self._buffer((ts, symbol, price, size, prev, volume, flags, trade_id, amends))
+        self._pending += 1
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_EVERY_S:
+            self.flush(now)
+
+    def _buffer(self, row: tuple[Any, ...]) -> None:
+        """A row as CSV text (a float as the shortest text that reads back the same)."""
+        ts, symbol, price, size, prev, volume, flags, trade_id, amends = row
         self._writer.writerow(
             (
                 ts,
@@ -271,10 +280,6 @@ class Recorder:
                 "" if amends is None else amends,
             )
         )
-        self._pending += 1
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_EVERY_S:
-            self.flush(now)
 
     def note_prev_close(self, symbol: str, prev_close: float) -> None:
         """A previous close the feed sent outside a tick: later ticks of ``symbol`` carry it."""
@@ -510,32 +515,13 @@ class ParquetRecorder(Recorder):
             ) from None
         return fd
 
-    def _row(
-        self,
-        ts: int,
-        symbol: str,
-        price: float,
-        size: float | None,
-        prev: float | None,
-        volume: float | None,
-        flags: int,
-        trade_id: int | str | None,
-        amends: int | str | None,
-    ) -> None:
+    def _buffer(self, row: tuple[Any, ...]) -> None:
+        """A row into the columns of the next row group (trade ids as text)."""
         c = self._cols
-        c[0].append(ts)
-        c[1].append(symbol)
-        c[2].append(price)
-        c[3].append(size)
-        c[4].append(prev)
-        c[5].append(volume)
-        c[6].append(flags)
-        c[7].append(None if trade_id is None else str(trade_id))
-        c[8].append(None if amends is None else str(amends))
-        self._pending += 1
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_EVERY_S:
-            self.flush(now)
+        for k in range(7):
+            c[k].append(row[k])
+        c[7].append(None if row[7] is None else str(row[7]))
+        c[8].append(None if row[8] is None else str(row[8]))
 
     def flush(self, now: float | None = None) -> None:
         """Write the buffered rows as one row group and its journal entry. On failure: the

@@ -709,6 +709,16 @@ class AmendingFeed(EstimatingFeed):
         yield FeedStatus(FeedState.ENDED, "done", T0 + 3000)
 
 
+def assert_replays_like(live: Pipeline, out: Path) -> None:
+    """The recording ``out`` of the AmendingFeed run ``live`` replays to the same quotes."""
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    for symbol in ("IWM", "^RUT"):
+        assert replay.quote(symbol) == live.quote(symbol)
+    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
+    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+
+
 def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
     from feeds.recorder import Recorder, RecordingFeed
 
@@ -723,12 +733,7 @@ def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
         f"{T0 + 3000},IWM,244.07,100.0,,,,103,101",  # a correction: 101 is now 103 at 244.07
         f"{T0 - 600_000},IWM,243.2,100.0,244.0,,1,104,",  # late: written as no last sale
     ]
-    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
-    asyncio.run(consume(replay, None, feed_time=False))
-    for symbol in ("IWM", "^RUT"):
-        assert replay.quote(symbol) == live.quote(symbol)
-    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
-    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+    assert_replays_like(live, out)
 
 
 def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
@@ -737,12 +742,7 @@ def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> 
     out = tmp_path / "amend.parquet"
     live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), open_recorder(out)))
     asyncio.run(consume(live, None, feed_time=False))
-    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
-    asyncio.run(consume(replay, None, feed_time=False))
-    for symbol in ("IWM", "^RUT"):
-        assert replay.quote(symbol) == live.quote(symbol)
-    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
-    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+    assert_replays_like(live, out)
 
 
 def test_alerts_on_a_full_disk_reach_stdout_and_the_count_is_reported(
