@@ -1,9 +1,19 @@
-"""Where alerts go: the durable log (:class:`AlertJournal`), stdout (headless), a webhook; plus
-status lines for scripts.
+"""Where alerts go: the durable log, stdout (headless), a webhook, a command; plus status lines
+for scripts.
 
 Each sink is a callable ``(AlertEvent) -> None`` as :data:`feeds.pipeline.AlertSink` expects.
 Sinks run on the pipeline's path, so none of them may raise into it or block it for long: the
-log's fsync is fine because alerts are rare; the webhook posts from a background task.
+log's fsync is fine because alerts are rare; the webhook and the command run from a background
+task. A muted level's alert is logged (marked ``"muted": true``) and printed, never posted or
+run (issue 10).
+
+The log also holds acknowledgements (issue 10): an alert acknowledged in the monitor gets a line
+of its own, appended (the log is never rewritten)::
+
+    {"kind": "ack", "ts": <when>, "symbol": .., "level": .., "direction": .., "feed": ..,
+     "original_ts": <the alert's ts>, "original_kind": "cross"}
+
+It has no ``price``, so an r2k from before skips it as it skips any line it cannot read.
 """
 
 from __future__ import annotations
@@ -14,7 +24,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +35,7 @@ from feeds.events import FeedStatus
 from feeds.feed import is_live
 from feeds.levels import AlertEvent
 from feeds.secrets import redact
-from feeds.text import dumps
+from feeds.text import clean, dumps
 from feeds.timefmt import iso_ms
 
 _TAIL_BLOCK = 64 * 1024
@@ -54,6 +65,50 @@ def alert_key(alert: AlertEvent) -> tuple[object, ...]:
     return (alert.ts, alert.symbol, alert.level, alert.direction, alert.kind, alert.feed)
 
 
+def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
+    """Whether the "busted" alert ``bust`` takes back ``alert``: same symbol, level and
+    direction, fired at ``bust.original_ts`` (any time when that is unknown, 0)."""
+    return (
+        alert.kind != "busted"
+        and (alert.symbol, alert.level, alert.direction)
+        == (bust.symbol, bust.level, bust.direction)
+        and (not bust.original_ts or alert.ts == bust.original_ts)
+    )
+
+
+# >>> alerts10 (issue 10): acknowledgements in the log
+ACK = "ack"
+
+
+def ack_record(alert: AlertEvent, ts: int) -> dict[str, Any]:
+    """The log line acknowledging ``alert`` at ``ts`` (epoch ms)."""
+    return {
+        "kind": ACK,
+        "ts": iso_ms(ts),
+        "symbol": alert.symbol,
+        "level": alert.level,
+        "direction": alert.direction,
+        "feed": alert.feed,
+        "original_ts": iso_ms(alert.ts),
+        "original_kind": alert.kind,
+    }
+
+
+def _acked_key(d: dict[str, Any]) -> tuple[object, ...]:
+    """The :func:`alert_key` of the alert an "ack" line acknowledges. Raises on a garbled one."""
+    return (
+        _epoch_ms(d["original_ts"]),
+        str(d["symbol"]),
+        float(d["level"]),
+        str(d["direction"]),
+        str(d.get("original_kind", "cross")),
+        str(d.get("feed", "")),
+    )
+
+
+# <<< alerts10
+
+
 def _reason(e: BaseException) -> str:
     return (getattr(e, "strerror", None) or str(e) or type(e).__name__).splitlines()[0]
 
@@ -69,6 +124,10 @@ class AlertJournal:
     """The durable alert log: JSON lines, one ``AlertEvent.to_dict()`` per line, fsynced per alert.
     (The screen's alert panel is the widget ``tui.widgets.alert_log.AlertLog``; this is the file.)
 
+    A crossing that fired on a trade later cancelled is marked by a second line with the same
+    ``symbol``, ``level`` and ``direction``, ``"kind": "busted"`` and the busted alert's time in
+    ``original_ts``; the log is only ever appended to.
+
     A write or fsync that fails (ENOSPC, EROFS, EIO) is counted, never raised, and the file is
     cut back to where the line began, so the log only ever holds whole lines and the next alert
     starts on a line of its own. :meth:`problem` says how many alerts were not written. A cut
@@ -81,6 +140,7 @@ class AlertJournal:
         self.failures = 0  # alerts not written
         self.last_error = ""
         self.duplicates = 0  # alerts already in the log, not written again
+        self.ack_failures = 0  # alerts10: acknowledgements not written
         self.repaired: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +202,27 @@ class AlertJournal:
             return
         self._recent.add(key)
 
+    # >>> alerts10 (issue 10)
+    def acknowledge(self, alerts: list[AlertEvent], ts: int | None = None) -> int:
+        """Append one "ack" line per alert (one write, one fsync), acknowledged at ``ts`` (epoch
+        ms, default now). Returns how many were written; a failure is counted like an alert's
+        (:meth:`problem`), never raised: the acknowledgement then lasts until restart."""
+        if not alerts:
+            return 0
+        when = int(time.time() * 1000) if ts is None else ts
+        data = "".join(_dumps(ack_record(a, when)) + "\n" for a in alerts).encode("utf-8")
+        try:
+            if self._closed:
+                raise ValueError("the log is closed")
+            self._append(data)
+        except (OSError, ValueError) as e:
+            self.ack_failures += len(alerts)
+            self.last_error = _reason(e)
+            return 0
+        return len(alerts)
+
+    # <<< alerts10
+
     def _append(self, data: bytes) -> None:
         fd = self._fd
         with _locked(fd):  # another r2k may share the log: cut back only our own bytes
@@ -164,10 +245,13 @@ class AlertJournal:
 
         Every sink may have this method; the pipeline shows what they say on each frame.
         """
-        if not self.failures:
+        if not self.failures and not self.ack_failures:
             return None
+        what = f"{self.failures} alert(s)" if self.failures else ""
+        if self.ack_failures:  # alerts10
+            what += (" and " if what else "") + f"{self.ack_failures} acknowledgement(s)"
         return (
-            f"alert log '{self.path}': {self.failures} alert(s) not written "
+            f"alert log '{self.path}': {what} not written "
             f"({self.last_error}); free some disk space or set alert_log to a writable path"
         )
 
@@ -197,14 +281,15 @@ def _locked(fd: int) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
-    ts = d["ts"]
+def _epoch_ms(ts: Any) -> int:
     if isinstance(ts, int | float):
-        ms = int(ts)
-    else:
-        ms = (datetime.fromisoformat(ts) - _EPOCH) // timedelta(milliseconds=1)
+        return int(ts)
+    return (datetime.fromisoformat(ts) - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
     return AlertEvent(
-        ts=ms,
+        ts=_epoch_ms(d["ts"]),
         symbol=str(d["symbol"]),
         level=float(d["level"]),
         label=str(d.get("label", "")),
@@ -213,6 +298,10 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         kind=str(d.get("kind", "cross")),
         estimated=bool(d.get("estimated", False)),
         feed=str(d.get("feed", "")),
+        confirm=str(d.get("confirm", "tick")),  # alerts10
+        muted=d.get("muted") is True,  # alerts10
+        # a "busted" line names the alert it busts
+        original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
     )
 
 
@@ -239,21 +328,26 @@ def read_recent(
     """The latest ``limit`` alerts in the log, newest first (as ``Pipeline.alerts`` keeps them).
 
     ``keep`` filters (e.g. only alerts from live feeds); identical events are listed once.
+    An alert acknowledged later in the log comes with ``acknowledged=True``.
     Garbled lines (a crash mid-write, a hand edit) are skipped; a missing or unreadable log
     gives an empty list. Never raises for the file's content.
     """
     if limit <= 0:
         return []
     try:
-        lines = _tail_lines(Path(path).expanduser(), limit * 2)
+        lines = _tail_lines(Path(path).expanduser(), limit * 4)  # acks share the tail
     except OSError:
         return []
     out: list[AlertEvent] = []
     seen: set[tuple[object, ...]] = set()
+    acked: set[tuple[object, ...]] = set()  # alerts10: read newest first, an ack comes first
     for line in reversed(lines):
         try:
             d = json.loads(line)
             if not isinstance(d, dict):
+                continue
+            if d.get("kind") == ACK:
+                acked.add(_acked_key(d))
                 continue
             alert = _alert_from_dict(d)
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
@@ -262,11 +356,72 @@ def read_recent(
         if key in seen or (keep is not None and not keep(alert)):
             continue
         seen.add(key)
+        if key in acked:
+            alert = replace(alert, acknowledged=True)
         out.append(alert)
         if len(out) >= limit:
             break
     out.sort(key=lambda a: -a.ts)  # by event time: a replay's alerts are older than their line
     return out
+
+
+# >>> alerts10 (issue 10): the whole history, for `r2k alerts log`
+@dataclass(slots=True, frozen=True)
+class LogEntry:
+    """One alert of the durable log with what later lines say about it: when it was
+    acknowledged and when busted (a ``"busted"`` line naming it by ``original_ts``), epoch ms."""
+
+    alert: AlertEvent
+    acknowledged_at: int | None = None
+    busted_at: int | None = None
+
+
+def read_log(
+    path: str | Path,
+    *,
+    since_ms: int | None = None,
+    keep: Callable[[AlertEvent], bool] | None = None,
+) -> list[LogEntry]:
+    """Every alert in the log at or after ``since_ms`` (epoch ms) that ``keep`` keeps, in time
+    order (oldest first), each once, with its acknowledgement and bust. Reads the whole file,
+    line by line (a year of alerts is a few MB). Garbled lines are skipped; a missing log gives
+    []. Raises OSError only for a log that exists but cannot be read."""
+    p = Path(path).expanduser()
+    alerts: dict[tuple[object, ...], AlertEvent] = {}
+    acked: dict[tuple[object, ...], int] = {}
+    busted: dict[tuple[object, ...], int] = {}
+    try:
+        f = p.open("rb")
+    except FileNotFoundError:
+        return []
+    with f:
+        for line in f:
+            try:
+                d = json.loads(line)
+                if not isinstance(d, dict):
+                    continue
+                kind = d.get("kind")
+                if kind == ACK:
+                    acked.setdefault(_acked_key(d), _epoch_ms(d["ts"]))
+                    continue
+                alert = _alert_from_dict(d)
+                if kind == "busted" and d.get("original_ts"):
+                    key = (_epoch_ms(d["original_ts"]), alert.symbol, alert.level)
+                    busted.setdefault((*key, alert.direction, "cross", alert.feed), alert.ts)
+                    continue
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                continue
+            alerts.setdefault(alert_key(alert), alert)
+    out = [
+        LogEntry(a, acked.get(k), busted.get(k))
+        for k, a in alerts.items()
+        if (since_ms is None or a.ts >= since_ms) and (keep is None or keep(a))
+    ]
+    out.sort(key=lambda e: e.alert.ts)
+    return out
+
+
+# <<< alerts10
 
 
 class StdoutSink:
@@ -327,70 +482,72 @@ class StatusLineSink:
         out.flush()
 
 
-class WebhookSink:
-    """POSTs each alert as JSON to ``url`` from a background task; never raises or blocks.
+class _BackgroundSink:
+    """A sink that delivers each alert from a background task, never raising or blocking.
 
-    The queue is bounded: if the endpoint is slower than the alerts, the newest are dropped and
+    The queue is bounded: if delivery is slower than the alerts, the newest are dropped and
     counted. Failures are counted too; :meth:`status_text` reports both for the status bar.
+    Muted levels' alerts are not delivered (issue 10). Subclasses implement :meth:`_item` (what
+    to queue for an alert) and :meth:`_deliver` (raise :class:`_Failed` with one line).
     """
 
-    def __init__(
-        self, url: str, *, queue_size: int = 100, timeout: float = 5.0, trust_env: bool = True
-    ) -> None:
-        self.url = url
+    what = "sink"
+
+    def __init__(self, *, queue_size: int = 100, timeout: float = 5.0) -> None:
         self.timeout = timeout
-        self.trust_env = trust_env
         self.sent = 0
         self.failed = 0
         self.dropped = 0
         self.last_error = ""
         self._queue_size = queue_size
-        self._unfinished = 0  # queued or being posted
-        self._queue: asyncio.Queue[dict[str, Any]] | None = None
+        self._unfinished = 0  # queued or being delivered
+        self._queue: asyncio.Queue[Any] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def __call__(self, alert: AlertEvent) -> None:
+        if alert.muted:
+            return  # alerts10: logged and listed, never posted or run
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.dropped += 1  # no event loop to post from (a synchronous caller)
+            self.dropped += 1  # no event loop to deliver from (a synchronous caller)
             return
         if self._queue is None:
             self._queue = asyncio.Queue(self._queue_size)
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._post_loop(self._queue))
+            self._task = loop.create_task(self._loop(self._queue))
         try:
-            self._queue.put_nowait(alert.to_dict())
+            self._queue.put_nowait(self._item(alert))
         except asyncio.QueueFull:
             self.dropped += 1
         else:
             self._unfinished += 1
 
+    def _item(self, alert: AlertEvent) -> Any:
+        raise NotImplementedError
+
+    async def _open(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext()
+
+    async def _deliver(self, item: Any, context: Any) -> None:
+        raise NotImplementedError
+
     @property
     def pending(self) -> int:
-        """Alerts queued or being posted: what :meth:`aclose` would still try to deliver."""
+        """Alerts queued or being delivered: what :meth:`aclose` would still try to deliver."""
         return self._unfinished if self._task is not None and not self._task.done() else 0
 
-    async def _post_loop(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        import httpx
-
-        async with httpx.AsyncClient(timeout=self.timeout, trust_env=self.trust_env) as client:
+    async def _loop(self, queue: asyncio.Queue[Any]) -> None:
+        async with await self._open() as context:
             while True:
-                body = await queue.get()
+                item = await queue.get()
                 try:
-                    r = await client.post(
-                        self.url,
-                        content=_dumps(body).encode("utf-8"),  # no raw control characters
-                        headers={"Content-Type": "application/json"},
-                    )
-                    if r.status_code >= 400:
-                        self.failed += 1
-                        self.last_error = f"HTTP {r.status_code}"
-                    else:
-                        self.sent += 1
-                except httpx.HTTPError as e:
+                    await self._deliver(item, context)
+                except _Failed as e:
                     self.failed += 1
-                    self.last_error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
+                    self.last_error = str(e)[:200]
+                else:
+                    self.sent += 1
                 finally:
                     self._unfinished -= 1
                     queue.task_done()
@@ -400,7 +557,7 @@ class WebhookSink:
         return self.status_text() if self.failed or self.dropped else None
 
     def status_text(self) -> str:
-        text = f"webhook: {self.sent} sent"
+        text = f"{self.what}: {self.sent} sent"
         if self.failed:
             text += f", {self.failed} failed (last: {self.last_error})"
         if self.dropped:
@@ -410,7 +567,7 @@ class WebhookSink:
     async def aclose(self, drain_timeout: float = 10.0) -> None:
         """Deliver what is queued (up to ``drain_timeout`` seconds), then stop the task.
 
-        What is still undelivered then is given up: an exiting app must never hang. The poster
+        What is still undelivered then is given up: an exiting app must never hang. The task
         is stopped even when the caller is cancelled while waiting.
         """
         task, queue = self._task, self._queue
@@ -425,3 +582,115 @@ class WebhookSink:
                 task.cancel()
         if task is not None:
             await asyncio.wait({task})  # its cancellation is not ours to raise
+
+
+class _Failed(Exception):
+    """One delivery failed (the message is the one line to report)."""
+
+
+class WebhookSink(_BackgroundSink):
+    """POSTs each alert as JSON to ``url`` from a background task; never raises or blocks.
+
+    ``format`` (issue 10) picks the body: ``json`` (the alert), ``slack`` or ``discord``
+    (:func:`feeds.delivery.webhook_payload`). See :class:`_BackgroundSink` for the queue and the
+    counts.
+    """
+
+    what = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int = 100,
+        timeout: float = 5.0,
+        trust_env: bool = True,
+        format: str = "json",
+    ) -> None:
+        from feeds.delivery import webhook_payload
+
+        super().__init__(queue_size=queue_size, timeout=timeout)
+        self.url = url
+        self.trust_env = trust_env
+        self.format = format
+        self._payload = webhook_payload
+        webhook_payload(AlertEvent(0, "", 0.0, "", "up", 0.0, "cross"), format)  # checks it
+
+    def _item(self, alert: AlertEvent) -> Any:
+        return self._payload(alert, self.format)
+
+    async def _open(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        import httpx
+
+        return httpx.AsyncClient(timeout=self.timeout, trust_env=self.trust_env)
+
+    async def _deliver(self, item: Any, context: Any) -> None:
+        import httpx
+
+        try:
+            r = await context.post(
+                self.url,
+                content=_dumps(item).encode("utf-8"),  # no raw control characters
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as e:
+            raise _Failed(f"{type(e).__name__}: {e}".splitlines()[0]) from None
+        if r.status_code >= 400:
+            raise _Failed(f"HTTP {r.status_code}")
+
+
+# >>> alerts10 (issue 10)
+class CommandSink(_BackgroundSink):
+    """Runs ``argv`` per alert, with no shell: each ``{placeholder}`` is filled inside its own
+    argument (:func:`feeds.delivery.command_argv`), so a label can never become a second
+    argument or a shell command. One run at a time, from a background task; a run still going
+    after ``timeout`` seconds is killed. A run that cannot start, exits non-zero or times out is
+    counted and reported like the webhook's failures (:meth:`problem`), with the first line of
+    what it wrote to stderr.
+    """
+
+    what = "command"
+
+    def __init__(
+        self, argv: Sequence[str], *, timeout: float = 10.0, queue_size: int = 100
+    ) -> None:
+        if not argv:
+            raise ValueError("the command needs a program")
+        super().__init__(queue_size=queue_size, timeout=timeout)
+        self.argv = tuple(argv)
+
+    def _item(self, alert: AlertEvent) -> Any:
+        from feeds.delivery import command_argv
+
+        return command_argv(self.argv, alert)
+
+    async def _deliver(self, item: Any, context: Any) -> None:
+        program = clean(item[0], 80)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *item,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as e:
+            raise _Failed(f"{program}: {_reason(e)}") from None
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise _Failed(f"{program}: still running after {self.timeout:g} s; killed") from None
+        if proc.returncode:
+            said = (
+                clean(err.decode("utf-8", "replace").strip().splitlines()[0], 120)
+                if err.strip()
+                else ""
+            )
+            raise _Failed(
+                f"{program}: exit status {proc.returncode}" + (f" ({said})" if said else "")
+            )
+
+
+# <<< alerts10

@@ -18,15 +18,32 @@ Example::
     mouse = false            # the monitor needs no mouse; true turns mouse reporting on
     webhook = "https://hooks.example.com/r2k"
 
-    [keys]                   # remap keys by binding id (r2k's help screen lists the ids)
-    pause = "space"
-    sort = "o,s"
+    confirm = "tick"         # tick | 1m | 5m: a crossing confirmed on a print or a bar close
+    notify = ["toast", "bell"]   # also "osc9", "osc777": desktop notifications via the terminal
+    webhook_format = "json"  # json | slack | discord
 
     [levels]
     defaults = true          # keep the five built-in levels
     [[levels.user]]
     price = 2500
     label = "round number"
+    confirm = "5m"
+
+    [alerts]
+    spread_band_bp = 2       # the spread thresholds' hysteresis band
+    [[alerts.spread]]
+    pair = "RUT-SPX"         # or "RUT-MAGS"
+    bp = 50
+    label = "small caps lead"
+    [alerts.command]         # run per alert: no shell, each placeholder one argument
+    argv = ["notify-send", "{title}", "{body}"]
+    timeout = 10
+
+    [keys]                   # remap keys by binding id (r2k's help screen lists the ids)
+    pause = "space"
+    sort = "o,s"
+
+``r2k config init`` writes a commented file with every key (feeds/configdoc.py).
 
     [feeds.alpaca]
     key = "..."
@@ -55,8 +72,8 @@ from msgspec import Meta
 
 from feeds.errors import ConfigError
 from feeds.holdings import MAX_UNIVERSE
-from feeds.levelinput import DEFAULT_LABEL, check_label, check_level
-from feeds.levels import DEFAULT_APPROACH, DEFAULT_HYSTERESIS, DEFAULT_LEVELS
+from feeds.levelinput import DEFAULT_LABEL, check_label, check_level, check_spread_level
+from feeds.levels import CONFIRM_MODES, DEFAULT_APPROACH, DEFAULT_HYSTERESIS, DEFAULT_LEVELS
 from feeds.state import ANCHOR_MODES
 
 APP = "r2k"
@@ -67,6 +84,40 @@ class LevelSpec:
     price: float
     label: str
     user: bool = False
+    confirm: str | None = None  # alerts10: "tick" | "1m" | "5m"; None: the run's ``confirm``
+
+
+# >>> alerts10 (issue 10): spread thresholds, delivery
+SPREAD_PAIRS = ("RUT-SPX", "RUT-MAGS")  # feeds.symbols.SPREADS names their legs
+NOTIFY_METHODS = ("toast", "bell", "osc9", "osc777")
+WEBHOOK_FORMATS = ("json", "slack", "discord")
+#: what ``[alerts.command] argv`` may name; each fills its own argument (feeds.delivery)
+COMMAND_PLACEHOLDERS = (
+    "title",
+    "body",
+    "symbol",
+    "level",
+    "label",
+    "direction",
+    "price",
+    "kind",
+    "confirm",
+    "ts",
+    "feed",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class SpreadSpec:
+    """A spread threshold: ``pair`` (one of SPREAD_PAIRS) crossing ``bp`` basis points."""
+
+    pair: str
+    bp: float
+    label: str
+    confirm: str | None = None  # None: the run's ``confirm``
+
+
+# <<< alerts10
 
 
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
@@ -115,6 +166,18 @@ class Settings:
     # the [nats] table (relay over NATS, issue 13; feeds/relay/link.py)
     nats: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None  # the file these settings were read from, if any
+    # >>> alerts10 (issue 10)
+    confirm: str = "tick"  # the confirmation of levels that name none (CONFIRM_MODES)
+    notify: tuple[str, ...] = ("toast", "bell")  # what the screen does per alert
+    webhook_format: str = "json"  # the webhook's payload: json | slack | discord
+    spreads: tuple[SpreadSpec, ...] = ()  # [[alerts.spread]] and --spread-level
+    spread_band_bp: float = 2.0  # the spread thresholds' hysteresis band, bp
+    command: tuple[str, ...] = ()  # [alerts.command] argv (empty: no command)
+    command_timeout: float = 10.0  # seconds before a command is killed
+    #: where each setting the user gave came from ("file", "$R2K_FEED", "--feed", ...); a
+    #: setting absent here has its default (``r2k config check`` prints them)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # <<< alerts10
 
     @property
     def feed_name(self) -> str:
@@ -155,9 +218,13 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A table of the config file: unknown keys are errors that list the valid ones."""
 
 
+_CONFIRM = Annotated[Literal[CONFIRM_MODES], Meta(examples=["1m"])]  # type: ignore[valid-type]
+
+
 class UserLevel(Section):
     price: Annotated[float, Meta(examples=[2500])]  # checked by feeds.levelinput.check_level
     label: Annotated[str, Meta(examples=["round number"])] = DEFAULT_LABEL
+    confirm: _CONFIRM | None = None  # alerts10: None = the run's ``confirm``
 
 
 class LevelsTable(Section):
@@ -198,6 +265,90 @@ def _nats(table: NatsTable, where: str) -> dict[str, Any]:
 # --- end relay ---------------------------------------------------------------------------------
 
 
+# >>> alerts10 (issue 10): [alerts] -----------------------------------------------------------
+class SpreadLevel(Section):
+    """``[[alerts.spread]]``: a spread threshold in basis points."""
+
+    bp: Annotated[float, Meta(examples=[50])]  # checked by feeds.levelinput.check_spread_level
+    pair: Annotated[Literal[SPREAD_PAIRS], Meta(examples=["RUT-SPX"])] = "RUT-SPX"  # type: ignore[valid-type]
+    label: Annotated[str, Meta(examples=["small caps lead"])] = ""
+    confirm: _CONFIRM | None = None
+
+
+class CommandTable(Section):
+    """``[alerts.command]``: a program run per alert (no shell)."""
+
+    argv: Annotated[
+        list[Annotated[str, Meta(min_length=1)]],
+        Meta(examples=[["notify-send", "{title}", "{body}"]]),
+    ] = msgspec.field(default_factory=list)
+    timeout: _num(10, gt=0, le=300) = 10.0
+
+
+class AlertsTable(Section):
+    """``[alerts]``: spread thresholds and the command sink."""
+
+    spread_band_bp: _num(2, ge=0, le=100) = 2.0
+    spread: list[SpreadLevel] = msgspec.field(default_factory=list)
+    command: CommandTable = msgspec.field(default_factory=CommandTable)
+
+
+def _spreads(table: AlertsTable, where: str) -> tuple[SpreadSpec, ...]:
+    out = []
+    for n, row in enumerate(table.spread, 1):
+        try:
+            bp = check_spread_level(row.bp)
+        except ValueError as e:
+            raise ConfigError(
+                f"{where}: alerts.spread #{n} bp {row.bp!r}: {e} (e.g. bp = 50)"
+            ) from None
+        label = check_label(row.label) if row.label.strip() else f"spread {bp:+g} bp"
+        out.append(SpreadSpec(row.pair, bp, label, row.confirm))
+    return tuple(out)
+
+
+def _command(table: CommandTable, where: str) -> tuple[str, ...]:
+    """The argv with every ``{placeholder}`` checked against COMMAND_PLACEHOLDERS."""
+    for n, arg in enumerate(table.argv, 1):
+        for name in re.findall(r"\{([^{}]*)\}", arg):
+            if name not in COMMAND_PLACEHOLDERS:
+                raise ConfigError(
+                    f"{where}: alerts.command.argv #{n} {arg!r} has an unknown placeholder "
+                    f"{{{name}}}; use {', '.join('{' + p + '}' for p in COMMAND_PLACEHOLDERS)}"
+                )
+    return tuple(table.argv)
+
+
+def _alerts(table: AlertsTable, where: str, given: Any = None) -> dict[str, Any]:
+    """The Settings fields of an ``[alerts]`` table; only those its keys set when ``given``
+    (the raw table) says which (an empty ``[alerts.command]`` sets nothing)."""
+    out = {
+        "spreads": _spreads(table, where),
+        "spread_band_bp": float(table.spread_band_bp),
+        "command": _command(table.command, where),
+        "command_timeout": float(table.command.timeout),
+    }
+    if not isinstance(given, dict):
+        return out
+    command = given.get("command") or {}
+    keys = {"spreads": "spread" in given, "spread_band_bp": "spread_band_bp" in given}
+    keys |= {"command": "argv" in command, "command_timeout": "timeout" in command}
+    return {k: v for k, v in out.items() if keys[k]}
+
+
+def _set_keys(raw: dict[str, Any]) -> list[str]:
+    """The keys a file sets: an empty table (``[levels]``, ``[feeds.yahoo]`` with every line
+    commented out, as ``r2k config init`` writes them) sets nothing."""
+
+    def empty(v: Any) -> bool:
+        return isinstance(v, dict) and all(empty(x) for x in v.values())
+
+    return [k for k, v in raw.items() if not empty(v)]
+
+
+# <<< alerts10
+
+
 class ConfigFile(Section):
     """The whole file. Defaults live on :class:`Settings`; only the keys a file sets are used."""
 
@@ -226,6 +377,15 @@ class ConfigFile(Section):
     feeds: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     record: _text("~/ticks.csv") | None = None
     nats: NatsTable = msgspec.field(default_factory=NatsTable)  # relay over NATS (issue 13)
+    # >>> alerts10 (issue 10)
+    confirm: _CONFIRM = "tick"
+    notify: Annotated[
+        list[Literal[NOTIFY_METHODS]],  # type: ignore[valid-type]
+        Meta(examples=[["toast", "bell", "osc9"]]),
+    ] = msgspec.field(default_factory=lambda: ["toast", "bell"])
+    webhook_format: Annotated[Literal[WEBHOOK_FORMATS], Meta(examples=["slack"])] = "json"  # type: ignore[valid-type]
+    alerts: AlertsTable = msgspec.field(default_factory=AlertsTable)
+    # <<< alerts10
 
 
 FLAGS = {"refresh_hz": "--refresh"}  # where a flag's name differs from its setting's
@@ -263,15 +423,21 @@ def _example(path: str) -> str:
     examples = (t.extra_json_schema or {}).get("examples") if isinstance(t, mi.Metadata) else None
     if not examples:
         return ""
-    value = examples[0]
-    shown = (
-        f'"{value}"'
-        if isinstance(value, str)
-        else str(value).lower()
-        if isinstance(value, bool)
-        else f"{value:g}"
-    )
-    return f" (e.g. {path.rpartition('.')[2]} = {shown})"
+    key = re.sub(r"\[\d+\]", "", path).rpartition(".")[2]
+    return f" (e.g. {key} = {toml_value(examples[0])})"
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it: ``"text"``, ``true``, ``4``, ``0.0005``, ``["a", "b"]``."""
+    if isinstance(value, str):
+        return msgspec.json.encode(value).decode()  # a JSON string is a TOML basic string
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return toml_value(str(value))
 
 
 _PLAIN = [  # msgspec's wording -> the user's
@@ -295,6 +461,15 @@ def _plain(message: str, path: str) -> str:
         return "must be a whole number" if m.group(1) == "int" else "must be a number"
     if message.startswith("Invalid enum value"):
         return f"must be {_choices(path)}"
+    # >>> alerts10: a choice given as another type; a list of values (not of tables)
+    if message.startswith("Expected `str`") and _choices(path) != "valid":
+        return f"must be {_choices(path)}"
+    f = _field(path)
+    if message.startswith("Expected `array`") and f is not None:
+        t = f.type.type if isinstance(f.type, mi.Metadata) else f.type
+        if isinstance(t, mi.ListType) and not isinstance(t.item_type, mi.StructType):
+            return "must be a list"
+    # <<< alerts10
     for pattern, words in _PLAIN:
         if re.match(pattern, message):
             return words
@@ -304,8 +479,11 @@ def _plain(message: str, path: str) -> str:
 def _choices(path: str) -> str:
     """What a Literal (or number-or-literal) key accepts, in the schema's order."""
     table, _, key = re.sub(r"\[\d+\]", "", path).rpartition(".")
-    cls = {"": ConfigFile, **{t.cls.__name__: t.cls for t in _TABLES.values()}}.get(table)
-    hint = typing.get_type_hints(cls or ConfigFile, include_extras=True).get(key)
+    info = _TABLES.get(table)
+    cls = info.cls if info is not None else ConfigFile
+    hint = typing.get_type_hints(cls, include_extras=True).get(key)
+    while typing.get_origin(hint) in (Annotated, list):  # a list of choices (notify)
+        hint = typing.get_args(hint)[0]
     words: list[str] = []
     for arg in typing.get_args(hint) if typing.get_origin(hint) is not Literal else (hint,):
         if typing.get_origin(arg) is Annotated:
@@ -363,6 +541,10 @@ def _schema_error(e: msgspec.ValidationError, raw: Any, where: str) -> ConfigErr
         return ConfigError(
             f'{where}: {table} must hold one table per entry, e.g. [{table}.alpaca] key = "..."'
         )
+    missing = re.match(r"Object missing required field `(.+)`", message)  # alerts10
+    if missing:
+        key = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        return ConfigError(f"{where}: {_shown(path)} needs {missing.group(1)}{_example(key)}")
     unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
         info = _TABLES.get(re.sub(r"\[\d+\]", "", path))
@@ -397,7 +579,7 @@ def _levels(table: LevelsTable, where: str) -> tuple[LevelSpec, ...]:
             raise ConfigError(
                 f"{where}: levels.user #{n} price {row.price!r}: {e} (e.g. price = 2500)"
             ) from None
-        out.append(LevelSpec(price, label, user=True))
+        out = merge_level(out, LevelSpec(price, label, user=True, confirm=row.confirm))
     return tuple(out)
 
 
@@ -415,7 +597,22 @@ def _keymap(table: dict[str, str], where: str) -> dict[str, str]:
     return out
 
 
-def _settings_values(cfg: ConfigFile, keys: Any, where: str) -> dict[str, Any]:
+def merge_level(levels: list[LevelSpec], spec: LevelSpec) -> list[LevelSpec]:
+    """alerts10: ``levels`` with ``spec`` added; one at a price already there sets that level's
+    label (unless left at the default) and confirmation (if it names one) instead: a
+    ``[[levels.user]]`` row or ``--level 2642:5m`` at a technical level's price confirms that
+    level on 5-minute closes."""
+    for k, lv in enumerate(levels):
+        if lv.price == spec.price:
+            label = spec.label if spec.label != DEFAULT_LABEL else lv.label
+            levels[k] = replace(lv, label=label, confirm=spec.confirm or lv.confirm)
+            return levels
+    return [*levels, spec]
+
+
+def _settings_values(
+    cfg: ConfigFile, keys: Any, where: str, raw: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Settings fields from the keys a file (or flags) set, converted to their Python types."""
     values: dict[str, Any] = {}
     for key in keys:
@@ -428,6 +625,11 @@ def _settings_values(cfg: ConfigFile, keys: Any, where: str) -> dict[str, Any]:
             v = _nats(v, where)
         elif key == "keys":
             v = _keymap(v, where)
+        elif key == "alerts":  # alerts10: one table, several settings
+            values.update(_alerts(v, where, (raw or {}).get("alerts")))
+            continue
+        elif key == "notify":  # alerts10
+            v = tuple(dict.fromkeys(v))  # in the order given, once each
         elif key == "approach":
             v = None if v is False or v == 0 else float(v)
         elif key in _PATH_KEYS and v is not None:
@@ -457,12 +659,12 @@ def read_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"{where} cannot be read ({reason}); check it") from None
-    return _settings_values(_validate(raw, where), raw.keys(), where)
+    return _settings_values(_validate(raw, where), _set_keys(raw), where, raw)
 
 
 def check_value(key: str, value: Any, where: str) -> Any:
     """Validate one setting from a flag or the environment (``where`` names it)."""
-    if key not in ConfigFile.__struct_fields__ or key == "levels":
+    if key not in ConfigFile.__struct_fields__ or key in ("levels", "alerts"):
         raise ConfigError(
             f"unknown setting {key!r}; valid: {', '.join(sorted(ConfigFile.__struct_fields__))}"
         )
@@ -487,45 +689,83 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     extra_levels: tuple[LevelSpec, ...] = (),
+    extra_spreads: tuple[SpreadSpec, ...] = (),
 ) -> Settings:
     """Settings from defaults, the config file, the environment and ``overrides`` (flags).
 
     ``overrides`` maps setting names to values from the command line (None = not given); they
     are checked like file values, with errors naming the flag. ``extra_levels`` (``--level``)
-    are added to the configured levels. ``env`` (default ``os.environ``) supplies
-    ``R2K_CONFIG`` and ``R2K_FEED``; directories come from platformdirs (``XDG_*``).
+    are added to the configured levels, ``extra_spreads`` (``--spread-level``) to the spread
+    thresholds. ``env`` (default ``os.environ``) supplies ``R2K_CONFIG`` and ``R2K_FEED``;
+    directories come from platformdirs (``XDG_*``). ``Settings.sources`` says where each
+    setting given came from. The bell rings only when ``bell`` is on and ``notify`` has it.
     """
     env = os.environ if env is None else env
     settings = Settings()
+    sources: dict[str, str] = {}
     path, must_exist = config_path(config, env)
     if path is not None and (must_exist or path.is_file()):
         if must_exist and not path.is_file():
             source = "--config" if config is not None else "$R2K_CONFIG"
             raise ConfigError(f"config file '{path}' ({source}) not found; check the path")
-        settings = replace(settings, **read_file(path), config_path=path)
+        from_file = read_file(path)
+        settings = replace(settings, **from_file, config_path=path)
+        sources.update(dict.fromkeys(from_file, "file"))
     if env.get("R2K_FEED"):
         settings = replace(settings, feed=check_value("feed", env["R2K_FEED"], "$R2K_FEED"))
+        sources["feed"] = "$R2K_FEED"
     flags = {}
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
         flags[key] = check_value(key, value, flag)
+        sources[key] = flag
     settings = replace(settings, **flags)
     if extra_levels:
-        settings = replace(settings, levels=settings.levels + tuple(extra_levels))
-    return settings
+        levels = list(settings.levels)
+        for spec in extra_levels:
+            levels = merge_level(levels, spec)
+        settings = replace(settings, levels=tuple(levels))
+        sources["levels"] = sources.get("levels", "default") + " + --level"
+    # >>> alerts10
+    if extra_spreads:
+        settings = replace(settings, spreads=settings.spreads + tuple(extra_spreads))
+        sources["spreads"] = sources.get("spreads", "default") + " + --spread-level"
+    if settings.bell and "bell" not in settings.notify:
+        settings = replace(settings, bell=False)
+    # <<< alerts10
+    return replace(settings, sources=sources)
 
 
 def parse_level(text: str) -> LevelSpec:
-    """``--level PRICE[:LABEL]`` -> a user level, checked as the monitor's ``+`` dialog checks
-    one (:func:`feeds.levelinput.parse_level`). Raises ConfigError naming the option."""
-    from feeds.levelinput import parse_level as parse
+    """``--level PRICE[:CONFIRM][:LABEL]`` (``2642:5m:breakout``) -> a user level, checked as
+    the monitor's add-level dialog checks one (:func:`feeds.levelinput.parse_level_input`).
+    Raises ConfigError naming the option."""
+    from feeds.levelinput import parse_level_input
 
     try:
-        price, label = parse(text)
+        level = parse_level_input(text)
     except ValueError as e:
         raise ConfigError(
-            f"--level {text!r}: {e}; expected PRICE[:LABEL], e.g. 2500:round"
+            f"--level {text!r}: {e}; expected PRICE[:CONFIRM][:LABEL], e.g. 2642:5m:breakout"
         ) from None
-    return LevelSpec(price, label, user=True)
+    return LevelSpec(level.price, level.label, user=True, confirm=level.confirm)
+
+
+# >>> alerts10 (issue 10)
+def parse_spread_flag(text: str) -> SpreadSpec:
+    """``--spread-level BP[:CONFIRM][:LABEL]`` -> a RUT-SPX threshold in basis points.
+    Raises ConfigError naming the option."""
+    from feeds.levelinput import parse_spread_level
+
+    try:
+        level = parse_spread_level(text)
+    except ValueError as e:
+        raise ConfigError(
+            f"--spread-level {text!r}: {e}; expected BP[:LABEL], e.g. 50:small caps lead"
+        ) from None
+    return SpreadSpec("RUT-SPX", level.price, level.label, level.confirm)
+
+
+# <<< alerts10

@@ -15,6 +15,7 @@ import numpy as np
 from feeds.analytics import Breadth
 from feeds.events import FeedState, FeedStatus
 from feeds.levels import AlertEvent, LevelState
+from feeds.scoreboard import Scoreboard
 
 
 @dataclass(slots=True, frozen=True)
@@ -195,6 +196,34 @@ class LevelView:
     distance: float | None
     distance_pct: float | None  # distance as a fraction of the price
     crossings: tuple[AlertEvent, ...] = ()
+    # >>> alerts10 (issue 10)
+    confirm: str = "tick"  # "tick" | "1m" | "5m": what confirms a crossing (the ladder shows it)
+    muted: bool = False  # crossings are logged and listed, no toast, bell or notification
+    #: a bar-confirmed level with the price past it by more than the band, its bar not closed yet
+    awaiting_close: bool = False
+    symbol: str = "^RUT"  # the series watched: "^RUT", or a spread ("RUT-SPX"; then bp)
+    # <<< alerts10
+
+
+@dataclass(slots=True, frozen=True)
+class SpreadAlerts:
+    """alerts10: one spread's thresholds (``levels``: LevelView in basis points, ``distance``
+    = threshold - value) and the value they are measured against (``value_bp``: the spread since
+    ``anchor``, the run's day anchor, which the card's own anchor may differ from)."""
+
+    pair: str  # "RUT-SPX" | "RUT-MAGS"
+    value_bp: float | None
+    anchor: str
+    levels: tuple[LevelView, ...] = ()
+
+    def nearest(self) -> tuple[LevelView | None, LevelView | None]:
+        """The nearest threshold below the value and the nearest above it (None: none, or no
+        value yet): what the spread card shows."""
+        if self.value_bp is None:
+            return None, None
+        below = [lv for lv in self.levels if lv.price <= self.value_bp]
+        above = [lv for lv in self.levels if lv.price > self.value_bp]
+        return (below[-1] if below else None), (above[0] if above else None)
 
 
 @dataclass(slots=True)
@@ -225,11 +254,17 @@ class Frame:
     # recent alerts, newest first by their own time, each event once (the pipeline's history)
     alerts: tuple[AlertEvent, ...] = ()
     run_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` fired in this run
+    busted_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` taken back
     charts: Charts | None = None  # chart series, when the view asked for them
     wall_ms: int = 0  # the machine's clock when built (epoch ms): is the feed's day today?
     session_date: str = ""  # ISO date of the session the data is in ("" before any tick)
     # the feed-status screen: this run's status changes, oldest first (``status`` has the counts)
     status_history: tuple[FeedStatus, ...] = ()
+    spread_alerts: dict[str, SpreadAlerts] = field(default_factory=dict)  # by pair, with levels
+    unacknowledged: int = 0  # crossings of unmuted levels not yet acknowledged (status bar)
+    # the year-to-date story (returns by period, streaks, YTD breadth, the holdings in use,
+    # ^RUT's daily bars); None only for frames built without a pipeline
+    scoreboard: Scoreboard | None = None
 
     @property
     def stale(self) -> bool:

@@ -19,8 +19,10 @@ class Ring:
     def __init__(self, bucket_ms: int, capacity: int) -> None:
         self.bucket_ms = bucket_ms
         self.capacity = capacity
-        self._times = np.zeros(capacity, dtype=np.int64)
-        self._prices = np.zeros(capacity, dtype=np.float64)
+        # ytd11: allocated at the first point: the whole index is ~2,000 rings at start-up, most
+        # of them empty for the first seconds (and some all day)
+        self._times: np.ndarray = _EMPTY_TIMES
+        self._prices: np.ndarray = _EMPTY_PRICES
         self._n = 0  # points stored (<= capacity)
         self._pos = -1  # index of the newest point
         self._bucket = -1  # bucket number of the newest point
@@ -36,6 +38,8 @@ class Ring:
             return
         if b < self._bucket:
             return  # out-of-order tick from an older bucket: charts only move forward
+        if not len(self._times):
+            self._allocate()
         self._bucket = b
         self._pos = (self._pos + 1) % self.capacity
         self._times[self._pos] = ts
@@ -47,12 +51,27 @@ class Ring:
         """A tick opened a new bucket: close the newest point at ``closing``, start another."""
         if self._n and closing is not None:
             self._prices[self._pos] = closing
+        if not len(self._times):
+            self._allocate()
         self._bucket = ts // self.bucket_ms
         self._pos = (self._pos + 1) % self.capacity
         self._times[self._pos] = ts
         self._prices[self._pos] = price
         if self._n < self.capacity:
             self._n += 1
+
+    def revise(self, bucket: int, price: float) -> None:
+        """Set the point of bucket number ``bucket`` (ts // bucket_ms) to ``price``, if held:
+        a cancelled or corrected trade changed that bucket's close."""
+        if not self._n or bucket > self._bucket:
+            return
+        hits = np.flatnonzero(self._times[: self._n] // self.bucket_ms == bucket)
+        if len(hits):
+            self._prices[hits[-1]] = price
+
+    def _allocate(self) -> None:
+        self._times = np.zeros(self.capacity, dtype=np.int64)
+        self._prices = np.zeros(self.capacity, dtype=np.float64)
 
     def clear(self) -> None:
         """Forget every point (a new session starts its chart afresh); the memory is kept."""
@@ -77,3 +96,7 @@ class Ring:
 
     def last_price(self) -> float | None:
         return float(self._prices[self._pos]) if self._n else None
+
+
+_EMPTY_TIMES = np.zeros(0, dtype=np.int64)  # ytd11: a ring before its first point
+_EMPTY_PRICES = np.zeros(0, dtype=np.float64)

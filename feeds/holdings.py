@@ -2,13 +2,13 @@
 
 Two file formats are accepted, told apart by their header line:
 
-* the bundled snapshot (``feeds/data/r2k_top_holdings.csv``): ``#`` comment lines carrying
-  ``as_of`` and ``source``, then ``symbol,name,sector,weight_pct``;
-* an iShares fund holdings download (iShares IWM "Detailed Holdings and Analytics" CSV, as
-  published on ishares.com): a UTF-8 BOM, a preamble with ``Fund Holdings as of,"Nov 05, 2025"``,
-  separator lines holding one U+00A0, the ``Ticker,Name,Sector,Asset Class,...`` header
-  (``Quantity`` in US files, ``Shares`` elsewhere), quoted numbers with thousands commas, ``-`` as
-  null, non-equity rows (cash, futures) and a footer that is one quoted multi-line cell.
+* the bundled snapshot (``feeds/data/r2k_holdings.csv``, every member of the index, built by
+  :mod:`feeds.bundle`): ``#`` comment lines carrying ``as_of`` and ``source``, then
+  ``symbol,name,sector,weight_pct`` and optionally ``price`` (on the as-of date);
+* an iShares fund holdings download (the "Detailed Holdings and Analytics" CSV as published on
+  ishares.com): BOM, a preamble with ``Fund Holdings as of,"Nov 05, 2025"``, U+00A0 separator
+  lines, the ``Ticker,...`` header, quoted numbers with thousands commas, ``-`` as null and a
+  multi-line quoted footer.
 
 Every problem becomes an :class:`InputFileError` naming the file, the line and the fix.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from feeds.errors import InputFileError
 
-BUNDLED = Path(__file__).with_name("data") / "r2k_top_holdings.csv"
+BUNDLED = Path(__file__).with_name("data") / "r2k_holdings.csv"
 #: The most constituents r2k tracks (sim padding, holdings files): about 5x the Russell 2000's
 #: ~2,000 members, room for a broader index, and a bound on memory (issue 8: 10^8 grew to 5.9 GB).
 MAX_UNIVERSE = 10_000
@@ -39,6 +39,8 @@ MAX_TOTAL_WEIGHT = 1.005
 #: the board title): contributions and breadth then describe only those names.
 FULL_COVERAGE = 0.95
 SNAPSHOT_HEADER = ["symbol", "name", "sector", "weight_pct"]
+#: the bundled snapshot's columns: the header above plus each member's price on the as-of date
+SNAPSHOT_COLUMNS = [*SNAPSHOT_HEADER, "price"]
 
 # Exchange values of rows that cannot be quoted: cash, escrows, CVRs, private placements.
 _UNLISTED = {"", "-", "NO MARKET (E.G. UNLISTED)", "NON-NMS QUOTATION SERVICE (NNQS)"}
@@ -64,6 +66,12 @@ class Holdings:
     source: str = ""
     # one-line notices from loading (duplicates merged, partial coverage): shown, not fatal
     warnings: list[str] = field(default_factory=list)
+    # ytd11: where they came from: "given" (--holdings), "fetched" (r2k holdings fetch) or
+    # "bundled" (feeds/data); "" when built in code
+    origin: str = ""
+    # ytd11: False for an iShares file whose rows run to the end of the file without the legal
+    # footer every download ends with: the download was cut short (r2k holdings fetch refuses it)
+    complete: bool = True
     # No slots: cached_property needs an instance __dict__.
 
     @cached_property
@@ -97,6 +105,8 @@ def canonical_ticker(raw: str) -> str:
     ``MOG-A``. An undotted ``MOGA`` stays: only the feed's directory can tell it from a plain
     ticker like ``RUSHA`` (:mod:`feeds.reconcile`)."""
     t = raw.strip(_NBSP_BLANK).upper()
+    if t.isalnum() and t.isascii():
+        return t  # the common case, without a regex: 2,000 names at start-up
     return _SPACE_OR_DOT_CLASS.sub(r"\1-\2", t)
 
 
@@ -125,10 +135,11 @@ def load_holdings(path: str | Path | None = None) -> Holdings:
             f"{p}:{line}: not UTF-8 text; save the holdings file as UTF-8 CSV"
         ) from None
     first = _first_content_line(text)
-    if first is not None and _split(first) == SNAPSHOT_HEADER:
+    if first is not None and _split(first) in (SNAPSHOT_HEADER, SNAPSHOT_COLUMNS):
         holdings = _parse_snapshot(p, text)
     else:
         holdings = _parse_ishares(p, text)
+    holdings.origin = "given" if path is not None else "bundled"
     return _checked(p, holdings, given=path is not None)
 
 
@@ -212,7 +223,10 @@ def _number(p: Path, line: int, column: str, cell: str) -> float:
 
 
 def _pct(p: Path, line: int, column: str, cell: str) -> float:
-    x = _number(p, line, column, cell)
+    try:
+        x = float(cell)  # the common case ("0.45101"); "1,234.5" and "-" go the long way
+    except ValueError:
+        x = _number(p, line, column, cell)
     if not (math.isfinite(x) and x >= 0):
         raise InputFileError(
             f"{p}:{line}: {column} {cell.strip(_NBSP_BLANK)!r} must be a percentage of 0 or "
@@ -225,7 +239,7 @@ def _pct(p: Path, line: int, column: str, cell: str) -> float:
 def _parse_snapshot(p: Path, text: str) -> Holdings:
     meta: dict[str, str] = {}
     out: list[Constituent] = []
-    header_seen = False
+    header: list[str] = []
     for line_no, row in _rows(text):
         cells = [c.strip(_NBSP_BLANK) for c in row]
         if not any(cells):
@@ -234,17 +248,27 @@ def _parse_snapshot(p: Path, text: str) -> Holdings:
             key, _, value = ",".join(row).lstrip("#").partition(":")
             meta[key.strip().lower()] = value.strip()
             continue
-        if not header_seen:
-            header_seen = True  # _first_content_line already matched it
+        if not header:
+            header = cells  # _first_content_line already matched it
             continue
-        if len(cells) != len(SNAPSHOT_HEADER):
+        if len(cells) != len(header):
             raise InputFileError(
-                f"{p}:{line_no}: expected 4 fields (symbol,name,sector,weight_pct), "
+                f"{p}:{line_no}: expected {len(header)} fields ({','.join(header)}), "
                 f"got {len(cells)}; fix that row"
             )
-        sym, name, sector, w = cells
+        sym, name, sector, w = cells[:4]
+        price = None
+        if len(cells) > 4 and cells[4]:
+            price = _number(p, line_no, "price", cells[4])
+            if not (math.isfinite(price) and price > 0):
+                raise InputFileError(
+                    f"{p}:{line_no}: price {cells[4]!r} must be a number above 0 (or empty); "
+                    "fix that row"
+                )
         out.append(
-            Constituent(canonical_ticker(sym), name, sector, _pct(p, line_no, "weight_pct", w))
+            Constituent(
+                canonical_ticker(sym), name, sector, _pct(p, line_no, "weight_pct", w), price
+            )
         )
     if not out:
         raise InputFileError(
@@ -268,6 +292,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
     out: list[Constituent] = []
     col: dict[str, int] = {}
     line_no = 0
+    ended = False  # the data rows ended before the file did (the footer follows)
     for line_no, row in _rows(text):
         first = row[0].strip(_NBSP_BLANK) if row else ""
         if header is None:
@@ -290,6 +315,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
         # The footer (legal text in one quoted multi-line cell) follows a U+00A0 line: the data
         # ends at the first row that is short or starts blank.
         if len(row) < len(header) or not first:
+            ended = True
             break
         if row[col["Asset Class"]].strip() != "Equity":
             continue  # cash, money market, collateral, futures
@@ -324,7 +350,7 @@ def _parse_ishares(p: Path, text: str) -> Holdings:
             f"{p}:{header_line}: no listed equity rows after the header; check the file"
         )
     out.sort(key=lambda c: -c.weight)  # stable: the file's order among equal weights
-    return Holdings(as_of, out, f"iShares holdings {p.name}")
+    return Holdings(as_of, out, f"iShares holdings {p.name}", complete=ended)
 
 
 def _ishares_date(cell: str) -> dt.date | None:
@@ -366,7 +392,8 @@ def pad_universe(holdings: Holdings, n: int, seed: int = 0) -> Holdings:
         return holdings
     rng = random.Random(seed)
     extra = n - have
-    w_top = 0.999 * min((c.weight for c in holdings.constituents), default=0.001)
+    # the smallest real weight above 0 (defunct names weigh 0 and would zero the whole tail)
+    w_top = 0.999 * min((c.weight for c in holdings.constituents if c.weight > 0), default=0.001)
     # Share of the remainder these names stand for: all of it at 2,000, pro rata below.
     budget = max(1.0 - holdings.total_weight, 0.0) * extra / max(FULL_UNIVERSE - have, extra)
     # Power-law decay from just under the smallest real weight (so padding ranks last, as market
@@ -390,4 +417,5 @@ def pad_universe(holdings: Holdings, n: int, seed: int = 0) -> Holdings:
         [*holdings.constituents, *syn],
         f"{holdings.source} + {extra} synthetic names (seed {seed})",
         holdings.warnings,
+        holdings.origin,
     )

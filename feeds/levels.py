@@ -4,10 +4,26 @@ Each level remembers which side of it the price is on. A crossing fires only whe
 past the level by more than the hysteresis band; the opposite crossing needs the price to go back
 beyond the band on the other side, so a price whipsawing inside the band fires nothing. The first
 price seen only sets the side: a level already passed at start-up never fires.
+
+The same engine watches the RUT-SPX and RUT-MAGS spreads (issue 10): a "level" is then a threshold
+in basis points (any sign) and the band an absolute number of basis points (``band=``).
+
+Confirmation (issue 10): a level whose ``confirm`` is ``"1m"`` or ``"5m"`` ignores single prints.
+Its side moves only when a bar of that length closes beyond it by more than the band; the alert's
+price is the bar's close and its time the bar's end. Bars are built here from the prices fed in,
+aligned to the New York clock's minute (New York's UTC offset is a whole number of hours, so a
+minute or five-minute boundary of epoch time is one on the New York clock too). A bar closes when
+the first price of a later bar arrives, or when :meth:`LevelEngine.close_bars` is told the clock
+has passed its end (the frame loop does, so a quiet market does not hold an alert back).
+
+An alert that fired on a trade later cancelled is busted (:meth:`LevelEngine.bust`): the level
+goes back to where it stood before that alert, and a ``"busted"`` alert says so.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -21,6 +37,9 @@ DEFAULT_LEVELS: tuple[tuple[float, str], ...] = (
 )
 DEFAULT_HYSTERESIS = 0.0005  # 0.05 % of the level
 DEFAULT_APPROACH = 0.0025  # "approaching" within 0.25 % of the level
+#: How a level's crossing is confirmed: on the price itself, or on a 1- or 5-minute bar's close.
+CONFIRM_MODES: tuple[str, ...] = ("tick", "1m", "5m")
+BAR_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000}  # bar length per confirmation mode
 
 
 class Side(StrEnum):
@@ -44,16 +63,28 @@ class AlertEvent:
     label: str
     direction: str  # "up" | "down"
     price: float
-    kind: str  # "cross" | "approach"
+    kind: str  # "cross" | "approach" | "busted"
     estimated: bool = False  # the index value was estimated from its ETF
     # the feed's spec kind ("sim", "replay", "yahoo", ...): sim and replay alerts never mix with
     # live ones (feeds.feed.is_live); "" when unknown (a log written before the field existed)
     feed: str = ""
+    # >>> alerts10 (issue 10): additive fields
+    #: how the crossing was confirmed: "tick", or "1m"/"5m" (``price`` is then the bar's close
+    #: and ``ts`` the bar's end)
+    confirm: str = "tick"
+    #: the level was muted: logged and listed, but no toast, bell, notification, hook or command
+    muted: bool = False
+    #: acknowledged by the user (an "ack" record in the durable log); state, not part of the event
+    acknowledged: bool = False
+    # <<< alerts10
+    #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
+    #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
+    original_ts: int = 0
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
 
-        return {
+        d: dict[str, object] = {
             "ts": iso_ms(self.ts),
             "symbol": self.symbol,
             "level": self.level,
@@ -63,7 +94,12 @@ class AlertEvent:
             "kind": self.kind,
             "estimated": self.estimated,
             "feed": self.feed,
+            "confirm": self.confirm,  # alerts10
+            "muted": self.muted,  # alerts10
         }
+        if self.original_ts:
+            d["original_ts"] = iso_ms(self.original_ts)
+        return d
 
 
 @dataclass(slots=True)
@@ -75,13 +111,44 @@ class Level:
     state: LevelState = LevelState.ARMED
     near: bool = False  # inside the approach distance (the notice has fired or was pre-set)
     crossings: list[AlertEvent] = field(default_factory=list)
+    # >>> alerts10 (issue 10)
+    confirm: str = "tick"  # one of CONFIRM_MODES
+    muted: bool = False  # alerts still fire and are logged, marked muted
+    band: float = 0.0  # the hysteresis band in the level's own units (set by the engine)
+    # <<< alerts10
+
+
+@dataclass(slots=True)
+class _Bar:
+    """The bar being built for one confirmation mode: [start, end) in epoch ms and its close."""
+
+    start: int
+    end: int
+    close: float
+    estimated: bool
 
 
 _NO_ALERTS: list[AlertEvent] = []
+_NEVER = 2**62  # "no bar open": later than any epoch ms
+UNDO_MEMORY = 64  # alerts that can still be busted (a cancel follows its trade within seconds)
+
+
+@dataclass(slots=True)
+class _Undo:
+    """What an alert changed on its level: (side, state, near) before and after it fired."""
+
+    alert: AlertEvent
+    level: Level
+    before: tuple[Side, LevelState, bool]
+    after: tuple[Side, LevelState, bool]
 
 
 class LevelEngine:
-    """Tracks each level's side for one symbol and emits AlertEvents on crossings."""
+    """Tracks each level's side for one watched series and emits AlertEvents on crossings.
+
+    The series is a symbol's price in index points (``symbol="^RUT"``), or a spread in basis
+    points (``symbol="RUT-SPX"``, with an absolute ``band`` and no approach notices).
+    """
 
     def __init__(
         self,
@@ -91,77 +158,213 @@ class LevelEngine:
         hysteresis: float = DEFAULT_HYSTERESIS,
         approach: float | None = DEFAULT_APPROACH,
         feed: str = "",
+        band: float | None = None,
+        confirm: str = "tick",
     ) -> None:
-        """``feed``: the spec kind stamped on every alert (see :attr:`AlertEvent.feed`)."""
-        if hysteresis < 0:
+        """``hysteresis``: the band as a fraction of each level; ``band`` (alerts10): an absolute
+        band in the series' units instead (basis points for a spread), which also lets levels
+        be zero or negative. ``approach``: the "approaching" distance as a fraction of the level
+        (None: off). ``confirm``: the confirmation of levels added without one (CONFIRM_MODES).
+        ``feed``: the spec kind stamped on every alert (see :attr:`AlertEvent.feed`).
+        Raises ValueError for a negative band or an unknown confirmation mode."""
+        if hysteresis < 0 or (band is not None and band < 0):
             raise ValueError("hysteresis must be >= 0")
         self.symbol = symbol
         self.hysteresis = hysteresis
+        self.band = band
         self.approach = approach
         self.feed = feed
+        self.confirm = check_confirm(confirm)
         self.levels: list[Level] = []
         self.last_price: float | None = None
+        self._undo: deque[_Undo] = deque(maxlen=UNDO_MEMORY)
+        self._bars: dict[str, _Bar] = {}  # confirmation mode -> the bar being built
+        self._closed_until: dict[str, int] = {}  # mode -> end of its last closed bar (ms)
+        self._bar_modes: tuple[str, ...] = ()  # the bar-confirmed modes some level uses
+        self._next_end = _NEVER  # the earliest end of a bar being built (ms)
         for price, label in levels:
             self.add(price, label, user=False)
 
-    def add(self, price: float, label: str = "user level", *, user: bool = True) -> Level:
-        """Add a level (kept sorted); it takes its side from the last price without firing."""
-        if not price > 0:
+    def add(
+        self,
+        price: float,
+        label: str = "user level",
+        *,
+        user: bool = True,
+        confirm: str | None = None,
+        muted: bool = False,
+    ) -> Level:
+        """Add a level (kept sorted); it takes its side from the last price without firing.
+
+        ``confirm`` (None: the engine's default) is one of :data:`CONFIRM_MODES`. A level at a
+        price already watched is returned as it is. Raises ValueError for a price that is not
+        a positive number (any finite number with an absolute ``band``) or an unknown mode.
+        """
+        if self.band is None and not price > 0:
             raise ValueError(f"a level must be a positive number of index points, not {price!r}")
+        if not math.isfinite(price):
+            raise ValueError(f"a level must be a finite number, not {price!r}")
+        mode = self.confirm if confirm is None else check_confirm(confirm)
         for lv in self.levels:
             if lv.price == price:
                 return lv
-        lv = Level(price, label, user=user)
+        band = self.band if self.band is not None else self.hysteresis * price
+        lv = Level(price, label, user=user, confirm=mode, muted=muted, band=band)
         if self.last_price is not None:
             self._settle(lv, self.last_price)
         self.levels.append(lv)
         self.levels.sort(key=lambda x: x.price)
+        self._update_modes()
         return lv
 
-    def new_session(self) -> None:
+    @property
+    def on_bars(self) -> bool:
+        """Whether some level confirms on a bar's close (then bars are built)."""
+        return bool(self._bar_modes)
+
+    def find(self, price: float) -> Level | None:
+        """The level at ``price``, or None."""
+        return next((lv for lv in self.levels if lv.price == price), None)
+
+    def set_muted(self, price: float, muted: bool) -> Level | None:
+        """Mute or unmute the level at ``price`` (its alerts are still logged, marked muted);
+        None if there is no such level."""
+        lv = self.find(price)
+        if lv is not None:
+            lv.muted = muted
+        return lv
+
+    def new_session(self, *, resettle: bool = False) -> None:
         """A new session: crossings today start afresh and crossed levels are armed again. The
         side carries over, so a price that gaps through a level overnight fires at the new
-        session's first price (a crossing since the last price seen)."""
+        session's first price (a crossing since the last price seen).
+
+        ``resettle`` (a spread, measured afresh from each session's anchor): the next value only
+        sets the sides, as at start-up, and bars being built are dropped."""
         for lv in self.levels:
             lv.crossings.clear()
             if lv.state in (LevelState.CROSSED_UP, LevelState.CROSSED_DOWN):
                 lv.state = LevelState.APPROACHING if lv.near else LevelState.ARMED
+        if resettle:
+            self.last_price = None
+            self._bars.clear()
+            self._next_end = _NEVER
+            for lv in self.levels:
+                lv.side = Side.UNKNOWN
 
     def remove(self, price: float) -> bool:
         before = len(self.levels)
         self.levels = [lv for lv in self.levels if lv.price != price]
+        self._update_modes()
         return len(self.levels) != before
 
     def _settle(self, lv: Level, price: float) -> None:
         lv.side = Side.ABOVE if price >= lv.price else Side.BELOW
         if self.approach is not None:
-            lv.near = abs(price - lv.price) <= self.approach * lv.price
+            lv.near = abs(price - lv.price) <= self.approach * abs(lv.price)
             if lv.near and lv.state is LevelState.ARMED:
                 lv.state = LevelState.APPROACHING
 
+    def awaiting_close(self, lv: Level) -> bool:
+        """True when a bar-confirmed level has the price past it by more than the band, but no
+        bar has closed there yet (the ladder can say "above, awaiting the 5m close")."""
+        price = self.last_price
+        if lv.confirm == "tick" or price is None:
+            return False
+        if lv.side is Side.BELOW:
+            return price > lv.price + lv.band
+        if lv.side is Side.ABOVE:
+            return price < lv.price - lv.band
+        return False
+
+    # --- bars (confirmation on a close) ------------------------------------------------------
+    def close_bars(self, now_ms: int) -> list[AlertEvent]:
+        """Close every bar that ended at or before ``now_ms`` (epoch ms, the feed's clock) and
+        return the crossings their closes confirm. Cheap when no bar is due: call it from the
+        frame loop, so a bar closes on time even if no later price comes."""
+        if now_ms < self._next_end:  # the per-price path: one comparison
+            return _NO_ALERTS
+        out = _NO_ALERTS
+        for mode, bar in list(self._bars.items()):
+            if bar.end <= now_ms:
+                del self._bars[mode]
+                self._closed_until[mode] = bar.end
+                out = self._on_close(out, mode, bar)
+        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
+        return out
+
+    def _bar_price(self, price: float, ts: int, estimated: bool) -> None:
+        """Put a price into the bar of each confirmation mode in use."""
+        for mode in self._bar_modes:
+            bar = self._bars.get(mode)
+            if bar is None:
+                if ts < self._closed_until.get(mode, 0):
+                    continue  # a late price of a bar already closed: it stays closed
+                n = BAR_MS[mode]
+                start = ts - ts % n
+                self._bars[mode] = _Bar(start, start + n, price, estimated)
+                self._next_end = min(self._next_end, start + n)
+            else:
+                bar.close = price
+                bar.estimated = estimated
+
+    def _update_modes(self) -> None:
+        self._bar_modes = tuple(m for m in BAR_MS if any(lv.confirm == m for lv in self.levels))
+        for mode in [m for m in self._bars if m not in self._bar_modes]:
+            del self._bars[mode]
+        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
+
+    def _on_close(self, out: list[AlertEvent], mode: str, bar: _Bar) -> list[AlertEvent]:
+        close = bar.close
+        for lv in self.levels:
+            if lv.confirm != mode:
+                continue
+            if lv.side is Side.BELOW and close > lv.price + lv.band:
+                lv.side = Side.ABOVE
+                lv.state = LevelState.CROSSED_UP
+                out = self._fire(out, lv, bar.end, "up", close, "cross", bar.estimated)
+            elif lv.side is Side.ABOVE and close < lv.price - lv.band:
+                lv.side = Side.BELOW
+                lv.state = LevelState.CROSSED_DOWN
+                out = self._fire(out, lv, bar.end, "down", close, "cross", bar.estimated)
+        return out
+
+    # --- prices --------------------------------------------------------------------------------
     def on_price(self, price: float, ts: int, *, estimated: bool = False) -> list[AlertEvent]:
-        """Feed one price of the watched symbol; returns the alerts it fires (usually none)."""
+        """Feed one value of the watched series (index points, or bp for a spread) at ``ts``
+        (epoch ms); returns the alerts it fires (usually none): the bars it closes first, then
+        the tick-confirmed crossings and approach notices of the price itself."""
+        out = self.close_bars(ts) if ts >= self._next_end else _NO_ALERTS
         first = self.last_price is None
         self.last_price = price
+        if self._bar_modes:
+            self._bar_price(price, ts, estimated)
         if first:
             for lv in self.levels:
                 self._settle(lv, price)
-            return _NO_ALERTS
-        out = _NO_ALERTS
+            return out
         for lv in self.levels:
-            band = self.hysteresis * lv.price
-            if lv.side is Side.BELOW and price > lv.price + band:
-                lv.side = Side.ABOVE
-                lv.state = LevelState.CROSSED_UP
-                out = self._fire(out, lv, ts, "up", price, "cross", estimated)
-            elif lv.side is Side.ABOVE and price < lv.price - band:
-                lv.side = Side.BELOW
-                lv.state = LevelState.CROSSED_DOWN
-                out = self._fire(out, lv, ts, "down", price, "cross", estimated)
+            band = lv.band
+            # (side, state, near) before an alert fires: what busting it restores; taken only
+            # when one is about to fire (rare), not for every level on every price
+            before = None
+            if lv.confirm == "tick":
+                if lv.side is Side.BELOW and price > lv.price + band:
+                    before, fired = (lv.side, lv.state, lv.near), len(out)
+                    lv.side = Side.ABOVE
+                    lv.state = LevelState.CROSSED_UP
+                    out = self._fire(out, lv, ts, "up", price, "cross", estimated)
+                elif lv.side is Side.ABOVE and price < lv.price - band:
+                    before, fired = (lv.side, lv.state, lv.near), len(out)
+                    lv.side = Side.BELOW
+                    lv.state = LevelState.CROSSED_DOWN
+                    out = self._fire(out, lv, ts, "down", price, "cross", estimated)
             if self.approach is not None:
                 dist = abs(price - lv.price)
-                reach = self.approach * lv.price
+                reach = self.approach * abs(lv.price)
                 if not lv.near and dist <= reach:
+                    if before is None:
+                        before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.near = True
                     if lv.state is LevelState.ARMED:
                         lv.state = LevelState.APPROACHING
@@ -172,7 +375,45 @@ class LevelEngine:
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED
+            if before is not None:  # remember how to take these alerts back
+                after = (lv.side, lv.state, lv.near)
+                for alert in out[fired:]:
+                    self._undo.append(_Undo(alert, lv, before, after))
         return out
+
+    def bust(self, alert: AlertEvent, ts: int, price: float) -> AlertEvent | None:
+        """Take back ``alert`` (it fired on a trade since cancelled): its level returns to its
+        side and state before the alert, unless a later alert has moved it since, and a
+        crossing leaves the level's crossings. Returns the ``"busted"`` alert to deliver
+        (``ts`` epoch ms of the cancel, ``price`` the price standing now, index points), or
+        None for an alert this engine no longer remembers (:data:`UNDO_MEMORY`) or a level
+        since removed.
+        """
+        undo = next((u for u in self._undo if u.alert is alert), None)
+        if undo is None:
+            return None
+        self._undo.remove(undo)
+        lv = undo.level
+        if not any(x is lv for x in self.levels):
+            return None
+        if (lv.side, lv.state, lv.near) == undo.after:
+            lv.side, lv.state, lv.near = undo.before
+        if alert.kind == "cross":
+            lv.crossings = [c for c in lv.crossings if c is not alert]
+        return AlertEvent(
+            ts,
+            alert.symbol,
+            alert.level,
+            alert.label,
+            alert.direction,
+            price,
+            "busted",
+            alert.estimated,
+            feed=alert.feed,
+            confirm=alert.confirm,
+            muted=alert.muted,
+            original_ts=alert.ts,
+        )
 
     def _fire(
         self,
@@ -185,7 +426,17 @@ class LevelEngine:
         estimated: bool,
     ) -> list[AlertEvent]:
         ev = AlertEvent(
-            ts, self.symbol, lv.price, lv.label, direction, price, kind, estimated, self.feed
+            ts,
+            self.symbol,
+            lv.price,
+            lv.label,
+            direction,
+            price,
+            kind,
+            estimated,
+            self.feed,
+            confirm=lv.confirm if kind == "cross" else "tick",
+            muted=lv.muted,
         )
         if kind == "cross":
             lv.crossings.append(ev)
@@ -193,3 +444,10 @@ class LevelEngine:
             out = []
         out.append(ev)
         return out
+
+
+def check_confirm(mode: object) -> str:
+    """A confirmation mode, checked: one of :data:`CONFIRM_MODES`. Raises ValueError."""
+    if mode not in CONFIRM_MODES:
+        raise ValueError(f"confirm must be one of {', '.join(CONFIRM_MODES)}, not {mode!r}")
+    return str(mode)

@@ -1,9 +1,4 @@
-"""The user's levels: the ones added with ``+`` kept across restarts.
-
-A level a trader types is read by :func:`feeds.levelinput.parse_level` (``--level``, the config
-file, the add-level dialog). :class:`UserLevels` puts user levels on the
-:class:`~feeds.levels.LevelEngine` and keeps the ones added in the monitor in a
-:class:`LevelStore`.
+"""The levels a user adds with ``+`` in the monitor, kept across restarts in a small JSON file.
 
 The file (``$XDG_STATE_HOME/r2k/levels.json`` unless ``levels_file`` says otherwise) holds only
 the levels added in the app; the technical levels, ``[[levels.user]]`` in the config file and
@@ -11,6 +6,12 @@ the levels added in the app; the technical levels, ``[[levels.user]]`` in the co
 re-reads the file first (a second r2k may have changed it), then replaces it atomically::
 
     {"version": 1, "symbol": "^RUT", "levels": [{"price": 2475.0, "label": "breakout"}]}
+
+Issue 10 adds, in the same version (an older r2k ignores them): a level's ``"confirm"`` (``"1m"``,
+``"5m"``; absent: the run's default) and ``"muted"``, the levels and spread thresholds muted with
+``m`` in the monitor, any of them (technical, configured or added)::
+
+    "muted": [{"symbol": "^RUT", "level": 2450.0}, {"symbol": "RUT-SPX", "level": 50.0}]
 
 A file r2k cannot read is moved aside to ``levels.json.bad`` and the monitor starts without it:
 :meth:`LevelStore.load` returns the one-line warning to show, and never raises.
@@ -21,17 +22,22 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from feeds.atomic import write_atomic
 from feeds.errors import R2KError
-from feeds.levelinput import DEFAULT_LABEL
-from feeds.levels import LevelEngine
+from feeds.levels import CONFIRM_MODES
 
 VERSION = 1
+
+
+def _row(lv: SavedLevel) -> dict[str, Any]:
+    row: dict[str, Any] = {"price": lv.price, "label": lv.label}
+    if lv.confirm is not None:  # alerts10
+        row["confirm"] = lv.confirm
+    return row
 
 
 class LevelStoreError(R2KError):
@@ -46,9 +52,13 @@ class _Unreadable(Exception):
 class SavedLevel:
     price: float
     label: str
+    confirm: str | None = None  # alerts10: "1m" | "5m" | "tick"; None: the run's default
 
 
-def _parse(text: str) -> list[SavedLevel]:
+Muted = tuple[str, float]  # alerts10: (symbol, level): ("^RUT", 2450.0), ("RUT-SPX", 50.0)
+
+
+def _data(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -60,6 +70,11 @@ def _parse(text: str) -> list[SavedLevel]:
     version = data.get("version", VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version > VERSION:
         raise _Unreadable(f"version {version!r} is not one this r2k reads ({VERSION})")
+    return data
+
+
+def _parse(text: str) -> list[SavedLevel]:
+    data = _data(text)
     out: list[SavedLevel] = []
     seen: set[float] = set()
     for n, row in enumerate(data["levels"], 1):
@@ -72,13 +87,39 @@ def _parse(text: str) -> list[SavedLevel]:
             or not (price > 0 and math.isfinite(price))
         ):
             raise _Unreadable(f"level #{n} price {price!r} is not a positive number")
-        label = row.get("label", DEFAULT_LABEL)
+        label = row.get("label", "user level")
         if not isinstance(label, str):
             raise _Unreadable(f"level #{n} label {label!r} is not text")
+        confirm = row.get("confirm")  # alerts10
+        if confirm is not None and confirm not in CONFIRM_MODES:
+            raise _Unreadable(f"level #{n} confirm {confirm!r} is not one of {CONFIRM_MODES}")
         if float(price) not in seen:
             seen.add(float(price))
-            out.append(SavedLevel(float(price), label))
+            out.append(SavedLevel(float(price), label, confirm))
     return out
+
+
+# >>> alerts10 (issue 10)
+def _parse_muted(text: str) -> set[Muted]:
+    rows = _data(text).get("muted", [])
+    if not isinstance(rows, list):
+        raise _Unreadable('"muted" is not a list')
+    out: set[Muted] = set()
+    for n, row in enumerate(rows, 1):
+        symbol = row.get("symbol") if isinstance(row, dict) else None
+        level = row.get("level") if isinstance(row, dict) else None
+        if (
+            not isinstance(symbol, str)
+            or isinstance(level, bool)
+            or not isinstance(level, int | float)
+            or not math.isfinite(level)
+        ):
+            raise _Unreadable(f"muted #{n} is not an object with symbol and level")
+        out.add((symbol, float(level)))
+    return out
+
+
+# <<< alerts10
 
 
 class LevelStore:
@@ -87,18 +128,22 @@ class LevelStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         self.levels: list[SavedLevel] = []
+        self.muted: set[Muted] = set()  # alerts10
 
     def _read(self) -> list[SavedLevel]:
-        """The file's levels; [] when there is none. Raises _Unreadable."""
+        """The file's levels (and :attr:`muted`); [] when there is none. Raises _Unreadable."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
+            self.muted = set()
             return []
         except UnicodeDecodeError:
             raise _Unreadable("not UTF-8 text") from None
         except OSError as e:
             raise _Unreadable(e.strerror or type(e).__name__) from None
-        return _parse(text)
+        levels = _parse(text)
+        self.muted = _parse_muted(text)  # alerts10
+        return levels
 
     def _set_aside(self) -> str:
         """Move an unreadable file out of the way (kept for the user); says where it went."""
@@ -115,6 +160,7 @@ class LevelStore:
             self.levels = self._read()
         except _Unreadable as e:
             self.levels = []
+            self.muted = set()
             where = self._set_aside()
             return f"saved levels '{self.path}' unreadable ({e}); {where}; started without them"
         return None
@@ -122,12 +168,30 @@ class LevelStore:
     def __contains__(self, price: float) -> bool:
         return any(lv.price == price for lv in self.levels)
 
-    def add(self, price: float, label: str) -> None:
-        """Save a level (a price already saved keeps its first label). Raises LevelStoreError."""
+    def add(self, price: float, label: str, confirm: str | None = None) -> None:
+        """Save a level (a price already saved keeps its first label), with its confirmation
+        (None: the run's default). Raises LevelStoreError."""
         self._refresh()
         if price not in self:
-            self.levels.append(SavedLevel(float(price), label))
+            self.levels.append(SavedLevel(float(price), label, confirm))
         self._save()
+
+    # >>> alerts10 (issue 10)
+    def set_muted(self, symbol: str, level: float, muted: bool) -> None:
+        """Remember that the level ``level`` of ``symbol`` (a spread's threshold in bp) is muted,
+        or forget it. Raises LevelStoreError."""
+        self._refresh()
+        key = (symbol, float(level))
+        if muted:
+            self.muted.add(key)
+        else:
+            self.muted.discard(key)
+        self._save()
+
+    def is_muted(self, symbol: str, level: float) -> bool:
+        return (symbol, float(level)) in self.muted
+
+    # <<< alerts10
 
     def remove(self, price: float) -> bool:
         """Forget a saved level; False if it was not saved. Raises LevelStoreError."""
@@ -149,8 +213,10 @@ class LevelStore:
         data: dict[str, Any] = {
             "version": VERSION,
             "symbol": "^RUT",
-            "levels": [{"price": lv.price, "label": lv.label} for lv in self.levels],
+            "levels": [_row(lv) for lv in self.levels],
         }
+        if self.muted:  # alerts10
+            data["muted"] = [{"symbol": s, "level": lv} for s, lv in sorted(self.muted)]
         try:
             write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         except OSError as e:
@@ -158,79 +224,3 @@ class LevelStore:
                 f"could not save levels to '{self.path}' ({e.strerror or e}); "
                 "set levels_file in the config file to a writable path"
             ) from None
-
-
-def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
-    """Levels saved from the monitor (``+``), after the configured ones.
-
-    Returns a one-line warning when the saved file was unreadable (it is set aside).
-    """
-    warning = store.load()
-    for lv in store.levels:
-        engine.add(lv.price, lv.label, user=True)
-    return warning
-
-
-@dataclass(slots=True, frozen=True)
-class LevelChange:
-    """What adding or removing a level did: ``message`` for the user; ``error`` when saving failed
-    (the change holds for this session only)."""
-
-    message: str
-    changed: bool = True
-    error: str | None = None
-
-
-def _points(price: float) -> str:
-    return f"{price:,.2f}"
-
-
-class UserLevels:
-    """The user's levels on the engine, saved to ``store`` when added in the monitor.
-
-    ``configured`` are the prices set in the config file or by ``--level``: removing one lasts
-    until a restart (r2k never rewrites the user's TOML). Without a store nothing is saved.
-    """
-
-    def __init__(
-        self, engine: LevelEngine, store: LevelStore | None, configured: Iterable[float] = ()
-    ) -> None:
-        self.engine = engine
-        self.store = store
-        self.configured = frozenset(configured)
-
-    def load(self) -> str | None:
-        """Add the saved levels; a one-line warning if the file was unreadable (set aside)."""
-        return add_saved_levels(self.engine, self.store) if self.store is not None else None
-
-    def add(self, price: float, label: str) -> LevelChange:
-        """Add a user level and save it, so it is there after a restart."""
-        if any(lv.price == price for lv in self.engine.levels):
-            return LevelChange(f"Level {_points(price)} is already on the ladder", changed=False)
-        self.engine.add(price, label, user=True)
-        message = f"Level {_points(price)} added: {label}"
-        if self.store is not None:
-            try:
-                self.store.add(price, label)
-            except LevelStoreError as e:
-                return LevelChange(message + " (this session only)", error=str(e))
-        return LevelChange(message)
-
-    def remove(self, price: float) -> LevelChange | None:
-        """Remove a user level (and forget it in the file); None if it was not on the engine."""
-        if not self.engine.remove(price):
-            return None
-        error = None
-        if self.store is not None:
-            try:
-                self.store.remove(price)  # re-reads the file: a no-op if it is not there
-            except LevelStoreError as e:
-                error = str(e)
-        if price in self.configured:
-            message = (
-                f"Level {_points(price)} removed until restart: it is set in the config file "
-                "([[levels.user]]) or by --level; remove it there to drop it for good"
-            )
-        else:
-            message = f"Level {_points(price)} removed"
-        return LevelChange(message, error=error)

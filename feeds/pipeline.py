@@ -1,28 +1,48 @@
-"""The pipeline: feed -> MarketState (+ level engine -> alert sinks) -> frames.
+"""The pipeline: feed -> MarketState (+ level and spread engines -> alert sinks) -> frames.
 
 One pipeline serves the app and every headless command, so what ``r2k snapshot`` prints is what
 the screen shows. ``handle`` is the per-event path; ``frame`` is called at the refresh rate.
+
+Alerts (issue 10): the level engine watches ^RUT; one engine per spread (RUT-SPX, RUT-MAGS)
+watches that spread in basis points, evaluated on the ticks of its two indices only (a
+constituent's tick costs one comparison more than before: none). Bar-confirmed levels' bars
+close on the next price or when the feed's clock passes their end (:meth:`Pipeline.on_clock`,
+called by :meth:`frame` and the headless commands). Alerts are acknowledged here
+(:meth:`acknowledge`), durably through every sink that can (the log), and muted per level.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from feeds import analytics, series
-from feeds.alerts import alert_key
-from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
+from feeds.alerts import alert_key, busts
+from feeds.events import (
+    Bars,
+    DailyBars,
+    DailyCloses,
+    FeedState,
+    FeedStatus,
+    HistoryProgress,
+    SessionCloses,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, feed_kind
-from feeds.frame import Board, Charts, Frame, LevelView, Quote, View
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
+from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
+from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
-from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
+from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPREADS, SPX, SPY
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
@@ -55,7 +75,11 @@ DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
-STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
+#: alerts10: a bar closes on the clock this long after its end (a print stamped before the end
+#: may still be on its way); the first print of a later bar closes it at once
+BAR_GRACE_MS = 1_000
+STATUS_MEMORY = 200  # fail8a: status changes kept for the feed-status screen (a run's history)
+FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
 class Pipeline:
@@ -69,7 +93,11 @@ class Pipeline:
         alert_sinks: Iterable[AlertSink] = (),
         status_sinks: Iterable[StatusSink] = (),
         reconciler: Reconciler | None = None,
+        spreads: dict[str, LevelEngine] | None = None,
     ) -> None:
+        """``spreads`` (alerts10): an engine per spread of :data:`feeds.symbols.SPREADS` with
+        thresholds in bp, measured from ``anchor`` (``prev`` when that is ``ytd``) for the whole
+        run, whatever anchor the screen picks later."""
         self.feed = feed
         self.holdings = holdings
         #: how the holdings tickers were spelt as the feed spells them (None: as written)
@@ -94,7 +122,10 @@ class Pipeline:
         self._pending_alerts: list[AlertEvent] = []
         self.fired = 0  # alerts fired by this run
         self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
-        self._recent: tuple[tuple[AlertEvent, ...], frozenset[AlertEvent]] = ((), frozenset())
+        self._acks = 0  # acknowledgements made (the alert history changed in place)
+        self._recent: tuple[
+            tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
+        ] = ((), frozenset(), frozenset())
         self._recent_key: tuple[object, ...] = ()
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
@@ -115,6 +146,22 @@ class Pipeline:
         self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
+        #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
+        self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
+        # >>> alerts10 (issue 10): spread engines, fed by the ticks of their indices only
+        self.spreads: dict[str, LevelEngine] = {}
+        self.spread_anchor = anchor if anchor != "ytd" else "prev"
+        self._spread_watch: dict[int, list[tuple[LevelEngine, int, int]]] = {}
+        self._n_headline = len(HEADLINE)  # ids below this are the headline symbols
+        self._unacked: int | None = None  # cached count (None: count again)
+        self._data_lag = 0  # ms the level symbol's prints trail the feed's clock (a delayed feed)
+        for pair, engine in (spreads or {}).items():
+            self.add_spread_engine(pair, engine)
+        # <<< alerts10
+        # >>> ytd11 (issue 11): the scoreboard, and history downloads under way
+        self._scoreboard = ScoreboardBuilder()
+        self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
+        # <<< ytd11
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -128,15 +175,31 @@ class Pipeline:
             self.state.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
             self.state.apply_daily(ev)
+        # >>> ytd11
+        elif isinstance(ev, DailyBars):
+            self.state.apply_daily_bars(ev)
+        elif isinstance(ev, SessionCloses):
+            self.state.apply_session_closes(ev)
+        elif isinstance(ev, HistoryProgress):
+            self.progress[ev.what] = ev
+        # <<< ytd11
+        elif isinstance(ev, TradeCancel | TradeCorrection):
+            self._on_amend(ev)
 
     def _on_tick(self, tick: Tick) -> None:
         if self._adopting and tick.symbol not in self.state.ids:
             self._adopt(tick.symbol)
+        # apply() gives a negative id for a trade that did not set the last sale: such a trade
+        # moves no level and no index estimate
         i = self.state.apply(tick)
+        if i >= self._n_headline:  # alerts10: a constituent, the hot path: nothing more to do
+            return
         if i == self._level_id and not self.estimated:
-            self._check_levels(tick.price, tick.ts, estimated=False)
+            self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
+        if i in self._spread_watch:  # alerts10
+            self._check_spreads(i, tick.ts, tick.symbol, tick.trade_id)
 
     def _adopt(self, symbol: str) -> None:
         """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
@@ -166,9 +229,12 @@ class Pipeline:
         index, fallback = ETF_PROXIES[etf]
         k = self.proxy_ratio(etf, fallback)
         est = round(tick.price * k, 2)
-        j = self.state.apply(Tick(index, est, tick.ts))
+        # the estimate carries the ETF trade's id: cancelling the trade takes it back too
+        j = self.state.apply(Tick(index, est, tick.ts, trade_id=tick.trade_id))
         if j == self._level_id:
-            self._check_levels(est, tick.ts, estimated=True)
+            self._check_levels(est, tick.ts, True, tick.symbol, tick.trade_id)
+        if j in self._spread_watch:  # alerts10
+            self._check_spreads(j, tick.ts, tick.symbol, tick.trade_id)
 
     def proxy_ratio(self, etf: str, fallback: float) -> float:
         """``k`` = last known index close / ETF close; the fallback until both are known."""
@@ -183,21 +249,251 @@ class Pipeline:
 
     def _roll_levels(self) -> None:
         """A new session: the levels' crossings today start afresh (checked before each level
-        price and each frame, so no crossing of the new session is lost)."""
+        price and each frame, so no crossing of the new session is lost). Spreads are measured
+        afresh from the new session's anchor: their next value only sets their sides."""
         if self._levels_session != self.state.session:
             self._levels_session = self.state.session
             self.levels.new_session()
+            for engine in self.spreads.values():  # alerts10
+                engine.new_session(resettle=True)
 
-    def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+    def _check_levels(
+        self,
+        price: float,
+        ts: int,
+        estimated: bool,
+        symbol: str = "",
+        trade_id: int | str | None = None,
+    ) -> None:
+        """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
+        ``trade_id``) are remembered, so that its cancel busts them."""
+        # alerts10: a bar that ended before this price closes first, in the session it was in
+        if self.levels.on_bars:
+            self._data_lag = max(0, self.feed.now_ms() - ts)
+            self._deliver(self.levels.close_bars(ts))
         self._roll_levels()
         fired = self.levels.on_price(price, ts, estimated=estimated)
-        for alert in fired:
+        if fired and trade_id is not None:
+            self._remember(fired, symbol, trade_id)
+        self._deliver(fired)
+
+    def _remember(self, fired: list[AlertEvent], symbol: str, trade_id: int | str) -> None:
+        """Keep which alerts ``symbol``'s trade ``trade_id`` fired (its cancel busts them)."""
+        key = (symbol, trade_id)
+        self._fired_by[key] = self._fired_by.get(key, []) + fired
+        if len(self._fired_by) > FIRED_MEMORY:
+            self._fired_by.popitem(last=False)
+
+    def _deliver(self, alerts: list[AlertEvent]) -> None:
+        for alert in alerts:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             self.fired += 1
             self._fired_keys.add(alert_key(alert))
+            self._unacked = None  # alerts10: count again (the memory may have dropped one)
             for sink in self.alert_sinks:
                 sink(alert)
+
+    # --- cancels and corrections (feeds.lastsale) --------------------------------------------
+    def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
+        """A trade reported earlier is cancelled or corrected: the state takes it back out (or
+        re-prices it) and an index estimated from it follows. The alerts it fired (levels and
+        spreads) are busted, unless a correction left its price and eligibility as they were;
+        then the engines see the values that stand now."""
+        st = self.state
+        sym, tid = ev.symbol, ev.trade_id
+        alerts = self._fired_by.pop((sym, tid), [])
+        if type(ev) is TradeCancel:
+            moved = st.cancel(sym, tid)
+            if self.estimated and sym in ETF_PROXIES:
+                st.cancel(ETF_PROXIES[sym][0], tid)
+        else:
+            moved = self._correct(ev)
+            same = ev.price == ev.original_price and not ev.sale_flags & NOT_LAST
+            if same and alerts:  # a size or condition fix: what it fired stands
+                self._fired_by[(sym, tid if ev.new_id is None else ev.new_id)] = alerts
+                alerts = []
+        busted = [b for a in alerts if (b := self._bust(a, ev.ts)) is not None]
+        self._deliver(busted)
+        if not (busted or moved):
+            return
+        # the values standing now, kept with the trade that set them: its cancel busts what fires
+        last_id = st.last_trade_id(sym)
+        price = st.price(self.levels.symbol)
+        levels_busted = any(b.symbol == self.levels.symbol for b in busted)
+        if price is not None and (levels_busted or self._feeds_levels(sym)):
+            self._check_levels(price, ev.ts, self.estimated, sym, last_id)
+        index = ETF_PROXIES[sym][0] if self.estimated and sym in ETF_PROXIES else sym
+        for name in dict.fromkeys((sym, index)):
+            if (i := st.ids.get(name)) in self._spread_watch:
+                self._check_spreads(i, ev.ts, sym, last_id)
+
+    def _bust(self, alert: AlertEvent, ts: int) -> AlertEvent | None:
+        """Take back an alert whose trade was cancelled (None: its engine forgot it)."""
+        engine = self.engine_for(alert.symbol)
+        if engine is None:
+            return None
+        if engine is self.levels:
+            now = self.state.price(engine.symbol)
+        else:
+            now = self.spread_value(alert.symbol)
+        return None if now is None else engine.bust(alert, ts, now)
+
+    def _correct(self, ev: TradeCorrection) -> bool:
+        """Re-price the trade (and the index estimated from it); True if ``last`` moved."""
+        st = self.state
+        moved = st.correct(
+            ev.symbol,
+            ev.trade_id,
+            ev.price,
+            sale_flags=ev.sale_flags,
+            new_id=ev.new_id,
+        )
+        if self.estimated and ev.symbol in ETF_PROXIES:
+            index, fallback = ETF_PROXIES[ev.symbol]
+            est = round(ev.price * self.proxy_ratio(ev.symbol, fallback), 2)
+            st.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
+        return moved
+
+    def _feeds_levels(self, symbol: str) -> bool:
+        """Whether ``symbol``'s last sale is what the level engine watches: the index itself,
+        or the ETF it is estimated from."""
+        if not self.estimated:
+            return symbol == self.levels.symbol
+        return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
+
+    # >>> alerts10 (issue 10): spreads, bar closes, acknowledgements, mutes ----------------------
+    def add_spread_engine(self, pair: str, engine: LevelEngine) -> None:
+        """Watch ``pair`` (a key of :data:`feeds.symbols.SPREADS`) with ``engine`` (thresholds
+        in bp, an absolute band). Raises KeyError for an unknown pair."""
+        small, large = SPREADS[pair]
+        engine.symbol = pair
+        engine.feed = engine.feed or self.levels.feed
+        self.spreads[pair] = engine
+        a, b = self.state.id_of(small), self.state.id_of(large)
+        for i in (a, b):
+            self._spread_watch.setdefault(i, []).append((engine, a, b))
+
+    def spread_value(self, pair: str) -> float | None:
+        """The spread ``pair`` in bp since :attr:`spread_anchor` (what its alerts watch), or
+        None while a price or an anchor is missing."""
+        small, large = SPREADS[pair]
+        st = self.state
+        return self._spread_bp(st.ids[small], st.ids[large]) if small in st.ids else None
+
+    def _spread_bp(self, a: int, b: int) -> float | None:
+        st = self.state
+        anchors = st.anchor_column(self.spread_anchor)
+        la, lb, aa, ab = st.last[a], st.last[b], anchors[a], anchors[b]
+        if la is None or lb is None or not aa or not ab:
+            return None
+        return round((la / aa - lb / ab) * 10_000.0, 2)
+
+    def _check_spreads(
+        self, i: int, ts: int, symbol: str = "", trade_id: int | str | None = None
+    ) -> None:
+        if self._levels_session != self.state.session:
+            for engine, _a, _b in self._spread_watch[i]:
+                self._deliver(engine.close_bars(ts))  # in the session they were built in
+            self._roll_levels()
+        for engine, a, b in self._spread_watch[i]:
+            if engine.on_bars:
+                self._data_lag = max(0, self.feed.now_ms() - ts)
+            value = self._spread_bp(a, b)
+            if value is not None:
+                fired = engine.on_price(value, ts, estimated=self.estimated)
+                if fired:
+                    if trade_id is not None:  # tape7: its cancel busts them
+                        self._remember(fired, symbol, trade_id)
+                    self._deliver(fired)
+
+    def on_clock(self, now_ms: int | None = None) -> None:
+        """Close the bars of bar-confirmed levels that ended by the feed's clock (``now_ms``, by
+        default ``feed.now_ms()``), delivering what they confirm: a quiet market does not hold an
+        alert back. A bar closes :data:`BAR_GRACE_MS` after its end, later by as much as the
+        prints trail the clock (a delayed feed), so a print on its way still counts. Cheap when
+        no bar is due; :meth:`frame` calls it, and headless runs call it each second."""
+        clock = self.feed.now_ms() if now_ms is None else now_ms
+        now = clock - self._data_lag - BAR_GRACE_MS
+        self._deliver(self.levels.close_bars(now))
+        for engine in self.spreads.values():
+            self._deliver(engine.close_bars(now))
+
+    def engine_for(self, symbol: str) -> LevelEngine | None:
+        """The engine watching ``symbol`` (``^RUT``, or a spread such as ``RUT-SPX``)."""
+        return self.levels if symbol == self.levels.symbol else self.spreads.get(symbol)
+
+    def set_muted(self, symbol: str, level: float, muted: bool) -> bool:
+        """Mute or unmute a level (or spread threshold); False if there is no such level.
+        Its alerts are still logged and listed, marked muted (see feeds.delivery.notifies)."""
+        engine = self.engine_for(symbol)
+        found = engine is not None and engine.set_muted(level, muted) is not None
+        if found:
+            self._unacked = None
+        return found
+
+    @staticmethod
+    def needs_ack(alert: AlertEvent) -> bool:
+        """Whether an alert waits for the trader's acknowledgement: a crossing of a level that
+        is not muted. Approach notices, busted crossings and muted levels' alerts do not."""
+        return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+
+    def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
+        """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
+        waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
+        durable log (every sink with ``acknowledge()``), so it survives a restart. Returns how
+        many alerts were acknowledged (0: none waited, or no such alert)."""
+        from feeds.alerts import alert_key
+
+        done: list[AlertEvent] = []
+        for n, alert in enumerate(self.alerts):
+            if self.needs_ack(alert) and (key is None or alert_key(alert) == key):
+                self.alerts[n] = replace(alert, acknowledged=True)
+                done.append(alert)
+        if done:
+            now = int(time.time() * 1000)
+            for sink in self.alert_sinks:
+                ack = getattr(sink, "acknowledge", None)
+                if ack is not None:
+                    ack(done, now)
+            self._unacked = None
+            self._acks += 1
+        return len(done)
+
+    def unacknowledged(self) -> int:
+        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`)."""
+        if self._unacked is None:
+            self._unacked = sum(1 for a in self.alerts if self.needs_ack(a))
+        return self._unacked
+
+    def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
+        dist = None if price is None else lv.price - price
+        pct = None if dist is None or not price or engine.band is not None else dist / price
+        return LevelView(
+            lv.price,
+            lv.label,
+            lv.user,
+            lv.state,
+            dist,
+            pct,
+            tuple(lv.crossings),
+            confirm=lv.confirm,
+            muted=lv.muted,
+            awaiting_close=engine.awaiting_close(lv),
+            symbol=engine.symbol,
+        )
+
+    def spread_alerts(self) -> dict[str, SpreadAlerts]:
+        """Each watched spread's thresholds and the value they are measured against."""
+        self._roll_levels()
+        out = {}
+        for pair, engine in self.spreads.items():
+            value = self.spread_value(pair)
+            views = tuple(self._level_view(engine, lv, value) for lv in engine.levels)
+            out[pair] = SpreadAlerts(pair, value, self.spread_anchor, views)
+        return out
+
+    # <<< alerts10
 
     def problems(self) -> tuple[str, ...]:
         """What the alert sinks (and a recording feed) report as failing, one line each.
@@ -468,14 +764,7 @@ class Pipeline:
     def level_views(self) -> list[LevelView]:
         self._roll_levels()
         price = self.state.price(self.levels.symbol)
-        out = []
-        for lv in self.levels.levels:
-            dist = None if price is None else lv.price - price
-            pct = None if dist is None or not price else dist / price
-            out.append(
-                LevelView(lv.price, lv.label, lv.user, lv.state, dist, pct, tuple(lv.crossings))
-            )
-        return out
+        return [self._level_view(self.levels, lv, price) for lv in self.levels.levels]
 
     def _tick_rate(self, total: int) -> float:
         now = time.monotonic()
@@ -489,14 +778,19 @@ class Pipeline:
             self._rate_wall = now
         return self._rate
 
-    def recent_alerts(self) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent]]:
+    def recent_alerts(
+        self,
+    ) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]]:
         """The alert history newest first by the alerts' own time (a replay's alerts are older
         than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
-        seed-0 sim or a replay played twice fires what the log has already), and the ones this
-        run fired (one the log also has counts as this run's). Rebuilt only when it changed."""
+        seed-0 sim or a replay played twice fires what the log has already); the ones this run
+        fired (one the log also has counts as this run's); and the ones taken back by a later
+        "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
+        it changed (a new alert, or an acknowledgement)."""
         alerts = self.alerts
         key = (
             self.fired,
+            self._acks,
             len(alerts),
             alerts[0] if alerts else None,
             alerts[-1] if alerts else None,
@@ -508,7 +802,15 @@ class Pipeline:
                 once.setdefault(alert_key(alert), alert)
             ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
             fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
-            self._recent = (ordered, fired)
+            busted: set[AlertEvent] = set()
+            for n, bust in enumerate(ordered):
+                if bust.kind == "busted":  # the newest alert it takes back, older than itself
+                    taken = next(
+                        (a for a in ordered[n + 1 :] if a not in busted and busts(bust, a)), None
+                    )
+                    if taken is not None:
+                        busted.add(taken)
+            self._recent = (ordered, fired, frozenset(busted))
         return self._recent
 
     def charts(self, view: View) -> Charts:
@@ -539,8 +841,9 @@ class Pipeline:
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
         board, breadth = self._board(view)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
+        self.on_clock(now)  # alerts10: bars due close now, not at the next print
         new_alerts, self._pending_alerts = self._pending_alerts, []
-        alerts, fired = self.recent_alerts()
+        alerts, fired, busted = self.recent_alerts()
         total = st.total_ticks
         if total != self._arrival_ticks:
             # ticks arrived since the last frame: their age is under one frame period
@@ -573,11 +876,45 @@ class Pipeline:
             level_symbol=self.levels.symbol,
             alerts=alerts,
             run_alerts=fired,
+            busted_alerts=busted,
             charts=self.charts(view) if view.charts else None,
             wall_ms=int(time.time() * 1000),
             session_date=st.session_date.isoformat() if st.session_date else "",
             status_history=self.status_history(),
+            spread_alerts=self.spread_alerts(),
+            unacknowledged=self.unacknowledged(),
+            scoreboard=self.scoreboard(now),
         )
+
+    # >>> ytd11 (issue 11)
+    def scoreboard(self, now_ms: int | None = None) -> Scoreboard:
+        """The year-to-date story at the feed's clock ``now_ms`` (see :mod:`feeds.scoreboard`):
+        returns by period, the streak, record highs, YTD breadth over the index members, the
+        holdings in use and any history download under way."""
+        now = self.feed.now_ms() if now_ms is None else now_ms
+        u = self._universe()
+        pending = [p for p in self.progress.values() if p.done < p.total]
+        progress = (pending[0].what, pending[0].done, pending[0].total) if pending else None
+        return self._scoreboard.build(
+            self.state, now, u.ids[u.member], self.holdings_info(now), progress
+        )
+
+    def holdings_info(self, now_ms: int | None = None) -> HoldingsInfo | None:
+        """Which holdings are in use, their as-of date and age before the data's session (the
+        feed's clock before any tick), flagged stale past HOLDINGS_STALE_DAYS."""
+        h = self.holdings
+        if h is None:
+            return None
+        from feeds.calendar import et_date
+
+        day = self.state.session_date or et_date(self.feed.now_ms() if now_ms is None else now_ms)
+        age = (day - h.as_of).days
+        label = h.source or "holdings"
+        return HoldingsInfo(
+            h.origin or "given", label, h.as_of.isoformat(), age, age > HOLDINGS_STALE_DAYS
+        )
+
+    # <<< ytd11
 
 
 def _known(x: float | None) -> float | None:

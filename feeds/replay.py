@@ -2,9 +2,15 @@
 
 Format (what :mod:`feeds.recorder` writes): a header row, then ``ts`` (epoch milliseconds, or
 ISO-8601 with a UTC offset), ``symbol``, ``price`` and optionally ``size``, ``prev_close``,
-``day_volume``. The whole file is loaded and validated when the feed is built, so a bad file is
-reported as one line (file, line, problem, fix) before anything is shown, and then played at
-``options.speed`` times the original pacing (0 = as fast as possible).
+``day_volume``, and the tape's amendments: ``sale_flags`` (what the trade's conditions keep it
+from: 1 the last sale, 2 the high/low, 3 both; empty or 0 a regular sale), ``trade_id`` (the
+provider's trade id) and ``amends``. A row with ``amends`` set takes back the trade it names: a
+cancel when ``trade_id`` is empty (``price`` is the cancelled trade's), else a correction to
+``price``/``size``/``sale_flags`` under id ``trade_id`` (see :mod:`feeds.lastsale`).
+
+The whole file is loaded and validated when the feed is built, so a bad file is reported as one
+line (file, line, problem, fix) before anything is shown, and then played at ``options.speed``
+times the original pacing (0 = as fast as possible).
 
 Line numbers are those of a text editor (the header is line 1); a quoted cell spanning lines
 would shift them, but recordings never contain one. Parquet files have no lines: errors name the
@@ -30,20 +36,31 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from feeds.errors import FeedSpecError, InputFileError
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import (
+    DailyBars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    SessionCloses,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, FeedOptions, register
 
 if TYPE_CHECKING:
     from feeds.directory import SymbolDirectory
 
 REQUIRED = ("ts", "symbol", "price")
-OPTIONAL = ("size", "prev_close", "day_volume")
+OPTIONAL = ("size", "prev_close", "day_volume", "sale_flags", "trade_id", "amends")
 COLUMNS = REQUIRED + OPTIONAL
+TEXT_COLUMNS = ("trade_id", "amends")  # ids are kept as written
 
 CHUNK = 4096  # rows converted from arrays to Python objects at a time (bounds memory)
 YIELD_EVERY = 2048  # at full speed, give the event loop a turn this often so the UI stays live
@@ -61,6 +78,7 @@ _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 DAILY_SUFFIX = ".daily.csv"
 DAILY_COLUMNS = ("symbol", "date", "close")
+DAILY_OPTIONAL = ("open", "high", "low")  # ytd11: a daily bar's range, where known
 ESTIMATES_KEY = "estimates_indices"
 
 
@@ -103,7 +121,7 @@ def load_replay(path: Path) -> ReplayData:
     if path.is_dir():
         raise InputFileError(f"{label} is a directory; point replay: at a .csv or .parquet file")
     parquet = path.suffix.lower() in (".parquet", ".pq")
-    frame = _read_parquet(path, label) if parquet else _read_csv(path, label)
+    frame, note = _read_parquet(path, label) if parquet else (_read_csv(path, label), "")
 
     def where(i: int) -> str:
         # CSV: the frame keeps blank lines as rows, so row i is text line i + 2 (header = 1).
@@ -127,7 +145,6 @@ def load_replay(path: Path) -> ReplayData:
             f"{','.join(REQUIRED)} (optional {','.join(OPTIONAL)})"
         )
     frame.columns = names
-    note = ""
     if not parquet and len(frame) and _drop_cut_last_row(path, names):
         note = f"line {len(frame) + 1} was cut short by an interrupted write and is skipped"
         frame = frame.iloc[:-1]
@@ -148,8 +165,13 @@ def load_replay(path: Path) -> ReplayData:
     optional = {
         c: _numbers(frame[c], c, problems, positive=c == "prev_close", required=False)
         for c in OPTIONAL
-        if c in names
+        if c in names and c not in TEXT_COLUMNS
     }
+    if "sale_flags" in optional:
+        _check_flags(optional["sale_flags"], frame["sale_flags"], problems)
+    for c in TEXT_COLUMNS:
+        if c in names:
+            optional[c] = frame[c].fillna("").astype(str).str.strip().to_numpy(dtype=object)
     if problems:
         k, message = min(problems, key=lambda p: p[0])
         raise InputFileError(f"{where(int(rows[k]))}: {message}")
@@ -214,13 +236,25 @@ def _read_csv(path: Path, label: str):  # -> pd.DataFrame (pandas imported lazil
         raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
 
 
-def _read_parquet(path: Path, label: str):  # -> pd.DataFrame
+def _read_parquet(path: Path, label: str):  # -> (pd.DataFrame, note)
+    """The file's rows; an interrupted r2k recording (no footer yet) is rebuilt from its
+    journal (``PATH.journal``, see :mod:`feeds.recorder`) and the note says so."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path).to_pandas()
+        return pq.read_table(path).to_pandas(), ""
     except (pa.ArrowException, OSError) as e:
+        from feeds.journal import JOURNAL_SUFFIX, read_journal
+
+        recovered = read_journal(path, path.with_name(path.name + JOURNAL_SUFFIX))
+        if recovered is not None:
+            table, skipped = recovered
+            note = f"an interrupted recording, read from its journal ({table.num_rows:,} rows"
+            note += (
+                f"; {skipped:,} bytes after the last whole row group skipped)" if skipped else ")"
+            )
+            return table.to_pandas(), note
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputFileError(
             f"{label} is not a readable Parquet file ({first}); re-export it or use CSV"
@@ -363,6 +397,21 @@ def _numbers(
     return numeric
 
 
+def _check_flags(flags: np.ndarray, series, problems: list[tuple[int, str]]) -> None:
+    """sale_flags are whole numbers 0-3 (feeds.lastsale.NOT_LAST | NOT_HIGH_LOW)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(flags) & ((flags > 3) | (flags != np.round(flags)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        problems.append(
+            (
+                i,
+                f"sale_flags {_cell(series, i)!r} must be 0-3 (1: not the last sale, 2: not the "
+                "high/low, 3: neither); fix or delete the row",
+            )
+        )
+
+
 def daily_path(path: Path) -> Path:
     """The daily-closes sidecar of a recording: ``PATH.daily.csv``."""
     return path.with_name(path.name + DAILY_SUFFIX)
@@ -370,23 +419,53 @@ def daily_path(path: Path) -> Path:
 
 @dataclass(slots=True)
 class DailyData:
-    """A recording's sidecar: each symbol's daily closes (oldest first) and the feed's flag."""
+    """A recording's sidecar: each symbol's daily closes (oldest first), the (open, high, low)
+    of those rows that have them, and the feed's flag."""
 
     closes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     estimates_indices: bool = False
+    # ytd11: symbol -> date -> (open, high, low), for rows with a range
+    ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = field(
+        default_factory=dict
+    )
 
-    def before(self, day: str) -> list[DailyCloses]:
-        """Each symbol's closes of the sessions before ``day`` (ISO date)."""
-        return [
-            DailyCloses(s, [(d, c) for d, c in rows if d < day]) for s, rows in self.closes.items()
-        ]
+    def before(self, day: str) -> list[Event]:
+        """What the feed gave of the sessions before ``day`` (ISO date): the index-level symbols'
+        histories (:class:`DailyBars` where the sidecar has ranges, else :class:`DailyCloses`),
+        and every other symbol's closes grouped by session (:class:`SessionCloses`: members'
+        YTD anchors and as-of closes, as the batch endpoints gave them; they set no previous
+        close, which a recording's ticks carry)."""
+        from feeds.symbols import HEADLINE
+
+        out: list[Event] = []
+        sessions: dict[str, dict[str, float]] = {}
+        for s, rows in self.closes.items():
+            past = [(d, c) for d, c in rows if d < day]
+            if s not in HEADLINE:
+                for d, c in past:
+                    sessions.setdefault(d, {})[s] = c
+                continue
+            ranges = self.ohlc.get(s)
+            if ranges:
+                bars = [(d, *ranges.get(d, (None, None, None)), c) for d, c in past]
+                out.append(DailyBars(s, bars))  # type: ignore[arg-type]
+            else:
+                out.append(DailyCloses(s, past))
+        out += [SessionCloses(d, closes) for d, closes in sorted(sessions.items())]
+        return out
 
 
-def _daily_row(cells: list[str]) -> tuple[str, str, float]:
-    """(symbol, date, close) from one row; raises ValueError with the problem and the fix."""
-    if len(cells) != len(DAILY_COLUMNS):
-        raise ValueError(f"{len(cells)} values but the header has 3 columns; fix or delete the row")
-    symbol, day, close = (c.strip() for c in cells)
+def _daily_row(
+    cells: list[str], columns: dict[str, int]
+) -> tuple[str, str, float, tuple[float | None, float | None, float | None] | None]:
+    """(symbol, date, close, (open, high, low) or None) from one row; raises ValueError with
+    the problem and the fix."""
+    if len(cells) != len(columns):
+        raise ValueError(
+            f"{len(cells)} values but the header has {len(columns)} columns; fix or delete the row"
+        )
+    cells = [c.strip() for c in cells]
+    symbol, day, close = (cells[columns[c]] for c in DAILY_COLUMNS)
     if not symbol:
         raise ValueError("symbol is empty; fill it in or delete the row")
     try:
@@ -395,13 +474,29 @@ def _daily_row(cells: list[str]) -> tuple[str, str, float]:
         date.fromisoformat(day)
     except ValueError:
         raise ValueError(f"date {day!r} is not YYYY-MM-DD; fix or delete the row") from None
+    x = _positive("close", close)
+    extra: list[float | None] = []
+    for name in DAILY_OPTIONAL:
+        k = columns.get(name)
+        text = cells[k] if k is not None else ""
+        extra.append(_positive(name, text) if text else None)
+    o, h, lo = extra
+    if h is not None and (h < x or (lo is not None and h < lo) or (o is not None and h < o)):
+        raise ValueError(f"high {h:g} is below the close, open or low; fix or delete the row")
+    if lo is not None and (lo > x or (o is not None and lo > o)):
+        raise ValueError(f"low {lo:g} is above the close or open; fix or delete the row")
+    return symbol, day, x, None if o is None and h is None and lo is None else (o, h, lo)
+
+
+def _positive(name: str, text: str) -> float:
+    """A sidecar cell as a number above 0; ValueError with the problem and the fix."""
     try:
-        x = float(close)
+        x = float(text)
     except ValueError:
-        raise ValueError(f"close {close!r} is not a number; fix or delete the row") from None
+        raise ValueError(f"{name} {text!r} is not a number; fix or delete the row") from None
     if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"close {close!r} must be a number above 0; fix or delete the row")
-    return symbol, day, x
+        raise ValueError(f"{name} {text!r} must be a number above 0; fix or delete the row")
+    return x
 
 
 def load_daily(path: Path) -> DailyData | None:
@@ -419,7 +514,7 @@ def load_daily(path: Path) -> DailyData | None:
         raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
     data = DailyData()
     by_symbol: dict[str, dict[str, float]] = {}
-    header = False
+    columns: dict[str, int] = {}
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped:
@@ -435,20 +530,25 @@ def load_daily(path: Path) -> DailyData | None:
                     )
                 data.estimates_indices = flag == "true"
             continue
-        if not header:
-            if stripped.replace(" ", "").lower() != ",".join(DAILY_COLUMNS):
+        if not columns:
+            names = [c.strip().lower() for c in stripped.split(",")]
+            known = set(DAILY_COLUMNS) | set(DAILY_OPTIONAL)
+            if not set(DAILY_COLUMNS) <= set(names) <= known or len(set(names)) != len(names):
                 raise InputFileError(
-                    f"{label} line {n}: expected the header {','.join(DAILY_COLUMNS)}, not "
-                    f"{stripped[:80]!r}; fix it or delete the file"
+                    f"{label} line {n}: expected the header {','.join(DAILY_COLUMNS)} (and "
+                    f"optionally {','.join(DAILY_OPTIONAL)}), not {stripped[:80]!r}; fix it or "
+                    "delete the file"
                 )
-            header = True
+            columns = {c: k for k, c in enumerate(names)}
             continue
         try:
-            symbol, day, close = _daily_row(next(csv.reader([line])))
+            symbol, day, close, ranges = _daily_row(next(csv.reader([line])), columns)
         except ValueError as e:
             raise InputFileError(f"{label} line {n}: {e}") from None
         by_symbol.setdefault(symbol, {})[day] = close
-    if not header:
+        if ranges is not None:
+            data.ohlc.setdefault(symbol, {})[day] = ranges
+    if not columns:
         raise InputFileError(
             f"{label} has no header {','.join(DAILY_COLUMNS)}; fix it or delete the file"
         )
@@ -484,7 +584,7 @@ class ReplayFeed(Feed):
         self.daily = load_daily(daily_path(path))
         # row -> the daily closes released before it: at each new day's first row, the closes
         # of the sessions before that day
-        self._daily_at: dict[int, list[DailyCloses]] = {}
+        self._daily_at: dict[int, list[Event]] = {}
         days = _day_starts(self.data.ts)
         self._day_starts = sorted(days)[1:]  # rows that start a later day (nights are skipped)
         if self.daily is not None:
@@ -536,6 +636,9 @@ class ReplayFeed(Feed):
             size = _optional_list(data, "size", start, stop)
             prev = _optional_list(data, "prev_close", start, stop)
             vol = _optional_list(data, "day_volume", start, stop)
+            flags = [int(f) if f else 0 for f in _optional_list(data, "sale_flags", start, stop)]
+            ids = _optional_list(data, "trade_id", start, stop)
+            amends = _optional_list(data, "amends", start, stop)
             for k in range(stop - start):
                 t = ts[k]
                 if speed > 0:
@@ -546,7 +649,16 @@ class ReplayFeed(Feed):
                         since_yield = 0
                 self._cursor = t
                 self.released += 1
-                yield Tick(symbols[k], price[k], t, size[k], vol[k], prev[k])
+                amended = amends[k]
+                if amended is None:
+                    yield Tick(symbols[k], price[k], t, size[k], vol[k], prev[k], flags[k], ids[k])
+                elif ids[k] is None:
+                    yield TradeCancel(symbols[k], amended, price[k], t)
+                else:
+                    new_id = None if ids[k] == amended else ids[k]
+                    yield TradeCorrection(
+                        symbols[k], amended, price[k], t, size[k], flags[k], new_id
+                    )
                 since_yield += 1
                 if since_yield >= YIELD_EVERY:
                     await sleep(0)
@@ -554,10 +666,13 @@ class ReplayFeed(Feed):
         yield FeedStatus(FeedState.ENDED, f"replay of {name} ended after {n:,} rows", self._cursor)
 
 
-def _optional_list(data: ReplayData, column: str, start: int, stop: int) -> list[float | None]:
+def _optional_list(data: ReplayData, column: str, start: int, stop: int) -> list[Any]:
+    """A column's cells as Python values, None where empty (NaN, or "" in a text column)."""
     arr = data.optional.get(column)
     if arr is None:
         return [None] * (stop - start)
+    if column in TEXT_COLUMNS:
+        return [x or None for x in arr[start:stop].tolist()]
     return [None if x != x else x for x in arr[start:stop].tolist()]  # NaN -> None
 
 

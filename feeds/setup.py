@@ -6,11 +6,11 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from feeds.alerts import AlertJournal, WebhookSink, alert_log_path, read_recent
+from feeds.alerts import AlertJournal, CommandSink, WebhookSink, alert_log_path, read_recent
 from feeds.config import Settings
 from feeds.feed import FeedOptions, feed_kind, is_live, open_feed
 from feeds.levels import AlertEvent, LevelEngine
-from feeds.levelstore import add_saved_levels
+from feeds.levelstore import LevelStore
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
 
@@ -28,11 +28,12 @@ def reconcile_holdings(settings: Settings) -> Reconciler:
     replay file's own symbols, the provider's cached symbol list, else the bundled US listing
     directory. Raises InputFileError (one line)."""
     from feeds.directory import for_feed
-    from feeds.holdings import load_holdings
+    from feeds.holdings_fetch import load_resolved
     from feeds.reconcile import Reconciler
 
     directories, _ = for_feed(settings.feed_name)
-    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    # ytd11: --holdings, else the latest fetched file, else the bundled snapshot
+    reconciler = Reconciler(load_resolved(settings.holdings), directories)
     if settings.feed_name == "replay":  # a file on disk: its symbols are at hand
         listed = open_feed(settings.feed, FeedOptions()).listed()
         if listed is not None:
@@ -57,11 +58,11 @@ def open_reconciled(settings: Settings) -> tuple[Feed, Reconciler, Holdings]:
     """The feed, built with holdings spelt as it spells them: from the feed's own list when it
     has one at hand (a replay file's symbols), else as :func:`reconcile_holdings` does."""
     from feeds.directory import for_feed
-    from feeds.holdings import load_holdings
+    from feeds.holdings_fetch import load_resolved
     from feeds.reconcile import Reconciler
 
     directories, cache = for_feed(settings.feed_name)
-    reconciler = Reconciler(load_holdings(settings.holdings), directories)
+    reconciler = Reconciler(load_resolved(settings.holdings), directories)  # ytd11
     holdings = load_universe(settings, reconciler)
     options = feed_options(settings, holdings)
     options.symbol_cache = cache
@@ -91,16 +92,52 @@ def feed_options(settings: Settings, holdings: Holdings) -> FeedOptions:
 
 
 def level_engine(settings: Settings) -> LevelEngine:
+    """The ^RUT level engine: the technical levels, then the configured ones, each with its
+    confirmation (``settings.confirm`` where it names none)."""
     engine = LevelEngine(
-        [(lv.price, lv.label) for lv in settings.levels if not lv.user],
+        [],
         hysteresis=settings.hysteresis,
         approach=settings.approach,
         feed=feed_kind(settings.feed),
+        confirm=settings.confirm,
     )
-    for lv in settings.levels:
-        if lv.user:
-            engine.add(lv.price, lv.label, user=True)
+    for user in (False, True):
+        for lv in settings.levels:
+            if lv.user == user:
+                engine.add(lv.price, lv.label, user=user, confirm=lv.confirm)
     return engine
+
+
+# >>> alerts10 (issue 10)
+def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
+    """One engine per spread with thresholds (``[[alerts.spread]]``, ``--spread-level``): levels
+    in bp, an absolute band of ``spread_band_bp``, no approach notices."""
+    out: dict[str, LevelEngine] = {}
+    for sp in settings.spreads:
+        engine = out.get(sp.pair)
+        if engine is None:
+            engine = out[sp.pair] = LevelEngine(
+                [],
+                symbol=sp.pair,
+                band=settings.spread_band_bp,
+                approach=None,
+                feed=feed_kind(settings.feed),
+                confirm=settings.confirm,
+            )
+        engine.add(sp.bp, sp.label, user=False, confirm=sp.confirm)
+    return out
+
+
+def load_saved(pipeline: Pipeline, store: LevelStore) -> str | None:
+    """The levels saved from the monitor (after the configured ones) and the mutes, on every
+    engine of ``pipeline``. Returns a one-line warning when the file was unreadable."""
+    warning = add_saved_levels(pipeline.levels, store)
+    for symbol, level in store.muted:
+        pipeline.set_muted(symbol, level, True)
+    return warning
+
+
+# <<< alerts10
 
 
 def build_pipeline(
@@ -128,9 +165,10 @@ def build_pipeline(
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
-            from feeds.recorder import Recorder, RecordingFeed
+            from feeds.recorder import RecordingFeed, open_recorder
 
-            feed = RecordingFeed(feed, Recorder(settings.record))
+            # ytd11: Parquet or CSV by the extension (Parquet when there is none)
+            feed = RecordingFeed(feed, open_recorder(settings.record))
     except BaseException:
         log.close()
         raise
@@ -139,9 +177,15 @@ def build_pipeline(
     if log.repaired:
         notes.append(log.repaired)
     if settings.webhook and live:
-        sinks.append(WebhookSink(settings.webhook))
+        sinks.append(WebhookSink(settings.webhook, format=settings.webhook_format))
     elif settings.webhook:
         notes.append(f"webhook: not used for {kind} alerts (only a live feed's alerts are posted)")
+    # >>> alerts10: the command, like the webhook, is for a live feed's alerts only
+    if settings.command and live:
+        sinks.append(CommandSink(settings.command, timeout=settings.command_timeout))
+    elif settings.command:
+        notes.append(f"command: not run for {kind} alerts (only a live feed's alerts run it)")
+    # <<< alerts10
     sinks.extend(extra_alert_sinks)
     pipeline = Pipeline(
         feed,
@@ -151,6 +195,7 @@ def build_pipeline(
         alert_sinks=sinks,
         status_sinks=status_sinks,
         reconciler=reconciler,
+        spreads=spread_engines(settings),  # alerts10
     )
     pipeline.notes.extend(notes)
     pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
@@ -170,10 +215,25 @@ def holdings_notes(holdings: Holdings) -> list[str]:
     return list(getattr(holdings, "warnings", ()))
 
 
+def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
+    """Levels saved from the monitor (``+``), after the configured ones.
+
+    Returns a one-line warning when the saved file was unreadable (it is set aside).
+    """
+    warning = store.load()
+    for lv in store.levels:
+        engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+    for symbol, level in store.muted:  # alerts10
+        if symbol == engine.symbol:
+            engine.set_muted(level, True)
+    return warning
+
+
 async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:
-    """Deliver what the webhooks have queued (waiting at most ``drain_timeout`` s), then stop."""
+    """Deliver what the webhooks (and the command) have queued (waiting at most
+    ``drain_timeout`` s), then stop."""
     for sink in pipeline.alert_sinks:
-        if isinstance(sink, WebhookSink):
+        if isinstance(sink, WebhookSink | CommandSink):
             await sink.aclose(drain_timeout)
 
 

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from feeds import calendar
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.holdings import Holdings, load_holdings, pad_universe
+from feeds.simhistory import make_history
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 
 SUPPORT = 2450.0  # the ^RUT level the opening minute crosses
@@ -39,7 +40,6 @@ BAND = 0.0005  # the default hysteresis band (fraction of the level) the crossin
 IWM_RATIO = 10.01  # RUT / IWM around the holdings date (Nov 2025)
 SPY_RATIO = 10.03  # SPX / SPY
 SESSION_S = 23_400  # seconds in a regular session
-HISTORY_SESSIONS = 260  # > one year of sessions, so the previous year-end close is included
 _RAMP_S = 40  # the opening drift is spread over this many seconds, then stops
 _DAY = {RUT: 0.014, SPX: 0.009, MAGS: 0.018}  # daily vols of the factors
 _RHO_RUT_SPX = 0.7
@@ -49,6 +49,7 @@ _RHO_SPX_MAGS = 0.85
 _ETF_RATE = {MAGS: 1.5, IWM: 6.0, SPY: 8.0}
 _RELEASE_QUANTUM_S = 0.01  # pacing granularity (wall seconds): ticks are at most this late
 _CHUNK = 60  # factor shocks are drawn in blocks of this many seconds
+_OPENING_S = 30  # every constituent has printed within this many seconds of the open
 
 
 @dataclass(slots=True)
@@ -113,6 +114,26 @@ class Market:
         self._te = np.zeros(2)  # IWM, SPY tracking error (log)
         self._mu = rng_p.normal(0.0, [0.004, 0.003, 0.005]) / SESSION_S  # day drift per second
 
+        # --- constituents: beta * RUT + idiosyncratic ------------------------------------------
+        w = self.weights
+        rank = np.arange(nc) / max(nc - 1, 1)  # 0 = heaviest; small caps are more volatile
+        beta = rng_p.uniform(0.8, 1.5, nc)
+        if nc and w.sum() > 0:
+            beta *= w.sum() / (w @ beta)  # weighted mean beta 1: contributions sum to the index
+        self._beta = beta
+
+        # --- daily history (feeds.simhistory): members end at their previous closes, which
+        # run from the holdings file's own prices on its as-of date ------------------------
+        self.history = make_history(
+            self._rng_h,
+            start_ms,
+            (prev_rut, prev_spx, prev_mags),
+            symbols=[c.symbol for c in cons],
+            weights=w,
+            betas=beta,
+            prices=np.array([c.price or _ref_price(c.symbol) for c in cons], dtype=np.float64),
+            as_of=holdings.as_of,
+        )
         prev = np.empty(n)
         prev[:5] = [
             prev_rut,
@@ -121,17 +142,10 @@ class Market:
             round(prev_rut / IWM_RATIO, 2),
             round(prev_spx / SPY_RATIO, 2),
         ]
-        prev[nh:] = [_ref_price(c.symbol) for c in cons]
+        members = self.history.member_closes
+        prev[nh:] = members[-1] if len(members) else [_ref_price(c.symbol) for c in cons]
         self.prev_close = prev
         self._prev_list: list[float] = prev.tolist()
-
-        # --- constituents: beta * RUT + idiosyncratic ------------------------------------------
-        w = self.weights
-        rank = np.arange(nc) / max(nc - 1, 1)  # 0 = heaviest; small caps are more volatile
-        beta = rng_p.uniform(0.8, 1.5, nc)
-        if nc and w.sum() > 0:
-            beta *= w.sum() / (w @ beta)  # weighted mean beta 1: contributions sum to the index
-        self._beta = beta
         self._sig = (0.018 + 0.02 * rank) * rng_p.uniform(0.8, 1.25, nc) / math.sqrt(SESSION_S)
         gap = rng_p.normal(0.0, 0.008, nc)
         drift = rng_p.normal(0.0, 0.01, nc)
@@ -147,7 +161,10 @@ class Market:
         rate = np.empty(n)
         rate[:2] = 0.0  # indices: handled as one tick per second
         rate[2:5] = [_ETF_RATE[MAGS], _ETF_RATE[IWM], _ETF_RATE[SPY]]
-        rate[nh:] = np.clip(0.6 * np.sqrt(w / 0.0005), 0.08, 6.0) if nc else []
+        # trades grow less than in proportion to a name's size: the largest member (~1 % of the
+        # index) about 3 a second, a mid-sized one (0.05 %) one every 3-4 s, the smallest one
+        # every minute or so; with the whole index, about 440 a second in all at mid-day
+        rate[nh:] = np.clip(2.8 * (w / 0.0106) ** 0.8, 0.02, 6.0) if nc else []
         self._rate = rate * tick_rate
         self._etf_or_index = np.zeros(n, dtype=bool)
         self._etf_or_index[:nh] = True
@@ -159,6 +176,11 @@ class Market:
         size_mult[:5] = [150.0, 1200.0, 0.2, 1.3, 2.0]  # indices report aggregate volume
         self._size_mult = size_mult
         self._volume = np.zeros(n, dtype=np.int64)
+        # the second after the open at which each name's opening print comes (if not before)
+        self._open_at = np.zeros(n, dtype=np.int64)
+        self._open_at[nh:] = rng_p.integers(0, _OPENING_S, nc)
+        self._opened = np.zeros(n, dtype=bool)
+        self._opened[:nh] = True
         if self.phase.open_ms < start_ms < self.phase.close_ms:
             # Joining mid-session: the day's volume so far, as if it had traded at the mean rate.
             elapsed = (start_ms - self.phase.open_ms) / 1000
@@ -174,7 +196,6 @@ class Market:
         typical = math.log((SUPPORT + rng_p.uniform(3.0, 5.0)) / s0_rut)
         self._lift = max(need, typical)  # total log move added by the ramp
         self._k = 0  # seconds generated
-        self._history: list[DailyCloses] | None = None
 
     # --- model pieces ---------------------------------------------------------------------------
     def _draw_chunk(self) -> np.ndarray:
@@ -222,62 +243,16 @@ class Market:
         return np.expm1(self._beta * r_rut + self._e)
 
     # --- history --------------------------------------------------------------------------------
-    def daily_closes(self) -> list[DailyCloses]:
-        """~1 year of completed sessions for ^RUT, ^GSPC and MAGS ending at today's prev close.
-
-        The last few sessions are a small-cap outperformance streak of 2-6 sessions (the session
-        before it is not), so the streak shown on a first run is non-trivial. Computed once.
-        """
-        if self._history is None:
-            self._history = self._make_history()
-        return list(self._history)
-
-    def _make_history(self) -> list[DailyCloses]:
-        rng = self._rng_h
-        dates = [d.isoformat() for d in calendar.previous_sessions(self.start_ms, HISTORY_SESSIONS)]
-        m = len(dates)
-        sd = np.array([_DAY[RUT], _DAY[SPX], _DAY[MAGS] * 0.9])
-        corr = np.array(
-            [
-                [1.0, _RHO_RUT_SPX + 0.05, 0.6],
-                [_RHO_RUT_SPX + 0.05, 1.0, _RHO_SPX_MAGS],
-                [0.6, _RHO_SPX_MAGS, 1.0],
-            ]
-        )
-        chol = np.linalg.cholesky(corr * np.outer(sd, sd))
-        r = rng.standard_normal((m, 3)) @ chol.T
-        streak = int(rng.integers(2, 7))
-        for i in range(1, min(streak + 1, m) + 1):
-            # r[-i] is the return into session -i; the last `streak` ones favour small caps.
-            d = r[-i, 0] - r[-i, 1]
-            want_up = i <= streak
-            if (d > 0) != want_up:
-                d = -d
-            d = math.copysign(max(abs(d), 0.0008), 1.0 if want_up else -1.0)
-            r[-i, 0] = r[-i, 1] + d
-        # Pin the moves up to the last year-end and since it (year-to-date) to plausible ones (a
-        # free random walk drifts +/-40 % in a year): each segment's shortfall is spread over its
-        # sessions, which keeps the day-to-day noise.
-        this_year = calendar.et_date(self.start_ms).year
-        ye = sum(1 for d in dates if d < f"{this_year}-01-01") - 1  # index of the year-end close
-        before = np.log(rng.uniform([0.98, 1.00, 1.05], [1.08, 1.10, 1.25]))
-        ytd = np.log(rng.uniform([1.04, 1.10, 1.10], [1.12, 1.17, 1.30]))
-        free = m - streak - 1  # the streak's sessions stay as they are
-        for lo, hi, target in ((1, ye + 1, before), (ye + 1, m, ytd)):
-            end = min(hi, free)
-            if end - lo > 20:  # not worth pinning a segment of a few days (early January)
-                r[lo:end] += (target - r[lo:hi].sum(axis=0)) / (end - lo)
-        prev = np.exp(self._prev_factor)
-        # Walk back from the previous close: close[j-1] = close[j] / exp(r[j]).
-        logs = np.log(prev)[None, :] - np.vstack(
-            [np.cumsum(r[::-1], axis=0)[::-1][1:], np.zeros((1, 3))]
-        )
-        closes = np.round(np.exp(logs), 2)
-        closes[-1] = np.round(prev, 2)
-        return [
-            DailyCloses(sym, list(zip(dates, closes[:, j].tolist(), strict=True)))
-            for j, sym in enumerate((RUT, SPX, MAGS))
-        ]
+    def history_events(self) -> list[Event]:
+        """What a provider's history endpoints would give before the first tick: years of
+        daily bars for ^RUT, ^GSPC and MAGS, and every member's close of the previous year's
+        last session (the YTD anchor), from :attr:`history`."""
+        events: list[Event] = list(self.history.daily_bars())
+        if self.history.year_end is not None:
+            anchors = self.history.session_closes(self.history.year_end)
+            if anchors is not None:
+                events.append(anchors)
+        return events
 
     # --- one simulated second -------------------------------------------------------------------
     def step(self) -> list[Tick]:
@@ -331,6 +306,13 @@ class Market:
         lam = self._rate * (act if is_open else thin)
         counts = rng.poisson(lam)
         counts[:2] = 1 if is_open else 0  # index values: once a second in the session only
+        if is_open and not self._opened.all():
+            # the opening cross: every name prints within _OPENING_S of the open (or of the
+            # sim's start mid-session), however thinly it trades afterwards
+            second = (t - max(self.phase.open_ms, self.start_ms)) // 1000
+            due = ~self._opened & (self._open_at <= second)
+            counts[due] = np.maximum(counts[due], 1)
+            self._opened |= counts > 0
         total = int(counts.sum())
         if total == 0:
             return []
@@ -449,8 +431,8 @@ class SimFeed(Feed):
     async def _events(self) -> AsyncIterator[Event]:
         m = self._market or await asyncio.to_thread(self._build)
         yield FeedStatus(FeedState.LIVE, f"simulated market, seed {m.seed}", m.start_ms)
-        for closes in m.daily_closes():
-            yield closes
+        for history in m.history_events():
+            yield history
         speed = self.speed
         self._wall0 = wall0 = time.monotonic()
         start = m.start_ms

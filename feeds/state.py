@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from feeds.events import Bars, DailyCloses, Tick
+from feeds import lastsale
+from feeds.events import Bars, DailyBars, DailyCloses, SessionCloses, Tick
 from feeds.history import Ring
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, TAPE_MASK
 from feeds.symbols import HEADLINE
 
 if TYPE_CHECKING:
@@ -53,8 +55,10 @@ class MarketState:
         "_range_at_close",
         "_retired",
         "_session_until",
+        "_tape",
         "count",
         "daily",
+        "daily_ohlc",  # ytd11
         "daily_rev",
         "day_volume",
         "first",
@@ -92,6 +96,9 @@ class MarketState:
         self.ytd_base: list[float | None] = []
         self.history: list[Ring] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}
+        # ytd11: each symbol's daily (open, high, low) by session date, where known: from the
+        # feed's daily bars and, for the headline symbols, each session seen at its rollover
+        self.daily_ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = {}
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
         self.marked: set[int] = set()  # changed off the tick path (backfill, daily closes)
         self._counts_seen = np.zeros(0, dtype=np.int64)
@@ -110,6 +117,9 @@ class MarketState:
         self._range_at_close: tuple[list[float | None], list[float | None]] | None = None
         self._retired = 0  # ticks counted in sessions that rolled over (for total_ticks)
         self.daily_rev = 0  # moves whenever ``daily`` changes (consumers cache on it)
+        #: the recent trades a cancel or correction may name (feeds.lastsale); made at the
+        #: first trade that has an id (a feed without cancels never pays for it)
+        self._tape: lastsale.Tape | None = None
         for s in symbols:
             self.id_of(s)
 
@@ -158,7 +168,12 @@ class MarketState:
         return True
 
     def apply(self, tick: Tick) -> int:
-        """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
+        """Apply one tick; returns the symbol id if it set the last sale, else ``~id`` (< 0).
+
+        The per-tick hot path: keep it lean. A trade its conditions keep from the last sale
+        (``tick.sale_flags``) or stamped before the current last goes the way of
+        :meth:`_apply_irregular`.
+        """
         try:
             i = self.ids[tick.symbol]  # a subscript, not .get(): no method call
         except KeyError:
@@ -167,27 +182,182 @@ class MarketState:
         ts = tick.ts
         if ts >= self._session_until:  # the session closed or a new day began: twice a day
             self._cross(ts)
+        stamps = self.ts
+        if tick.sale_flags or ts < stamps[i]:
+            return self._apply_irregular(i, tick)
         last = self.last
         before = last[i]
         last[i] = p
+        tid = tick.trade_id
+        if tid is not None:  # a trade a cancel may name later: remember what it moved
+            tape = self._tape or self._new_tape()
+            k = tape.pos
+            tape.entries[k] = (
+                tid, i, p, ts, 0, before, stamps[i], self.high[i], self.low[i], self.open[i]
+            )  # fmt: skip
+            tape.pos = (k + 1) & TAPE_MASK
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
         # neither; NaN compares false either way, as before
         if p != before:
             if before is None:
-                self.first[i] = self.high[i] = self.low[i] = p
+                self._first_sale(i, p)
             elif p > self.high[i]:  # type: ignore[operator]
                 self.high[i] = p
             elif p < self.low[i]:  # type: ignore[operator]
                 self.low[i] = p
         if ts >= self.next_bucket[i]:
             self._roll(i, ts, p, before)
-        self.ts[i] = ts
+        stamps[i] = ts
         self.count[i] += 1
         if tick.prev_close is not None:
             self.prev_close[i] = tick.prev_close
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
         return i
+
+    def _first_sale(self, i: int, p: float) -> None:
+        """The symbol's first last sale; the high/low may already hold prints that could not
+        be the last sale."""
+        self.first[i] = p
+        hi, lo = self.high[i], self.low[i]
+        # None: never traded; NaN: not since the rollover
+        self.high[i] = p if hi is None or hi != hi or p > hi else hi
+        self.low[i] = p if lo is None or lo != lo or p < lo else lo
+
+    # --- last-sale eligibility (feeds.lastsale) -----------------------------------------------
+    def _apply_irregular(self, i: int, tick: Tick) -> int:
+        """A trade that is not a plain last sale: its conditions keep it from the last sale or
+        the high/low (``tick.sale_flags``), or it is stamped before the current last sale (a
+        late print updates the high/low only, as the tape's sold-out-of-sequence ``Z`` does).
+        It still counts as a tick. Returns ``i`` if it set the last sale, else ``~i``.
+
+        A trade barred from the high/low never sets the last sale here either: the tapes
+        publish no condition that allows one and not the other, and ``low <= last <= high``
+        must hold (the per-tick path relies on it; a last outside the range reads as an error).
+        """
+        # still a tick (counted, its previous close and day volume kept: apply()'s tail)
+        self.count[i] += 1
+        if tick.prev_close is not None:
+            self.prev_close[i] = tick.prev_close
+        if tick.day_volume is not None:
+            self.day_volume[i] = tick.day_volume
+        p, ts, flags = tick.price, tick.ts, tick.sale_flags
+        if flags == NEITHER:  # most barred trades (odd lots, Form T): nothing more
+            return ~i
+        before, before_ts = self.last[i], self.ts[i]
+        hi, lo, open_ = self.high[i], self.low[i], self.open[i]
+        # the session's range: no print of an earlier session, none stamped before the open
+        # once the open has started the range (feeds.state: the range starts at the open)
+        in_range = ts >= self.session_start_ms and (open_ is None or ts >= self.session_open_ms)
+        if not flags & NOT_HIGH_LOW and in_range:
+            if hi is None or hi != hi or p > hi:  # None: never traded; NaN: not since the rollover
+                self.high[i] = p
+            if lo is None or lo != lo or p < lo:
+                self.low[i] = p
+        sets_last = not flags and ts >= before_ts
+        if sets_last:
+            self.last[i] = p
+            if before is None:
+                self.first[i] = p
+            if ts >= self.next_bucket[i]:
+                self._roll(i, ts, p, before)
+            self.ts[i] = ts
+        tid = tick.trade_id
+        if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
+            tape = self._tape or self._new_tape()
+            k = tape.pos
+            tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo, open_)
+            tape.pos = (k + 1) & TAPE_MASK
+        return i if sets_last else ~i
+
+    def cancel(self, symbol: str, trade_id: int | str) -> bool:
+        """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still
+        standing and the high/low forget its price. True if ``last`` changed.
+
+        A trade no longer on the tape (the last :data:`feeds.lastsale.TAPE_SIZE` trades) or
+        never seen changes nothing: it is long since not the last sale.
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        i, k, removed = found
+        self._tape.remove(k)  # type: ignore[union-attr]
+        return self._revise(i, k, removed)
+
+    def _find_trade(
+        self, symbol: str, trade_id: int | str
+    ) -> tuple[int, int, lastsale.Entry] | None:
+        """(symbol id, tape slot, entry) of a trade still on the tape, or None."""
+        tape = self._tape
+        i = self.ids.get(symbol)
+        k = -1 if i is None or tape is None else tape.find(i, trade_id)
+        entry = None if k < 0 else tape.entries[k]  # type: ignore[union-attr]
+        return None if i is None or entry is None else (i, k, entry)
+
+    def correct(
+        self,
+        symbol: str,
+        trade_id: int | str,
+        price: float,
+        *,
+        sale_flags: int = 0,
+        new_id: int | str | None = None,
+    ) -> bool:
+        """Replace a trade's price and conditions (a correction keeps the original's time):
+        ``last``, high and low become what they would have been. True if ``last`` changed.
+
+        A trade not among the recent ones changes nothing (see :meth:`cancel`).
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        i, k, old = found
+        tape = self._tape
+        assert tape is not None  # the trade was found on it
+        if sale_flags & NOT_HIGH_LOW:
+            tape.remove(k)  # corrected into a trade that sets nothing
+        else:  # the correction keeps the original's time
+            tid = trade_id if new_id is None else new_id
+            tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
+        return self._revise(i, k, old)
+
+    def _revise(self, i: int, k: int, old: lastsale.Entry) -> bool:
+        """Replay symbol ``i``'s trades from slot ``k`` on from the values before ``old`` (the
+        trade that was at ``k``); set last, its time, high, low and the chart points of the
+        buckets touched."""
+        session = (self.session_start_ms, self.session_open_ms, self.session_close_ms)
+        tape = self._tape
+        assert tape is not None
+        rev = lastsale.replay(tape, tape.later(k), i, old, session)
+        changed = rev.last != self.last[i]
+        self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
+        self.open[i] = rev.open
+        self.ts[i] = rev.ts
+        ring = self.history[i]
+        bucket = ring.bucket_ms
+        for b in {old[3] // bucket} | {ts // bucket for ts, _ in rev.sales}:
+            close = lastsale.close_at(rev.sales, (b + 1) * bucket)
+            if close is not None:
+                ring.revise(b, close)
+        self.marked.add(i)
+        return changed
+
+    def _new_tape(self) -> lastsale.Tape:
+        self._tape = lastsale.Tape()
+        return self._tape
+
+    def forget_trades(self) -> None:
+        """Drop the tape of recent trades: at a new session, a cancel of yesterday's trade
+        must not bring back yesterday's high and low (the values each trade replaced)."""
+        self._tape = None
+
+    def last_trade_id(self, symbol: str) -> int | str | None:
+        """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
+        i = self.ids.get(symbol)
+        tape = self._tape
+        if i is None or tape is None:
+            return None
+        return tape.last_trade_id(i, self.last[i], self.ts[i])
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""
@@ -228,7 +398,10 @@ class MarketState:
         self.session_start_ms = day.start_ms
         self.session_open_ms, self.session_close_ms = day.open_ms, day.close_ms
         if old is not None:
+            # a cancel of the last session's trade must not bring its high and low back
+            self.forget_trades()
             self._record_closes(old.isoformat(), self._closing_prices())
+            self._record_ranges(old.isoformat())  # ytd11
             for i in range(len(self.symbols)):
                 self._roll_symbol(i)
             self.marked.update(range(len(self.symbols)))
@@ -267,16 +440,17 @@ class MarketState:
         self.next_bucket[i] = 0  # the next tick opens a bucket, where high/low restart
 
     def _set_ytd(self, i: int) -> None:
-        """The year-to-date base: the last close before the session's year (the latest close's
-        year while no session is known)."""
+        """The year-to-date base: the close of the previous year's last session (the latest
+        close's year while no session is known). A close of an earlier day (a holdings as-of
+        date in November) is not a year-end close: then the base stays unknown (ytd11)."""
         rows = self.daily.get(self.symbols[i])
         if not rows:
             return
         year = self.session_date.year if self.session_date else int(rows[-1][0][:4])
         start = f"{year:04d}-01-01"
-        base = next((c for d, c in reversed(rows) if d < start), None)
-        if base is not None:
-            self.ytd_base[i] = base
+        k = bisect.bisect_left(rows, (start,))
+        if k and rows[k - 1][0] == _year_end(year - 1):
+            self.ytd_base[i] = rows[k - 1][1]
 
     def pin_session_open(self, open_ms: int) -> None:
         """Use this session open instead of the calendar's, with no rollover (tests, synthetic
@@ -399,6 +573,54 @@ class MarketState:
         self._set_ytd(i)
         self.marked.add(i)
 
+    # >>> ytd11 (issue 11): daily bars, one session's closes of many symbols, ranges at rollover
+    def apply_daily_bars(self, bars: DailyBars) -> None:
+        """Daily bars: the closes as :meth:`apply_daily` takes them, the (open, high, low) kept
+        in :attr:`daily_ohlc` (the feed's winning over a session's own range)."""
+        ohlc = self.daily_ohlc.setdefault(bars.symbol, {})
+        for d, o, h, lo, _c in bars.bars:
+            ohlc[d] = (o, h, lo)
+        self.apply_daily(DailyCloses(bars.symbol, bars.closes()))
+
+    def apply_session_closes(self, ev: SessionCloses) -> None:
+        """One session's closes of many symbols (a batch endpoint's answer): each joins its
+        symbol's daily closes (the feed's winning) and may set its YTD base. A previous close is
+        set only by the close of the session right before the current one, and only where none
+        is known (a November close is no previous close in January). O(symbols)."""
+        from feeds.calendar import last_session_before
+
+        date = ev.date
+        sets_prev = False
+        if self.session_date is not None:
+            sets_prev = date == last_session_before(self.session_date).isoformat()
+        for symbol, close in ev.closes.items():
+            i = self.id_of(symbol)
+            rows = self.daily.setdefault(symbol, [])
+            k = bisect.bisect_left(rows, (date,))
+            if k < len(rows) and rows[k][0] == date:
+                rows[k] = (date, close)
+            else:
+                rows.insert(k, (date, close))
+            if sets_prev and self.prev_close[i] is None:
+                self.prev_close[i] = close
+            self._set_ytd(i)
+            self.marked.add(i)
+        self.daily_rev += 1
+
+    def _record_ranges(self, date: str) -> None:
+        """The headline symbols' (open, high, low) of the session on ``date``, at its rollover,
+        unless the feed gave that date's bar."""
+        high, low = self.session_range()
+        for symbol in HEADLINE:
+            i = self.ids.get(symbol)
+            if i is None or self.open[i] is None:
+                continue
+            rows = self.daily_ohlc.setdefault(symbol, {})
+            if date not in rows:
+                rows[date] = (self.open[i], _finite(high[i]), _finite(low[i]))
+
+    # <<< ytd11
+
     def take_dirty(self) -> set[int]:
         """The ids changed since the last call (the frame loop's conflation point)."""
         counts = np.array(self.count, dtype=np.int64)
@@ -436,3 +658,26 @@ class MarketState:
         last = np.array(self.last, dtype=np.float64)
         anchor = np.array(self.anchor_column(mode), dtype=np.float64)
         return last, anchor
+
+
+# >>> ytd11
+def _finite(x: float | None) -> float | None:
+    return None if x is None or x != x else x
+
+
+def _year_end(year: int) -> str:
+    """The ISO date of ``year``'s last NYSE session (its close is the next year's YTD base)."""
+    return _YEAR_ENDS.get(year) or _year_end_uncached(year)
+
+
+_YEAR_ENDS: dict[int, str] = {}
+
+
+def _year_end_uncached(year: int) -> str:
+    from feeds.calendar import last_session_before
+
+    end = _YEAR_ENDS[year] = last_session_before(dt.date(year + 1, 1, 1)).isoformat()
+    return end
+
+
+# <<< ytd11

@@ -13,12 +13,24 @@ import pytest
 R2K_ENV = ("R2K_CONFIG", "R2K_FEED", "R2K_DEBUG")
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ytd11: one cache directory for the run (the NYSE calendar is built once; the history
+    caches are keyed by each fake server's URL, so tests never read each other's)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, session_cache: Path
+) -> Path:
     """Point XDG config/state at a fresh directory so no test reads ~/.config or writes ~/.local."""
     home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache))  # ytd11
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    # ytd11: fetched holdings (the data directory) never leak between tests or from the user's
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     for var in R2K_ENV:
         monkeypatch.delenv(var, raising=False)
     return home

@@ -52,6 +52,8 @@ def test_log_appends_durably_and_reads_back_newest_first(tmp_path: Path) -> None
         "kind": "cross",
         "estimated": False,
         "feed": "",
+        "confirm": "tick",
+        "muted": False,
     }
     assert read_recent(path, 10) == [alert(2), alert(1, "down"), alert(0)]
     assert read_recent(path, 2) == [alert(2), alert(1, "down")]

@@ -15,6 +15,7 @@ import tui.controller
 from feeds.alerts import WebhookSink
 from feeds.config import Settings, load_settings, parse_level
 from feeds.events import Tick
+from feeds.levelinput import LevelInput
 from feeds.pipeline import Pipeline
 from feeds.setup import level_engine
 from tests.conftest import Received
@@ -72,7 +73,7 @@ async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
         ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
         await pilot.press("x")
         assert user_levels(restarted) == []
-        assert "Level 2,475.00 removed" in messages(restarted)
+        assert "Level 2,475 removed" in messages(restarted)
 
     again = app_for(settings)
     async with running(again, (100, 30)):
@@ -83,8 +84,8 @@ async def test_saved_levels_come_after_the_configured_ones() -> None:
     settings = load_settings()
     first = app_for(settings)
     async with running(first, (100, 30)):
-        first.controller.add_level(2475.0, "from the app")
-        first.controller.add_level(2600.0, "also from the app")
+        first.controller.add_level(LevelInput(2475.0, "from the app"))
+        first.controller.add_level(LevelInput(2600.0, "also from the app"))
     # the next start also has a --level at 2,475: the flag's label wins, the other is added
     flagged = load_settings(extra_levels=(parse_level("2475:from the flag"),))
     app = app_for(flagged)
@@ -112,7 +113,7 @@ async def test_adding_a_level_already_on_the_ladder_says_so() -> None:
     async with running(app, (100, 30)) as pilot:
         await pilot.press("plus", *"2450 dup", "enter")
         assert user_levels(app) == []
-        assert "Level 2,450.00 is already on the ladder" in messages(app)
+        assert "Level 2,450 is already on the ladder" in messages(app)
     assert not settings.levels_file.exists()
 
 
@@ -137,9 +138,9 @@ async def test_a_corrupt_levels_file_is_a_warning_and_the_app_starts() -> None:
 
 async def test_without_settings_nothing_is_saved(isolated_env: Path) -> None:
     app = make_app()  # tests and embedders: no settings, no levels file
-    assert app.controller.levels.store is None
+    assert app.controller.alerts.store is None
     async with running(app, (100, 30)):
-        app.controller.add_level(2475.0, "session only")
+        app.controller.add_level(LevelInput(2475.0, "session only"))
         assert user_levels(app) == [(2475.0, "session only")]
     assert not (isolated_env / "state" / "r2k" / "levels.json").exists()
 

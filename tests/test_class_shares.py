@@ -131,7 +131,7 @@ def test_holdings_show_needs_no_credentials(capsys: pytest.CaptureFixture[str]) 
     # the alpaca feed's spelling without a key: its cached list, else the bundled one
     assert main(["holdings", "show", "--feed", "alpaca", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["members"] == 150 and data["checked_against"] == [bundled().describe()]
+    assert data["members"] == 1953 and data["checked_against"] == [bundled().describe()]
 
 
 # ---- symbols a stream sends --------------------------------------------------------------------

@@ -13,7 +13,16 @@ import pytest
 
 from feeds.alerts import offline_log_path
 from feeds.config import load_settings
-from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import (
+    Bars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.setup import build_pipeline
@@ -89,7 +98,33 @@ def test_snapshot_json_matches_hand_computed_board(
         "breadth",
         "coverage",
         "weights_as_of",
+        "scoreboard",
+        "streak",
+        "record_high_streak",
+        "breadth_ytd",
+        "ytd_anchor_unknown",
+        "holdings",
         "constituents",
+    }
+    # ytd11: no daily history and no previous closes: the scoreboard says unknown, not 0
+    periods = dict.fromkeys(("1d", "5d", "mtd", "ytd"))
+    names = ("^RUT", "^GSPC", "MAGS", "RUT-SPX", "RUT-MAGS")
+    assert snap["scoreboard"] == {n: periods for n in names}
+    assert snap["streak"] == {
+        "leader": None,
+        "sessions": 0,
+        "longest_since": None,
+        "longest_this_year": 0,
+    }
+    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
+    assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
+    assert snap["holdings"] == {
+        "origin": "given",
+        "source": "test",
+        "as_of": "2025-11-04",
+        "age_days": 1,
+        "stale": False,
     }
     assert snap["feed"] == {
         "spec": f"replay:{replay}",
@@ -236,6 +271,8 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
                 "kind": kind,
                 "estimated": False,
                 "feed": "replay",
+                "confirm": "tick",
+                "muted": False,
             },
             separators=(", ", ": "),
         )
@@ -325,9 +362,14 @@ def test_sim_recording_replays_to_the_same_state(tmp_path: Path) -> None:
     assert replayed == live
 
 
-def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) -> None:
-    """Daily closes go to the sidecar, so a replay has the same streak and YTD anchor."""
-    out = tmp_path / "rec.csv"
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(
+    tmp_path: Path, suffix: str
+) -> None:
+    """The daily history goes to the sidecar (index bars with their ranges, the members' YTD
+    anchors), so a replay of either format has the same scoreboard: returns by period, streak,
+    record highs, YTD breadth."""
+    out = tmp_path / f"rec{suffix}"
     config = tmp_path / "config.toml"
     config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
 
@@ -338,9 +380,10 @@ def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) 
         return pipeline
 
     live = run({"feed": "sim", "seed": 4, "speed": 0, "record": str(out)}, 60)
-    sidecar = tmp_path / "rec.csv.daily.csv"
+    sidecar = tmp_path / f"rec{suffix}.daily.csv"
     lines = sidecar.read_text().splitlines()
-    assert lines[1:3] == ["# estimates_indices: false", "symbol,date,close"]
+    assert lines[1:3] == ["# estimates_indices: false", "symbol,date,close,open,high,low"]
+    assert not (tmp_path / f"rec{suffix}.journal").exists()  # closed cleanly
     replay = run({"feed": f"replay:{out}", "speed": 0}, None)
     assert replay.feed.estimates_indices is False
     live_frame, replay_frame = live.frame(), replay.frame()
@@ -348,9 +391,16 @@ def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(tmp_path: Path) 
     assert replay_frame.streak == live_frame.streak
     for symbol in ("^RUT", "^GSPC", "MAGS"):
         assert replay.state.daily[symbol] == live.state.daily[symbol]
+        assert replay.state.daily_ohlc[symbol] == live.state.daily_ohlc[symbol]
         assert replay_frame.quotes[symbol].anchor == live_frame.quotes[symbol].anchor  # YTD
         assert replay_frame.quotes[symbol].ret == live_frame.quotes[symbol].ret
     assert replay.state.prev_close == live.state.prev_close[: len(replay.state.prev_close)]
+    a, b = live_frame.scoreboard, replay_frame.scoreboard
+    assert a is not None and b is not None
+    assert a.ytd_anchor_unknown == 0 and a.breadth_ytd.total > 1500  # members' YTD anchors
+    for field in ("session", "returns", "bases", "streak", "record_highs", "breadth_ytd"):
+        assert getattr(b, field) == getattr(a, field), field
+    assert b.rut_daily.dates == a.rut_daily.dates
 
 
 class EstimatingFeed(Feed):
@@ -377,7 +427,10 @@ def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path
     live = Pipeline(RecordingFeed(EstimatingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
     asyncio.run(consume(live, None, feed_time=False))
     rows = out.read_text().splitlines()
-    assert rows[1:] == [f"{T0},IWM,244.6,100.0,244.0,", f"{T0 + 1000},IWM,246.0,100.0,244.0,"]
+    assert rows[1:] == [
+        f"{T0},IWM,244.6,100.0,244.0,,,,",
+        f"{T0 + 1000},IWM,246.0,100.0,244.0,,,,",
+    ]
     assert "# estimates_indices: true" in (tmp_path / "est.csv.daily.csv").read_text()
 
     replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
@@ -431,8 +484,8 @@ def test_recording_a_replay_carries_its_sidecar(
         ("symbol,date,close\n^RUT,2025-11-04,-1\n", "line 2: close '-1' must be a number above 0"),
         (
             "ts,symbol,price\n",
-            "line 1: expected the header symbol,date,close, not 'ts,symbol,price'; fix it or "
-            "delete the file",
+            "line 1: expected the header symbol,date,close (and optionally open,high,low), not "
+            "'ts,symbol,price'; fix it or delete the file",
         ),
         ("# estimates_indices: maybe\n", "line 1: estimates_indices must be true or false"),
         ("", "has no header symbol,date,close; fix it or delete the file"),
@@ -466,9 +519,9 @@ def test_record_command_appends_and_never_truncates(
         assert status == 0, err
         assert err.splitlines()[-1] == f"r2k: recorded 15 ticks to {out}"
     lines = out.read_text().splitlines()
-    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume"
+    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends"
     assert len(lines) == 1 + 2 * 15
-    assert lines[1] == f"{T0},^RUT,2440.0,,,"
+    assert lines[1] == f"{T0},^RUT,2440.0,,,,,,"
 
 
 def test_record_refuses_a_file_with_another_header(
@@ -481,7 +534,8 @@ def test_record_refuses_a_file_with_another_header(
     assert status == 2
     assert err == (
         f"r2k: error: recording file '{other}' exists with header 'a,b', not "
-        "'ts,symbol,price,size,prev_close,day_volume'; record to a new file (--out PATH)\n"
+        "'ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends'; "
+        "record to a new file (--out PATH)\n"
     )
     assert other.read_text() == "a,b\n1,2\n"
 
@@ -502,7 +556,7 @@ def test_record_refuses_a_file_with_another_header(
         (["alerts", "--level", "abc"], "--level 'abc': 'abc' is not a number"),
         (["alerts", "--level=-5:x"], "--level '-5:x': A level must be a positive, finite number"),
         (["--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
-        (["alerts", "--refresh", "4"], "unrecognized arguments: --refresh 4"),
+        (["snapshot", "--refresh", "4"], "unrecognized arguments: --refresh 4"),
         (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
     ],
@@ -638,6 +692,59 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     assert status == 4 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
+
+
+class AmendingFeed(EstimatingFeed):
+    """The trade-corrections case as a feed would send it: a barred print, a cancel, a
+    correction and a late print (see tests/test_lastsale.py)."""
+
+    async def _events(self) -> AsyncIterator[Event]:
+        yield FeedStatus(FeedState.LIVE, "amending", T0)
+        yield DailyCloses("^RUT", [("2025-11-03", 2400.0), ("2025-11-04", 2440.0)])
+        yield Bars("IWM", [], prev_close=244.0)  # k = 10
+        yield Tick("IWM", 244.70, T0, 100.0, trade_id=101)
+        yield Tick("IWM", 256.45, T0 + 500, 9000.0, sale_flags=3, trade_id=100)  # contingent
+        yield Tick("IWM", 246.10, T0 + 1000, 5000.0, trade_id=102)
+        yield TradeCancel("IWM", 102, 246.10, T0 + 2000)
+        yield TradeCorrection("IWM", 101, 244.07, T0 + 3000, 100.0, 0, 103, 244.70)
+        yield Tick("IWM", 243.20, T0 - 600_000, 100.0, trade_id=104)
+        yield FeedStatus(FeedState.ENDED, "done", T0 + 3000)
+
+
+def assert_replays_like(live: Pipeline, out: Path) -> None:
+    """The recording ``out`` of the AmendingFeed run ``live`` replays to the same quotes."""
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    for symbol in ("IWM", "^RUT"):
+        assert replay.quote(symbol) == live.quote(symbol)
+    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
+    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+
+
+def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import Recorder, RecordingFeed
+
+    out = tmp_path / "amend.csv"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    assert out.read_text().splitlines()[1:] == [
+        f"{T0},IWM,244.7,100.0,244.0,,,101,",
+        f"{T0 + 500},IWM,256.45,9000.0,244.0,,3,100,",
+        f"{T0 + 1000},IWM,246.1,5000.0,244.0,,,102,",
+        f"{T0 + 2000},IWM,246.1,,,,,,102",  # a cancel: amends 102, no trade id
+        f"{T0 + 3000},IWM,244.07,100.0,,,,103,101",  # a correction: 101 is now 103 at 244.07
+        f"{T0 - 600_000},IWM,243.2,100.0,244.0,,1,104,",  # late: written as no last sale
+    ]
+    assert_replays_like(live, out)
+
+
+def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import RecordingFeed, open_recorder
+
+    out = tmp_path / "amend.parquet"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), open_recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    assert_replays_like(live, out)
 
 
 # --- help, version ---------------------------------------------------------------------------

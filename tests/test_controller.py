@@ -9,6 +9,7 @@ import pytest
 
 from feeds.config import Settings
 from feeds.events import FeedState, Tick
+from feeds.levelinput import LevelInput
 from feeds.levels import AlertEvent
 from feeds.pipeline import Pipeline
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline
@@ -145,14 +146,14 @@ def test_a_failing_sink_is_said_once() -> None:
 
 def test_levels_added_and_removed_are_said() -> None:
     c, said, _ = controller()
-    assert c.add_level(2475.0, "breakout")
-    assert not c.add_level(2475.0, "again")
+    assert c.add_level(LevelInput(2475.0, "breakout"))
+    assert not c.add_level(LevelInput(2475.0, "again"))
     assert c.remove_level(2475.0)
     assert not c.remove_level(2475.0)
     assert [m for m, _ in said.notes] == [
-        "Level 2,475.00 added: breakout",
-        "Level 2,475.00 is already on the ladder",
-        "Level 2,475.00 removed",
+        "Level 2,475 added: breakout",
+        "Level 2,475 is already on the ladder",
+        "Level 2,475 removed",
     ]
 
 

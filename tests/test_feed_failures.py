@@ -72,9 +72,9 @@ async def test_snapshot_with_no_network_exits_3_naming_the_host(tmp_path: Path) 
     args = ["snapshot", "--feed", "yahoo", "--json", "--duration", "1.5"]
     status, out, err = await run_r2k(args, env, tmp_path)
     assert status == 3, err
-    # the bundled universe goes out over two connections (Yahoo's 100-symbol cap); a note on
-    # the history backfill, retrying in the background, may follow the reason
-    reason = f"cannot connect to 127.0.0.1:{port}: Connection refused (0/2 connections up)"
+    # the bundled universe (the whole index) goes out over 20 connections (Yahoo's 100-symbol
+    # cap); a note on the history backfill, retrying in the background, may follow the reason
+    reason = f"cannot connect to 127.0.0.1:{port}: Connection refused (0/20 connections up)"
     assert last_line(err).startswith(f"r2k: feed error: never connected: {reason}")
     feed = json.loads(out)["feed"]
     assert feed["detail"].startswith(reason)

@@ -193,23 +193,57 @@ def test_snapshot_format_roundtrip_and_error(tmp_path: Path) -> None:
         load_holdings(p)
 
 
-def test_bundled_snapshot() -> None:
+def test_bundled_snapshot_covers_the_whole_index() -> None:
+    """Every equity member of the iShares IWM file of 2025-11-05 (1,955 after the parser's
+    filter, less 2 no listing carries that publish no price), with its price on that date,
+    spelt as the US listing spells it."""
     h = load_holdings()
-    assert h.as_of == dt.date(2025, 11, 5)
+    assert (h.as_of, h.origin) == (dt.date(2025, 11, 5), "bundled")
     assert "iShares IWM" in h.source
-    assert len(h.constituents) >= 150
+    assert len(h.constituents) == 1953
     assert len(set(h.symbols)) == len(h.symbols)
-    assert 0.30 < h.total_weight < 0.40  # the top 150 of ~1,950 names hold about a third
-    assert all(0 < c.weight < 0.02 for c in h.constituents)  # fractions, not percents
+    assert 0.99 < h.total_weight < 1.0  # the whole index, cash and futures aside
+    assert not h.partial and h.warnings == []
+    assert all(0 <= c.weight < 0.02 for c in h.constituents)  # fractions, not percents
     assert h.constituents[0] == Constituent(
-        "BE", "Bloom Energy Corp Class A", "Industrials", 0.0106
+        "BE", "Bloom Energy Corp Class A", "Industrials", 0.0106043, 141.41
     )
-    assert h.by_symbol["MOG-A"].name == "Moog Inc Class A"
+    assert h.by_symbol["MOG-A"].name == "Moog Inc Class A"  # MOGA as the listing spells it
+    assert {"GEF-B", "CRD-A"} <= set(h.symbols) and "MOGA" not in h.symbols
+    assert not {"GTXI", "PDLI"} & set(h.symbols)  # a CVR and a shell: no listing, no price
+    priced = [c for c in h.constituents if c.price is not None]
+    assert len(priced) == 1952  # a defunct bank publishes no price (and weighs nothing)
+    assert all(c.weight == 0 for c in h.constituents if c.price is None)
+    # weights from market values: no member of any size weighs 0 (published: 0.00 %)
+    assert sum(1 for c in priced if c.weight == 0) == 0
+    weights = [c.weight for c in h.constituents]
+    assert weights == sorted(weights, reverse=True)
     assert not set(h.symbols) & set(HEADLINE)
 
 
+def test_bundle_is_built_from_an_ishares_file(tmp_path: Path) -> None:
+    from feeds.bundle import build, title_name
+
+    src = write_ishares(tmp_path / "IWM_holdings.csv")
+    out = tmp_path / "bundle.csv"
+    out.write_text(build(src, {"BE": "Bloom Energy Corp Class A"}))
+    h = load_holdings(out)
+    # listed equities only, MOGA respelt as the bundled directory lists it, prices kept; every
+    # row's market value is 1,000.00, so each equity weighs 1/11 of the fund (every row counts)
+    assert h.symbols == ["BE", "CRDO", "MOG-A", "BRK-B", "UEC"]
+    assert h.by_symbol["BE"] == Constituent(
+        "BE", "Bloom Energy Corp Class A", "Industrials", 0.0909091, 141.41
+    )
+    assert h.by_symbol["MOG-A"].name == "Moog Inc Class A"
+    assert h.by_symbol["CRDO"].name == "Credo Technology Group"
+    assert title_name("KRATOS DEFENSE AND SECURITY SOLUTI") == "Kratos Defense and Security Soluti"
+    assert title_name("PJT PARTNERS INC CLASS A") == "PJT Partners Inc Class A"
+    assert title_name("THE BANCORP INC") == "The Bancorp Inc"
+
+
 def test_pad_universe_to_2000() -> None:
-    h = load_holdings()
+    whole = load_holdings()
+    h = Holdings(whole.as_of, whole.constituents[:150], whole.source)
     p = pad_universe(h, 2000, seed=7)
     assert len(p.constituents) == 2000
     assert p.constituents[:150] == h.constituents
@@ -226,6 +260,7 @@ def test_pad_universe_to_2000() -> None:
     assert pad_universe(h, 100, seed=7) is h  # already big enough
     half = pad_universe(h, 500, seed=7)
     assert len(half.constituents) == 500 and h.total_weight < half.total_weight < 1.0
+    assert pad_universe(whole, 2000, seed=7).constituents[:1953] == whole.constituents
 
 
 def test_holdings_by_symbol_cached() -> None:
@@ -313,7 +348,7 @@ def test_a_partial_file_is_legal_and_says_its_coverage(tmp_path: Path) -> None:
     h = load_holdings(_snapshot(tmp_path / "five.csv", rows))
     assert h.partial and h.coverage_text() == "5 names, 2.9% of the index"
     assert len(h.warnings) == 1 and "five.csv: 5 names, 2.9% of the index" in h.warnings[0]
-    assert load_holdings().warnings == []  # the bundled snapshot is partial by design: no noise
+    assert load_holdings().warnings == []  # the bundled snapshot: the whole index
 
 
 def test_duplicate_symbols_are_merged_with_one_warning_in_both_formats(tmp_path: Path) -> None:

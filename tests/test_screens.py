@@ -416,4 +416,5 @@ async def test_the_add_level_error_is_shown_whole() -> None:
         text = "\n".join(screen_lines(host))
         assert "2,000,000 is far from the Russell 2000 (100-10,000)" in text
         await pilot.press(*["backspace"] * 7, *"2,475 my breakout", "enter")
-        assert [(m.price, m.label) for m in host.of(messages.AddLevel)] == [(2475.0, "my breakout")]
+        got = [(m.level.price, m.level.label) for m in host.of(messages.AddLevel)]
+        assert got == [(2475.0, "my breakout")]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from feeds.calendar import ET
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import DailyBars, Event, FeedState, FeedStatus, SessionCloses, Tick
 from feeds.feed import FeedOptions, open_feed
 from feeds.holdings import Constituent, Holdings, load_holdings, pad_universe
 from feeds.sim import BAND, IWM_RATIO, SPY_RATIO, SUPPORT, Market, SimFeed
@@ -47,7 +47,7 @@ def test_registered_and_defaults() -> None:
     assert isinstance(feed, SimFeed)
     assert feed.now_ms() == OPEN
     assert feed.market.symbols[:5] == ["^RUT", "^GSPC", "MAGS", "IWM", "SPY"]
-    assert len(feed.market.symbols) == 5 + 150
+    assert len(feed.market.symbols) == 5 + 1953  # the whole index
 
 
 @pytest.mark.parametrize(
@@ -66,27 +66,74 @@ def test_default_start(wall: int, start: int) -> None:
 async def test_first_events_and_history() -> None:
     events = await take(sim(seed=3), n=50)
     assert events[0] == FeedStatus(FeedState.LIVE, "simulated market, seed 3", OPEN)
-    closes = {e.symbol: e.closes for e in events[1:4] if isinstance(e, DailyCloses)}
-    assert list(closes) == ["^RUT", "^GSPC", "MAGS"]
+    bars = {e.symbol: e.bars for e in events[1:4] if isinstance(e, DailyBars)}
+    assert list(bars) == ["^RUT", "^GSPC", "MAGS"]
+    anchors = events[4]
+    assert isinstance(anchors, SessionCloses) and anchors.date == "2024-12-31"  # the YTD anchor
+    assert len(anchors.closes) == 1953
     first = {}
-    for t in ticks(events[4:]):
+    for t in ticks(events[5:]):
         first.setdefault(t.symbol, t)
     assert all(t.prev_close is not None and t.size and t.day_volume for t in ticks(events))
-    for sym, series in closes.items():
-        assert len(series) >= 252
-        assert series[-1][0] == "2025-11-03"  # the last completed session
-        assert "2024-12-31" in dict(series)  # a year-end close for the YTD anchor
+    for sym, rows in bars.items():
+        assert rows[-1][0] == "2025-11-03"  # the last completed session
+        assert all(lo <= min(o, c) and hi >= max(o, c) for _, o, hi, lo, c in rows)
         if sym in first:
-            assert series[-1][1] == first[sym].prev_close
-    rut = dict(closes["^RUT"])
-    assert 2425 < rut["2025-11-03"] < 2455 and 2100 < rut["2024-12-31"] < 2450
-    assert 6600 < dict(closes["^GSPC"])["2025-11-03"] < 6800
-    # small caps beat large caps on each of the last 2-6 sessions, and not the one before
-    r = np.array([c for _, c in closes["^RUT"]])
-    s = np.array([c for _, c in closes["^GSPC"]])
-    beat = (r[1:] / r[:-1]) > (s[1:] / s[:-1])
-    streak = next(i for i, b in enumerate(beat[::-1]) if not b)
-    assert 2 <= streak <= 6
+            assert rows[-1][4] == first[sym].prev_close
+    assert bars["^RUT"][0][0] < "2021-01-01" and len(bars["^RUT"]) == 1260  # about five years
+    assert bars["MAGS"][0][0] == "2023-04-11"  # from its listing
+    closes = {s: {d: c for d, *_, c in rows} for s, rows in bars.items()}
+    rut = closes["^RUT"]
+    assert 2425 < rut["2025-11-03"] < 2455
+    assert 0.05 <= rut["2025-11-03"] / rut["2024-12-31"] - 1 <= 0.12  # the YTD story
+    assert 6600 < closes["^GSPC"]["2025-11-03"] < 6800
+
+
+def test_history_tells_the_ytd_story_for_every_seed() -> None:
+    """Small caps up 5-12 % on the year (pinned to 5-10 %, then bent under the records), the
+    S&P 500 0.5-3.5 %, MAGS about flat; a small-cap streak of 4-10 sessions; new all-time highs
+    on the last 1-3 sessions, each under 2,451 so the sim's own opening (through 2,450) sets
+    the next one."""
+    from feeds.scoreboard import outperformance_streak, record_high_streak
+
+    for seed in range(8):
+        m = Market(load_holdings(), seed=seed, start_ms=OPEN)
+        bars = {b.symbol: b for b in m.history.daily_bars()}
+        ye = m.history.year_end
+        ytd = {s: b.bars[-1][4] / dict(b.closes())[ye] - 1 for s, b in bars.items()}
+        assert 0.05 <= ytd["^RUT"] <= 0.12 and 0.005 <= ytd["^GSPC"] <= 0.035
+        assert abs(ytd["MAGS"]) <= 0.02
+        streak = outperformance_streak(bars["^RUT"].closes(), bars["^GSPC"].closes())
+        assert streak.leader == "^RUT" and 4 <= streak.sessions <= 10
+        highs = [(d, h) for d, _, h, _, _ in bars["^RUT"].bars]
+        record = record_high_streak(highs)
+        assert 1 <= record.sessions <= 3 and record.date == "2025-11-03"
+        assert record.high is not None and record.high < 2451.5
+        daily = np.diff(np.log([c for _, c in bars["^RUT"].closes()]))
+        assert np.abs(daily).max() < 0.08  # no jumps from shaping the story
+
+
+def test_members_start_at_their_real_prices_and_add_up_to_the_index() -> None:
+    """Members pass through the holdings' own prices on the as-of date, and stay the index's
+    cap-weighted sum: Σ w P_t / P_asof = (I_t / I_asof) Σ w on every session."""
+    h = load_holdings()
+    start = ms(2026, 3, 2, 9, 30)  # the as-of date (2025-11-05) is inside the member year
+    m = Market(h, seed=1, start_ms=start)
+    hist = m.history
+    assert hist.member_symbols == h.symbols
+    k = hist.member_dates.index("2025-11-05")
+    prices = np.array([c.price or np.nan for c in h.constituents])
+    priced = ~np.isnan(prices)
+    assert np.allclose(hist.member_closes[k][priced], prices[priced], atol=0.005)
+    rut = dict(zip(hist.dates, hist.bars["^RUT"][:, 3].tolist(), strict=True))
+    w = np.array([c.weight for c in h.constituents])
+    for j in (0, k, len(hist.member_dates) - 1):
+        g = hist.member_closes[j] / hist.member_closes[k]
+        g_index = rut[hist.member_dates[j]] / rut["2025-11-05"]
+        assert float((w * g).sum() / w.sum()) == pytest.approx(g_index, rel=0.002)
+    # the previous closes the sim starts from are the members' last closes
+    assert m.prev_close[5:].tolist() == hist.member_closes[-1].tolist()
+    assert len(hist.member_dates) >= 252 and hist.year_end == "2025-12-31"
 
 
 async def test_deterministic_for_a_seed() -> None:
@@ -96,6 +143,17 @@ async def test_deterministic_for_a_seed() -> None:
     assert a == b
     assert ticks(a) != ticks(c)
     assert a[1] != c[1]  # the history differs too
+
+
+def test_daily_history_is_deterministic_for_a_seed() -> None:
+    """Years of index bars and a year of member closes: the same for a seed on every build,
+    another seed another history."""
+    a, b, c = (Market(load_holdings(), seed=s, start_ms=OPEN) for s in (7, 7, 8))
+    assert a.history_events() == b.history_events()
+    assert np.array_equal(a.history.member_closes, b.history.member_closes)
+    assert a.history.member_dates == b.history.member_dates and len(a.history.member_dates) >= 245
+    assert a.history_events()[0] != c.history_events()[0]
+    assert not np.array_equal(a.history.member_closes, c.history.member_closes)
 
 
 async def test_pacing_does_not_change_events() -> None:
@@ -111,7 +169,7 @@ async def test_speed_zero_covers_ten_minutes() -> None:
     ts = [t.ts for t in ticks(events)]
     assert ts == sorted(ts) and ts[-1] >= OPEN + 599_000
     assert feed.now_ms() >= ts[-1]
-    assert len(ts) > 100_000  # 150 names and 5 headline symbols at opening activity
+    assert len(ts) > 100_000  # 1,953 names and 5 headline symbols at opening activity
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -171,7 +229,8 @@ def test_full_universe_weighted_returns_sum_to_index() -> None:
         m.step()
     r_rut = m.levels()["^RUT"] / m.prev_close[0] - 1
     total = float(m.weights @ m.constituent_returns())
-    assert m.weights.sum() == pytest.approx(1.0)
+    # the whole index's members weigh 99.7 % of the fund (cash and futures are the rest)
+    assert m.weights.sum() == pytest.approx(0.9967, abs=0.0005)
     assert total == pytest.approx(r_rut, abs=0.0015)
 
 

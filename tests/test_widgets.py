@@ -208,6 +208,54 @@ async def test_price_chart_scales_to_the_data_when_the_baseline_is_far() -> None
         assert "prev" not in text  # far below the range: not drawn
 
 
+class AlertApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield AlertLog()
+
+
+T_ALERT = 1_763_740_801_000  # 2025-11-21 16:00:01 UTC
+CROSS = AlertEvent(T_ALERT, "^RUT", 2450.0, "support", "up", 2461.0, "cross", True)
+BUST = AlertEvent(
+    T_ALERT + 1000, "^RUT", 2450.0, "support", "up", 2447.0, "busted", True, original_ts=T_ALERT
+)
+
+
+async def test_alert_log_marks_a_crossing_busted_when_its_trade_is_cancelled() -> None:
+    from tests.frames import make_frame
+
+    app = AlertApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        log = app.query_one(AlertLog)
+        log.show(make_frame(as_of=T_ALERT, alerts=[CROSS], session_date="2025-11-21"))
+        await pilot.pause()
+        assert "busted" not in log.render_line(0).text
+        frame = make_frame(
+            as_of=T_ALERT,
+            alerts=[BUST, CROSS],
+            session_date="2025-11-21",
+            busted_alerts=frozenset({CROSS}),
+        )
+        log.show(frame)
+        await pilot.pause()
+        newest, original = (log.render_line(y).text for y in range(2))
+        assert "✖ busted ▲" in newest and "2,447.00 est." in newest
+        assert "▲ up, busted" in original and "2,461.00 est." in original
+
+
+def test_a_busted_line_takes_back_only_the_alert_it_names() -> None:
+    """The log reads back newest first: the "busted" line names its crossing by time, so an
+    earlier crossing of the same level stands."""
+    from feeds.pipeline import Pipeline
+    from feeds.sim import SimFeed
+
+    pipeline = Pipeline(SimFeed("sim"))
+    other = AlertEvent(T_ALERT - 60_000, "^RUT", 2450.0, "support", "up", 2460.0, "cross")
+    pipeline.alerts.extend([BUST, CROSS, other])
+    frame = pipeline.frame()
+    assert frame.alerts == (BUST, CROSS, other)
+    assert frame.busted_alerts == frozenset({CROSS})
+
+
 # --- the alert panel tells the truth (issue 8 §7) ---------------------------------------------
 
 T0 = 1_762_353_000_000  # 2025-11-05 09:30 ET

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from feeds.config import Settings
+from feeds.delivery import TerminalNotifier
 from feeds.frame import Frame
 from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
@@ -73,6 +74,9 @@ class R2KApp(App[None]):
             bell=self.bell,
             level_store=level_store,
             clock=clock,
+            # desktop notifications go out through Textual's driver, in order with the screen's
+            # own output (over SSH they reach the trader's terminal)
+            terminal=TerminalNotifier(self.settings.notify, self._write_terminal),
         )
         self.run_feed = run_feed
         self.main = MainScreen()
@@ -110,6 +114,12 @@ class R2KApp(App[None]):
             self.run_worker(feed, name="feed", group="feed", exit_on_error=False)
         self.show_now(charts=True)
         self.started.set()
+
+    def _write_terminal(self, text: str) -> None:
+        """Escape sequences for the terminal itself (OSC 9/777), through Textual's driver."""
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(text)
 
     def _watchdog(self) -> None:
         stdin = sys.stdin
@@ -207,7 +217,7 @@ class R2KApp(App[None]):
         self.push_screen(LevelScreen(message.price))
 
     def on_add_level(self, message: messages.AddLevel) -> None:
-        if self.controller.add_level(message.price, message.label):
+        if self.controller.add_level(message.level):
             self.show_now(charts=False)
 
     def on_remove_level(self, message: messages.RemoveLevel) -> None:

@@ -1,5 +1,5 @@
-"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, snapshot, record,
-holdings show, relay).
+"""The ``r2k`` command: the terminal app, or a headless subcommand (alerts, alerts log, snapshot,
+record, holdings show, relay, config path|init|check).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
@@ -58,7 +58,7 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
     """Options a command takes. SUPPRESS: a value given before the subcommand survives.
 
     Only the monitor (no ``command``) takes the display options (--refresh, --mouse); ``record``
-    takes no levels or anchor, since it only writes ticks.
+    and ``holdings`` take no levels or anchor (they write ticks or read a holdings file).
     """
     s = argparse.SUPPRESS
     g = parser.add_argument_group("feed")
@@ -90,7 +90,7 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
         default=s,
         help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
     )
-    if command == "record":
+    if command in ("record", "holdings"):
         return
     g.add_argument(
         "--anchor",
@@ -101,15 +101,31 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
     g.add_argument(
         "--level",
         action="append",
-        metavar="PRICE[:LABEL]",
+        metavar="PRICE[:CONFIRM][:LABEL]",
         default=s,
-        help="an extra ^RUT level to alert on (repeatable)",
+        help="an extra ^RUT level to alert on, e.g. 2642:5m:breakout (repeatable)",
     )
+    # >>> alerts10 (issue 10)
+    g.add_argument(
+        "--confirm",
+        choices=("tick", "1m", "5m"),
+        default=s,
+        help="confirm level crossings on the price (tick) or a 1m/5m bar's close, for levels "
+        "that name none",
+    )
+    g.add_argument(
+        "--spread-level",
+        action="append",
+        metavar="BP[:LABEL]",
+        default=s,
+        help="alert when the RUT-SPX spread crosses BP basis points (repeatable)",
+    )
+    # <<< alerts10
     g.add_argument(
         "--record",
         metavar="PATH",
         default=s,
-        help="also append every tick to PATH (CSV, replayable)",
+        help="also record every tick to PATH (.parquet or .csv, replayable)",
     )
     if command is not None:
         return
@@ -141,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(alerts, command="alerts")
     _duration(alerts, "stop after S seconds")
+    _alerts_log_parser(alerts)  # alerts10
     snap = sub.add_parser(
         "snapshot",
         help="run the feed briefly and print the board once",
@@ -154,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
     hold = sub.add_parser(
         "holdings",
-        help="inspect a holdings file",
-        description="Holdings files: 'r2k holdings show [PATH]'.",
+        help="fetch the current holdings file, or inspect one",
+        description="Holdings files: 'r2k holdings fetch' downloads the current iShares IWM file; "
+        "'r2k holdings show [PATH]' inspects one.",
     )
     hold_sub = hold.add_subparsers(dest="holdings_command", metavar="ACTION", required=True)
     show = hold_sub.add_parser(
@@ -166,21 +184,118 @@ def build_parser() -> argparse.ArgumentParser:
         "symbols (JWA -> JW-A) and those listed nowhere. No network: the spelling comes from "
         "the feed's cached symbol list, a replay file's symbols or the bundled US listing.",
     )
-    _common(show)
+    _common(show, command="holdings")
     show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
                       "or the bundled snapshot)")  # fmt: skip
     show.add_argument("--json", action="store_true", help="print one JSON object instead")
+    # >>> ytd11 (issue 11): r2k holdings fetch
+    fetch = hold_sub.add_parser(
+        "fetch",
+        help="download the current iShares IWM holdings file and keep it by its as-of date",
+        description="Download the iShares IWM holdings CSV (a progress bar on stderr), check it "
+        "with the holdings parser (a download cut short is refused), and keep it in the user "
+        "data directory as IWM_holdings_<as-of>.csv (or at --out). The monitor and the headless "
+        "commands then use the latest one fetched unless --holdings says otherwise.",
+    )
+    _common(fetch, command="holdings")
+    fetch.add_argument("--out", metavar="PATH", help="keep the file here instead")
+    fetch.add_argument("--url", metavar="URL", help="download from here (default: iShares IWM)")
+    # <<< ytd11
     rec = sub.add_parser(
         "record",
-        help="record a feed's ticks to a CSV that replay:PATH plays back",
-        description="Append every tick to --out (never truncated). Stops at the end of a "
-        "replay, after --duration, or on Ctrl+C.",
+        help="record a feed's ticks to a Parquet or CSV file that replay:PATH plays back",
+        description="Write every tick to --out: Parquet when it ends in .parquet (or has no "
+        "extension), CSV when it ends in .csv (appended to, never truncated). The feed's daily "
+        "history goes to OUT.daily.csv. Stops at the end of a replay, after --duration, or on "
+        "Ctrl+C (the file is closed cleanly).",
     )
     _common(rec, command="record")
-    rec.add_argument("--out", metavar="PATH", required=True, help="CSV file to append to")
+    rec.add_argument(
+        "--out", metavar="PATH", required=True, help="recording file (.parquet, default, or .csv)"
+    )
     _duration(rec, "stop after S seconds")
     _relay_parser(sub)
+    _config_parser(sub)  # alerts10
     return parser
+
+
+# >>> alerts10 (issue 10): r2k alerts log, r2k config
+def _alerts_log_parser(alerts: argparse.ArgumentParser) -> None:
+    from tui.alertlog import FEED_CHOICES
+
+    sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION")
+    log = sub.add_parser(
+        "log",
+        help="print the durable alert log",
+        description="Print the alerts kept in the durable log, oldest first, with their "
+        "acknowledgement and bust (default: live feeds' alerts, today, New York time).",
+    )
+    log.add_argument(
+        "--since",
+        metavar="DATE",
+        help="from this date (2025-11-05), time with offset, today, yesterday or Nd",
+    )
+    log.add_argument(
+        "--feed",
+        dest="log_feed",
+        choices=FEED_CHOICES,
+        default="live",
+        help="whose alerts: live feeds (default), the sim's, replays' or all",
+    )
+    log.add_argument("--json", action="store_true", help="one JSON object per alert")
+    log.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+
+
+def _config_parser(sub: Any) -> None:
+    cfg = sub.add_parser(
+        "config",
+        help="the config file: path, init, check",
+        description="'r2k config path' prints where the config file is; 'r2k config init' "
+        "writes a commented default there; 'r2k config check [PATH]' validates it and prints "
+        "the effective settings.",
+    )
+    actions = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    path = actions.add_parser("path", help="print where the config file is")
+    path.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    init = actions.add_parser(
+        "init",
+        help="write a commented default config (every setting, its default, what it does)",
+        description="Write a commented default config file with every setting at its default; "
+        "never replaces an existing one without --force.",
+    )
+    init.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    check = actions.add_parser(
+        "check",
+        help="validate the config and print the effective settings",
+        description="Validate the config file (PATH, or the one r2k would read) and print the "
+        "effective settings: defaults < config file < environment < command line.",
+    )
+    _common(check)
+    check.add_argument("path", nargs="?", metavar="PATH", help="the config file to check")
+
+
+def _option_strings() -> set[str]:
+    """Every option the command line takes (the default config names them beside settings)."""
+    out: set[str] = set()
+    for action in build_parser()._actions:
+        out.update(a for a in action.option_strings if a.startswith("--"))
+    return out
+
+
+def run_config(ns: argparse.Namespace) -> int:
+    from tui import configcmd
+
+    explicit = getattr(ns, "config", None)
+    if ns.config_command == "path":
+        return configcmd.run_path(explicit)
+    if ns.config_command == "init":
+        return configcmd.run_init(explicit, force=ns.force, flags=_option_strings())
+    overrides, extra = _overrides(ns)
+    return configcmd.run_check(ns.path, explicit, overrides=overrides, extra=extra)
+
+
+# <<< alerts10
 
 
 def _relay_parser(sub: Any) -> None:
@@ -218,11 +333,13 @@ def _duration(parser: argparse.ArgumentParser, text: str) -> None:
     )
 
 
-def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
-    from feeds.config import load_settings, parse_level
+def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settings the command line gives (None: not given), and the extra levels and spread
+    thresholds (``--level``, ``--spread-level``) for :func:`feeds.config.load_settings`."""
+    from feeds.config import parse_level, parse_spread_flag
 
     args = vars(ns)
-    path = args.get("path") if args.get("command") == "holdings" else None
+    path = args.get("path") if args.get("command") == "holdings" else None  # show's PATH
     overrides = {
         "feed": args.get("feed"),
         "speed": args.get("speed"),
@@ -233,11 +350,23 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
         "refresh_hz": args.get("refresh"),
         "mouse": args.get("mouse"),
         "record": args.get("record"),
+        "confirm": args.get("confirm"),  # alerts10
     }
     if args.get("command") == "record":
         overrides["record"] = args["out"]
-    levels = tuple(parse_level(t) for t in args.get("level", []))
-    settings = load_settings(args.get("config"), overrides=overrides, extra_levels=levels)
+    extra = {
+        "extra_levels": tuple(parse_level(t) for t in args.get("level", [])),
+        "extra_spreads": tuple(parse_spread_flag(t) for t in args.get("spread_level", [])),
+    }
+    return overrides, extra
+
+
+def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
+    from feeds.config import load_settings
+
+    args = vars(ns)
+    overrides, extra = _overrides(ns)
+    settings = load_settings(args.get("config"), overrides=overrides, **extra)
     if headless and settings.feed_name == "replay" and overrides["speed"] is None:
         # Nobody watches a headless replay: play it as fast as possible unless told otherwise.
         from dataclasses import replace
@@ -263,6 +392,19 @@ def _same_file(a: Path, b: Path) -> bool:
 def run(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
     command = ns.command
+    # >>> alerts10: the config commands work on a broken config; the log needs no feed
+    if command == "config":
+        return run_config(ns)
+    if command == "alerts" and getattr(ns, "alerts_command", None) == "log":
+        import time
+
+        from feeds.config import load_settings
+        from tui.alertlog import run_log
+
+        settings = load_settings(getattr(ns, "config", None))
+        now = int(time.time() * 1000)
+        return run_log(settings, since=ns.since, which=ns.log_feed, as_json=ns.json, now_ms=now)
+    # <<< alerts10
     # a relayed replay is watched on the terminals: it keeps its real-time pace
     settings = settings_from_args(ns, headless=command not in (None, "relay"))
     duration = _check_duration(ns)
@@ -277,14 +419,20 @@ def run(argv: Sequence[str] | None) -> int:
             raise UsageError(f"--top must be 0 or more, not {ns.top}")
         return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
     if command == "holdings":
+        if ns.holdings_command == "fetch":  # ytd11
+            from tui.holdings import run_holdings_fetch
+
+            out = Path(ns.out).expanduser() if ns.out else None
+            return run_holdings_fetch(out=out, url=ns.url)
         from tui.holdings import run_holdings_show
 
         return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
+        from feeds.recorder import recording_path
         from tui.headless import run_record
 
-        out = Path(ns.out).expanduser()
+        out = recording_path(ns.out)  # ytd11: .parquet when no extension; others refused
         name, arg = parse_spec(settings.feed)
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")

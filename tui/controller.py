@@ -5,9 +5,10 @@ terminal, and the only place each piece of state lives.
   direction, filter, cursor symbol, paused), the anchor the ``y`` key returns to, and the cadence:
   a frame at the refresh rate when ticks or the feed's status changed, charts at most once a
   second, and when nothing happens only the status line's clock, plus a full frame now and then.
-- :class:`AlertNotices` turns a frame's new alerts into a toast and the bell (one per level every
-  few seconds; every alert is in the panel and the durable log) and says once when an alert sink
-  starts failing.
+- :class:`AlertNotices` turns a frame's new alerts into what ``notify`` asks for: a toast, the
+  bell, a desktop notification through the terminal (OSC 9/777), one per level every few seconds
+  (every alert is in the panel and the durable log); a muted level's alerts interrupt nobody; and
+  says once when an alert sink starts failing.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from feeds.alerts import WebhookSink
+from feeds.alertctl import AlertControl, Change
+from feeds.alerts import WebhookSink, alert_key
 from feeds.analytics import SORT_KEYS
 from feeds.config import Settings
+from feeds.delivery import TerminalNotifier, notifies
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
+from feeds.levelinput import LevelInput
 from feeds.levels import AlertEvent
-from feeds.levelstore import LevelChange, LevelStore, UserLevels
+from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
 from feeds.setup import drain_webhooks
@@ -50,7 +54,9 @@ def warn(notify: Notify, text: str, title: str, *, severity: str, timeout: float
 
 
 class AlertNotices:
-    """Crossing toasts and the bell, and the failing-sink warning, from each frame."""
+    """Crossing (and busted) toasts, the bell and desktop notifications, and the failing-sink
+    warning, from each frame. ``methods`` is the config's ``notify`` (toast, bell, osc9,
+    osc777); ``terminal`` writes the OSC ones (None: none)."""
 
     def __init__(
         self,
@@ -59,40 +65,50 @@ class AlertNotices:
         *,
         clock: Callable[[], float] = time.monotonic,
         bell_on: bool = True,
+        methods: Iterable[str] = ("toast", "bell"),
+        terminal: TerminalNotifier | None = None,
     ) -> None:
         self.notify = notify
         self.bell = bell
         self.clock = clock
         self.bell_on = bell_on
-        self._last: dict[float, float] = {}  # level -> when it last toasted
+        self.toast = "toast" in tuple(methods)
+        self.terminal = terminal
+        self._last: dict[tuple[str, float], float] = {}  # (symbol, level) -> when it last toasted
         self._problems: set[str] = set()
 
     def on_frame(self, frame: Frame) -> None:
         for alert in frame.new_alerts:
-            if alert.kind == "cross":
-                self._crossed(alert)
+            if notifies(alert):  # a crossing or a busted one, of a level not muted
+                self._alert(alert)
         for problem in frame.problems:
             if problem not in self._problems:
                 warn(self.notify, problem, "Not written or delivered", severity="error", timeout=30)
         self._problems = set(frame.problems)
 
-    def _crossed(self, alert: AlertEvent) -> None:
+    def _alert(self, alert: AlertEvent) -> None:
+        if self.terminal is not None:
+            self.terminal(alert)  # OSC 9 / 777, with its own per-level gap
         # a replay at full speed can cross a level many times a second: one toast and one bell
         # per level every few seconds is news, more is noise (every crossing is in the log)
         now = self.clock()
-        if now - self._last.get(alert.level, -1e18) < TOAST_GAP_S:
+        key = (alert.symbol, alert.level)
+        if now - self._last.get(key, -1e18) < TOAST_GAP_S:
             return
-        self._last[alert.level] = now
+        self._last[key] = now
         what, _ = fmt.describe(alert)
         est = " est." if alert.estimated else ""
-        self.notify(
-            f"{what} {fmt.clean(alert.symbol, 12)} {fmt.level_price(alert.level)} "
-            f"{fmt.clean(alert.label, 30)} at {fmt.price(alert.price)}{est}",
-            severity="warning",
-            timeout=TOAST_S,
-            markup=False,
-        )
-        if self.bell_on:
+        if self.toast:
+            tail = ": its trade was cancelled, now" if alert.kind == "busted" else " at"
+            self.notify(
+                f"{what} {fmt.clean(alert.symbol, 12)} {fmt.alert_level(alert)} "
+                f"{fmt.clean(alert.label, 30)}{tail} {fmt.alert_price(alert)}{est}",
+                title="Alert busted" if alert.kind == "busted" else "Level crossed",
+                severity="warning",
+                timeout=TOAST_S,
+                markup=False,
+            )
+        if self.bell_on and alert.kind == "cross":
             self.bell()
 
 
@@ -112,11 +128,19 @@ class Controller:
         bell: Callable[[], None],
         level_store: LevelStore | None = None,
         clock: Callable[[], float] = time.monotonic,
+        terminal: TerminalNotifier | None = None,
     ) -> None:
         self.pipeline = pipeline
         configured = (lv.price for lv in settings.levels if lv.user)
-        self.levels = UserLevels(pipeline.levels, level_store, configured)
-        self.notices = AlertNotices(notify, bell, clock=clock, bell_on=settings.bell)
+        self.alerts = AlertControl(pipeline, level_store, configured=configured)
+        self.notices = AlertNotices(
+            notify,
+            bell,
+            clock=clock,
+            bell_on=settings.bell,
+            methods=settings.notify,
+            terminal=terminal,
+        )
         self.notify = notify
         self.clock = clock
         self.view = View()
@@ -279,21 +303,37 @@ class Controller:
         notices.bell_on = not notices.bell_on
         self.notify(f"Bell on crossings: {'on' if notices.bell_on else 'off'}", timeout=2)
 
-    # --- levels --------------------------------------------------------------------------------
+    # --- levels, mutes, acknowledgements --------------------------------------------------------
     def load_levels(self) -> None:
-        """The levels saved in earlier sessions, after the configured ones."""
-        warning = self.levels.load()
+        """The levels saved in earlier sessions (after the configured ones) and the mutes."""
+        warning = self.alerts.load()
         if warning:
             warn(self.notify, warning, "Saved levels", severity="warning", timeout=20)
 
-    def add_level(self, price: float, label: str) -> bool:
+    def add_level(self, level: LevelInput) -> bool:
         """Add and save a user level, and say so; whether the ladder changed."""
-        return self._tell(self.levels.add(price, label))
+        return self._tell(self.alerts.add(level))
 
     def remove_level(self, price: float) -> bool:
-        return self._tell(self.levels.remove(price))
+        return self._tell(self.alerts.remove_level(price))
 
-    def _tell(self, change: LevelChange | None) -> bool:
+    def toggle_mute(self, symbol: str, level: float) -> bool:
+        """Mute or unmute a level (``^RUT``) or spread threshold (``RUT-SPX``, bp)."""
+        return self._tell(self.alerts.toggle_mute(symbol, level))
+
+    def acknowledge(self, alert: AlertEvent | None) -> bool:
+        """Acknowledge one alert, or every one waiting (None); whether any was."""
+        if alert is None:
+            n = self.alerts.acknowledge_all()
+            self.notify(
+                f"{fmt.plural(n, 'alert')} acknowledged" if n else "No alert waits for you",
+                timeout=3,
+            )
+        else:
+            n = self.alerts.acknowledge(alert_key(alert))
+        return n > 0
+
+    def _tell(self, change: Change | None) -> bool:
         if change is None:
             return False
         if change.error is not None:

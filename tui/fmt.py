@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from feeds.delivery import is_spread, level_text
 from feeds.events import FeedState
 from feeds.levels import AlertEvent, LevelState
 from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
@@ -229,12 +230,25 @@ DISTANCE_RULE = "to go = level − price: + the level is above the price, − be
 
 
 def describe(alert: AlertEvent) -> tuple[str, str]:
-    """(text, sign class) of what an alert says happened: "▲ crossed up", "◆ near, below"..."""
+    """(text, sign class) of what an alert says happened: "▲ crossed up", "◆ near, below",
+    "✖ busted ▲" (the crossing's trade was cancelled)..."""
     if alert.kind == "cross":
         if alert.direction == "up":
             return "▲ crossed up", "up"
         return "▼ crossed down", "down"
+    if alert.kind == "busted":
+        return ("✖ busted ▲" if alert.direction == "up" else "✖ busted ▼"), "warn"
     return ("◆ near, below" if alert.direction == "up" else "◆ near, above"), "warn"
+
+
+def alert_level(alert: AlertEvent) -> str:
+    """An alert's level as its series counts: ``2,642`` index points, or ``+50 bp`` (spread)."""
+    return level_text(alert, alert.level)
+
+
+def alert_price(alert: AlertEvent) -> str:
+    """An alert's price: ``2,645.20`` index points, or ``+51.3 bp`` for a spread."""
+    return level_text(alert, alert.price) if is_spread(alert.symbol) else price(alert.price)
 
 
 def level_price(x: float) -> str:

@@ -23,10 +23,10 @@ from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
 from feeds.events import FeedState
 from feeds.frame import Frame
-from feeds.levelstore import LevelStore, add_saved_levels
+from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import build_pipeline, close_sinks
+from feeds.setup import build_pipeline, close_sinks, load_saved
 from feeds.symbols import HEADLINE
 from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
@@ -82,6 +82,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         # count at the end), not only after a whole day's run
         while True:
             await asyncio.sleep(1.0)
+            pipeline.on_clock()  # alerts10: bars that ended close without waiting for a print
             for problem in _new_problems(pipeline, reported):
                 warn(problem)
 
@@ -132,8 +133,8 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
     status = StatusLineSink()
     pipeline = build_pipeline(settings, extra_alert_sinks=[StdoutSink()], status_sinks=[status])
     warn_holdings(pipeline, status)
-    # the levels a trader added in the monitor alert here too
-    warning = add_saved_levels(pipeline.levels, LevelStore(settings.levels_file))
+    # the levels a trader added in the monitor alert here too, muted where muted there
+    warning = load_saved(pipeline, LevelStore(settings.levels_file))
     if warning:
         status.warning(warning)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
@@ -151,7 +152,8 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
         pipeline.notes.append(feed.recorder.repaired)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(out), 500)}\n")
+    path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # ytd11: + .parquet
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(path), 500)}\n")
     return _exit_status(pipeline) or code
 
 
@@ -241,8 +243,105 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
         },
         "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
         "weights_as_of": board.weights_as_of,
+        **scoreboard_dict(frame),  # ytd11
         "constituents": constituents,
     }
+
+
+# >>> ytd11 (issue 11): the scoreboard in the snapshot
+def scoreboard_dict(frame: Frame) -> dict[str, Any]:
+    """The year-to-date story as plain data: ``scoreboard`` (per symbol and spread, 1d, 5d,
+    mtd, ytd: fractions for the indices, bp for the spreads, null when unknown), ``streak``,
+    ``record_high_streak``, ``breadth_ytd`` (the keys of ``breadth``), ``ytd_anchor_unknown``
+    (members without a YTD anchor) and ``holdings`` (which file, its as-of date and age)."""
+    sb = frame.scoreboard
+    if sb is None:
+        return {}
+    s, b, h = sb.streak, sb.breadth_ytd, sb.holdings
+    return {
+        "scoreboard": {
+            name: {period: _num(value) for period, value in periods.items()}
+            for name, periods in sb.returns.items()
+        },
+        "streak": {
+            "leader": s.leader,
+            "sessions": s.sessions,
+            "longest_since": s.longest_since,
+            "longest_this_year": s.longest_this_year,
+        },
+        "record_high_streak": {
+            "symbol": sb.record_highs.symbol,
+            "sessions": sb.record_highs.sessions,
+        },
+        "breadth_ytd": {
+            "advancers": b.advancers,
+            "decliners": b.decliners,
+            "unchanged": b.unchanged,
+            "pct_up": _num(b.pct_up),
+        },
+        "ytd_anchor_unknown": sb.ytd_anchor_unknown,
+        "holdings": None
+        if h is None
+        else {
+            "origin": h.origin,
+            "source": h.label,
+            "as_of": h.as_of,
+            "age_days": h.age_days,
+            "stale": h.stale,
+        },
+    }
+
+
+def scoreboard_lines(frame: Frame) -> list[str]:
+    """The scoreboard as aligned text lines (nothing when the frame has none)."""
+    sb = frame.scoreboard
+    if sb is None:
+        return []
+    bases = sb.bases
+    head = f"SCOREBOARD  session {sb.session or '-'}{'' if sb.complete else ' (in progress)'}"
+    rows = []
+    for name, periods in sb.returns.items():
+        spread = name.startswith("RUT-")
+        cells = [
+            fmt.bp(v) + " bp" if spread and v is not None else fmt.pct(v) for v in periods.values()
+        ]
+        rows.append([name, *cells])
+    header = ["", "1D", "5D", "MTD", "YTD"]
+    out = [head, *_table(header, rows, {1, 2, 3, 4})]
+    since = ", ".join(f"{k.upper()} {bases[k] or '-'}" for k in ("1d", "5d", "mtd", "ytd"))
+    out.append(f"            from the closes of: {since}")
+    out.append(f"STREAK      {sb.streak_text()}")
+    r = sb.record_highs
+    if r.high is None:
+        out.append("RECORDS     ^RUT: no daily highs yet")
+    else:
+        runs = f"{r.sessions} session{'' if r.sessions == 1 else 's'} in a row"
+        out.append(
+            f"RECORDS     ^RUT new all-time intraday high {runs} (high {fmt.price(r.high)} on "
+            f"{r.date}; history from {r.since})"
+        )
+    b = sb.breadth_ytd
+    pct_up = "-" if b.pct_up is None else f"{b.pct_up * 100:.1f}%"
+    line = (
+        f"YTD         {b.advancers} up  {b.decliners} down  {b.unchanged} unchanged  "
+        f"({pct_up} up) since {sb.ytd_anchor_date or '-'}"
+    )
+    note = sb.anchor_note()
+    out.append(f"{line}; {note}" if note else line)
+    if sb.progress is not None:
+        what, done, total = sb.progress
+        out.append(f"HISTORY     {what} {done}/{total} (still downloading)")
+    h = sb.holdings
+    if h is not None:
+        age = f"{h.age_days} days old" if h.age_days is not None else "age unknown"
+        stale = "; older than 45 days: r2k holdings fetch gets the current file" if h.stale else ""
+        out.append(
+            f"HOLDINGS    {h.origin}: {fmt.clean(h.label, 120)}, as of {h.as_of} ({age}{stale})"
+        )
+    return out
+
+
+# <<< ytd11
 
 
 def _when(ts_ms: int) -> str:
@@ -303,6 +402,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")
         out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
     out.append("")
+    out += [*scoreboard_lines(frame), ""] if frame.scoreboard is not None else []  # ytd11
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [

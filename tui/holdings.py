@@ -1,4 +1,5 @@
-"""``r2k holdings show [PATH] [--json]``: what a holdings file holds, spelt as the feed spells it.
+"""``r2k holdings show [PATH] [--json]``: what a holdings file holds, spelt as the feed spells it;
+``r2k holdings fetch [--out PATH] [--url URL]``: download the current one (issue 11).
 
 Prints the as-of date, the number of equity members, the weight they sum to, the top 10 by
 weight, and which tickers were respelt by reconciliation and which remain unmatched. No
@@ -9,6 +10,7 @@ network and no credentials: the spelling comes from what is on disk for the conf
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import IO, Any
 
 from feeds.config import Settings
@@ -89,3 +91,55 @@ def run_holdings_show(settings: Settings, *, as_json: bool, out: IO[str] | None 
         stream.write(holdings_text(rec))
     stream.flush()
     return 0
+
+
+# >>> ytd11 (issue 11)
+def run_holdings_fetch(
+    *, out: Path | None = None, url: str | None = None, stderr: IO[str] | None = None
+) -> int:
+    """Download, check and keep the current holdings file with a progress bar on stderr; one
+    line on stdout says what was kept. Raises R2KError (one line) when nothing could be."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    from feeds.alerts import StatusLineSink
+    from feeds.holdings_fetch import ISHARES_IWM_URL, fetch
+
+    console = Console(file=stderr or sys.stderr, highlight=False)
+    bar = Progress(
+        TextColumn("IWM holdings"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task("download", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        path, holdings = fetch(url or ISHARES_IWM_URL, out, progress=progress)
+        done = bar.tasks[0].completed
+        bar.update(task, completed=done, total=done)  # a download without a length ends at 100 %
+    for warning in holdings.warnings:
+        StatusLineSink().warning(warning)
+    sys.stdout.write(
+        f"fetched holdings as of {holdings.as_of}: {len(holdings):,} equity members, weights "
+        f"sum to {holdings.total_weight * 100:.2f}%; kept at {fmt.clean(str(path), 500)}\n"
+    )
+    sys.stdout.flush()
+    return 0
+
+
+# <<< ytd11

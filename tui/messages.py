@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from feeds.levelinput import LevelInput
+
 
 @dataclass
 class SortChanged(Message):
@@ -73,10 +75,10 @@ class OpenFeedStatus(Message):
 
 @dataclass
 class AddLevel(Message):
-    """Add a user level at ``price`` (index points) and keep it across restarts."""
+    """Add a user level (price in index points, label, confirmation) and keep it across
+    restarts."""
 
-    price: float
-    label: str
+    level: LevelInput
 
 
 @dataclass

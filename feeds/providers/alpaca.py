@@ -25,6 +25,11 @@ https://docs.alpaca.markets/docs/real-time-stock-pricing-data; the reference cli
   is left unchanged), 406 connection limit exceeded, 409 insufficient subscription (alpaca-py
   stops for good). One connection per endpoint on most plans; Basic streams IEX, 30 symbols.
 - No previous close in the stream: REST ``/v2/stocks/snapshots`` ``prevDailyBar``.
+
+A trade's conditions (``c``: the SIPs' letters, CTA's on tapes A/B and UTP's on tape C) decide
+whether it may set the last sale and the high/low (:mod:`feeds.conditions`); cancels and errors
+(``T: "x"``) and corrections (``T: "c"``), which Alpaca sends with every trade subscription,
+become :class:`~feeds.events.TradeCancel` and :class:`~feeds.events.TradeCorrection`.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.errors import FeedSpecError
-from feeds.events import Bars, Event, Tick
+from feeds.events import Bars, Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
     INDEX_OF_ETF,
@@ -240,6 +246,10 @@ class AlpacaFeed(StreamFeed):
         self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
+        # the SIPs' letters -> last-sale eligibility (Massive's listing maps them: the same rules)
+        self.sale_conditions = conditions.load_massive(
+            conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        )
 
         self._canon: dict[str, str] = {}  # provider symbol -> canonical
         self.symbols: list[str] = []  # provider symbols, trades first (priority order)
@@ -266,7 +276,7 @@ class AlpacaFeed(StreamFeed):
         self._ack: dict[str, Any] | None = None  # last {"T":"subscription"} message
         # status-detail parts, in display order
         self._notes: dict[str, str] = dict.fromkeys(
-            ("plan", "limit", "index", "prev", "symbols"), ""
+            ("plan", "limit", "index", "prev", "symbols", "history"), ""
         )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
@@ -380,6 +390,7 @@ class AlpacaFeed(StreamFeed):
         canon = self._canon
         seconds = _second_cache
         millis = _MILLIS
+        cta, utp = self.sale_conditions.cta, self.sale_conditions.utp
         msgs = orjson.loads(raw)
         if msgs.__class__ is not list:  # every Alpaca message is an array (docs)
             raise ValueError("not a JSON array")
@@ -397,7 +408,15 @@ class AlpacaFeed(StreamFeed):
                 sym = canon.get(s)
                 if sym is None:
                     sym = from_provider(s, "dot")
-                out.append(Tick(sym, float(m["p"]), ts, m.get("s")))
+                flags = 0
+                codes = m.get("c")
+                if codes:
+                    letters = utp if m.get("z") == "C" else cta
+                    for code in codes:
+                        f = letters.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(m["p"]), ts, m.get("s"), None, None, flags, m.get("i")))
             elif kind == "b":
                 # a minute bar is stamped with its start; the close price belongs to its end
                 s = m["S"]
@@ -409,6 +428,32 @@ class AlpacaFeed(StreamFeed):
                         m.get("v"),
                     )
                 )
+            elif kind == "x":
+                s = m["S"]
+                out.append(
+                    TradeCancel(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["i"],
+                        float(m["p"]),
+                        rfc3339_ms(m["t"]),
+                        error=m.get("a") == "E",
+                    )
+                )
+            elif kind == "c":
+                s = m["S"]
+                letters = utp if m.get("z") == "C" else cta
+                out.append(
+                    TradeCorrection(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["oi"],
+                        float(m["cp"]),
+                        rfc3339_ms(m["t"]),
+                        size=m.get("cs"),
+                        sale_flags=conditions.flags_of(m.get("cc") or (), letters),
+                        new_id=m.get("ci"),
+                        original_price=float(m["op"]) if m.get("op") is not None else None,
+                    )
+                )
             elif kind == "success":
                 self._control = m.get("msg")
             elif kind == "subscription":
@@ -418,7 +463,7 @@ class AlpacaFeed(StreamFeed):
                 raise _server_error(m.get("code"), self.quote(m.get("msg", "")), self.feed_name)
             elif type(kind) is not str:
                 raise ValueError("message type is not a string")
-            # quotes, corrections, cancels, statuses, LULDs: not used by r2k
+            # quotes, statuses, LULDs: not used by r2k
         return out
 
     # ---- REST warm-up -------------------------------------------------------------------------
@@ -463,7 +508,35 @@ class AlpacaFeed(StreamFeed):
             await rest.aclose()
         if closes is None and self.index_closes.enabled:
             self.spawn(self._retry_index_closes(ref))
+        self.spawn(self._history(ref))  # ytd11
         return events
+
+    # >>> ytd11 (issue 11)
+    async def _history(self, ref: dt.date | None) -> None:
+        """Daily bars (^RUT/^GSPC from Yahoo's chart, each kept to the session of its ETF's
+        previous close; MAGS from Alpaca's bars) and the members' YTD anchors from Alpaca's
+        multi-symbol bars, 100 symbols a request; the cache first, refreshed once a day."""
+        from feeds.providers.history import run_for_etf_feed
+
+        rest = RestClient(
+            self.rest_url,
+            min_interval=0.3,  # Basic plan: 200 REST calls a minute
+            retries=2,
+            headers={"APCA-API-KEY-ID": self.key, "APCA-API-SECRET-KEY": self.secret},
+        )
+        await run_for_etf_feed(
+            self,
+            "alpaca",
+            rest,
+            lambda yahoo: AlpacaHistory(rest, yahoo, self.feed_name, self.now_ms),
+            lambda text: self._set_notes(history=self.quote(text, 300)),
+            self._emit,
+            self._etf_dates,
+            ref,
+            self.index_closes.base_url,
+        )
+
+    # <<< ytd11
 
     async def _snapshot_events(
         self, rest: RestClient, batch: list[str], ref: dt.date | None
@@ -568,6 +641,89 @@ def _rest_reason(exc: RestError, secrets: list[str]) -> str:
 
 def _session_of(stamp: str) -> dt.date:
     return session_date(rfc3339_ms(stamp))
+
+
+# >>> ytd11 (issue 11): daily history from Alpaca's historical bars
+BARS_PATH = "/v2/stocks/bars"
+BARS_LIMIT = 10_000  # bars per page, over all the symbols of a request (the endpoint's maximum)
+
+
+class AlpacaHistory:
+    """:class:`~feeds.providers.history.HistorySource`: Alpaca's multi-symbol historical bars
+    (``/v2/stocks/bars?symbols=...&timeframe=1Day``, split-adjusted, paged by
+    ``next_page_token``) for MAGS and the members' closes, SNAPSHOT_BATCH symbols a request;
+    ^RUT and ^GSPC (no index values at Alpaca) from Yahoo's chart."""
+
+    batch_size = SNAPSHOT_BATCH
+
+    def __init__(self, rest: RestClient, yahoo: Any, feed: str, now_ms: Callable[[], int]) -> None:
+        self.rest = rest
+        self.yahoo = yahoo  # a YahooHistory
+        self.feed = feed
+        self.now_ms = now_ms
+
+    async def index_bars(self, symbol: str, since: dt.date | None) -> list[Any]:
+        from feeds.providers.history import HISTORY_START
+
+        if symbol.startswith("^"):
+            return await self.yahoo.index_bars(symbol, since)
+        start = since.isoformat() if since is not None else HISTORY_START
+        got = await self._bars([to_provider(symbol, "dot")], start, self._today())
+        return [_daily_bar(b) for b in got.get(to_provider(symbol, "dot"), [])]
+
+    async def session_closes(self, symbols: Sequence[str], day: dt.date) -> dict[str, float]:
+        provider = {to_provider(s, "dot"): s for s in symbols}
+        got = await self._bars(list(provider), day.isoformat(), day.isoformat())
+        want = day.isoformat()
+        out: dict[str, float] = {}
+        for sym, bars in got.items():
+            for bar in bars:
+                d, *_, close = _daily_bar(bar)
+                if d == want and sym in provider:
+                    out[provider[sym]] = close
+        return out
+
+    def _today(self) -> str:
+        from feeds import calendar
+
+        return calendar.et_date(self.now_ms()).isoformat()
+
+    async def _bars(self, symbols: list[str], start: str, end: str) -> dict[str, list[Any]]:
+        params = {
+            "symbols": ",".join(symbols),
+            "timeframe": "1Day",
+            "start": start,
+            "end": end,
+            "adjustment": "split",  # a split since the anchor must not read as a crash
+            "feed": "sip" if self.feed == "sip" else "iex",
+            "limit": str(BARS_LIMIT),
+        }
+        out: dict[str, list[Any]] = {}
+        for _ in range(100):  # a runaway page token stops here
+            data = await self.rest.get_json(BARS_PATH, params)
+            for sym, bars in ((data or {}).get("bars") or {}).items():
+                out.setdefault(sym, []).extend(bars or [])
+            token = (data or {}).get("next_page_token")
+            if not token:
+                break
+            params = {**params, "page_token": token}
+        return out
+
+
+def _daily_bar(bar: dict[str, Any]) -> tuple[str, float | None, float | None, float | None, float]:
+    """An Alpaca daily bar -> (session date, open, high, low, close)."""
+
+    def num(key: str) -> float | None:
+        v = bar.get(key)
+        return float(v) if isinstance(v, int | float) and v > 0 else None
+
+    close = num("c")
+    if close is None:
+        raise ValueError("a daily bar without a close")
+    return _session_of(bar["t"]).isoformat(), num("o"), num("h"), num("l"), close
+
+
+# <<< ytd11
 
 
 @register("alpaca")

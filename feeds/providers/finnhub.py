@@ -16,6 +16,10 @@ https://finnhub.io/docs/api/quote; the reference client finnhub-python is REST o
   comes while idle (no reply needed); ``{"type":"error","msg":"Invalid symbol ..."}``.
 - REST ``/api/v1/quote?symbol=..`` gives ``pc`` (previous close) and ``t`` in epoch seconds;
   60 calls a minute on the free plan, HTTP 429 past it. One websocket per key.
+
+A trade's conditions (``c``, Finnhub's own codes as strings) decide whether it may set the last
+sale and the high/low, through the table in ``feeds/data/finnhub_conditions.json``
+(:func:`feeds.conditions.load_finnhub`). Finnhub sends no cancels or corrections.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.events import Bars, Event, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
@@ -89,11 +94,13 @@ class FinnhubFeed(StreamFeed):
         self.invalid: list[str] = []  # symbols Finnhub called invalid (from error messages)
         # status-detail parts, in display order
         self._notes: dict[str, str] = dict.fromkeys(
-            ("plan", "error", "index", "prev", "symbols"), ""
+            ("plan", "error", "index", "prev", "symbols", "history"),
+            "",  # ytd11: history
         )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self.quote_failures = 0  # quote requests that failed (shown in the status)
+        self.sale_conditions = conditions.load_finnhub()  # code -> NOT_LAST / NOT_HIGH_LOW bits
 
     def _set_notes(self, **parts: str) -> None:
         self._notes.update(parts)
@@ -136,6 +143,7 @@ class FinnhubFeed(StreamFeed):
             # a loop, not a comprehension (a function call of its own before Python 3.12): most
             # frames carry one or a few trades
             canon = self._canon
+            barred = self.sale_conditions
             out: list[Event] = []
             for d in m["data"]:
                 s = d["s"]
@@ -145,7 +153,13 @@ class FinnhubFeed(StreamFeed):
                 t = d["t"]
                 if t.__class__ is not int:  # always an int from orjson: skip the call
                     t = int(t)
-                out.append(Tick(sym, float(d["p"]), t, d.get("v")))
+                flags = 0
+                if barred and (codes := d.get("c")):
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(d["p"]), t, d.get("v"), None, None, flags))
             return out
         if kind == "ping":
             return []
@@ -204,7 +218,37 @@ class FinnhubFeed(StreamFeed):
             self.spawn(self._background_quotes(rest, tail, ref))
         else:
             await rest.aclose()
+        self.spawn(self._history(ref))  # ytd11
         return events
+
+    # >>> ytd11 (issue 11)
+    async def _history(self, ref: dt.date | None) -> None:
+        """Daily bars (^RUT/^GSPC from Yahoo's chart, each kept to the session of its ETF's
+        previous close; MAGS from Finnhub's candles where the plan allows, else Yahoo's chart)
+        and the members' YTD anchors from Yahoo's spark batches: Finnhub has no endpoint for
+        many symbols, and one candle request per member would take half an hour at the free
+        plan's 60 calls a minute. The cache first, refreshed once a day."""
+        from feeds.providers.history import run_for_etf_feed
+
+        rest = RestClient(
+            self.rest_url,
+            min_interval=REST_SPACING,
+            per_minute=self.rest_per_minute,
+            params={"token": self.token},
+        )
+        await run_for_etf_feed(
+            self,
+            "finnhub",
+            rest,
+            lambda yahoo: FinnhubHistory(rest, yahoo, self.now_ms),
+            lambda text: self._set_notes(history=self.quote(text, 300)),
+            self._emit,
+            self._etf_dates,
+            ref,
+            self.index_closes.base_url,
+        )
+
+    # <<< ytd11
 
     async def _symbol_list(self) -> set[str]:
         # its own client, one request a day: the quotes' client keeps its pace for the quotes
@@ -277,6 +321,66 @@ class FinnhubFeed(StreamFeed):
         if self._rest is not None:
             await self._rest.aclose()
             self._rest = None
+
+
+# >>> ytd11 (issue 11): daily candles
+CANDLE_PATH = "/api/v1/stock/candle"
+
+
+class FinnhubHistory:
+    """:class:`~feeds.providers.history.HistorySource`: Finnhub's daily candles
+    (``/api/v1/stock/candle?resolution=D``: parallel ``o h l c t`` arrays, ``s`` "ok" or
+    "no_data") for MAGS, falling back to Yahoo's chart when the plan refuses candles (HTTP 403,
+    the free plan today); ^RUT/^GSPC and the members' closes (spark) from Yahoo."""
+
+    def __init__(self, rest: RestClient, yahoo: Any, now_ms: Callable[[], int]) -> None:
+        self.rest = rest
+        self.yahoo = yahoo  # a YahooHistory
+        self.batch_size = yahoo.batch_size
+        self.now_ms = now_ms
+        self.candles_refused = False
+
+    async def index_bars(self, symbol: str, since: dt.date | None) -> list[Any]:
+        if symbol.startswith("^") or self.candles_refused:
+            return await self.yahoo.index_bars(symbol, since)
+        from feeds.providers.history import HISTORY_START
+
+        start = since or dt.date.fromisoformat(HISTORY_START)
+        frm = int(dt.datetime.combine(start, dt.time(0), dt.UTC).timestamp())
+        params = {
+            "symbol": to_provider(symbol, "dot"),
+            "resolution": "D",
+            "from": str(frm),
+            "to": str(self.now_ms() // 1000),
+        }
+        try:
+            data = await self.rest.get_json(CANDLE_PATH, params)
+        except RestError as exc:
+            if exc.status not in (401, 403):
+                raise
+            self.candles_refused = True  # not in this plan: Yahoo's keyless chart instead
+            return await self.yahoo.index_bars(symbol, since)
+        if not isinstance(data, dict) or data.get("s") == "no_data":
+            return []
+        if data.get("s") != "ok":
+            raise ValueError(f"candles status {data.get('s')!r}")
+        out = []
+        for t, o, h, lo, c in zip(
+            data["t"], data["o"], data["h"], data["l"], data["c"], strict=True
+        ):
+            day = session_date(int(t) * 1000).isoformat()
+            out.append((day, _pos(o), _pos(h), _pos(lo), float(c)))
+        return out
+
+    async def session_closes(self, symbols: Sequence[str], day: dt.date) -> dict[str, float]:
+        return await self.yahoo.session_closes(symbols, day)
+
+
+def _pos(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and x > 0 else None
+
+
+# <<< ytd11
 
 
 @register("finnhub")

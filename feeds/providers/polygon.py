@@ -23,6 +23,10 @@ Spec: ``polygon`` (or ``massive``), ``polygon:delayed`` for the 15-minute delaye
 Settings (``R2K_POLYGON_<KEY>`` or ``[feeds.polygon]``): ``key`` (required), ``delayed``,
 ``channel`` (``trades`` | ``minute``), ``indices`` (false: estimate ^RUT/^GSPC from IWM/SPY),
 ``url`` (websocket base), ``rest_url``, ``rest_per_minute`` (0 = no cap).
+
+A trade's conditions (``c``, Massive's condition ids) decide whether it may set the last sale and
+the high/low (:mod:`feeds.conditions`): the rules come from Massive's own conditions listing,
+cached on disk and read again through the REST warm-up once the cache is a month old.
 """
 
 from __future__ import annotations
@@ -30,19 +34,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from feeds import conditions
 from feeds.errors import ConfigError, FeedSpecError
-from feeds.events import Bars, DailyCloses, Event, Tick
+from feeds.events import Bars, DailyBar, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
 from feeds.providers.directories import DOWNLOAD_TIMEOUT, polygon_tickers, refresh_feed
 from feeds.providers.http import RestClient, RestError
 from feeds.providers.settings import require_secret, setting
 from feeds.providers.stream import FatalFeedError, RetryFeedError, StreamFeed
-from feeds.symbols import IWM, MAGS, RUT, SPX, SPY, from_provider, to_provider
+from feeds.symbols import IWM, SPX, SPY, from_provider, to_provider
 
 REALTIME_WS = "wss://socket.massive.com"
 DELAYED_WS = "wss://delayed.massive.com"
@@ -133,6 +139,11 @@ class PolygonFeed(StreamFeed):
         self._canon = {to_polygon(s): s for s in options.symbols}
         self._notes: dict[str, str] = {}
         self._rest: RestClient | None = None
+        self.warm_up_done = asyncio.Event()  # the background REST warm-up has finished
+        # trade conditions -> last-sale eligibility (the cached listing, else r2k's copy)
+        self.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        self.sale_conditions = conditions.load_massive(self.conditions_cache)
+        self.conditions_error = ""  # why the live listing could not be read, if it could not
 
     # ---- StreamFeed hooks ----------------------------------------------------------------------
     def shards(self) -> list[list[str]]:
@@ -184,11 +195,29 @@ class PolygonFeed(StreamFeed):
     def decode(self, raw: str | bytes) -> list[Event]:
         out: list[Event] = []
         canon = self._canon
+        barred = self.sale_conditions.by_id
         for m in orjson.loads(raw):
             ev = m["ev"]
             if ev == "T":
                 sym = m["sym"]
-                out.append(Tick(canon.get(sym) or self._learn(sym), float(m["p"]), m["t"], m["s"]))
+                flags = 0
+                codes = m.get("c")
+                if codes:  # most trades carry one or two conditions; most bar nothing
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(
+                    Tick(
+                        canon.get(sym) or self._learn(sym),
+                        float(m["p"]),
+                        m["t"],
+                        m["s"],
+                        None,
+                        None,
+                        flags,
+                    )
+                )
             elif ev == "V":
                 sym = m["T"]  # index values carry the ticker in "T", not "sym"
                 out.append(Tick(canon.get(sym) or self._learn(sym), float(m["val"]), m["t"]))
@@ -198,7 +227,10 @@ class PolygonFeed(StreamFeed):
                     Tick(
                         canon.get(sym) or self._learn(sym),
                         float(m["c"]),
-                        m["e"],  # the close is the price as of the bar's end
+                        # alerts10: the close, stamped 1 ms before the window's end ("e" is
+                        # exclusive): it belongs to its own minute, whose bar it closes for
+                        # bar-confirmed levels (feeds.levels)
+                        max(m["s"], m["e"] - 1),
                         m.get("v"),
                         m.get("av"),  # today's accumulated volume (absent for indices)
                     )
@@ -292,10 +324,9 @@ class PolygonFeed(StreamFeed):
         start, prev = self._sessions()
         wanted = set(self.options.symbols)
         jobs: list[tuple[str, str | None]] = []  # (what, symbol for a daily history or None)
-        for sym in (RUT, SPX):
-            jobs.append((sym, sym))
+        # ytd11: ^RUT, ^GSPC and MAGS come with their whole daily history (the loader below)
         jobs.append(("all stocks", None))
-        for sym in (IWM, SPY, MAGS):
+        for sym in (IWM, SPY):
             if sym in wanted:
                 jobs.append((sym, sym))
         client = self._rest_client()
@@ -306,10 +337,63 @@ class PolygonFeed(StreamFeed):
             failed.append(f"the rest ({self.quote(exc, 200)})")
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
+            await self._history(client)
+            # tape7: after the histories (^GSPC's gives its previous close), within Basic's 5
+            # calls a minute; r2k's copy serves meanwhile
+            if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
+                await self._refresh_conditions(client)
             await self._refresh_symbols(client)
         finally:
             self._rest = None
             await client.aclose()
+            self.warm_up_done.set()
+
+    async def _refresh_conditions(self, client: RestClient) -> None:
+        """Read Massive's stock trade conditions (all pages), use them and cache them.
+
+        After the previous closes and daily histories in the warm-up: r2k's copy serves
+        meanwhile, and on Basic's 5 calls a minute those matter more. A failure keeps the copy
+        (``conditions_error`` says why).
+        """
+        params: dict[str, Any] | None = {
+            "asset_class": "stocks",
+            "data_type": "trade",
+            "limit": "1000",
+        }
+        path = "/v3/reference/conditions"
+        results: list[Any] = []
+        try:
+            for _ in range(20):  # a few hundred conditions: one page, rarely two
+                data = await client.get_json(path, params)
+                results.extend(data.get("results") or ())
+                path, params = data.get("next_url") or "", None
+                if not path:
+                    break
+            fetched = int(time.time() * 1000)
+            self.sale_conditions = conditions.parse_listing(results, fetched)
+        except RestError as exc:
+            self.conditions_error = str(exc.status or exc)
+            return
+        except (ValueError, TypeError, AttributeError):
+            self.conditions_error = "malformed reply"
+            return
+        self.conditions_error = ""
+        conditions.save_massive(results, fetched, self.conditions_cache)
+
+    async def _history(self, client: RestClient) -> None:
+        """ytd11: daily bars of the indices and MAGS as far back as the plan allows, and the
+        members' YTD anchors from one grouped-daily call for the whole market, on the same
+        client (within the plan's REST rate), cached and refreshed once a day."""
+        from feeds.providers.history import run_for_feed
+
+        await run_for_feed(
+            self,
+            PolygonHistory(client, self._canon, self.now_ms),
+            "polygon",
+            self.rest_url,
+            lambda text: self._set_note("history", self.quote(text, 300)),
+            self._emit,
+        )
 
     async def _refresh_symbols(self, client: RestClient) -> None:
         """The ticker list, after the previous closes and on the same client, so both keep
@@ -388,6 +472,78 @@ class PolygonFeed(StreamFeed):
         if self._rest is not None:
             await self._rest.aclose()
             self._rest = None
+
+
+# >>> ytd11 (issue 11): daily history from the aggregates endpoints
+class PolygonHistory:
+    """:class:`~feeds.providers.history.HistorySource` on Massive/Polygon REST: custom bars
+    (``/v2/aggs/ticker/{t}/range/1/day/{from}/{to}``, split-adjusted, up to 50,000 a request)
+    for the indices and MAGS, grouped daily (``/v2/aggs/grouped/locale/us/market/stocks/{day}``:
+    every US stock's bar of one session in one request) for the members' closes."""
+
+    batch_size = 1_000_000  # one request covers the whole market
+
+    def __init__(
+        self, client: RestClient, canon: dict[str, str], now_ms: Callable[[], int]
+    ) -> None:
+        self.client = client
+        self.canon = canon
+        self.now_ms = now_ms  # the feed's clock: the bars end on its day
+
+    async def index_bars(self, symbol: str, since: dt.date | None) -> list[DailyBar]:
+        from feeds import calendar
+        from feeds.providers.history import HISTORY_START
+
+        start = since.isoformat() if since is not None else HISTORY_START
+        end = calendar.et_date(self.now_ms()).isoformat()
+        path = f"/v2/aggs/ticker/{to_polygon(symbol)}/range/1/day/{start}/{end}"
+        params = {"adjusted": "true", "sort": "asc", "limit": "50000"}
+        try:
+            data = await _json(self.client, path, params)
+        except RestError as exc:
+            if exc.status != 403 or since is not None:
+                raise
+            # a plan with a shorter history refuses the whole span: ask for two years
+            start = (dt.date.fromisoformat(end) - dt.timedelta(days=730)).isoformat()
+            path = f"/v2/aggs/ticker/{to_polygon(symbol)}/range/1/day/{start}/{end}"
+            data = await _json(self.client, path, params)
+        out: list[DailyBar] = []
+        for bar in data.get("results") or ():
+            day = calendar.et_date(int(bar["t"])).isoformat()
+            out.append(
+                (day, _pos(bar.get("o")), _pos(bar.get("h")), _pos(bar.get("l")), float(bar["c"]))
+            )
+        return out
+
+    async def session_closes(self, symbols: Sequence[str], day: dt.date) -> dict[str, float]:
+        path = f"/v2/aggs/grouped/locale/us/market/stocks/{day.isoformat()}"
+        data = await _json(self.client, path, {"adjusted": "true"})
+        wanted = set(symbols)
+        out: dict[str, float] = {}
+        for bar in data.get("results") or ():
+            sym = self.canon.get(bar["T"]) or from_polygon(bar["T"])
+            if sym in wanted:
+                out[sym] = float(bar["c"])
+        return out
+
+
+def _pos(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) and x > 0 else None
+
+
+async def _json(client: RestClient, path: str, params: dict[str, str]) -> dict:
+    """GET and decode in a worker thread: a grouped-daily answer is the whole market (MBs)."""
+    resp = await client.get(path, params)
+    try:
+        data = await asyncio.to_thread(orjson.loads, resp.content)
+    except orjson.JSONDecodeError as exc:
+        raise RestError(f"malformed JSON from {client.base_url}{path}") from exc
+    if not isinstance(data, dict):
+        raise RestError(f"unexpected reply from {client.base_url}{path}")
+    return data
+
+
+# <<< ytd11
 
 
 @register("polygon")

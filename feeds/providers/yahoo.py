@@ -17,8 +17,10 @@ an idle connection kept ≥240 s without it, a connection Yahoo does close is re
 resubscribed by the base anyway, and re-sending 20 lists every 15 s buys nothing measurable.
 
 Before streaming, the chart REST endpoint backfills today's 1-minute bars and previous close for
-the headline symbols; a year of daily closes for ^RUT, ^GSPC and MAGS follows in the background.
-REST trouble (429, 404...) is a status detail, never fatal.
+the headline symbols; daily bars of ^RUT, ^GSPC and MAGS as far back as Yahoo has them and the
+members' YTD anchors (spark, 20 symbols a request) follow in the background, cached on disk and
+refreshed once a day (:mod:`feeds.providers.history`). REST trouble (429, 404...) is a status
+detail, never fatal.
 """
 
 from __future__ import annotations
@@ -115,22 +117,23 @@ class YahooFeed(StreamFeed):
             elif rest.rate_limited:
                 break
         self._note("intraday", failures)
-        self.spawn(self._daily(rest))
+        self.spawn(self._history(rest))
         return events
 
-    async def _daily(self, rest: YahooRest) -> None:
-        """Daily closes for the streak and YTD; not needed for the first tick, so not awaited."""
-        failures: list[str] = []
+    async def _history(self, rest: YahooRest) -> None:
+        """ytd11: daily bars of ^RUT, ^GSPC and MAGS as far back as Yahoo has them, and every
+        member's YTD anchor from spark batches (20 symbols a request), the cache first; not
+        needed for the first tick, so not awaited."""
+        from feeds.providers.history import run_for_feed
+        from feeds.providers.yahoo_rest import YahooHistory
+
+        def note(text: str) -> None:
+            self._set_note("daily", text)
+
         try:
-            for symbol in DAILY_SYMBOLS:
-                closes = await _fetch(rest.daily(symbol), failures)
-                if closes is not None:
-                    self._emit([closes])
-                elif rest.rate_limited:
-                    break
+            await run_for_feed(self, YahooHistory(rest), "yahoo", self.rest_url, note, self._emit)
         finally:
             await rest.aclose()
-        self._note("daily", failures)
 
     async def _symbol_list(self) -> tuple[set[str], dt.date | None]:
         rest = RestClient(self.directory_url, min_interval=0.0, retries=2, timeout=30.0)

@@ -1,4 +1,5 @@
-"""Yahoo chart v8 REST: today's 1-minute bars and daily closes.
+"""Yahoo chart v8 REST: today's 1-minute bars, daily closes and bars, and the spark
+endpoint's closes of many symbols at once.
 
 Used once at start-up, for a handful of symbols: the headline symbols' intraday bars (so charts
 are filled and returns are right before the first streamed tick) and a year of daily closes for
@@ -22,8 +23,11 @@ and parameters, ``yfinance/data.py`` for errors and ``yfinance/utils.py`` for th
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +35,7 @@ import httpx
 import orjson
 
 from feeds import calendar
-from feeds.events import Bars, DailyCloses
+from feeds.events import Bars, DailyBar, DailyCloses
 from feeds.providers.http import RestClient, RestError
 
 DEFAULT_REST_URL = "https://query2.finance.yahoo.com"
@@ -180,10 +184,16 @@ class YahooRest:
         await self.client.aclose()
 
     async def chart(self, symbol: str, params: dict[str, str]) -> Any:
+        return await self.get(chart_path(symbol), params, symbol)
+
+    async def get(self, path: str, params: dict[str, str], what: str = "") -> Any:
+        """GET ``path`` and decode its JSON (in a worker thread: a daily history since 1987 is
+        most of a megabyte); every failure a ChartError naming ``what``."""
+        what = what or path
         if self.rate_limited:
             raise ChartError("rate limited by Yahoo (HTTP 429)", rate_limited=True)
         try:
-            return await self.client.get_json(chart_path(symbol), params)
+            resp = await self.client.get(path, params)
         except RestError as exc:
             if exc.status == 429:
                 self.rate_limited = True
@@ -195,11 +205,116 @@ class YahooRest:
                 except orjson.JSONDecodeError:
                     reason = _one_line(exc.body)
             status = f"HTTP {exc.status}" if exc.status else _one_line(str(exc))
-            text = f"{symbol}: {reason} ({status})" if reason else f"{symbol}: {status}"
+            text = f"{what}: {reason} ({status})" if reason else f"{what}: {status}"
             raise ChartError(text) from exc
+        try:
+            if len(resp.content) < 64 * 1024:
+                return orjson.loads(resp.content)
+            return await asyncio.to_thread(orjson.loads, resp.content)
+        except orjson.JSONDecodeError as exc:
+            raise ChartError(f"{what}: malformed JSON from {self.client.base_url}") from exc
 
     async def intraday(self, symbol: str) -> Bars:
         return intraday_bars(symbol, await self.chart(symbol, INTRADAY_PARAMS))
 
     async def daily(self, symbol: str, now_ms: int | None = None) -> DailyCloses:
         return daily_closes(symbol, await self.chart(symbol, DAILY_PARAMS), now_ms)
+
+
+# >>> ytd11 (issue 11): daily bars as far back as Yahoo has them, and batch closes (spark)
+#: chart ranges Yahoo accepts (its validRanges), shortest first, with the days each covers
+RANGES = (("1mo", 28), ("3mo", 88), ("6mo", 180), ("1y", 360), ("2y", 725), ("5y", 1820))
+SPARK_PATH = "/v8/finance/spark"
+#: symbols per spark request: Yahoo answers more with an error [3P, several clients]
+SPARK_BATCH = 20
+
+
+def range_since(since: dt.date | None, today: dt.date) -> str:
+    """The shortest chart range reaching back to ``since`` (``max`` for None or beyond 5y)."""
+    if since is None:
+        return "max"
+    days = (today - since).days
+    return next((name for name, span in RANGES if days <= span), "max")
+
+
+def daily_bars(symbol: str, body: Any) -> list[DailyBar]:
+    """An ``interval=1d`` chart response -> (date, open, high, low, close) per session, oldest
+    first; a day Yahoo returns twice (a live row beside the bar) keeps its last row; rows
+    without a close are dropped, a missing open/high/low is None."""
+    result = chart_result(symbol, body)
+    stamps = result.get("timestamp") or []
+    quote = ((result.get("indicators") or {}).get("quote") or [{}])[0] or {}
+    columns = [quote.get(k) or [] for k in ("open", "high", "low", "close")]
+    by_day: dict[str, DailyBar] = {}
+    for k, ts in enumerate(stamps):
+        if not isinstance(ts, int | float):
+            continue
+        o, h, lo, c = (_finite(col[k]) if k < len(col) else None for col in columns)
+        if c is None:
+            continue
+        day = calendar.et_date(int(ts) * 1000).isoformat()
+        by_day[day] = (day, o, h, lo, c)
+    return [by_day[d] for d in sorted(by_day)]
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and 0 < x < math.inf else None
+
+
+def spark_closes(body: Any, day: dt.date) -> dict[str, float]:
+    """A spark response -> each symbol's close on ``day`` (symbols without one are left out).
+
+    Two shapes are in use: v8 maps each symbol to ``{"timestamp": [...], "close": [...]}``; the
+    v7 shape wraps chart results in ``spark.result[].response[0]``. Both are read.
+    """
+    rows: dict[str, tuple[list[Any], list[Any]]] = {}
+    if isinstance(body, dict) and isinstance(body.get("spark"), dict):
+        for item in body["spark"].get("result") or []:
+            response = (item or {}).get("response") or [{}]
+            chart = response[0] or {}
+            quote = ((chart.get("indicators") or {}).get("quote") or [{}])[0] or {}
+            rows[str(item.get("symbol"))] = (chart.get("timestamp") or [], quote.get("close") or [])
+    elif isinstance(body, dict):
+        for symbol, item in body.items():
+            if isinstance(item, dict):
+                rows[str(symbol)] = (item.get("timestamp") or [], item.get("close") or [])
+    want = day.isoformat()
+    out: dict[str, float] = {}
+    for symbol, (stamps, closes) in rows.items():
+        for ts, close in zip(stamps, closes, strict=False):
+            c = _finite(close)
+            stamped = isinstance(ts, int | float)
+            if c is not None and stamped and calendar.et_date(int(ts) * 1000).isoformat() == want:
+                out[symbol] = c
+    return out
+
+
+class YahooHistory:
+    """:class:`~feeds.providers.history.HistorySource` on Yahoo's keyless REST: the chart
+    endpoint for index bars (``range=max``, then only the recent range), spark for closes,
+    SPARK_BATCH symbols a request. Also what Alpaca and Finnhub use for ^RUT and ^GSPC."""
+
+    batch_size = SPARK_BATCH
+
+    def __init__(self, rest: YahooRest) -> None:
+        self.rest = rest
+
+    async def index_bars(self, symbol: str, since: dt.date | None) -> list[DailyBar]:
+        today = calendar.et_date(int(time.time() * 1000))
+        params = {"range": range_since(since, today), "interval": "1d", "includePrePost": "false"}
+        body = await self.rest.chart(symbol, params)
+        return await asyncio.to_thread(daily_bars, symbol, body)
+
+    async def session_closes(self, symbols: Sequence[str], day: dt.date) -> dict[str, float]:
+        today = calendar.et_date(int(time.time() * 1000))
+        # a range that covers the day with a margin (a range counts back from today)
+        params = {
+            "symbols": ",".join(symbols),
+            "range": range_since(day - dt.timedelta(days=7), today),
+            "interval": "1d",
+        }
+        body = await self.rest.get(SPARK_PATH, params, "spark")
+        return await asyncio.to_thread(spark_closes, body, day)
+
+
+# <<< ytd11

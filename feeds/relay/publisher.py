@@ -34,7 +34,16 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 from nats.js.errors import Error as JsError
 
-from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import (
+    Bars,
+    DailyBars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    SessionCloses,
+    Tick,
+)
 from feeds.levels import LevelEngine
 from feeds.pipeline import Pipeline
 from feeds.providers.settings import redact
@@ -47,8 +56,16 @@ if TYPE_CHECKING:
     from feeds.feed import Feed
     from feeds.holdings import Holdings
 
-#: events a late joiner needs from before it joined, kept per (type, symbol)
-HISTORY_TYPES = (DailyCloses, Bars)
+#: events a late joiner needs from before it joined, kept per (type, symbol); ytd11: daily bars,
+#: and each session's batch of members' closes kept per (type, date)
+HISTORY_TYPES = (DailyCloses, Bars, DailyBars, SessionCloses)
+
+
+def _history_key(ev: DailyCloses | Bars | DailyBars | SessionCloses) -> str:
+    """What a later event of the same type replaces: the symbol's, or the session's (ytd11)."""
+    return ev.date if isinstance(ev, SessionCloses) else ev.symbol
+
+
 MAX_BATCH_EVENTS = 10_000  # flush early past this: a fast replay must not build 1 MB messages
 
 Say = Callable[[str], None]
@@ -280,8 +297,9 @@ class Relay:
                 sym_seq[ev.symbol] = seq
                 ticks += 1
             elif isinstance(ev, HISTORY_TYPES):
-                self._history[(type(ev).__name__, ev.symbol)] = (seq, ev)
-                self._hist_dirty.add(shard_of(ev.symbol, self.shards))
+                key = _history_key(ev)
+                self._history[(type(ev).__name__, key)] = (seq, ev)
+                self._hist_dirty.add(shard_of(key, self.shards))
             elif isinstance(ev, FeedStatus):
                 self.upstream = ev
         out.append((data, ticks))

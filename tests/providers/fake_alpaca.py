@@ -180,6 +180,7 @@ class FakeAlpaca(FakeWS[Conn]):
         rest = {
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/v2/stocks/snapshots": self._snapshots,
+            "/v2/stocks/bars": self._bars,  # ytd11
             "/v2/assets": lambda req: alpaca_assets_route(self.assets, self.key, self.secret)(req),
         }
         super().__init__()
@@ -196,6 +197,9 @@ class FakeAlpaca(FakeWS[Conn]):
         #: the trading API's asset list (``/v2/assets``)
         self.assets = [alpaca_asset(s, "ARCA") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
+        #: ytd11: historical daily bars, symbol -> [(ISO date, close)], paged at ``bars_page``
+        self.bars: dict[str, list[tuple[str, float]]] = {}
+        self.bars_page = 10_000
         #: (connection number, subscribe message) for each accepted subscription
         self.subscribed: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
         self.refused: asyncio.Queue[tuple[int, int]] = asyncio.Queue()  # (conn, error code)
@@ -295,6 +299,33 @@ class FakeAlpaca(FakeWS[Conn]):
                 return
 
     # ---- REST ----------------------------------------------------------------------------------
+    # >>> ytd11: /v2/stocks/bars (multi-symbol historical bars, docs.alpaca.markets)
+    def _bars(self, req: Request) -> Response:
+        keys = (req.headers.get("apca-api-key-id"), req.headers.get("apca-api-secret-key"))
+        if keys != (self.key, self.secret):
+            return Response(401, {"message": "unauthorized."})
+        q = req.query
+        if q.get("timeframe") != "1Day" or not q.get("symbols"):
+            return Response(422, {"message": "invalid timeframe or symbols"})
+        start, end = q.get("start", ""), q.get("end", "9999")
+        rows = [
+            (sym, d, c)
+            for sym in q["symbols"].split(",")
+            for d, c in self.bars.get(sym, [])
+            if start <= d <= end
+        ]
+        page = min(int(q.get("limit", "1000")), self.bars_page)
+        first = int(q.get("page_token") or 0)
+        chunk = rows[first : first + page]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for sym, d, c in chunk:
+            bar = {"t": f"{d}T05:00:00Z", "o": c, "h": c, "l": c, "c": c, "v": 1000, "n": 10}
+            out.setdefault(sym, []).append({**bar, "vw": c})
+        more = first + page < len(rows)
+        return Response(200, {"bars": out, "next_page_token": str(first + page) if more else None})
+
+    # <<< ytd11
+
     def _snapshots(self, req: Request) -> Response:
         keys = (req.headers.get("apca-api-key-id"), req.headers.get("apca-api-secret-key"))
         if keys != (self.key, self.secret):

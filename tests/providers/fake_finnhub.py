@@ -12,10 +12,12 @@ refused with HTTP 429 and the symbol-limit error text is a guess: neither is doc
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import orjson
 from websockets import http11
@@ -24,7 +26,7 @@ from websockets.asyncio.server import ServerConnection
 from tests.providers.fake_directories import finnhub_symbol
 from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
-from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
+from tests.providers.fake_yahoo import CHART_PREFIX, SPARK_PATH, index_chart_reply, spark_reply
 
 TOKEN = "d1q7xk9rz2mv4w8hj3tc"  # random-looking, like a real token
 
@@ -84,6 +86,8 @@ class FakeFinnhub(FakeWS[Conn]):
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/api/v1/quote": self._quote,
             "/api/v1/stock/symbol": self._symbols,
+            "/api/v1/stock/candle": self._candle,  # ytd11
+            SPARK_PATH: lambda req: spark_reply(req, self.spark),  # ytd11: members' closes
         }
         super().__init__()
         self.http = FakeHTTP(routes(rest, Response(404, {"error": "Not Found"})))
@@ -99,6 +103,10 @@ class FakeFinnhub(FakeWS[Conn]):
         #: ``/api/v1/stock/symbol?exchange=US``
         self.symbols = [finnhub_symbol(s, "ETP", "ARCX") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
+        #: ytd11: daily candles, symbol -> [(ISO date, close)]; False: the plan refuses them
+        self.candles: dict[str, list[tuple[str, float]]] = {}
+        self.candle_access = True
+        self.spark: dict[str, list[tuple[str, float]]] = {}  # Yahoo's spark, same host
         self.refused: list[tuple[str, int]] = []  # (path, HTTP status) of refused upgrades
         #: (connection number, its subscriptions) once ``expect`` have arrived
         self.subscribed: asyncio.Queue[tuple[int, list[str]]] = asyncio.Queue()
@@ -164,6 +172,31 @@ class FakeFinnhub(FakeWS[Conn]):
         if req.query.get("exchange") != "US":
             return Response(200, [])
         return Response(200, self.symbols)
+
+    # >>> ytd11: /api/v1/stock/candle (finnhub.io/docs/api/stock-candles)
+    def _candle(self, req: Request) -> Response:
+        if req.query.get("token") != self.token:
+            return Response(401, {"error": "Invalid API key."})
+        if not self.candle_access:
+            return Response(403, {"error": "You don't have access to this resource."})
+        rows = self.candles.get(req.query.get("symbol", ""), [])
+        frm, to = int(req.query.get("from", "0")), int(req.query.get("to", "0"))
+        et = ZoneInfo("America/New_York")
+        stamps = [
+            int(dt.datetime.combine(dt.date.fromisoformat(d), dt.time(0), et).timestamp())
+            for d, _ in rows
+        ]
+        keep = [(t, c) for t, (_, c) in zip(stamps, rows, strict=True) if frm <= t <= to]
+        if not keep:
+            return Response(200, {"s": "no_data"})
+        closes = [c for _, c in keep]
+        return Response(
+            200,
+            {"c": closes, "h": closes, "l": closes, "o": closes, "s": "ok",
+             "t": [t for t, _ in keep], "v": [1000] * len(keep)},
+        )  # fmt: skip
+
+    # <<< ytd11
 
     def _quote(self, req: Request) -> Response:
         if req.query.get("token") != self.token:

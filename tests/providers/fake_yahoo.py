@@ -32,6 +32,8 @@ from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 
 STREAM_CAP = 100  # symbols per connection (measured with yfinance 1.7.0)
+SPARK_PATH = "/v8/finance/spark"  # ytd11
+SPARK_CAP = 20  # symbols per spark request (Yahoo refuses more)
 
 
 # ---- PricingData encoder ---------------------------------------------------------------------
@@ -325,19 +327,66 @@ class FakeYahooChart(FakeHTTP):
     def __init__(self) -> None:
         missing = Response(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
         listing = {"/nasdaqtraded.txt": lambda req: Response(200, self.listing)}
-        super().__init__(routes({CHART_PREFIX: self._reply, **listing}, missing))
+        spark = {SPARK_PATH: self._spark}  # ytd11
+        super().__init__(routes({CHART_PREFIX: self._reply, **listing, **spark}, missing))
         self.replies: dict[str, list[Response]] = {}
+        #: ytd11: symbol -> [(ISO date, close)] the spark endpoint answers with; a request for
+        #: any symbol of ``spark_fail`` gets a 404
+        self.spark: dict[str, list[tuple[str, float]]] = {}
+        self.spark_fail: set[str] = set()
         #: NASDAQ Trader's ``nasdaqtraded.txt``, which stands in for Yahoo's symbol list
         self.listing = nasdaq_traded([(s, s, "N") for s in ("IWM", "SPY", "MAGS")], LISTED)
 
     def requests_for(self, symbol: str) -> list[Request]:
         return [r for r in self.requests if r.last == symbol]
 
+    # >>> ytd11: spark, many symbols' closes in one request (v8 shape: one object per symbol)
+    def spark_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path == SPARK_PATH]
+
+    def _spark(self, req: Request) -> Response:
+        if self.spark_fail & set(req.query.get("symbols", "").split(",")):
+            error = {"code": "Not Found", "description": "No data found for these symbols"}
+            return Response(404, {"spark": {"result": None, "error": error}})
+        return spark_reply(req, self.spark)
+
+    # <<< ytd11
+
     def _reply(self, req: Request) -> Response:
         queue = self.replies.get(req.last)
         reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else not_found()
         headers = {"Content-Type": "application/json;charset=utf-8", **reply.headers}
         return Response(reply.status, reply.body, {**headers, "Connection": "close"})
+
+
+# >>> ytd11: spark, as the Yahoo fake and Finnhub's (members' closes) serve it
+def spark_reply(req: Request, data: dict[str, list[tuple[str, float]]]) -> Response:
+    """The v8 spark shape: one object per known symbol with ``timestamp`` (09:30 ET of each
+    date, epoch s) and ``close``; unknown symbols are left out; more than 20 is a 400."""
+    symbols = [s for s in req.query.get("symbols", "").split(",") if s]
+    if not symbols or len(symbols) > SPARK_CAP:
+        return Response(400, {"spark": {"result": None, "error": {"code": "Bad Request"}}})
+    body: dict[str, Any] = {}
+    et = ZoneInfo("America/New_York")
+    for sym in symbols:
+        rows = data.get(sym)
+        if rows is None:
+            continue
+        stamps = [
+            int(dt.datetime.combine(dt.date.fromisoformat(d), dt.time(9, 30), et).timestamp())
+            for d, _ in rows
+        ]
+        body[sym] = {
+            "symbol": sym,
+            "timestamp": stamps,
+            "close": [c for _, c in rows],
+            "chartPreviousClose": rows[0][1] if rows else None,
+            "dataGranularity": 86400,
+        }
+    return Response(200, body, {"Content-Type": "application/json"})
+
+
+# <<< ytd11
 
 
 # ---- the chart as Alpaca's and Finnhub's fakes serve it: ^RUT/^GSPC daily closes -------------

@@ -13,8 +13,9 @@ import pytest
 
 from feeds import calendar
 from feeds.errors import FeedSpecError
-from feeds.events import Bars, DailyCloses, FeedState, FeedStatus, Tick
+from feeds.events import Bars, DailyBars, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
+from feeds.providers.history import last_complete
 from feeds.providers.yahoo import DEFAULT_URL, YahooFeed
 from feeds.providers.yahoo_rest import (
     DEFAULT_REST_URL,
@@ -212,10 +213,16 @@ def _et(d: dt.date, h: int, m: int) -> int:
     return int(dt.datetime(d.year, d.month, d.day, h, m, tzinfo=calendar.ET).timestamp())
 
 
+_LOADED = int(dt.datetime.now(calendar.ET).timestamp())  # one start for every test here
+
+
 def _today_session() -> tuple[dt.date, int, int]:
     now = dt.datetime.now(calendar.ET)
     today = now.date()
-    return today, _et(today, 9, 30), int(now.timestamp()) + 3600  # still trading
+    # the session's bars are never stamped in the future (a stream tick stamped before the
+    # backfill's last bar is a late print, not the last sale), whatever the time of day
+    start = min(_et(today, 9, 30), _LOADED - 600)
+    return today, start, int(now.timestamp()) + 3600  # still trading
 
 
 def daily_reply(symbol: str, closes: list[float]) -> Response:
@@ -262,17 +269,26 @@ async def test_warm_up_bars_before_first_tick_and_daily_closes(
         assert rut.points == [(start * 1000, 2228.7), ((start + 120) * 1000, 2229.7)]  # null gone
         assert tick.prev_close == 2227.7
         daily = [
-            await got.wait(lambda e, s=s: isinstance(e, DailyCloses) and e.symbol == s)
+            await got.wait(lambda e, s=s: isinstance(e, DailyBars) and e.symbol == s)
             for s in (RUT, SPX, MAGS)
         ]
+        # today's running bar (999) only once its session has closed (on the exchange calendar)
+        today_done = last_complete(int(dt.datetime.now(dt.UTC).timestamp() * 1000))
         for d in daily:
-            assert isinstance(d, DailyCloses)
-            assert [c for _, c in d.closes] == [10.0, 11.0, 12.0]  # today's live row dropped
-            assert d.closes[-1][0] < dt.datetime.now(calendar.ET).date().isoformat()
+            assert isinstance(d, DailyBars)
+            closes = [c for *_, c in d.bars]
+            want = [10.0, 11.0, 12.0] + ([999.0] if today_done == _today_session()[0] else [])
+            assert closes == want
+            assert d.bars[0][1:4] == (10.0, 10.0, 10.0)  # open, high, low from the chart
         req = chart.requests_for(RUT)[0]
         assert req.path == "/v8/finance/chart/%5ERUT"
         assert req.query == {"range": "1d", "interval": "1m", "includePrePost": "false"}
-        assert chart.requests_for(RUT)[1].query["interval"] == "1d"
+        # as far back as Yahoo has it (range=max), daily
+        assert chart.requests_for(RUT)[1].query == {
+            "range": "max",
+            "interval": "1d",
+            "includePrePost": "false",
+        }
         assert "Mozilla" in req.headers["user-agent"]
         assert "AAPL" not in {r.last for r in chart.requests}  # constituents stream only
 
@@ -293,10 +309,10 @@ async def test_rest_errors_are_a_status_detail_not_fatal(
             "(+2 more)"
         )
         assert (await got.tick("SPY")).price == 431.18  # the stream runs regardless
-        daily = await got.wait(lambda e: isinstance(e, FeedStatus) and "daily" in e.detail)
+        daily = await got.wait(lambda e: isinstance(e, FeedStatus) and "history for" in e.detail)
         assert isinstance(daily, FeedStatus) and daily.state is FeedState.LIVE
         assert daily.detail.startswith("yahoo streaming; no intraday history: ^RUT: No data")
-        assert "; no daily history: ^RUT: No data found" in daily.detail
+        assert "; no history for ^RUT: ^RUT: No data found" in daily.detail
         assert daily.detail.endswith("(HTTP 404) (+2 more)")
         assert "\n" not in daily.detail
 
@@ -386,7 +402,7 @@ def test_daily_closes_drop_todays_running_bar_and_duplicates() -> None:
 
 
 # ---- end to end ------------------------------------------------------------------------------
-BUNDLED = Path(__file__).resolve().parents[2] / "feeds" / "data" / "r2k_top_holdings.csv"
+BUNDLED = Path(__file__).resolve().parents[2] / "feeds" / "data" / "r2k_holdings.csv"
 
 
 def _bundled_symbols() -> list[str]:
@@ -424,6 +440,7 @@ async def test_e2e_snapshot_against_fakes(
     assert got == {s: prices[s][0] for s in constituents}
     # the universe went out over two connections, in priority order, within Yahoo's cap
     lists = sorted((c.subscribed for c in streamer.conns), key=len, reverse=True)
-    assert len(lists) == 2 and len(lists[0]) == 100 and lists[0][:5] == list(HEADLINE)
+    shards = -(-(len(HEADLINE) + len(_bundled_symbols())) // 100)  # the whole index: 20
+    assert len(lists) == shards and len(lists[0]) == 100 and lists[0][:5] == list(HEADLINE)
     assert all(not c.ignored for c in streamer.conns)
     assert {s for lst in lists for s in lst} >= set(constituents)

@@ -58,7 +58,7 @@ def test_embedded_relay_serves_a_snapshot_then_stops_its_server(tmp_path: Path) 
                 break
         assert any("started nats-server" in x for x in lines), lines
         snap = subprocess.run(
-            [*R2K, "snapshot", "--feed", f"nats://127.0.0.1:{port}", "--json", "--duration", "2"],
+            [*R2K, "snapshot", "--feed", f"nats://127.0.0.1:{port}", "--json", "--duration", "6"],
             capture_output=True,
             text=True,
             env=env,

@@ -1,4 +1,4 @@
-"""A small prompt to add a level: ``price [label]``, validated as you type Enter."""
+"""A small prompt to add a level: ``price [confirm] [label]``, checked when Enter is pressed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from feeds.levelinput import parse_level
+from feeds.levelinput import CONFIRM_EXAMPLE, parse_level_input
 from tui import keys
 from tui.messages import AddLevel
 
@@ -20,7 +20,7 @@ from tui.messages import AddLevel
 class LevelText(Validator):
     def validate(self, value: str) -> ValidationResult:
         try:
-            parse_level(value)
+            parse_level_input(value)
         except ValueError as exc:
             return self.failure(str(exc))
         return self.success()
@@ -43,9 +43,11 @@ class AddLevelScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="box") as box:
             box.border_title = "Add a level (^RUT points)"
-            yield Label("price [label], e.g. 2500 breakout", id="hint", markup=False)
+            yield Label(
+                f"price [tick|1m|5m] [label], e.g. {CONFIRM_EXAMPLE}", id="hint", markup=False
+            )
             yield Input(
-                placeholder="2500 breakout",
+                placeholder=CONFIRM_EXAMPLE,
                 validators=[LevelText()],
                 validate_on=["submitted"],
                 id="level",
@@ -63,8 +65,8 @@ class AddLevelScreen(ModalScreen[None]):
         if result is not None and not result.is_valid:
             self.query_one("#error", Label).update(" ".join(result.failure_descriptions))
             return
-        price, label = parse_level(event.value)  # the label comes back clean and short
-        self.app.post_message(AddLevel(price, label))  # this screen is closing
+        level = parse_level_input(event.value)  # the label comes back clean and short
+        self.app.post_message(AddLevel(level))  # this screen is closing
         self.dismiss()
 
     def action_close(self) -> None:

@@ -33,6 +33,7 @@ class AlertLog(RowList):
         super().__init__(id=id)
         self.alerts: tuple[AlertEvent, ...] = ()
         self.run_alerts: frozenset[AlertEvent] = frozenset()  # fired in this run
+        self.busted: frozenset[AlertEvent] = frozenset()  # taken back: their trade was cancelled
         self.session = ""  # ISO date of the data's session: its alerts print without a date
         self._width = 8
 
@@ -43,6 +44,7 @@ class AlertLog(RowList):
             return
         keep = self.alert_at(self.cursor)
         self.alerts, self.run_alerts, self.session = frame.alerts, frame.run_alerts, session
+        self.busted = frame.busted_alerts
         today = all(not self.earlier(i) for i in range(len(self.alerts)))
         self._width = 8 if today else 11  # "HH:MM:SS", or "11-19 15:02" when one is dated
         self._cache.clear()  # rows moved down, dates may have changed: every line is new
@@ -80,16 +82,20 @@ class AlertLog(RowList):
         earlier = self.earlier(index)
         what, style = fmt.describe(alert)
         full = width >= WHAT_IN_FULL
-        if not full:  # "▲ up", "◆ near": the label keeps its room
+        busted = alert in self.busted
+        if busted:  # taken back: said where even a narrow panel shows it, and dimmed
+            what = ("▲ up" if alert.direction == "up" else "▼ down") + ", busted"
+        elif not full:  # "▲ up", "◆ near": the label keeps its room
             what = what.split(",")[0].replace("crossed ", "")
         est = " est." if alert.estimated else ""
+        muted = " (muted)" if alert.muted else ""
         cells = (
             (f" {self._when(alert.ts, earlier):<{self._width}} ", "flat"),
-            (f"{what:<14}" if full else f"{what:<7}", style),
-            (f" {fmt.level_price(alert.level)}", "bold"),
-            (f" @ {fmt.price(alert.price)}{est}", ""),
-            (f"  {fmt.clean(alert.label, 30)}", "flat"),
+            (f"{what:<14}" if full or busted else f"{what:<7}", style),
+            (f" {fmt.alert_level(alert)}", "bold"),
+            (f" @ {fmt.alert_price(alert)}{est}", ""),
+            (f"  {fmt.clean(alert.label, 30)}{muted}", "flat"),
         )
-        if earlier:
+        if earlier or busted:
             return tuple((text, "earlier") for text, _ in cells)
         return cells
