@@ -56,7 +56,7 @@ DOCS: dict[str, str] = {
     "bell": 'Ring the terminal bell on a crossing (needs "bell" in notify too)',
     "mouse": "Turn the terminal's mouse reporting on (off: click-drag selects and copies text, "
     "as over SSH one expects); --mouse for one run",
-    "keys": "Remap keys by binding id: id = \"key,key\" (Textual key names). r2k's help screen "
+    "keys": 'Remap keys by binding id: id = "key,key" (Textual key names). r2k\'s help screen '
     "(?) lists every id; a key another binding uses is refused",
     "webhook": "POST each live feed's alert to this URL (not a muted level's); see webhook_format",
     "record": "Also append every tick to this CSV, replayable with --feed replay:PATH",
