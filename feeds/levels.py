@@ -234,6 +234,16 @@ class LevelEngine:
             lv.muted = muted
         return lv
 
+    def set_confirm(self, price: float, confirm: str) -> Level | None:
+        """Confirm the level at ``price`` on ``confirm`` (one of :data:`CONFIRM_MODES`) from now
+        on; None if there is no such level. Raises ValueError for an unknown mode."""
+        mode = check_confirm(confirm)
+        lv = self.find(price)
+        if lv is not None and lv.confirm != mode:
+            lv.confirm = mode
+            self._update_modes()
+        return lv
+
     def new_session(self, *, resettle: bool = False) -> None:
         """A new session: crossings today start afresh and crossed levels are armed again. The
         side carries over, so a price that gaps through a level overnight fires at the new

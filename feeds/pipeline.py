@@ -110,9 +110,10 @@ class Pipeline:
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(
-            FeedState.CONNECTING, f"opening {feed.label}", int(time.time() * 1000)
+            FeedState.CONNECTING, f"opening {feed.label}", self._feed_now(feed)
         )
         # the run's status history and whether the feed ever connected (issue 8 §1-2)
+        self._opening = self.status
         self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
         self._history_view: tuple[FeedStatus, ...] | None = None
         self.ever_live = False
@@ -502,13 +503,26 @@ class Pipeline:
         found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
+    @staticmethod
+    def _feed_now(feed: Feed) -> int:
+        """The feed's clock (epoch ms), which stamps statuses raised without a time: a sim's or
+        a replay's day is not today, and the status history reads in one clock."""
+        try:
+            return int(feed.now_ms())
+        except Exception:  # a feed that cannot tell its time yet
+            return int(time.time() * 1000)
+
     def set_status(self, status: FeedStatus) -> None:
         """The feed's latest status; a new state or reason is also kept in :attr:`history`
         (a status that only updates the counters replaces nothing there)."""
         last = self.history[-1] if self.history else None
         if last is None or (last.state, last.detail) != (status.state, status.detail):
             if not status.ts:
-                status = replace(status, ts=int(time.time() * 1000))
+                status = replace(status, ts=self._feed_now(self.feed))
+            if len(self.history) == 1 and self.history[0] is self._opening:
+                # r2k's own "opening" was stamped before the feed had a clock (a sim's or a
+                # replay's day starts when it opens): it takes the feed's first time
+                self.history[0] = replace(self._opening, ts=min(self._opening.ts, status.ts))
             self.history.append(status)
             self._history_view = None
         if status.state is FeedState.LIVE:

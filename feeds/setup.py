@@ -222,7 +222,9 @@ def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
     """
     warning = store.load()
     for lv in store.levels:
-        engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+        level = engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+        if lv.confirm is not None and level.confirm != lv.confirm:  # a technical level's, set
+            engine.set_confirm(lv.price, lv.confirm)  # with + (2642 5m)
     for symbol, level in store.muted:  # alerts10
         if symbol == engine.symbol:
             engine.set_muted(level, True)

@@ -186,3 +186,23 @@ def test_a_level_added_as_2642_5m_breakout_is_kept_with_its_confirmation(
         "5m",
         True,
     )
+
+
+def test_2642_5m_at_a_technical_level_confirms_it_on_5m_closes_and_keeps_it(
+    tmp_path: Path, crossings: Path
+) -> None:
+    """The issue's own example: 2,642 is a technical level, so "2642 5m breakout" sets its
+    confirmation (as [[levels.user]] at its price does) instead of saying it is there."""
+    p = reopen(tmp_path, crossings)
+    control = AlertControl(p, LevelStore(tmp_path / "levels.json"))
+    change = control.add_level("2642 5m breakout")
+    assert change.changed
+    assert change.message == "Level 2,642 upside target: confirmed on a 5m close"
+    lv = p.levels.find(2642.0)
+    assert lv is not None and (lv.confirm, lv.user, lv.label) == ("5m", False, "upside target")
+    assert not control.add_level("2642 5m").changed  # already so: nothing to do
+    assert not control.add_level("2642").changed
+    again = reopen(tmp_path, crossings)
+    AlertControl(again, LevelStore(tmp_path / "levels.json")).load()
+    kept = again.levels.find(2642.0)
+    assert kept is not None and (kept.confirm, kept.user) == ("5m", False)

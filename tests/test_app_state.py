@@ -51,6 +51,26 @@ def messages(app: R2KApp) -> list[str]:
 # --- levels added in the app survive a restart ----------------------------------------------
 
 
+async def test_keys_typed_in_one_burst_after_plus_reach_the_dialog() -> None:
+    """A trader types "+2500 jump⏎" faster than the dialog mounts: the keys go into its box in
+    order, none reaches the board behind it ("j" would move its cursor), and Enter adds it."""
+    from textual import events
+
+    app = app_for(load_settings())
+    async with running(app, (100, 30)) as pilot:
+        board_cursor = app.main.board.cursor
+        for key, char in [("plus", "+"), *((c, c) for c in "2500"), ("space", " ")]:
+            app.post_message(events.Key(key, char))
+        for c in "jump":
+            app.post_message(events.Key(c, c))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert user_levels(app) == [(2500.0, "jump")]
+        assert app.main.board.cursor == board_cursor
+
+
 async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
     settings = load_settings()  # the state dir is a fresh temporary one (conftest)
     app = app_for(settings)

@@ -201,3 +201,16 @@ async def test_level_views_place_the_price():
     views = {v.price: v for v in p.frame().levels}
     assert views[2450.0].distance == pytest.approx(2450.0 - 2464.4)
     assert views[2642.0].distance_pct == pytest.approx((2642.0 - 2464.4) / 2464.4)
+
+
+def test_the_status_history_reads_in_the_feeds_clock() -> None:
+    """r2k's own "opening" is stamped before a sim or a replay has a clock (their day is not
+    today): it takes the feed's first time, so the history never goes back in time."""
+    from feeds.sim import SimFeed
+
+    pipeline = Pipeline(SimFeed("sim"))
+    friday_open = 1_764_253_800_000  # 2025-11-27 14:30 UTC: the sim's day, not the wall's
+    pipeline.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
+    opening, live = pipeline.status_history()
+    assert (opening.state, live.state) == (FeedState.CONNECTING, FeedState.LIVE)
+    assert opening.ts == live.ts == friday_open

@@ -18,6 +18,7 @@ from typing import ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker
 
 from feeds.config import Settings
@@ -248,6 +249,10 @@ class R2KApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "+" is a priority key (see tui.keys); typed in a box (the filter, a dialog) it is text
+        return not (action == "add_level" and isinstance(self.focused, Input))
 
     def action_add_level(self) -> None:
         self.push_screen(AddLevelScreen())

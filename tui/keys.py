@@ -92,9 +92,12 @@ TABLE: dict[str, tuple[Key, ...]] = {
             "add-level",
             "plus",
             "add_level",
-            "Add level",
-            "a ^RUT level: price [label]",
+            "Add",
+            "a ^RUT level: price [tick|1m|5m] [label]",
             palette="Add level",
+            # priority: the dialog opens before the keys typed right after "+" are handed out
+            # (without it they reach the board first); a box being typed in keeps its "+"
+            priority=True,
         ),
         Key(
             "spread",

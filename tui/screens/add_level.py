@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -53,6 +53,21 @@ class AddLevelScreen(ModalScreen[None]):
                 id="level",
             )
             yield Label("", id="error", markup=False)
+
+    async def on_key(self, event: events.Key) -> None:
+        """Keys typed right after ``+`` can reach the dialog before its box has focus (the
+        screen focuses it when it resumes): they go into the box, in order, not nowhere."""
+        box = self.query_one("#level", Input)
+        if self.focused is box:
+            return
+        if event.key == "enter":
+            event.stop()
+            box.focus()
+            await box.action_submit()
+        elif event.is_printable and event.character:
+            event.stop()
+            box.focus()
+            box.insert_text_at_cursor(event.character)
 
     @on(Input.Changed)
     def clear_error(self) -> None:
