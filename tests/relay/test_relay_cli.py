@@ -59,10 +59,10 @@ def test_embedded_relay_serves_a_snapshot_then_stops_its_server(tmp_path: Path) 
         assert any("started nats-server" in x for x in lines), lines
         # "publishing" is said when the relay starts its feed; on a loaded machine its first
         # batch can come seconds later, and a snapshot that hears none exits 3: ask again
+        feed = f"nats://127.0.0.1:{port}"
         for _ in range(5):
             snap = subprocess.run(
-                [*R2K, "snapshot", "--feed", f"nats://127.0.0.1:{port}", "--json"]
-                + ["--duration", "4"],
+                [*R2K, "snapshot", "--feed", feed, "--json", "--duration", "4"],
                 capture_output=True,
                 text=True,
                 env=env,
