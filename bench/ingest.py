@@ -68,7 +68,7 @@ def sim_ticks(universe: int, count: int, seed: int) -> list[Tick]:
     return ticks[:count]
 
 
-# ---- wire encoders for the provider rows (the shapes of PROTOCOLS.md, one per provider) --------
+# ---- wire encoders for the provider rows (the shapes each provider module states) -------------
 Row = tuple[str, float, int, float | None]  # (canonical symbol, price, ts ms, size)
 
 

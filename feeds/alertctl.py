@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feeds.levelinput import parse_level_input
+from feeds.levelinput import LevelInput, parse_level_input
 from feeds.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
 from feeds.setup import load_saved
@@ -66,13 +66,32 @@ class AlertControl:
         """Add a ^RUT level typed as ``2642``, ``2642 breakout`` or ``2642 5m breakout`` (the
         confirmation after the price; none: the run's default) and save it. Raises ValueError
         with one sentence to show in the dialog when the text is not a level."""
-        typed = parse_level_input(text)
+        return self.add(parse_level_input(text))
+
+    def add(self, typed: LevelInput) -> Change:
+        """Add a ^RUT level already read by :func:`~feeds.levelinput.parse_level_input` (the
+        monitor's dialog checks it as it is typed) and save it."""
         engine = self.pipeline.levels
-        if engine.find(typed.price) is not None:
-            return Change(f"Level {_points(typed.price)} is already on the ladder", changed=False)
+        found = engine.find(typed.price)
+        if found is not None:
+            if typed.confirm is None or typed.confirm == found.confirm:
+                return Change(
+                    f"Level {_points(typed.price)} is already on the ladder", changed=False
+                )
+            # "2642 5m" at a level already watched (a technical one): confirm it on that bar,
+            # as a [[levels.user]] row or --level 2642:5m at its price does; saved likewise
+            engine.set_confirm(typed.price, typed.confirm)
+            message = (
+                f"Level {_points(typed.price)} {found.label}: confirmed on a {typed.confirm} close"
+                if typed.confirm != "tick"
+                else f"Level {_points(typed.price)} {found.label}: confirmed on the price"
+            )
+            return self._save(typed, message)
         level = engine.add(typed.price, typed.label, user=True, confirm=typed.confirm)
         how = "" if level.confirm == "tick" else f", confirmed on a {level.confirm} close"
-        message = f"Level {_points(typed.price)} added: {level.label}{how}"
+        return self._save(typed, f"Level {_points(typed.price)} added: {level.label}{how}")
+
+    def _save(self, typed: LevelInput, message: str) -> Change:
         if self.store is not None:
             try:
                 self.store.add(typed.price, typed.label, typed.confirm)

@@ -65,6 +65,17 @@ def alert_key(alert: AlertEvent) -> tuple[object, ...]:
     return (alert.ts, alert.symbol, alert.level, alert.direction, alert.kind, alert.feed)
 
 
+def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
+    """Whether the "busted" alert ``bust`` takes back ``alert``: same symbol, level and
+    direction, fired at ``bust.original_ts`` (any time when that is unknown, 0)."""
+    return (
+        alert.kind != "busted"
+        and (alert.symbol, alert.level, alert.direction)
+        == (bust.symbol, bust.level, bust.direction)
+        and (not bust.original_ts or alert.ts == bust.original_ts)
+    )
+
+
 # >>> alerts10 (issue 10): acknowledgements in the log
 ACK = "ack"
 
@@ -109,8 +120,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-class AlertLog:
-    """Durable JSON-lines log: one ``AlertEvent.to_dict()`` per line, fsynced per alert.
+class AlertJournal:
+    """The durable alert log: JSON lines, one ``AlertEvent.to_dict()`` per line, fsynced per alert.
+    (The screen's alert panel is the widget ``tui.widgets.alert_log.AlertLog``; this is the file.)
+
+    A crossing that fired on a trade later cancelled is marked by a second line with the same
+    ``symbol``, ``level`` and ``direction``, ``"kind": "busted"`` and the busted alert's time in
+    ``original_ts``; the log is only ever appended to.
 
     A write or fsync that fails (ENOSPC, EROFS, EIO) is counted, never raised, and the file is
     cut back to where the line began, so the log only ever holds whole lines and the next alert
@@ -284,6 +300,8 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         feed=str(d.get("feed", "")),
         confirm=str(d.get("confirm", "tick")),  # alerts10
         muted=d.get("muted") is True,  # alerts10
+        # a "busted" line names the alert it busts
+        original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
     )
 
 
@@ -535,7 +553,7 @@ class _BackgroundSink:
                     queue.task_done()
 
     def problem(self) -> str | None:
-        """What went wrong so far, or None (see :meth:`AlertLog.problem`)."""
+        """What went wrong so far, or None (see :meth:`AlertJournal.problem`)."""
         return self.status_text() if self.failed or self.dropped else None
 
     def status_text(self) -> str:

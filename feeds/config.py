@@ -15,6 +15,7 @@ Example::
     alert_log = "~/r2k-alerts.jsonl"
     levels_file = "~/r2k-levels.json"   # levels added with + in the monitor (default: state dir)
     bell = true
+    mouse = false            # the monitor needs no mouse; true turns mouse reporting on
     webhook = "https://hooks.example.com/r2k"
 
     confirm = "tick"         # tick | 1m | 5m: a crossing confirmed on a print or a bar close
@@ -37,6 +38,10 @@ Example::
     [alerts.command]         # run per alert: no shell, each placeholder one argument
     argv = ["notify-send", "{title}", "{body}"]
     timeout = 10
+
+    [keys]                   # remap keys by binding id (r2k's help screen lists the ids)
+    pause = "space"
+    sort = "o,s"
 
 ``r2k config init`` writes a commented file with every key (feeds/configdoc.py).
 
@@ -153,6 +158,8 @@ class Settings:
     alert_log: Path = field(default_factory=default_alert_log)
     levels_file: Path = field(default_factory=default_levels_file)  # levels added in the app
     bell: bool = True
+    mouse: bool = False  # mouse reporting in the monitor (off: plain click-drag copies text)
+    keys: Mapping[str, str] = field(default_factory=dict)  # binding id -> keys ("ctrl+r,r")
     webhook: str | None = None
     feeds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     record: Path | None = None  # also write every tick to this CSV (replay format)
@@ -359,6 +366,9 @@ class ConfigFile(Section):
     alert_log: _text("~/.local/state/r2k/alerts.jsonl") | None = None
     levels_file: _text("~/.local/state/r2k/levels.json") | None = None
     bell: Annotated[bool, Meta(examples=[True])] = True
+    mouse: Annotated[bool, Meta(examples=[False])] = False
+    # binding id -> comma-separated Textual key names (the app checks the ids it knows)
+    keys: dict[str, str] = msgspec.field(default_factory=dict)
     webhook: (
         Annotated[str, Meta(pattern=r"^https?://\S+$", examples=["https://example.com/hook"])]
         | None
@@ -524,6 +534,10 @@ def _schema_error(e: msgspec.ValidationError, raw: Any, where: str) -> ConfigErr
     path = at.rstrip("`").lstrip(".")
     if path.endswith("[...]"):  # a value in a free-form table, e.g. feeds.alpaca = 3
         table = path.removesuffix("[...]")
+        if table == "keys":
+            return ConfigError(
+                f'{where}: keys must map binding ids to key names, e.g. [keys] pause = "space"'
+            )
         return ConfigError(
             f'{where}: {table} must hold one table per entry, e.g. [{table}.alpaca] key = "..."'
         )
@@ -569,6 +583,20 @@ def _levels(table: LevelsTable, where: str) -> tuple[LevelSpec, ...]:
     return tuple(out)
 
 
+def _keymap(table: dict[str, str], where: str) -> dict[str, str]:
+    """``[keys]``: binding id -> key names, spaces around the commas dropped."""
+    out: dict[str, str] = {}
+    for binding_id, value in table.items():
+        parts = [p.strip() for p in value.split(",")]
+        if not all(parts) or any(" " in p for p in parts):
+            raise ConfigError(
+                f"{where}: keys.{binding_id} must be key names separated by commas, "
+                f'not {value!r} (e.g. {binding_id} = "ctrl+r,r")'
+            )
+        out[binding_id] = ",".join(parts)
+    return out
+
+
 def merge_level(levels: list[LevelSpec], spec: LevelSpec) -> list[LevelSpec]:
     """alerts10: ``levels`` with ``spec`` added; one at a price already there sets that level's
     label (unless left at the default) and confirmation (if it names one) instead: a
@@ -595,6 +623,8 @@ def _settings_values(
             v = {str(k).lower(): dict(t) for k, t in v.items()}
         elif key == "nats":
             v = _nats(v, where)
+        elif key == "keys":
+            v = _keymap(v, where)
         elif key == "alerts":  # alerts10: one table, several settings
             values.update(_alerts(v, where, (raw or {}).get("alerts")))
             continue

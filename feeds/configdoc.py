@@ -54,6 +54,10 @@ DOCS: dict[str, str] = {
     "levels_file": "Where the monitor saves the levels added with +, their confirmation and the "
     "mutes",
     "bell": 'Ring the terminal bell on a crossing (needs "bell" in notify too)',
+    "mouse": "Turn the terminal's mouse reporting on (off: click-drag selects and copies text, "
+    "as over SSH one expects); --mouse for one run",
+    "keys": 'Remap keys by binding id: id = "key,key" (Textual key names). r2k\'s help screen '
+    "(?) lists every id; a key another binding uses is refused",
     "webhook": "POST each live feed's alert to this URL (not a muted level's); see webhook_format",
     "record": "Also append every tick to this CSV, replayable with --feed replay:PATH",
     "confirm": "How levels that name none confirm a crossing: on the price itself (tick), or on "
@@ -330,7 +334,9 @@ def default_file(flags: Collection[str] = ()) -> str:
         else:
             out += ["", *_key_lines(f.name, f, flags, example_only=False)]
     for f, t in tables:
-        if isinstance(t, mi.DictType):
+        if f.name == "keys":
+            out += ["", *_wrap(DOCS["keys"]), "[keys]", f'# pause = "space"{EXAMPLE_MARK}']
+        elif isinstance(t, mi.DictType):
             out += _feed_lines()
         elif isinstance(t, mi.StructType):
             out += _table_lines(f.name, t, flags)

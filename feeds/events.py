@@ -8,7 +8,14 @@ from enum import StrEnum
 
 @dataclass(slots=True)
 class Tick:
-    """One trade or price update. ``symbol`` is canonical (Yahoo style: ``^RUT``, ``MOG-A``)."""
+    """One trade or price update. ``symbol`` is canonical (Yahoo style: ``^RUT``, ``MOG-A``).
+
+    ``sale_flags`` says what the trade may not update, from its condition codes under the
+    consolidated tape's rules (:mod:`feeds.lastsale`: ``NOT_LAST``, ``NOT_HIGH_LOW``); 0 is a
+    regular sale, as every price update without conditions is. ``trade_id`` is the provider's
+    id for a trade that a later :class:`TradeCancel` or :class:`TradeCorrection` may name
+    (Alpaca's ``i``); None where the provider sends neither.
+    """
 
     symbol: str
     price: float
@@ -16,6 +23,8 @@ class Tick:
     size: float | None = None
     day_volume: float | None = None
     prev_close: float | None = None
+    sale_flags: int = 0
+    trade_id: int | str | None = None
 
 
 class FeedState(StrEnum):
@@ -67,6 +76,43 @@ class DailyCloses:
     closes: list[tuple[str, float]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class TradeCancel:
+    """A trade reported earlier is cancelled (or was an error): it is removed from the tape.
+
+    ``trade_id`` names the trade as its :class:`Tick` did; ``price`` is the price it was
+    reported at; ``ts`` (epoch ms) is when the cancel was sent. ``error`` tells an error
+    (Alpaca ``a: "E"``) from a cancel (``"C"``); both remove the trade.
+    """
+
+    symbol: str
+    trade_id: int | str
+    price: float
+    ts: int
+    error: bool = False
+
+
+@dataclass(slots=True)
+class TradeCorrection:
+    """A trade reported earlier is corrected: its price (and conditions) are replaced.
+
+    ``trade_id`` names the original trade; ``price``, ``size`` and ``sale_flags`` are the
+    corrected trade's (``sale_flags`` as on :class:`Tick`); ``new_id`` is the id the corrected
+    trade carries from now on (Alpaca ``ci``), None if it keeps the original's;
+    ``original_price`` is the price first reported (Alpaca ``op``), None if not sent; ``ts``
+    (epoch ms) is when the correction was sent.
+    """
+
+    symbol: str
+    trade_id: int | str
+    price: float
+    ts: int
+    size: float | None = None
+    sale_flags: int = 0
+    new_id: int | str | None = None
+    original_price: float | None = None
+
+
 # >>> ytd11 (issue 11): daily OHLC history, one session's closes of many symbols, progress
 #: A daily bar: (session date ISO, open, high, low, close); open/high/low None where unknown.
 DailyBar = tuple[str, float | None, float | None, float | None, float]
@@ -115,5 +161,17 @@ class HistoryProgress:
     detail: str = ""
 
 
-Event = Tick | FeedStatus | Bars | DailyCloses | DailyBars | SessionCloses | HistoryProgress
 # <<< ytd11
+
+
+Event = (
+    Tick
+    | FeedStatus
+    | Bars
+    | DailyCloses
+    | DailyBars
+    | SessionCloses
+    | HistoryProgress
+    | TradeCancel
+    | TradeCorrection
+)

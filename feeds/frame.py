@@ -1,6 +1,9 @@
 """The frame: an immutable view of the market that the app and headless commands render.
 
-Built once per frame by :class:`feeds.pipeline.Pipeline`; widgets read it and keep nothing.
+Built once per frame by :meth:`feeds.pipeline.Pipeline.frame` for a :class:`View` (what the
+screen asked to see: the board's sort, direction, filter and cursor symbol, a drilldown's symbol
+or level, whether chart series are due). A frame is the only thing a screen reads; widgets keep
+nothing of the market between frames.
 """
 
 from __future__ import annotations
@@ -13,6 +16,55 @@ from feeds.analytics import Breadth
 from feeds.events import FeedState, FeedStatus
 from feeds.levels import AlertEvent, LevelState
 from feeds.scoreboard import Scoreboard
+
+
+@dataclass(slots=True, frozen=True)
+class View:
+    """What a screen asks a frame for. Every field has the default a headless caller wants.
+
+    ``sort`` is one of :data:`feeds.analytics.SORT_KEYS`; ``filter`` keeps the constituents whose
+    symbol or name contains it (case-insensitive); ``cursor`` is the symbol under the board's
+    cursor (the frame says where it ranks now); ``symbol`` and ``level`` name a drilldown's subject
+    (its chart series come with ``charts``); ``charts`` asks for chart series (the app asks at
+    most once a second); ``paused`` is echoed for the status bar.
+    """
+
+    sort: str = "contribution"
+    descending: bool = True
+    filter: str = ""
+    cursor: str | None = None
+    symbol: str | None = None
+    level: float | None = None
+    charts: bool = False
+    paused: bool = False
+
+
+@dataclass(slots=True, frozen=True, eq=False)
+class Series:
+    """A chart line: ``times`` (epoch ms, ascending) and ``values`` of the same length."""
+
+    times: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+EMPTY_SERIES = Series(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+@dataclass(slots=True, frozen=True, eq=False)
+class Charts:
+    """Chart series of one frame (only when the view asked for them).
+
+    Spreads are in basis points since the anchor; prices in index or share points.
+    """
+
+    spread_spx: Series = EMPTY_SERIES  # (r RUT - r SPX) * 10,000 at each ^RUT point
+    spread_mags: Series = EMPTY_SERIES  # (r RUT - r MAGS) * 10,000
+    symbol: Series | None = None  # the view's symbol: its last sales over the session
+    symbol_anchor: float | None = None  # that symbol's anchor price (None: unknown)
+    level: Series | None = None  # the level symbol's last sales, when the view names a level
 
 
 @dataclass(slots=True, frozen=True)
@@ -75,13 +127,35 @@ class Board:
     ts: np.ndarray
     order: np.ndarray
     sort: str = "contribution"
-    member: np.ndarray | None = None
+    descending: bool = True
+    filter: str = ""  # the view's filter text ("" = every constituent)
+    universe: int = 0  # constituents before the filter
+    cursor: str | None = None  # the view's cursor symbol
+    cursor_rank: int | None = None  # where it ranks in this board (None: not in it)
+    member: np.ndarray | None = None  # bool per position (None: no holdings, all members)
     names_priced: int = 0
     coverage: float | None = None
     weights_as_of: str | None = None
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def rank_of(self, symbol: str | None) -> int | None:
+        """The rank (0 = first row) of ``symbol`` in this board, or None if it is not in it."""
+        if symbol is None:
+            return None
+        try:
+            pos = self.symbols.index(symbol)
+        except ValueError:
+            return None
+        hits = np.flatnonzero(self.order == pos)
+        return int(hits[0]) if len(hits) else None
+
+    def symbol_at(self, rank: int) -> str | None:
+        """The symbol ranked ``rank`` (0 = first row), or None past the end."""
+        if not 0 <= rank < len(self.order):
+            return None
+        return self.symbols[int(self.order[rank])]
 
     def row_at(self, pos: int) -> BoardRow:
         """The row at array position ``pos`` (not rank)."""
@@ -117,8 +191,10 @@ class LevelView:
     label: str
     user: bool
     state: LevelState
-    distance: float | None  # level - price, in points (positive: the level is above)
-    distance_pct: float | None  # as a fraction of the price
+    # "to go": level - price, in index points (positive: the level is above the price, the index
+    # must rise to reach it); one convention on the ladder, the level detail and in JSON
+    distance: float | None
+    distance_pct: float | None  # distance as a fraction of the price
     crossings: tuple[AlertEvent, ...] = ()
     # >>> alerts10 (issue 10)
     confirm: str = "tick"  # "tick" | "1m" | "5m": what confirms a crossing (the ladder shows it)
@@ -170,19 +246,24 @@ class Frame:
     streak: tuple[int, str]  # (sessions, "small" | "large" | "")
     estimated_indices: bool
     changed: frozenset[str] = frozenset()
-    new_alerts: list[AlertEvent] = field(default_factory=list)
+    new_alerts: list[AlertEvent] = field(default_factory=list)  # fired since the last frame
     problems: tuple[str, ...] = ()  # alert sinks that are failing (a full disk, a dead webhook)
+    view: View = View()  # what this frame was built for
+    feed_label: str = ""  # the feed's label (its spec, keys masked)
+    level_symbol: str = "^RUT"  # the symbol the levels watch
+    # recent alerts, newest first by their own time, each event once (the pipeline's history)
+    alerts: tuple[AlertEvent, ...] = ()
+    run_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` fired in this run
+    busted_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` taken back
+    charts: Charts | None = None  # chart series, when the view asked for them
+    wall_ms: int = 0  # the machine's clock when built (epoch ms): is the feed's day today?
     session_date: str = ""  # ISO date of the session the data is in ("" before any tick)
-    # >>> fail8a (issue 8 §2): what the feed-status screen shows; ``status`` carries the counts
-    feed: str = ""  # the feed's label (its spec)
-    status_history: tuple[FeedStatus, ...] = ()  # this run's status changes, oldest first
-    # <<< fail8a
-    # >>> alerts10 (issue 10)
+    # the feed-status screen: this run's status changes, oldest first (``status`` has the counts)
+    status_history: tuple[FeedStatus, ...] = ()
     spread_alerts: dict[str, SpreadAlerts] = field(default_factory=dict)  # by pair, with levels
     unacknowledged: int = 0  # crossings of unmuted levels not yet acknowledged (status bar)
-    # <<< alerts10
-    # ytd11 (issue 11): the year-to-date story (returns by period, streaks, YTD breadth, the
-    # holdings in use, ^RUT's daily bars); None only for frames built without a pipeline
+    # the year-to-date story (returns by period, streaks, YTD breadth, the holdings in use,
+    # ^RUT's daily bars); None only for frames built without a pipeline
     scoreboard: Scoreboard | None = None
 
     @property

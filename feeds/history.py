@@ -60,6 +60,15 @@ class Ring:
         if self._n < self.capacity:
             self._n += 1
 
+    def revise(self, bucket: int, price: float) -> None:
+        """Set the point of bucket number ``bucket`` (ts // bucket_ms) to ``price``, if held:
+        a cancelled or corrected trade changed that bucket's close."""
+        if not self._n or bucket > self._bucket:
+            return
+        hits = np.flatnonzero(self._times[: self._n] // self.bucket_ms == bucket)
+        if len(hits):
+            self._prices[hits[-1]] = price
+
     def _allocate(self) -> None:
         self._times = np.zeros(self.capacity, dtype=np.int64)
         self._prices = np.zeros(self.capacity, dtype=np.float64)

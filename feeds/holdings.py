@@ -5,9 +5,10 @@ Two file formats are accepted, told apart by their header line:
 * the bundled snapshot (``feeds/data/r2k_holdings.csv``, every member of the index, built by
   :mod:`feeds.bundle`): ``#`` comment lines carrying ``as_of`` and ``source``, then
   ``symbol,name,sector,weight_pct`` and optionally ``price`` (on the as-of date);
-* an iShares fund holdings download (layout in PROTOCOLS.md §6): BOM, a preamble with
-  ``Fund Holdings as of,"Nov 05, 2025"``, U+00A0 separator lines, the ``Ticker,...`` header,
-  quoted numbers with thousands commas, ``-`` as null and a multi-line quoted footer.
+* an iShares fund holdings download (the "Detailed Holdings and Analytics" CSV as published on
+  ishares.com): BOM, a preamble with ``Fund Holdings as of,"Nov 05, 2025"``, U+00A0 separator
+  lines, the ``Ticker,...`` header, quoted numbers with thousands commas, ``-`` as null and a
+  multi-line quoted footer.
 
 Every problem becomes an :class:`InputFileError` naming the file, the line and the fix.
 """

@@ -1,6 +1,6 @@
 """Current holdings: download the iShares IWM file, keep it by its as-of date, find the latest.
 
-``r2k holdings fetch`` downloads the fund's holdings CSV (PROTOCOLS.md §6) with httpx: a
+``r2k holdings fetch`` downloads the fund's holdings CSV (as published on ishares.com) with httpx: a
 browser ``User-Agent`` (iShares refuses default client agents), a timeout, retries with the
 shared backoff on network errors, HTTP 429 and 5xx, and the bytes counted as they arrive for a
 progress bar. The file is checked with the holdings parser before anything is kept, and refused
@@ -31,7 +31,7 @@ ISHARES_IWM_URL = (
     "https://www.ishares.com/us/products/239710/ishares-russell-2000-etf/1467271812596.ajax"
     "?fileType=csv&fileName=IWM_holdings&dataType=fund"
 )
-# iShares answers default client agents (python-httpx, curl) with a block page (§6)
+# iShares answers default client agents (python-httpx, curl) with a block page
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36"

@@ -28,16 +28,16 @@ EXAMPLE = "2500 breakout"
 
 def check_level(price: object) -> float:
     """A level's price, checked: a finite number within [LEVEL_MIN, LEVEL_MAX] index points,
-    rounded to the cent. Raises ValueError with one sentence to show the user."""
+    rounded to the cent. Raises ValueError with one sentence to show the user (at most 56
+    characters for any price a person types: the add-level dialog shows it on one line)."""
     if isinstance(price, bool) or not isinstance(price, int | float):
         raise ValueError(f"A level must be a number of index points, e.g. {EXAMPLE}")
     x = float(price)
     if not math.isfinite(x) or x <= 0:
-        raise ValueError("A level must be a positive, finite number of index points")
+        raise ValueError("A level must be a positive, finite number of points")
     if not LEVEL_MIN <= x <= LEVEL_MAX:
         raise ValueError(
-            f"{x:,.10g} is far from the Russell 2000 (about 2,000-3,000): "
-            f"use {LEVEL_MIN:,.0f} to {LEVEL_MAX:,.0f} points"
+            f"{x:,.10g} is far from the Russell 2000 ({LEVEL_MIN:,.0f}-{LEVEL_MAX:,.0f})"
         )
     return round(x, 2)
 
@@ -102,7 +102,7 @@ def _number(price_text: str, example: str) -> float:
     try:
         return float(price_text.replace(",", "").replace("_", ""))
     except ValueError:
-        raise ValueError(f"{clean(price_text, 20)!r} is not a number: try {example}") from None
+        raise ValueError(f"{clean(price_text, 15)!r} is not a number, e.g. {example}") from None
 
 
 def parse_level_input(text: str) -> LevelInput:
@@ -110,7 +110,7 @@ def parse_level_input(text: str) -> LevelInput:
     confirmation mode after the price: ``"2642"``, ``"2642 breakout"``, ``"2642 5m breakout"``,
     ``"2642:5m:breakout"``. Raises ValueError with one sentence to show the user."""
     price_text, confirm, label = _split(text)
-    price = check_level(_number(price_text, f"2642 or {CONFIRM_EXAMPLE}"))
+    price = check_level(_number(price_text, CONFIRM_EXAMPLE))
     return LevelInput(price, check_label(label), confirm)
 
 

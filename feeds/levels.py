@@ -15,11 +15,15 @@ aligned to the New York clock's minute (New York's UTC offset is a whole number 
 minute or five-minute boundary of epoch time is one on the New York clock too). A bar closes when
 the first price of a later bar arrives, or when :meth:`LevelEngine.close_bars` is told the clock
 has passed its end (the frame loop does, so a quiet market does not hold an alert back).
+
+An alert that fired on a trade later cancelled is busted (:meth:`LevelEngine.bust`): the level
+goes back to where it stood before that alert, and a ``"busted"`` alert says so.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -59,7 +63,7 @@ class AlertEvent:
     label: str
     direction: str  # "up" | "down"
     price: float
-    kind: str  # "cross" | "approach"
+    kind: str  # "cross" | "approach" | "busted"
     estimated: bool = False  # the index value was estimated from its ETF
     # the feed's spec kind ("sim", "replay", "yahoo", ...): sim and replay alerts never mix with
     # live ones (feeds.feed.is_live); "" when unknown (a log written before the field existed)
@@ -73,11 +77,14 @@ class AlertEvent:
     #: acknowledged by the user (an "ack" record in the durable log); state, not part of the event
     acknowledged: bool = False
     # <<< alerts10
+    #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
+    #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
+    original_ts: int = 0
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
 
-        return {
+        d: dict[str, object] = {
             "ts": iso_ms(self.ts),
             "symbol": self.symbol,
             "level": self.level,
@@ -90,6 +97,9 @@ class AlertEvent:
             "confirm": self.confirm,  # alerts10
             "muted": self.muted,  # alerts10
         }
+        if self.original_ts:
+            d["original_ts"] = iso_ms(self.original_ts)
+        return d
 
 
 @dataclass(slots=True)
@@ -120,6 +130,17 @@ class _Bar:
 
 _NO_ALERTS: list[AlertEvent] = []
 _NEVER = 2**62  # "no bar open": later than any epoch ms
+UNDO_MEMORY = 64  # alerts that can still be busted (a cancel follows its trade within seconds)
+
+
+@dataclass(slots=True)
+class _Undo:
+    """What an alert changed on its level: (side, state, near) before and after it fired."""
+
+    alert: AlertEvent
+    level: Level
+    before: tuple[Side, LevelState, bool]
+    after: tuple[Side, LevelState, bool]
 
 
 class LevelEngine:
@@ -156,6 +177,7 @@ class LevelEngine:
         self.confirm = check_confirm(confirm)
         self.levels: list[Level] = []
         self.last_price: float | None = None
+        self._undo: deque[_Undo] = deque(maxlen=UNDO_MEMORY)
         self._bars: dict[str, _Bar] = {}  # confirmation mode -> the bar being built
         self._closed_until: dict[str, int] = {}  # mode -> end of its last closed bar (ms)
         self._bar_modes: tuple[str, ...] = ()  # the bar-confirmed modes some level uses
@@ -210,6 +232,16 @@ class LevelEngine:
         lv = self.find(price)
         if lv is not None:
             lv.muted = muted
+        return lv
+
+    def set_confirm(self, price: float, confirm: str) -> Level | None:
+        """Confirm the level at ``price`` on ``confirm`` (one of :data:`CONFIRM_MODES`) from now
+        on; None if there is no such level. Raises ValueError for an unknown mode."""
+        mode = check_confirm(confirm)
+        lv = self.find(price)
+        if lv is not None and lv.confirm != mode:
+            lv.confirm = mode
+            self._update_modes()
         return lv
 
     def new_session(self, *, resettle: bool = False) -> None:
@@ -323,12 +355,17 @@ class LevelEngine:
             return out
         for lv in self.levels:
             band = lv.band
+            # (side, state, near) before an alert fires: what busting it restores; taken only
+            # when one is about to fire (rare), not for every level on every price
+            before = None
             if lv.confirm == "tick":
                 if lv.side is Side.BELOW and price > lv.price + band:
+                    before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.side = Side.ABOVE
                     lv.state = LevelState.CROSSED_UP
                     out = self._fire(out, lv, ts, "up", price, "cross", estimated)
                 elif lv.side is Side.ABOVE and price < lv.price - band:
+                    before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.side = Side.BELOW
                     lv.state = LevelState.CROSSED_DOWN
                     out = self._fire(out, lv, ts, "down", price, "cross", estimated)
@@ -336,6 +373,8 @@ class LevelEngine:
                 dist = abs(price - lv.price)
                 reach = self.approach * abs(lv.price)
                 if not lv.near and dist <= reach:
+                    if before is None:
+                        before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.near = True
                     if lv.state is LevelState.ARMED:
                         lv.state = LevelState.APPROACHING
@@ -346,7 +385,45 @@ class LevelEngine:
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED
+            if before is not None:  # remember how to take these alerts back
+                after = (lv.side, lv.state, lv.near)
+                for alert in out[fired:]:
+                    self._undo.append(_Undo(alert, lv, before, after))
         return out
+
+    def bust(self, alert: AlertEvent, ts: int, price: float) -> AlertEvent | None:
+        """Take back ``alert`` (it fired on a trade since cancelled): its level returns to its
+        side and state before the alert, unless a later alert has moved it since, and a
+        crossing leaves the level's crossings. Returns the ``"busted"`` alert to deliver
+        (``ts`` epoch ms of the cancel, ``price`` the price standing now, index points), or
+        None for an alert this engine no longer remembers (:data:`UNDO_MEMORY`) or a level
+        since removed.
+        """
+        undo = next((u for u in self._undo if u.alert is alert), None)
+        if undo is None:
+            return None
+        self._undo.remove(undo)
+        lv = undo.level
+        if not any(x is lv for x in self.levels):
+            return None
+        if (lv.side, lv.state, lv.near) == undo.after:
+            lv.side, lv.state, lv.near = undo.before
+        if alert.kind == "cross":
+            lv.crossings = [c for c in lv.crossings if c is not alert]
+        return AlertEvent(
+            ts,
+            alert.symbol,
+            alert.level,
+            alert.label,
+            alert.direction,
+            price,
+            "busted",
+            alert.estimated,
+            feed=alert.feed,
+            confirm=alert.confirm,
+            muted=alert.muted,
+            original_ts=alert.ts,
+        )
 
     def _fire(
         self,

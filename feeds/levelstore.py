@@ -170,10 +170,16 @@ class LevelStore:
 
     def add(self, price: float, label: str, confirm: str | None = None) -> None:
         """Save a level (a price already saved keeps its first label), with its confirmation
-        (None: the run's default). Raises LevelStoreError."""
+        (None: the run's default; a price already saved takes a confirmation given). Raises
+        LevelStoreError."""
         self._refresh()
         if price not in self:
             self.levels.append(SavedLevel(float(price), label, confirm))
+        elif confirm is not None:
+            self.levels = [
+                SavedLevel(lv.price, lv.label, confirm) if lv.price == price else lv
+                for lv in self.levels
+            ]
         self._save()
 
     # >>> alerts10 (issue 10)

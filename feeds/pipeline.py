@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feeds import analytics
+from feeds import analytics, series
+from feeds.alerts import alert_key, busts
 from feeds.events import (
     Bars,
     DailyBars,
@@ -32,9 +33,12 @@ from feeds.events import (
     HistoryProgress,
     SessionCloses,
     Tick,
+    TradeCancel,
+    TradeCorrection,
 )
 from feeds.feed import Feed, feed_kind
-from feeds.frame import Board, Frame, LevelView, Quote, SpreadAlerts
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
+from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
@@ -67,6 +71,7 @@ StatusSink = Callable[[FeedStatus], None]
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
+DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
@@ -74,6 +79,7 @@ MEMBER_COVERAGE = 0.8
 #: may still be on its way); the first print of a later bar closes it at once
 BAR_GRACE_MS = 1_000
 STATUS_MEMORY = 200  # fail8a: status changes kept for the feed-status screen (a run's history)
+FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
 class Pipeline:
@@ -104,16 +110,24 @@ class Pipeline:
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(
-            FeedState.CONNECTING, f"opening {feed.label}", int(time.time() * 1000)
+            FeedState.CONNECTING, f"opening {feed.label}", self._feed_now(feed)
         )
-        # >>> fail8a (issue 8 §1-2): the run's status history and whether the feed ever connected
+        # the run's status history and whether the feed ever connected (issue 8 §1-2)
+        self._opening = self.status
         self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
         self._history_view: tuple[FeedStatus, ...] | None = None
         self.ever_live = False
-        # <<< fail8a
+        # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
         self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         self._pending_alerts: list[AlertEvent] = []
+        self.fired = 0  # alerts fired by this run
+        self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
+        self._acks = 0  # acknowledgements made (the alert history changed in place)
+        self._recent: tuple[
+            tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
+        ] = ((), frozenset(), frozenset())
+        self._recent_key: tuple[object, ...] = ()
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -134,6 +148,8 @@ class Pipeline:
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
         self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
+        #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
+        self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
         # >>> alerts10 (issue 10): spread engines, fed by the ticks of their indices only
         self.spreads: dict[str, LevelEngine] = {}
         self.spread_anchor = anchor if anchor != "ytd" else "prev"
@@ -169,59 +185,46 @@ class Pipeline:
         elif isinstance(ev, HistoryProgress):
             self.progress[ev.what] = ev
         # <<< ytd11
+        elif isinstance(ev, TradeCancel | TradeCorrection):
+            self._on_amend(ev)
 
     def handle_batch(self, events: Sequence[object]) -> bool:
         """The events of one provider frame (or one release of the sim), in order: the same
-        state, alerts and statuses as :meth:`handle` on each (issue 12 §5). Ticks go through
-        :meth:`MarketState.apply_ticks` in one call; a headline tick stops it for its level,
-        spread and estimate checks, and any other event is handled on its own, then it goes
-        on. Returns True when the feed said it ENDED (nothing after that status is handled),
-        as :meth:`run` stops there."""
-        st = self.state
-        apply_ticks = st.apply_ticks
-        ids = st.ids
+        state, alerts and statuses as :meth:`handle` on each (issue 12 §5). Constituents' ticks
+        go through :meth:`MarketState.apply_ticks` in one call; a headline tick (its levels,
+        spreads, estimate) and any other event go through :meth:`handle`, then it goes on.
+        Returns True when the feed said it ENDED (nothing after that status is handled), as
+        :meth:`run` stops there."""
+        apply_ticks = self.state.apply_ticks
         nh = self._n_headline
         n = len(events)
         k = 0
         while k < n:
-            if self._adopting:  # unknown symbols may be respelt holdings: one at a time
-                ev = events[k]
+            # unknown symbols may be respelt holdings while adopting: then one at a time
+            j = k if self._adopting else apply_ticks(events, k, nh)
+            if j < n:
+                ev = events[j]
                 self.handle(ev)
-                k += 1
                 if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
                     return True
-                continue
-            j = apply_ticks(events, k, nh)
-            if j > k:
-                tick = events[j - 1]
-                i = ids[tick.symbol]  # type: ignore[attr-defined]
-                if i < nh:
-                    self._after_headline(i, tick)  # type: ignore[arg-type]
-                k = j
-            elif k < n:  # not a tick: a status, bars, closes
-                ev = events[k]
-                self.handle(ev)
-                k += 1
-                if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
-                    return True
+                j += 1
+            k = j
         return False
 
     def _on_tick(self, tick: Tick) -> None:
         if self._adopting and tick.symbol not in self.state.ids:
             self._adopt(tick.symbol)
+        # apply() gives a negative id for a trade that did not set the last sale: such a trade
+        # moves no level and no index estimate
         i = self.state.apply(tick)
         if i >= self._n_headline:  # alerts10: a constituent, the hot path: nothing more to do
             return
-        self._after_headline(i, tick)
-
-    def _after_headline(self, i: int, tick: Tick) -> None:
-        """A headline symbol's tick (id ``i``), applied: its levels, estimate and spreads."""
         if i == self._level_id and not self.estimated:
-            self._check_levels(tick.price, tick.ts, estimated=False)
+            self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
         if i in self._spread_watch:  # alerts10
-            self._check_spreads(i, tick.ts)
+            self._check_spreads(i, tick.ts, tick.symbol, tick.trade_id)
 
     def _adopt(self, symbol: str) -> None:
         """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
@@ -251,11 +254,12 @@ class Pipeline:
         index, fallback = ETF_PROXIES[etf]
         k = self.proxy_ratio(etf, fallback)
         est = round(tick.price * k, 2)
-        j = self.state.apply(Tick(index, est, tick.ts))
+        # the estimate carries the ETF trade's id: cancelling the trade takes it back too
+        j = self.state.apply(Tick(index, est, tick.ts, trade_id=tick.trade_id))
         if j == self._level_id:
-            self._check_levels(est, tick.ts, estimated=True)
+            self._check_levels(est, tick.ts, True, tick.symbol, tick.trade_id)
         if j in self._spread_watch:  # alerts10
-            self._check_spreads(j, tick.ts)
+            self._check_spreads(j, tick.ts, tick.symbol, tick.trade_id)
 
     def proxy_ratio(self, etf: str, fallback: float) -> float:
         """``k`` = last known index close / ETF close; the fallback until both are known."""
@@ -278,21 +282,110 @@ class Pipeline:
             for engine in self.spreads.values():  # alerts10
                 engine.new_session(resettle=True)
 
-    def _check_levels(self, price: float, ts: int, *, estimated: bool) -> None:
+    def _check_levels(
+        self,
+        price: float,
+        ts: int,
+        estimated: bool,
+        symbol: str = "",
+        trade_id: int | str | None = None,
+    ) -> None:
+        """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
+        ``trade_id``) are remembered, so that its cancel busts them."""
         # alerts10: a bar that ended before this price closes first, in the session it was in
         if self.levels.on_bars:
             self._data_lag = max(0, self.feed.now_ms() - ts)
             self._deliver(self.levels.close_bars(ts))
         self._roll_levels()
-        self._deliver(self.levels.on_price(price, ts, estimated=estimated))
+        fired = self.levels.on_price(price, ts, estimated=estimated)
+        if fired and trade_id is not None:
+            self._remember(fired, symbol, trade_id)
+        self._deliver(fired)
+
+    def _remember(self, fired: list[AlertEvent], symbol: str, trade_id: int | str) -> None:
+        """Keep which alerts ``symbol``'s trade ``trade_id`` fired (its cancel busts them)."""
+        key = (symbol, trade_id)
+        self._fired_by[key] = self._fired_by.get(key, []) + fired
+        if len(self._fired_by) > FIRED_MEMORY:
+            self._fired_by.popitem(last=False)
 
     def _deliver(self, alerts: list[AlertEvent]) -> None:
         for alert in alerts:
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
+            self.fired += 1
+            self._fired_keys.add(alert_key(alert))
             self._unacked = None  # alerts10: count again (the memory may have dropped one)
             for sink in self.alert_sinks:
                 sink(alert)
+
+    # --- cancels and corrections (feeds.lastsale) --------------------------------------------
+    def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
+        """A trade reported earlier is cancelled or corrected: the state takes it back out (or
+        re-prices it) and an index estimated from it follows. The alerts it fired (levels and
+        spreads) are busted, unless a correction left its price and eligibility as they were;
+        then the engines see the values that stand now."""
+        st = self.state
+        sym, tid = ev.symbol, ev.trade_id
+        alerts = self._fired_by.pop((sym, tid), [])
+        if type(ev) is TradeCancel:
+            moved = st.cancel(sym, tid)
+            if self.estimated and sym in ETF_PROXIES:
+                st.cancel(ETF_PROXIES[sym][0], tid)
+        else:
+            moved = self._correct(ev)
+            same = ev.price == ev.original_price and not ev.sale_flags & NOT_LAST
+            if same and alerts:  # a size or condition fix: what it fired stands
+                self._fired_by[(sym, tid if ev.new_id is None else ev.new_id)] = alerts
+                alerts = []
+        busted = [b for a in alerts if (b := self._bust(a, ev.ts)) is not None]
+        self._deliver(busted)
+        if not (busted or moved):
+            return
+        # the values standing now, kept with the trade that set them: its cancel busts what fires
+        last_id = st.last_trade_id(sym)
+        price = st.price(self.levels.symbol)
+        levels_busted = any(b.symbol == self.levels.symbol for b in busted)
+        if price is not None and (levels_busted or self._feeds_levels(sym)):
+            self._check_levels(price, ev.ts, self.estimated, sym, last_id)
+        index = ETF_PROXIES[sym][0] if self.estimated and sym in ETF_PROXIES else sym
+        for name in dict.fromkeys((sym, index)):
+            if (i := st.ids.get(name)) in self._spread_watch:
+                self._check_spreads(i, ev.ts, sym, last_id)
+
+    def _bust(self, alert: AlertEvent, ts: int) -> AlertEvent | None:
+        """Take back an alert whose trade was cancelled (None: its engine forgot it)."""
+        engine = self.engine_for(alert.symbol)
+        if engine is None:
+            return None
+        if engine is self.levels:
+            now = self.state.price(engine.symbol)
+        else:
+            now = self.spread_value(alert.symbol)
+        return None if now is None else engine.bust(alert, ts, now)
+
+    def _correct(self, ev: TradeCorrection) -> bool:
+        """Re-price the trade (and the index estimated from it); True if ``last`` moved."""
+        st = self.state
+        moved = st.correct(
+            ev.symbol,
+            ev.trade_id,
+            ev.price,
+            sale_flags=ev.sale_flags,
+            new_id=ev.new_id,
+        )
+        if self.estimated and ev.symbol in ETF_PROXIES:
+            index, fallback = ETF_PROXIES[ev.symbol]
+            est = round(ev.price * self.proxy_ratio(ev.symbol, fallback), 2)
+            st.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
+        return moved
+
+    def _feeds_levels(self, symbol: str) -> bool:
+        """Whether ``symbol``'s last sale is what the level engine watches: the index itself,
+        or the ETF it is estimated from."""
+        if not self.estimated:
+            return symbol == self.levels.symbol
+        return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
 
     # >>> alerts10 (issue 10): spreads, bar closes, acknowledgements, mutes ----------------------
     def add_spread_engine(self, pair: str, engine: LevelEngine) -> None:
@@ -321,7 +414,9 @@ class Pipeline:
             return None
         return round((la / aa - lb / ab) * 10_000.0, 2)
 
-    def _check_spreads(self, i: int, ts: int) -> None:
+    def _check_spreads(
+        self, i: int, ts: int, symbol: str = "", trade_id: int | str | None = None
+    ) -> None:
         if self._levels_session != self.state.session:
             for engine, _a, _b in self._spread_watch[i]:
                 self._deliver(engine.close_bars(ts))  # in the session they were built in
@@ -333,6 +428,8 @@ class Pipeline:
             if value is not None:
                 fired = engine.on_price(value, ts, estimated=self.estimated)
                 if fired:
+                    if trade_id is not None:  # tape7: its cancel busts them
+                        self._remember(fired, symbol, trade_id)
                     self._deliver(fired)
 
     def on_clock(self, now_ms: int | None = None) -> None:
@@ -385,6 +482,7 @@ class Pipeline:
                 if ack is not None:
                     ack(done, now)
             self._unacked = None
+            self._acks += 1
         return len(done)
 
     def unacknowledged(self) -> int:
@@ -429,24 +527,34 @@ class Pipeline:
         found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
+    @staticmethod
+    def _feed_now(feed: Feed) -> int:
+        """The feed's clock (epoch ms), which stamps statuses raised without a time: a sim's or
+        a replay's day is not today, and the status history reads in one clock."""
+        try:
+            return int(feed.now_ms())
+        except Exception:  # a feed that cannot tell its time yet
+            return int(time.time() * 1000)
+
     def set_status(self, status: FeedStatus) -> None:
         """The feed's latest status; a new state or reason is also kept in :attr:`history`
         (a status that only updates the counters replaces nothing there)."""
-        # >>> fail8a
         last = self.history[-1] if self.history else None
         if last is None or (last.state, last.detail) != (status.state, status.detail):
             if not status.ts:
-                status = replace(status, ts=int(time.time() * 1000))
+                status = replace(status, ts=self._feed_now(self.feed))
+            if len(self.history) == 1 and self.history[0] is self._opening:
+                # r2k's own "opening" was stamped before the feed had a clock (a sim's or a
+                # replay's day starts when it opens): it takes the feed's first time
+                self.history[0] = replace(self._opening, ts=min(self._opening.ts, status.ts))
             self.history.append(status)
             self._history_view = None
         if status.state is FeedState.LIVE:
             self.ever_live = True
-        # <<< fail8a
         self.status = status
         for sink in self.status_sinks:
             sink(status)
 
-    # >>> fail8a (issue 8 §1)
     def status_history(self) -> tuple[FeedStatus, ...]:
         """This run's status changes, oldest first (the latest :data:`STATUS_MEMORY`)."""
         if self._history_view is None:
@@ -478,8 +586,6 @@ class Pipeline:
             why = reasons[-1] if reasons else st.detail or "no reason given"
             return f"never connected: {why}"
         return None
-
-    # <<< fail8a
 
     async def run(self, feed_ms: int | None = None) -> None:
         """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
@@ -569,11 +675,13 @@ class Pipeline:
         self._universe_cache = u
         return u
 
-    def board(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Board:
-        return self._board(sort, descending, text)[0]
+    def board(self, view: View = DEFAULT_VIEW) -> Board:
+        """The constituents ranked and filtered as ``view`` asks."""
+        return self._board(view)[0]
 
-    def _board(self, sort: str, descending: bool, text: str) -> tuple[Board, analytics.Breadth]:
-        """The ranked board (filtered by ``text``) and the breadth of the whole universe."""
+    def _board(self, view: View) -> tuple[Board, analytics.Breadth]:
+        """The ranked board (filtered by the view's text) and the breadth of the whole universe."""
+        sort, descending, text = view.sort, view.descending, view.filter
         st = self.state
         u = self._universe()
         last_all, anchor_all = st.arrays(self.anchor)
@@ -622,11 +730,16 @@ class Pipeline:
             ts=np.array(st.ts, dtype=np.int64)[idx],
             order=order,
             sort=sort,
+            descending=descending,
+            filter=text,
+            universe=len(u.symbols),
+            cursor=view.cursor,
             member=member,
             names_priced=int(np.count_nonzero(priced)),
             coverage=coverage,
             weights_as_of=None if converted or self.holdings is None else self._asof(),
         )
+        board.cursor_rank = board.rank_of(view.cursor)
         return board, breadth
 
     def _asof(self) -> str:
@@ -636,15 +749,16 @@ class Pipeline:
     def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
         """Each universe name's weight at the anchor, and whether any was moved there.
 
-        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)`` (ARCHITECTURE.md,
-        Contribution). ``P_asof`` is the holdings file's own price (iShares ``Price``), else the
-        name's close on that date, else its price in the session of that date. ``I_anchor /
-        I_asof`` comes from the index's close on that date, else its price in that date's
-        session, else from the members (``Σ w_asof * P_anchor / P_asof`` over the members with
-        both prices, when they hold at least MEMBER_COVERAGE of the index weight: a cap-weighted
-        index grows as its weighted members do). With no source the weights stay as of the
-        holdings' date (the second value is then False). A name lacking a price keeps its as-of
-        weight.
+        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
+        a member's weight moves with its price against the index's (shares unchanged between
+        rebalances; see :func:`feeds.analytics.anchor_weights`). ``P_asof`` is the holdings file's
+        own price (iShares ``Price``), else the name's close on that date, else its price in the
+        session of that date. ``I_anchor / I_asof`` comes from the index's close on that date, else
+        its price in that date's session, else from the members (``Σ w_asof * P_anchor / P_asof``
+        over the members with both prices, when they hold at least MEMBER_COVERAGE of the index
+        weight: a cap-weighted index grows as its weighted members do). With no source the weights
+        stay as of the holdings' date (the second value is then False). A name lacking a price
+        keeps its as-of weight.
         """
         if self.holdings is None:
             return u.w_asof, False
@@ -711,17 +825,72 @@ class Pipeline:
             self._rate_wall = now
         return self._rate
 
-    def frame(self, sort: str = "contribution", descending: bool = True, text: str = "") -> Frame:
-        """Everything the screen shows, computed once. Consumes the dirty set and new alerts."""
+    def recent_alerts(
+        self,
+    ) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]]:
+        """The alert history newest first by the alerts' own time (a replay's alerts are older
+        than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
+        seed-0 sim or a replay played twice fires what the log has already); the ones this run
+        fired (one the log also has counts as this run's); and the ones taken back by a later
+        "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
+        it changed (a new alert, or an acknowledgement)."""
+        alerts = self.alerts
+        key = (
+            self.fired,
+            self._acks,
+            len(alerts),
+            alerts[0] if alerts else None,
+            alerts[-1] if alerts else None,
+        )
+        if key != self._recent_key:
+            self._recent_key = key
+            once: dict[tuple[object, ...], AlertEvent] = {}
+            for alert in alerts:  # this run's first (appended on the left)
+                once.setdefault(alert_key(alert), alert)
+            ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
+            fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
+            busted: set[AlertEvent] = set()
+            for n, bust in enumerate(ordered):
+                if bust.kind == "busted":  # the newest alert it takes back, older than itself
+                    taken = next(
+                        (a for a in ordered[n + 1 :] if a not in busted and busts(bust, a)), None
+                    )
+                    if taken is not None:
+                        busted.add(taken)
+            self._recent = (ordered, fired, frozenset(busted))
+        return self._recent
+
+    def charts(self, view: View) -> Charts:
+        """The chart series ``view`` needs: both spreads, its symbol's and its level's prices."""
+        st, anchor = self.state, self.anchor
+        symbol = level = None
+        symbol_anchor = None
+        if view.symbol is not None:
+            symbol = series.history(st, view.symbol)
+            symbol_anchor = st.anchor(view.symbol, anchor)
+        if view.level is not None:
+            level = series.history(st, self.levels.symbol)
+        return Charts(
+            spread_spx=series.spread(st, anchor, RUT, SPX),
+            spread_mags=series.spread(st, anchor, RUT, MAGS),
+            symbol=symbol,
+            symbol_anchor=symbol_anchor,
+            level=level,
+        )
+
+    def frame(self, view: View = DEFAULT_VIEW) -> Frame:
+        """Everything a screen shows for ``view``, computed once. Consumes the dirty set and the
+        alerts new since the last frame (so one consumer, the app or a headless command, pulls)."""
         st = self.state
         now = self.feed.now_ms()
         session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
-        board, breadth = self._board(sort, descending, text)
+        board, breadth = self._board(view)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         self.on_clock(now)  # alerts10: bars due close now, not at the next print
         new_alerts, self._pending_alerts = self._pending_alerts, []
+        alerts, fired, busted = self.recent_alerts()
         total = st.total_ticks
         if total != self._arrival_ticks:
             # ticks arrived since the last frame: their age is under one frame period
@@ -749,12 +918,19 @@ class Pipeline:
             changed=changed,
             new_alerts=new_alerts,
             problems=self.problems(),
+            view=view,
+            feed_label=self.feed.label,
+            level_symbol=self.levels.symbol,
+            alerts=alerts,
+            run_alerts=fired,
+            busted_alerts=busted,
+            charts=self.charts(view) if view.charts else None,
+            wall_ms=int(time.time() * 1000),
             session_date=st.session_date.isoformat() if st.session_date else "",
-            feed=self.feed.label,  # fail8a
-            status_history=self.status_history(),  # fail8a
-            spread_alerts=self.spread_alerts(),  # alerts10
-            unacknowledged=self.unacknowledged(),  # alerts10
-            scoreboard=self.scoreboard(now),  # ytd11
+            status_history=self.status_history(),
+            spread_alerts=self.spread_alerts(),
+            unacknowledged=self.unacknowledged(),
+            scoreboard=self.scoreboard(now),
         )
 
     def _streak(self) -> tuple[int, str]:

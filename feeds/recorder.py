@@ -19,7 +19,11 @@ What a replay needs besides the ticks goes in too: each tick carries its symbol'
 history (closes, with open/high/low where it gave bars; the members' closes of the sessions its
 batch endpoints gave) and its ``estimates_indices`` flag go to the sidecar ``PATH.daily.csv``
 (see :mod:`feeds.replay`), merged with what is there and replaced atomically at the next flush
-after the feed sends some.
+after the feed sends some. A trade's
+last-sale flags and id, and the cancels and corrections that later name it, are rows too, so a
+replay takes back what the live run took back. A print stamped before the symbol's latest is
+written as barred from the last sale (``sale_flags`` 1): the replay plays rows in time order,
+where it would no longer look late.
 """
 
 from __future__ import annotations
@@ -34,12 +38,24 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from feeds.atomic import write_atomic
 from feeds.errors import InputFileError
-from feeds.events import Bars, DailyBars, DailyCloses, Event, SessionCloses, Tick
+from feeds.events import (
+    Bars,
+    DailyBars,
+    DailyCloses,
+    Event,
+    SessionCloses,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed
+from feeds.journal import ENTRY as _ENTRY
+from feeds.journal import JOURNAL_SUFFIX
+from feeds.lastsale import NOT_LAST
 from feeds.replay import (
     COLUMNS,
     DAILY_COLUMNS,
@@ -55,7 +71,6 @@ FLUSH_EVERY_S = 1.0
 #: recording formats by file extension; a path without one gets DEFAULT_SUFFIX
 FORMATS = {".parquet": "parquet", ".csv": "csv"}
 DEFAULT_SUFFIX = ".parquet"
-JOURNAL_SUFFIX = ".journal"
 
 
 def recording_path(path: str | Path) -> Path:
@@ -134,6 +149,7 @@ class Recorder:
         self._daily_dirty = False  # daily rows not yet in the sidecar (written at a flush)
         self.estimates_indices = existing.estimates_indices if existing else False
         self._prev: dict[str, float] = {}  # each symbol's latest previous close
+        self._latest: dict[str, int] = {}  # each symbol's latest stamp of a last sale (ms)
         self._safe: dict[str, str] = {}  # symbol -> as written (no control characters)
         self.rows = 0  # rows on disk (written by a successful flush)
         self.lost = 0  # ticks not recorded because recording stopped
@@ -197,20 +213,74 @@ class Recorder:
             self.lost += 1
             return
         symbol, prev = self._fields(tick)
-        self._writer.writerow(
-            (
-                tick.ts,
-                symbol,
-                repr(tick.price),
-                _cell(tick.size),
-                _cell(prev),
-                _cell(tick.day_volume),
-            )
+        flags = tick.sale_flags
+        if not flags:  # tape7: a late print is written as barred from the last sale
+            if tick.ts < self._latest.get(tick.symbol, 0):
+                flags = NOT_LAST
+            else:
+                self._latest[tick.symbol] = tick.ts
+        self._row(
+            tick.ts,
+            symbol,
+            tick.price,
+            tick.size,
+            prev,
+            tick.day_volume,
+            flags,
+            tick.trade_id,
+            None,
         )
+
+    def write_amend(self, ev: TradeCancel | TradeCorrection) -> None:
+        """tape7: a cancel (``amends`` = its trade, no ``trade_id``) or a correction
+        (``amends`` = the original, ``trade_id`` = the corrected trade's id) as a row."""
+        if self.stopped is not None:
+            self.lost += 1
+            return
+        symbol = self._safe.get(ev.symbol) or clean(ev.symbol, 40)
+        if type(ev) is TradeCancel:
+            self._row(ev.ts, symbol, ev.price, None, None, None, 0, None, ev.trade_id)
+            return
+        assert isinstance(ev, TradeCorrection)
+        new_id = ev.trade_id if ev.new_id is None else ev.new_id
+        self._row(ev.ts, symbol, ev.price, ev.size, None, None, ev.sale_flags, new_id, ev.trade_id)
+
+    def _row(
+        self,
+        ts: int,
+        symbol: str,
+        price: float,
+        size: float | None,
+        prev: float | None,
+        volume: float | None,
+        flags: int,
+        trade_id: int | str | None,
+        amends: int | str | None,
+    ) -> None:
+        """One row (the columns of :data:`feeds.replay.COLUMNS`) into the buffer; flushed at
+        least once a second."""
+        self._buffer((ts, symbol, price, size, prev, volume, flags, trade_id, amends))
         self._pending += 1
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_EVERY_S:
             self.flush(now)
+
+    def _buffer(self, row: tuple[Any, ...]) -> None:
+        """A row as CSV text (a float as the shortest text that reads back the same)."""
+        ts, symbol, price, size, prev, volume, flags, trade_id, amends = row
+        self._writer.writerow(
+            (
+                ts,
+                symbol,
+                repr(price),
+                _cell(size),
+                _cell(prev),
+                _cell(volume),
+                flags or "",
+                "" if trade_id is None else trade_id,
+                "" if amends is None else amends,
+            )
+        )
 
     def note_prev_close(self, symbol: str, prev_close: float) -> None:
         """A previous close the feed sent outside a tick: later ticks of ``symbol`` carry it."""
@@ -366,6 +436,10 @@ def _schema():  # -> pa.Schema (pyarrow imported lazily: only Parquet recordings
             ("size", pa.float64()),
             ("prev_close", pa.float64()),
             ("day_volume", pa.float64()),
+            # tape7: last-sale flags (0-3), the trade's id, the trade a cancel/correction names
+            ("sale_flags", pa.int8()),
+            ("trade_id", pa.string()),
+            ("amends", pa.string()),
         ]
     )
 
@@ -373,7 +447,6 @@ def _schema():  # -> pa.Schema (pyarrow imported lazily: only Parquet recordings
 # zstd: a day of ticks in a fraction of the CSV's size; no statistics keeps each row group's
 # metadata (and so each journal entry) small
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": False}
-_ENTRY = struct.Struct("<QQI")  # journal entry: row group offset, length, footer length
 
 
 def row_group_footer(table) -> bytes:  # table: pa.Table
@@ -400,7 +473,7 @@ class ParquetRecorder(Recorder):
 
     def __init__(self, path: str | Path) -> None:
         self.journal_path = Path(path).expanduser().with_name(Path(path).name + JOURNAL_SUFFIX)
-        self._cols: tuple[list, ...] = ([], [], [], [], [], [])
+        self._cols: tuple[list, ...] = tuple([] for _ in range(9))
         self._jfd = -1
         self._broken = False  # a row group failed: the writer's own footer would be wrong
         super().__init__(path)
@@ -442,22 +515,13 @@ class ParquetRecorder(Recorder):
             ) from None
         return fd
 
-    def write(self, tick: Tick) -> None:
-        if self.stopped is not None:
-            self.lost += 1
-            return
-        symbol, prev = self._fields(tick)
-        ts, sym, price, size, pc, vol = self._cols
-        ts.append(tick.ts)
-        sym.append(symbol)
-        price.append(tick.price)
-        size.append(tick.size)
-        pc.append(prev)
-        vol.append(tick.day_volume)
-        self._pending += 1
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_EVERY_S:
-            self.flush(now)
+    def _buffer(self, row: tuple[Any, ...]) -> None:
+        """A row into the columns of the next row group (trade ids as text)."""
+        c = self._cols
+        for k in range(7):
+            c[k].append(row[k])
+        c[7].append(None if row[7] is None else str(row[7]))
+        c[8].append(None if row[8] is None else str(row[8]))
 
     def flush(self, now: float | None = None) -> None:
         """Write the buffered rows as one row group and its journal entry. On failure: the
@@ -522,39 +586,6 @@ class ParquetRecorder(Recorder):
                 self.journal_path.unlink()
 
 
-def read_journal(path: Path, journal: Path):  # -> tuple[pa.Table, int] | None
-    """Rebuild an interrupted Parquet recording (no footer) from its journal: (the rows of every
-    whole row group the journal lists, the bytes skipped after them), or None without a usable
-    journal. Raises nothing: a torn last entry or a row group past the file's end ends it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        data = path.read_bytes()
-        entries = journal.read_bytes()
-    except OSError:
-        return None
-    tables = []
-    k = 0
-    end = 4
-    while k + _ENTRY.size <= len(entries):
-        start, length, flen = _ENTRY.unpack_from(entries, k)
-        footer = entries[k + _ENTRY.size : k + _ENTRY.size + flen]
-        if len(footer) < flen or start + length > len(data):
-            break  # torn by the crash: the rows after this point were not whole
-        try:
-            tables.append(
-                pq.read_table(pa.BufferReader(b"PAR1" + data[start : start + length] + footer))
-            )
-        except (pa.ArrowException, OSError):
-            break
-        end = start + length
-        k += _ENTRY.size + flen
-    if not tables:
-        return None
-    return pa.concat_tables(tables), len(data) - end
-
-
 class RecordingFeed(Feed):
     """Wraps a feed and records every Tick it yields; otherwise transparent to the pipeline."""
 
@@ -613,6 +644,8 @@ class RecordingFeed(Feed):
                         self.recorder.note_prev_close(ev.symbol, ev.prev_close)
                 elif isinstance(ev, DailyCloses | DailyBars | SessionCloses):
                     self.recorder.write_daily(ev)
+                elif isinstance(ev, TradeCancel | TradeCorrection):
+                    self.recorder.write_amend(ev)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,9 +2,15 @@
 
 Format (what :mod:`feeds.recorder` writes): a header row, then ``ts`` (epoch milliseconds, or
 ISO-8601 with a UTC offset), ``symbol``, ``price`` and optionally ``size``, ``prev_close``,
-``day_volume``. The whole file is loaded and validated when the feed is built, so a bad file is
-reported as one line (file, line, problem, fix) before anything is shown, and then played at
-``options.speed`` times the original pacing (0 = as fast as possible).
+``day_volume``, and the tape's amendments: ``sale_flags`` (what the trade's conditions keep it
+from: 1 the last sale, 2 the high/low, 3 both; empty or 0 a regular sale), ``trade_id`` (the
+provider's trade id) and ``amends``. A row with ``amends`` set takes back the trade it names: a
+cancel when ``trade_id`` is empty (``price`` is the cancelled trade's), else a correction to
+``price``/``size``/``sale_flags`` under id ``trade_id`` (see :mod:`feeds.lastsale`).
+
+The whole file is loaded and validated when the feed is built, so a bad file is reported as one
+line (file, line, problem, fix) before anything is shown, and then played at ``options.speed``
+times the original pacing (0 = as fast as possible).
 
 Line numbers are those of a text editor (the header is line 1); a quoted cell spanning lines
 would shift them, but recordings never contain one. Parquet files have no lines: errors name the
@@ -30,20 +36,31 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from feeds.errors import FeedSpecError, InputFileError
-from feeds.events import DailyBars, DailyCloses, Event, FeedState, FeedStatus, SessionCloses, Tick
+from feeds.events import (
+    DailyBars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    SessionCloses,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, FeedOptions, register
 
 if TYPE_CHECKING:
     from feeds.directory import SymbolDirectory
 
 REQUIRED = ("ts", "symbol", "price")
-OPTIONAL = ("size", "prev_close", "day_volume")
+OPTIONAL = ("size", "prev_close", "day_volume", "sale_flags", "trade_id", "amends")
 COLUMNS = REQUIRED + OPTIONAL
+TEXT_COLUMNS = ("trade_id", "amends")  # ids are kept as written
 
 CHUNK = 4096  # rows converted from arrays to Python objects at a time (bounds memory)
 YIELD_EVERY = 2048  # at full speed, give the event loop a turn this often so the UI stays live
@@ -148,8 +165,13 @@ def load_replay(path: Path) -> ReplayData:
     optional = {
         c: _numbers(frame[c], c, problems, positive=c == "prev_close", required=False)
         for c in OPTIONAL
-        if c in names
+        if c in names and c not in TEXT_COLUMNS
     }
+    if "sale_flags" in optional:
+        _check_flags(optional["sale_flags"], frame["sale_flags"], problems)
+    for c in TEXT_COLUMNS:
+        if c in names:
+            optional[c] = frame[c].fillna("").astype(str).str.strip().to_numpy(dtype=object)
     if problems:
         k, message = min(problems, key=lambda p: p[0])
         raise InputFileError(f"{where(int(rows[k]))}: {message}")
@@ -223,7 +245,7 @@ def _read_parquet(path: Path, label: str):  # -> (pd.DataFrame, note)
     try:
         return pq.read_table(path).to_pandas(), ""
     except (pa.ArrowException, OSError) as e:
-        from feeds.recorder import JOURNAL_SUFFIX, read_journal
+        from feeds.journal import JOURNAL_SUFFIX, read_journal
 
         recovered = read_journal(path, path.with_name(path.name + JOURNAL_SUFFIX))
         if recovered is not None:
@@ -373,6 +395,21 @@ def _numbers(
             i = int(np.argmax(mask))
             problems.append((i, message(_cell(series, i))))
     return numeric
+
+
+def _check_flags(flags: np.ndarray, series, problems: list[tuple[int, str]]) -> None:
+    """sale_flags are whole numbers 0-3 (feeds.lastsale.NOT_LAST | NOT_HIGH_LOW)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(flags) & ((flags > 3) | (flags != np.round(flags)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        problems.append(
+            (
+                i,
+                f"sale_flags {_cell(series, i)!r} must be 0-3 (1: not the last sale, 2: not the "
+                "high/low, 3: neither); fix or delete the row",
+            )
+        )
 
 
 def daily_path(path: Path) -> Path:
@@ -599,6 +636,9 @@ class ReplayFeed(Feed):
             size = _optional_list(data, "size", start, stop)
             prev = _optional_list(data, "prev_close", start, stop)
             vol = _optional_list(data, "day_volume", start, stop)
+            flags = [int(f) if f else 0 for f in _optional_list(data, "sale_flags", start, stop)]
+            ids = _optional_list(data, "trade_id", start, stop)
+            amends = _optional_list(data, "amends", start, stop)
             for k in range(stop - start):
                 t = ts[k]
                 if speed > 0:
@@ -609,7 +649,16 @@ class ReplayFeed(Feed):
                         since_yield = 0
                 self._cursor = t
                 self.released += 1
-                yield Tick(symbols[k], price[k], t, size[k], vol[k], prev[k])
+                amended = amends[k]
+                if amended is None:
+                    yield Tick(symbols[k], price[k], t, size[k], vol[k], prev[k], flags[k], ids[k])
+                elif ids[k] is None:
+                    yield TradeCancel(symbols[k], amended, price[k], t)
+                else:
+                    new_id = None if ids[k] == amended else ids[k]
+                    yield TradeCorrection(
+                        symbols[k], amended, price[k], t, size[k], flags[k], new_id
+                    )
                 since_yield += 1
                 if since_yield >= YIELD_EVERY:
                     await sleep(0)
@@ -617,10 +666,13 @@ class ReplayFeed(Feed):
         yield FeedStatus(FeedState.ENDED, f"replay of {name} ended after {n:,} rows", self._cursor)
 
 
-def _optional_list(data: ReplayData, column: str, start: int, stop: int) -> list[float | None]:
+def _optional_list(data: ReplayData, column: str, start: int, stop: int) -> list[Any]:
+    """A column's cells as Python values, None where empty (NaN, or "" in a text column)."""
     arr = data.optional.get(column)
     if arr is None:
         return [None] * (stop - start)
+    if column in TEXT_COLUMNS:
+        return [x or None for x in arr[start:stop].tolist()]
     return [None if x != x else x for x in arr[start:stop].tolist()]  # NaN -> None
 
 

@@ -6,13 +6,15 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from feeds.alerts import AlertLog, CommandSink, WebhookSink, alert_log_path, read_recent
+from feeds.alerts import AlertJournal, CommandSink, WebhookSink, alert_log_path, read_recent
 from feeds.config import Settings
 from feeds.feed import FeedOptions, feed_kind, is_live, open_feed
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.levelstore import LevelStore
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
+
+__all__ = ["add_saved_levels", "build_pipeline", "close_sinks", "drain_webhooks", "level_engine"]
 
 if TYPE_CHECKING:
     from feeds.feed import Feed
@@ -159,7 +161,7 @@ def build_pipeline(
     kind = feed_kind(settings.feed)
     live = is_live(kind)
     # first: an unwritable log is a start-up error
-    log = AlertLog(alert_log_path(settings.alert_log, kind))
+    log = AlertJournal(alert_log_path(settings.alert_log, kind))
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
@@ -220,7 +222,9 @@ def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
     """
     warning = store.load()
     for lv in store.levels:
-        engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+        level = engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+        if lv.confirm is not None and level.confirm != lv.confirm:  # a technical level's, set
+            engine.set_confirm(lv.price, lv.confirm)  # with + (2642 5m)
     for symbol, level in store.muted:  # alerts10
         if symbol == engine.symbol:
             engine.set_muted(level, True)
@@ -239,5 +243,5 @@ async def close_sinks(pipeline: Pipeline, *, drain_timeout: float = 10.0) -> Non
     """Deliver queued webhooks and close the alert log (call once the pipeline has stopped)."""
     await drain_webhooks(pipeline, drain_timeout)
     for sink in pipeline.alert_sinks:
-        if isinstance(sink, AlertLog):
+        if isinstance(sink, AlertJournal):
             sink.close()

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from feeds import lastsale
 from feeds.events import Bars, DailyBars, DailyCloses, SessionCloses, Tick
 from feeds.history import Ring
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, TAPE_MASK
 from feeds.symbols import HEADLINE
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class MarketState:
         "_range_at_close",
         "_retired",
         "_session_until",
+        "_tape",
         "count",
         "daily",
         "daily_ohlc",  # ytd11
@@ -119,6 +122,9 @@ class MarketState:
         self._range_at_close: tuple[list[float | None], list[float | None]] | None = None
         self._retired = 0  # ticks counted in sessions that rolled over (for total_ticks)
         self.daily_rev = 0  # moves whenever ``daily`` changes (consumers cache on it)
+        #: the recent trades a cancel or correction may name (feeds.lastsale); made at the
+        #: first trade that has an id (a feed without cancels never pays for it)
+        self._tape: lastsale.Tape | None = None
         for s in symbols:
             self.id_of(s)
 
@@ -167,7 +173,12 @@ class MarketState:
         return True
 
     def apply(self, tick: Tick) -> int:
-        """Apply one tick; returns the symbol id. The per-tick hot path: keep it lean."""
+        """Apply one tick; returns the symbol id if it set the last sale, else ``~id`` (< 0).
+
+        The per-tick hot path: keep it lean. A trade its conditions keep from the last sale
+        (``tick.sale_flags``) or stamped before the current last goes the way of
+        :meth:`_apply_irregular`.
+        """
         try:
             i = self.ids[tick.symbol]  # a subscript, not .get(): no method call
         except KeyError:
@@ -176,21 +187,32 @@ class MarketState:
         ts = tick.ts
         if ts >= self._session_until:  # the session closed or a new day began: twice a day
             self._cross(ts)
+        stamps = self.ts
+        if tick.sale_flags or ts < stamps[i]:
+            return self._apply_irregular(i, tick)
         last = self.last
         before = last[i]
         last[i] = p
+        tid = tick.trade_id
+        if tid is not None:  # a trade a cancel may name later: remember what it moved
+            tape = self._tape or self._new_tape()
+            k = tape.pos
+            tape.entries[k] = (
+                tid, i, p, ts, 0, before, stamps[i], self.high[i], self.low[i], self.open[i]
+            )  # fmt: skip
+            tape.pos = (k + 1) & TAPE_MASK
         # low <= last <= high always holds, so a trade at the last price (a third of them) moves
         # neither; NaN compares false either way, as before
         if p != before:
             if before is None:
-                self.first[i] = self.high[i] = self.low[i] = p
+                self._first_sale(i, p)
             elif p > self.high[i]:  # type: ignore[operator]
                 self.high[i] = p
             elif p < self.low[i]:  # type: ignore[operator]
                 self.low[i] = p
         if ts >= self.next_bucket[i]:
             self._roll(i, ts, p, before)
-        self.ts[i] = ts
+        stamps[i] = ts
         self.count[i] += 1
         if tick.prev_close is not None:
             self.prev_close[i] = tick.prev_close
@@ -202,16 +224,13 @@ class MarketState:
         """Apply the ticks of ``events[start:]`` in order, exactly as :meth:`apply` on each
         would (issue 12 §5: a provider frame's trades in one call, the columns looked up once,
         not per tick). Returns the index of the first event not applied (``len(events)`` when
-        all were):
-
-        * it stops *before* an event that is not a :class:`Tick` (a status, bars), which the
-          caller handles on its own;
-        * it stops right *after* a tick whose symbol id is below ``stop_below`` (the headline
-          symbols, which the pipeline checks against levels one by one); 0 never stops.
+        all were): it stops *before* an event that is not a :class:`Tick` (a status, bars) and
+        before a tick whose symbol id is below ``stop_below`` (the headline symbols, whose
+        levels the pipeline checks tick by tick; 0 never stops), which the caller handles.
         """
         ids = self.ids
-        last, high, low, first = self.last, self.high, self.low, self.first
-        next_bucket, ts_col, count = self.next_bucket, self.ts, self.count
+        last, high, low = self.last, self.high, self.low
+        next_bucket, stamps, count = self.next_bucket, self.ts, self.count
         prev_close, day_volume = self.prev_close, self.day_volume
         until = self._session_until
         tick_type = Tick
@@ -223,31 +242,187 @@ class MarketState:
                 i = ids[tick.symbol]  # type: ignore[attr-defined]
             except KeyError:
                 i = self.id_of(tick.symbol)  # type: ignore[attr-defined]
+            if i < stop_below:
+                return k
+            # from here on, apply()'s rules, inlined
             p = tick.price  # type: ignore[attr-defined]
             ts = tick.ts  # type: ignore[attr-defined]
             if ts >= until:
                 self._cross(ts)
                 until = self._session_until
+            if tick.sale_flags or ts < stamps[i]:  # type: ignore[attr-defined]
+                self._apply_irregular(i, tick)  # type: ignore[arg-type]
+                continue
             before = last[i]
             last[i] = p
-            if p != before:  # the same rules as apply(), inlined
+            tid = tick.trade_id  # type: ignore[attr-defined]
+            if tid is not None:
+                tape = self._tape or self._new_tape()
+                slot = tape.pos
+                tape.entries[slot] = (
+                    tid, i, p, ts, 0, before, stamps[i], high[i], low[i], self.open[i]
+                )  # fmt: skip
+                tape.pos = (slot + 1) & TAPE_MASK
+            if p != before:
                 if before is None:
-                    first[i] = high[i] = low[i] = p
+                    self._first_sale(i, p)
                 elif p > high[i]:  # type: ignore[operator]
                     high[i] = p
                 elif p < low[i]:  # type: ignore[operator]
                     low[i] = p
             if ts >= next_bucket[i]:
                 self._roll(i, ts, p, before)
-            ts_col[i] = ts
+            stamps[i] = ts
             count[i] += 1
             if tick.prev_close is not None:  # type: ignore[attr-defined]
                 prev_close[i] = tick.prev_close  # type: ignore[attr-defined]
             if tick.day_volume is not None:  # type: ignore[attr-defined]
                 day_volume[i] = tick.day_volume  # type: ignore[attr-defined]
-            if i < stop_below:
-                return k + 1
         return len(events)
+
+    def _first_sale(self, i: int, p: float) -> None:
+        """The symbol's first last sale; the high/low may already hold prints that could not
+        be the last sale."""
+        self.first[i] = p
+        hi, lo = self.high[i], self.low[i]
+        # None: never traded; NaN: not since the rollover
+        self.high[i] = p if hi is None or hi != hi or p > hi else hi
+        self.low[i] = p if lo is None or lo != lo or p < lo else lo
+
+    # --- last-sale eligibility (feeds.lastsale) -----------------------------------------------
+    def _apply_irregular(self, i: int, tick: Tick) -> int:
+        """A trade that is not a plain last sale: its conditions keep it from the last sale or
+        the high/low (``tick.sale_flags``), or it is stamped before the current last sale (a
+        late print updates the high/low only, as the tape's sold-out-of-sequence ``Z`` does).
+        It still counts as a tick. Returns ``i`` if it set the last sale, else ``~i``.
+
+        A trade barred from the high/low never sets the last sale here either: the tapes
+        publish no condition that allows one and not the other, and ``low <= last <= high``
+        must hold (the per-tick path relies on it; a last outside the range reads as an error).
+        """
+        # still a tick (counted, its previous close and day volume kept: apply()'s tail)
+        self.count[i] += 1
+        if tick.prev_close is not None:
+            self.prev_close[i] = tick.prev_close
+        if tick.day_volume is not None:
+            self.day_volume[i] = tick.day_volume
+        p, ts, flags = tick.price, tick.ts, tick.sale_flags
+        if flags == NEITHER:  # most barred trades (odd lots, Form T): nothing more
+            return ~i
+        before, before_ts = self.last[i], self.ts[i]
+        hi, lo, open_ = self.high[i], self.low[i], self.open[i]
+        # the session's range: no print of an earlier session, none stamped before the open
+        # once the open has started the range (feeds.state: the range starts at the open)
+        in_range = ts >= self.session_start_ms and (open_ is None or ts >= self.session_open_ms)
+        if not flags & NOT_HIGH_LOW and in_range:
+            if hi is None or hi != hi or p > hi:  # None: never traded; NaN: not since the rollover
+                self.high[i] = p
+            if lo is None or lo != lo or p < lo:
+                self.low[i] = p
+        sets_last = not flags and ts >= before_ts
+        if sets_last:
+            self.last[i] = p
+            if before is None:
+                self.first[i] = p
+            if ts >= self.next_bucket[i]:
+                self._roll(i, ts, p, before)
+            self.ts[i] = ts
+        tid = tick.trade_id
+        if tid is not None and not flags & NOT_HIGH_LOW:  # it may have moved something
+            tape = self._tape or self._new_tape()
+            k = tape.pos
+            tape.entries[k] = (tid, i, p, ts, flags, before, before_ts, hi, lo, open_)
+            tape.pos = (k + 1) & TAPE_MASK
+        return i if sets_last else ~i
+
+    def cancel(self, symbol: str, trade_id: int | str) -> bool:
+        """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still
+        standing and the high/low forget its price. True if ``last`` changed.
+
+        A trade no longer on the tape (the last :data:`feeds.lastsale.TAPE_SIZE` trades) or
+        never seen changes nothing: it is long since not the last sale.
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        i, k, removed = found
+        self._tape.remove(k)  # type: ignore[union-attr]
+        return self._revise(i, k, removed)
+
+    def _find_trade(
+        self, symbol: str, trade_id: int | str
+    ) -> tuple[int, int, lastsale.Entry] | None:
+        """(symbol id, tape slot, entry) of a trade still on the tape, or None."""
+        tape = self._tape
+        i = self.ids.get(symbol)
+        k = -1 if i is None or tape is None else tape.find(i, trade_id)
+        entry = None if k < 0 else tape.entries[k]  # type: ignore[union-attr]
+        return None if i is None or entry is None else (i, k, entry)
+
+    def correct(
+        self,
+        symbol: str,
+        trade_id: int | str,
+        price: float,
+        *,
+        sale_flags: int = 0,
+        new_id: int | str | None = None,
+    ) -> bool:
+        """Replace a trade's price and conditions (a correction keeps the original's time):
+        ``last``, high and low become what they would have been. True if ``last`` changed.
+
+        A trade not among the recent ones changes nothing (see :meth:`cancel`).
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        i, k, old = found
+        tape = self._tape
+        assert tape is not None  # the trade was found on it
+        if sale_flags & NOT_HIGH_LOW:
+            tape.remove(k)  # corrected into a trade that sets nothing
+        else:  # the correction keeps the original's time
+            tid = trade_id if new_id is None else new_id
+            tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
+        return self._revise(i, k, old)
+
+    def _revise(self, i: int, k: int, old: lastsale.Entry) -> bool:
+        """Replay symbol ``i``'s trades from slot ``k`` on from the values before ``old`` (the
+        trade that was at ``k``); set last, its time, high, low and the chart points of the
+        buckets touched."""
+        session = (self.session_start_ms, self.session_open_ms, self.session_close_ms)
+        tape = self._tape
+        assert tape is not None
+        rev = lastsale.replay(tape, tape.later(k), i, old, session)
+        changed = rev.last != self.last[i]
+        self.last[i], self.high[i], self.low[i] = rev.last, rev.high, rev.low
+        self.open[i] = rev.open
+        self.ts[i] = rev.ts
+        ring = self.history[i]
+        bucket = ring.bucket_ms
+        for b in {old[3] // bucket} | {ts // bucket for ts, _ in rev.sales}:
+            close = lastsale.close_at(rev.sales, (b + 1) * bucket)
+            if close is not None:
+                ring.revise(b, close)
+        self.marked.add(i)
+        return changed
+
+    def _new_tape(self) -> lastsale.Tape:
+        self._tape = lastsale.Tape()
+        return self._tape
+
+    def forget_trades(self) -> None:
+        """Drop the tape of recent trades: at a new session, a cancel of yesterday's trade
+        must not bring back yesterday's high and low (the values each trade replaced)."""
+        self._tape = None
+
+    def last_trade_id(self, symbol: str) -> int | str | None:
+        """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
+        i = self.ids.get(symbol)
+        tape = self._tape
+        if i is None or tape is None:
+            return None
+        return tape.last_trade_id(i, self.last[i], self.ts[i])
 
     def _roll(self, i: int, ts: int, p: float, before: float | None) -> None:
         """The tick opened a new chart bucket (at most once a second per symbol)."""
@@ -288,6 +463,8 @@ class MarketState:
         self.session_start_ms = day.start_ms
         self.session_open_ms, self.session_close_ms = day.open_ms, day.close_ms
         if old is not None:
+            # a cancel of the last session's trade must not bring its high and low back
+            self.forget_trades()
             self._record_closes(old.isoformat(), self._closing_prices())
             self._record_ranges(old.isoformat())  # ytd11
             for i in range(len(self.symbols)):

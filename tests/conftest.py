@@ -49,14 +49,25 @@ def forget_secrets() -> Iterator[None]:
 # <<< fail8a
 
 
+class Received(list[dict[str, object]]):
+    """The bodies a webhook endpoint received, and the switch that lets ``/hold`` answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+
 @pytest.fixture
-def hook_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
-    """A webhook endpoint on 127.0.0.1: (base URL, the JSON bodies received). ``/fail`` -> 500."""
-    received: list[dict[str, object]] = []
+def hook_server() -> Iterator[tuple[str, Received]]:
+    """A webhook endpoint on 127.0.0.1: (base URL, the JSON bodies received). ``/fail`` -> 500;
+    ``/hold`` answers only once the test sets ``received.release`` (a post still in flight)."""
+    received = Received()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.path == "/hold":
+                received.release.wait(10)
             received.append(json.loads(body))
             self.send_response(500 if self.path == "/fail" else 204)
             self.end_headers()
@@ -70,6 +81,7 @@ def hook_server() -> Iterator[tuple[str, list[dict[str, object]]]]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", received
     finally:
+        received.release.set()
         server.shutdown()
         server.server_close()
 

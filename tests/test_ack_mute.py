@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from feeds.alertctl import AlertControl
-from feeds.alerts import AlertLog, alert_key, read_log, read_recent
+from feeds.alerts import AlertJournal, alert_key, read_log, read_recent
 from feeds.config import load_settings
 from feeds.delivery import TerminalNotifier
 from feeds.levels import AlertEvent
@@ -72,7 +72,7 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
     assert p2.acknowledge(alert_key(up)) == 0  # already done
     assert p2.frame().unacknowledged == 1
     for sink in p2.alert_sinks:
-        if isinstance(sink, AlertLog):
+        if isinstance(sink, AlertJournal):
             sink.close()
     after = log.read_bytes()
     assert after.startswith(before)  # appended, never rewritten
@@ -90,7 +90,7 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
 
 def test_acknowledge_all_writes_one_line_per_alert_in_one_append(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
-    log = AlertLog(path)
+    log = AlertJournal(path)
     alerts = [
         AlertEvent(T0 + k, "^RUT", 2450.0, "support", "up", 2452.0, "cross", feed="yahoo")
         for k in range(3)
@@ -107,7 +107,7 @@ def test_acknowledge_all_writes_one_line_per_alert_in_one_append(tmp_path: Path)
 
 
 def test_a_failed_acknowledgement_is_reported_not_raised(tmp_path: Path) -> None:
-    log = AlertLog(tmp_path / "alerts.jsonl")
+    log = AlertJournal(tmp_path / "alerts.jsonl")
     log.close()
     alert = AlertEvent(T0, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
     assert log.acknowledge([alert]) == 0
@@ -136,7 +136,7 @@ def test_a_muted_level_is_logged_marked_muted_and_interrupts_nobody(
     ]
     assert [v.muted for v in p.level_views() if v.price == 2450.0] == [True]
     for sink in p.alert_sinks:
-        if isinstance(sink, AlertLog):
+        if isinstance(sink, AlertJournal):
             sink.close()
 
     p = run(tmp_path, crossings)  # a restart: the mute is loaded from the levels file
@@ -186,3 +186,23 @@ def test_a_level_added_as_2642_5m_breakout_is_kept_with_its_confirmation(
         "5m",
         True,
     )
+
+
+def test_2642_5m_at_a_technical_level_confirms_it_on_5m_closes_and_keeps_it(
+    tmp_path: Path, crossings: Path
+) -> None:
+    """The issue's own example: 2,642 is a technical level, so "2642 5m breakout" sets its
+    confirmation (as [[levels.user]] at its price does) instead of saying it is there."""
+    p = reopen(tmp_path, crossings)
+    control = AlertControl(p, LevelStore(tmp_path / "levels.json"))
+    change = control.add_level("2642 5m breakout")
+    assert change.changed
+    assert change.message == "Level 2,642 upside target: confirmed on a 5m close"
+    lv = p.levels.find(2642.0)
+    assert lv is not None and (lv.confirm, lv.user, lv.label) == ("5m", False, "upside target")
+    assert not control.add_level("2642 5m").changed  # already so: nothing to do
+    assert not control.add_level("2642").changed
+    again = reopen(tmp_path, crossings)
+    AlertControl(again, LevelStore(tmp_path / "levels.json")).load()
+    kept = again.levels.find(2642.0)
+    assert kept is not None and (kept.confirm, kept.user) == ("5m", False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.alerts import AlertLog, offline_log_path
+from feeds.alerts import AlertJournal, offline_log_path
 from feeds.config import load_settings
 from feeds.levels import AlertEvent
 from feeds.timefmt import iso_ms
@@ -27,7 +27,7 @@ def alert(ts: int, feed: str, level: float = 2450.0, kind: str = "cross") -> Ale
 def logs(tmp_path: Path) -> Path:
     config = tmp_path / "c.toml"
     config.write_text(f'alert_log = "{tmp_path / "alerts.jsonl"}"\n')
-    live = AlertLog(tmp_path / "alerts.jsonl")
+    live = AlertJournal(tmp_path / "alerts.jsonl")
     first, second = alert(DAY1, "yahoo"), alert(DAY2, "polygon", 2642.0)
     third = alert(DAY2 + 60_000, "yahoo", 2300.0)
     for a in (first, second, third):
@@ -39,7 +39,7 @@ def logs(tmp_path: Path) -> Path:
     busted["original_ts"] = iso_ms(third.ts)
     with (tmp_path / "alerts.jsonl").open("a") as f:
         f.write(json.dumps(busted) + "\n")
-    practice = AlertLog(offline_log_path(tmp_path / "alerts.jsonl"))
+    practice = AlertJournal(offline_log_path(tmp_path / "alerts.jsonl"))
     practice(alert(DAY2, "sim", 2861.0))
     practice(alert(DAY2, "replay", 3000.0))
     practice.close()

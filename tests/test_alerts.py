@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from feeds.alerts import (
-    AlertLog,
+    AlertJournal,
     StatusLineSink,
     StdoutSink,
     WebhookSink,
@@ -33,11 +33,11 @@ def alert(i: int, direction: str = "up") -> AlertEvent:
 
 def test_log_appends_durably_and_reads_back_newest_first(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "alerts.jsonl"  # parents are created
-    log = AlertLog(path)
+    log = AlertJournal(path)
     log(alert(0))
     log(alert(1, "down"))
     log.close()
-    log = AlertLog(path)  # a restart appends, never truncates
+    log = AlertJournal(path)  # a restart appends, never truncates
     log(alert(2))
     log.close()
     lines = path.read_text().splitlines()
@@ -92,7 +92,7 @@ def test_unwritable_log_is_a_one_line_config_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(ConfigError) as info:
-        AlertLog(blocker / "alerts.jsonl")
+        AlertJournal(blocker / "alerts.jsonl")
     message = str(info.value)
     assert "\n" not in message
     assert f"cannot write the alert log '{blocker / 'alerts.jsonl'}'" in message
@@ -161,7 +161,7 @@ def test_webhook_without_a_loop_drops_instead_of_raising() -> None:
 
 
 def test_an_alert_log_that_cannot_write_reports_a_problem(tmp_path: Path) -> None:
-    log = AlertLog(tmp_path / "alerts.jsonl")
+    log = AlertJournal(tmp_path / "alerts.jsonl")
     assert log.problem() is None
     log(alert(1))
     assert log.problem() is None
@@ -209,7 +209,7 @@ def test_a_full_disk_keeps_whole_lines_and_counts_what_was_not_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "alerts.jsonl"
-    log = AlertLog(path)
+    log = AlertJournal(path)
     log(alert(0))
     free = _full_disk_after(monkeypatch, 40)  # the next line is cut after 40 bytes
     log(alert(1))  # never raises into the pipeline
@@ -230,7 +230,7 @@ def test_a_full_disk_keeps_whole_lines_and_counts_what_was_not_written(
 def test_a_full_disk_on_dev_full_is_counted_not_raised(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
-    log = AlertLog("/dev/full")
+    log = AlertJournal("/dev/full")
     log(alert(0))
     log.close()
     assert log.not_written == 1 and "No space left on device" in (log.problem() or "")
@@ -240,7 +240,7 @@ def test_a_cut_last_line_is_repaired_when_the_log_opens(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     whole = json.dumps(alert(0).to_dict())
     path.write_text(whole + "\n" + whole[:30], encoding="utf-8")  # a crash mid-write
-    log = AlertLog(path)
+    log = AlertJournal(path)
     assert log.repaired is not None and "removed a cut last line (30 bytes" in log.repaired
     log(alert(1))
     log.close()
@@ -251,7 +251,7 @@ def test_a_cut_last_line_is_repaired_when_the_log_opens(tmp_path: Path) -> None:
 def test_a_whole_last_entry_missing_only_its_newline_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     path.write_text(json.dumps(alert(0).to_dict()), encoding="utf-8")
-    log = AlertLog(path)
+    log = AlertJournal(path)
     assert log.repaired is None
     log(alert(1))
     log.close()
@@ -272,7 +272,7 @@ def _raw_controls(text: str) -> list[str]:
 def test_the_log_stdout_and_status_lines_escape_control_characters(tmp_path: Path) -> None:
     bad = AlertEvent(T0, "^RUT", 2450.0, HOSTILE, "up", 2452.0, "cross")
     path = tmp_path / "alerts.jsonl"
-    log = AlertLog(path)
+    log = AlertJournal(path)
     log(bad)
     log.close()
     out, err = io.StringIO(), io.StringIO()
@@ -317,7 +317,7 @@ def test_each_entry_names_its_feed_and_identical_events_are_written_once(
     path = tmp_path / "alerts.offline.jsonl"
     sim = [replace(alert(i), feed="sim") for i in range(2)]
     for _ in range(2):  # a seed-0 sim run, twice: the same events
-        log = AlertLog(path)
+        log = AlertJournal(path)
         for a in sim:
             log(a)
         log.close()

@@ -1,30 +1,38 @@
-"""The app driven through Pilot with a fake feed and a fixed clock (no sleeps, no wall time)."""
+"""The whole app over a pipeline, driven through Pilot with a fake feed and a fixed clock: keys
+become messages, messages change the view, and the next frame shows it (no sleeps, no wall time).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from feeds.config import Settings
 from feeds.events import FeedState, FeedStatus, Tick
-from feeds.levels import LevelState
+from feeds.levels import AlertEvent, LevelState
 from feeds.pipeline import Pipeline
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline, opening_ticks
+from tui import keys
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
 from tui.screens.constituent import ConstituentScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
+from tui.screens.spread import SpreadScreen
+from tui.widgets.chart import Chart
 from tui.widgets.status_bar import StatusBar
 
 
 class Clock:
-    """A monotonic clock the test moves by hand (chart cadence)."""
+    """A monotonic clock the test moves by hand (chart cadence, toast throttling)."""
 
     def __init__(self) -> None:
         self.t = 1000.0
@@ -33,13 +41,13 @@ class Clock:
         return self.t
 
 
-def make_app(pipeline: Pipeline | None = None, **kw: object) -> R2KApp:
+def make_app(pipeline: Pipeline | None = None, **kw: Any) -> R2KApp:
     """An app over the test market. The market is fed after the app is built, as a feed would
     be: what is in ``pipeline.alerts`` when the app starts is the durable log's history."""
     fresh = pipeline is None
     pipeline = pipeline or make_pipeline()
     # 0.01 Hz: the timer never fires during a test; frames are pulled explicitly
-    app = R2KApp(pipeline, refresh_hz=0.01, run_feed=False, clock=Clock(), **kw)  # type: ignore[arg-type]
+    app = R2KApp(pipeline, refresh_hz=0.01, run_feed=False, clock=Clock(), **kw)
     if fresh:
         load(pipeline)
     return app
@@ -47,7 +55,7 @@ def make_app(pipeline: Pipeline | None = None, **kw: object) -> R2KApp:
 
 @asynccontextmanager
 async def running(app: R2KApp, size: tuple[int, int]) -> AsyncIterator[Pilot[None]]:
-    """run_test, then wait until the app has pulled its first frame (calendar warmed)."""
+    """run_test, then wait until the app has shown its first frame (calendar warmed)."""
     async with app.run_test(size=size) as pilot:
         await app.started.wait()
         await pilot.pause()
@@ -63,6 +71,10 @@ def status_text(app: R2KApp) -> str:
     return app.screen.query_one(StatusBar)._key[0]  # type: ignore[index]
 
 
+def messages(app: R2KApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
 def rut(pipeline: Pipeline, price: float, ts: int = NOW_MS) -> None:
     pipeline.handle(Tick("^RUT", price, ts))
 
@@ -70,7 +82,7 @@ def rut(pipeline: Pipeline, price: float, ts: int = NOW_MS) -> None:
 async def test_layout_fits_80x24() -> None:
     app = make_app()
     async with running(app, (80, 24)) as pilot:
-        app.pull_frame(charts=True)
+        app.show_now(charts=True)
         await pilot.pause()
         screen = app.screen.region
         ids = ["status", "card", "ladder", "alerts", "leaders"]
@@ -82,7 +94,6 @@ async def test_layout_fits_80x24() -> None:
         for i, a in enumerate(panels):
             for b in panels[i + 1 :]:
                 assert not a.overlaps(b), (a, b)
-        # the board keeps real rows, the card its three quotes and the spread line
         assert app.main.board.page_height >= 6
         assert regions["card"].height >= 8
         assert app.main.ladder.row_count == 6  # five levels and the price row
@@ -91,7 +102,6 @@ async def test_layout_fits_80x24() -> None:
 async def test_layout_wide_puts_board_right() -> None:
     app = make_app()
     async with running(app, (120, 40)) as pilot:
-        app.pull_frame(charts=True)
         await pilot.pause()
         card = app.screen.query_one("#card").region
         board = app.screen.query_one("#leaders").region
@@ -99,139 +109,180 @@ async def test_layout_wide_puts_board_right() -> None:
         assert app.main.board.page_height >= 30
 
 
-async def test_level_crossing_reaches_log_ladder_toast_and_bell() -> None:
+async def test_a_crossing_reaches_the_panel_the_ladder_a_toast_and_the_bell() -> None:
     app = make_app()
     rang: list[bool] = []
-    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    app.controller.notices.bell = lambda: rang.append(True)
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         rut(app.pipeline, 2460.0, NOW_MS + 1000)  # through 2,450 by more than the band
-        app.pull_frame()
+        app.show_now()
         await pilot.pause()
-        crosses = [e.alert for e in app.main.alerts.entries if e.alert.kind == "cross"]
+        crosses = [a for a in app.main.alerts.alerts if a.kind == "cross"]
         assert [(a.level, a.direction) for a in crosses] == [(2450.0, "up")]
         row = next(r for r in app.main.ladder.rows if r.level and r.level.price == 2450.0)
         assert row.level is not None and row.level.state is LevelState.CROSSED_UP
         assert rang == [True]
-        assert any("crossed up through 2,450.00" in n.message for n in app._notifications)
+        assert "▲ crossed up ^RUT 2,450 support at 2,460.00" in messages(app)
 
 
-async def test_bell_can_be_turned_off() -> None:
-    class Settings:
-        bell = False
-
-    app = make_app(settings=Settings())
-    rang: list[bool] = []
-    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
-    async with running(app, (100, 30)):
-        rut(app.pipeline, 2460.0, NOW_MS + 1000)
-        assert rang == []
-
-
-async def test_enter_opens_constituent_and_escape_restores_cursor() -> None:
+async def test_alerts_toast_while_the_figures_are_paused() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
+        await pilot.press("p")
         await pilot.pause()
+        board = app.main.board.board
+        rut(app.pipeline, 2460.0, NOW_MS + 1000)
+        app._on_timer()  # ticks arrived: a frame is due, paused or not
+        await pilot.pause()
+        assert any("crossed up" in m for m in messages(app))
+        assert app.main.board.board is board  # the figures stayed as they were
+        assert any(a.kind == "cross" for a in app.main.alerts.alerts)  # the panel moved on
+
+
+async def test_the_bell_can_be_turned_off() -> None:
+    app = make_app(settings=Settings(bell=False))
+    rang: list[bool] = []
+    app.controller.notices.bell = lambda: rang.append(True)
+    async with running(app, (100, 30)) as pilot:
+        rut(app.pipeline, 2460.0, NOW_MS + 1000)
+        app.show_now()
+        await pilot.pause()
+        assert rang == [] and any("crossed up" in m for m in messages(app))
+        await pilot.press("b")
+        assert app.controller.notices.bell_on
+
+
+async def test_enter_opens_the_constituent_and_escape_restores_the_cursor() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
         assert app.focused is app.main.board
         await pilot.press("j", "j")
         expected = app.main.board.symbol_at(2)
         await pilot.press("enter")
+        await pilot.pause()
         assert isinstance(app.screen, ConstituentScreen)
         assert app.screen.symbol == expected
+        assert app.screen.query_one(Chart).point_count > 0  # its series came with the frame
         await pilot.press("escape")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert app.main.board.cursor == 2
         assert app.focused is app.main.board
 
 
-async def test_enter_on_level_opens_level_detail() -> None:
+async def test_the_cursor_follows_its_name_through_the_pipeline() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
+        await pilot.press("j", "j")
+        chosen = app.main.board.symbol_at(2)
+        assert chosen is not None and app.controller.view.cursor == chosen
+        prev = app.pipeline.state.prev_close[app.pipeline.state.ids[chosen]]
+        app.pipeline.handle(Tick(chosen, prev, NOW_MS + 1000))  # back to flat: last rank
+        app.show_now()
+        await pilot.pause()
+        board = app.main.board
+        assert board.cursor != 2 and board.symbol_at(board.cursor) == chosen
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConstituentScreen) and app.screen.symbol == chosen
+
+
+async def test_enter_on_a_level_opens_it() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
         app.main.ladder.focus()
         await pilot.pause()
-        assert app.main.ladder.level_at(app.main.ladder.cursor) is not None
-        price = app.main.ladder.level_at(app.main.ladder.cursor).price  # type: ignore[union-attr]
+        level = app.main.ladder.level_at(app.main.ladder.cursor)
+        assert level is not None
         await pilot.press("enter")
-        assert isinstance(app.screen, LevelScreen)
-        assert app.screen.price == price
+        await pilot.pause()
+        assert isinstance(app.screen, LevelScreen) and app.screen.price == level.price
+        assert app.screen.query_one(Chart).point_count > 0
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_ladder_cursor_skips_the_price_row() -> None:
+async def test_the_ladder_cursor_skips_the_price_row() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         app.main.ladder.focus()
         for _ in range(6):
             await pilot.press("j")
             assert app.main.ladder.selectable(app.main.ladder.cursor)
 
 
-async def test_s_changes_the_order() -> None:
+async def test_s_changes_the_order_and_the_header() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         by_contribution = board_symbols(app)
         await pilot.press("s")
-        assert app.sort == "return"
+        assert app.controller.view.sort == "return"
         by_return = board_symbols(app)
         assert by_return != by_contribution
-        rets = [
-            app.main.board.board.row_at(app.main.board.board.symbols.index(s)).ret
-            for s in by_return
-        ]  # type: ignore[union-attr]
+        board = app.main.board.board
+        assert board is not None
+        rets = [board.ret[board.symbols.index(s)] for s in by_return]
         assert rets == sorted(rets, reverse=True)
         await pilot.pause()
-        # what the terminal shows: the header's arrow moved to the sorted column
         screen = app.export_screenshot()
         assert "Return▼" in screen and "Ctb&#160;bp▼" not in screen
         await pilot.press("s", "s")
-        assert app.sort == "symbol"
+        assert app.controller.view.sort == "symbol"
         assert board_symbols(app) == sorted(by_contribution)
+        await pilot.press("S")
+        assert board_symbols(app) == sorted(by_contribution, reverse=True)
 
 
 async def test_slash_filters_the_board() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"ionq")
+        await pilot.pause()
         assert board_symbols(app) == ["IONQ"]
         await pilot.press("enter")
         assert app.focused is app.main.board
         assert board_symbols(app) == ["IONQ"]
         await pilot.press("escape")
-        assert app.filter_text == ""
+        await pilot.pause()
+        assert app.controller.view.filter == ""
         assert len(board_symbols(app)) == len(holdings().constituents)
 
 
-async def test_filter_matches_names_too() -> None:
+async def test_a_filter_typed_in_one_burst_lands_in_the_box() -> None:
+    from textual import events
+
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
+        # as a fast typist's keys arrive: all queued before the first is handled
+        for key, char in (("slash", "/"), ("i", "i"), ("o", "o"), ("slash", "/"), ("n", "n")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        assert isinstance(app.focused, Input) and app.focused.value == "io/n"
+
+
+async def test_the_filter_matches_names_too() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("slash", *"health")
+        await pilot.pause()
         assert sorted(board_symbols(app)) == ["GH", "HIMS"]
 
 
-async def test_p_pauses_the_display_but_not_the_pipeline() -> None:
+async def test_p_pauses_the_figures_but_not_the_pipeline() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        await pilot.pause()
         await pilot.press("p")
-        assert app.paused
-        assert "PAUSED" in status_text(app)
-        frames = app.frames
+        await pilot.pause()
+        assert app.controller.view.paused and "PAUSED" in status_text(app)
         app.pipeline.handle(Tick("BE", 120.0, NOW_MS + 1000))
-        app._on_timer()  # a refresh tick while paused pulls nothing
-        assert app.frames == frames
+        app._on_timer()
         assert app.pipeline.state.price("BE") == 120.0  # the pipeline kept consuming
         assert app.main.board.board.find("BE").last == 104.0  # type: ignore[union-attr]
         await pilot.press("p")
-        assert not app.paused
+        await pilot.pause()
+        assert not app.controller.view.paused
         assert app.main.board.board.find("BE").last == 120.0  # type: ignore[union-attr]
         assert "PAUSED" not in status_text(app)
 
@@ -254,9 +305,9 @@ async def test_markup_in_feed_text_renders_literally() -> None:
         table = app.main.board
         assert board_symbols(app) == ["[red]X"]
         line = table.render_line(table.HEADER_LINES).text
-        assert "[red]X" in line
-        assert "[bold red]Markup Corp[/]" in line
+        assert "[red]X" in line and "[bold red]Markup Corp[/]" in line
         await pilot.press("enter")
+        await pilot.pause()
         assert isinstance(app.screen, ConstituentScreen)
         title = app.screen.query_one("#detail")._border_title
         assert title is not None and "[red]X · [bold red]Markup Corp[/]" in title.plain
@@ -269,27 +320,26 @@ async def test_control_characters_are_stripped_from_feed_errors() -> None:
     async with running(app, (120, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        app.pull_frame()
+        app.show_now()
         assert app.pipeline.status.state is FeedState.ERROR
         text = status_text(app)
-        assert "ERROR" in text
-        assert "RuntimeError: socket closed [31m[red]boom[/]" in text
+        assert "ERROR" in text and "RuntimeError: socket closed [31m[red]boom[/]" in text
         assert "\x1b" not in text and "\x07" not in text
         assert app.is_running
 
 
-async def test_stale_feed_is_dimmed_and_said() -> None:
+async def test_a_stale_feed_is_dimmed_and_said() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         app.pipeline.set_status(FeedStatus(FeedState.STALE, "no ticks for 20s"))
-        app.pull_frame()
+        app.show_now()
         await pilot.pause()
         assert "STALE" in status_text(app)
         assert app.main.board.dim and app.main.ladder.dim
         assert app.main.card.has_class("-stale")
 
 
-async def test_anchor_keys() -> None:
+async def test_anchor_keys_and_y_goes_back_to_the_day_anchor_it_came_from() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         await pilot.press("a")
@@ -297,21 +347,23 @@ async def test_anchor_keys() -> None:
         await pilot.press("y")
         assert app.pipeline.anchor == "ytd"
         await pilot.press("y")
-        assert app.pipeline.anchor == "prev"
-        assert "prev close" in status_text(app)
+        assert app.pipeline.anchor == "open"  # not the previous close
+        await pilot.press("y", "y")
+        assert app.pipeline.anchor == "open"
+        assert "Returns since today's open" in messages(app)
+        assert "today's open" in status_text(app)
 
 
 async def test_add_level_validates_then_adds() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         await pilot.press("plus")
         assert isinstance(app.screen, AddLevelScreen)
         await pilot.press(*"abc", "enter")
         assert isinstance(app.screen, AddLevelScreen)
-        error = app.screen.query_one("#error")
-        assert "not a number" in str(error.render())
+        assert "not a number" in str(app.screen.query_one("#error").render())
         await pilot.press(*["backspace"] * 3, *"2,500 my stop", "enter")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         added = [lv for lv in app.pipeline.levels.levels if lv.user]
         assert [(lv.price, lv.label) for lv in added] == [(2500.0, "my stop")]
@@ -321,14 +373,15 @@ async def test_add_level_validates_then_adds() -> None:
 async def test_charts_redraw_at_most_once_a_second() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        clock: Clock = app.clock  # type: ignore[assignment]
-        app.pull_frame()
+        clock: Clock = app.controller.clock  # type: ignore[assignment]
+        clock.t += 1
+        app.show_now()
         await pilot.pause()
         chart = app.main.card.chart
         before = chart.redraws
         for _ in range(4):
             clock.t += 0.25
-            app.pull_frame()
+            app.show_now()
         assert chart.redraws - before == 1  # one second of 4 Hz frames: one redraw
         assert chart.point_count > 0
 
@@ -336,18 +389,22 @@ async def test_charts_redraw_at_most_once_a_second() -> None:
 async def test_resize_keeps_cursor_sort_and_filter() -> None:
     app = make_app()
     async with running(app, (80, 24)) as pilot:
-        app.pull_frame()
         await pilot.press("s", "j", "j", "j")
+        chosen = app.main.board.symbol_at(3)
         await pilot.resize_terminal(120, 40)
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
         assert app.screen.has_class("-wide")
-        assert app.main.board.cursor == 3 and app.sort == "return"
+        assert app.main.board.symbol_at(app.main.board.cursor) == chosen
+        assert app.controller.view.sort == "return"
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.main.board.cursor == 3
 
 
-async def test_watchdog_exits_when_the_terminal_goes_away(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_watchdog_exits_when_the_terminal_goes_away(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class Gone:
         closed = False
 
@@ -362,9 +419,7 @@ async def test_watchdog_exits_when_the_terminal_goes_away(monkeypatch: pytest.Mo
     assert app.return_code == 1
 
 
-async def test_earlier_alerts_are_seeded_from_the_pipeline() -> None:
-    from feeds.levels import AlertEvent
-
+async def test_earlier_alerts_come_from_the_pipelines_history() -> None:
     pipeline = make_pipeline()
     old = AlertEvent(NOW_MS - 86_400_000, "^RUT", 2450.0, "support", "down", 2440.0, "cross")
     pipeline.alerts.appendleft(old)  # as build_pipeline does from the durable log
@@ -372,62 +427,49 @@ async def test_earlier_alerts_are_seeded_from_the_pipeline() -> None:
     load(pipeline)  # then the feed: ^RUT opens 4 points under 2,450 (an approach notice)
     async with running(app, (100, 30)) as pilot:
         await pilot.pause()
-        entries = [(e.alert.kind, e.earlier) for e in app.main.alerts.entries]
-        assert entries == [("approach", False), ("cross", True)]
-        assert app.main.alerts.entries[-1].alert == old
+        panel = app.main.alerts
+        assert [a.kind for a in panel.alerts] == ["approach", "cross"]
+        assert [panel.earlier(i) for i in range(2)] == [False, True]
+        assert panel.alerts[-1] == old
 
 
-def test_bindings_are_described_and_unique() -> None:
-    app = make_app()
-    groups = app.key_groups()
-    seen: dict[str, str] = {}
-    for _title, bindings in groups:
-        for b in bindings:
-            assert b.description, b  # type: ignore[union-attr]
-            for key in b.key.split(","):  # type: ignore[union-attr]
-                # the same key in two groups must be the same action (enter opens, everywhere)
-                action = b.action  # type: ignore[union-attr]
-                if key in seen and key != "escape":
-                    assert seen[key] == action or key == "enter", (key, seen[key], action)
-                seen.setdefault(key, action)
-
-
-async def test_command_palette_reaches_every_action() -> None:
+async def test_the_palette_reaches_every_action() -> None:
     app = make_app()
     async with running(app, (100, 30)):
-        titles = {c.title for c in app.get_system_commands(app.screen)}
-    for needed in (
-        "Quit",
-        "Help",
-        "Pause / resume",
-        "Cycle anchor",
-        "Day / YTD",
-        "Cycle sort",
-        "Reverse sort",
-        "Filter",
-        "Clear filter",
-        "Add level",
-        "Spread detail",
-        "Bell on/off",
-        "Sort by symbol",
-        "Anchor: year start",
-    ):
-        assert needed in titles
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+    wanted = {k.palette for _, k in keys.all_keys() if k.palette}
+    wanted |= {"Quit", "Clear filter", "Sort by symbol", "Anchor: year start", "Focus levels"}
+    assert wanted <= set(commands)
+    # the help line is the table's, with the key in effect: never retyped by hand
+    sort = next(k for k in keys.TABLE["main"] if k.id == "sort")
+    assert commands["Cycle sort"].help == f"{sort.help} (s)"
+    assert commands["Anchor: today's open"].help == "Measure returns since today's open"
 
 
-async def test_enter_on_the_spread_card_opens_spread_detail() -> None:
-    from tui.screens.spread import SpreadScreen
-    from tui.widgets.chart import Chart
+async def test_palette_commands_post_the_same_messages_as_keys() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        commands["Sort by weight"].callback()
+        commands["Anchor: first price"].callback()
+        await pilot.pause()
+        assert app.controller.view.sort == "weight" and app.pipeline.anchor == "first"
+        await commands["Pause / resume"].callback()  # type: ignore[misc]
+        await pilot.pause()
+        assert app.controller.view.paused
 
+
+async def test_enter_on_the_spread_card_opens_the_spread_detail() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         app.main.card.focus()
         await pilot.press("enter")
-        assert isinstance(app.screen, SpreadScreen)
         await pilot.pause()
+        assert isinstance(app.screen, SpreadScreen)
         assert all(c.point_count > 0 for c in app.screen.query(Chart))
         await pilot.press("escape")
-        assert isinstance(app.screen, MainScreen)
+        await pilot.press("d")
+        assert isinstance(app.screen, SpreadScreen)
 
 
 async def test_tab_moves_between_panels() -> None:
@@ -440,57 +482,45 @@ async def test_tab_moves_between_panels() -> None:
         assert set(seen) >= {"card", "ladder", "alerts", "board"}
 
 
-async def test_remove_a_user_level_from_the_ladder() -> None:
-    app = make_app()
-    async with running(app, (100, 30)) as pilot:
-        app.pipeline.levels.add(2600.0, "mine")
-        app.pull_frame()
-        ladder = app.main.ladder
-        ladder.focus()
-        ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
-        await pilot.press("x")
-        assert not any(lv.user for lv in app.pipeline.levels.levels)
-
-
-async def test_idle_moves_the_clock_without_frames_busy_pulls_every_tick() -> None:
+async def test_idle_moves_the_clock_without_frames_busy_shows_every_tick() -> None:
     app = make_app()
     async with running(app, (100, 30)):
-        clock: Clock = app.clock  # type: ignore[assignment]
+        clock: Clock = app.controller.clock  # type: ignore[assignment]
         feed = app.pipeline.feed
         assert isinstance(feed, FakeFeed)
-        frames = app.frames
+        frames = app.controller.frames
         feed.clock_ms += 1000
         for _ in range(4):  # one second of refresh ticks, nothing happened
             clock.t += 0.25
             app._on_timer()
-        assert app.frames == frames  # no frame built...
+        assert app.controller.frames == frames  # no frame built...
         assert "11:30:01 ET" in status_text(app)  # ...but the clock moved on
         for _ in range(16):  # a full frame every five idle seconds
             clock.t += 0.25
             app._on_timer()
-        assert app.frames - frames == 1
-        frames = app.frames
+        assert app.controller.frames - frames == 1
+        frames = app.controller.frames
         for i in range(4):  # ticks arriving: every refresh tick shows a frame
             app.pipeline.handle(Tick("BE", 105.0 + i, NOW_MS + 1000 * (i + 1)))
             clock.t += 0.25
             app._on_timer()
-        assert app.frames - frames == 4
+        assert app.controller.frames - frames == 4
 
 
 async def test_a_whipsaw_rings_once_but_logs_every_crossing() -> None:
     app = make_app()
     rang: list[bool] = []
-    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    app.controller.notices.bell = lambda: rang.append(True)
     async with running(app, (100, 30)):
         for i, price in enumerate((2460.0, 2440.0, 2460.0)):
             rut(app.pipeline, price, NOW_MS + 1000 * (i + 1))
-        app.pull_frame()
-        crosses = [e for e in app.main.alerts.entries if e.alert.kind == "cross"]
-        assert len(crosses) == 3
+        app.show_now()
+        assert len([a for a in app.main.alerts.alerts if a.kind == "cross"]) == 3
         assert rang == [True]
-        clock: Clock = app.clock  # type: ignore[assignment]
+        clock: Clock = app.controller.clock  # type: ignore[assignment]
         clock.t += 10
         rut(app.pipeline, 2440.0, NOW_MS + 5000)
+        app.show_now()
         assert rang == [True, True]
 
 
@@ -513,15 +543,75 @@ async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
     pipeline.alert_sinks.append(sink)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
         assert not [n for n in app._notifications if n.title == "Not written or delivered"]
         pipeline.handle(Tick("^RUT", 2440.0, NOW_MS + 1000))
         pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 2000))  # crosses 2,450
         assert sink.lost >= 1
-        app.pull_frame()
+        app.show_now()
         await pilot.pause()
         shown = [n.message for n in app._notifications if n.title == "Not written or delivered"]
         assert shown and "not written" in shown[0]
-        app.pull_frame()  # the same problem is not announced twice
-        count = len([n for n in app._notifications if n.title == "Not written or delivered"])
-        assert count == 1
+        app.show_now()  # the same problem is not announced twice
+        assert len([n for n in app._notifications if n.title == "Not written or delivered"]) == 1
+
+
+# --- keys: one table, remapped by [keys] ----------------------------------------------------------
+
+
+async def test_a_remapped_key_works_and_the_footer_says_so() -> None:
+    app = make_app(settings=Settings(keys={"pause": "space"}))
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        assert not app.controller.view.paused  # p is no longer bound
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.controller.view.paused
+        footer = app.screen.query_one("Footer")
+        shown = {k.description: k.key_display for k in footer.query("FooterKey")}  # type: ignore[attr-defined]
+        assert shown["Pause"] == "space"
+
+
+async def test_the_footer_shows_every_word_at_100_columns() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()  # the footer lays its keys out after the bindings settle
+        last = app.screen._compositor.render_strips()[-1].text
+        for key in keys.TABLE["app"] + keys.TABLE["main"] + keys.TABLE["rows"]:
+            if key.show:
+                assert key.description in last, (key.description, last)
+
+
+async def test_mouse_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from tui import cli
+
+    seen: list[bool] = []
+
+    def run(self: R2KApp, *, mouse: bool = True, **_: Any) -> None:
+        seen.append(mouse)
+
+    monkeypatch.setattr(R2KApp, "run", run)
+    assert cli.main(["--feed", "sim"]) == 0
+    assert cli.main(["--feed", "sim", "--mouse"]) == 0
+    config = tmp_path / "r2k.toml"
+    config.write_text("mouse = true\n")
+    assert cli.main(["--config", str(config)]) == 0
+    assert seen == [False, True, True]
+
+
+async def test_an_unknown_key_id_is_one_line_before_the_app_starts(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui import cli
+
+    config = tmp_path / "r2k.toml"
+    config.write_text('[keys]\npuase = "space"\n')
+    assert cli.main(["--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"r2k: error: config file '{config}': [keys] has no binding id 'puase'")
+    assert err.count("\n") == 1
+
+
+def test_settings_default_to_no_mouse_and_no_remaps() -> None:
+    assert replace(Settings()).mouse is False and dict(Settings().keys) == {}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from feeds import series
 from feeds.events import Tick
 from feeds.levels import LevelState
+from feeds.symbols import RUT
 from tests.test_app import make_app, running
 from tests.tui_fakes import ET, NOW_MS, FakeFeed
-from tui import series
+from tui.messages import OpenConstituent
 from tui.screens.constituent import ConstituentScreen
 from tui.widgets.chart import Chart
 
@@ -29,9 +31,10 @@ async def test_an_app_left_running_rolls_over_at_the_next_session() -> None:
         pipeline = app.pipeline
         pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 1000))  # up through 2,450 on Thursday
         pipeline.handle(Tick("BE", 105.0, NOW_MS + 2000))
-        app.pull_frame()
+        frame = app.show_now()
         await pilot.pause()
-        lv = next(v for v in app.frame.levels if v.price == 2450.0)  # type: ignore[union-attr]
+        assert frame is not None
+        lv = next(v for v in frame.levels if v.price == 2450.0)
         assert lv.state is LevelState.CROSSED_UP and len(lv.crossings) == 1
         assert app.main.alerts.session == "2025-11-20"
 
@@ -39,10 +42,10 @@ async def test_an_app_left_running_rolls_over_at_the_next_session() -> None:
         pipeline.handle(Tick("^RUT", 2470.0, NEXT_OPEN))  # still above 2,450: no crossing
         pipeline.handle(Tick("BE", 103.0, NEXT_OPEN))
         feed.clock_ms = NEXT_OPEN + 60_000
-        frame = app.pull_frame(charts=True)
+        frame = app.show_now(charts=True)
         await pilot.pause()
 
-        assert frame.session_date == "2025-11-21"
+        assert frame is not None and frame.session_date == "2025-11-21"
         rut = frame.quotes["^RUT"]
         assert rut.prev_close == 2460.0  # Thursday's last price (no daily close for it yet)
         assert (rut.open, rut.high, rut.low, rut.count) == (2470.0, 2470.0, 2470.0, 1)
@@ -55,7 +58,7 @@ async def test_an_app_left_running_rolls_over_at_the_next_session() -> None:
         # the alert panel's "today": Thursday's crossing is dated and dimmed now
         log = app.main.alerts
         assert log.session == "2025-11-21"
-        k = next(k for k, e in enumerate(log.entries) if e.alert.kind == "cross")
+        k = next(k for k, a in enumerate(log.alerts) if a.kind == "cross")
         cells = log.row_cells(k, 60)
         assert cells_text(cells).startswith(" 11-20 11:30")
         assert cells[1][1] == "earlier"  # not the "up" style of a crossing this session
@@ -67,22 +70,22 @@ async def test_an_app_left_running_rolls_over_at_the_next_session() -> None:
         assert crdo is not None and crdo.ret == 0.0 and crdo.count == 0 and crdo.high is None
         assert (frame.breadth.advancers, frame.breadth.decliners) == (0, 1)
         # the intraday chart holds Friday only
-        times, _ = series.spread(pipeline)
-        assert len(times) == 0  # ^GSPC has not traded on Friday yet: no spread points
-        times, prices = series.history(pipeline, "^RUT")
-        assert times.tolist() == [NEXT_OPEN] and prices.tolist() == [2470.0]
+        assert frame.charts is not None
+        assert len(frame.charts.spread_spx) == 0  # ^GSPC has not traded on Friday: no points
+        points = series.history(pipeline.state, RUT)
+        assert points.times.tolist() == [NEXT_OPEN] and points.values.tolist() == [2470.0]
 
 
 async def test_constituent_chart_ends_at_the_live_last_with_the_session_range() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.open_constituent("BE")
+        app.post_message(OpenConstituent("BE"))
         await pilot.pause()
         assert isinstance(app.screen, ConstituentScreen)
         t = NOW_MS + 60_000  # a minute mark: one constituent chart bucket from here
         for dt_ms, price in ((0, 105.0), (10_000, 107.0), (20_000, 104.0), (30_000, 105.5)):
             app.pipeline.handle(Tick("BE", price, t + dt_ms))
-        app.pull_frame(charts=True)
+        app.show_now(charts=True)
         await pilot.pause()
         chart = app.screen.query_one(Chart)
         assert chart._values[-1] == 105.5 and chart._times[-1] == t + 30_000  # live

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 import tui.app
+import tui.controller
 from feeds.alerts import WebhookSink
 from feeds.config import Settings, load_settings, parse_level
 from feeds.events import Tick
+from feeds.levelinput import LevelInput
 from feeds.pipeline import Pipeline
 from feeds.setup import level_engine
+from tests.conftest import Received
 from tests.test_app import make_app, running
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
@@ -48,6 +51,26 @@ def messages(app: R2KApp) -> list[str]:
 # --- levels added in the app survive a restart ----------------------------------------------
 
 
+async def test_keys_typed_in_one_burst_after_plus_reach_the_dialog() -> None:
+    """A trader types "+2500 jump⏎" faster than the dialog mounts: the keys go into its box in
+    order, none reaches the board behind it ("j" would move its cursor), and Enter adds it."""
+    from textual import events
+
+    app = app_for(load_settings())
+    async with running(app, (100, 30)) as pilot:
+        board_cursor = app.main.board.cursor
+        for key, char in [("plus", "+"), *((c, c) for c in "2500"), ("space", " ")]:
+            app.post_message(events.Key(key, char))
+        for c in "jump":
+            app.post_message(events.Key(c, c))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert user_levels(app) == [(2500.0, "jump")]
+        assert app.main.board.cursor == board_cursor
+
+
 async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
     settings = load_settings()  # the state dir is a fresh temporary one (conftest)
     app = app_for(settings)
@@ -59,7 +82,7 @@ async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
 
     restarted = app_for(settings)  # a new process: a fresh pipeline, same state dir
     async with running(restarted, (100, 30)) as pilot:
-        restarted.pull_frame()
+        restarted.show_now()
         await pilot.pause()
         assert user_levels(restarted) == [(2475.0, "my breakout")]
         assert "✎ my breakout" in ladder_text(restarted, 2475.0)  # marked as the user's own
@@ -70,7 +93,7 @@ async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
         ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
         await pilot.press("x")
         assert user_levels(restarted) == []
-        assert "Level 2,475.00 removed" in messages(restarted)
+        assert "Level 2,475 removed" in messages(restarted)
 
     again = app_for(settings)
     async with running(again, (100, 30)):
@@ -81,8 +104,8 @@ async def test_saved_levels_come_after_the_configured_ones() -> None:
     settings = load_settings()
     first = app_for(settings)
     async with running(first, (100, 30)):
-        first.add_level(2475.0, "from the app")
-        first.add_level(2600.0, "also from the app")
+        first.controller.add_level(LevelInput(2475.0, "from the app"))
+        first.controller.add_level(LevelInput(2600.0, "also from the app"))
     # the next start also has a --level at 2,475: the flag's label wins, the other is added
     flagged = load_settings(extra_levels=(parse_level("2475:from the flag"),))
     app = app_for(flagged)
@@ -94,7 +117,7 @@ async def test_removing_a_configured_level_lasts_until_restart_and_says_so() -> 
     settings = load_settings(extra_levels=(parse_level("2600:from the config"),))
     app = app_for(settings)
     async with running(app, (100, 30)) as pilot:
-        app.pull_frame()
+        app.show_now()
         ladder = app.main.ladder
         ladder.focus()
         ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
@@ -110,7 +133,7 @@ async def test_adding_a_level_already_on_the_ladder_says_so() -> None:
     async with running(app, (100, 30)) as pilot:
         await pilot.press("plus", *"2450 dup", "enter")
         assert user_levels(app) == []
-        assert "Level 2,450.00 is already on the ladder" in messages(app)
+        assert "Level 2,450 is already on the ladder" in messages(app)
     assert not settings.levels_file.exists()
 
 
@@ -135,9 +158,9 @@ async def test_a_corrupt_levels_file_is_a_warning_and_the_app_starts() -> None:
 
 async def test_without_settings_nothing_is_saved(isolated_env: Path) -> None:
     app = make_app()  # tests and embedders: no settings, no levels file
-    assert app.level_store is None
+    assert app.controller.alerts.store is None
     async with running(app, (100, 30)):
-        app.add_level(2475.0, "session only")
+        app.controller.add_level(LevelInput(2475.0, "session only"))
         assert user_levels(app) == [(2475.0, "session only")]
     assert not (isolated_env / "state" / "r2k" / "levels.json").exists()
 
@@ -168,16 +191,17 @@ async def wait_for_exit_worker(app: R2KApp) -> None:
 
 
 async def test_quit_delivers_a_crossing_fired_just_before(
-    hook_server: tuple[str, list[dict[str, object]]],
+    hook_server: tuple[str, Received],
 ) -> None:
     url, received = hook_server
-    pipeline, sink = webhook_pipeline(url + "/hook")
+    pipeline, sink = webhook_pipeline(url + "/hold")  # the post stays in flight until released
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
         cross_2450(app)
-        assert sink.pending == 1  # queued, not yet posted
+        assert sink.pending == 1  # queued, not yet delivered
         await pilot.press("q")
         assert any("Sending 1 queued alert to the webhook" in m for m in messages(app))
+        received.release.set()
         await wait_for_exit_worker(app)
     assert [(a["level"], a["direction"], a["kind"]) for a in received] == [(2450.0, "up", "cross")]
     assert sink.sent == 1 and app.return_code == 0
@@ -217,7 +241,7 @@ def silent_endpoint() -> Iterator[str]:
 async def test_a_hung_webhook_never_holds_the_exit(
     silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tui.app, "EXIT_DRAIN_S", 0.05)
+    monkeypatch.setattr(tui.controller, "EXIT_DRAIN_S", 0.05)
     pipeline, sink = webhook_pipeline(silent_endpoint)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
@@ -230,7 +254,7 @@ async def test_a_hung_webhook_never_holds_the_exit(
 async def test_a_second_q_exits_at_once(
     silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tui.app, "EXIT_DRAIN_S", 600.0)
+    monkeypatch.setattr(tui.controller, "EXIT_DRAIN_S", 600.0)
     pipeline, _ = webhook_pipeline(silent_endpoint)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:

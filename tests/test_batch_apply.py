@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
 from feeds.levels import LevelEngine
 from feeds.pipeline import Pipeline
 from feeds.sim import SimFeed
@@ -73,13 +74,44 @@ def test_apply_ticks_equals_apply_on_each_across_session_rollovers() -> None:
         assert batched.take_dirty() == one.take_dirty()
 
 
-def test_apply_ticks_stops_after_a_headline_tick() -> None:
+def test_apply_ticks_stops_before_a_headline_tick_and_any_other_event() -> None:
     st = MarketState(HEADLINE)
-    ticks = [Tick("AAA", 10.0, OPEN), Tick(RUT, 2450.0, OPEN), Tick("BBB", 5.0, OPEN)]
-    assert st.apply_ticks(ticks, 0, len(HEADLINE)) == 2  # the ^RUT tick applied, then a stop
-    assert st.price(RUT) == 2450.0 and st.price("BBB") is None
-    assert st.apply_ticks(ticks, 2, len(HEADLINE)) == 3
-    assert st.price("BBB") == 5.0 and st.total_ticks == 3
+    events: list[object] = [
+        Tick("AAA", 10.0, OPEN),
+        Tick(RUT, 2450.0, OPEN),
+        Tick("BBB", 5.0, OPEN),
+        FeedStatus(FeedState.LIVE),
+        Tick("CCC", 7.0, OPEN),
+    ]
+    assert st.apply_ticks(events, 0, len(HEADLINE)) == 1  # ^RUT is left to the caller
+    assert st.price("AAA") == 10.0 and st.price(RUT) is None
+    assert st.apply_ticks(events, 2, len(HEADLINE)) == 3  # stops before the status
+    assert st.price("BBB") == 5.0
+    assert st.apply_ticks(events, 4) == 5
+    assert st.total_ticks == 3
+
+
+def test_apply_ticks_keeps_the_tape_rules_for_barred_and_late_trades() -> None:
+    """Trades their conditions bar from the last sale, prints stamped before the last sale, and
+    trades with ids (a later cancel names them) go the same way in a group as one by one."""
+    rng = random.Random(21)
+    ticks = random_ticks(rng, 1_500, days=1)
+    for k, t in enumerate(ticks):
+        if k % 7 == 0:
+            t.sale_flags = rng.choice((NOT_LAST, NOT_HIGH_LOW, NEITHER))
+        if k % 5 == 0:
+            t.trade_id = k
+        if k % 11 == 0:
+            t.ts -= 120_000  # late
+    one, batched = MarketState(HEADLINE), MarketState(HEADLINE)
+    for t in ticks:
+        one.apply(t)
+    batched.apply_ticks(ticks)
+    assert snapshot(batched) == snapshot(one)
+    assert batched.total_ticks == one.total_ticks
+    assert [batched.last_trade_id(s) for s in one.symbols] == [
+        one.last_trade_id(s) for s in one.symbols
+    ]
 
 
 class ListFeed(Feed):

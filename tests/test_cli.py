@@ -13,7 +13,16 @@ import pytest
 
 from feeds.alerts import offline_log_path
 from feeds.config import load_settings
-from feeds.events import Bars, DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import (
+    Bars,
+    DailyCloses,
+    Event,
+    FeedState,
+    FeedStatus,
+    Tick,
+    TradeCancel,
+    TradeCorrection,
+)
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.setup import build_pipeline
@@ -418,7 +427,10 @@ def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path
     live = Pipeline(RecordingFeed(EstimatingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
     asyncio.run(consume(live, None, feed_time=False))
     rows = out.read_text().splitlines()
-    assert rows[1:] == [f"{T0},IWM,244.6,100.0,244.0,", f"{T0 + 1000},IWM,246.0,100.0,244.0,"]
+    assert rows[1:] == [
+        f"{T0},IWM,244.6,100.0,244.0,,,,",
+        f"{T0 + 1000},IWM,246.0,100.0,244.0,,,,",
+    ]
     assert "# estimates_indices: true" in (tmp_path / "est.csv.daily.csv").read_text()
 
     replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
@@ -507,9 +519,9 @@ def test_record_command_appends_and_never_truncates(
         assert status == 0, err
         assert err.splitlines()[-1] == f"r2k: recorded 15 ticks to {out}"
     lines = out.read_text().splitlines()
-    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume"
+    assert lines[0] == "ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends"
     assert len(lines) == 1 + 2 * 15
-    assert lines[1] == f"{T0},^RUT,2440.0,,,"
+    assert lines[1] == f"{T0},^RUT,2440.0,,,,,,"
 
 
 def test_record_refuses_a_file_with_another_header(
@@ -522,7 +534,8 @@ def test_record_refuses_a_file_with_another_header(
     assert status == 2
     assert err == (
         f"r2k: error: recording file '{other}' exists with header 'a,b', not "
-        "'ts,symbol,price,size,prev_close,day_volume'; record to a new file (--out PATH)\n"
+        "'ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends'; "
+        "record to a new file (--out PATH)\n"
     )
     assert other.read_text() == "a,b\n1,2\n"
 
@@ -541,7 +554,9 @@ def test_record_refuses_a_file_with_another_header(
         (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
         (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
         (["alerts", "--level", "abc"], "--level 'abc': 'abc' is not a number"),
-        (["alerts", "--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
+        (["alerts", "--level=-5:x"], "--level '-5:x': A level must be a positive, finite number"),
+        (["--refresh", "0"], "--refresh: refresh_hz must be above 0, not 0.0"),
+        (["snapshot", "--refresh", "4"], "unrecognized arguments: --refresh 4"),
         (["alerts", "--duration", "-1"], "--duration must be a positive number of seconds"),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
     ],
@@ -677,6 +692,109 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
     assert status == 4 and '"cross"' in out  # the alert still reaches stdout and the log
     warnings = [json.loads(s) for s in err.splitlines() if '"warning"' in s]
     assert warnings and "failed" in warnings[-1]["detail"]
+
+
+class AmendingFeed(EstimatingFeed):
+    """The trade-corrections case as a feed would send it: a barred print, a cancel, a
+    correction and a late print (see tests/test_lastsale.py)."""
+
+    async def _events(self) -> AsyncIterator[Event]:
+        yield FeedStatus(FeedState.LIVE, "amending", T0)
+        yield DailyCloses("^RUT", [("2025-11-03", 2400.0), ("2025-11-04", 2440.0)])
+        yield Bars("IWM", [], prev_close=244.0)  # k = 10
+        yield Tick("IWM", 244.70, T0, 100.0, trade_id=101)
+        yield Tick("IWM", 256.45, T0 + 500, 9000.0, sale_flags=3, trade_id=100)  # contingent
+        yield Tick("IWM", 246.10, T0 + 1000, 5000.0, trade_id=102)
+        yield TradeCancel("IWM", 102, 246.10, T0 + 2000)
+        yield TradeCorrection("IWM", 101, 244.07, T0 + 3000, 100.0, 0, 103, 244.70)
+        yield Tick("IWM", 243.20, T0 - 600_000, 100.0, trade_id=104)
+        yield FeedStatus(FeedState.ENDED, "done", T0 + 3000)
+
+
+def assert_replays_like(live: Pipeline, out: Path) -> None:
+    """The recording ``out`` of the AmendingFeed run ``live`` replays to the same quotes."""
+    replay = build_pipeline(load_settings(overrides={"feed": f"replay:{out}", "speed": 0}))
+    asyncio.run(consume(replay, None, feed_time=False))
+    for symbol in ("IWM", "^RUT"):
+        assert replay.quote(symbol) == live.quote(symbol)
+    assert replay.quote("IWM").last == 244.07 and replay.quote("^RUT").last == 2440.7
+    assert [(a.kind, a.level) for a in replay.alerts] == [("busted", 2450.0), ("cross", 2450.0)]
+
+
+def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import Recorder, RecordingFeed
+
+    out = tmp_path / "amend.csv"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    assert out.read_text().splitlines()[1:] == [
+        f"{T0},IWM,244.7,100.0,244.0,,,101,",
+        f"{T0 + 500},IWM,256.45,9000.0,244.0,,3,100,",
+        f"{T0 + 1000},IWM,246.1,5000.0,244.0,,,102,",
+        f"{T0 + 2000},IWM,246.1,,,,,,102",  # a cancel: amends 102, no trade id
+        f"{T0 + 3000},IWM,244.07,100.0,,,,103,101",  # a correction: 101 is now 103 at 244.07
+        f"{T0 - 600_000},IWM,243.2,100.0,244.0,,1,104,",  # late: written as no last sale
+    ]
+    assert_replays_like(live, out)
+
+
+def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
+    from feeds.recorder import RecordingFeed, open_recorder
+
+    out = tmp_path / "amend.parquet"
+    live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), open_recorder(out)))
+    asyncio.run(consume(live, None, feed_time=False))
+    assert_replays_like(live, out)
+
+
+# --- help, version ---------------------------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == "r2k 0.1.0"
+
+
+def help_text(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        main([*args, "--help"])
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps at the terminal width
+
+
+def test_help_lists_every_feed_and_the_monitors_display_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feeds.feed import feed_names
+
+    text = help_text([], capsys)
+    for name in feed_names():
+        assert name in text, name
+    assert "replay:PATH" in text and "alpaca[:iex|:sip]" in text
+    assert "--refresh HZ" in text and "--mouse" in text and "--version" in text
+
+
+def test_record_help_lists_only_what_record_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(["record"], capsys)
+    assert "--out PATH" in text and "--feed SPEC" in text
+    for other in ("--refresh", "--mouse", "--level", "--anchor", "--record"):
+        assert other not in text, other
+    for command in ("alerts", "snapshot"):
+        text = help_text([command], capsys)
+        assert "--refresh" not in text and "--mouse" not in text and "--level" in text
+
+
+def test_no_code_cites_a_document_that_is_not_in_the_repository() -> None:
+    """Wire facts are stated where they are used, with their public source."""
+    outside = ("PROTO" + "COLS", "ARCHI" + "TECTURE.md")  # spelled apart: this file is code too
+    cited = []
+    for folder in ("feeds", "tui", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if any(name in text for name in outside):
+                cited.append(str(path.relative_to(ROOT)))
+    assert cited == [], cited
 
 
 def test_alerts_on_a_full_disk_reach_stdout_and_the_count_is_reported(

@@ -129,8 +129,9 @@ def test_precedence_defaults_file_env_flags(
         (
             "refesh_hz = 4\n",
             "unknown key 'refesh_hz'; valid keys: alert_log, alerts, anchor, approach, bell, "
-            "confirm, feed, feeds, holdings, hysteresis, levels, levels_file, nats, notify, "
-            "record, refresh_hz, seed, speed, stale_after, universe, webhook, webhook_format",
+            "confirm, feed, feeds, holdings, hysteresis, keys, levels, levels_file, mouse, nats, "
+            "notify, record, refresh_hz, seed, speed, stale_after, universe, webhook, "
+            "webhook_format",
         ),
         (
             'refresh_hz = "fast"\n',

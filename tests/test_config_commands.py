@@ -78,7 +78,7 @@ def test_the_default_file_names_every_key_its_default_and_what_it_does() -> None
         key = path.rpartition(".")[2]
         if path in ("levels.user", "alerts.spread"):
             assert f"# [[{path}]]{EXAMPLE_MARK}" in text
-        elif path in ("levels", "nats", "alerts", "alerts.command"):
+        elif path in ("levels", "nats", "alerts", "alerts.command", "keys"):
             assert f"\n[{path}]\n" in text
         elif path == "feeds":
             assert all(f"\n[feeds.{name}]\n" in text for name in FEED_SETTINGS)

@@ -186,7 +186,7 @@ def test_the_history_keeps_each_change_once_and_the_frame_carries_it() -> None:
     assert frame.status == FeedStatus(
         FeedState.RECONNECTING, "h:443 closed the connection (1001)", 3, 5, 1, 9
     )
-    assert frame.feed == "fake" and pipeline.ever_live
+    assert frame.feed_label == "fake" and pipeline.ever_live
 
 
 # ---- the status lines scripts read -------------------------------------------------------------
@@ -214,16 +214,16 @@ def test_the_monitor_exits_non_zero_when_it_ends_on_an_exception(
 
     from tui.app import R2KApp
 
-    pulled: list[int] = []
-    pull = R2KApp.pull_frame
+    shown: list[int] = []
+    show = R2KApp.show_now
 
-    def failing_pull(self: R2KApp, **kw: object) -> object:
-        pulled.append(1)
-        if len(pulled) > 1:  # the first frame is fine; the next one fails (a bug)
+    def failing_show(self: R2KApp, **kw: object) -> object:
+        shown.append(1)
+        if len(shown) > 1:  # the first frame is fine; the next one fails (a bug)
             raise RuntimeError("frame failed")
-        return pull(self, **kw)  # type: ignore[arg-type]
+        return show(self, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(R2KApp, "pull_frame", failing_pull)
+    monkeypatch.setattr(R2KApp, "show_now", failing_show)
     monkeypatch.setattr(R2KApp, "run", lambda self, **kw: App.run(self, headless=True))
     status = main(["--feed", "sim", "--refresh", "20"])
     assert status == 1

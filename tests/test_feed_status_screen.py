@@ -3,6 +3,7 @@ feed-status screen that shows the whole reason and the run's history from the fr
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 
@@ -10,10 +11,12 @@ import pytest
 from textual.widgets import Static
 
 from feeds.events import FeedState, FeedStatus
+from feeds.frame import View
 from feeds.pipeline import Pipeline
+from tests.frames import ScreenHost, make_frame
 from tests.test_app import make_app, running, status_text
 from tests.tui_fakes import NOW_MS, load, make_pipeline
-from tui.screens.feed_status import FeedStatusScreen, history_lines, status_facts
+from tui.screens.feed_status import HEADING, FeedStatusScreen, history_lines, status_facts
 from tui.screens.main import MainScreen
 from tui.widgets.status_bar import status_content
 
@@ -42,9 +45,12 @@ def squeezed(text: str) -> str:
     return "".join(text.split())
 
 
-def plain(screen: FeedStatusScreen, widget_id: str) -> str:
-    rendered = screen.query_one(f"#{widget_id}", Static).render()
-    return str(getattr(rendered, "plain", rendered))
+def plain(screen: FeedStatusScreen) -> tuple[str, str]:
+    """The screen's facts and its history, as shown."""
+    rendered = screen.query_one("#facts", Static).render()
+    text = str(getattr(rendered, "plain", rendered))
+    facts, _, history = text.partition(HEADING)
+    return facts, history.strip("\n")
 
 
 @pytest.mark.parametrize("size", [(60, 20), (80, 24), (200, 50)])
@@ -52,19 +58,20 @@ async def test_f_opens_the_whole_reason_and_the_history(size: tuple[int, int]) -
     app = make_app()
     troubled(app.pipeline)
     async with running(app, size) as pilot:
-        app.pull_frame()
+        app.show_now()
         await pilot.press("f")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, FeedStatusScreen)
-        facts = plain(screen, "facts")
+        facts, history_text = plain(screen)
         assert squeezed(LONG) in squeezed(facts)  # uncut, at every width
         assert max(len(line) for line in facts.splitlines()) <= size[0] - 6  # wrapped to fit
         facts = " ".join(facts.split())
         assert "1,024 frames skipped as unreadable" in facts
         assert "3 attempts this run" in facts
         assert re.search(r"Next retry \d\d:\d\d:\d\d ET", facts)
-        history = plain(screen, "history").split("\n")
+        assert max(len(line) for line in history_text.splitlines()) <= size[0] - 6
+        history = history_text.split("\n")
         entries = [line for line in history if line[:1] != " "]  # continuations are indented
         assert entries[0].split()[2:4] == ["↻", "reconnecting"]
         newest = squeezed("".join(history[: history.index(entries[1])]))
@@ -79,7 +86,9 @@ async def test_the_palette_reaches_the_feed_status() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        commands["Feed status"].callback()
+        done = commands["Feed status"].callback()
+        if inspect.isawaitable(done):  # an action of the binding table: the palette awaits it
+            await done
         await pilot.pause()
         assert isinstance(app.screen, FeedStatusScreen)
 
@@ -96,34 +105,36 @@ def test_the_screen_reads_only_the_frame() -> None:
     assert frame.status is status
 
 
+def bar(status: FeedStatus, *, wall_ms: int = NOW_MS, width: int = 100, key: str = "f") -> str:
+    """The status line of a frame of the test market with ``status`` from feed "yahoo"."""
+    frame = make_frame(status=status, wall_ms=wall_ms, feed_label="yahoo")
+    return status_content(frame, width, key).plain
+
+
 def test_the_status_bar_counts_malformed_frames_when_live() -> None:
     status = FeedStatus(FeedState.LIVE, "yahoo streaming", malformed=1024)
-    line = status_content(None, feed_label="yahoo", status=status, anchor="prev", paused=False)
-    assert "yahoo ● live · 1,024 malformed frames skipped │" in line.plain
+    assert "yahoo ● live · 1,024 malformed frames skipped │" in bar(status)
     one = FeedStatus(FeedState.LIVE, "yahoo streaming", malformed=1)
-    line = status_content(None, feed_label="yahoo", status=one, anchor="prev", paused=False)
-    assert "● live · 1 malformed frame skipped" in line.plain
+    assert "● live · 1 malformed frame skipped" in bar(one)
 
 
 def test_the_reason_comes_right_after_the_state_with_the_retry_time() -> None:
-    status = FeedStatus(FeedState.RECONNECTING, "cannot connect to h:443", 0, 0, 2, 31_000)
-    line = status_content(
-        None, feed_label="yahoo", status=status, anchor="prev", paused=False, now_ms=1_000
-    ).plain
+    retry_at = NOW_MS + 31_000
+    status = FeedStatus(FeedState.RECONNECTING, "cannot connect to h:443", 0, 0, 2, retry_at)
+    line = bar(status, wall_ms=NOW_MS + 1_000)
     assert line.startswith(
-        "--:--:-- ET │ yahoo ↻ reconnecting (f) · retry in 30 s · cannot connect to h:443 │"
+        "11:30:00 ET │ yahoo ↻ reconnecting (f) · retry in 30 s · cannot connect to h:443 │"
     )
-    later = status_content(
-        None, feed_label="yahoo", status=status, anchor="prev", paused=False, now_ms=40_000
-    ).plain
-    assert "reconnecting (f) · retrying · cannot connect" in later
+    assert "reconnecting (f) · retrying · cannot connect" in bar(status, wall_ms=NOW_MS + 40_000)
+    # the key that opens the feed status, as the user remapped it
+    assert "↻ reconnecting (F2) · retry" in bar(status, key="F2")
 
 
 async def test_at_80_columns_the_bar_shows_the_reason_not_the_anchor() -> None:
     app = make_app()
     troubled(app.pipeline, retry_in_s=30.0)
     async with running(app, (80, 24)) as pilot:
-        app.pull_frame()
+        app.show_now()
         await pilot.pause()
         text = status_text(app)
         head = text.split(" · ")
@@ -133,32 +144,32 @@ async def test_at_80_columns_the_bar_shows_the_reason_not_the_anchor() -> None:
         assert head[3].startswith("cannot connect to streamer.finance.yahoo.com:443")
 
 
-def test_snapshot_feed_status_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    from collections import deque
-
-    from tests.test_snapshots import fresh_app, two_frames
-
-    app = fresh_app()
-    history = [
-        FeedStatus(FeedState.CONNECTING, "connecting to stream.data.alpaca.markets:443", NOW_MS),
-        FeedStatus(FeedState.LIVE, "alpaca streaming; iex: trades for 30 symbols", NOW_MS + 900),
-        FeedStatus(
-            FeedState.ERROR,
-            "alpaca rejected the key (402 auth failed): check R2K_ALPACA_KEY and "
-            "R2K_ALPACA_SECRET; the server said the credentials in the request (***) were not "
-            "accepted",
-            NOW_MS + 61_000,
-            1024,
-            2,
-        ),
-    ]
-    app.pipeline.history = deque(history)
-    app.pipeline._history_view = None
-    app.pipeline.status = history[-1]
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await two_frames(pilot)
-        await pilot.press("f")
+async def test_the_feed_status_moves_on_while_the_figures_are_paused() -> None:
+    """Pausing freezes the figures, never what the feed is doing: a new status and the retry
+    countdown still reach the screen."""
+    host = ScreenHost(FeedStatusScreen(), make_frame(View(paused=True)))
+    async with host.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        status = FeedStatus(
+            FeedState.RECONNECTING, "connection reset", NOW_MS, 0, 1, NOW_MS + 9_000
+        )
+        host.show(make_frame(View(paused=True), status=status, status_history=(status,)))
+        await pilot.pause()
+        facts, _ = plain(host.screen)  # type: ignore[arg-type]
+        assert "connection reset" in facts and "(in 9 s)" in facts
+        host.screen.show_status(  # type: ignore[attr-defined]
+            make_frame(View(paused=True), status=status, wall_ms=NOW_MS + 5_000)
+        )
+        await pilot.pause()
+        assert "(in 4 s)" in plain(host.screen)[0]  # type: ignore[arg-type]
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+async def test_a_click_on_the_status_bar_opens_the_feed_status() -> None:
+    """With --mouse, the line that says what is wrong is also the way to all of it."""
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.click("#status")
+        await pilot.pause()
+        assert isinstance(app.screen, FeedStatusScreen)
+        await pilot.press("f")  # already there: f does not stack a second one
+        assert len([s for s in app.screen_stack if isinstance(s, FeedStatusScreen)]) == 1

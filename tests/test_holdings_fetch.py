@@ -215,4 +215,6 @@ def test_a_broken_fetched_file_says_how_to_get_rid_of_it(
 
 
 def test_nbsp_is_the_separator_line() -> None:
-    assert NBSP == "\u00a0"  # the layout the fake serves is the real one (PROTOCOLS.md §6)
+    assert (
+        NBSP == "\u00a0"
+    )  # the layout the fake serves is the real one (as ishares.com publishes it)

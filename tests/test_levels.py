@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.levels import DEFAULT_LEVELS, LevelEngine, LevelState, Side
+from feeds.levels import DEFAULT_LEVELS, AlertEvent, LevelEngine, LevelState, Side
 
 T0 = 1_763_740_800_000
 
@@ -116,3 +116,77 @@ def test_alert_dict_has_the_documented_keys():
         "price": 2460.0,
         "kind": "cross",
     }
+
+
+# ---- busted alerts: a crossing on a trade later cancelled ------------------------------------
+def test_bust_returns_the_level_to_its_state_before_the_crossing() -> None:
+    engine = LevelEngine([(2450.0, "support")], approach=None)
+    engine.on_price(2440.0, T0)
+    [cross] = engine.on_price(2461.0, T0 + 1000)
+    lv = engine.levels[0]
+    assert (lv.side, lv.state, lv.crossings) == (Side.ABOVE, LevelState.CROSSED_UP, [cross])
+    busted = engine.bust(cross, T0 + 2000, 2447.0)
+    assert busted is not None
+    assert (busted.kind, busted.symbol, busted.level, busted.direction) == (
+        "busted",
+        "^RUT",
+        2450.0,
+        "up",
+    )
+    assert (busted.ts, busted.price, busted.original_ts) == (T0 + 2000, 2447.0, cross.ts)
+    assert (lv.side, lv.state, lv.crossings) == (Side.BELOW, LevelState.ARMED, [])
+    assert engine.bust(cross, T0 + 3000, 2447.0) is None  # once only
+    # the level re-arms from where it was: the next real crossing fires
+    assert crosses(engine, [2447.0, 2452.0]) == [("up", 2450.0, 2452.0)]
+
+
+def test_bust_restores_an_approach_notice_too() -> None:
+    engine = LevelEngine([(2450.0, "support")])
+    engine.on_price(2400.0, T0)
+    [near] = engine.on_price(2445.0, T0 + 1000)
+    assert near.kind == "approach" and engine.levels[0].state is LevelState.APPROACHING
+    assert engine.bust(near, T0 + 2000, 2400.0) is not None
+    lv = engine.levels[0]
+    assert (lv.near, lv.state) == (False, LevelState.ARMED)
+    assert [a.kind for a in engine.on_price(2446.0, T0 + 3000)] == ["approach"]  # news again
+
+
+def test_bust_leaves_a_level_a_later_alert_moved() -> None:
+    engine = LevelEngine([(2450.0, "support")], approach=None)
+    engine.on_price(2440.0, T0)
+    [up] = engine.on_price(2461.0, T0 + 1000)
+    [down] = engine.on_price(2440.0, T0 + 2000)  # a later, standing crossing back down
+    busted = engine.bust(up, T0 + 3000, 2440.0)
+    assert busted is not None and busted.kind == "busted"
+    lv = engine.levels[0]
+    assert (lv.side, lv.state, lv.crossings) == (Side.BELOW, LevelState.CROSSED_DOWN, [down])
+
+
+def test_bust_of_an_unknown_or_removed_level_says_nothing() -> None:
+    engine = LevelEngine([(2450.0, "support")], approach=None)
+    engine.on_price(2440.0, T0)
+    [cross] = engine.on_price(2461.0, T0 + 1000)
+    stranger = AlertEvent(T0, "^RUT", 2450.0, "support", "up", 2461.0, "cross")
+    assert engine.bust(stranger, T0 + 2000, 2447.0) is None  # equal, but not one it fired
+    engine.remove(2450.0)
+    assert engine.bust(cross, T0 + 2000, 2447.0) is None
+
+
+def test_a_crossing_confirmed_on_a_bars_close_is_not_busted() -> None:
+    # tape7: a bar's close is not one trade; the bar still being built takes the standing price
+    engine = LevelEngine([(2450.0, "support")], approach=None, confirm="1m")
+    engine.on_price(2440.0, T0)
+    assert engine.on_price(2461.0, T0 + 1000) == []
+    [cross] = engine.on_price(2462.0, T0 + 60_000)  # the first minute closed at 2,461
+    assert cross.confirm == "1m"
+    assert engine.bust(cross, T0 + 61_000, 2440.0) is None
+    assert engine.levels[0].side is Side.ABOVE
+
+
+def test_the_bust_of_a_muted_levels_alert_is_muted_too() -> None:
+    engine = LevelEngine([(2450.0, "support")], approach=None)
+    engine.set_muted(2450.0, True)
+    engine.on_price(2440.0, T0)
+    [cross] = engine.on_price(2461.0, T0 + 1000)
+    busted = engine.bust(cross, T0 + 2000, 2447.0)
+    assert cross.muted and busted is not None and busted.muted

@@ -97,3 +97,40 @@ def test_an_unwritable_location_is_one_line_naming_the_file(tmp_path: Path) -> N
     assert "\n" not in message
     assert message.startswith(f"could not save levels to '{blocker / 'levels.json'}' (")
     assert message.endswith("set levels_file in the config file to a writable path")
+
+
+# --- the user's levels: engine and file together ---------------------------------------------
+
+
+def test_user_levels_save_what_is_added_and_forget_what_is_removed(tmp_path: Path) -> None:
+    from feeds.alertctl import AlertControl
+    from feeds.pipeline import Pipeline
+    from feeds.sim import SimFeed
+
+    store = LevelStore(tmp_path / "levels.json")
+    pipeline = Pipeline(SimFeed("sim"))
+    levels = AlertControl(pipeline, store, configured=[2600.0])
+    pipeline.levels.add(2600.0, "from the config", user=True)
+    assert levels.add_level("2475 breakout").message == "Level 2,475 added: breakout"
+    assert not levels.add_level("2450 dup").changed  # a technical level is already there
+    again = LevelStore(store.path)
+    again.load()
+    assert [(lv.price, lv.label) for lv in again.levels] == [(2475.0, "breakout")]
+    gone = levels.remove_level(2600.0)
+    assert gone is not None and "removed until restart" in gone.message
+    assert levels.remove_level(2600.0) is None
+
+
+def test_user_levels_that_cannot_be_saved_last_the_session(tmp_path: Path) -> None:
+    from feeds.alertctl import AlertControl
+    from feeds.pipeline import Pipeline
+    from feeds.sim import SimFeed
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    pipeline = Pipeline(SimFeed("sim"))
+    levels = AlertControl(pipeline, LevelStore(blocker / "levels.json"))
+    change = levels.add_level("2475 breakout")
+    assert change.changed and change.message.endswith("(this session only)")
+    assert change.error is not None and "set levels_file" in change.error
+    assert any(lv.price == 2475.0 for lv in pipeline.levels.levels)

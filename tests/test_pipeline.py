@@ -9,6 +9,7 @@ import pytest
 
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
+from feeds.frame import View
 from feeds.holdings import Constituent, Holdings
 from feeds.levels import AlertEvent
 from feeds.pipeline import Pipeline
@@ -95,11 +96,70 @@ async def test_frame_numbers_match_a_hand_calculation():
 
 async def test_sort_and_filter():
     p, _ = await run(ticks())
-    by_return = [r.symbol for r in p.frame(sort="return").board.rows()]
+    by_return = [r.symbol for r in p.frame(View(sort="return")).board.rows()]
     assert by_return == ["AAA", "CCC", "BBB", "ZZZ"]  # ZZZ (+10 %) is not a member: last
-    assert [r.symbol for r in p.frame(text="beta").board.rows()] == ["BBB"]
+    beta = p.frame(View(filter="beta"))
+    assert [r.symbol for r in beta.board.rows()] == ["BBB"]
+    assert (beta.board.filter, beta.board.universe) == ("beta", 4)
     # breadth is for the whole universe even while the board is filtered
-    assert p.frame(text="beta").breadth.advancers == 1  # AAA (ZZZ is not a member)
+    assert beta.breadth.advancers == 1  # AAA (ZZZ is not a member)
+    nothing = p.frame(View(filter="no such name")).board
+    assert len(nothing) == 0 and nothing.universe == 4
+
+
+async def test_the_frame_says_where_the_cursor_symbol_ranks():
+    p, _ = await run(ticks())
+    # members by signed contribution and by return: AAA, CCC, BBB; then ZZZ (not a member)
+    by_contribution = p.frame(View(cursor="BBB")).board
+    by_return = p.frame(View(sort="return", cursor="BBB")).board
+    assert (by_contribution.cursor, by_contribution.cursor_rank) == ("BBB", 2)
+    assert by_return.cursor_rank == 2 and by_return.symbol_at(2) == "BBB"
+    assert p.frame(View(sort="return", descending=False, cursor="BBB")).board.cursor_rank == 0
+    gone = p.frame(View(filter="beta", cursor="CCC")).board
+    assert gone.cursor_rank is None and gone.rank_of("BBB") == 0
+
+
+async def test_chart_series_come_only_when_the_view_asks():
+    p, _ = await run(ticks())
+    assert p.frame().charts is None
+    charts = p.frame(View(charts=True, symbol="AAA", level=2450.0)).charts
+    assert charts is not None
+    assert len(charts.spread_spx) == len(charts.spread_spx.times) > 0
+    assert charts.symbol is not None and charts.symbol.values[-1] == pytest.approx(10.3)
+    assert charts.symbol_anchor == pytest.approx(10.0)
+    assert charts.level is not None and charts.level.values[-1] == pytest.approx(2464.4)
+    plain = p.frame(View(charts=True)).charts
+    assert plain is not None and plain.symbol is None and plain.level is None
+
+
+async def test_the_frame_carries_the_alert_history_newest_first():
+    earlier = AlertEvent(
+        T0 - 86_400_000, "^RUT", 2300.0, "critical support", "down", 2290.0, "cross"
+    )
+    p = Pipeline(ListFeed(ticks()), HOLDINGS)
+    p.alerts.append(earlier)  # the durable log's tail, as build_pipeline loads it
+    await p.run()
+    f = p.frame(View(paused=True))
+    assert f.alerts[-1] is earlier and f.alerts[0].kind == "cross"
+    assert f.run_alerts == frozenset(f.alerts[:-1])  # all but the log's one fired in this run
+    assert p.frame().alerts is f.alerts  # unchanged history: the same tuple, nothing to redraw
+    assert f.view.paused and f.feed_label == "list" and f.level_symbol == "^RUT"
+
+
+async def test_the_alert_history_is_in_time_order_and_lists_each_event_once():
+    """A replay played again fires what the durable log already has: one row, this run's; a
+    log entry newer than this run's alerts (a replay of an older day) stays above them."""
+    first = Pipeline(ListFeed(ticks()), HOLDINGS)
+    await first.run()
+    fired = list(first.alerts)
+    assert fired and all(a.feed == "list" for a in fired)
+    newer = AlertEvent(T0 + 86_400_000, "^RUT", 2642.0, "upside target", "up", 2650.0, "cross")
+    again = Pipeline(ListFeed(ticks()), HOLDINGS)
+    again.alerts.extend([newer, *fired])  # the log's tail, newest first
+    await again.run()
+    f = again.frame()
+    assert f.alerts == (newer, *fired)  # by event time; each event once
+    assert f.run_alerts == frozenset(fired) and newer not in f.run_alerts
 
 
 async def test_changed_symbols_are_reported_once():
@@ -141,3 +201,16 @@ async def test_level_views_place_the_price():
     views = {v.price: v for v in p.frame().levels}
     assert views[2450.0].distance == pytest.approx(2450.0 - 2464.4)
     assert views[2642.0].distance_pct == pytest.approx((2642.0 - 2464.4) / 2464.4)
+
+
+def test_the_status_history_reads_in_the_feeds_clock() -> None:
+    """r2k's own "opening" is stamped before a sim or a replay has a clock (their day is not
+    today): it takes the feed's first time, so the history never goes back in time."""
+    from feeds.sim import SimFeed
+
+    pipeline = Pipeline(SimFeed("sim"))
+    friday_open = 1_764_253_800_000  # 2025-11-27 14:30 UTC: the sim's day, not the wall's
+    pipeline.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
+    opening, live = pipeline.status_history()
+    assert (opening.state, live.state) == (FeedState.CONNECTING, FeedState.LIVE)
+    assert opening.ts == live.ts == friday_open

@@ -185,12 +185,12 @@ BAD_CASES = [
     (
         "ts,symbol\n1762353000000,AAA\n",
         " line 1: missing column(s) price; the header needs ts,symbol,price "
-        "(optional size,prev_close,day_volume)",
+        "(optional size,prev_close,day_volume,sale_flags,trade_id,amends)",
     ),
     (
         "ts,symbol,price,venue\n1762353000000,AAA,1,X\n",
         " line 1: unknown column 'venue'; valid columns are ts, symbol, price, size, "
-        "prev_close, day_volume (the first three required)",
+        "prev_close, day_volume, sale_flags, trade_id, amends (the first three required)",
     ),
     (
         "ts,symbol,price\n1762353000000,AAA,1\n\n1762353000000,AAA,2\n1762353000000,AAA,x\n",
@@ -229,6 +229,11 @@ BAD_CASES = [
         # two problems: the earlier line is reported
         "ts,symbol,price,size\n1762353000000,AAA,1,1\n1762353000000,AAA,1,big\nbad,AAA,1,1\n",
         " line 3: size 'big' is not a number; fix or delete the row",
+    ),
+    (
+        "ts,symbol,price,sale_flags\n1762353000000,AAA,1,1\n1762353000000,AAA,1,5\n",
+        " line 3: sale_flags '5' must be 0-3 (1: not the last sale, 2: not the high/low, 3: "
+        "neither); fix or delete the row",
     ),
 ]
 

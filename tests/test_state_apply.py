@@ -1,5 +1,6 @@
 """MarketState.apply's shortcuts (a subscript for the id, no high/low compare for a trade at the
-last price) against the plain version of the same rules, on random tick streams."""
+last price) against the plain version of the same rules, on random tick streams (trades barred
+from the last sale and late prints included)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import random
 
 from feeds.events import Bars, Tick
+from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
 from feeds.state import MarketState
 
 COLUMNS = ("last", "first", "high", "low", "open", "ts", "count", "prev_close", "day_volume")
@@ -17,24 +19,29 @@ def reference_apply(st: MarketState, tick: Tick) -> int:
     i = st.ids.get(tick.symbol)
     if i is None:
         i = st.id_of(tick.symbol)
-    p, ts = tick.price, tick.ts
+    p, ts, flags = tick.price, tick.ts, tick.sale_flags
     before = st.last[i]
-    if before is None:
-        st.first[i] = st.high[i] = st.low[i] = p
-    elif p > st.high[i]:  # type: ignore[operator]
-        st.high[i] = p
-    elif p < st.low[i]:  # type: ignore[operator]
-        st.low[i] = p
-    st.last[i] = p
-    if ts >= st.next_bucket[i]:
-        st._roll(i, ts, p, before)
-    st.ts[i] = ts
+    # a late print or a barred trade: the high/low unless barred from them, never the last
+    sets_last = not flags and ts >= st.ts[i]
+    if not flags & NOT_HIGH_LOW:
+        hi, lo = st.high[i], st.low[i]
+        if hi is None or math.isnan(hi) or p > hi:  # None: never traded; NaN: since a rollover
+            st.high[i] = p
+        if lo is None or math.isnan(lo) or p < lo:
+            st.low[i] = p
+    if sets_last:
+        if before is None:
+            st.first[i] = p
+        st.last[i] = p
+        if ts >= st.next_bucket[i]:
+            st._roll(i, ts, p, before)
+        st.ts[i] = ts
     st.count[i] += 1
     if tick.prev_close is not None:
         st.prev_close[i] = tick.prev_close
     if tick.day_volume is not None:
         st.day_volume[i] = tick.day_volume
-    return i
+    return i if sets_last else ~i
 
 
 def snapshot(st: MarketState) -> list[str]:
@@ -69,10 +76,11 @@ def test_apply_matches_the_plain_rules_on_random_streams() -> None:
             tick = Tick(
                 s,
                 p,
-                ts,
+                ts - rng.choice((0,) * 20 + (300,)),  # now and then a late print
                 rng.choice((None, 100.0)),
                 rng.choice((None, None, float(rng.randrange(10**6)))),
                 rng.choice((None, None, round(prices[s] * 0.99, 2))),
+                rng.choice((0,) * 12 + (NOT_LAST, NOT_HIGH_LOW, NEITHER)),
             )
             if rng.random() < 0.03:  # a backfill in between (sets high/low/last off the tick path)
                 bars = Bars(s, [(ts - 500, prices[s] * 1.05), (ts - 100, prices[s])], None)

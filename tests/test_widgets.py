@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 
-from feeds.frame import LevelView
+from feeds.frame import Frame, LevelView
 from feeds.levelinput import parse_level
 from feeds.levels import AlertEvent, LevelState
 from tui import fmt
-from tui.widgets.alert_log import AlertLog, describe
+from tui.fmt import describe
+from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import layout
 from tui.widgets.chart import Chart
 from tui.widgets.ladder import LevelLadder
@@ -29,9 +30,11 @@ def test_clean_strips_controls_and_bidi() -> None:
         ("2500", (2500.0, "user level")),
         ("2,500.5 breakout zone", (2500.5, "breakout zone")),
         ("  2450   retest ", (2450.0, "retest")),
+        ("2,500:round number", (2500.0, "round number")),  # the --level form reads the same
+        ("2642.5:", (2642.5, "user level")),
     ],
 )
-def test_parse_level(text: str, expected: tuple[float, str]) -> None:
+def test_one_reader_for_every_level_a_trader_types(text: str, expected: tuple[float, str]) -> None:
     assert parse_level(text) == expected
 
 
@@ -40,6 +43,7 @@ def test_parse_level(text: str, expected: tuple[float, str]) -> None:
     [
         ("", "Type a level"),
         ("abc", "not a number"),
+        ("x" * 40, "not a number"),
         ("-5", "positive"),
         ("1e9", "far from"),
         ("0.5", "far from"),  # a fraction, not index points
@@ -48,8 +52,29 @@ def test_parse_level(text: str, expected: tuple[float, str]) -> None:
     ],
 )
 def test_parse_level_rejects(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as err:
         parse_level(text)
+    assert len(str(err.value)) <= 56  # the add-level dialog shows it whole
+
+
+def test_a_figure_that_rounds_to_zero_has_no_sign() -> None:
+    assert fmt.signed(-0.001) == "0.00" and fmt.pct(-0.00001) == "0.00%"
+    assert fmt.bp(-0.4) == "0" and fmt.bp(0.6) == "+1"
+    assert fmt.sign_class(-0.001, 2) == "flat" and fmt.sign_class(-0.001) == "down"
+    assert fmt.signed(-0.005, 2) == "-0.01"  # rounds away from zero: it has a sign
+
+
+def test_plurals() -> None:
+    assert fmt.plural(1, "name") == "1 name" and fmt.plural(1924, "name") == "1,924 names"
+
+
+def test_time_axis_labels_never_read_the_same_at_both_ends() -> None:
+    from tests.tui_fakes import NOW_MS, OPEN_MS
+
+    assert fmt.time_labels(OPEN_MS, NOW_MS) == ("09:30", "11:30")
+    assert fmt.time_labels(OPEN_MS, OPEN_MS + 20_000) == ("09:30:00", "09:30:20")
+    assert fmt.time_labels(OPEN_MS, OPEN_MS) == ("", "09:30")
+    assert fmt.time_labels(OPEN_MS - 86_400_000, NOW_MS) == ("Wed 09:30", "Thu 11:30")
 
 
 def test_signed_figures_never_rely_on_colour() -> None:
@@ -69,10 +94,12 @@ def test_age_and_rate_are_coarse() -> None:
     assert fmt.rate(4812) == "4.8k/s"
 
 
-def test_board_layout_gives_the_name_what_is_left() -> None:
+def test_board_layout_gives_the_name_what_is_left_then_adds_columns() -> None:
     assert layout(78).name > 20 and layout(78).weight
     assert layout(50).name == 0 or layout(50).name >= 8
-    assert layout(130).sector
+    assert layout(100).sector and not layout(100).range
+    wide = layout(160)
+    assert wide.range and wide.ticks and wide.change and wide.sector == 24
 
 
 def test_alert_descriptions_carry_the_direction_in_text() -> None:
@@ -144,9 +171,10 @@ async def test_ladder_orders_levels_highest_first_with_the_price_between() -> No
         await pilot.pause()
         order = [r.level.price if r.level else "price" for r in ladder.rows]
         assert order == [3000, 2450, "price", 2300]
-        text = [ladder.render_line(y).text for y in range(4)]
-        assert "approaching" in text[1] and "+4.00" in text[1]
-        assert text[2].startswith("▶2,446.00 ^RUT")
+        text = [ladder.render_line(y).text for y in range(5)]
+        assert text[0].split() == ["Level", "Label", "To", "go", "%", "State"]
+        assert "approaching" in text[2] and "+4.00" in text[2]
+        assert text[3].startswith("▶2,446.00 ^RUT")
 
 
 async def test_ladder_refreshes_only_changed_lines() -> None:
@@ -156,7 +184,7 @@ async def test_ladder_refreshes_only_changed_lines() -> None:
         levels = [_level(2300), _level(2450), _level(3000)]
         ladder.set_levels(levels, 2446.0)
         await pilot.pause()
-        for y in range(4):
+        for y in range(5):
             ladder.render_line(y)
         cached = dict(ladder._cache)
         ladder.set_levels(levels, 2446.0)  # same frame again: nothing to redraw
@@ -180,6 +208,54 @@ async def test_price_chart_scales_to_the_data_when_the_baseline_is_far() -> None
         assert "prev" not in text  # far below the range: not drawn
 
 
+class AlertApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield AlertLog()
+
+
+T_ALERT = 1_763_740_801_000  # 2025-11-21 16:00:01 UTC
+CROSS = AlertEvent(T_ALERT, "^RUT", 2450.0, "support", "up", 2461.0, "cross", True)
+BUST = AlertEvent(
+    T_ALERT + 1000, "^RUT", 2450.0, "support", "up", 2447.0, "busted", True, original_ts=T_ALERT
+)
+
+
+async def test_alert_log_marks_a_crossing_busted_when_its_trade_is_cancelled() -> None:
+    from tests.frames import make_frame
+
+    app = AlertApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        log = app.query_one(AlertLog)
+        log.show(make_frame(as_of=T_ALERT, alerts=[CROSS], session_date="2025-11-21"))
+        await pilot.pause()
+        assert "busted" not in log.render_line(0).text
+        frame = make_frame(
+            as_of=T_ALERT,
+            alerts=[BUST, CROSS],
+            session_date="2025-11-21",
+            busted_alerts=frozenset({CROSS}),
+        )
+        log.show(frame)
+        await pilot.pause()
+        newest, original = (log.render_line(y).text for y in range(2))
+        assert "✖ busted ▲" in newest and "2,447.00 est." in newest
+        assert "▲ up, busted" in original and "2,461.00 est." in original
+
+
+def test_a_busted_line_takes_back_only_the_alert_it_names() -> None:
+    """The log reads back newest first: the "busted" line names its crossing by time, so an
+    earlier crossing of the same level stands."""
+    from feeds.pipeline import Pipeline
+    from feeds.sim import SimFeed
+
+    pipeline = Pipeline(SimFeed("sim"))
+    other = AlertEvent(T_ALERT - 60_000, "^RUT", 2450.0, "support", "up", 2460.0, "cross")
+    pipeline.alerts.extend([BUST, CROSS, other])
+    frame = pipeline.frame()
+    assert frame.alerts == (BUST, CROSS, other)
+    assert frame.busted_alerts == frozenset({CROSS})
+
+
 # --- the alert panel tells the truth (issue 8 §7) ---------------------------------------------
 
 T0 = 1_762_353_000_000  # 2025-11-05 09:30 ET
@@ -191,41 +267,77 @@ def _alert(minute: int, feed: str = "sim", direction: str = "up") -> AlertEvent:
     )
 
 
-async def test_alert_panel_is_in_time_order_newest_first_without_duplicates() -> None:
-    app = LadderApp()
-    async with app.run_test(size=(70, 12)) as pilot:
-        log = app.query_one(AlertLog)
-        log.set_today(T0 + 3_600_000)
-        log.seed([_alert(30), _alert(0), _alert(10)])  # an earlier run, any order
-        log.add([_alert(20, direction="down")])  # this run
-        log.add([_alert(0)])  # a seed-0 sim run again fires the same event: still one row
-        log.add([_alert(20, direction="down")])
-        await pilot.pause()
-        got = [(e.alert.ts - T0) // 60_000 for e in log.entries]
-        assert got == [30, 20, 10, 0]
-        assert [e.earlier for e in log.entries] == [True, False, True, False]
-        assert log.row_count == 4
+class AlertPanelApp(App[None]):
+    """The panel alone, under the 16-colour theme the app picks for standard-colour terminals
+    when ``theme`` says so."""
 
-
-class _RawAlertApp(App[None]):
-    """The panel under the 16-colour theme the app picks for standard-colour terminals."""
+    def __init__(self, theme: str = "") -> None:
+        super().__init__()
+        self.wanted_theme = theme
 
     def compose(self) -> ComposeResult:
         yield AlertLog()
 
     def on_mount(self) -> None:
-        self.theme = "ansi-dark"
+        if self.wanted_theme:
+            self.theme = self.wanted_theme
+
+
+def _panel_frame(
+    alerts: list[AlertEvent], run: list[AlertEvent], *, now: int = T0 + 3_600_000, session: str = ""
+) -> Frame:
+    from tests.frames import make_frame
+
+    return make_frame(as_of=now, alerts=alerts, run_alerts=run, session_date=session)
+
+
+async def test_alert_panel_rows_follow_the_frame_in_its_order() -> None:
+    """The frame's history (time order, each event once: see test_pipeline) is drawn as it
+    comes; this run's alerts are timed, the log's are dated, whatever their order."""
+    app = AlertPanelApp()
+    async with app.run_test(size=(70, 12)) as pilot:
+        log = app.query_one(AlertLog)
+        this_run = [_alert(20, direction="down"), _alert(0)]
+        alerts = [_alert(30), this_run[0], _alert(10), this_run[1]]
+        log.show(_panel_frame(alerts, this_run))
+        await pilot.pause()
+        rows = [log.render_line(y).text for y in range(4)]
+        assert [r[:12].strip() for r in rows] == [
+            "11-05 10:00",
+            "09:50:00",
+            "11-05 09:40",
+            "09:30:00",
+        ]
+        assert [log.earlier(i) for i in range(4)] == [True, False, True, False]
+        assert log.row_count == 4
 
 
 async def test_earlier_alerts_are_dimmed_also_in_16_colours() -> None:
-    app = _RawAlertApp()
+    app = AlertPanelApp(theme="ansi-dark")
     async with app.run_test(size=(70, 6)) as pilot:
         log = app.query_one(AlertLog)
-        log.set_today(T0 + 3_600_000)
-        log.seed([_alert(0)])
-        log.add([_alert(10)])
+        log.show(_panel_frame([_alert(10), _alert(0)], [_alert(10)]))
         await pilot.pause()
         new, old = (log.render_line(y) for y in range(2))
         assert "09:40" in new.text and "11-05 09:30" in old.text
         assert all(seg.style is not None and seg.style.dim for seg in old if seg.text.strip())
         assert not any(seg.style is not None and seg.style.dim for seg in new)
+
+
+async def test_this_runs_alerts_from_before_the_session_are_dated_once_it_rolls_over() -> None:
+    """The app left running overnight: yesterday's crossings are earlier news the next day."""
+    app = AlertPanelApp()
+    async with app.run_test(size=(70, 6)) as pilot:
+        log = app.query_one(AlertLog)
+        fired = [_alert(10), _alert(0)]
+        log.show(_panel_frame(fired, fired, session="2025-11-05"))
+        await pilot.pause()
+        assert log.render_line(0).text.startswith(" 09:40:00") and not log.earlier(0)
+        log.show(_panel_frame(fired, fired, now=T0 + 86_400_000, session="2025-11-06"))
+        await pilot.pause()
+        assert log.render_line(0).text.startswith(" 11-05 09:40") and log.earlier(0)
+        assert all(
+            seg.style is not None and seg.style.dim
+            for seg in log.render_line(0)
+            if seg.text.strip()
+        )

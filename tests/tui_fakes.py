@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
+from feeds.frame import Frame, View
 from feeds.holdings import Constituent, Holdings
-from feeds.pipeline import Pipeline
+from feeds.pipeline import DEFAULT_VIEW, Pipeline
 
 ET = ZoneInfo("America/New_York")
 # Thursday 20 Nov 2025, 11:30 ET: a regular session is open.
@@ -101,12 +102,14 @@ def opening_ticks(ts: int = NOW_MS - 60_000) -> list[Event]:
 
 
 class FixedPipeline(Pipeline):
-    """Tick age and rate are wall-clock measures: fixed here so snapshots are deterministic."""
+    """Tick age, rate and the machine's date are wall-clock measures: fixed here so snapshots
+    are deterministic (the machine's day is the feed's)."""
 
-    def frame(self, sort: str = "contribution", descending: bool = True, text: str = ""):  # type: ignore[no-untyped-def]
-        f = super().frame(sort, descending, text)
+    def frame(self, view: View = DEFAULT_VIEW) -> Frame:
+        f = super().frame(view)
         f.tick_age_s = 0.4 if f.total_ticks else None
         f.ticks_per_s = 1234.0
+        f.wall_ms = f.as_of
         return f
 
 

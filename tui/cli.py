@@ -34,11 +34,35 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}; see '{self.prog} --help'")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Options every command takes. SUPPRESS: a value given before the subcommand survives."""
+#: How each feed is named on the command line (the others take no argument).
+FEED_FORMS = {"replay": "replay:PATH", "alpaca": "alpaca[:iex|:sip]"}
+
+
+def feed_list() -> str:
+    """Every feed the registry knows, as ``--feed`` takes it (so --help never misses one)."""
+    from feeds.feed import feed_names
+
+    return ", ".join(FEED_FORMS.get(n, n) for n in feed_names())
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("r2k")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> None:
+    """Options a command takes. SUPPRESS: a value given before the subcommand survives.
+
+    Only the monitor (no ``command``) takes the display options (--refresh, --mouse); ``record``
+    and ``holdings`` take no levels or anchor (they write ticks or read a holdings file).
+    """
     s = argparse.SUPPRESS
-    g = parser.add_argument_group("feed and display")
-    g.add_argument("--feed", metavar="SPEC", default=s, help="sim, replay:PATH, yahoo, alpaca:iex…")
+    g = parser.add_argument_group("feed")
+    g.add_argument("--feed", metavar="SPEC", default=s, help=f"default sim; one of {feed_list()}")
     g.add_argument(
         "--speed",
         type=float,
@@ -61,12 +85,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="holdings CSV (iShares download or r2k snapshot format)",
     )
     g.add_argument(
+        "--config",
+        metavar="PATH",
+        default=s,
+        help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
+    )
+    if command in ("record", "holdings"):
+        return
+    g.add_argument(
         "--anchor",
         choices=("prev", "open", "first", "ytd"),
         default=s,
         help="what returns are measured from",
     )
-    g.add_argument("--refresh", type=float, metavar="HZ", default=s, help="screen refresh rate")
     g.add_argument(
         "--level",
         action="append",
@@ -96,11 +127,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=s,
         help="also record every tick to PATH (.parquet or .csv, replayable)",
     )
-    g.add_argument(
-        "--config",
-        metavar="PATH",
+    if command is not None:
+        return
+    d = parser.add_argument_group("display")
+    d.add_argument("--refresh", type=float, metavar="HZ", default=s, help="screen refresh rate")
+    d.add_argument(
+        "--mouse",
+        action="store_true",
         default=s,
-        help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
+        help="turn mouse reporting on (off by default: click-drag copies text)",
     )
 
 
@@ -110,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live monitor of the Russell 2000 vs S&P 500 rotation.",
         epilog="Run without a command to open the terminal app.",
     )
+    parser.add_argument("--version", action="version", version=f"r2k {_version()}")
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     alerts = sub.add_parser(
@@ -119,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr. Stops at the end of a replay, after --duration, or on Ctrl+C. A replay plays "
         "as fast as possible unless --speed is given.",
     )
-    _common(alerts)
+    _common(alerts, command="alerts")
     _duration(alerts, "stop after S seconds")
     _alerts_log_parser(alerts)  # alerts10
     snap = sub.add_parser(
@@ -129,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "print indices, spreads, breadth and the constituents ranked by contribution. Only "
         "constituents with a price are listed; one not in the holdings has no weight (null).",
     )
-    _common(snap)
+    _common(snap, command="snapshot")
     _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
     snap.add_argument("--json", action="store_true", help="print one JSON object instead")
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
@@ -148,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "symbols (JWA -> JW-A) and those listed nowhere. No network: the spelling comes from "
         "the feed's cached symbol list, a replay file's symbols or the bundled US listing.",
     )
-    _common(show)
+    _common(show, command="holdings")
     show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
                       "or the bundled snapshot)")  # fmt: skip
     show.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -161,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "data directory as IWM_holdings_<as-of>.csv (or at --out). The monitor and the headless "
         "commands then use the latest one fetched unless --holdings says otherwise.",
     )
-    _common(fetch)
+    _common(fetch, command="holdings")
     fetch.add_argument("--out", metavar="PATH", help="keep the file here instead")
     fetch.add_argument("--url", metavar="URL", help="download from here (default: iShares IWM)")
     # <<< ytd11
@@ -173,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "history goes to OUT.daily.csv. Stops at the end of a replay, after --duration, or on "
         "Ctrl+C (the file is closed cleanly).",
     )
-    _common(rec)
+    _common(rec, command="record")
     rec.add_argument(
         "--out", metavar="PATH", required=True, help="recording file (.parquet, default, or .csv)"
     )
@@ -312,6 +348,7 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         "holdings": path or args.get("holdings"),
         "anchor": args.get("anchor"),
         "refresh_hz": args.get("refresh"),
+        "mouse": args.get("mouse"),
         "record": args.get("record"),
         "confirm": args.get("confirm"),  # alerts10
     }
@@ -408,11 +445,12 @@ def run(argv: Sequence[str] | None) -> int:
 
 
 def run_app(settings: Any) -> int:
-    from feeds.alerts import AlertLog
+    from feeds.alerts import AlertJournal
+    from feeds.errors import ConfigError
     from feeds.setup import build_pipeline
 
-    pipeline = build_pipeline(settings)
     try:
+        from tui import keys
         from tui.app import R2KApp
     except ModuleNotFoundError as e:
         if e.name not in ("tui.app", "textual"):
@@ -421,17 +459,23 @@ def run_app(settings: Any) -> int:
             f"the terminal app is not available ({e.name} missing); "
             "use 'r2k snapshot' or 'r2k alerts', or reinstall r2k"
         ) from None
+    try:
+        keys.check_keymap(settings.keys)
+    except ValueError as e:
+        where = f"config file '{settings.config_path}'" if settings.config_path else "config"
+        raise ConfigError(f"{where}: {e}") from None
+    pipeline = build_pipeline(settings)
     app = R2KApp(pipeline, settings=settings)
     try:
-        app.run()
+        app.run(mouse=settings.mouse)
     finally:
         for sink in pipeline.alert_sinks:
-            if isinstance(sink, AlertLog):
+            if isinstance(sink, AlertJournal):
                 sink.close()
         # what the screen showed as toasts, said once more where it outlives the screen
         for problem in pipeline.problems():
             sys.stderr.write(f"r2k: warning: {_one_line(problem)}\n")
-    # fail8a (issue 8 §1): an app that ended on an exception (Textual sets 1 and prints it) or
+    # an app that ended on an exception (Textual sets 1 and prints it) or
     # left because the terminal went away is not a success
     code = app.return_code or 0
     if code and app._exception is not None:

@@ -1,4 +1,4 @@
-"""Alpaca market-data stream v2 for stocks (PROTOCOLS.md §4), JSON wire format.
+"""Alpaca market-data stream v2 for stocks, JSON wire format.
 
 Spec: ``alpaca`` / ``alpaca:iex`` (free Basic plan), ``alpaca:sip`` (paid), ``alpaca:delayed_sip``,
 ``alpaca:test`` (the 24/7 ``FAKEPACA`` test stream, for checking keys).
@@ -8,6 +8,28 @@ MAGS) and the top constituents up to ``max_trades``; every other name gets minut
 into one tick at each bar's close. Alpaca has no index values: the pipeline estimates ^RUT/^GSPC
 from IWM/SPY (``estimates_indices``), with the ratio from the indices' own closes (closes.py).
 Previous closes come from the REST snapshot endpoint before streaming starts.
+
+Wire facts relied on (Alpaca docs, "Real-time stock pricing data" and "Streaming market data",
+https://docs.alpaca.markets/docs/real-time-stock-pricing-data; the reference client alpaca-py,
+``alpaca/data/live/websocket.py`` and ``alpaca/data/mappings.py``):
+
+- URL ``wss://stream.data.alpaca.markets/v2/{iex|sip|delayed_sip|test}``; the upgrade header
+  ``Content-Type: application/json`` selects JSON text frames (alpaca-py asks for msgpack).
+- Every server message is a JSON array. On connect ``[{"T":"success","msg":"connected"}]``; auth
+  with ``{"action":"auth","key":..,"secret":..}`` within 10 s, answered ``"authenticated"``;
+  ``{"action":"subscribe","trades":[..],"bars":[..]}`` is answered with the whole current set.
+- Trade ``{"T":"t","S":sym,"p":price,"s":size,"t":RFC-3339 with ns,"c":[conditions],"i":id}``;
+  minute bar ``{"T":"b","S":..,"o","h","l","c","v","t": bar start}``; corrections ``"c"`` and
+  cancels ``"x"`` come with the trades subscription.
+- Errors ``[{"T":"error","code":N,"msg":..}]``: 402 auth failed, 405 symbol limit exceeded (the set
+  is left unchanged), 406 connection limit exceeded, 409 insufficient subscription (alpaca-py
+  stops for good). One connection per endpoint on most plans; Basic streams IEX, 30 symbols.
+- No previous close in the stream: REST ``/v2/stocks/snapshots`` ``prevDailyBar``.
+
+A trade's conditions (``c``: the SIPs' letters, CTA's on tapes A/B and UTP's on tape C) decide
+whether it may set the last sale and the high/low (:mod:`feeds.conditions`); cancels and errors
+(``T: "x"``) and corrections (``T: "c"``), which Alpaca sends with every trade subscription,
+become :class:`~feeds.events.TradeCancel` and :class:`~feeds.events.TradeCorrection`.
 """
 
 from __future__ import annotations
@@ -21,8 +43,9 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.errors import FeedSpecError
-from feeds.events import Bars, Event, Tick
+from feeds.events import Bars, Event, Tick, TradeCancel, TradeCorrection
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
     INDEX_OF_ETF,
@@ -44,7 +67,8 @@ FEEDS = ("iex", "sip", "delayed_sip", "test")
 WS_URL = "wss://stream.data.alpaca.markets/v2/{feed}"
 REST_URL = "https://data.alpaca.markets"
 #: symbols with trades per plan when ``max_trades`` is not set (0 = no cap). Basic (IEX) allows
-#: 30 symbols for trades+quotes (§4.6); delayed SIP is assumed to share the Basic limit.
+#: 30 symbols for trades+quotes on Basic (Alpaca's plan page); delayed SIP is assumed to share
+#: the Basic limit.
 DEFAULT_TRADE_CAP = {"iex": 30, "delayed_sip": 30, "sip": 0, "test": 0}
 HEADLINE_ETFS = (IWM, SPY, MAGS)
 TEST_SYMBOL = "FAKEPACA"
@@ -153,7 +177,7 @@ def _rfc3339_any(s: str) -> int:
     return ms
 
 
-# ---- errors (§4.4) ----------------------------------------------------------------------
+# ---- errors (the docs' table) -------------------------------------------------------------------
 class SymbolLimitError(RetryFeedError):
     """405: the subscription asked for more symbols than the plan allows (set left unchanged)."""
 
@@ -222,6 +246,10 @@ class AlpacaFeed(StreamFeed):
         self.trade_cap = count_setting("alpaca", "max_trades", env, config, DEFAULT_TRADE_CAP[feed])
         self.bar_cap: int | None = None  # set only if Alpaca caps bars too (405 again)
         self.index_closes = IndexCloses("alpaca", env, config)
+        # the SIPs' letters -> last-sale eligibility (Massive's listing maps them: the same rules)
+        self.sale_conditions = conditions.load_massive(
+            conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        )
 
         self._canon: dict[str, str] = {}  # provider symbol -> canonical
         self.symbols: list[str] = []  # provider symbols, trades first (priority order)
@@ -362,8 +390,9 @@ class AlpacaFeed(StreamFeed):
         canon = self._canon
         seconds = _second_cache
         millis = _MILLIS
+        cta, utp = self.sale_conditions.cta, self.sale_conditions.utp
         msgs = orjson.loads(raw)
-        if msgs.__class__ is not list:  # every Alpaca message is an array (§4.2)
+        if msgs.__class__ is not list:  # every Alpaca message is an array (docs)
             raise ValueError("not a JSON array")
         for m in msgs:
             kind = m["T"]
@@ -379,7 +408,15 @@ class AlpacaFeed(StreamFeed):
                 sym = canon.get(s)
                 if sym is None:
                     sym = from_provider(s, "dot")
-                out.append(Tick(sym, float(m["p"]), ts, m.get("s")))
+                flags = 0
+                codes = m.get("c")
+                if codes:
+                    letters = utp if m.get("z") == "C" else cta
+                    for code in codes:
+                        f = letters.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(m["p"]), ts, m.get("s"), None, None, flags, m.get("i")))
             elif kind == "b":
                 # a minute bar is stamped with its start; the close price belongs to its end
                 s = m["S"]
@@ -391,6 +428,32 @@ class AlpacaFeed(StreamFeed):
                         m.get("v"),
                     )
                 )
+            elif kind == "x":
+                s = m["S"]
+                out.append(
+                    TradeCancel(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["i"],
+                        float(m["p"]),
+                        rfc3339_ms(m["t"]),
+                        error=m.get("a") == "E",
+                    )
+                )
+            elif kind == "c":
+                s = m["S"]
+                letters = utp if m.get("z") == "C" else cta
+                out.append(
+                    TradeCorrection(
+                        canon.get(s) or from_provider(s, "dot"),
+                        m["oi"],
+                        float(m["cp"]),
+                        rfc3339_ms(m["t"]),
+                        size=m.get("cs"),
+                        sale_flags=conditions.flags_of(m.get("cc") or (), letters),
+                        new_id=m.get("ci"),
+                        original_price=float(m["op"]) if m.get("op") is not None else None,
+                    )
+                )
             elif kind == "success":
                 self._control = m.get("msg")
             elif kind == "subscription":
@@ -400,7 +463,7 @@ class AlpacaFeed(StreamFeed):
                 raise _server_error(m.get("code"), self.quote(m.get("msg", "")), self.feed_name)
             elif type(kind) is not str:
                 raise ValueError("message type is not a string")
-            # quotes, corrections, cancels, statuses, LULDs: not used by r2k
+            # quotes, statuses, LULDs: not used by r2k
         return out
 
     # ---- REST warm-up -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Finnhub websocket trades (PROTOCOLS.md §3).
+"""Finnhub websocket trades.
 
 Spec: ``finnhub``. The token rides in the URL (``wss://ws.finnhub.io?token=KEY``; redacted from
 every status), each symbol is subscribed with its own message, and the free plan streams about 50
@@ -6,6 +6,20 @@ symbols: the headline ETFs (IWM, SPY, MAGS) first, then constituents by weight, 
 ``max_symbols``. Finnhub has no index values, so the pipeline estimates ^RUT/^GSPC from IWM/SPY.
 Previous closes come from REST ``/api/v1/quote`` (``pc``), throttled to the free plan's 60 calls a
 minute: the headline ETFs before streaming starts, the rest in the background.
+
+Wire facts relied on (Finnhub docs, https://finnhub.io/docs/api/websocket-trades and
+https://finnhub.io/docs/api/quote; the reference client finnhub-python is REST only):
+
+- ``wss://ws.finnhub.io?token=KEY``; ``{"type":"subscribe","symbol":"AAPL"}``, one per message.
+- Trades ``{"type":"trade","data":[{"s":sym,"p":price,"t":epoch ms,"v":volume,"c":[codes as
+  strings]}]}``, batched and mixed; ``v`` 0 is a price update, not a trade. ``{"type":"ping"}``
+  comes while idle (no reply needed); ``{"type":"error","msg":"Invalid symbol ..."}``.
+- REST ``/api/v1/quote?symbol=..`` gives ``pc`` (previous close) and ``t`` in epoch seconds;
+  60 calls a minute on the free plan, HTTP 429 past it. One websocket per key.
+
+A trade's conditions (``c``, Finnhub's own codes as strings) decide whether it may set the last
+sale and the high/low, through the table in ``feeds/data/finnhub_conditions.json``
+(:func:`feeds.conditions.load_finnhub`). Finnhub sends no cancels or corrections.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ from typing import Any
 import orjson
 from websockets.exceptions import InvalidHandshake
 
+from feeds import conditions
 from feeds.events import Bars, Event, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.providers.closes import (
@@ -39,7 +54,8 @@ from feeds.symbols import IWM, MAGS, SPY, from_provider, to_provider
 
 WS_URL = "wss://ws.finnhub.io"
 REST_URL = "https://finnhub.io"
-DEFAULT_MAX_SYMBOLS = 50  # free plan (third-party figure, PROTOCOLS.md §3)
+# free plan: about 50 symbols (client authors' reports; Finnhub's docs give no figure)
+DEFAULT_MAX_SYMBOLS = 50
 REST_PER_MINUTE = 60  # free plan: 60 REST calls a minute...
 REST_SPACING = 0.05  # ...and at most 30 a second
 HEADLINE_ETFS = (IWM, SPY, MAGS)
@@ -51,7 +67,7 @@ _LIMIT_WORDS = re.compile(r"(?i)limit|maximum|too many|exceed")
 class FinnhubFeed(StreamFeed):
     provider = "finnhub"
     estimates_indices = True
-    #: Finnhub pings while idle; a minute without even a ping is a dead socket (§3)
+    #: Finnhub pings while idle; a minute without even a ping is a dead socket
     silence_timeout = 60.0
 
     def __init__(self, spec: str, options: FeedOptions) -> None:
@@ -84,6 +100,7 @@ class FinnhubFeed(StreamFeed):
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
         self.quote_failures = 0  # quote requests that failed (shown in the status)
+        self.sale_conditions = conditions.load_finnhub()  # code -> NOT_LAST / NOT_HIGH_LOW bits
 
     def _set_notes(self, **parts: str) -> None:
         self._notes.update(parts)
@@ -126,6 +143,7 @@ class FinnhubFeed(StreamFeed):
             # a loop, not a comprehension (a function call of its own before Python 3.12): most
             # frames carry one or a few trades
             canon = self._canon
+            barred = self.sale_conditions
             out: list[Event] = []
             for d in m["data"]:
                 s = d["s"]
@@ -135,7 +153,13 @@ class FinnhubFeed(StreamFeed):
                 t = d["t"]
                 if t.__class__ is not int:  # always an int from orjson: skip the call
                     t = int(t)
-                out.append(Tick(sym, float(d["p"]), t, d.get("v")))
+                flags = 0
+                if barred and (codes := d.get("c")):
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(Tick(sym, float(d["p"]), t, d.get("v"), None, None, flags))
             return out
         if kind == "ping":
             return []

@@ -6,10 +6,27 @@ stream has a previous close, so a background REST warm-up fetches the indices' d
 whole market's previous session in one grouped-daily call, headline first, inside the plan's rate
 limit (Basic: 5 calls a minute).
 
+Wire facts relied on (Massive docs, https://massive.com/docs/websocket/stocks/trades and
+https://massive.com/docs/websocket/indices/value; the reference client polygon-io/client-python,
+``massive/websocket/__init__.py``, its spec ``.massive/websocket.json`` and its mock server):
+
+- ``wss://socket.massive.com/{stocks|indices}`` (``delayed.massive.com`` for delayed data; the
+  ``*.polygon.io`` hosts still answer). Every server message is a JSON array.
+- ``[{"ev":"status","status":"connected"}]``, then ``{"action":"auth","params":KEY}`` answered
+  ``auth_success`` or ``auth_failed``; ``{"action":"subscribe","params":"T.AAPL,AM.IWM"}``.
+- Trade ``{"ev":"T","sym":..,"p":price,"s":size,"c":[int conditions],"t":epoch ms,"i":id}``;
+  minute bar ``{"ev":"AM","sym":..,"o","h","l","c","v","op": today's open,"s","e": epoch ms}``;
+  index value ``{"ev":"V","T":"I:RUT","val":..,"t":epoch ms}`` (the symbol is ``T``, not ``sym``).
+- ``max_connections`` status, then a close, when a second connection opens: one per cluster.
+
 Spec: ``polygon`` (or ``massive``), ``polygon:delayed`` for the 15-minute delayed host.
 Settings (``R2K_POLYGON_<KEY>`` or ``[feeds.polygon]``): ``key`` (required), ``delayed``,
 ``channel`` (``trades`` | ``minute``), ``indices`` (false: estimate ^RUT/^GSPC from IWM/SPY),
 ``url`` (websocket base), ``rest_url``, ``rest_per_minute`` (0 = no cap).
+
+A trade's conditions (``c``, Massive's condition ids) decide whether it may set the last sale and
+the high/low (:mod:`feeds.conditions`): the rules come from Massive's own conditions listing,
+cached on disk and read again through the REST warm-up once the cache is a month old.
 """
 
 from __future__ import annotations
@@ -17,11 +34,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from feeds import conditions
 from feeds.errors import ConfigError, FeedSpecError
 from feeds.events import Bars, DailyBar, DailyCloses, Event, Tick
 from feeds.feed import FeedOptions, parse_spec, register
@@ -120,6 +139,11 @@ class PolygonFeed(StreamFeed):
         self._canon = {to_polygon(s): s for s in options.symbols}
         self._notes: dict[str, str] = {}
         self._rest: RestClient | None = None
+        self.warm_up_done = asyncio.Event()  # the background REST warm-up has finished
+        # trade conditions -> last-sale eligibility (the cached listing, else r2k's copy)
+        self.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        self.sale_conditions = conditions.load_massive(self.conditions_cache)
+        self.conditions_error = ""  # why the live listing could not be read, if it could not
 
     # ---- StreamFeed hooks ----------------------------------------------------------------------
     def shards(self) -> list[list[str]]:
@@ -171,11 +195,29 @@ class PolygonFeed(StreamFeed):
     def decode(self, raw: str | bytes) -> list[Event]:
         out: list[Event] = []
         canon = self._canon
+        barred = self.sale_conditions.by_id
         for m in orjson.loads(raw):
             ev = m["ev"]
             if ev == "T":
                 sym = m["sym"]
-                out.append(Tick(canon.get(sym) or self._learn(sym), float(m["p"]), m["t"], m["s"]))
+                flags = 0
+                codes = m.get("c")
+                if codes:  # most trades carry one or two conditions; most bar nothing
+                    for code in codes:
+                        f = barred.get(code)
+                        if f:
+                            flags |= f
+                out.append(
+                    Tick(
+                        canon.get(sym) or self._learn(sym),
+                        float(m["p"]),
+                        m["t"],
+                        m["s"],
+                        None,
+                        None,
+                        flags,
+                    )
+                )
             elif ev == "V":
                 sym = m["T"]  # index values carry the ticker in "T", not "sym"
                 out.append(Tick(canon.get(sym) or self._learn(sym), float(m["val"]), m["t"]))
@@ -296,10 +338,47 @@ class PolygonFeed(StreamFeed):
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
             await self._history(client)
+            # tape7: after the histories (^GSPC's gives its previous close), within Basic's 5
+            # calls a minute; r2k's copy serves meanwhile
+            if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
+                await self._refresh_conditions(client)
             await self._refresh_symbols(client)
         finally:
             self._rest = None
             await client.aclose()
+            self.warm_up_done.set()
+
+    async def _refresh_conditions(self, client: RestClient) -> None:
+        """Read Massive's stock trade conditions (all pages), use them and cache them.
+
+        After the previous closes and daily histories in the warm-up: r2k's copy serves
+        meanwhile, and on Basic's 5 calls a minute those matter more. A failure keeps the copy
+        (``conditions_error`` says why).
+        """
+        params: dict[str, Any] | None = {
+            "asset_class": "stocks",
+            "data_type": "trade",
+            "limit": "1000",
+        }
+        path = "/v3/reference/conditions"
+        results: list[Any] = []
+        try:
+            for _ in range(20):  # a few hundred conditions: one page, rarely two
+                data = await client.get_json(path, params)
+                results.extend(data.get("results") or ())
+                path, params = data.get("next_url") or "", None
+                if not path:
+                    break
+            fetched = int(time.time() * 1000)
+            self.sale_conditions = conditions.parse_listing(results, fetched)
+        except RestError as exc:
+            self.conditions_error = str(exc.status or exc)
+            return
+        except (ValueError, TypeError, AttributeError):
+            self.conditions_error = "malformed reply"
+            return
+        self.conditions_error = ""
+        conditions.save_massive(results, fetched, self.conditions_cache)
 
     async def _history(self, client: RestClient) -> None:
         """ytd11: daily bars of the indices and MAGS as far back as the plan allows, and the

@@ -1,8 +1,15 @@
 """The ``yahoo`` feed: Yahoo Finance's streamer (protobuf over a websocket), no key needed.
 
-Protocol: PROTOCOLS.md §1. The streamer keeps at most 100 symbols per connection and silently
-drops the rest, so the universe is sharded over as many connections as needed, in a fixed order
-with the headline symbols first (a set would make the dropped ones random). Each connection
+Wire facts relied on (the reference clients yfinance, ``yfinance/live.py``, and yliveticker,
+``yliveticker/__init__.py``): ``wss://streamer.finance.yahoo.com/?version=2``, no auth; the client
+sends ``{"subscribe": ["^RUT", ...]}``; the server sends one ``{"type":"pricing","message":
+"<base64 PricingData>"}`` text frame per update (yahoo_proto.py has the schema), with no
+subscribe acknowledgement and no error frames, about one snapshot a second per symbol.
+
+The streamer keeps at most 100 symbols per connection and silently drops the rest (a measurement
+published with yfinance 1.7.0, not a documented limit), so the universe is sharded over as many
+connections as needed, in a fixed order with the headline symbols first (a set would make the
+dropped ones random). Each connection
 subscribes with one ``{"subscribe": [...]}`` list; the base resubscribes after every reconnect.
 
 No periodic resubscribe: yfinance re-sends its set every 15 s as a habit, but a measurement found

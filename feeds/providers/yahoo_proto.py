@@ -1,4 +1,12 @@
-"""Yahoo streamer frames: the ``PricingData`` protobuf, decoded by hand (PROTOCOLS.md §1.2-1.3).
+"""Yahoo streamer frames: the ``PricingData`` protobuf, decoded by hand.
+
+The schema is yfinance's ``yfinance/pricing.proto`` (field numbers and types, matching
+yliveticker's ``yaticker.proto``): 1 ``id`` string, 2 ``price`` float32, 3 ``time`` sint64 epoch
+ms (zigzag), 4 ``currency``, 5 ``exchange``, 6 ``quote_type`` (9 index, 8 equity, 20 ETF),
+7 ``market_hours`` (0 pre, 1 regular, 2 post), 8 ``change_percent``, 9 ``day_volume`` sint64,
+10/11 ``day_high``/``day_low``, 12 ``change``, 15 ``open_price``, 16 ``previous_close``, 27
+``price_hint`` (decimals to show), all floats float32. Equity frames in yfinance's and
+yliveticker's tests carry no ``previous_close``, so it is ``price - change``.
 
 A frame is either the v2 JSON envelope ``{"type":"pricing","message":"<base64>"}`` or, on the
 legacy endpoint, the bare base64 string. The message is proto3: an absent field means its default

@@ -1,11 +1,24 @@
-"""Yahoo chart v8 REST (PROTOCOLS.md §2): today's 1-minute bars, daily closes and bars, and
-the spark endpoint's closes of many symbols at once (issue 11).
+"""Yahoo chart v8 REST: today's 1-minute bars, daily closes and bars, and the spark
+endpoint's closes of many symbols at once.
 
 Used once at start-up, for a handful of symbols: the headline symbols' intraday bars (so charts
 are filled and returns are right before the first streamed tick) and a year of daily closes for
 ^RUT, ^GSPC and MAGS (the outperformance streak and the year-to-date anchor). The chart API needs
 no cookie or crumb. Every failure becomes a :class:`ChartError` with one plain line; the feed shows
 it as a status detail and streams on.
+
+Wire facts relied on (the reference client yfinance, ``yfinance/scrapers/history.py`` for the URL
+and parameters, ``yfinance/data.py`` for errors and ``yfinance/utils.py`` for the shape):
+
+- ``GET https://query2.finance.yahoo.com/v8/finance/chart/{symbol}`` (``^RUT`` path-escaped as
+  ``%5ERUT``) with ``range=1d&interval=1m`` or ``range=1y&interval=1d``; no cookie or crumb.
+- ``{"chart":{"result":[{"meta":{..},"timestamp":[epoch s, bar start],"indicators":{"quote":
+  [{"open","high","low","close","volume"}]}}],"error":null}}``; a minute with no trade is ``null``
+  in every array; ``meta.previousClose`` is the prior session's close on intraday ranges
+  (``chartPreviousClose`` is the close before the range's first bar).
+- Errors: HTTP 404 ``{"chart":{"result":null,"error":{"description":..}}}`` for an unknown symbol,
+  422 for a window the interval does not allow, 429 with the plain-text body
+  ``Edge: Too Many Requests`` when rate-limited (yfinance raises ``YFRateLimitError``).
 """
 
 from __future__ import annotations
@@ -209,7 +222,7 @@ class YahooRest:
 
 
 # >>> ytd11 (issue 11): daily bars as far back as Yahoo has them, and batch closes (spark)
-#: chart ranges Yahoo accepts (validRanges, §2.2), shortest first, with the days each covers
+#: chart ranges Yahoo accepts (its validRanges), shortest first, with the days each covers
 RANGES = (("1mo", 28), ("3mo", 88), ("6mo", 180), ("1y", 360), ("2y", 725), ("5y", 1820))
 SPARK_PATH = "/v8/finance/spark"
 #: symbols per spark request: Yahoo answers more with an error [3P, several clients]

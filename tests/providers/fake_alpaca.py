@@ -1,9 +1,10 @@
 """A local Alpaca market-data server (stream v2, JSON) plus the REST it needs, on 127.0.0.1.
 
-Speaks PROTOCOLS.md §4 exactly: ``[{"T":"success","msg":"connected"}]`` on connect, the auth
-message within the session, ``[{"T":"success","msg":"authenticated"}]``, additive subscribe with
-a full-set ``subscription`` ack, and the §4.4 errors (402 auth failed, 405 symbol limit with the
-set left unchanged, 406 connection limit, 409 insufficient subscription). The REST side answers
+Speaks the stream as Alpaca's docs and alpaca-py describe it (feeds/providers/alpaca.py):
+``[{"T":"success","msg":"connected"}]`` on connect, the auth message within the session,
+``[{"T":"success","msg":"authenticated"}]``, additive subscribe with a full-set ``subscription``
+ack, and the documented errors (402 auth failed, 405 symbol limit with the set left unchanged,
+406 connection limit, 409 insufficient subscription). The REST side answers
 ``/v2/stocks/snapshots`` and the trading API's ``/v2/assets`` (keys in the ``APCA-API-*``
 headers) and Yahoo's ``/v8/finance/chart``
 (daily closes for ^RUT/^GSPC), so one HTTP responder serves both base-URL overrides.
@@ -27,7 +28,7 @@ from tests.providers.fake_yahoo import CHART_PREFIX, index_chart_reply
 # r2k's own messages (any 4-character piece of a key is masked wherever it appears)
 KEY, SECRET = "PKQ7ZX4W9M2VR8TL3NJC", "q8Zr3vW1xK9mT4bY7nL2cP5fH0jD6sG1aE8uV3kQ"
 
-# REAL captured / documented frames (PROTOCOLS.md §4.2-4.3)
+# documented frames (Alpaca's "Real-time stock pricing data" page) and a test-stream capture
 CONNECTED = '[{"T":"success","msg":"connected"}]'
 AUTHENTICATED = '[{"T":"success","msg":"authenticated"}]'
 TRADE_DOCS = (
@@ -272,7 +273,7 @@ class FakeAlpaca(FakeWS[Conn]):
             too_many = (self.trade_cap is not None and len(want["trades"]) > self.trade_cap) or (
                 self.bar_cap is not None and len(want["bars"]) > self.bar_cap
             )
-            if too_many:  # the subscription is left unchanged (§4.4)
+            if too_many:  # the subscription is left unchanged (docs)
                 await ws.send(error_frame(405))
                 await self.refused.put((conn.n, 405))
                 continue

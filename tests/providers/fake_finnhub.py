@@ -1,11 +1,12 @@
 """A local Finnhub server: websocket trades plus REST ``/api/v1/quote``, on 127.0.0.1.
 
-Speaks PROTOCOLS.md §3: the token is the ``token`` query parameter of the upgrade request and a
-wrong one is refused with HTTP 401 (as the real server answers, Finnhub-API issue #465); the client
-sends one ``{"type":"subscribe","symbol":...}`` per symbol with no ack; the server sends
-``{"type":"ping"}`` and ``{"type":"trade","data":[...]}`` frames and ``{"type":"error","msg":...}``
-for an invalid symbol. A second connection on the same token is refused with HTTP 429 and the
-symbol-limit error text is a guess: both are [U] in the reference.
+Speaks the stream as Finnhub's docs describe it (feeds/providers/finnhub.py): the token is the
+``token`` query parameter of the upgrade request and a wrong one is refused with HTTP 401 (as the
+real server answers, Finnhub-API issue #465); the client sends one
+``{"type":"subscribe","symbol":...}`` per symbol with no ack; the server sends
+``{"type":"ping"}`` and ``{"type":"trade","data":[...]}`` frames and
+``{"type":"error","msg":...}`` for an invalid symbol. A second connection on the same token is
+refused with HTTP 429 and the symbol-limit error text is a guess: neither is documented.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.providers.fake_yahoo import CHART_PREFIX, SPARK_PATH, index_chart_rep
 
 TOKEN = "d1q7xk9rz2mv4w8hj3tc"  # random-looking, like a real token
 
-# REAL frames (PROTOCOLS.md §3): a US-stock capture (2022-12-29) and the docs sample
+# real frames: a US-stock capture (2022-12-29, tspannhw/FLiPN-Py-Stocks) and the docs sample
 TRADES_CAPTURE = (
     '{"data":[{"c":["1","8","24","12"],"p":122.1,"s":"TSLA","t":1672348887195,"v":1},'
     '{"c":["1","24","12"],"p":129.58,"s":"AAPL","t":1672348887666,"v":1}],"type":"trade"}'
@@ -39,7 +40,8 @@ TRADES_DOCS = (
 )
 PING = '{"type":"ping"}'
 INVALID_SYMBOL = '{"type":"error","msg":"Invalid symbol"}'
-SYMBOL_LIMIT = '{"type":"error","msg":"Subscribing to too many symbols"}'  # [U] exact text
+# undocumented: the exact text is a guess
+SYMBOL_LIMIT = '{"type":"error","msg":"Subscribing to too many symbols"}'
 
 
 def trades(*rows: tuple[str, float, int, float]) -> str:

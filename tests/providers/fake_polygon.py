@@ -1,8 +1,9 @@
 """A local Polygon.io / Massive: both websocket clusters and the REST aggregates it needs.
 
-The websocket handshake follows PROTOCOLS.md §5.2 as the massive client's own mock server speaks
-it: ``connected`` on open, ``auth_success`` (or ``auth_failed``) after the auth action, then one
-``success`` status per subscribed topic. Failure modes are switches: a wrong key, the one
+The websocket handshake follows the Massive docs as the client's own mock server
+(polygon-io/client-python ``test_websocket/mock_server.py``) speaks it: ``connected`` on open,
+``auth_success`` (or ``auth_failed``) after the auth action, then one ``success`` status per
+subscribed topic. Failure modes are switches: a wrong key, the one
 connection per cluster limit (``max_connections`` then close 1008), a plan without indices
 (``error`` / ``not authorized``). Tests drive data frames through ``Conn.send``.
 """
@@ -81,6 +82,8 @@ class FakePolygon(FakeWS[Conn]):
         self.grouped_any: dict[str, float] | None = None  # the same answer for any date
         #: ``/v3/reference/tickers`` (served in pages of the request's ``limit``)
         self.tickers = [polygon_ticker(t, "ETF", "ARCX") for t in ("IWM", "SPY", "MAGS")]
+        #: /v3/reference/conditions results, served in two pages (a next_url cursor); None: 404
+        self.conditions: list[dict[str, Any]] | None = None
 
     def _env(self) -> dict[str, str]:
         return {
@@ -165,6 +168,20 @@ class FakePolygon(FakeWS[Conn]):
         if req.path == "/v3/reference/tickers":
             return polygon_tickers_page(req, self.tickers)
         parts = req.path.strip("/").split("/")
+        if req.path == "/v3/reference/conditions" and self.conditions is not None:
+            half = len(self.conditions) // 2
+            if req.query.get("cursor") == "page2":
+                return Response(200, {"status": "OK", "results": self.conditions[half:]})
+            return Response(
+                200,
+                {
+                    "status": "OK",
+                    "request_id": "c1",
+                    "count": half,
+                    "results": self.conditions[:half],
+                    "next_url": f"{self.http.url}/v3/reference/conditions?cursor=page2",
+                },
+            )
         # /v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}
         if parts[:3] == ["v2", "aggs", "ticker"] and len(parts) == 9 and parts[4] == "range":
             ticker, start, end = parts[3], parts[7], parts[8]

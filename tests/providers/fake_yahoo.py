@@ -1,13 +1,14 @@
 """Local fakes of Yahoo's streamer (websocket, protobuf) and chart REST, on 127.0.0.1.
 
-They speak the wire formats of PROTOCOLS.md §1-2 exactly:
+They speak the wire formats the provider modules state (feeds/providers/yahoo*.py, from
+yfinance's ``live.py`` and ``scrapers/history.py`` and yliveticker) exactly:
 
 * streamer: ``/?version=2`` frames are ``{"type":"pricing","message":"<b64>"}``, any other path
   gets the legacy bare base64 body; a subscribe is ``{"subscribe":[...]}``, no acknowledgement,
   at most 100 symbols per connection, cumulative, first come first served, the rest silently
   ignored; a malformed client message closes the connection with no close code (1005).
-* chart: ``GET /v8/finance/chart/{symbol}`` with the success body of §2.2 or the error bodies of
-  §2.3 (404/422 JSON, 429 plain text ``Edge: Too Many Requests``); ``index_chart_reply`` is the
+* chart: ``GET /v8/finance/chart/{symbol}`` with the success body yfinance parses or the error
+  bodies (404/422 JSON, 429 plain text ``Edge: Too Many Requests``); ``index_chart_reply`` is the
   daily-closes chart the Alpaca and Finnhub fakes serve for ^RUT/^GSPC.
 
 Also a tiny ``PricingData`` encoder so tests can build frames for any symbol.
@@ -30,9 +31,9 @@ from tests.providers.fake_directories import nasdaq_traded
 from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 
-STREAM_CAP = 100  # symbols per connection (§1.5)
+STREAM_CAP = 100  # symbols per connection (measured with yfinance 1.7.0)
 SPARK_PATH = "/v8/finance/spark"  # ytd11
-SPARK_CAP = 20  # symbols per spark request [3P]
+SPARK_CAP = 20  # symbols per spark request (Yahoo refuses more)
 
 
 # ---- PricingData encoder ---------------------------------------------------------------------
@@ -250,7 +251,8 @@ def chart_body(
     range_: str = "1d",
     instrument: str = "EQUITY",
 ) -> dict[str, Any]:
-    """A success body shaped like §2.2: full meta, parallel arrays, nulls for empty minutes.
+    """A success body shaped as yfinance parses it: full meta, parallel arrays, nulls for empty
+    minutes.
 
     ``bars`` are (epoch seconds, close or None); ``regular`` the current trading period's
     regular (start, end) in epoch seconds.
@@ -389,7 +391,7 @@ def spark_reply(req: Request, data: dict[str, list[tuple[str, float]]]) -> Respo
 
 # ---- the chart as Alpaca's and Finnhub's fakes serve it: ^RUT/^GSPC daily closes -------------
 def index_chart(symbol: str, closes: list[tuple[str, float | None]]) -> dict[str, Any]:
-    """A v8 chart response (§2.2 shape) with one row per (ISO date, close), stamped 09:30 ET."""
+    """A v8 chart response (the success shape), one row per (ISO date, close), stamped 09:30 ET."""
     et = ZoneInfo("America/New_York")
     stamps = [
         int(dt.datetime.combine(dt.date.fromisoformat(d), dt.time(9, 30), et).timestamp())

@@ -123,6 +123,22 @@ async def snapshot(
     return orjson.loads(out)
 
 
+async def alerts(
+    feed: str, settings: Mapping[str, str], home: Path, duration: float
+) -> list[dict[str, Any]]:
+    """``r2k alerts --feed FEED --duration S`` with ``settings``: it exits 0; the JSON alert
+    lines it printed on stdout (its durable log is under ``home``'s XDG state dir)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(R2K), "alerts", "--feed", feed, "--duration", str(duration),
+        env=snapshot_env(home, settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60 + duration)
+    assert proc.returncode == 0, err.decode()
+    return [orjson.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def assert_no_piece(text: str, *secrets: str) -> None:
     """Not one piece of any secret, 4 characters or longer, is in ``text`` (issue 8 §6)."""
     for secret in secrets:

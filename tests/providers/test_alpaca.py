@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from feeds.errors import CredentialsError, FeedSpecError
-from feeds.events import Bars, DailyCloses, FeedState, Tick
+from feeds.events import Bars, DailyCloses, FeedState, Tick, TradeCancel, TradeCorrection
 from feeds.feed import FeedOptions, open_feed
+from feeds.lastsale import NEITHER, NOT_LAST
 from feeds.pipeline import Pipeline
 from feeds.providers import alpaca
 from feeds.providers.alpaca import AlpacaFeed, rfc3339_ms
@@ -39,6 +40,7 @@ from tests.providers.harness import (
     ET,
     NOW,
     SYMBOLS,
+    alerts,
     assert_spread_100bp,
     needs_r2k,
     open_fast,
@@ -141,9 +143,12 @@ def offline_feed(spec: str = "alpaca:iex", symbols: list[str] | None = None) -> 
 def test_decode_real_frames() -> None:
     feed = offline_feed(symbols=[*HEADLINE, "AAPL", "MOG-A"])
     [t] = feed.decode(TRADE_DOCS)
-    assert t == Tick("AAPL", 126.55, rfc3339_ms("2021-02-22T15:51:44.208Z"), 1)
+    # "c": ["@", "I"] on tape C: an odd lot (UTP "I") sets neither the last sale nor high/low
+    stamp = rfc3339_ms("2021-02-22T15:51:44.208Z")
+    assert t == Tick("AAPL", 126.55, stamp, 1, sale_flags=NEITHER, trade_id=96921)
     [t] = feed.decode(TRADE_TEST_STREAM)
     assert (t.symbol, t.price, t.ts, t.size) == ("FAKEPACA", 134.56, 1789470113291, 3)
+    assert (t.sale_flags, t.trade_id) == (0, 1)  # "c": [" "]: a regular sale
     [b] = feed.decode(BAR_DOCS)  # a bar's close belongs to the end of its minute
     assert (b.symbol, b.price, b.ts) == ("SPY", 389.12, rfc3339_ms("2021-02-22T19:16:00Z"))
     [b] = feed.decode(BAR_TEST_STREAM)
@@ -297,8 +302,10 @@ async def test_stream_warmup_reconnect_resubscribe() -> None:
         assert seen.index(daily["^RUT"]) < seen.index(first_tick)
 
         ticks = [e for e in seen if isinstance(e, Tick)]
-        assert Tick("IWM", 252.0, rfc3339_ms("2026-03-05T15:00:00.500Z"), 100) in ticks
-        assert Tick("SPY", 604.0, rfc3339_ms("2026-03-05T15:00:01Z"), 100) in ticks
+        # the fake's trades are regular sales ("c": ["@"]) numbered "i": 1
+        stamp = rfc3339_ms("2026-03-05T15:00:00.500Z")
+        assert Tick("IWM", 252.0, stamp, 100, trade_id=1) in ticks
+        assert Tick("SPY", 604.0, rfc3339_ms("2026-03-05T15:00:01Z"), 100, trade_id=1) in ticks
         assert Tick("C35", 55.5, rfc3339_ms("2026-03-05T15:00:00Z"), 1000) in ticks
         assert feed.malformed == 1
 
@@ -471,5 +478,132 @@ async def test_test_stream_checks_keys_without_rest() -> None:
             "bars": [],
         }
         assert bar_tick.price == 134.65
-        assert Tick("FAKEPACA", 134.56, 1789470113291, 3) in run.events
+        assert Tick("FAKEPACA", 134.56, 1789470113291, 3, trade_id=1) in run.events
         assert fake.http.requests == []  # no snapshot, no index closes
+
+
+# ---- the trade-corrections case: ../shared/cases/trade-corrections/README.md --------------------
+def case_frames(day: str) -> list[str]:
+    """The case's Alpaca messages, one frame each, with T0 = ``day`` 15:00:00Z."""
+    t0 = dt.datetime.fromisoformat(f"{day}T15:00:00+00:00")
+
+    def at(seconds: int) -> str:
+        return (t0 + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    msgs: list[dict[str, Any]] = [
+        {"T": "t", "S": "IWM", "i": 101, "x": "V", "p": 244.70, "s": 100, "c": ["@"],
+         "t": at(0), "z": "B"},
+        {"T": "t", "S": "IWM", "i": 102, "x": "V", "p": 246.10, "s": 5000, "c": ["@"],
+         "t": at(1), "z": "B"},
+        {"T": "x", "S": "IWM", "i": 102, "x": "V", "p": 246.10, "s": 5000, "a": "C",
+         "t": at(2), "z": "B"},
+        {"T": "c", "S": "IWM", "x": "V", "oi": 101, "op": 244.70, "os": 100, "oc": ["@"],
+         "ci": 103, "cp": 244.07, "cs": 100, "cc": ["@"], "t": at(3), "z": "B"},
+        {"T": "t", "S": "IWM", "i": 104, "x": "V", "p": 243.20, "s": 100, "c": ["@"],
+         "t": at(-600), "z": "B"},
+    ]  # fmt: skip
+    return [orjson.dumps([m]).decode() for m in msgs]
+
+
+CASE_LASTS = [244.70, 246.10, 244.70, 244.07, 244.07]  # the right last after each step
+
+
+def test_decode_cancel_and_correction() -> None:
+    feed = offline_feed()
+    frames = case_frames("2026-03-05")
+    [cancel] = feed.decode(frames[2])
+    assert cancel == TradeCancel("IWM", 102, 246.10, rfc3339_ms("2026-03-05T15:00:02Z"))
+    [fix] = feed.decode(frames[3])
+    assert fix == TradeCorrection(
+        "IWM", 101, 244.07, rfc3339_ms("2026-03-05T15:00:03Z"), 100, 0, 103, 244.70
+    )
+    error = orjson.dumps([{**orjson.loads(frames[2])[0], "a": "E"}]).decode()
+    assert feed.decode(error)[0].error is True
+    # a correction into an odd lot (UTP "I" on tape C) bars the corrected trade
+    odd = orjson.dumps([{**orjson.loads(frames[3])[0], "cc": ["@", "I"], "z": "C"}]).decode()
+    assert feed.decode(odd)[0].sale_flags == NEITHER
+
+
+@pytest.mark.parametrize(
+    ("tape", "codes", "flags"),
+    [
+        ("C", ["@"], 0),
+        ("C", ["@", "I"], NEITHER),  # odd lot
+        ("C", ["W"], NEITHER),  # UTP average price trade
+        ("C", ["B"], 0),  # UTP bunched trade: a regular last sale
+        ("A", ["B"], NEITHER),  # CTA average price trade
+        ("B", ["@", "V"], NEITHER),  # contingent trade
+        ("B", ["7"], NEITHER),  # qualified contingent trade
+        ("A", ["T"], NEITHER),  # extended hours (Form T)
+        ("A", ["Z"], NOT_LAST),  # sold out of sequence: high/low yes, last no
+        ("C", ["4"], NOT_LAST),  # derivatively priced
+        ("A", [" "], 0),  # the CTA's blank: regular
+        ("A", ["F", "I"], NEITHER),  # an odd-lot intermarket sweep
+    ],
+)
+def test_trade_conditions_by_tape(tape: str, codes: list[str], flags: int) -> None:
+    feed = offline_feed()
+    msg = {"T": "t", "S": "IWM", "i": 1, "x": "V", "p": 250.0, "s": 1, "c": codes,
+           "t": "2026-03-05T15:00:00Z", "z": tape}  # fmt: skip
+    [tick] = feed.decode(orjson.dumps([msg]))
+    assert tick.sale_flags == flags
+
+
+def case_market(fake: FakeAlpaca, day: str, prev_day: str) -> None:
+    """IWM's previous close 250 and ^RUT's 2500 (k = 10); IWM last traded at 244.50 (^RUT est.
+    2,445: below the 2,450 support, where the case starts)."""
+    fake.snapshots["IWM"] = Snap(244.50, f"{day}T14:59:00Z", (prev_day, 250.0), (prev_day, 250.0))
+    for sym, px in (("SPY", 600.0), ("MAGS", 54.0)):
+        fake.snapshots[sym] = Snap(px, f"{day}T14:59:00Z", (prev_day, px), (prev_day, px))
+    fake.index_closes["^RUT"] = [(prev_day, 2500.0)]
+    fake.index_closes["^GSPC"] = [(prev_day, 6000.0)]
+
+
+async def test_the_case_through_the_decoder_against_the_fake() -> None:
+    async with FakeAlpaca() as fake:
+        case_market(fake, "2026-03-05", "2026-03-04")
+        frames = case_frames("2026-03-05")
+        fake.frames[0] = frames
+        feed = make_feed(fake)
+        async with Collector(feed) as col:
+            await col.wait(lambda e: isinstance(e, Tick) and e.trade_id == 104)
+        pipe = Pipeline(feed)
+        delivered: list[Any] = []
+        pipe.alert_sinks.append(delivered.append)
+        lasts = []
+        for ev in col.events:
+            pipe.handle(ev)
+            if isinstance(ev, TradeCancel | TradeCorrection) or (
+                isinstance(ev, Tick) and ev.trade_id is not None
+            ):
+                lasts.append(pipe.state.price("IWM"))
+    assert lasts == CASE_LASTS
+    assert pipe.state.price("^RUT") == pytest.approx(2440.70)
+    assert [(a.kind, a.level, a.direction) for a in delivered] == [
+        ("cross", 2450.0, "up"),
+        ("busted", 2450.0, "up"),
+    ]
+    support = next(lv for lv in pipe.levels.levels if lv.price == 2450.0)
+    assert support.crossings == []
+
+
+@needs_r2k
+async def test_r2k_alerts_writes_the_busted_line(tmp_path: Path) -> None:
+    async with FakeAlpaca() as fake:
+        # dates in the past with equal closes on both bars: k = 10 whatever the wall clock says,
+        # and IWM's last trade at its close, which the new session (01-15) takes as previous
+        case_market(fake, "2025-01-14", "2025-01-14")
+        fake.snapshots["IWM"] = Snap(
+            244.50, "2025-01-14T20:59:00Z", ("2025-01-14", 244.50), ("2025-01-13", 244.50)
+        )
+        fake.index_closes["^RUT"] = [("2025-01-13", 2445.0), ("2025-01-14", 2445.0)]
+        fake.frames_all = case_frames("2025-01-15")
+        lines = await alerts("alpaca:iex", fake.env(), tmp_path, 5)
+    cross, busted = lines
+    assert (cross["kind"], busted["kind"]) == ("cross", "busted")
+    for key in ("symbol", "level", "direction"):
+        assert busted[key] == cross[key]
+    assert (cross["symbol"], cross["level"], cross["direction"]) == ("^RUT", 2450.0, "up")
+    assert busted["original_ts"] == cross["ts"]
+    log = tmp_path / "state" / "r2k" / "alerts.jsonl"
+    assert [orjson.loads(x)["kind"] for x in log.read_text().splitlines()] == ["cross", "busted"]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from feeds import conditions
 from feeds.errors import CredentialsError
 from feeds.events import Bars, DailyCloses, FeedState, Tick
 from feeds.feed import FeedOptions, open_feed
+from feeds.lastsale import NEITHER, NOT_LAST
 from feeds.pipeline import Pipeline
 from feeds.providers.finnhub import FinnhubFeed
 from feeds.providers.stream import FatalFeedError, RetryFeedError
@@ -261,3 +263,43 @@ async def test_snapshot_cli_end_to_end(tmp_path: Path) -> None:
         snap = await snapshot("finnhub", fake.env(R2K_FINNHUB_MAX_SYMBOLS="3"), tmp_path, TOKEN)
         assert [m["symbol"] for m in fake.conns[0].received] == ["IWM", "SPY", "MAGS"]
         assert_spread_100bp(snap)
+
+
+# ---- trade conditions and late prints ---------------------------------------------------------
+def test_the_shipped_condition_table_invents_no_codes() -> None:
+    """Finnhub's condition list (a sheet linked from its websocket docs) could not be read when
+    the table was written: it holds no code, so the real capture's trades stay regular sales."""
+    assert conditions.load_finnhub() == {}
+    assert [t.sale_flags for t in offline_feed().decode(TRADES_CAPTURE)] == [0, 0]
+
+
+def test_condition_codes_go_through_the_table() -> None:
+    feed = offline_feed()
+    feed.sale_conditions = {"12": NEITHER, "8": NOT_LAST}  # as the table would carry them
+    tsla, aapl = feed.decode(TRADES_CAPTURE)  # c: ["1","8","24","12"] and ["1","24","12"]
+    assert (tsla.sale_flags, aapl.sale_flags) == (NEITHER, NEITHER)
+    [plain] = feed.decode(trades(("AAPL", 130.0, 5, 100)))  # c: ["1"]
+    assert plain.sale_flags == 0
+
+
+async def test_a_late_print_in_a_batch_does_not_become_the_last() -> None:
+    async with FakeFinnhub() as fake:
+        setup_market(fake)
+        # one frame, venues out of order: the 252.40 trade is stamped 400 ms before the last
+        fake.frames_all = [
+            trades(("IWM", 252.0, NOW + 1000, 100), ("IWM", 252.4, NOW + 600, 100)),
+            trades(("IWM", 252.1, NOW + 1200, 100)),
+        ]
+        feed = make_feed(fake)
+        pipe = Pipeline(feed)
+        async with Collector(feed) as run:
+            await run.wait(lambda e: isinstance(e, Tick) and e.price == 252.1)
+        lasts = []
+        for ev in run.events:
+            pipe.handle(ev)
+            if isinstance(ev, Tick) and ev.symbol == "IWM" and ev.size == 100:
+                lasts.append(pipe.state.price("IWM"))
+        assert lasts == [252.0, 252.0, 252.1]
+        i = pipe.state.ids["IWM"]
+        assert pipe.state.high[i] == 252.4  # it traded: the day's range has it
+        assert pipe.quote("^RUT").last == round(252.1 * 2512.5 / 250.0, 2)

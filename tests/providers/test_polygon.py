@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -12,9 +13,12 @@ import orjson
 import pytest
 import websockets
 
+from feeds import conditions
 from feeds.errors import ConfigError, CredentialsError, FeedSpecError
 from feeds.events import Bars, DailyBars, DailyCloses, FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions, open_feed
+from feeds.lastsale import NEITHER, NOT_LAST
+from feeds.pipeline import Pipeline
 from feeds.providers.polygon import PolygonFeed, from_polygon, to_polygon
 from feeds.providers.stream import FatalFeedError, RetryFeedError
 from tests.providers.collector import Collector, run_to_end
@@ -27,7 +31,7 @@ from tests.providers.harness import (
     snapshot,
 )
 
-# ---- frames from PROTOCOLS.md §5.3 (the Massive websocket spec examples and the client's mock) ---
+# ---- frames from the Massive websocket spec examples (.massive/websocket.json) and its mock ----
 SPEC_TRADE = (
     '{"ev":"T","sym":"MSFT","x":4,"i":"12345","z":3,"p":114.125,"s":100,"c":[0,12],'
     '"t":1536036818784,"q":3681328}'
@@ -132,10 +136,13 @@ def test_indices_off_estimates_from_etfs() -> None:
 
 def test_decode_spec_frames() -> None:
     feed = make_feed()
-    assert feed.decode("[" + SPEC_TRADE + "]") == [Tick("MSFT", 114.125, 1536036818784, 100)]
+    # conditions [0, 12]: 12 is Form T (extended hours), neither the last sale nor high/low
+    assert feed.decode("[" + SPEC_TRADE + "]") == [
+        Tick("MSFT", 114.125, 1536036818784, 100, sale_flags=NEITHER)
+    ]
     assert feed.decode(MOCK_TRADES_2) == [
-        Tick("AAPL", 161.87, 1651684192536, 1),
-        Tick("AAPL", 161.87, 1651684192717, 100),
+        Tick("AAPL", 161.87, 1651684192536, 1, sale_flags=NEITHER),  # 37: an odd lot
+        Tick("AAPL", 161.87, 1651684192717, 100),  # no conditions: a regular sale
     ]
     assert feed.decode("[" + SPEC_VALUE + "]") == [Tick("^GSPC", 3988.5, 1678220098130)]
     assert feed.decode("[" + SPEC_MINUTE + "]") == [
@@ -321,8 +328,10 @@ async def test_warm_up_headline_first_with_bearer_key(fake: FakePolygon) -> None
         assert "previous closes" not in done.detail
     paths = [r.path for r in fake.http.requests]
     # the previous closes of every streamed symbol first (one grouped call for the market),
-    # then the daily histories of ^RUT, ^GSPC and MAGS as far back as the plan gives (ytd11)
-    assert paths == [
+    # then the daily histories of ^RUT, ^GSPC and MAGS as far back as the plan gives (ytd11),
+    # then the trade conditions when r2k's copy is over 30 days old, as here (tape7; whether
+    # that call was made before the collector stopped depends on timing)
+    assert [p for p in paths if p != "/v3/reference/conditions"] == [
         "/v2/aggs/grouped/locale/us/market/stocks/2025-11-04",
         "/v2/aggs/ticker/IWM/range/1/day/2024-12-01/2025-11-04",
         "/v2/aggs/ticker/SPY/range/1/day/2024-12-01/2025-11-04",
@@ -330,6 +339,7 @@ async def test_warm_up_headline_first_with_bearer_key(fake: FakePolygon) -> None
         "/v2/aggs/ticker/I:SPX/range/1/day/1987-09-10/2025-11-05",
         "/v2/aggs/ticker/MAGS/range/1/day/1987-09-10/2025-11-05",
     ]
+    assert paths[6:] in ([], ["/v3/reference/conditions"])
     for r in fake.http.requests:
         assert r.headers["authorization"] == f"Bearer {KEY}"
         assert "apiKey" not in r.query
@@ -405,3 +415,132 @@ async def test_snapshot_cli_end_to_end(tmp_path: Path) -> None:
     assert board["BE"]["last"] == 50.0 and board["BE"]["return"] == pytest.approx(0.25)
     assert board["MOG-A"]["return"] == pytest.approx(-0.01)  # class share mapped back
     assert "ZZZZ" not in board  # the rest of the market is not kept
+
+
+# ---- trade conditions: last-sale eligibility -------------------------------------------------
+SHIPPED = conditions.load_massive(Path("/nonexistent/r2k-cache/massive_conditions.json"))
+
+
+def test_the_shipped_table_bars_contingent_trades_and_the_rest() -> None:
+    # 52 contingent, 53 qualified contingent: neither the last sale nor the high/low
+    assert SHIPPED.by_id[52] == SHIPPED.by_id[53] == NEITHER
+    assert SHIPPED.fetched_ms == 0 and conditions.is_stale(SHIPPED)
+    # the glossary's other trades that may not set the last sale, all of them
+    assert sorted(SHIPPED.by_id) == [2, 5, 7, 10, 12, 13, 15, 16, 20, 21, 22, 29, 33, 37, 52, 53]
+    assert SHIPPED.by_id[10] == NOT_LAST  # derivatively priced: high/low yes, last no
+
+
+@pytest.mark.parametrize("code", sorted(SHIPPED.by_id))
+def test_every_non_updating_code_reaches_the_tick(code: int) -> None:
+    feed = make_feed()
+    frame = f'[{{"ev":"T","sym":"IWM","i":"9","x":4,"p":250.0,"s":100,"c":[14,{code}],"t":5}}]'
+    [tick] = feed.decode(frame)
+    assert tick.sale_flags == SHIPPED.by_id[code]  # 14 (intermarket sweep) bars nothing
+    [plain] = feed.decode('[{"ev":"T","sym":"IWM","p":250.0,"s":100,"c":[14,41],"t":5}]')
+    assert plain.sale_flags == 0
+
+
+async def test_contingent_trades_from_the_stream_do_not_move_last(fake: FakePolygon) -> None:
+    feed = make_feed(fake, indices="false")  # ^RUT is estimated from IWM: alerts could fire
+    pipe = Pipeline(feed)
+    trades = [
+        ("1", 244.70, [14], 0),
+        ("2", 256.45, [52], 35),  # contingent, 4.8% away
+        ("3", 230.00, [53], 70),  # qualified contingent
+        ("4", 244.80, [], 105),
+    ]
+    frame = orjson.dumps(
+        [
+            {"ev": "T", "sym": "IWM", "i": i, "x": 4, "p": p, "s": 100, "c": c, "t": NOW_MS + dt}
+            for i, p, c, dt in trades
+        ]
+    ).decode()
+    async with Collector(feed) as col:
+        stocks = await fake.subscribed("stocks")
+        await stocks.send(frame)
+        await col.wait(lambda e: isinstance(e, Tick) and e.price == 244.80)  # the last one
+        got = col.ticks()
+    lasts = []
+    for ev in got:
+        pipe.handle(ev)
+        lasts.append(pipe.state.price("IWM"))
+    assert lasts == [244.70, 244.70, 244.70, 244.80]
+    i = pipe.state.ids["IWM"]
+    assert (pipe.state.high[i], pipe.state.low[i]) == (244.80, 244.70)
+    assert pipe.state.price("^RUT") == pytest.approx(2448.0)  # IWM x 10: never 2564.5
+    assert list(pipe.alerts) == []
+
+
+def live_listing() -> list[dict[str, Any]]:
+    """A listing as the endpoint returns it: trade conditions plus a quote condition sharing an
+    id, and (made up for the test) an intermarket sweep barred, to tell it from r2k's copy."""
+    rows = orjson.loads(
+        Path(conditions.__file__).with_name("data").joinpath(conditions.MASSIVE_FILE).read_bytes()
+    )["results"]
+    sweep = next(r for r in rows if r["id"] == 14)
+    sweep["update_rules"]["consolidated"]["updates_open_close"] = False
+    quote = {
+        "id": 52,
+        "type": "quote_condition",
+        "name": "Penalty Bid",
+        "asset_class": "stocks",
+        "sip_mapping": {"CTA": "V"},
+        "data_types": ["bbo", "nbbo"],
+    }
+    return [*rows, quote]
+
+
+async def test_the_conditions_listing_is_read_through_rest_and_cached(
+    fake: FakePolygon, tmp_path: Path
+) -> None:
+    fake.conditions = live_listing()
+    feed = make_feed(fake, rest_per_minute="0")
+    feed.conditions_cache = tmp_path / "cache" / conditions.MASSIVE_FILE
+    client = feed._rest_client()
+    try:
+        await feed._refresh_conditions(client)
+    finally:
+        await client.aclose()
+    listing = [r for r in fake.http.requests if r.path == "/v3/reference/conditions"]
+    assert [r.query for r in listing] == [
+        {"asset_class": "stocks", "data_type": "trade", "limit": "1000"},
+        {"cursor": "page2"},  # the next_url, followed
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in listing)
+    assert feed.sale_conditions.by_id[14] == NOT_LAST and feed.sale_conditions.fetched_ms > 0
+    assert feed.sale_conditions.by_id[52] == NEITHER  # the quote condition did not count
+    [tick] = feed.decode('[{"ev":"T","sym":"IWM","p":250.0,"s":100,"c":[14],"t":5}]')
+    assert tick.sale_flags == NOT_LAST
+    # the next run reads the cache, fresh: no request
+    cached = conditions.load_massive(feed.conditions_cache)
+    assert cached.by_id == feed.sale_conditions.by_id and not conditions.is_stale(cached)
+
+
+async def test_the_warm_up_reads_the_listing_only_when_the_cache_is_stale(
+    fake: FakePolygon, tmp_path: Path
+) -> None:
+    fake.conditions = live_listing()
+    seed_rest(fake)
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    for run in ("stale", "fresh"):
+        feed = make_feed(fake, rest_per_minute="0")
+        feed.conditions_cache = conditions.cache_dir(env) / conditions.MASSIVE_FILE
+        if run == "fresh":  # the first run cached it
+            feed.sale_conditions = conditions.load_massive(feed.conditions_cache)
+        async with Collector(feed):
+            await asyncio.wait_for(feed.warm_up_done.wait(), 10)
+        fetched = [r for r in fake.http.requests if r.path == "/v3/reference/conditions"]
+        assert len(fetched) == 2  # two pages on the stale run, none on the fresh one
+        assert feed.sale_conditions.by_id[14] == NOT_LAST
+
+
+async def test_a_failed_listing_keeps_the_shipped_rules(fake: FakePolygon, tmp_path: Path) -> None:
+    feed = make_feed(fake, rest_per_minute="0")  # the fake has no listing: 404
+    feed.conditions_cache = tmp_path / conditions.MASSIVE_FILE
+    client = feed._rest_client()
+    try:
+        await feed._refresh_conditions(client)
+    finally:
+        await client.aclose()
+    assert feed.conditions_error == "404"
+    assert feed.sale_conditions.by_id == SHIPPED.by_id and not feed.conditions_cache.exists()

@@ -1,4 +1,4 @@
-"""The yahoo feed against local fakes of the streamer and the chart REST (PROTOCOLS.md §1-2)."""
+"""The yahoo feed against local fakes of the streamer and the chart REST."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from tests.providers.fake_yahoo import (
 )
 from tests.providers.harness import needs_r2k, open_fast, reconnected, snapshot
 
-# real frames (PROTOCOLS.md §1.4)
+# real frames: AAPL from a C# PricingData test, SPY from a Rust test; ^RUT built with the schema
 AAPL = "CgRBQVBMFXH9KEMYsN7m18JjKgNOTVMwCDgBRQoLKr9IlIq+M2WAo5C/2AEE"
 SPY = "CgNTUFkVCpfXQxiQyc6C6F8qA1BDWDAUOABFIBzAv2WAPdLA2AEE"
 RUT_MSG = "CgReUlVUFeylCkUYgMiN4I1oKgNXQ0IwCTgBRT0K175lrkcVwdgBBA=="
@@ -213,10 +213,16 @@ def _et(d: dt.date, h: int, m: int) -> int:
     return int(dt.datetime(d.year, d.month, d.day, h, m, tzinfo=calendar.ET).timestamp())
 
 
+_LOADED = int(dt.datetime.now(calendar.ET).timestamp())  # one start for every test here
+
+
 def _today_session() -> tuple[dt.date, int, int]:
     now = dt.datetime.now(calendar.ET)
     today = now.date()
-    return today, _et(today, 9, 30), int(now.timestamp()) + 3600  # still trading
+    # the session's bars are never stamped in the future (a stream tick stamped before the
+    # backfill's last bar is a late print, not the last sale), whatever the time of day
+    start = min(_et(today, 9, 30), _LOADED - 600)
+    return today, start, int(now.timestamp()) + 3600  # still trading
 
 
 def daily_reply(symbol: str, closes: list[float]) -> Response:

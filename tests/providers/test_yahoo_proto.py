@@ -1,4 +1,4 @@
-"""The hand-written PricingData decoder against every real Yahoo frame of PROTOCOLS.md §1.4."""
+"""The hand-written PricingData decoder against every real Yahoo frame we know of."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from feeds.providers.yahoo_proto import (
 )
 from tests.providers.fake_yahoo import _key, _varint, b64, encode_pricing, envelope
 
-# Real captures, copied from PROTOCOLS.md §1.4 (sources named there).
+# Real captures: BTC from yfinance tests/test_live.py, DKNG from a JS test (v2 envelope), AAPL from
+# a C# PricingData test, SPY from a Rust test (market_hours 0 on the wire), MSFT from yliveticker
+# tests/yliveticker_test.py, KRW=X from a JS protobufhandler test.
 BTC = (
     "CgdCVEMtVVNEFYoMuUcYwLCVgIplIgNVU0QqA0NDQzApOAFFPWrEP0iAgOrxvANVx/25R12csrRHZYD8skR9/7i0R7AB"
     "gIDq8bwD2AEE4AGAgOrxvAPoAYCA6vG8A/IBA0JUQ4ECAAAAwPrjckGJAgAA2P5ZT3tC"
@@ -30,7 +32,7 @@ AAPL = "CgRBQVBMFXH9KEMYsN7m18JjKgNOTVMwCDgBRQoLKr9IlIq+M2WAo5C/2AEE"
 SPY = "CgNTUFkVCpfXQxiQyc6C6F8qA1BDWDAUOABFIBzAv2WAPdLA2AEE"
 MSFT = "CgRNU0ZUFYVrMUMY0KLMjcNcKgNOTVMwCDgBRZ+B3L9IuPn8CVU0IjRDXYVrMUNlQApHwNgBBA=="
 KRW = "CgVLUlc9WBWFW6hEGJCgpJ7wYyoDQ0NZMA44AUVwq7G+ZQAVlsC9AYVbqETNAYV7qETYAQg="
-# synthetic index frame (values invented in §1.4), same schema
+# synthetic index frame (values invented), same schema
 RUT_V2 = '{"type":"pricing","message":"CgReUlVUFeylCkUYgMiN4I1oKgNXQ0IwCTgBRT0K175lrkcVwdgBBA=="}'
 
 ALL_FRAMES = [BTC, DKNG_V2, AAPL, SPY, MSFT, KRW, RUT_V2]

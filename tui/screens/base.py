@@ -1,70 +1,121 @@
-"""What every screen that shows live data has in common: a status bar and ``show_frame``."""
+"""What every screen that shows live data has in common, stated once.
+
+A :class:`FrameScreen` reads nothing but the frames the App hands it (:meth:`show_frame`) and
+says what it wants in typed messages (:mod:`tui.messages`); it never imports the app or touches
+the pipeline. It says which view it needs with :meth:`wants` (a drilldown names its symbol or
+level), asks for a frame when it appears (``FrameWanted``), keeps its status bar live while the
+figures are paused, and below the smallest usable size shows "terminal too small" instead.
+
+:class:`DetailScreen` is the drilldown skeleton (constituent, level, spread, feed status): a
+status bar, one panel with a title, a block of facts and the screen's charts, and a footer;
+Escape goes back. A screen whose facts can outgrow the terminal (the feed's history) scrolls.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
+from textual.widgets import Footer
 
-from feeds.frame import Frame
+from feeds.frame import Charts, Frame, View
+from tui import keys
+from tui.messages import FrameWanted
 from tui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from tui.app import R2KApp
+from tui.widgets.text import Line, set_titles
+from tui.widgets.too_small import TooSmall, too_small
 
 
 class FrameScreen(Screen[None]):
-    """A screen the app pushes frames to (only while it is the active screen)."""
+    """A screen the App sends frames to (while it is the top screen showing data)."""
 
-    ready = False  # composed and mounted: safe to query its widgets
+    frame: Frame | None = None  # the last frame shown
+
+    def wants(self, view: View) -> View:
+        """The view this screen's frames are built for, from the app's board view."""
+        return view
 
     def on_mount(self) -> None:
-        # Textual runs every on_mount in the MRO, the subclass's first: subclasses use
-        # screen_ready, which runs once the widgets are there and ``ready`` is set
-        self.ready = True
-        self.screen_ready()
-        self.show_latest()
-
-    def screen_ready(self) -> None:
-        """Hook: the screen's widgets are mounted."""
-
-    @property
-    def r2k(self) -> R2KApp:
-        from tui.app import R2KApp
-
-        assert isinstance(self.app, R2KApp)
-        return self.app
-
-    def show_frame(self, frame: Frame, *, charts: bool) -> None:
-        """Render ``frame``. ``charts`` is True at most once a second: redraw charts then."""
+        self._fit(self.app.size.width, self.app.size.height)
+        self.post_message(FrameWanted())
 
     def on_screen_resume(self) -> None:
-        # back from a drilldown or help: show the latest frame at once, not at the next tick
-        self.show_latest()
+        # back from a drilldown or help: the latest figures at once, not at the next tick
+        self.post_message(FrameWanted())
 
-    def show_latest(self) -> None:
-        frame = self.r2k.frame
-        if not self.ready:
-            return
-        try:
-            if frame is not None:
-                self.show_frame(frame, charts=True)
-            self.show_status()
-        except NoMatches:
-            pass  # the app is shutting down and has already pruned this screen's widgets
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
 
-    def show_status(self) -> None:
-        self.query_one(StatusBar).show(self.r2k.status_content())
+    def _fit(self, width: int, height: int) -> None:
+        small = too_small(width, height)
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one(TooSmall).show_size(width, height)
+
+    def show_frame(self, frame: Frame) -> None:
+        """Show ``frame``: the status always; the figures unless the view is paused."""
+        self.frame = frame
+        self.show_status(frame)
+        if frame.view.paused:
+            self.render_paused(frame)
+        else:
+            self.render_frame(frame)
+
+    def show_status(self, frame: Frame) -> None:
+        """Only the status line (idle: the clock and the tick age move on)."""
+        self.query_one(StatusBar).show_frame(frame)
+
+    def render_frame(self, frame: Frame) -> None:
+        """Hook: draw the figures (charts when ``frame.charts`` is set, at most once a second)."""
+
+    def render_paused(self, frame: Frame) -> None:
+        """Hook: what keeps moving while the figures are paused (the alert panel)."""
 
 
 class DetailScreen(FrameScreen):
-    """A drilldown: Escape goes back to where you were."""
+    """A drilldown: facts above charts in one panel; Escape goes back to where you were."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss_screen", "Back", tooltip="to the monitor, cursor kept")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("detail")
+    SCROLLS: ClassVar[bool] = False  # the panel scrolls (arrows, PgUp/PgDn) and takes the focus
+    DEFAULT_CSS = """
+    DetailScreen #facts { height: auto; margin-bottom: 1; }
+    DetailScreen .chart-title { height: 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with (VerticalScroll if self.SCROLLS else Vertical)(id="detail", classes="panel"):
+            yield Line(id="facts")
+            yield from self.compose_charts()
+        yield TooSmall()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:  # after FrameScreen's (Textual calls each class's handler)
+        if self.SCROLLS:
+            self.query_one("#detail").focus()
+
+    def compose_charts(self) -> ComposeResult:
+        """Hook: the screen's charts (and their titles)."""
+        yield from ()
+
+    def render_frame(self, frame: Frame) -> None:
+        title, facts = self.describe(frame)
+        set_titles(self.query_one("#detail"), title, "Esc back")
+        self.query_one("#facts", Line).show(facts)
+        if frame.charts is not None:
+            self.draw(frame, frame.charts)
+
+    def describe(self, frame: Frame) -> tuple[str, Content]:
+        """Hook: the panel's title and its facts."""
+        raise NotImplementedError
+
+    def draw(self, frame: Frame, charts: Charts) -> None:
+        """Hook: redraw the charts from ``charts``."""
 
     def action_dismiss_screen(self) -> None:
         self.dismiss()

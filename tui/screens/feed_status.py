@@ -3,30 +3,28 @@
 The status bar has one line and cuts the reason at any width; here it is in full, wrapped, with
 the reconnect attempts, the next retry, the malformed-frame count and every status change of the
 run (time, state, reason), newest first. It reads only the frame (``frame.status``,
-``frame.status_history``, ``frame.feed``): nothing here reaches into the feed or the pipeline.
+``frame.status_history``, ``frame.feed_label``, ``frame.wall_ms`` for the retry countdown);
+while the figures are paused it keeps showing the feed as it is.
 """
 
 from __future__ import annotations
 
 import textwrap
+from typing import ClassVar
 
 from textual import events
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
 
 from feeds.events import FeedState, FeedStatus
-from feeds.frame import Frame
+from feeds.frame import Frame, View
 from tui import fmt
 from tui.screens.base import DetailScreen
-from tui.widgets.status_bar import STATE_LOOK, StatusBar
-from tui.widgets.text import set_titles
 
 LABEL_WIDTH = 12
 HISTORY_INDENT = 28  # "HH:MM:SS ET  " + a 15-column state
 REASON_LIMIT = 2000  # characters of one reason (the feed already bounds it)
 FRAME_COLUMNS = 6  # the panel's border (2) and padding (2), and a vertical scrollbar (2)
+HEADING = "History of this run, newest first"
 
 
 def hanging(text: str, indent: int, width: int | None) -> str:
@@ -43,18 +41,18 @@ def _label(text: str) -> tuple[str, str]:
 
 
 def _state(status: FeedStatus) -> tuple[str, str]:
-    text, style = STATE_LOOK.get(status.state, (str(status.state), ""))
-    return text, style
+    return fmt.FEED_STATE.get(status.state, (str(status.state), ""))
 
 
-def _retry(status: FeedStatus, now_ms: int) -> str:
+def next_retry(status: FeedStatus, now_ms: int) -> str:
+    """When the next connection attempt is (``now_ms``: the wall clock, epoch ms)."""
     if status.state is not FeedState.RECONNECTING:
         return fmt.DASH
     if not status.retry_at:
         return "trying now"
     at = f"{fmt.clock(status.retry_at)} ET"
     if status.retry_at > now_ms:
-        return f"{at} (in {max(1, round((status.retry_at - now_ms) / 1000))} s)"
+        return f"{at} (in {fmt.countdown(status.retry_at, now_ms)})"
     return f"{at} (trying now)"
 
 
@@ -66,14 +64,14 @@ def status_facts(frame: Frame, width: int | None = None) -> Content:
     n = st.malformed
     reason = hanging(fmt.clean(st.detail, REASON_LIMIT) or fmt.DASH, LABEL_WIDTH, width)
     lines = [
-        Content.assemble(_label("Feed"), (fmt.clean(frame.feed, 80) or fmt.DASH, "bold")),
+        Content.assemble(_label("Feed"), (fmt.clean(frame.feed_label, 80) or fmt.DASH, "bold")),
         Content.assemble(_label("State"), _state(st)),
         Content.assemble(_label("Reason"), reason),
-        Content.assemble(_label("Next retry"), _retry(st, frame.as_of)),
-        Content.assemble(_label("Reconnects"), f"{st.reconnects:,} attempts this run"),
+        Content.assemble(_label("Next retry"), next_retry(st, frame.wall_ms)),
+        Content.assemble(_label("Reconnects"), f"{fmt.plural(st.reconnects, 'attempt')} this run"),
         Content.assemble(
             _label("Malformed"),
-            (f"{n:,} frames skipped as unreadable", "$text-warning" if n else ""),
+            (f"{fmt.plural(n, 'frame')} skipped as unreadable", "$text-warning" if n else ""),
         ),
     ]
     return Content("\n").join(lines)
@@ -100,44 +98,33 @@ def history_lines(history: tuple[FeedStatus, ...], width: int | None = None) -> 
 class FeedStatusScreen(DetailScreen):
     """``f`` or the palette's "Feed status"; Escape goes back."""
 
+    SCROLLS: ClassVar[bool] = True
     DEFAULT_CSS = """
-    FeedStatusScreen #facts { height: auto; margin-bottom: 1; }
-    FeedStatusScreen .heading { height: 1; text-style: bold; color: $text-accent; }
-    FeedStatusScreen #history { height: auto; }
-    FeedStatusScreen #facts, FeedStatusScreen #history { text-wrap: nowrap; }
+    FeedStatusScreen #facts { text-wrap: nowrap; }
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._shown: dict[str, tuple[object, ...]] = {}
-        self._frame: Frame | None = None
+    def wants(self, view: View) -> View:
+        return View(paused=view.paused)  # no board query, no charts: the status is all it reads
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar()
-        with VerticalScroll(id="detail", classes="panel"):
-            yield Static(id="facts", markup=False)
-            yield Static("History of this run, newest first", classes="heading", markup=False)
-            yield Static(id="history", markup=False)
-        yield Footer()
-
-    def screen_ready(self) -> None:
-        set_titles(self.query_one("#detail"), "Feed status", "Esc back")
-        self.query_one("#detail").focus()
-
-    def _show(self, widget_id: str, content: Content) -> None:
-        # wrapped text can change height with the same line count: re-layout when it changes
-        key = (content.plain, tuple(content.spans))
-        if self._shown.get(widget_id) != key:
-            self._shown[widget_id] = key
-            self.query_one(f"#{widget_id}", Static).update(content)
-
-    def show_frame(self, frame: Frame, *, charts: bool) -> None:
-        self._frame = frame
+    def describe(self, frame: Frame) -> tuple[str, Content]:
         width = max(40, self.size.width - FRAME_COLUMNS)
-        set_titles(self.query_one("#detail"), f"Feed status · {fmt.clean(frame.feed, 40)}")
-        self._show("facts", status_facts(frame, width))
-        self._show("history", history_lines(frame.status_history, width))
+        body = Content("\n").join(
+            [
+                status_facts(frame, width),
+                Content(""),
+                Content.styled(HEADING, "bold $text-accent"),
+                history_lines(frame.status_history, width),
+            ]
+        )
+        return f"Feed status · {fmt.clean(frame.feed_label, 40)}", body
+
+    def render_paused(self, frame: Frame) -> None:
+        self.render_frame(frame)  # pausing freezes the figures, never what the feed is doing
+
+    def show_status(self, frame: Frame) -> None:
+        super().show_status(frame)
+        self.render_frame(frame)  # idle: the retry countdown moves on with the clock
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.ready and self._frame is not None:
-            self.show_frame(self._frame, charts=False)
+        if self.frame is not None:  # the reasons wrapped again for the new width
+            self.render_frame(self.frame)

@@ -1,7 +1,9 @@
-"""Help: every key, generated from the bindings themselves so it cannot drift, and a legend."""
+"""Help: every key from the binding table (with the remaps in effect and each binding's id, which
+``[keys]`` in the config file remaps), and a legend of the signs, units and states."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,35 +13,41 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-LEGEND = """\
-Signs are always printed (+/−, ▲/▼), so nothing depends on colour alone.
+from tui import fmt, keys
+
+LEGEND = f"""\
+Signs are always printed (+/−, ▲/▼), so nothing depends on colour alone; a figure that rounds
+to zero has no sign.
 est.      the index is estimated from its ETF (IWM × k); levels use the estimate
 bp        basis points: 1 bp = 0.01 %; spread = (r RUT − r SPX) × 10,000
-ctb bp    contribution to the index move: weight at the anchor × return
+Ctb bp    contribution to the index move: weight at the anchor × return × 10,000
+Wt        the constituent's weight in the index at the anchor
+To go     {fmt.DISTANCE_RULE}; in index points and % of the price
 ▲ ▼ •     a price that ticked since the last frame: up, down, unchanged
 states    armed · approaching (within 0.25 %) · ▲ crossed up · ▼ crossed down
 ✎         your own level (config, --level or +); + levels are kept across restarts
 STALE     no fresh ticks: figures are dimmed, never shown as fresh
-PAUSED    the display is frozen; the feed, the alerts and the bell keep running
+PAUSED    the figures are frozen; the feed, the status, the alerts and the bell keep running
 """
 
 
-def key_table(app_keys: object, groups: list[tuple[str, list[BindingType]]]) -> Content:
-    from textual.app import App
-
-    assert isinstance(app_keys, App)
-    lines: list[Content] = []
-    for title, bindings in groups:
+def key_table(keymap: Mapping[str, str], display: Callable[[str], str]) -> Content:
+    """Every binding by scope: keys in effect, the footer's word, its id and its help."""
+    lines: list[Content] = [
+        Content.styled('Remap a key in the config file: [keys] then id = "keys"', "$text-muted"),
+        Content(""),
+        Content.styled(f"  {'keys':<10}{'word':<14}{'id':<14}what it does", "$text-muted"),
+    ]
+    for scope, title in keys.SCOPES.items():
         lines.append(Content.styled(title, "bold $text-accent"))
-        for b in Binding.make_bindings(bindings):
-            if not b.description:
-                continue
-            keys = " ".join(app_keys.get_key_display(Binding(k, "")) for k in b.key.split(","))
+        for key in keys.TABLE[scope]:
+            shown = " ".join(display(k) for k in keys.effective(key, keymap).split(","))
             lines.append(
                 Content.assemble(
-                    (f"  {keys:<14}", "bold"),
-                    f"{b.description:<16}",
-                    (b.tooltip, "$text-muted"),
+                    (f"  {shown:<10}", "bold"),
+                    f"{key.description:<14}",
+                    (f"{key.id:<14}", "$text-accent"),
+                    (key.help, "$text-muted"),
                 )
             )
         lines.append(Content(""))
@@ -47,29 +55,28 @@ def key_table(app_keys: object, groups: list[tuple[str, list[BindingType]]]) -> 
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark", "dismiss_help", "Close help")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [keys.TABLE["dialog"][0].binding()]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen #help {
-        width: 90%; max-width: 100; height: 90%;
+        width: 95%; max-width: 100; height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
     HelpScreen .nowrap { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, groups: list[tuple[str, list[BindingType]]]) -> None:
+    def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()
-        self.groups = groups
+        self.keymap = keymap
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as box:
             box.border_title = "r2k · keys"
             box.border_subtitle = "Esc close"
-            yield Static(key_table(self.app, self.groups), markup=False, classes="nowrap")
+            table = key_table(self.keymap, lambda k: self.app.get_key_display(Binding(k, "")))
+            yield Static(table, markup=False, classes="nowrap")
             yield Static(Content.styled("Legend", "bold $text-accent"))
             yield Static(LEGEND, markup=False)
 
-    def action_dismiss_help(self) -> None:
+    def action_close(self) -> None:
         self.dismiss()

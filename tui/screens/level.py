@@ -1,58 +1,57 @@
-"""Level drilldown: the level, its state, its crossings this session and the distance over time."""
+"""Level drilldown: the level, its state, how far the index has to go, its crossings this session,
+and the index over the session against the level's line."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer
 
-from feeds.frame import Frame, LevelView
-from tui import fmt, series
+from feeds.frame import Charts, Frame, LevelView, View
+from tui import fmt
+from tui.fmt import SIGN_STYLE
 from tui.screens.base import DetailScreen
-from tui.widgets.alert_log import describe
-from tui.widgets.chart import Chart
-from tui.widgets.ladder import STATE_TEXT
-from tui.widgets.spread_card import SIGN_STYLE
-from tui.widgets.status_bar import StatusBar
-from tui.widgets.text import Line, set_titles
+from tui.widgets.chart import Chart, nice_decimals
+from tui.widgets.text import Line
+
+NEAR_SPANS = 2.0  # the level is drawn in the chart when within this many day ranges of it
+
+LABEL_W = 10
+
+
+def _row(label: str, *parts: str | tuple[str, str]) -> Content:
+    return Content.assemble((f"{label:<{LABEL_W}}", "$text-muted"), *parts)
 
 
 def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool) -> Content:
-    state, _, style = STATE_TEXT[lv.state]
-    state_style = {"up": "$text-success", "down": "$text-error", "warn": "$text-warning"}.get(
-        style, ""
-    )
+    """The facts block. The distance is "to go" (level − price), as on the ladder."""
+    state, _, sign = fmt.LEVEL_STATE[lv.state]
     est = " est." if estimated else ""
-    side = "above" if lv.distance is not None and lv.distance < 0 else "below"
+    if lv.distance is None:
+        where = ""
+    elif lv.distance == 0:
+        where = "  at the level"
+    else:
+        where = f"  {'below' if lv.distance > 0 else 'above'} the level"
     lines = [
-        Content.assemble(
-            ("Level     ", "$text-muted"),
+        _row(
+            "Level",
             (fmt.price(lv.price), "bold"),
             f"  {fmt.clean(lv.label, 40)}",
             ("  (yours)" if lv.user else "  (technical)", "$text-muted"),
         ),
-        Content.assemble(("State     ", "$text-muted"), (state, f"bold {state_style}")),
-        Content.assemble(
-            ("Price     ", "$text-muted"),
-            (fmt.price(price), "bold"),
-            f" {symbol}{est}",
-            (f"  {side} the level", "$text-muted") if price is not None else "",
-        ),
-        Content.assemble(
-            ("Distance  ", "$text-muted"),
-            (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", ""),
-            ("  (level − price)", "$text-muted"),
-        ),
+        _row("State", (state, f"bold {SIGN_STYLE[sign]}")),
+        _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
+        _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
+        _row("", (fmt.DISTANCE_RULE, "$text-muted")),
         Content(""),
         Content.styled(f"Crossings this session: {len(lv.crossings)}", "bold"),
     ]
     for alert in reversed(lv.crossings[-8:]):
-        what, sign = describe(alert)
+        what, sign = fmt.describe(alert)
         lines.append(
             Content.assemble(
                 f"  {fmt.clock(alert.ts)}  ",
-                (f"{what:<15}", SIGN_STYLE.get(sign, "")),
+                (f"{what:<15}", SIGN_STYLE[sign]),
                 f" at {fmt.price(alert.price)}" + (" est." if alert.estimated else ""),
             )
         )
@@ -62,33 +61,48 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
 
 
 class LevelScreen(DetailScreen):
-    DEFAULT_CSS = """
-    LevelScreen #facts { height: auto; margin-bottom: 1; }
-    """
-
     def __init__(self, price: float) -> None:
         super().__init__()
         self.price = price
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar()
-        with Vertical(id="detail", classes="panel"):
-            yield Line(id="facts")
-            yield Chart(unit="", decimals=1, baseline_label="level", id="chart")
-        yield Footer()
+    def wants(self, view: View) -> View:
+        return View(level=self.price, paused=view.paused)
 
-    def show_frame(self, frame: Frame, *, charts: bool) -> None:
-        lv = next((lv for lv in frame.levels if lv.price == self.price), None)
-        panel = self.query_one("#detail")
+    def compose_charts(self) -> ComposeResult:
+        # the index itself with the level as its baseline: no second sign convention to read
+        yield Line(classes="chart-title", id="chart-title")
+        yield Chart(unit="", decimals=1, signed=False, id="chart", empty_text="no history yet")
+
+    def _level(self, frame: Frame) -> LevelView | None:
+        return next((lv for lv in frame.levels if lv.price == self.price), None)
+
+    def describe(self, frame: Frame) -> tuple[str, Content]:
+        lv = self._level(frame)
         if lv is None:
-            set_titles(panel, f"Level {fmt.price(self.price)} (removed)", "Esc back")
+            return (
+                f"Level {fmt.price(self.price)} (removed)",
+                Content("This level is no longer on the ladder."),
+            )
+        title = f"Level {fmt.price(lv.price)} · {fmt.clean(lv.label, 40)}"
+        facts = level_facts(lv, frame.level_price, frame.level_symbol, frame.estimated_indices)
+        return title, facts
+
+    def draw(self, frame: Frame, charts: Charts) -> None:
+        if charts.level is None or self._level(frame) is None:
             return
-        symbol = self.r2k.pipeline.levels.symbol
-        set_titles(panel, f"Level {fmt.price(lv.price)} · {fmt.clean(lv.label, 40)}", "Esc back")
-        self.query_one("#facts", Line).show(
-            level_facts(lv, frame.level_price, symbol, frame.estimated_indices)
-        )
-        if charts:
-            chart = self.query_one(Chart)
-            chart.unit = " pts"
-            chart.update(*series.distance(self.r2k.pipeline, lv.price), baseline=0.0)
+        prices = charts.level.values
+        chart = self.query_one(Chart)
+        level = fmt.level_price(self.price)
+        title = f"{frame.level_symbol} over the session against the level's line ({level})"
+        if len(prices):
+            lo, hi = float(prices.min()), float(prices.max())
+            reach = max(hi - lo, hi * 0.001) * NEAR_SPANS
+            # a level far from the day's range would flatten the line: scale to the prices
+            chart.include_baseline = lo - reach <= self.price <= hi + reach
+            if not chart.include_baseline:
+                where = "above" if self.price > hi else "below"
+                title = f"{frame.level_symbol} over the session; the level {level} is {where}"
+        self.query_one("#chart-title", Line).show(Content(title))
+        chart.decimals = nice_decimals(prices)
+        chart.baseline_label = f"level {level}"
+        chart.update(charts.level.times, prices, baseline=self.price)

@@ -1,64 +1,79 @@
-"""The monitor: status bar, spread card, level ladder, alert log, leaderboard, footer."""
+"""The monitor: status bar, spread card, level ladder, alert panel, leaderboard, footer.
+
+It renders each frame into its panels and turns what the trader does into messages: Enter on a
+row opens its drilldown, the filter box says what to keep, the board's cursor says which name it
+is on. Sort, pause and anchor keys are the App's own actions (one binding table, keys.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Container
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from feeds.frame import Frame
-from tui import series
+from tui import keys
+from tui.messages import FilterChanged, OpenConstituent, OpenLevel
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
-from tui.widgets.board import SORT_LABELS, BoardTable, Leaderboard, board_title
+from tui.widgets.board import BoardTable, Leaderboard
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.rowlist import RowList
 from tui.widgets.spread_card import SpreadCard
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.text import set_titles
+from tui.widgets.too_small import TooSmall
 
 
 class MainScreen(FrameScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "app.cycle_sort", "Sort", tooltip="contribution → return → weight → symbol"),
-        Binding("S", "app.reverse_sort", "Reverse sort", show=False),
-        Binding("slash", "filter", "Filter", tooltip="the board by symbol or name"),
-    ]
-    # Layout classes: narrow stacks the panels, wide puts the board on the right; short
-    # terminals (24 lines) use the compact spread card.
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("main")
+    # Layout classes (styles/app.tcss): slim and narrow stack the panels, wide puts the board on
+    # the right, vast widens the left column; short terminals use the compact spread card.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
+        (0, "-slim"),
+        (80, "-narrow"),
         (110, "-wide"),
+        (160, "-vast"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-tiny"),
+        (22, "-short"),
+        (30, "-tall"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Container(id="body"):
             with Container(id="top"):
-                card = SpreadCard(id="card", classes="panel")
-                card.border_title = "Rotation · small vs large"
-                yield card
-                ladder = LevelLadder(id="ladder")
-                ladder.add_class("panel")
-                ladder.border_title = "Levels · ^RUT"
-                yield ladder
-                alerts = AlertLog(id="alerts")
-                alerts.add_class("panel")
-                alerts.border_title = "Alerts"
-                yield alerts
-            leaders = Leaderboard(id="leaders", classes="panel")
-            leaders.border_title = "Leaders"
-            yield leaders
-        yield Footer()
+                yield SpreadCard(id="card", classes="panel")
+                yield LevelLadder(id="ladder")
+                yield AlertLog(id="alerts")
+            yield Leaderboard(id="leaders", classes="panel")
+        yield TooSmall()
+        yield Footer(compact=True)
 
-    def screen_ready(self) -> None:
-        self.query_one(BoardTable).focus()
-        self.r2k.flush_alerts()
+    def on_mount(self) -> None:
+        for widget, title in (
+            (self.card, "Rotation · small vs large"),
+            (self.ladder, "Levels · ^RUT"),
+            (self.alerts, "Alerts"),
+        ):
+            widget.add_class("panel")
+            set_titles(widget, title)
+        self.board.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # under 80 columns the keys need the footer's whole width: ctrl+p is in the help (?)
+        footer, show = self.query_one(Footer), event.size.width >= 80
+        if footer.show_command_palette != show:
+            footer.show_command_palette = show
+            footer.refresh(recompose=True)  # the footer lays its keys out when composed
 
     # --- widgets -------------------------------------------------------------------------------
     @property
@@ -77,75 +92,67 @@ class MainScreen(FrameScreen):
     def card(self) -> SpreadCard:
         return self.query_one(SpreadCard)
 
+    def panels(self) -> Iterator[tuple[str, Widget]]:
+        """(name, widget) of each panel the keyboard focus can go to."""
+        yield "leaderboard", self.board
+        yield "levels", self.ladder
+        yield "alerts", self.alerts
+        yield "spread card", self.card
+
     # --- frames --------------------------------------------------------------------------------
-    def show_frame(self, frame: Frame, *, charts: bool) -> None:
-        app = self.r2k
-        wide = self.has_class("-wide")
-        self.card.show_frame(frame, wide=wide)
-        self.ladder.set_levels(
-            frame.levels,
-            frame.level_price,
-            symbol=app.pipeline.levels.symbol,
-            estimated=frame.estimated_indices,
-            stale=frame.stale,
-        )
+    def render_frame(self, frame: Frame) -> None:
+        self.card.show(frame, wide=self.has_class("-wide") or self.has_class("-vast"))
+        self.ladder.show(frame)
         est = " est." if frame.estimated_indices else ""
-        set_titles(self.ladder, f"Levels · {app.pipeline.levels.symbol}{est}")
-        board = self.board
-        board.set_sort(app.sort, app.descending)
-        board.set_board(frame.board, frame.changed, stale=frame.stale)
-        leaders = self.query_one(Leaderboard)
-        leaders.set_breadth(frame.breadth, len(frame.board), app.filter_text)
-        order = "largest first" if app.descending else "smallest first"
-        if app.sort == "symbol":
-            order = "Z-A" if app.descending else "A-Z"
-        title = board_title(frame.board, leaders.size.width)
-        set_titles(leaders, title, f"by {SORT_LABELS[app.sort]}, {order}")
-        if charts:
-            self.card.chart.update(*series.spread(app.pipeline))
+        set_titles(self.ladder, f"Levels · {frame.level_symbol}{est}")
+        self.alerts.show(frame)
+        self.query_one(Leaderboard).show(frame)
+        if frame.charts is not None:
+            self.card.draw(frame.charts)
+
+    def render_paused(self, frame: Frame) -> None:
+        self.alerts.show(frame)  # alerts keep coming while the figures are frozen
 
     # --- drilldowns ----------------------------------------------------------------------------
     @on(RowList.Selected, "#board")
     def open_constituent(self, event: RowList.Selected) -> None:
         symbol = self.board.symbol_at(event.index)
         if symbol is not None:
-            self.r2k.open_constituent(symbol)
+            self.post_message(OpenConstituent(symbol))
 
     @on(RowList.Selected, "#ladder")
     def open_level(self, event: RowList.Selected) -> None:
         level = self.ladder.level_at(event.index)
         if level is not None:
-            self.r2k.open_level(level.price)
+            self.post_message(OpenLevel(level.price))
 
     @on(RowList.Selected, "#alerts")
     def open_alert_level(self, event: RowList.Selected) -> None:
         alert = self.alerts.alert_at(event.index)
         if alert is not None:
-            self.r2k.open_level(alert.level)
-
-    @on(SpreadCard.OpenRequested)
-    def open_spread(self) -> None:
-        self.r2k.open_spread()
-
-    @on(LevelLadder.RemoveRequested)
-    def remove_level(self, event: LevelLadder.RemoveRequested) -> None:
-        self.r2k.remove_level(event.price)
+            self.post_message(OpenLevel(alert.level))
 
     # --- filter --------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" is a priority key (the box must take focus before the keys typed after it), and
+        # Textual does not see "/" as a character the box takes: typed in the box, it is text
+        return not (action == "filter" and isinstance(self.focused, Input))
+
     def action_filter(self) -> None:
         leaders = self.query_one(Leaderboard)
         leaders.add_class("-filtering")
         box = leaders.query_one("#filter", Input)
-        box.value = self.r2k.filter_text
-        box.focus()
+        box.value = self.frame.board.filter if self.frame is not None else ""
+        # at once, not after the queued keys: "/ionq" typed in one burst lands in the box
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        self.r2k.set_filter(event.value)
+        event.stop()
+        self.post_message(FilterChanged(event.value))
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
-        leaders = self.query_one(Leaderboard)
-        leaders.remove_class("-filtering")
-        self.board.cursor = 0
+        event.stop()
+        self.query_one(Leaderboard).remove_class("-filtering")
         self.board.focus()

@@ -3,44 +3,31 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer
 
-from feeds.frame import Frame
+from feeds.frame import Charts, Frame, View
 from feeds.symbols import MAGS, RUT, SPX
-from tui import fmt, series
+from tui import fmt
 from tui.screens.base import DetailScreen
 from tui.widgets.chart import Chart
 from tui.widgets.spread_card import quote_line, spread_line, streak_text
-from tui.widgets.status_bar import StatusBar
-from tui.widgets.text import Line, set_titles
+from tui.widgets.text import Line
+
+TITLE = "Spread · Russell 2000 vs S&P 500 and MAGS"
 
 
 class SpreadScreen(DetailScreen):
-    DEFAULT_CSS = """
-    SpreadScreen #facts { height: auto; margin-bottom: 1; }
-    SpreadScreen .chart-title { height: 1; color: $text-muted; }
-    """
+    def wants(self, view: View) -> View:
+        return View(paused=view.paused)
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar()
-        with Vertical(id="detail", classes="panel"):
-            yield Line(id="facts")
-            yield Line(classes="chart-title", id="spx-title")
-            yield Chart(unit="bp", id="spx-chart")
-            yield Line(classes="chart-title", id="mags-title")
-            yield Chart(unit="bp", id="mags-chart")
-        yield Footer()
+    def compose_charts(self) -> ComposeResult:
+        for pair, name in (("spx", "SPX"), ("mags", "MAGS")):
+            title = Line(classes="chart-title", id=f"{pair}-title")
+            title.show(Content(f"RUT − {name} spread (bp) since the anchor"))
+            yield title
+            yield Chart(unit="bp", id=f"{pair}-chart")
 
-    def screen_ready(self) -> None:
-        set_titles(
-            self.query_one("#detail"), "Spread · Russell 2000 vs S&P 500 and MAGS", "Esc back"
-        )
-        self.query_one("#spx-title", Line).show(Content("RUT − SPX spread (bp) since the anchor"))
-        self.query_one("#mags-title", Line).show(Content("RUT − MAGS spread (bp) since the anchor"))
-
-    def show_frame(self, frame: Frame, *, charts: bool) -> None:
+    def describe(self, frame: Frame) -> tuple[str, Content]:
         q = frame.quotes
         lines = [quote_line(q[s], wide=True) for s in (RUT, SPX, MAGS) if s in q]
         ratio = fmt.price(frame.ratio) if frame.ratio is not None else fmt.DASH
@@ -57,8 +44,8 @@ class SpreadScreen(DetailScreen):
         ]
         if frame.estimated_indices:
             lines.append(Content.styled("est.: index estimated from its ETF", "$text-warning"))
-        self.query_one("#facts", Line).show(Content("\n").join(lines))
-        if charts:
-            pipeline = self.r2k.pipeline
-            self.query_one("#spx-chart", Chart).update(*series.spread(pipeline, RUT, SPX))
-            self.query_one("#mags-chart", Chart).update(*series.spread(pipeline, RUT, MAGS))
+        return TITLE, Content("\n").join(lines)
+
+    def draw(self, frame: Frame, charts: Charts) -> None:
+        for pair, line in (("spx", charts.spread_spx), ("mags", charts.spread_mags)):
+            self.query_one(f"#{pair}-chart", Chart).update(line.times, line.values)

@@ -1,36 +1,25 @@
-"""The alert log: level crossings and approaches, in time order, newest first.
+"""The alert panel: level crossings and approaches in time order, newest first, from the frame.
 
-Seeded at start from the durable log (earlier alerts are dimmed, in any colour depth), then fed
-the frame's new alerts. The same event is listed once: a seed-0 sim run again, or a replay played
-twice, fires identical alerts. Enter on an alert opens that level's detail.
+Every row is drawn from the alert's own fields (time, kind, direction, level, price, estimated,
+label, feed), so a field added to :class:`~feeds.levels.AlertEvent` is one cell more here. The
+frame lists each event once (a seed-0 sim run again, or a replay played twice, fires what the
+durable log already has) and says which fired in this run. Alerts from before this run (the
+log's) and this run's from before the current session (the app left running overnight) are
+dimmed and dated, in any colour depth (the ``rows--earlier`` component class), so an earlier
+alert never reads as one that just fired; "today" rolls over with the data's session. The cursor
+stays on its alert as new ones arrive; Enter opens that level's detail.
 """
 
 from __future__ import annotations
 
-import bisect
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-from feeds.alerts import alert_key
+from feeds.frame import Frame
 from feeds.levels import AlertEvent
 from tui import fmt
-from tui.widgets.ladder import level_price
 from tui.widgets.rowlist import Cells, RowList
 
-KEEP = 500
-
-
-class Entry(NamedTuple):
-    alert: AlertEvent
-    earlier: bool  # from the durable log, before this run
-
-
-def describe(alert: AlertEvent) -> tuple[str, str]:
-    """(text, style name) of what happened: "▲ crossed up", "◆ approaching" ..."""
-    if alert.kind == "cross":
-        if alert.direction == "up":
-            return "▲ crossed up", "up"
-        return "▼ crossed down", "down"
-    return ("◆ near, below" if alert.direction == "up" else "◆ near, above"), "warn"
+WHAT_IN_FULL = 70  # narrower panels say "▲ up" for "▲ crossed up"
 
 
 class AlertLog(RowList):
@@ -42,110 +31,71 @@ class AlertLog(RowList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.entries: list[Entry] = []  # newest first (by the alert's own time)
-        self._keys: dict[tuple[object, ...], Entry] = {}
+        self.alerts: tuple[AlertEvent, ...] = ()
+        self.run_alerts: frozenset[AlertEvent] = frozenset()  # fired in this run
+        self.busted: frozenset[AlertEvent] = frozenset()  # taken back: their trade was cancelled
         self.session = ""  # ISO date of the data's session: its alerts print without a date
-        self._width_key: object = None
         self._width = 8
 
-    def seed(self, alerts: list[AlertEvent]) -> None:
-        """Earlier alerts (from the durable log), dimmed."""
-        for alert in alerts:
-            self._insert(Entry(alert, True))
-        self._moved()
-
-    def add(self, alerts: list[AlertEvent]) -> None:
-        """New alerts (any order). One already listed from the log is that same event: it
-        stays one row, now shown as this run's."""
-        if not alerts:
+    def show(self, frame: Frame) -> None:
+        """The frame's recent alerts (a no-op unless they or the data's session changed)."""
+        session = frame.session_date or fmt.iso_day(frame.as_of)
+        if frame.alerts is self.alerts and session == self.session:
             return
-        for alert in alerts:
-            self._insert(Entry(alert, False))
-        self._moved()
-
-    def _insert(self, entry: Entry) -> None:
-        key = alert_key(entry.alert)
-        old = self._keys.get(key)
-        if old is not None:
-            if entry.earlier or not old.earlier:
-                return  # listed already
-            self.entries.remove(old)
-        # after any alert of the same time: among equals, the order they came in
-        at = bisect.bisect_right(self.entries, -entry.alert.ts, key=lambda e: -e.alert.ts)
-        self.entries.insert(at, entry)
-        self._keys[key] = entry
-        while len(self.entries) > KEEP:
-            del self._keys[alert_key(self.entries.pop().alert)]
-
-    def _moved(self) -> None:
-        # rows moved: the whole visible list changes
-        self._cache.clear()
-        self._changed()
+        keep = self.alert_at(self.cursor)
+        self.alerts, self.run_alerts, self.session = frame.alerts, frame.run_alerts, session
+        self.busted = frame.busted_alerts
+        today = all(not self.earlier(i) for i in range(len(self.alerts)))
+        self._width = 8 if today else 11  # "HH:MM:SS", or "11-19 15:02" when one is dated
+        self._cache.clear()  # rows moved down, dates may have changed: every line is new
+        self.data_changed()
+        self.set_row_count(max(1, len(self.alerts)))
+        if keep is not None and self.alerts and self.alerts[self.cursor] is not keep:
+            for i, alert in enumerate(self.alerts):
+                if alert is keep:
+                    self.cursor = i
+                    break
         self.refresh()
 
-    def _changed(self) -> None:
-        self.data_changed()
-        self.set_row_count(max(1, len(self.entries)))
-        self.refresh_changed()
-
     def alert_at(self, index: int) -> AlertEvent | None:
-        return self.entries[index].alert if 0 <= index < len(self.entries) else None
+        return self.alerts[index] if 0 <= index < len(self.alerts) else None
 
     def selectable(self, index: int) -> bool:
-        return index < len(self.entries)
+        return index < len(self.alerts)
 
-    def _today(self, ts: int, earlier: bool) -> bool:
-        """An alert of this run in the current session (a session's day starts at midnight ET
-        of its date and lasts until the next session's: its post-market, a weekend)."""
-        return not earlier and bool(self.session) and fmt.iso_day(ts) >= self.session
+    def earlier(self, index: int) -> bool:
+        """Dimmed and dated: from before this run, or from before the data's session (a
+        session's day starts at midnight ET of its date and lasts until the next session's)."""
+        alert = self.alerts[index]
+        return (
+            alert not in self.run_alerts or not self.session or fmt.iso_day(alert.ts) < self.session
+        )
 
     def _when(self, ts: int, earlier: bool) -> str:
-        """This session's alerts by time; earlier sessions' (the log's, or this run's before a
-        rollover) with their date, so an old alert never reads as one that just fired."""
-        if self._today(ts, earlier):
-            return fmt.clock(ts)
-        return fmt.stamp(ts)[:11]
-
-    def set_today(self, now_ms: int, session: str = "") -> None:
-        """The data's session (ISO date; else the date of the feed's clock ``now_ms``): its
-        alerts print without a date. Redrawn when it turns, so "today" rolls over."""
-        day = session or fmt.iso_day(now_ms)
-        if day != self.session:
-            self.session = day
-            self._cache.clear()
-            self._changed()
-            self.refresh()
-
-    def _when_width(self) -> int:
-        """8 for today's HH:MM:SS; 11 when earlier days' alerts ("11-19 15:02") are listed."""
-        # per row drawn: worked out again only when the entries or the session changed
-        key = (len(self.entries), self.entries[0] if self.entries else None, self.session)
-        if key != self._width_key:
-            self._width_key = key
-            today = all(self._today(e.alert.ts, e.earlier) for e in self.entries)
-            self._width = 8 if today else 11
-        return self._width
+        """This session's alerts by time; earlier ones with their date."""
+        return fmt.stamp(ts)[:11] if earlier else fmt.clock(ts)
 
     def row_cells(self, index: int, width: int) -> Cells:
-        if not self.entries:
+        if not self.alerts:
             return (("  no level alerts yet", "flat"),)
-        alert, earlier = self.entries[index]
-        earlier = not self._today(alert.ts, earlier)  # an earlier session's: dimmed
-        what, style = describe(alert)
+        alert = self.alerts[index]
+        earlier = self.earlier(index)
+        what, style = fmt.describe(alert)
+        full = width >= WHAT_IN_FULL
+        busted = alert in self.busted
+        if busted:  # taken back: said where even a narrow panel shows it, and dimmed
+            what = ("▲ up" if alert.direction == "up" else "▼ down") + ", busted"
+        elif not full:  # "▲ up", "◆ near": the label keeps its room
+            what = what.split(",")[0].replace("crossed ", "")
         est = " est." if alert.estimated else ""
-        label = fmt.clean(alert.label, 30)
-        if earlier:
-            return (
-                (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "earlier"),
-                (f"{what:<14}", "earlier"),
-                (f" {level_price(alert.level)}", "earlier"),
-                (f" @ {fmt.price(alert.price)}{est}", "earlier"),
-                (f"  {label}", "earlier"),
-            )
-        return (
-            (f" {self._when(alert.ts, earlier):<{self._when_width()}} ", "flat"),
-            (f"{what:<14}", style),
-            (f" {level_price(alert.level)}", "bold"),
-            (f" @ {fmt.price(alert.price)}{est}", ""),
-            (f"  {label}", "flat"),
+        muted = " (muted)" if alert.muted else ""
+        cells = (
+            (f" {self._when(alert.ts, earlier):<{self._width}} ", "flat"),
+            (f"{what:<14}" if full or busted else f"{what:<7}", style),
+            (f" {fmt.alert_level(alert)}", "bold"),
+            (f" @ {fmt.alert_price(alert)}{est}", ""),
+            (f"  {fmt.clean(alert.label, 30)}{muted}", "flat"),
         )
+        if earlier or busted:
+            return tuple((text, "earlier") for text, _ in cells)
+        return cells

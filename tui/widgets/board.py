@@ -2,7 +2,10 @@
 
 ``BoardTable`` is a line-API list over the frame's ``Board``: it formats only the visible rows,
 refreshes only lines whose text changed, and marks prices that ticked since the last frame with
-an arrow (so the mark reads without colour). ``Leaderboard`` adds the breadth line and the filter.
+an arrow (so the mark reads without colour). Its cursor stays on a name, not a rank: as ranks
+change the cursor follows its symbol, so Enter opens the stock the trader selected. Wide boards
+add the session's high and low and the tick count rather than padding the name. ``Leaderboard``
+adds the breadth line and the filter box.
 """
 
 from __future__ import annotations
@@ -12,17 +15,17 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.geometry import Region
 from textual.widgets import Input
 
-from feeds.analytics import Breadth
-from feeds.frame import Board
-from tui import fmt
+from feeds.frame import Board, Frame
+from tui import fmt, keys
+from tui.messages import CursorMoved
 from tui.widgets.rowlist import Cells, RowList
-from tui.widgets.text import Line
+from tui.widgets.text import Line, set_titles
 
 SORT_LABELS = {
     "contribution": "contribution",
@@ -30,6 +33,8 @@ SORT_LABELS = {
     "weight": "weight",
     "symbol": "symbol",
 }
+NAME_MIN = 30  # the name keeps this much before the sector grows past 16
+SECTOR_MAX = 24  # "Information Technology" whole
 
 
 class Columns(NamedTuple):
@@ -37,22 +42,30 @@ class Columns(NamedTuple):
     name: int  # 0 = hidden
     weight: bool
     sector: int  # 0 = hidden
+    range: bool  # the session's high and low
+    ticks: bool
+    change: bool  # points since the anchor
 
 
 @lru_cache(maxsize=16)
 def layout(width: int) -> Columns:
-    """Column widths for a board ``width`` cells wide: the name takes what is left."""
+    """Column widths for a board ``width`` cells wide: past the fixed figures the name keeps
+    NAME_MIN, the sector takes up to SECTOR_MAX, the name the rest; wide boards then add the
+    session's range, the tick count and the change in points rather than a blank name."""
     # Real tickers fit 6 cells (MOG-A); wider boards give a 7th so longer ones are not cut.
     symbol = 7 if width >= 90 else 6
-    fixed = 5 + symbol + 1 + 10 + 2 + 9 + 8  # rank, symbol, last, mark, return, contribution
+    fixed = 6 + symbol + 10 + 2 + 9 + 8  # rank, symbol, last, mark, return, contribution
     weight = width >= 60
     if weight:
         fixed += 7
-    sector = 16 if width >= 110 else 0
-    name = width - fixed - sector - 1
+    wide_range, ticks, change = width >= 125, width >= 135, width >= 145
+    fixed += 20 * wide_range + 8 * ticks + 9 * change
+    rest = width - fixed - 1
+    sector = max(16, min(SECTOR_MAX, rest - NAME_MIN)) if width >= 90 else 0
+    name = rest - sector
     if name < 8:
         name = 0
-    return Columns(symbol, name, weight, sector)
+    return Columns(symbol, name, weight, sector, wide_range, ticks, change)
 
 
 def _fit(text: str, width: int) -> str:
@@ -67,31 +80,51 @@ class BoardTable(RowList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.board: Board | None = None
-        self.sort = "contribution"
-        self.descending = True
+        self.cursor_symbol: str | None = None  # the name the cursor is on (it follows it)
+        self._header: tuple[str, bool] = ("contribution", True)
         self._marks: dict[str, str] = {}
         self._shown_last: dict[str, float] = {}
         self._names: dict[str, str] = {}  # cleaned names, cached by symbol
 
     # --- data --------------------------------------------------------------------------------
-    def set_sort(self, sort: str, descending: bool) -> None:
-        """The header marks the sort column, so a new sort repaints the header line."""
-        if (sort, descending) != (self.sort, self.descending):
-            self.sort, self.descending = sort, descending
-            self.refresh(Region(0, 0, self.size.width, self.HEADER_LINES))
-
     def set_board(self, board: Board, changed: frozenset[str], *, stale: bool = False) -> None:
         self.board = board
+        header = (board.sort, board.descending)
+        if header != self._header:  # the header marks the sort column
+            self._header = header
+            self.refresh(Region(0, 0, self.size.width, self.HEADER_LINES))
         self.data_changed()
         self._set_dim(stale)
-        self.set_row_count(len(board))
+        # an empty board still has a line: it says why
+        self.set_row_count(len(board) or 1)
+        self._follow(board)
         self._marks = self._tick_marks(board, changed)
         self.refresh_changed()
+
+    def _follow(self, board: Board) -> None:
+        """Keep the cursor on the name the trader put it on as ranks change (until then it stays
+        on its rank); a name filtered out hands the cursor to the name now under it."""
+        symbol = self.cursor_symbol
+        if symbol is None:
+            return
+        rank = board.cursor_rank if board.cursor == symbol else board.rank_of(symbol)
+        if rank is not None:
+            if rank != self.cursor:
+                self.cursor = rank
+        elif len(board):
+            self.cursor = min(self.cursor, len(board) - 1)
+            self.user_moved(self.cursor)
+
+    def user_moved(self, index: int) -> None:
+        symbol = self.symbol_at(index)
+        if symbol is not None and symbol != self.cursor_symbol:
+            self.cursor_symbol = symbol
+            self.post_message(CursorMoved(symbol))
 
     def _tick_marks(self, board: Board, changed: frozenset[str]) -> dict[str, str]:
         """Arrows for visible rows that ticked this frame: up or down against the shown price."""
         marks: dict[str, str] = {}
-        if not changed:
+        if not changed or not len(board):
             return marks
         order = board.order
         for index in self.visible_range():
@@ -111,9 +144,10 @@ class BoardTable(RowList):
         return marks
 
     def symbol_at(self, index: int) -> str | None:
-        if self.board is None or not 0 <= index < len(self.board):
-            return None
-        return self.board.symbols[int(self.board.order[index])]
+        return self.board.symbol_at(index) if self.board is not None else None
+
+    def selectable(self, index: int) -> bool:
+        return self.board is not None and index < len(self.board)
 
     def _display_name(self, symbol: str, raw: str) -> str:
         name = self._names.get(symbol)
@@ -124,12 +158,13 @@ class BoardTable(RowList):
     # --- cells -------------------------------------------------------------------------------
     def header_cells(self, width: int) -> Cells:
         cols = layout(width)
-        arrow = "▼" if self.descending else "▲"
+        sort, descending = self._header
+        arrow = "▼" if descending else "▲"
 
         def head(label: str, key: str, w: int, left: bool = False) -> tuple[str, str]:
-            text = f"{label}{arrow}" if key == self.sort else label
+            text = f"{label}{arrow}" if key == sort else label
             cell = text.ljust(w) if left else text.rjust(w)
-            return (cell, "accent" if key == self.sort else "header")
+            return (cell, "accent" if key == sort else "header")
 
         cells: list[tuple[str, str]] = [
             ("    # ", "header"),
@@ -140,16 +175,31 @@ class BoardTable(RowList):
         if cols.sector:
             cells.append((" " + "Sector".ljust(cols.sector - 1), "header"))
         cells.append((" " + "Last".rjust(9) + "  ", "header"))
+        if cols.change:
+            cells.append(("Chg".rjust(9), "header"))
         cells.append(head("Return", "return", 9))
         if cols.weight:
             cells.append(head("Wt", "weight", 7))
         cells.append(head("Ctb bp", "contribution", 8))
+        if cols.range:
+            cells.append(("High".rjust(10) + "Low".rjust(10), "header"))
+        if cols.ticks:
+            cells.append(("Ticks".rjust(8), "header"))
         return tuple(cells)
+
+    def _empty_cells(self, board: Board) -> Cells:
+        if board.filter:
+            text = f"  no match for “{fmt.clean(board.filter, 30)}” (Esc clears the filter)"
+        else:
+            text = "  waiting for the first prices"
+        return ((text, "flat"),)
 
     def row_cells(self, index: int, width: int) -> Cells:
         board = self.board
         if board is None:
             return ()
+        if not len(board):
+            return self._empty_cells(board)
         cols = layout(width)
         pos = int(board.order[index])
         symbol = board.symbols[pos]
@@ -173,19 +223,49 @@ class BoardTable(RowList):
         cells.append((" " + fmt.price(last).rjust(9), "mark" if mark != " " else ""))
         mark_style = "up" if mark == fmt.UP else "down" if mark == fmt.DOWN else "flat"
         cells.append((mark + " ", mark_style))
-        cells.append((fmt.pct(ret).rjust(9), fmt.sign_class(ret)))
+        sign = fmt.sign_class(ret * 100, 2)
+        if cols.change:
+            change = last - last / (1 + ret) if ret > -1 else float("nan")
+            cells.append((fmt.signed(change).rjust(9), sign))
+        cells.append((fmt.pct(ret).rjust(9), sign))
         if cols.weight:
             weight = "not in" if outsider else fmt.weight_pct(float(board.weight[pos]))
             cells.append((weight.rjust(7), "flat" if outsider else ""))
-        cells.append((fmt.signed(contribution).rjust(8), fmt.sign_class(contribution)))
+        cells.append((fmt.signed(contribution).rjust(8), fmt.sign_class(contribution, 2)))
+        if cols.range:
+            high, low = float(board.high[pos]), float(board.low[pos])
+            cells.append((fmt.price(high).rjust(10) + fmt.price(low).rjust(10), "flat"))
+        if cols.ticks:
+            cells.append((f"{int(board.count[pos]):,}".rjust(8), "flat"))
         return tuple(cells)
 
 
+def breadth_text(frame: Frame) -> Content:
+    """Breadth of the index members (not only the filtered rows), and what the filter keeps."""
+    breadth, board = frame.breadth, frame.board
+    pct_up = breadth.pct_up
+    parts: list[str | tuple[str, str]] = [
+        (f"▲ {breadth.advancers} up", "$text-success"),
+        "  ",
+        (f"▼ {breadth.decliners} down", "$text-error"),
+        f"  = {breadth.unchanged}  ",
+        (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
+    ]
+    if board.filter:
+        kept = f"{len(board):,} of {board.universe:,}" if len(board) else "no match"
+        parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
+    return Content.assemble(*parts)
+
+
 def board_title(board: Board, width: int = 200) -> str:
-    """ "Leaders · 1,924 names · 99.4% of the index", and "· weights as of DATE" when the
-    weights could not be moved to the anchor; shortened to fit a panel ``width`` cells wide."""
-    if board.coverage is None:  # no holdings: every name the feed sends
-        return f"Leaders · {len(board):,} names"
+    """ "Leaders · 1,924 names · 99.4% of the index" (the members with a price and the share of
+    the index weight they hold), and "· weights as of DATE" when the weights could not be moved
+    to the anchor; shortened to fit a panel ``width`` cells wide. Without holdings: every name
+    the feed sends ("Leaders · 12 names")."""
+    if board.coverage is None:
+        return f"Leaders · {fmt.plural(len(board), 'name')}"
+    if not board.names_priced:  # a feed that has sent nothing yet (or nothing readable)
+        return f"Leaders · {fmt.plural(board.universe, 'name')} · no prices yet"
     names = fmt.coverage(board.names_priced, board.coverage)
     asof = board.weights_as_of
     if asof is None:
@@ -200,26 +280,18 @@ def board_title(board: Board, width: int = 200) -> str:
     return next((t for t in options if len(t) <= width - 6), options[-1])
 
 
-def breadth_text(breadth: Breadth, shown: int, total: int, text: str) -> Content:
-    pct_up = breadth.pct_up
-    parts: list[str | tuple[str, str]] = [
-        (f"▲ {breadth.advancers} up", "$text-success"),
-        "  ",
-        (f"▼ {breadth.decliners} down", "$text-error"),
-        f"  = {breadth.unchanged}  ",
-        (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
-    ]
-    if text:
-        parts.append((f"  · filter “{fmt.clean(text, 30)}”: {shown} of {total}", "italic"))
-    return Content.assemble(*parts)
+def board_titles(board: Board, width: int = 200) -> tuple[str, str]:
+    """The panel's title (:func:`board_title`) and subtitle (the sort, in words)."""
+    order = "largest first" if board.descending else "smallest first"
+    if board.sort == "symbol":
+        order = "Z-A" if board.descending else "A-Z"
+    return board_title(board, width), f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
 
 
 class Leaderboard(Vertical):
     """The board panel: the table, its breadth line and an on-demand filter box."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close_filter", "Clear filter", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("filter")
     DEFAULT_CSS = """
     Leaderboard #breadth { height: 1; padding: 0 1; }
     Leaderboard #filter { display: none; height: 1; border: none; padding: 0 1; }
@@ -236,10 +308,13 @@ class Leaderboard(Vertical):
         return self.query_one(BoardTable)
 
     def action_close_filter(self) -> None:
-        """Esc: clear the filter (the box's Changed event tells the app) and go back to the rows."""
+        """Esc: clear the filter (the box's Changed event says so) and go back to the rows."""
         self.remove_class("-filtering")
         self.query_one("#filter", Input).value = ""
         self.table.focus()
 
-    def set_breadth(self, breadth: Breadth, shown: int, text: str) -> None:
-        self.query_one("#breadth", Line).show(breadth_text(breadth, shown, breadth.total, text))
+    def show(self, frame: Frame) -> None:
+        board = frame.board
+        self.table.set_board(board, frame.changed, stale=frame.stale)
+        self.query_one("#breadth", Line).show(breadth_text(frame))
+        set_titles(self, *board_titles(board, self.size.width or 200))

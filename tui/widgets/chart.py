@@ -4,7 +4,8 @@ Built-in ``Sparkline`` scales between min and max, so a spread's sign is lost. T
 includes the baseline in its range and draws it, colours the line above it as "up" and below as
 "down", and labels the top, the baseline and the bottom, so the sign reads without colour too.
 Strips are built once per :meth:`Chart.update` (the app calls it at most once a second) and on
-resize; ``render_line`` only returns cached strips.
+resize; ``render_line`` only returns cached strips. The time axis is as precise as the span needs
+(HH:MM:SS under an hour, the day across midnight), so its two ends never read the same.
 """
 
 from __future__ import annotations
@@ -78,7 +79,6 @@ class Chart(Widget):
         self._baseline = 0.0
         self._extent: tuple[float, float] | None = None
         self._strips: list[Strip] = []
-        self.time_label: Callable[[int], str] = fmt.hhmm
         self.redraws = 0  # for tests: how often strips were rebuilt
 
     def update(
@@ -254,8 +254,7 @@ class Chart(Widget):
         axis: Style,
         base_style: Style,
     ) -> Strip:
-        left = self.time_label(int(times[0]))
-        right = self.time_label(int(times[-1]))
+        left, right = fmt.time_labels(int(times[0]), int(times[-1]))
         gap = plot_w - len(left) - len(right)
         text = " " * label_w + (left + " " * gap + right if gap >= 1 else right.rjust(plot_w))
         return Strip([Segment(text[:width], axis)]).adjust_cell_length(width, base_style)

@@ -1,37 +1,25 @@
 """The level ladder: technical and user levels, highest on top, with the price placed among them.
 
-Each level shows its distance from the price in points and percent and its state (armed,
-approaching, crossed up, crossed down). The price row is not selectable; Enter on a level opens
-its detail.
+A header names the columns and their units. Each level shows how far the index has to go to
+reach it (``level − price``, in index points and percent: + the level is above the price, − below,
+the one convention of :data:`tui.fmt.DISTANCE_RULE`) and its state (armed, approaching, crossed
+up, crossed down). Narrow ladders shorten the label first, then the figures' decimals, and keep
+the state and percent columns. The price row is not selectable; Enter on a level opens it.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, NamedTuple
 
-from textual.binding import Binding, BindingType
-from textual.message import Message
+from textual.binding import BindingType
 
-from feeds.frame import LevelView
-from feeds.levels import LevelState
-from tui import fmt
+from feeds.frame import Frame, LevelView
+from tui import fmt, keys
+from tui.messages import RemoveLevel
 from tui.widgets.rowlist import Cells, RowList
 
-STATE_TEXT = {
-    LevelState.ARMED: ("armed", "armed", "flat"),
-    LevelState.APPROACHING: ("approaching", "near", "warn"),
-    LevelState.CROSSED_UP: ("▲ crossed up", "▲ up", "up"),
-    LevelState.CROSSED_DOWN: ("▼ crossed down", "▼ dn", "down"),
-}
-
-
-# Shorter forms of the shipped labels for narrow ladders (80 columns).
-SHORT_LABELS = {"critical support": "crit. support", "upside target": "target"}
-
-
-def level_price(price: float) -> str:
-    """Levels are usually round numbers: no decimals unless the level has them."""
-    return fmt.price(price, 0 if price == int(price) else 2)
+# Shorter forms of the shipped labels for narrow ladders, longest first.
+SHORT_LABELS = {"critical support": ("crit. support", "critical"), "upside target": ("target",)}
 
 
 class Row(NamedTuple):
@@ -39,22 +27,45 @@ class Row(NamedTuple):
     price: float
 
 
-class LevelLadder(RowList):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("delete,x", "remove_level", "Remove level", tooltip="one you added"),
-    ]
+class Widths(NamedTuple):
+    price: int
+    dist: int
+    pct: int
+    decimals: int  # of the points; the percent keeps at least one
+    state: int  # 5: the short state words
+    label: int
 
-    class RemoveRequested(Message):
-        def __init__(self, price: float) -> None:
-            super().__init__()
-            self.price = price
+
+def widths(width: int, price_w: int) -> Widths:
+    """The ladder's columns at ``width``: the label gives way first."""
+    if width >= 56:
+        dist, pct, decimals, state = 10, 9, 2, 15
+    elif width >= 36:
+        dist, pct, decimals, state = 8, 7, 1, 6
+    else:
+        dist, pct, decimals, state = 5, 7, 0, 6
+    label = max(0, width - price_w - dist - pct - state)
+    return Widths(price_w, dist, pct, decimals, state, label)
+
+
+class LevelLadder(RowList):
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("ladder")
+    HEADER_LINES = 1
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows: list[Row] = []
         self.symbol = "^RUT"
         self.estimated = False
-        self._selected_price: float | None = None
+
+    def show(self, frame: Frame) -> None:
+        self.set_levels(
+            frame.levels,
+            frame.level_price,
+            symbol=frame.level_symbol,
+            estimated=frame.estimated_indices,
+            stale=frame.stale,
+        )
 
     def set_levels(
         self,
@@ -93,36 +104,43 @@ class LevelLadder(RowList):
         return self.level_at(index) is not None
 
     def _price_width(self) -> int:
-        return max((len(level_price(r.price)) for r in self.rows if r.level), default=8)
+        return max((len(fmt.level_price(r.price)) for r in self.rows if r.level), default=5) + 1
+
+    def header_cells(self, width: int) -> Cells:
+        w = widths(width, self._price_width())
+        return (
+            ("Level".rjust(w.price), "header"),
+            (" " + "Label".ljust(w.label - 1) if w.label else "", "header"),
+            ("To go".rjust(w.dist), "header"),
+            ("%".rjust(w.pct), "header"),
+            (" " + "State".ljust(w.state - 1), "header"),
+        )
 
     def row_cells(self, index: int, width: int) -> Cells:
         row = self.rows[index]
-        narrow = width < 56
         lv = row.level
-        price_w = self._price_width() + 1
         if lv is None:
             est = " est." if self.estimated else ""
             text = f"▶{fmt.price(row.price)} {self.symbol}{est} "
             return ((text + "─" * max(0, width - len(text)), "accent"),)
-        state_long, state_short, style = STATE_TEXT[lv.state]
-        state = state_short.ljust(5) if narrow else state_long.ljust(14)
-        pct = fmt.pct(lv.distance_pct, 1 if narrow else 2)
-        dist = fmt.signed(lv.distance, 1 if narrow else 2)
-        dist_w, pct_w = (8, 7) if narrow else (10, 9)
-        fixed = price_w + 1 + dist_w + pct_w + 1 + len(state)
-        label_w = max(0, width - fixed)
+        w = widths(width, self._price_width())
+        state_long, state_short, style = fmt.LEVEL_STATE[lv.state]
+        state = state_long if w.state > 6 else state_short
         label = fmt.clean(lv.label, 40)
         if lv.user:
             label = "✎ " + label
-        if len(label) > label_w:
-            label = SHORT_LABELS.get(label, label)
-        label = label if len(label) <= label_w else label[: max(0, label_w - 1)] + "…"
+        room = w.label - 1
+        for short in SHORT_LABELS.get(label, ()):
+            if len(label) <= room:
+                break
+            label = short
+        label = label if len(label) <= room else label[: max(0, room - 1)] + "…"
         return (
-            (level_price(lv.price).rjust(price_w), "bold" if lv.user else ""),
-            (" " + label.ljust(label_w), "flat"),
-            (dist.rjust(dist_w), ""),
-            (pct.rjust(pct_w), ""),
-            (" " + state, style),
+            (fmt.level_price(lv.price).rjust(w.price), "bold" if lv.user else ""),
+            (" " + label.ljust(room) if w.label else "", "flat"),
+            (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
+            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct), ""),
+            (" " + state.ljust(w.state - 1), style),
         )
 
     def action_remove_level(self) -> None:
@@ -132,4 +150,4 @@ class LevelLadder(RowList):
         if not lv.user:
             self.notify("Only levels you added can be removed", severity="warning")
             return
-        self.post_message(self.RemoveRequested(lv.price))
+        self.post_message(RemoveLevel(lv.price))

@@ -4,7 +4,8 @@ Why not ``DataTable``: any ``update_cell`` invalidates the render cache of the w
 table, so a ticking board re-renders every visible cell each frame. Here each row's text is
 compared with what is on screen and only lines whose text changed are refreshed; a row's
 rendered ``Strip`` is cached by (text, cursor, width). Only visible rows are ever formatted, so a
-ranking of 2,000 names costs what the 30 visible ones cost.
+ranking of 2,000 names costs what the 30 visible ones cost. The scrollbar's gutter is always
+reserved, so a header line does not shift when the scrollbar appears.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.events import Click, Resize
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from tui import keys
 
 Cells = tuple[tuple[str, str], ...]  # ((text, style name), ...) already padded to width
 
@@ -47,15 +50,7 @@ def _changed_span(old: Cells, new: Cells) -> tuple[int, int] | None:
 class RowList(ScrollView, can_focus=True):
     """Rows with a cursor; subclasses say how many rows there are and what each one says."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Open", tooltip="drill into the row under the cursor"),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First row", show=False),
-        Binding("end", "edge(1)", "Last row", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("rows")
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "rows--header",
         "rows--cursor",
@@ -71,12 +66,18 @@ class RowList(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     RowList {
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
         overflow-x: hidden;
         background: transparent;
     }
     RowList > .rows--header { text-style: bold; color: $text-muted; }
     RowList > .rows--cursor { background: $surface-lighten-1; }
-    RowList:focus > .rows--cursor { background: $block-cursor-background; }
+    /* the theme's own cursor pair: black on white in 16 colours, never text on a pale fill */
+    RowList:focus > .rows--cursor {
+        color: $block-cursor-foreground;
+        background: $block-cursor-background;
+        text-style: bold;
+    }
     RowList > .rows--up { color: $text-success; }
     RowList > .rows--down { color: $text-error; }
     RowList > .rows--flat { color: $text-muted; }
@@ -275,19 +276,27 @@ class RowList(ScrollView, can_focus=True):
             index += 1 if delta >= 0 else -1
         return self.cursor
 
+    def _move(self, index: int) -> None:
+        """The user moved the cursor (keys, click): subclasses hear it in :meth:`user_moved`."""
+        self.cursor = index
+        self.user_moved(self.cursor)
+
+    def user_moved(self, index: int) -> None:
+        """Hook: the user put the cursor on row ``index`` (not a data update moving it)."""
+
     def action_cursor(self, delta: int) -> None:
-        self.cursor = self._step(self.cursor + delta, delta)
+        self._move(self._step(self.cursor + delta, delta))
 
     def action_page(self, direction: int) -> None:
-        self.cursor = self._step(self.cursor + direction * self.page_height, direction)
+        self._move(self._step(self.cursor + direction * self.page_height, direction))
 
     def action_edge(self, end: int) -> None:
-        self.cursor = self._step(self._row_count - 1, -1) if end else self._step(0, 1)
+        self._move(self._step(self._row_count - 1, -1) if end else self._step(0, 1))
 
     def on_click(self, event: Click) -> None:
         index = int(self.scroll_y) + event.y - self.HEADER_LINES
         if event.y >= self.HEADER_LINES and 0 <= index < self._row_count and self.selectable(index):
-            self.cursor = index
+            self._move(index)
             if event.chain == 2:
                 self.action_select()
 

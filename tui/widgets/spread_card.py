@@ -6,31 +6,33 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Digits
 
-from feeds.frame import Frame, Quote
+from feeds.frame import Charts, Frame, Quote
 from feeds.symbols import MAGS, RUT, SPX
-from tui import fmt
+from tui import fmt, keys
+from tui.fmt import SIGN_STYLE
+from tui.messages import OpenSpread
 from tui.widgets.chart import Chart
 from tui.widgets.text import Line
 
-SIGN_STYLE = {"up": "$text-success", "down": "$text-error", "flat": "$text-muted"}
 NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
+QUOTE_W = 31  # symbol, last, change, return: narrower cards drop the change in points
 
 
-def quote_line(q: Quote, *, wide: bool = False) -> Content:
-    style = SIGN_STYLE[fmt.sign_class(q.ret)]
+def quote_line(q: Quote, *, wide: bool = False, width: int = 80) -> Content:
+    style = SIGN_STYLE[fmt.sign_class(q.ret * 100 if q.ret is not None else None, 2)]
     parts: list[str | tuple[str, str]] = [
         (f"{q.symbol:<6}", "bold"),
         ("est " if q.estimated else "", "$text-warning"),
         f"{fmt.price(q.last):>9}",
-        (f" {fmt.signed(q.change):>7}", style),
-        (f" {fmt.pct(q.ret):>7}", style),
     ]
+    if width >= QUOTE_W + (4 if q.estimated else 0):
+        parts.append((f" {fmt.signed(q.change):>7}", style))
+    parts.append((f" {fmt.pct(q.ret):>7}", style))
     if wide:
         parts.append((f"  {NAMES.get(q.symbol, '')}", "$text-muted"))
     return Content.assemble(*parts)
@@ -42,6 +44,10 @@ def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
     if not n or not who:
         return "no streak yet" if width < 36 else "no streak data (needs daily closes)"
     sessions = "session" if n == 1 else "sessions"
+    if width < 15:
+        return f"{who} {n}d"
+    if width <= 20:
+        return f"{who} {n}d streak"
     if width < 33:
         return f"{who} caps {n}d streak"
     if width < 45:
@@ -52,18 +58,18 @@ def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
 
 
 def spread_line(label: str, value: float | None) -> list[str | tuple[str, str]]:
-    style = SIGN_STYLE[fmt.sign_class(value)]
-    return [(f"{label} ", "$text-muted"), (f"{fmt.bp(value)} bp {fmt.arrow(value)}", style)]
+    sign = fmt.sign_class(value, 0)
+    arrow = fmt.arrow(value) if sign != "flat" else fmt.FLAT
+    return [(f"{label} ", "$text-muted"), (f"{fmt.bp(value)} bp {arrow}", SIGN_STYLE[sign])]
 
 
 class SpreadCard(Vertical, can_focus=True):
     """Focusable: Enter opens the spread detail."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", tooltip="the spread detail")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("card")
     DEFAULT_CSS = """
-    SpreadCard #quotes { height: 3; }
+    SpreadCard #quotes { height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
+    SpreadCard #compact { text-wrap: nowrap; text-overflow: ellipsis; }
     SpreadCard #big-row { height: 3; display: none; }
     SpreadCard #big { width: auto; min-width: 8; }
     SpreadCard #big-side { width: 1fr; height: 3; padding-left: 1; }
@@ -76,9 +82,6 @@ class SpreadCard(Vertical, can_focus=True):
     SpreadCard #big.-down { color: $text-error; }
     SpreadCard #big.-flat { color: $text-muted; }
     """
-
-    class OpenRequested(Message):
-        pass
 
     def compose(self) -> ComposeResult:
         yield Line(id="quotes")
@@ -94,16 +97,24 @@ class SpreadCard(Vertical, can_focus=True):
     def chart(self) -> Chart:
         return self.query_one("#spread-chart", Chart)
 
-    def show_frame(self, frame: Frame, *, wide: bool = False) -> None:
+    _shown: tuple[Frame, bool] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:  # the same frame in the words that fit the new width
+            self.show(*self._shown)
+
+    def show(self, frame: Frame, wide: bool = False) -> None:
+        self._shown = (frame, wide)
         q = frame.quotes
-        lines = [quote_line(q[s], wide=wide) for s in (RUT, SPX, MAGS) if s in q]
+        width = self.content_region.width
+        lines = [quote_line(q[s], wide=wide, width=width) for s in (RUT, SPX, MAGS) if s in q]
         self.query_one("#quotes", Line).show(Content("\n").join(lines))
         spx, mags = frame.spread_spx_bp, frame.spread_mags_bp
         big = self.query_one("#big", Digits)
-        digits = f"{spx:+.0f}" if fmt.known(spx) else "-"
+        digits = fmt.bp(spx) if fmt.known(spx) else "-"
         if big.value != digits:
             big.update(digits)
-        sign = fmt.sign_class(spx)
+        sign = fmt.sign_class(spx, 0)
         big.set_class(sign == "up", "-up")
         big.set_class(sign == "down", "-down")
         big.set_class(sign == "flat", "-flat")
@@ -118,23 +129,33 @@ class SpreadCard(Vertical, can_focus=True):
             (ratio, "bold"),
         )
         self.query_one("#big-side", Line).show(side)
-        compact = Content.assemble(
-            *spread_line("RUT−SPX", spx),
-            "  ",
-            *spread_line("−MAGS", mags),
-        )
+        if width >= 32:
+            compact = Content.assemble(
+                *spread_line("RUT−SPX", spx), "  ", *spread_line("−MAGS", mags)
+            )
+        else:  # a slim card: the pair names only, the unit once, the signs say the direction
+            compact = Content.assemble(
+                ("SPX ", "$text-muted"),
+                (fmt.bp(spx), SIGN_STYLE[sign]),
+                ("  MAGS ", "$text-muted"),
+                (fmt.bp(mags), SIGN_STYLE[fmt.sign_class(mags, 0)]),
+                (" bp", "$text-muted"),
+            )
         self.query_one("#compact", Line).show(compact)
-        streak = streak_text(frame.streak, width=self.content_region.width)
+        streak = streak_text(frame.streak, width=width)
         self.query_one("#ratio-streak", Line).show(
             Content.assemble(
                 ("ratio ", "$text-muted"),
                 (ratio, "bold"),
                 " · ",
-                streak_text(frame.streak, width=0),
+                streak_text(frame.streak, width=32 if width >= 36 else width - 15),
             )
         )
         self.query_one("#streak", Line).show(Content(streak))
         self.set_class(frame.stale, "-stale")
 
+    def draw(self, charts: Charts) -> None:
+        self.chart.update(charts.spread_spx.times, charts.spread_spx.values)
+
     def action_open(self) -> None:
-        self.post_message(self.OpenRequested())
+        self.post_message(OpenSpread())

@@ -1,7 +1,10 @@
 """The status bar: exchange clock, feed and its state, session, tick age, rate, anchor, PAUSED.
 
-One line, rebuilt from the frame at the refresh rate and redrawn only when its text changed.
-Feed text (labels, error reasons) is plain text: it is never parsed as markup.
+One line from the frame alone (the feed's label and ``frame.status``, the view's pause), redrawn
+only when its text changed. It fits the width by dropping the least important parts first
+(filler words, the tick rate, the anchor), never the feed's state. The date shows when the feed's
+day is not today (a replay, the sim replaying Friday on a Monday) and on wide terminals. Feed
+text (labels, error reasons) is plain text: never parsed as markup.
 
 When the feed is not simply live, what is wrong comes right after the state, before the session
 and the tick age, so as much of the reason as the width allows is read first; ``(f)`` says which
@@ -10,98 +13,93 @@ key opens the feed-status screen with the whole reason and the run's history.
 
 from __future__ import annotations
 
-import time
-
 from textual.content import Content
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
 from tui import fmt
+from tui.messages import OpenFeedStatus
 from tui.widgets.text import Line
 
-STATE_LOOK: dict[FeedState, tuple[str, str]] = {
-    FeedState.CONNECTING: ("◌ connecting", "$text-warning"),
-    FeedState.LIVE: ("● live", "$text-success"),
-    FeedState.STALE: ("◐ STALE", "bold reverse $text-warning"),
-    FeedState.RECONNECTING: ("↻ reconnecting", "bold $text-warning"),
-    FeedState.ERROR: ("✖ ERROR", "bold reverse $text-error"),
-    FeedState.ENDED: ("■ ended", "$text-muted"),
-}
-SESSION_LOOK = {
-    "open": ("open", "$text-success"),
-    "pre": ("pre-market", "$text-warning"),
-    "post": ("after hours", "$text-warning"),
-    "closed": ("closed", "$text-muted"),
-}
 SEP = (" │ ", "$text-muted")
-
-
+WIDE = 110  # from here the date always shows
 #: states whose reason the bar shows (after the state, before the session)
 TROUBLE = (FeedState.ERROR, FeedState.RECONNECTING, FeedState.STALE, FeedState.CONNECTING)
+REASON_LIMIT = 300  # characters of a reason on the bar (the feed-status screen has it whole)
 
 
-def feed_trouble(status: FeedStatus, now_ms: int) -> list[str | tuple[str, str]]:
-    """What is wrong with the feed, for one line: the retry time, the malformed-frame count and
-    the reason (``[]`` while simply live)."""
+def retry_in(status: FeedStatus, now_ms: int) -> str:
+    """ "retry in 4 s" while a reconnect is pending (``now_ms``: the wall clock), else
+    "retrying"."""
+    if status.retry_at > now_ms:
+        return f"retry in {fmt.countdown(status.retry_at, now_ms)}"
+    return "retrying"
+
+
+def feed_trouble(status: FeedStatus, now_ms: int, key: str = "f") -> list[str | tuple[str, str]]:
+    """What is wrong with the feed, for one line: the key of the feed-status screen, the retry
+    time, the malformed-frame count and the reason (``[]`` while simply live)."""
     parts: list[str | tuple[str, str]] = []
     warn = "$text-error" if status.state is FeedState.ERROR else "$text-warning"
     trouble = status.state in TROUBLE
-    if trouble:
-        parts.append((" (f)", "$text-muted"))
+    if trouble and key:
+        parts.append((f" ({key})", "$text-muted"))
     if status.state is FeedState.RECONNECTING:
-        if status.retry_at > now_ms:
-            wait = max(1, round((status.retry_at - now_ms) / 1000))
-            parts += [" · ", (f"retry in {wait} s", warn)]
-        else:
-            parts += [" · ", ("retrying", warn)]
+        parts += [" · ", (retry_in(status, now_ms), warn)]
     if status.malformed:
         n = status.malformed
-        parts += [" · ", (f"{n:,} malformed frame{'s' if n != 1 else ''} skipped", warn)]
+        parts += [" · ", (f"{fmt.plural(n, 'malformed frame')} skipped", warn)]
     if trouble and status.detail:
-        parts += [" · ", (fmt.clean(status.detail, 300), warn)]
+        parts += [" · ", (fmt.clean(status.detail, REASON_LIMIT), warn)]
     return parts
 
 
-def status_content(
-    frame: Frame | None,
-    *,
-    feed_label: str,
-    status: FeedStatus,
-    anchor: str,
-    paused: bool,
-    wide: bool = False,
-    narrow: bool = False,
-    now_ms: int | None = None,
-) -> Content:
-    """The status line. ``wide`` adds the date; ``narrow`` (80 columns) drops filler words when
-    PAUSED needs the room. ``now_ms`` (wall clock) times the retry countdown."""
-    narrow = narrow and paused
+def _parts(frame: Frame, width: int, level: int, key: str) -> list[str | tuple[str, str]]:
+    """The status line at detail ``level`` (0 = everything; each level drops something)."""
+    paused = frame.view.paused
+    other_day = not fmt.same_day(frame.as_of, frame.wall_ms) and frame.wall_ms > 0
     parts: list[str | tuple[str, str]] = []
     if paused:
-        parts += [(" PAUSED ", "bold reverse $text-warning"), "" if narrow else " "]
-    if frame is not None:
-        parts.append((fmt.clock(frame.as_of) + " ET", "bold"))
-        if wide:
-            parts.append((" " + fmt.day(frame.as_of), "$text-muted"))
-    else:
-        parts.append(("--:--:-- ET", "bold"))
-    state_text, state_style = STATE_LOOK.get(status.state, (str(status.state), ""))
-    parts += [SEP, fmt.clean(feed_label, 40), " ", (state_text, state_style)]
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    parts += feed_trouble(status, now)
-    if frame is not None:
-        session_text, session_style = SESSION_LOOK.get(frame.session, (frame.session, ""))
-        stale = frame.stale or paused
-        age_style = "$text-warning" if frame.stale else "$text-muted" if stale else ""
-        parts += [SEP, (session_text, session_style)]
-        parts += [SEP, ("" if narrow else "tick ", "$text-muted")]
-        parts.append((fmt.age(frame.tick_age_s), age_style))
+        parts += [(" PAUSED ", "bold reverse $text-warning"), " " if level == 0 else ""]
+    parts.append((fmt.clock(frame.as_of) + " ET", "bold"))
+    if other_day or (width >= WIDE and level == 0):
+        # another day's data must never read as today's
+        parts.append(
+            (" " + fmt.day(frame.as_of), "bold $text-warning" if other_day else "$text-muted")
+        )
+    status = frame.status
+    state_text, state_style = fmt.FEED_STATE.get(status.state, (str(status.state), ""))
+    label = fmt.clean(frame.feed_label, 40 if level < 3 else 12)
+    parts += [SEP, label, " ", (state_text, state_style)]
+    parts += feed_trouble(status, frame.wall_ms, key)
+    session_text, session_style = fmt.SESSION.get(frame.session, (frame.session, ""))
+    stale = frame.stale or paused
+    age_style = "$text-warning" if frame.stale else "$text-muted" if stale else ""
+    parts += [SEP, (session_text, session_style), SEP]
+    if level == 0:
+        parts.append(("tick ", "$text-muted"))
+    parts.append((fmt.age(frame.tick_age_s), age_style))
+    if level < 2:
         parts += [
-            " " if narrow else "  ",
+            "  " if level == 0 else " ",
             (fmt.rate(frame.ticks_per_s), "$text-muted" if stale else ""),
         ]
-    parts += [SEP, ("vs ", "$text-muted"), fmt.anchor_name(anchor)]
-    return Content.assemble(*parts)
+    if level < 3:
+        parts += [SEP, ("vs " if level == 0 else "", "$text-muted"), fmt.anchor_name(frame.anchor)]
+    return parts
+
+
+def status_content(frame: Frame | None, width: int = 200, key: str = "f") -> Content:
+    """The status line for ``frame`` in ``width`` cells; ``key`` opens the feed-status screen.
+    A long reason may still cut what follows it (the reason is read first)."""
+    if frame is None:
+        return Content.assemble(("--:--:-- ET", "bold"), SEP, ("starting…", "$text-muted"))
+    content = Content("")
+    for level in range(4):
+        content = Content.assemble(*_parts(frame, width, level, key))
+        if content.cell_length <= width:
+            break
+    return content
 
 
 class StatusBar(Line):
@@ -115,3 +113,23 @@ class StatusBar(Line):
         text-overflow: ellipsis;
     }
     """
+
+    _frame: Frame | None = None
+    feed_key = "f"  # the key shown in "(f)": the feed-status binding after the user's remaps
+
+    def on_mount(self) -> None:
+        # the key as remapped by [keys] (the binding table's "feed-status" id)
+        for active in self.screen.active_bindings.values():
+            if active.binding.id == "feed-status":
+                self.feed_key = self.app.get_key_display(active.binding)
+                break
+
+    def show_frame(self, frame: Frame | None) -> None:
+        self._frame = frame
+        self.show(status_content(frame, self.content_region.width or 200, self.feed_key))
+
+    def on_resize(self) -> None:
+        self.show_frame(self._frame)  # the same frame laid out for the new width
+
+    def on_click(self) -> None:  # with --mouse: the line is where the feed's trouble is said
+        self.post_message(OpenFeedStatus())

@@ -1,0 +1,260 @@
+"""Frames built by hand, and an app that shows one screen: screens tested with a frame alone.
+
+No pipeline, no feed, no calendar: every figure is chosen here, so a screen test says exactly what
+a trader sees for a given frame, and a snapshot cannot drift with the market code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual.app import App
+from textual.message import Message
+from textual.screen import Screen
+
+import tui
+from feeds import analytics
+from feeds.events import FeedState, FeedStatus
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, View
+from feeds.levels import DEFAULT_LEVELS, AlertEvent, LevelState
+from tests.tui_fakes import ET, HEADLINE_PRICES, NOW_MS, OPEN_MS, UNIVERSE
+from tui import keys, messages
+
+DEFAULT = View()
+LIVE = FeedStatus(FeedState.LIVE, "test market")
+MONDAY_MS = int(dt.datetime(2025, 11, 24, 10, 0, tzinfo=ET).timestamp() * 1000)
+
+
+def quote(symbol: str, prev: float, last: float, *, estimated: bool = False) -> Quote:
+    r = last / prev - 1
+    hi, lo = max(prev, last), min(prev, last)
+    return Quote(symbol, last, prev, r, last - prev, hi, lo, NOW_MS - 60_000, 120, estimated)
+
+
+def board(
+    view: View = DEFAULT,
+    universe: Sequence[tuple[str, str, str, float, float, float]] = UNIVERSE,
+    *,
+    last: dict[str, float] | None = None,
+    outsiders: Sequence[str] = (),
+    coverage: float | None = None,
+) -> Board:
+    """The test universe ranked and filtered as ``view`` asks (as the pipeline would).
+    ``outsiders``: symbols the feed sends that are not index members (ranked last);
+    ``coverage``: the index weight the priced members hold (None: no holdings)."""
+    rows = [
+        (s, n, sec, w, prev, (last or {}).get(s, px))
+        for s, n, sec, w, prev, px in universe
+        if not view.filter or view.filter.lower() in f"{s}\n{n}".lower()
+    ]
+    symbols = [r[0] for r in rows]
+    prices = np.array([r[5] for r in rows], dtype=np.float64)
+    prevs = np.array([r[4] for r in rows], dtype=np.float64)
+    weights = np.array([r[3] for r in rows], dtype=np.float64)
+    rets = analytics.returns(prices, prevs)
+    contribution = analytics.contributions_bp(weights, rets)
+    member = np.array([s not in outsiders for s in symbols], dtype=bool)
+    order = analytics.rank(
+        view.sort,
+        contribution=contribution,
+        rets=rets,
+        weights=weights,
+        symbols=symbols,
+        descending=view.descending,
+        member=member,
+    )
+    b = Board(
+        symbols=symbols,
+        names=[r[1] for r in rows],
+        sectors=[r[2] for r in rows],
+        last=prices,
+        ret=rets,
+        weight=weights,
+        contribution=contribution,
+        high=np.maximum(prices, prevs),
+        low=np.minimum(prices, prevs),
+        count=np.arange(10, 10 + len(rows), dtype=np.int64) * 37,
+        ts=np.full(len(rows), NOW_MS - 60_000, dtype=np.int64),
+        order=order,
+        sort=view.sort,
+        descending=view.descending,
+        filter=view.filter,
+        universe=len(universe),
+        cursor=view.cursor,
+        member=member if outsiders else None,
+        names_priced=int(member.sum()),
+        coverage=coverage,
+    )
+    b.cursor_rank = b.rank_of(view.cursor)
+    return b
+
+
+def levels(
+    price: float,
+    *,
+    states: dict[float, LevelState] | None = None,
+    alerts: Sequence[AlertEvent] = (),
+) -> list[LevelView]:
+    """The five shipped levels placed against ``price`` (to go = level − price), each with the
+    crossings among ``alerts`` (newest first) in the order they fired."""
+    out = []
+    for level, label in DEFAULT_LEVELS:
+        state = (states or {}).get(level, LevelState.ARMED)
+        dist = level - price
+        crossed = tuple(a for a in reversed(alerts) if a.level == level and a.kind == "cross")
+        out.append(LevelView(level, label, False, state, dist, dist / price, crossed))
+    return out
+
+
+def alert(
+    minutes_ago: float, level: float = 2450.0, direction: str = "up", **kw: Any
+) -> AlertEvent:
+    price = level + (10.0 if direction == "up" else -10.0)
+    fields: dict[str, Any] = {"label": "support", "kind": "cross", "price": price}
+    fields.update(kw)
+    ts = NOW_MS - int(minutes_ago * 60_000)
+    return AlertEvent(
+        ts, "^RUT", level, fields["label"], direction, fields["price"], fields["kind"]
+    )
+
+
+def series(values: Iterable[float], *, start: int = OPEN_MS, step_ms: int = 60_000) -> Series:
+    v = np.array(list(values), dtype=np.float64)
+    return Series(start + np.arange(len(v), dtype=np.int64) * step_ms, v)
+
+
+def charts(view: View = DEFAULT, *, rut: float = 2446.0) -> Charts:
+    """A session of minute points: the spread drifting up through zero, the index rising."""
+    n = 120
+    spread = np.linspace(-8.0, 24.0, n) + np.sin(np.arange(n) / 5.0) * 3.0
+    index = np.linspace(2436.0, rut, n) + np.sin(np.arange(n) / 7.0) * 2.0
+    # the view's symbol: from its previous close to its last, inside the session's range
+    prev, last = next(((u[4], u[5]) for u in UNIVERSE if u[0] == view.symbol), (100.0, 104.0))
+    drift = np.linspace(prev, last, n) + np.sin(np.arange(n) / 9.0) * abs(last - prev) * 0.1
+    return Charts(
+        spread_spx=series(spread),
+        spread_mags=series(spread * 0.6 + 4.0),
+        symbol=series(np.clip(drift, min(prev, last), max(prev, last))) if view.symbol else None,
+        symbol_anchor=prev if view.symbol else None,
+        level=series(index) if view.level is not None else None,
+    )
+
+
+def make_frame(
+    view: View = DEFAULT,
+    *,
+    rut: float = 2446.0,
+    status: FeedStatus = LIVE,
+    session: str = "open",
+    as_of: int = NOW_MS,
+    wall_ms: int = NOW_MS,
+    alerts: Sequence[AlertEvent] = (),
+    run_alerts: Iterable[AlertEvent] | None = None,
+    level_states: dict[float, LevelState] | None = None,
+    with_charts: bool | None = None,
+    estimated: bool = False,
+    changed: frozenset[str] = frozenset(),
+    last: dict[str, float] | None = None,
+    **overrides: Any,
+) -> Frame:
+    """A frame of the test market for ``view`` (charts when the view asks, or ``with_charts``)."""
+    prices = {**HEADLINE_PRICES, "^RUT": (HEADLINE_PRICES["^RUT"][0], rut)}
+    quotes = {
+        s: quote(s, prev, px, estimated=estimated and s in ("^RUT", "^GSPC"))
+        for s, (prev, px) in prices.items()
+        if s in ("^RUT", "^GSPC", "MAGS")
+    }
+    rut_q, spx, mags = quotes["^RUT"], quotes["^GSPC"], quotes["MAGS"]
+    b = board(view, last=last)
+    rets = analytics.returns(
+        np.array([u[5] for u in UNIVERSE], dtype=np.float64),
+        np.array([u[4] for u in UNIVERSE], dtype=np.float64),
+    )
+    draw = view.charts if with_charts is None else with_charts
+    frame = Frame(
+        as_of=as_of,
+        anchor="prev",
+        quotes=quotes,
+        spread_spx_bp=analytics.spread_bp(rut_q.ret, spx.ret),
+        spread_mags_bp=analytics.spread_bp(rut_q.ret, mags.ret),
+        ratio=analytics.ratio_rebased(rut_q.last, rut_q.anchor, spx.last, spx.anchor),
+        breadth=analytics.breadth(rets),
+        board=b,
+        levels=levels(rut, states=level_states, alerts=alerts),
+        level_price=rut,
+        status=status,
+        session=session,
+        tick_age_s=0.4,
+        ticks_per_s=1234.0,
+        total_ticks=5_000,
+        streak=(2, "small"),
+        estimated_indices=estimated,
+        changed=changed,
+        view=view,
+        feed_label="fake",
+        alerts=tuple(alerts),
+        run_alerts=frozenset(alerts if run_alerts is None else run_alerts),
+        charts=charts(view, rut=rut) if draw else None,
+        wall_ms=wall_ms,
+    )
+    return replace(frame, **overrides) if overrides else frame
+
+
+class ScreenHost(App[None]):
+    """Shows one screen and keeps the messages it posts (what R2KApp would act on).
+
+    It answers a screen's ``FrameWanted`` with ``frame`` (built for the screen's view when
+    ``frame`` is a function of the view), as the App does.
+    """
+
+    CSS_PATH = Path(tui.__file__).parent / "styles" / "app.tcss"
+    BINDINGS = keys.bindings("app")  # the footer reads as the app's (the actions are the app's)
+
+    def __init__(self, screen: Screen[Any], frame: Frame | Any = None, *, theme: str = "") -> None:
+        super().__init__()
+        self.shown = screen
+        self.frame_for = frame if callable(frame) else (lambda view: frame)
+        self.posted: list[Message] = []
+        self.wanted_theme = theme
+
+    def on_mount(self) -> None:
+        if self.wanted_theme:
+            self.theme = self.wanted_theme
+        self.push_screen(self.shown)
+
+    def show(self, frame: Frame) -> None:
+        self.shown.show_frame(frame)  # type: ignore[attr-defined]
+
+    def on_frame_wanted(self, message: messages.FrameWanted) -> None:
+        view = replace(self.shown.wants(View()), charts=True)  # type: ignore[attr-defined]
+        frame = self.frame_for(view)
+        if frame is not None:
+            self.show(frame)
+
+    def of(self, kind: type[Message]) -> list[Any]:
+        return [m for m in self.posted if isinstance(m, kind)]
+
+
+def _recorder(self: ScreenHost, message: Message) -> None:
+    self.posted.append(message)
+
+
+for _kind in (
+    messages.SortChanged,
+    messages.FilterChanged,
+    messages.CursorMoved,
+    messages.AnchorChanged,
+    messages.PauseToggled,
+    messages.OpenConstituent,
+    messages.OpenLevel,
+    messages.OpenSpread,
+    messages.OpenFeedStatus,
+    messages.AddLevel,
+    messages.RemoveLevel,
+):
+    setattr(ScreenHost, _kind.handler_name, _recorder)

@@ -1,0 +1,239 @@
+"""The one binding table: every key r2k answers, with an id, a footer word and a line of help.
+
+The footer, the help screen, the command palette and the user's key remaps all read this table,
+so none of them repeats a key or its text by hand:
+
+- each class's ``BINDINGS`` is :func:`bindings` of its scope (Textual shows ``show=True`` ones in
+  the footer);
+- the help screen lists :data:`TABLE` by scope, with the keys in effect after remaps;
+- the command palette lists every row with a ``palette`` title, its help and its key;
+- ``[keys]`` in the config file maps a binding id to other keys (``pause = "space"``), applied
+  with Textual's ``App.set_keymap`` as posting does; :func:`check_keymap` refuses an unknown id
+  or a key that would shadow another binding, in one line, before the app starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One binding. ``keys``: Textual key names, comma-separated; ``action``: a Textual action
+    string (``app.`` runs it on the App); ``description``: the footer's word; ``help``: one line
+    for the help screen and the palette; ``palette``: the palette title ("" = not listed)."""
+
+    id: str
+    keys: str
+    action: str
+    description: str
+    help: str = ""
+    show: bool = True
+    palette: str = ""
+    priority: bool = False  # checked before the key reaches the focused widget
+
+    def binding(self, keys: str | None = None) -> Binding:
+        return Binding(
+            keys or self.keys,
+            self.action,
+            self.description,
+            show=self.show,
+            tooltip=self.help,
+            id=self.id,
+            priority=self.priority,
+        )
+
+
+#: Scope -> the title of its group on the help screen.
+SCOPES: dict[str, str] = {
+    "app": "Everywhere",
+    "main": "Monitor",
+    "rows": "Lists: board, levels, alerts",
+    "ladder": "Levels",
+    "card": "Spread card",
+    "filter": "Filter box",
+    "detail": "Drilldowns",
+    "dialog": "Dialogs",
+}
+
+TABLE: dict[str, tuple[Key, ...]] = {
+    "app": (
+        Key("quit", "q", "quit", "Quit", "send queued webhook alerts, then exit"),
+        Key("help", "question_mark", "help", "Help", "keys, legend and units", palette="Help"),
+        Key(
+            "pause",
+            "p",
+            "toggle_pause",
+            "Pause",
+            "freeze the figures; feed, alerts and bell run on",
+            palette="Pause / resume",
+        ),
+        Key(
+            "anchor",
+            "a",
+            "cycle_anchor",
+            "Anchor",
+            "returns since: prev close → open → first → YTD",
+            palette="Cycle anchor",
+        ),
+        Key(
+            "day-ytd",
+            "y",
+            "toggle_ytd",
+            "Day/YTD",
+            "the day's anchor ↔ year to date",
+            show=False,
+            palette="Day / YTD",
+        ),
+        Key(
+            "add-level",
+            "plus",
+            "add_level",
+            "Add",
+            "a ^RUT level: price [tick|1m|5m] [label]",
+            palette="Add level",
+            # priority: the dialog opens before the keys typed right after "+" are handed out
+            # (without it they reach the board first); a box being typed in keeps its "+"
+            priority=True,
+        ),
+        Key(
+            "spread",
+            "d",
+            "open_spread",
+            "Spread",
+            "the spread drilldown: both spreads, ratio, streak",
+            show=False,
+            palette="Spread detail",
+        ),
+        Key(
+            "feed-status",
+            "f",
+            "feed_status",
+            "Feed",
+            "the feed's reason in full, retries and history",
+            show=False,
+            palette="Feed status",
+        ),
+        Key(
+            "bell",
+            "b",
+            "toggle_bell",
+            "Bell",
+            "ring the terminal bell on crossings, or not",
+            show=False,
+            palette="Bell on/off",
+        ),
+    ),
+    "main": (
+        Key(
+            "sort",
+            "s",
+            "app.cycle_sort",
+            "Sort",
+            "contribution → return → weight → symbol",
+            palette="Cycle sort",
+        ),
+        Key(
+            "reverse-sort",
+            "S",
+            "app.reverse_sort",
+            "Reverse",
+            "largest ↔ smallest first",
+            show=False,
+            palette="Reverse sort",
+        ),
+        # priority: the box takes focus before the keys typed right after "/" are handed out
+        Key(
+            "filter",
+            "slash",
+            "filter",
+            "Filter",
+            "the board by symbol or name",
+            palette="Filter",
+            priority=True,
+        ),
+    ),
+    "rows": (
+        Key("open", "enter", "select", "Open", "drill into the row under the cursor"),
+        Key("cursor-up", "up,k", "cursor(-1)", "Up", show=False),
+        Key("cursor-down", "down,j", "cursor(1)", "Down", show=False),
+        Key("page-up", "pageup", "page(-1)", "Page up", show=False),
+        Key("page-down", "pagedown", "page(1)", "Page down", show=False),
+        Key("first-row", "home", "edge(0)", "First row", show=False),
+        Key("last-row", "end", "edge(1)", "Last row", show=False),
+    ),
+    "ladder": (Key("remove-level", "delete,x", "remove_level", "Remove", "a level you added"),),
+    "card": (Key("open-spread", "enter", "open", "Open", "the spread drilldown"),),
+    "filter": (
+        Key(
+            "clear-filter",
+            "escape",
+            "close_filter",
+            "Clear filter",
+            "and back to the board",
+            show=False,
+        ),
+    ),
+    "detail": (Key("back", "escape", "dismiss_screen", "Back", "to the monitor, cursor kept"),),
+    "dialog": (
+        Key("close-help", "escape,question_mark", "close", "Close", "the help", show=False),
+        Key("cancel", "escape", "close", "Cancel", "the add-level dialog", show=False),
+    ),
+}
+
+#: Keys kept free for screens that are coming, so no remap or new binding takes them
+#: (key -> what it is kept for).
+RESERVED: dict[str, str] = {}
+
+
+def bindings(scope: str) -> list[Binding]:
+    """The Textual bindings of ``scope`` (a class's ``BINDINGS``)."""
+    return [k.binding() for k in TABLE[scope]]
+
+
+def all_keys() -> Iterator[tuple[str, Key]]:
+    """(scope, key) for every row of the table, in help order."""
+    for scope in SCOPES:
+        for key in TABLE[scope]:
+            yield scope, key
+
+
+def effective(key: Key, keymap: Mapping[str, str]) -> str:
+    """The keys that run ``key`` once the user's remaps apply."""
+    return keymap.get(key.id, key.keys)
+
+
+#: Scopes whose keys are live together (the app's with each screen's and widget's).
+_TOGETHER = (("app", "main", "rows"), ("app", "main", "ladder"), ("app", "main", "card"))
+
+
+def check_keymap(keymap: Mapping[str, str]) -> None:
+    """Refuse a remap r2k cannot honour. Raises ValueError with one line: the id and the fix."""
+    ids = {k.id for _, k in all_keys()}
+    for binding_id in keymap:
+        if binding_id not in ids:
+            raise ValueError(
+                f"[keys] has no binding id {binding_id!r}; ids: {', '.join(sorted(ids))}"
+            )
+    for group in _TOGETHER:
+        owner: dict[str, str] = {}
+        for scope in group:
+            for key in TABLE[scope]:
+                for name in effective(key, keymap).split(","):
+                    other = owner.setdefault(name, key.id)
+                    if other == key.id or (key.id not in keymap and other not in keymap):
+                        continue  # the table's own keys are checked by the tests
+                    moved, kept = (key.id, other) if key.id in keymap else (other, key.id)
+                    raise ValueError(
+                        f"[keys] {moved} = {keymap[moved]!r}: {name!r} already runs {kept}; "
+                        f"pick another key or remap {kept} too"
+                    )
+    for binding_id, value in keymap.items():
+        for name in value.split(","):
+            if name in RESERVED:
+                raise ValueError(
+                    f"[keys] {binding_id} = {value!r}: {name!r} is kept for {RESERVED[name]}"
+                )
