@@ -223,6 +223,21 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
+def settle(procs: list[subprocess.Popen[str]], timeout: float = 30.0) -> None:
+    """Wait until the terminals are idle (their start-up, 20 interpreters importing numpy and
+    the holdings at once, is over): what follows measures the relay, not the start-up."""
+    from common import process_cpu_seconds
+
+    deadline = time.monotonic() + timeout
+    before = sum(process_cpu_seconds(p.pid) for p in procs)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = sum(process_cpu_seconds(p.pid) for p in procs)
+        if now - before < 0.05 * len(procs):  # under 5 % of a core each
+            return
+        before = now
+
+
 def orchestrate(args: argparse.Namespace) -> None:
     from feeds.relay.server import NatsServer
 
@@ -232,6 +247,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         terms = [spawn(args, "consumer", url) for _ in range(args.consumers)]
         for t in terms:  # every terminal subscribed before the relay starts: count every tick
             assert t.stdout is not None and t.stdout.readline().strip() == "ready"
+        settle(terms)
         rel = spawn(args, "relay", url)
         time.sleep(args.seconds / 2)
         late = spawn(args, "late", url)

@@ -7,8 +7,9 @@ Each run starts a real program in a pseudo-terminal (``bench/common.py``) on the
 pinned to one full session (Wed 2025-11-12, seed 1), with its own empty state directories, and
 measures what the terminal receives (bytes, when a text appears) and what the process costs
 (CPU time from /proc, RSS). ``bench/harness.py`` is ``r2k`` with probes on the feed layer (frame
-times, event-loop lag, marker ticks, tick counts, memory samples); the plain ``r2k`` is used
-where a probe could change the figure (first frame, CPU, bytes).
+times, event-loop lag, marker ticks, tick counts, memory samples): it imports them before the
+app, so first frames are timed on the plain ``r2k``; the busy run's probes cost a loop over each
+simulated second's ticks and a timestamp per frame (no work per tick in the app's path).
 
 Sections, in the order they run:
 

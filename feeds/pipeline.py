@@ -591,16 +591,22 @@ class Pipeline:
         """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
 
         The feed-time limit starts at the first event: a feed's clock is only its own once it
-        has started (the sim picks its session then).
+        has started (the sim picks its session then). A feed with groups (:meth:`Feed.batches`)
+        is consumed a group at a time, the limit checked before each.
         """
         # the first calendar call may import exchange_calendars: keep it off the event loop
         await asyncio.to_thread(self._session_phase, self.feed.now_ms())
         self.feed_limit_ms = None
         async with self.feed as feed:
-            groups = feed.batches() if feed_ms is None else None
+            groups = feed.batches()
             if groups is not None:  # a frame's ticks in one call (issue 12 §5)
                 try:
                     async for batch in groups:
+                        if feed_ms is not None:  # checked per group: one clock reading each
+                            if self.feed_limit_ms is None:
+                                self.feed_limit_ms = feed.now_ms() + feed_ms
+                            elif feed.now_ms() >= self.feed_limit_ms:
+                                break  # a group past the limit is not part of the run
                         if self.handle_batch(batch):
                             break
                 finally:

@@ -250,7 +250,15 @@ class MarketState:
             if ts >= until:
                 self._cross(ts)
                 until = self._session_until
-            if tick.sale_flags or ts < stamps[i]:  # type: ignore[attr-defined]
+            flags = tick.sale_flags  # type: ignore[attr-defined]
+            if flags or ts < stamps[i]:
+                if flags == NEITHER:  # most barred trades (odd lots, Form T): counted, no more
+                    count[i] += 1
+                    if tick.prev_close is not None:  # type: ignore[attr-defined]
+                        prev_close[i] = tick.prev_close  # type: ignore[attr-defined]
+                    if tick.day_volume is not None:  # type: ignore[attr-defined]
+                        day_volume[i] = tick.day_volume  # type: ignore[attr-defined]
+                    continue
                 self._apply_irregular(i, tick)  # type: ignore[arg-type]
                 continue
             before = last[i]

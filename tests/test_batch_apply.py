@@ -240,6 +240,32 @@ def test_run_over_groups_ends_where_run_over_events_does() -> None:
     assert grouped.status.state is FeedState.ENDED
 
 
+class OneByOne(Feed):
+    """A feed's events one at a time (its groups hidden): the path without groups."""
+
+    def __init__(self, inner: Feed) -> None:
+        super().__init__(inner.spec, inner.options)
+        self.inner = inner
+
+    def now_ms(self) -> int:
+        return self.inner.now_ms()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return aiter(self.inner)
+
+
+def test_a_feed_time_limit_ends_a_run_over_groups_where_it_ends_one_event_at_a_time() -> None:
+    async def board(groups: bool) -> list[str]:
+        sim = SimFeed("sim", FeedOptions(speed=0, seed=5, universe=300), start_ms=OPEN)
+        pipeline = Pipeline(sim if groups else OneByOne(sim))
+        await pipeline.run(feed_ms=90_000)
+        return snapshot(pipeline.state)
+
+    grouped, single = asyncio.run(board(True)), asyncio.run(board(False))
+    assert grouped == single
+    assert len(grouped) > 300
+
+
 def test_sim_groups_are_its_events_in_order() -> None:
     async def collect(groups: bool) -> list[Event]:
         feed = SimFeed("sim", FeedOptions(speed=0, seed=2, universe=200), start_ms=OPEN)
