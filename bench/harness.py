@@ -2,7 +2,7 @@
 
 Run: ``R2K_BENCH_DIR=DIR [R2K_BENCH_PROBES=marker,lag,samples,trace] python bench/harness.py
 [r2k options]``. The monitor runs exactly as ``r2k`` does; the probes hook the feed layer only
-(``Pipeline.run``/``frame`` and the sim's ``Market.step``), so they work with any tui:
+(``Pipeline.run``/``frame`` and the sim's ``Market.step_columns``), so they work with any tui:
 
 * always: each ``Pipeline.frame`` call is timed (frame gaps), and the sim's ticks are counted
   as it makes them (to check that every tick it released was applied);
@@ -30,6 +30,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from feeds import pipeline as _pipeline
 from feeds import sim as _sim
@@ -60,8 +62,9 @@ class Probe:
         self.pipeline: _pipeline.Pipeline | None = None
         self.frames: list[float] = []
         self.lag: list[float] = []
-        self.made = 0  # ticks the sim made, up to and including the last batch
-        self.last_batch: list[Tick] = []
+        self.made = 0  # ticks the sim made, up to and including the last second's
+        self.last_cols: _sim.TickColumns | None = None
+        self.rut_id: int | None = None
         self.rut_seen: set[float] = set()
         self.hold: float | None = None  # the marker price the sim's ^RUT ticks carry
         self.snapshot = None
@@ -71,17 +74,23 @@ class Probe:
         self.out.write(json.dumps(data) + "\n")
 
     # --- hooks --------------------------------------------------------------------------------
-    def on_batch(self, batch: list[Tick]) -> None:
-        self.made += len(batch)
-        self.last_batch = batch
+    def on_batch(self, cols: _sim.TickColumns | None) -> None:
+        """One simulated second's ticks, as the sim made them (before any is released)."""
+        if cols is None:
+            return
+        self.made += len(cols)
+        self.last_cols = cols
         if "marker" in PROBES:
-            hold = self.hold
-            for t in batch:
-                if t.symbol is RUT or t.symbol == RUT:
-                    if hold is None:
-                        self.rut_seen.add(t.price)
-                    else:
-                        t.price = hold
+            rut = cols.sym == self._rut_id(cols)
+            if self.hold is None:
+                self.rut_seen.update(cols.price[rut].tolist())
+            else:
+                cols.price[rut] = self.hold
+
+    def _rut_id(self, cols: _sim.TickColumns) -> int:
+        if self.rut_id is None:
+            self.rut_id = list(cols.names).index(RUT)
+        return self.rut_id
 
     def start(self, pipeline: _pipeline.Pipeline) -> None:
         if self.started:
@@ -162,9 +171,9 @@ class Probe:
         seen.add(price)
         now = p.feed.now_ms()
         self.hold = price
-        for t in self.last_batch:  # the sim's ^RUT ticks still to come this second
-            if (t.symbol is RUT or t.symbol == RUT) and t.ts >= now:
-                t.price = price
+        cols = self.last_cols
+        if cols is not None:  # the sim's ^RUT ticks still to come this second
+            cols.price[(cols.sym == self._rut_id(cols)) & (cols.ts >= now)] = price
         t0 = time.monotonic()
         p.handle(Tick(RUT, price, now))
         self.write(event="marker", text=f"{price:,.2f}", t0=t0)
@@ -177,9 +186,10 @@ class Probe:
         gaps = sorted(b - a for a, b in itertools.pairwise(frames))
         lag = sorted(self.lag)
         last_ts = st.last_tick_ts
-        # the sim releases its ticks in time order, a batch (one simulated second) after another
-        batch = self.last_batch
-        before = self.made - len(batch)
+        # the sim releases its ticks in time order, one simulated second after another
+        cols = self.last_cols
+        stamps = cols.ts if cols is not None else np.zeros(0, dtype=np.int64)
+        before = self.made - len(stamps)
         self.write(
             event="dump",
             tag=tag,
@@ -192,8 +202,8 @@ class Probe:
             lag_p99_s=lag[min(len(lag) - 1, int(0.99 * len(lag)))] if lag else None,
             lag_max_s=lag[-1] if lag else None,
             applied=st.total_ticks,
-            released_lo=before + sum(1 for t in batch if t.ts < last_ts),
-            released_hi=before + sum(1 for t in batch if t.ts <= last_ts),
+            released_lo=before + int(np.searchsorted(stamps, last_ts, side="left")),
+            released_hi=before + int(np.searchsorted(stamps, last_ts, side="right")),
             made=self.made,
             sim_ms=p.feed.now_ms(),
             last_tick_ts=last_ts,
@@ -240,13 +250,13 @@ def _short(path: str) -> str:
 
 PROBE = Probe()
 
-_step = _sim.Market.step
+_step = _sim.Market.step_columns
 
 
-def _probed_step(self: _sim.Market) -> list[Tick]:
-    batch = _step(self)
-    PROBE.on_batch(batch)
-    return batch
+def _probed_step(self: _sim.Market) -> _sim.TickColumns | None:
+    cols = _step(self)
+    PROBE.on_batch(cols)
+    return cols
 
 
 _run = _pipeline.Pipeline.run
@@ -265,7 +275,7 @@ def _probed_frame(self: _pipeline.Pipeline, *args: object, **kwargs: object):  #
     return _frame(self, *args, **kwargs)
 
 
-_sim.Market.step = _probed_step  # type: ignore[method-assign]
+_sim.Market.step_columns = _probed_step  # type: ignore[method-assign]
 _pipeline.Pipeline.run = _probed_run  # type: ignore[method-assign]
 _pipeline.Pipeline.frame = _probed_frame  # type: ignore[method-assign]
 

@@ -20,7 +20,6 @@ shows a level alert straight away whatever the seed.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import math
 import time
 import zlib
@@ -260,19 +259,24 @@ class Market:
     # --- one simulated second -------------------------------------------------------------------
     def step(self) -> list[Tick]:
         """Ticks in [t_ms, t_ms + 1 s), time-ordered; then advance the model by one second."""
+        cols = self.step_columns()
+        return [] if cols is None else cols.ticks(0, len(cols))
+
+    def step_columns(self) -> TickColumns | None:
+        """:meth:`step`'s ticks as columns (None: no tick this second), for a consumer that
+        turns them into :class:`Tick` objects a slice at a time: at 50,000 ticks/s a whole
+        second's objects at once would hold the event loop for a tenth of a second."""
         t = self.t_ms
         k = self._k
         act = self._vol_mult(t)
         is_open = self.phase.open_ms <= t < self.phase.close_ms
-        ticks: list[Tick] = []
-        if act > 0:
-            ticks = self._ticks(t, act, is_open)
+        cols = self._ticks(t, act, is_open) if act > 0 else None
         self._advance(k, act)
         self._k = k + 1
         self.t_ms = t + 1000
         if self._k % _CHUNK == 0:
             self._shocks = self._draw_chunk()
-        return ticks
+        return cols
 
     def _advance(self, k: int, act: float) -> None:
         z = self._shocks[k % _CHUNK]
@@ -301,7 +305,7 @@ class Market:
         p[nh:] = self.prev_close[nh:] * np.exp(self._beta * r_rut + self._e)
         return p
 
-    def _ticks(self, t: int, act: float, is_open: bool) -> list[Tick]:
+    def _ticks(self, t: int, act: float, is_open: bool) -> TickColumns | None:
         rng = self._rng_c
         n = len(self.symbols)
         # Extended hours: ETFs trade thinly, single names barely.
@@ -318,7 +322,7 @@ class Market:
             self._opened |= counts > 0
         total = int(counts.sum())
         if total == 0:
-            return []
+            return None
         sym = np.repeat(np.arange(n), counts)
         off = rng.integers(0, 1000, total)
         order = np.lexsort((off, sym))  # by symbol, then time: for the per-symbol volume cumsum
@@ -336,18 +340,53 @@ class Market:
         bounce = self._half_spread[sym] * rng.uniform(-1.0, 1.0, total)
         price = np.round(mid * (1 + bounce), 2)
         tord = np.argsort(off, kind="stable")
-        s = sym[tord]
-        # built column-wise (numpy to Python lists, then one map): about half the cost of a
-        # comprehension converting each field per tick, and the sim runs in the monitor's loop
+        return TickColumns(
+            self._names,
+            self._prev_obj,
+            sym[tord],
+            price[tord],
+            off[tord] + t,
+            sizes[tord].astype(np.float64),
+            day_vol[tord].astype(np.float64),
+        )
+
+
+class TickColumns:
+    """One simulated second's ticks as time-ordered columns: symbol ids into the market's names
+    and previous closes, price, time (epoch ms), size and day volume. ``ticks(k, j)`` builds
+    the :class:`Tick` objects of rows ``k`` to ``j`` (column-wise: numpy to lists, one map,
+    about half the cost of converting each field per tick)."""
+
+    __slots__ = ("day_volume", "names", "prev", "price", "size", "sym", "ts")
+
+    def __init__(
+        self,
+        names: np.ndarray,
+        prev: np.ndarray,
+        sym: np.ndarray,
+        price: np.ndarray,
+        ts: np.ndarray,
+        size: np.ndarray,
+        day_volume: np.ndarray,
+    ) -> None:
+        self.names, self.prev = names, prev
+        self.sym, self.price, self.ts = sym, price, ts
+        self.size, self.day_volume = size, day_volume
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def ticks(self, k: int, j: int) -> list[Tick]:
+        s = self.sym[k:j]
         return list(
             map(
                 Tick,
-                self._names[s].tolist(),
-                price[tord].tolist(),
-                (off[tord] + t).tolist(),
-                sizes[tord].astype(np.float64).tolist(),
-                day_vol[tord].astype(np.float64).tolist(),
-                self._prev_obj[s].tolist(),
+                self.names[s].tolist(),
+                self.price[k:j].tolist(),
+                self.ts[k:j].tolist(),
+                self.size[k:j].tolist(),
+                self.day_volume[k:j].tolist(),
+                self.prev[s].tolist(),
             )
         )
 
@@ -461,30 +500,33 @@ class SimFeed(Feed):
                     self._clock_ms = m.t_ms
                     await asyncio.sleep(0.01)
                 continue
-            batch: list[Event] = m.step()  # type: ignore[assignment]
             if speed == 0:
+                batch: list[Event] = m.step()  # type: ignore[assignment]
                 self._clock_ms = m.t_ms - 1000
                 if batch:
                     yield batch
                 self._clock_ms = m.t_ms
                 await asyncio.sleep(0)  # let the consumer's loop breathe between batches
                 continue
-            # Release in time order: at each wake-up everything due by then goes out at once.
-            # A wake-up overshoots the next tick's due time by a quantum: one wake-up per ~10 ms
-            # instead of one per tick (5,000 sleeps/s would cost a core).
+            # Release in time order: at each wake-up everything due by then goes out at once,
+            # its Tick objects built then (not the whole second's at once). A wake-up overshoots
+            # the next tick's due time by a quantum: one wake-up per ~10 ms instead of one per
+            # tick (5,000 sleeps/s would cost a core).
+            cols = m.step_columns()
             ms_per_s = 1000.0 * speed
-            stamps = [t.ts for t in batch]  # type: ignore[union-attr]
-            k, n = 0, len(batch)
+            stamps = cols.ts if cols is not None else None
+            k, n = 0, 0 if cols is None else len(cols)
             while k < n:
                 now = time.monotonic()
-                j = bisect.bisect_right(stamps, start + (now - wall0) * ms_per_s, k)
+                due_ms = start + (now - wall0) * ms_per_s
+                j = int(np.searchsorted(stamps, due_ms, side="right"))  # type: ignore[arg-type]
                 if j > k:
-                    yield batch if k == 0 and j == n else batch[k:j]
+                    yield cols.ticks(k, j)  # type: ignore[union-attr,misc]
                     k = j
                     continue
-                due = wall0 + (stamps[k] - start) / ms_per_s
+                due = wall0 + (int(stamps[k]) - start) / ms_per_s  # type: ignore[index]
                 await asyncio.sleep(due - now + _RELEASE_QUANTUM_S)
-            if not batch:
+            if not n:
                 # Quiet second (extended hours): wait for its end so the clock and the model
                 # stay within a second of each other.
                 due = wall0 + (m.t_ms - start) / 1000 / speed
