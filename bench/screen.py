@@ -403,31 +403,31 @@ def section_burst(res: Results, k: float) -> None:
     lag = (d["lag_p99_s"] or float("inf")) * 1000
     res.add(
         "burst",
-        "frames in the window",
+        "burst: frames in the window",
         f"{d['frames']} (period {PERIOD_S * 1000:.0f} ms)",
         "",
         None,
     )
     res.add(
         "burst",
-        "longest frame gap",
+        "burst: longest frame gap",
         f"{gap:.0f} ms",
         f"<= {2 * PERIOD_S * 1000:.0f} ms",
         gap <= 2000 * PERIOD_S,
     )
     res.add(
         "burst",
-        "event-loop lag",
+        "burst: event-loop lag",
         f"p50 {d['lag_p50_s'] * 1000:.1f} ms, p99 {lag:.1f}, max {d['lag_max_s'] * 1000:.0f}",
         "p99 <= 50 ms",
         lag <= 50,
     )
-    res.add("burst", "CPU", f"{cpu:.1f} % of a core", "<= 60 %", cpu <= 60)
+    res.add("burst", "burst: CPU", f"{cpu:.1f} % of a core", "<= 60 %", cpu <= 60)
     ok = d["released_lo"] <= d["applied"] <= d["released_hi"]
     behind = d["sim_ms"] - d["last_tick_ts"]
     res.add(
         "burst",
-        "ticks applied / released by the sim",
+        "burst: ticks applied / released by the sim",
         f"{d['applied']:,} / {d['released_lo']:,}" + ("" if ok else " MISMATCH"),
         "all",
         ok,
