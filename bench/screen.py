@@ -169,6 +169,13 @@ class Run:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def warm_measure(run: Run, seconds: float, warm: float = 3) -> tuple[float, float]:
+    """After the first frame and ``warm`` seconds: (CPU % of a core, bytes/s) over ``seconds``."""
+    run.first_frame()
+    time.sleep(warm)
+    return run.term.measure(seconds)
+
+
 def key_latency(run: Run, presses: int) -> list[float]:
     """ms from ``p`` to PAUSED drawn, for each of ``presses`` pause/resume pairs."""
     lat = []
@@ -306,9 +313,7 @@ def section_baseline(res: Results, k: float, rate: float) -> None:
     print("\n[baseline] stock Textual DataTable monitor, same feed, size and duration", flush=True)
     run = Run("baseline", "120x40", tick_rate=rate)
     try:
-        run.first_frame()
-        time.sleep(3)
-        cpu, bps = run.term.measure(15 * k)
+        cpu, bps = warm_measure(run, 15 * k)
         keys = key_latency(run, max(5, int(20 * k)))
     finally:
         run.close()
@@ -352,9 +357,7 @@ def section_sizes(res: Results, k: float, rate: float) -> None:
     for size in ("80x24", "160x45", "250x70"):
         run = Run("r2k", size, tick_rate=rate)
         try:
-            run.first_frame()
-            time.sleep(3)
-            cpu, bps = run.term.measure(10 * k)
+            cpu, bps = warm_measure(run, 10 * k)
         finally:
             run.close()
         sizes[size] = bps
@@ -369,9 +372,7 @@ def section_idle(res: Results, k: float) -> None:
     print("\n[idle] the market closed: no ticks", flush=True)
     run = Run("r2k", "120x40", start_ms=CLOSED_MS)
     try:
-        run.first_frame()
-        time.sleep(3)
-        cpu, bps = run.term.measure(10 * k)
+        cpu, bps = warm_measure(run, 10 * k)
     finally:
         run.close()
     res.add("idle", "idle CPU", f"{cpu:.2f} % of a core, {bps:.0f} B/s", "<= 1 %", cpu <= 1)

@@ -17,6 +17,7 @@ from feeds.pipeline import Pipeline
 from feeds.sim import SimFeed
 from feeds.state import MarketState
 from feeds.symbols import HEADLINE, IWM, RUT, SPX, SPY
+from tests.test_pipeline import ListFeed
 from tests.test_state_apply import snapshot
 
 OPEN = 1_762_957_800_000  # Wed 2025-11-12 09:30 ET
@@ -112,20 +113,6 @@ def test_apply_ticks_keeps_the_tape_rules_for_barred_and_late_trades() -> None:
     assert [batched.last_trade_id(s) for s in one.symbols] == [
         one.last_trade_id(s) for s in one.symbols
     ]
-
-
-class ListFeed(Feed):
-    def __init__(self, events: list[Event], *, estimates: bool = False) -> None:
-        super().__init__("list", FeedOptions())
-        self.events = events
-        self.estimates_indices = estimates
-
-    def now_ms(self) -> int:
-        return NEXT_OPEN
-
-    async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
-        for ev in self.events:
-            yield ev
 
 
 def alert_pipeline(events: list[Event], estimates: bool) -> tuple[Pipeline, list]:
