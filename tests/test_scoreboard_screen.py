@@ -288,3 +288,14 @@ async def test_with_ytd_returns_the_board_says_which_names_lack_an_anchor() -> N
         )
         await pilot.pause()
         assert "YTD anchor unknown" not in text(host)  # day returns do not need it
+
+
+def test_a_history_shorter_than_a_year_has_a_high_not_a_record() -> None:
+    from tui.screens.scoreboard import record_facts
+
+    sb = scoreboard()
+    short = replace(sb, record_highs=replace(sb.record_highs, since="2025-02-03"))
+    first = [f[0].plain for f in record_facts(short)]
+    assert first[0] == "^RUT high 2,466.00 on Nov 19, 1 session ago (history from Feb 03)"
+    assert not any("this year" in f for f in first)  # a count without a year before it
+    assert [f[0].plain for f in record_facts(sb)][-1] == "14 this year"

@@ -129,7 +129,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             "Y",
             "open_scoreboard",
             "YTD",
-            "the year-to-date scoreboard: returns, spreads, streak, records, breadth, movers",
+            "the year to date: streak, records, breadth, movers",
             show=False,  # the board's breadth line names it (the footer is full at 80 columns)
             palette="Scoreboard (year to date)",
         ),

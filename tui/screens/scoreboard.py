@@ -149,7 +149,8 @@ def streak_facts(sb: Scoreboard) -> list[Fact]:
     s = sb.streak
     if s.leader is None or not s.sessions:
         tie = "no streak: the last session was a tie"
-        return [fact(Content.styled(tie if s.end else "no streak yet (no daily closes)", MUTED))]
+        none = "no streak yet: needs closes of ^RUT and ^GSPC for two sessions"
+        return [fact(Content.styled(tie if s.end else none, MUTED))]
     small = s.leader == RUT
     style = SIGN_STYLE["up" if small else "down"]
     runs = fmt.plural(s.sessions, "session")
@@ -189,10 +190,17 @@ def record_facts(sb: Scoreboard) -> list[Fact]:
     ago = ""
     if r.sessions_since:
         ago = f", {fmt.plural(r.sessions_since, 'session')} ago"
+    # a history shorter than a year has a high, not a record worth the name: say from when
+    year = (sb.session or r.date or "")[:4]
+    full = r.since is not None and r.since[:4] < year
+    what = "record" if full else "high"
+    since = "" if full or r.since is None else f" (history from {short_date(r.since, sb.session)})"
     facts = [
         fact(
-            Content.assemble(f"{r.symbol} record ", (fmt.price(r.high), "bold"), f" on {day}{ago}"),
-            Content.assemble("record ", (fmt.price(r.high), "bold"), f" {day}"),
+            Content.assemble(
+                f"{r.symbol} {what} ", (fmt.price(r.high), "bold"), f" on {day}{ago}{since}"
+            ),
+            Content.assemble(f"{what} ", (fmt.price(r.high), "bold"), f" {day}"),
         )
     ]
     distance, pct = r.distance, r.distance_pct
@@ -210,7 +218,7 @@ def record_facts(sb: Scoreboard) -> list[Fact]:
                 Content.styled(f"{r.sessions} in a row", "bold"),
             )
         )
-    if sb.session or r.date:
+    if full:
         facts.append(fact(Content.styled(f"{r.this_year} this year", MUTED)))
     return facts
 

@@ -203,7 +203,7 @@ class Chart(Widget):
                 shorts = [g.short or g.label for g in guides]
                 if row == zero_row:  # the row draws the baseline: its value is named too
                     shorts.append(_label(base, self.decimals, self.unit, False))
-                text = "·".join(shorts)
+                text = "·".join(dict.fromkeys(shorts))  # each value once
             labels[row] = text if len(text) <= longest else text[: longest - 1] + "…"
         label_w = max(len(s) for s in labels.values()) + 1
         plot_w = max(1, width - label_w)
