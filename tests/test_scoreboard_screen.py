@@ -299,3 +299,16 @@ def test_a_history_shorter_than_a_year_has_a_high_not_a_record() -> None:
     assert first[0] == "^RUT high 2,466.00 on Nov 19, 1 session ago (history from Feb 03)"
     assert not any("this year" in f for f in first)  # a count without a year before it
     assert [f[0].plain for f in record_facts(sb)][-1] == "14 this year"
+
+
+async def test_opened_while_paused_it_shows_the_frozen_figures() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("p", "Y")
+        await pilot.pause()
+        assert app.controller.view.paused and isinstance(app.screen, ScoreboardScreen)
+        shown = text(app)  # type: ignore[arg-type]
+        assert "PAUSED" in shown and "^RUT" in shown and "Streak" in shown
+        await pilot.press("escape", "d")  # every drilldown: never a blank panel
+        await pilot.pause()
+        assert "RUT − SPX" in text(app)  # type: ignore[arg-type]
