@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,6 +64,9 @@ class _Universe:
     member: np.ndarray  # bool: in the holdings (all True without holdings)
     p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
+    # ui11: the index members' symbols and names, aligned with ids[member] (the scoreboard)
+    member_symbols: list[str] = field(default_factory=list)
+    member_names: list[str] = field(default_factory=list)
 
 
 StatusSink = Callable[[FeedStatus], None]
@@ -162,6 +165,7 @@ class Pipeline:
         # >>> ytd11 (issue 11): the scoreboard, and history downloads under way
         self._scoreboard = ScoreboardBuilder()
         self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
+        self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None  # ui11
         # <<< ytd11
 
     # --- per event -------------------------------------------------------------------------
@@ -639,6 +643,8 @@ class Pipeline:
             ),
             haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
         )
+        u.member_symbols = [s for s, m in zip(symbols, u.member, strict=True) if m]
+        u.member_names = [n for n, m in zip(names, u.member, strict=True) if m]
         self._universe_cache = u
         return u
 
@@ -713,8 +719,11 @@ class Pipeline:
         assert self.holdings is not None
         return self.holdings.as_of.isoformat()
 
-    def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Each universe name's weight at the anchor, and whether any was moved there.
+    def _anchor_weights(
+        self, u: _Universe, anchors: np.ndarray, mode: str | None = None
+    ) -> tuple[np.ndarray, bool]:
+        """Each universe name's weight at the anchor (``mode``, default the run's), and whether
+        any was moved there.
 
         ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
         a member's weight moves with its price against the index's (shares unchanged between
@@ -733,7 +742,7 @@ class Pipeline:
         with np.errstate(divide="ignore", invalid="ignore"):
             growth = anchors / self._prices_asof(u, asof)
         growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
-        index_growth = self._index_growth(asof)
+        index_growth = self._index_growth(asof, mode or self.anchor)
         known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
         if index_growth is None:
             covered = float(u.w_asof[known].sum())
@@ -755,11 +764,11 @@ class Pipeline:
             prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
         return prices
 
-    def _index_growth(self, asof: str) -> float | None:
-        """``I_anchor / I_asof`` from the index itself: its close on ``asof``, or its price in
-        the session of that date. None when neither is known."""
+    def _index_growth(self, asof: str, mode: str) -> float | None:
+        """``I_anchor / I_asof`` (the anchor ``mode``) from the index itself: its close on
+        ``asof``, or its price in the session of that date. None when neither is known."""
         st = self.state
-        anchor = st.anchor(RUT, self.anchor)
+        anchor = st.anchor(RUT, mode)
         at = st.close_on(RUT, asof)
         if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
             at = _known(float(st.session_prices()[st.ids[RUT]]))
@@ -909,9 +918,30 @@ class Pipeline:
         u = self._universe()
         pending = [p for p in self.progress.values() if p.done < p.total]
         progress = (pending[0].what, pending[0].done, pending[0].total) if pending else None
+        members = u.ids[u.member]
         return self._scoreboard.build(
-            self.state, now, u.ids[u.member], self.holdings_info(now), progress
+            self.state,
+            now,
+            members,
+            self.holdings_info(now),
+            progress,
+            self._ytd_weights(u),
+            u.member_symbols,
+            u.member_names,
         )
+
+    def _ytd_weights(self, u: _Universe) -> np.ndarray | None:
+        """ui11: the members' weights at the YTD anchor (the scoreboard's movers), moved there
+        as the board's are (:meth:`_anchor_weights`); None without holdings. They change only
+        with the daily history or the session, so they are kept until one does."""
+        if self.holdings is None:
+            return None
+        st = self.state
+        key = (u.size, st.daily_rev, st.session_date)
+        if self._ytd_cache is None or self._ytd_cache[0] != key:
+            ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
+            self._ytd_cache = (key, self._anchor_weights(u, ytd, "ytd")[0][u.member])
+        return self._ytd_cache[1]
 
     def holdings_info(self, now_ms: int | None = None) -> HoldingsInfo | None:
         """Which holdings are in use, their as-of date and age before the data's session (the

@@ -18,7 +18,7 @@ from textual.widgets import Input
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
 from feeds.levels import LevelState
-from tests.frames import MONDAY_MS, ScreenHost, alert, make_frame
+from tests.frames import MONDAY_MS, STALE, ScreenHost, alert, board, make_frame, scoreboard
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
@@ -27,6 +27,7 @@ from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
+from tui.screens.scoreboard import ScoreboardScreen
 from tui.screens.spread import SpreadScreen
 
 Snap = Callable[..., bool]
@@ -154,6 +155,38 @@ class TestDialogs:
 
         host = ScreenHost(AddLevelScreen())
         assert snap_compare(host, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestScoreboard:
+    """Y: the year-to-date story (tests/frames.py's known numbers), and on the monitor the
+    holdings in use, flagged when stale, and a history download under way."""
+
+    @staticmethod
+    def host(**kw: Any) -> ScreenHost:
+        return ScreenHost(
+            ScoreboardScreen(), lambda view: make_frame(view, scoreboard=scoreboard(**kw))
+        )
+
+    def test_80x24(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(80, 24))
+
+    def test_100x30(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(100, 30))
+
+    def test_200x50(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(200, 50))
+
+    def test_downloading_with_stale_holdings_80x24(self, snap_compare: Snap) -> None:
+        host = self.host(progress=("YTD anchors", 12, 98), holdings=STALE, unknown=212)
+        assert snap_compare(host, terminal_size=(80, 24))
+
+    def test_monitor_stale_holdings_and_download_100x30(self, snap_compare: Snap) -> None:
+        def frame(view: View) -> Frame:
+            sb = scoreboard(progress=("YTD anchors", 12, 98), holdings=STALE, unknown=212)
+            b = board(view, coverage=0.994)
+            return make_frame(view, board=b, scoreboard=sb, anchor="ytd")
+
+        assert snap_compare(ScreenHost(MainScreen(), frame), terminal_size=(100, 30))
 
 
 class TestApp:

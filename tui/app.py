@@ -35,6 +35,7 @@ from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
+from tui.screens.scoreboard import ScoreboardScreen
 from tui.screens.spread import SpreadScreen
 
 WATCHDOG_INTERVAL_S = 1.0
@@ -267,6 +268,12 @@ class R2KApp(App[None]):
         self.push_screen(SpreadScreen())
 
     on_open_spread = action_open_spread  # the spread card's Enter (messages.OpenSpread)
+
+    def action_open_scoreboard(self) -> None:
+        if not isinstance(self.screen, ScoreboardScreen):
+            self.push_screen(ScoreboardScreen())
+
+    on_open_scoreboard = action_open_scoreboard  # a click on the breadth line (messages)
 
     # --- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -126,6 +126,17 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,
             palette="Bell on/off",
         ),
+        # >>> ui11 (issue 11): the year-to-date scoreboard
+        Key(
+            "scoreboard",
+            "Y",
+            "open_scoreboard",
+            "YTD",
+            "the year to date: streak, records, breadth, movers",
+            show=False,  # the board's breadth line names it (the footer is full at 80 columns)
+            palette="Scoreboard (year to date)",
+        ),
+        # <<< ui11
     ),
     "main": (
         Key(

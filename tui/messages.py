@@ -91,3 +91,13 @@ class RemoveLevel(Message):
 @dataclass
 class FrameWanted(Message):
     """A screen appeared (pushed, or back on top): send it a frame with charts now."""
+
+
+# >>> ui11 (issue 11)
+@dataclass
+class OpenScoreboard(Message):
+    """Open the year-to-date scoreboard (returns by period, streak, records, YTD breadth, the
+    members adding most, ^RUT's daily chart)."""
+
+
+# <<< ui11

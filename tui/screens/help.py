@@ -27,6 +27,8 @@ To go     {fmt.DISTANCE_RULE}; in index points and % of the price
 states    armed · approaching (within 0.25 %) · ▲ crossed up · ▼ crossed down
 ✎         your own level (config, --level or +); + levels are kept across restarts
 STALE     no fresh ticks: figures are dimmed, never shown as fresh
+pts       index points: a member's part in the YTD move (weight × return × the YTD base)
+⚠ …d old  holdings older than 45 days (board title, scoreboard): r2k holdings fetch
 PAUSED    the figures are frozen; the feed, the status, the alerts and the bell keep running
 """
 
