@@ -24,6 +24,7 @@ import numpy as np
 
 from feeds import analytics, series
 from feeds.alerts import alert_key, busts
+from feeds.delivery import needs_ack
 from feeds.events import (
     Bars,
     DailyBars,
@@ -434,9 +435,9 @@ class Pipeline:
 
     @staticmethod
     def needs_ack(alert: AlertEvent) -> bool:
-        """Whether an alert waits for the trader's acknowledgement: a crossing of a level that
-        is not muted. Approach notices, busted crossings and muted levels' alerts do not."""
-        return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+        """Whether an alert waits for the trader's acknowledgement: the rule of
+        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
+        return needs_ack(alert)
 
     def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
         """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert

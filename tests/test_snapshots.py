@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
 from feeds.levels import LevelState
-from tests.frames import MONDAY_MS, ScreenHost, alert, make_frame
+from tests.frames import MONDAY_MS, ScreenHost, alert, alert_frame, make_frame
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
@@ -28,6 +29,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
+from tui.widgets.alert_log import AlertLog
 
 Snap = Callable[..., bool]
 T0 = NOW_MS - 61_000  # the feed-status history's first change
@@ -154,6 +156,58 @@ class TestDialogs:
 
         host = ScreenHost(AddLevelScreen())
         assert snap_compare(host, terminal_size=(80, 24), run_before=run_before)
+
+
+class AlertPanelHost(App[None]):
+    """The alert panel alone, filling the terminal: every row of tests/frames.alert_rows."""
+
+    CSS_PATH = ScreenHost.CSS_PATH
+
+    def compose(self) -> ComposeResult:
+        yield AlertLog(id="alerts", classes="panel")
+
+    def on_mount(self) -> None:
+        panel = self.query_one(AlertLog)
+        panel.styles.height = "1fr"
+        panel.border_title = "Alerts · ● 3 to acknowledge: x one, X all"
+        panel.show(alert_frame())
+        panel.focus()
+
+
+class TestAlerts:
+    """Issue 10: levels confirmed on a bar's close (one awaiting it), a muted level, the alert
+    panel's marks (waiting, acknowledged, busted, muted, a spread's in bp), the count waiting in
+    the status bar, the card's nearest spread thresholds and the spread drilldown's list."""
+
+    def test_monitor_60x20(self, snap_compare: Snap) -> None:
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=(60, 20))
+
+    def test_monitor_80x24(self, snap_compare: Snap) -> None:
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=(80, 24))
+
+    def test_monitor_100x30(self, snap_compare: Snap) -> None:
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=(100, 30))
+
+    def test_monitor_200x50(self, snap_compare: Snap) -> None:
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view, wall_ms=MONDAY_MS))
+        assert snap_compare(host, terminal_size=(200, 50))
+
+    def test_alert_panel_80x24(self, snap_compare: Snap) -> None:
+        assert snap_compare(AlertPanelHost(), terminal_size=(80, 24))
+
+    def test_alert_panel_100x30(self, snap_compare: Snap) -> None:
+        assert snap_compare(AlertPanelHost(), terminal_size=(100, 30))
+
+    def test_spread_drilldown_80x24(self, snap_compare: Snap) -> None:
+        host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=(80, 24))
+
+    def test_spread_drilldown_100x40(self, snap_compare: Snap) -> None:
+        host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=(100, 40))
 
 
 class TestApp:
