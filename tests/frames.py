@@ -330,6 +330,7 @@ def alert_frame(view: View = DEFAULT, **kw: Any) -> Frame:
     """The test market with :func:`alert_levels`, :func:`spread_alerts` and :func:`alert_rows`,
     its count of alerts waiting as the pipeline counts them."""
     rows, busted = alert_rows()
+    rows = list(kw.pop("alerts", rows))
     frame = make_frame(view, alerts=rows)
     fields: dict[str, Any] = {
         "levels": alert_levels(frame.level_price or 2446.0),

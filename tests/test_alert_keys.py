@@ -279,3 +279,28 @@ def test_a_remap_of_the_new_keys_onto_a_taken_one_is_one_line(
     with pytest.raises(ValueError) as err:
         keys.check_keymap(keymap)
     assert str(err.value).startswith(error) and "\n" not in str(err.value)
+
+
+async def test_a_1m_level_awaits_its_bars_close_on_the_ladder_then_fires_at_the_close() -> None:
+    from feeds.pipeline import BAR_GRACE_MS
+
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("plus", *"2455 1m breakout", "enter")
+        await pilot.pause()
+        ladder = app.main.ladder
+        assert line(ladder, row_of(ladder, 2455.0)).split()[:3] == ["2,455", "1m", "✎"]
+        rut(app.pipeline, 2460.0, NOW_MS + 1000)  # past 2,455 by more than the band, mid-bar
+        app.show_now()
+        await pilot.pause()
+        assert line(ladder, row_of(ladder, 2455.0)).rstrip().endswith("▲ awaits close")
+        assert not [a for a in app.main.alerts.alerts if a.level == 2455.0 and a.kind == "cross"]
+        feed = app.pipeline.feed
+        assert isinstance(feed, FakeFeed)
+        feed.clock_ms = NOW_MS + 60_000 + BAR_GRACE_MS + 1  # the 11:30 bar has closed
+        app.show_now()
+        await pilot.pause()
+        (fired,) = [a for a in app.main.alerts.alerts if a.level == 2455.0 and a.kind == "cross"]
+        assert (fired.confirm, fired.ts, fired.price) == ("1m", NOW_MS + 60_000, 2460.0)
+        assert line(ladder, row_of(ladder, 2455.0)).rstrip().endswith("▲ crossed up")
+        assert status_text(app).endswith("⚑ 2 to ack")  # and 2,450's tick-confirmed crossing

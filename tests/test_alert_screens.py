@@ -12,7 +12,7 @@ import pytest
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import View
-from tests.frames import MONDAY_MS, ScreenHost, alert_frame, alert_rows, spread_alerts
+from tests.frames import MONDAY_MS, ScreenHost, alert, alert_frame, alert_rows, spread_alerts
 from tests.test_screens import screen_lines, status_line
 from tui import messages
 from tui.screens.help import HelpScreen
@@ -97,6 +97,24 @@ async def test_x_and_m_in_the_alert_panel_post_for_the_alert_under_the_cursor() 
         assert [(m.symbol, m.level) for m in host.of(messages.ToggleMute)] == [("RUT-SPX", 50.0)]
         await pilot.press("enter")  # a spread alert opens the spread drilldown
         assert len(host.of(messages.OpenSpread)) == 1 and not host.of(messages.OpenLevel)
+
+
+async def test_unfocused_the_panel_keeps_the_newest_in_sight_focused_the_alert_read() -> None:
+    """A 2-row panel (80x24) would otherwise scroll the newest alert away to keep the cursor on
+    an older one nobody is reading."""
+    rows = alert_rows()[0]
+    newer = [alert(0.5, 2450.0, "down", price=2440.0), alert(0.2, 2450.0, "up")]
+    host = main_host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        panel = host.screen.query_one(AlertLog)
+        host.show(alert_frame(alerts=[newer[0], *rows]))
+        await pilot.pause()
+        assert panel.cursor == 0 and panel.scroll_y == 0
+        panel.focus()
+        await pilot.press("j", "j")
+        read = panel.alert_at(panel.cursor)
+        host.show(alert_frame(alerts=[newer[1], newer[0], *rows]))
+        assert panel.alert_at(panel.cursor) == read and panel.cursor == 3
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ durable log already has) and says which fired in this run. Alerts from before th
 log's) and this run's from before the current session (the app left running overnight) are
 dimmed and dated, in any colour depth (the ``rows--earlier`` component class), so an earlier
 alert never reads as one that just fired; "today" rolls over with the data's session. The cursor
-stays on its alert as new ones arrive; Enter opens that level's detail (a spread's: the spread
-drilldown).
+stays on its alert as new ones arrive while the panel has the focus (unfocused, the newest stays
+in sight); Enter opens that level's detail (a spread's: the spread drilldown).
 
 Each row starts with its mark (glyphs, so they read in 16 colours and with no colour): ``●`` the
 alert waits for the trader's acknowledgement (``x``; ``X`` all), ``✓`` acknowledged, ``⊘`` its
@@ -75,6 +75,12 @@ class AlertLog(RowList):
         self._cache.clear()  # rows moved down, dates may have changed: every line is new
         self.data_changed()
         self.set_row_count(max(1, len(self.alerts)))
+        if not self.has_focus:
+            # nobody is reading a row: the newest alert stays in sight (a 2-row panel at 80x24
+            # would otherwise scroll it away to keep the cursor on an older one)
+            keep = None
+            if self.cursor:
+                self.cursor = 0
         # the same event, even when acknowledging it made a new object of it
         if keep is not None and self.alerts and self.alerts[self.cursor] is not keep:
             key = alert_key(keep)
