@@ -181,7 +181,7 @@ async def test_the_spread_drilldown_lists_every_threshold_and_m_mutes_the_one_se
         await pilot.press("j", "m")
         assert [(m.symbol, m.level) for m in host.of(messages.ToggleMute)] == [("RUT-SPX", 50.0)]
         text = "\n".join(screen_lines(host))
-        assert "RUT − SPX alert thresholds (bp since prev close) · m mutes" in text
+        assert "RUT − SPX alerts (bp vs prev close) · m mutes" in text
 
 
 async def test_without_thresholds_the_spread_drilldown_says_how_to_set_them() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -158,6 +159,10 @@ class TestDialogs:
         assert snap_compare(host, terminal_size=(80, 24), run_before=run_before)
 
 
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
 class AlertPanelHost(App[None]):
     """The alert panel alone, filling the terminal: every row of tests/frames.alert_rows."""
 
@@ -179,35 +184,20 @@ class TestAlerts:
     panel's marks (waiting, acknowledged, busted, muted, a spread's in bp), the count waiting in
     the status bar, the card's nearest spread thresholds and the spread drilldown's list."""
 
-    def test_monitor_60x20(self, snap_compare: Snap) -> None:
-        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
-        assert snap_compare(host, terminal_size=(60, 20))
-
-    def test_monitor_80x24(self, snap_compare: Snap) -> None:
-        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
-        assert snap_compare(host, terminal_size=(80, 24))
-
-    def test_monitor_100x30(self, snap_compare: Snap) -> None:
-        host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
-        assert snap_compare(host, terminal_size=(100, 30))
-
-    def test_monitor_200x50(self, snap_compare: Snap) -> None:
+    @pytest.mark.parametrize("size", [(60, 20), (80, 24), (100, 30), (200, 50)], ids=_size)
+    def test_monitor(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        """Another day's data (the sim replaying Friday): the longest status line."""
         host = ScreenHost(MainScreen(), lambda view: alert_frame(view, wall_ms=MONDAY_MS))
-        assert snap_compare(host, terminal_size=(200, 50))
+        assert snap_compare(host, terminal_size=size)
 
-    def test_alert_panel_80x24(self, snap_compare: Snap) -> None:
-        assert snap_compare(AlertPanelHost(), terminal_size=(80, 24))
+    @pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=_size)
+    def test_alert_panel(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        assert snap_compare(AlertPanelHost(), terminal_size=size)
 
-    def test_alert_panel_100x30(self, snap_compare: Snap) -> None:
-        assert snap_compare(AlertPanelHost(), terminal_size=(100, 30))
-
-    def test_spread_drilldown_80x24(self, snap_compare: Snap) -> None:
+    @pytest.mark.parametrize("size", [(80, 24), (100, 40)], ids=_size)
+    def test_spread_drilldown(self, snap_compare: Snap, size: tuple[int, int]) -> None:
         host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
-        assert snap_compare(host, terminal_size=(80, 24))
-
-    def test_spread_drilldown_100x40(self, snap_compare: Snap) -> None:
-        host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
-        assert snap_compare(host, terminal_size=(100, 40))
+        assert snap_compare(host, terminal_size=size)
 
 
 class TestApp:

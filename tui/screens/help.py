@@ -33,8 +33,8 @@ On        what confirms a crossing: tick (any print; · on a narrow ladder), or 
 ⊘         muted ({mute} on a level): still logged and listed, no toast, bell or notification
 ● ✓       alert panel: ● waits for you to acknowledge it ({ack}; {ack_all} all of them: the
           status bar's ⚑ counts them) · ✓ acknowledged · ⊘ its level is muted
-spread    RUT − SPX alert thresholds in bp: the card shows the nearest below ▼ and above ▲
-          with their to go; the spread drilldown ({spread}) lists them all; {mute} there mutes one
+spread    RUT − SPX thresholds (bp): the card shows the nearest ▼ below and ▲ above, with
+          their to go; the spread drilldown ({spread}) lists them all; {mute} there mutes one
 STALE     no fresh ticks: figures are dimmed, never shown as fresh
 PAUSED    the figures are frozen; the feed, the status, the alerts and the bell keep running
 """

@@ -95,7 +95,7 @@ class SpreadScreen(DetailScreen):
                 continue
             anchor = fmt.anchor_name(sa.anchor)
             name, mute = pair.replace("-", " − "), keys.display(self.app, "mute")
-            title.show(Content(f"{name} alert thresholds (bp since {anchor}) · {mute} mutes"))
+            title.show(Content(f"{name} alerts (bp vs {anchor}) · {mute} mutes"))
             ladder.styles.height = min(len(sa.levels) + 2, LADDER_MAX)
             ladder.set_levels(list(sa.levels), sa.value_bp, symbol=pair, stale=frame.stale)
             first = first or ladder

@@ -50,7 +50,7 @@ MUTED = "⊘"  # in the level's first column: logged and listed, no toast, bell 
 def widths(width: int, price_w: int, *, spread: bool = False) -> Widths:
     """The ladder's columns at ``width``: the label gives way first."""
     if width >= 56:
-        on, dist, pct, decimals, state = 5, 10, 9, 2, 15
+        on, dist, pct, decimals, state = 5, 10, 8, 2, 15
     elif width >= 36:
         on, dist, pct, decimals, state = 3, 8, 7, 1, 6
     else:
