@@ -24,6 +24,7 @@ import numpy as np
 
 from feeds import analytics, series
 from feeds.alerts import alert_key, busts
+from feeds.delivery import needs_ack
 from feeds.events import (
     Bars,
     DailyBars,
@@ -291,6 +292,10 @@ class Pipeline:
 
     def _deliver(self, alerts: list[AlertEvent]) -> None:
         for alert in alerts:
+            if needs_ack(alert) and self._acknowledged(alert_key(alert)):
+                # ui10: the same event again (a seed-0 sim or a replay played twice) was
+                # acknowledged before: it does not wait again (the log keeps it once)
+                alert = replace(alert, acknowledged=True)
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             self.fired += 1
@@ -439,9 +444,9 @@ class Pipeline:
 
     @staticmethod
     def needs_ack(alert: AlertEvent) -> bool:
-        """Whether an alert waits for the trader's acknowledgement: a crossing of a level that
-        is not muted. Approach notices, busted crossings and muted levels' alerts do not."""
-        return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+        """Whether an alert waits for the trader's acknowledgement: the rule of
+        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
+        return needs_ack(alert)
 
     def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
         """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
@@ -466,10 +471,17 @@ class Pipeline:
         return len(done)
 
     def unacknowledged(self) -> int:
-        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`)."""
+        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
+        event once (:func:`feeds.alerts.alert_key`: the log's copy and this run's are one, as in
+        the alert panel)."""
         if self._unacked is None:
-            self._unacked = sum(1 for a in self.alerts if self.needs_ack(a))
+            self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
         return self._unacked
+
+    def _acknowledged(self, key: tuple[object, ...]) -> bool:
+        """Whether an alert with ``key`` in the history is acknowledged (ui10: a repeat fires
+        acknowledged). A scan of at most ALERT_MEMORY alerts, only when one fires."""
+        return any(a.acknowledged and alert_key(a) == key for a in self.alerts)
 
     def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
         dist = None if price is None else lv.price - price

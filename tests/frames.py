@@ -20,8 +20,9 @@ from textual.screen import Screen
 import tui
 from feeds import analytics
 from feeds.analytics import Breadth
+from feeds.delivery import needs_ack
 from feeds.events import FeedState, FeedStatus
-from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, View
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, SpreadAlerts, View
 from feeds.levels import DEFAULT_LEVELS, AlertEvent, LevelState
 from feeds.scoreboard import (
     Adder,
@@ -357,5 +358,88 @@ for _kind in (
     messages.AddLevel,
     messages.RemoveLevel,
     messages.OpenScoreboard,  # ui11
+    messages.ToggleMute,  # ui10
+    messages.Acknowledge,  # ui10
 ):
     setattr(ScreenHost, _kind.handler_name, _recorder)
+
+
+# >>> ui10 (issue 10): levels with confirmation and mutes, spread thresholds, acknowledgements
+
+
+def alert_levels(price: float = 2446.0) -> list[LevelView]:
+    """The shipped levels, 2,300 muted and 2,642 confirmed on a 5m close, and one of the
+    trader's: 2,444 on a 1m close with the price already past it (awaiting the bar's close)."""
+    confirm = {2642.0: "5m"}
+    shipped = [
+        replace(lv, muted=lv.price == 2300.0, confirm=confirm.get(lv.price, "tick"))
+        for lv in levels(price)
+    ]
+    dist = 2444.0 - price
+    own = LevelView(
+        2444.0,
+        "reclaim",
+        True,
+        LevelState.ARMED,
+        dist,
+        dist / price,
+        confirm="1m",
+        awaiting_close=True,
+    )
+    return [*shipped, own]
+
+
+def spread_alerts(value_bp: float | None, *, pair: str = "RUT-SPX") -> dict[str, SpreadAlerts]:
+    """Thresholds at 0, +50 and +100 bp (+100 muted) against a spread of ``value_bp`` (None:
+    no spread yet)."""
+    views = tuple(
+        LevelView(
+            bp,
+            f"spread {bp:+g} bp",
+            False,
+            LevelState.ARMED,
+            None if value_bp is None else bp - value_bp,
+            None,
+            muted=bp == 100.0,
+            symbol=pair,
+        )
+        for bp in (0.0, 50.0, 100.0)
+    )
+    return {pair: SpreadAlerts(pair, value_bp, "prev", views)}
+
+
+def alert_rows() -> tuple[list[AlertEvent], frozenset[AlertEvent]]:
+    """Newest first: a crossing waiting for an acknowledgement, a spread crossing waiting, one
+    acknowledged (1m close), an approach notice, a busted alert and the crossing it took back,
+    and a muted level's crossing; and the busted set."""
+    taken = alert(9, 2450.0, "down", price=2448.0)
+    rows = [
+        alert(1, 2450.0, "up"),
+        replace(alert(2, 50.0, "up", label="small caps lead", price=51.3), symbol="RUT-SPX"),
+        replace(
+            alert(4, 2444.0, "up", label="reclaim", price=2445.5), confirm="1m", acknowledged=True
+        ),
+        alert(6, 2450.0, "up", kind="approach", price=2445.1),
+        alert(8, 2450.0, "down", kind="busted", price=2451.0),
+        taken,
+        replace(alert(12, 2300.0, "down", label="critical support", price=2298.0), muted=True),
+    ]
+    return rows, frozenset({taken})
+
+
+def alert_frame(view: View = DEFAULT, **kw: Any) -> Frame:
+    """The test market with :func:`alert_levels`, :func:`spread_alerts` and :func:`alert_rows`,
+    its count of alerts waiting as the pipeline counts them."""
+    rows, busted = alert_rows()
+    rows = list(kw.pop("alerts", rows))
+    frame = make_frame(view, alerts=rows)
+    fields: dict[str, Any] = {
+        "levels": alert_levels(frame.level_price or 2446.0),
+        "spread_alerts": spread_alerts(frame.spread_spx_bp),
+        "busted_alerts": busted,
+        "unacknowledged": sum(1 for a in rows if needs_ack(a)),
+    }
+    return make_frame(view, alerts=rows, **{**fields, **kw})
+
+
+# <<< ui10

@@ -12,13 +12,24 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
 from feeds.levels import LevelState
-from tests.frames import MONDAY_MS, STALE, ScreenHost, alert, board, make_frame, scoreboard
+from tests.frames import (
+    MONDAY_MS,
+    STALE,
+    ScreenHost,
+    alert,
+    alert_frame,
+    board,
+    make_frame,
+    scoreboard,
+)
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
@@ -29,6 +40,7 @@ from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.scoreboard import ScoreboardScreen
 from tui.screens.spread import SpreadScreen
+from tui.widgets.alert_log import AlertLog
 
 Snap = Callable[..., bool]
 T0 = NOW_MS - 61_000  # the feed-status history's first change
@@ -187,6 +199,47 @@ class TestScoreboard:
             return make_frame(view, board=b, scoreboard=sb, anchor="ytd")
 
         assert snap_compare(ScreenHost(MainScreen(), frame), terminal_size=(100, 30))
+
+
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+class AlertPanelHost(App[None]):
+    """The alert panel alone, filling the terminal: every row of tests/frames.alert_rows."""
+
+    CSS_PATH = ScreenHost.CSS_PATH
+
+    def compose(self) -> ComposeResult:
+        yield AlertLog(id="alerts", classes="panel")
+
+    def on_mount(self) -> None:
+        panel = self.query_one(AlertLog)
+        panel.styles.height = "1fr"
+        panel.border_title = "Alerts · ● 3 to acknowledge: x one, X all"
+        panel.show(alert_frame())
+        panel.focus()
+
+
+class TestAlerts:
+    """Issue 10: levels confirmed on a bar's close (one awaiting it), a muted level, the alert
+    panel's marks (waiting, acknowledged, busted, muted, a spread's in bp), the count waiting in
+    the status bar, the card's nearest spread thresholds and the spread drilldown's list."""
+
+    @pytest.mark.parametrize("size", [(60, 20), (80, 24), (100, 30), (200, 50)], ids=_size)
+    def test_monitor(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        """Another day's data (the sim replaying Friday): the longest status line."""
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view, wall_ms=MONDAY_MS))
+        assert snap_compare(host, terminal_size=size)
+
+    @pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=_size)
+    def test_alert_panel(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        assert snap_compare(AlertPanelHost(), terminal_size=size)
+
+    @pytest.mark.parametrize("size", [(80, 24), (100, 40)], ids=_size)
+    def test_spread_drilldown(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=size)
 
 
 class TestApp:

@@ -226,6 +226,18 @@ class R2KApp(App[None]):
         if self.controller.remove_level(message.price):
             self.show_now(charts=False)
 
+    # ui10 (issue 10): mutes and acknowledgements
+    def on_toggle_mute(self, message: messages.ToggleMute) -> None:
+        if self.controller.toggle_mute(message.symbol, message.level):
+            self.show_now(charts=False)
+
+    def on_acknowledge(self, message: messages.Acknowledge) -> None:
+        if self.controller.acknowledge(message.alert):
+            self.show_now(charts=False)
+
+    def action_acknowledge_all(self) -> None:
+        self.on_acknowledge(messages.Acknowledge(None))
+
     # --- actions (the binding table's app scope) ------------------------------------------------
     def action_toggle_pause(self) -> None:
         self.on_pause_toggled(messages.PauseToggled())  # at once, ahead of a queued frame

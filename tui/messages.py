@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from feeds.levelinput import LevelInput
+from feeds.levels import AlertEvent
 
 
 @dataclass
@@ -101,3 +102,27 @@ class OpenScoreboard(Message):
 
 
 # <<< ui11
+
+
+# >>> ui10 (issue 10): mute and acknowledge
+
+
+@dataclass
+class ToggleMute(Message):
+    """Mute the level at ``level`` of ``symbol`` (``^RUT``: index points; a spread such as
+    ``RUT-SPX``: basis points), or unmute it; saved. A toggle, not a value: the level's state in
+    the engine is the truth, so two quick presses mute then unmute, in order."""
+
+    symbol: str
+    level: float
+
+
+@dataclass
+class Acknowledge(Message):
+    """Acknowledge ``alert`` (an alert of the frame's list), or every alert waiting for it
+    (None); kept in the durable log."""
+
+    alert: AlertEvent | None
+
+
+# <<< ui10
