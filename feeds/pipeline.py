@@ -31,6 +31,7 @@ from feeds.events import (
     FeedState,
     FeedStatus,
     HistoryProgress,
+    MarketReset,
     SessionCloses,
     Tick,
     TradeCancel,
@@ -185,6 +186,27 @@ class Pipeline:
         # <<< ytd11
         elif isinstance(ev, TradeCancel | TradeCorrection):
             self._on_amend(ev)
+        elif isinstance(ev, MarketReset):
+            self.reset_market()
+
+    def reset_market(self) -> None:
+        """Start the market afresh (a :class:`~feeds.events.MarketReset`: the upstream's market
+        started over at an earlier time, whose prints the old ones would outrank as later).
+
+        A new MarketState with the same symbol ids (ticks counted so far stay counted); the
+        levels' and spreads' sides and today's crossings forgotten, so the new run's first price
+        only sets them; every cache derived from the old state dropped. The alert history stays.
+        """
+        self.state = self.state.started_over()
+        self._levels_session = self.state.session
+        self.levels.new_session(resettle=True)
+        for engine in self.spreads.values():
+            engine.new_session(resettle=True)
+        self._fired_by.clear()
+        self._data_lag = 0
+        self._universe_cache = None
+        self._asof_cache = None
+        self._scoreboard = ScoreboardBuilder()
 
     def _on_tick(self, tick: Tick) -> None:
         if self._adopting and tick.symbol not in self.state.ids:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.frame import View
 from feeds.holdings import Constituent, Holdings
@@ -201,3 +201,26 @@ async def test_level_views_place_the_price():
     views = {v.price: v for v in p.frame().levels}
     assert views[2450.0].distance == pytest.approx(2450.0 - 2464.4)
     assert views[2642.0].distance_pct == pytest.approx((2642.0 - 2464.4) / 2464.4)
+
+
+async def test_a_market_that_starts_over_resets_the_state_not_the_alerts():
+    """MarketReset (a relay restarted on the sim or a replay): the new run's earlier prints set
+    the board; the level's side is settled afresh by the first price (no alert for the jump
+    back), the alerts already fired stay in the history and the tick count keeps growing."""
+    later = T0 + 600_000
+    events: list[Event] = [
+        *ticks(),
+        Tick("AAA", 11.0, later, prev_close=10.0),
+        MarketReset(T0, "started over"),
+        Tick("^RUT", 2440.0, T0, prev_close=2430.0),
+        Tick("AAA", 9.9, T0, prev_close=9.5),
+    ]
+    p, alerts = await run(events)
+    f = p.frame()
+    assert f.quotes["^RUT"].last == 2440.0 and f.quotes["^RUT"].prev_close == 2430.0
+    rows = {r.symbol: r for r in f.board.rows()}
+    assert rows["AAA"].last == 9.9  # not the old run's 11.0, stamped later
+    assert rows["BBB"].last is None  # no price in the new run yet
+    assert [a.direction for a in alerts if a.kind == "cross"] == ["up"]  # none for the jump back
+    assert [a.direction for a in f.alerts if a.kind == "cross"] == ["up"]
+    assert p.state.total_ticks == len(events) - 2  # the statuses and the reset are no ticks

@@ -8,7 +8,10 @@ own levels, alerts and log: only market data crosses the wire.
 Sequence numbers make every loss visible. A batch whose number skips ahead (a slow terminal, a
 NATS outage) is shown in the status ("missed 3 batches ...") and the board is resynchronised from
 the relay's next snapshot: a symbol takes the snapshot's value only when that is newer than what
-the terminal already applied, so nothing is rolled back and nothing stays wrong.
+the terminal already applied, so nothing is rolled back and nothing stays wrong. A relay run
+(its *epoch*) that starts with its feed's clock well behind the last run's (the sim or a replay
+started again) has started its market over: the terminal resets its board to it (a
+:class:`~feeds.events.MarketReset`), where the old run's later prints would outrank every new one.
 
 The status line shows both links: the NATS connection and the upstream's state as the relay
 reports it. No heartbeat from the relay for ``heartbeat_timeout`` seconds shows STALE, never
@@ -24,14 +27,19 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.events import Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.relay import codec
 from feeds.relay.link import resolve
 from feeds.relay.subjects import DEFAULT_PREFIX
 from feeds.relay.tasks import cancel_all
+from feeds.timefmt import exchange_time
 
 DEFAULT_SHARDS = 32  # until the relay's info says otherwise
+#: a restarted relay whose feed clock is this far behind the last run's (ms) started its market
+#: over (the sim, a replay): the board is reset, not left to outrank the new run's prints.
+#: Clocks of live feeds never go back by this much (it covers skew between relay machines).
+REWIND_MS = 5_000
 _UNSET = -1
 
 
@@ -95,6 +103,9 @@ class NatsFeed(Feed):
         self.synced = asyncio.Event()
         # --- the relay's feed clock
         self._clock: tuple[int, float] | None = None  # (feed ms, monotonic at receipt)
+        #: the latest time this run's data reached (batch clocks, stored ticks): a new run
+        #: starting well before it rewound (REWIND_MS)
+        self._newest_ms = 0
         self._clock_rate = 1.0
         self._reported: tuple[FeedState, str] | None = None
         #: end-to-end latency samples (ms from the relay receiving a batch's first event)
@@ -259,9 +270,16 @@ class NatsFeed(Feed):
         seq = batch.seq
         if batch.epoch != self.epoch:
             restarted = self.epoch is not None
+            rewound = restarted and batch.feed_ms < self._newest_ms - REWIND_MS
             self._new_epoch(batch.epoch)
+            if rewound:
+                when = exchange_time(batch.feed_ms).strftime("%H:%M:%S ET %a %d %b")
+                reason = f"relay restarted; its feed started over at {when}: board reset"
+                self._queue.put_nowait([MarketReset(batch.feed_ms, reason)])
             if restarted:
-                self._begin_sync("relay restarted; syncing its board", FeedState.STALE)
+                self._begin_sync(
+                    reason if rewound else "relay restarted; syncing its board", FeedState.STALE
+                )
                 self._spawn_fetch()
             self._sync_need = seq - 1
         elif self.last_seq == 0:  # the first batch of this run we hear: the sync starts here
@@ -282,6 +300,7 @@ class NatsFeed(Feed):
             self._sync_need = seq - 1
         self.last_seq = seq
         self._clock = (batch.feed_ms, now)
+        self._newest_ms = max(self._newest_ms, batch.feed_ms)
         if batch.first_ms and self.latency_ms is not None:
             self.latency_ms.append(time.time() * 1000 - batch.first_ms)
         out: list[Event] = []
@@ -305,6 +324,7 @@ class NatsFeed(Feed):
 
     def _new_epoch(self, epoch: str) -> None:
         self.epoch = epoch
+        self._newest_ms = 0
         self.last_seq = 0
         self._upstream_seq = _UNSET
         self._sym_seq.clear()
@@ -401,6 +421,7 @@ class NatsFeed(Feed):
                 sym_seq[tick.symbol] = s
                 out.append(tick)
         if out:
+            self._newest_ms = max(self._newest_ms, max(t.ts for t in out))
             self._queue.put_nowait(out)
         self._shards = chunk.shards
         prev = self._shard_seq.get(chunk.shard, _UNSET)

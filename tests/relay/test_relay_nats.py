@@ -15,7 +15,7 @@ from feeds.relay.consumer import NatsFeed
 from feeds.relay.link import resolve
 from feeds.relay.server import NatsServer
 from feeds.relay.tasks import cancel_all
-from tests.relay.conftest import Terminal, board_of, make_relay, sim, until
+from tests.relay.conftest import OPEN, Terminal, board_of, make_relay, sim, until
 
 
 async def _run(relay, **kw):
@@ -87,6 +87,55 @@ async def test_relay_killed_goes_stale_and_recovers_on_restart(nats_server: Nats
     assert FeedState.LIVE in after
     ticks = term.pipeline.state.total_ticks
     await until(lambda: term.pipeline.state.total_ticks > ticks, what="ticks again")
+    await _stop(task2)
+    await term.stop()
+
+
+async def test_a_relay_started_over_on_the_sim_resets_the_board(nats_server: NatsServer) -> None:
+    """The sim (or a replay) under a restarted relay begins again at the open: its prints are
+    older than the board's. The terminal resets and follows them; it used to keep the old run's
+    prices, "live" at hundreds of ticks a second, until the new run's clock caught up."""
+    term = Terminal(nats_server).start()
+    await until(lambda: term.feed.link_up, what="the terminal on NATS")
+    first = make_relay(nats_server, sim(seed=3))
+    task = await _run(first, feed_ms=60_000)
+    await until(lambda: first.feed_done.is_set() and first.idle, what="the first run to end")
+    await until(lambda: term.caught_up(first.seq), what="the first run applied")
+    await _stop(task)
+    old_ticks = term.pipeline.state.total_ticks
+    second = make_relay(nats_server, sim(seed=4))
+    task2 = await _run(second, feed_ms=20_000)
+    await until(lambda: second.feed_done.is_set() and second.idle, what="the second run to end")
+    final = second.seq
+    await until(
+        lambda: term.feed.epoch == second.epoch and term.caught_up(final),
+        what="the second run applied",
+    )
+    want = board_of(second)
+    assert len(want) > 100
+    assert term.board() == want
+    assert any("started over at 09:30" in s.detail for s in term.statuses), [
+        s.detail for s in term.statuses
+    ]
+    assert term.pipeline.state.total_ticks > old_ticks  # counted since the start, not reset
+    await _stop(task2)
+    await term.stop()
+
+
+async def test_a_live_relay_restarted_keeps_the_board(nats_server: NatsServer) -> None:
+    """A restart whose clock does not go back (a live feed) is no reset: the board stays."""
+    term = Terminal(nats_server).start()
+    relay = make_relay(nats_server, sim(seed=3))
+    task = await _run(relay, feed_ms=20_000)
+    await until(lambda: relay.feed_done.is_set() and relay.idle, what="the run to end")
+    await until(lambda: term.caught_up(relay.seq), what="the run applied")
+    await _stop(task)
+    before = term.board()
+    later = make_relay(nats_server, sim(seed=3, start_ms=OPEN + 3_600_000))
+    task2 = await _run(later)
+    await until(lambda: term.feed.epoch == later.epoch, what="the new run heard")
+    assert not any("board reset" in s.detail for s in term.statuses)
+    assert set(before) <= set(term.board())
     await _stop(task2)
     await term.stop()
 
