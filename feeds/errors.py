@@ -23,3 +23,16 @@ class ConfigError(R2KError):
 
 class CredentialsError(R2KError):
     """An API key is missing or was rejected."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a connection attempt failed, in the system's words (name lookup, refused...)."""
+    import os
+    import socket
+
+    if isinstance(exc, socket.gaierror):
+        return f"name lookup failed ({exc.strerror or exc})"
+    if exc.errno and exc.errno > 0:
+        # asyncio's own text ("Connect call failed ('127.0.0.1', 9)") hides the cause
+        return os.strerror(exc.errno)
+    return str(exc.strerror or exc)

@@ -81,6 +81,8 @@ class NatsFeed(Feed):
         self._ever_up = False
         self.fatal = ""  # a problem retrying cannot fix (shown as ERROR)
         self.link_error = ""  # the last error NATS reported on a working link
+        self.link_attempts = 0  # connection attempts to NATS that failed (the feed's reconnects)
+        self._retry_at = 0  # epoch ms of the client's next attempt while the link is down
         self.link_detail = f"connecting to NATS at {self.link.url}"
         self._link_since = time.monotonic()
         # --- sequence tracking (one relay run = one epoch)
@@ -164,9 +166,12 @@ class NatsFeed(Feed):
             await self._fetch_snapshot()
 
         async def error(e: Exception) -> None:
-            text = self.link.redact(" ".join(f"{type(e).__name__} {e}".split()))
+            text = self.link.error_text(e)
             if "Authorization" in text or "authentication" in text.lower():
-                text = "the server refused the login; check user/password/token/creds [nats]"
+                text = (
+                    f"NATS at {self.link.url}: the server refused the login; "
+                    "check user/password/token/creds [nats]"
+                )
             nc = self._nc
             if nc is not None and nc.is_connected:
                 # the link is up (a slow-consumer drop shows as a gap; a permissions error here)
@@ -174,7 +179,9 @@ class NatsFeed(Feed):
                 self._report()
                 return
             verb = "reconnecting" if self._ever_up else "retrying"
-            self._link_down(f"NATS at {self.link.url}: {text}; {verb}")
+            self.link_attempts += 1  # the client calls this once per failed attempt
+            self._retry_at = int((time.time() + self.reconnect_wait) * 1000)
+            self._link_down(f"{text}; {verb}")
 
         self._nc = await self.link.connect(
             "r2k terminal",
@@ -245,8 +252,15 @@ class NatsFeed(Feed):
         if self.missed_batches and state is FeedState.LIVE:
             detail += f" ({_plural(self.missed_batches, 'batch')} missed so far, resynced)"
         if self.link_error and self.link_up:
-            detail += f"; NATS: {self.link_error}"
-        return dataclasses.replace(up, state=state, detail=detail, ts=int(time.time() * 1000))
+            detail += f"; {self.link_error}"
+        return dataclasses.replace(
+            up,
+            state=state,
+            detail=detail,
+            ts=int(time.time() * 1000),
+            reconnects=self.link_attempts,
+            retry_at=0 if self.link_up else self._retry_at,
+        )
 
     def _report(self) -> None:
         if self._ended:

@@ -173,10 +173,10 @@ class Relay:
         last_error = [""]
 
         async def error(e: Exception) -> None:
-            text = self._redact(f"{type(e).__name__}: {e}".rstrip(": "))
+            text = self._redact(self.link.error_text(e))
             if text != last_error[0]:  # once per kind, not once per retry
                 last_error[0] = text
-                self.say(f"NATS at {self.link.url}: {text}")
+                self.say(text)
 
         self._nc = await self.link.connect(
             f"r2k relay {self.subjects.prefix}",

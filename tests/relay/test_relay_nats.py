@@ -147,6 +147,12 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
     await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
     nats_server.kill()
     await until(lambda: term.state == "reconnecting", what="the terminal to see NATS go")
+    where = f"127.0.0.1:{nats_server.port}"
+    await until(
+        lambda: f"cannot connect to {where}: Connection refused" in term.pipeline.status.detail,
+        what="the reason, naming the server",
+    )
+    await until(lambda: term.feed.status().reconnects > 0, what="the attempts counted")
     await until(lambda: not relay.connected.is_set(), what="the relay to see NATS go")
     assert not any(s.state is FeedState.LIVE for s in term.statuses[-1:])
     nats_server.start()
