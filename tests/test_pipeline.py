@@ -224,3 +224,34 @@ async def test_a_market_that_starts_over_resets_the_state_not_the_alerts():
     assert [a.direction for a in alerts if a.kind == "cross"] == ["up"]  # none for the jump back
     assert [a.direction for a in f.alerts if a.kind == "cross"] == ["up"]
     assert p.state.total_ticks == len(events) - 2  # the statuses and the reset are no ticks
+
+
+class ReplayLike(Feed):
+    """A replay's clock: the data time of the last event released."""
+
+    def __init__(self) -> None:
+        super().__init__("replay:day.csv", FeedOptions())
+        self.clock = T0
+
+    def now_ms(self) -> int:
+        return self.clock
+
+    async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
+        return
+        yield
+
+
+def test_a_replay_lists_an_earlier_runs_alerts_only_once_its_clock_gets_there():
+    """A replay played again: its later days' alerts (logged by the last run) are not on the
+    screen at its first tick, and come back as the replay's clock reaches them."""
+    feed = ReplayLike()
+    p = Pipeline(feed, HOLDINGS)
+    before = AlertEvent(T0 - 86_400_000, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
+    after = AlertEvent(T0 + 3_600_000, "^RUT", 2642.0, "upside target", "up", 2643.0, "cross")
+    p.alerts.extend([after, before])  # the log's tail, newest first (feeds.setup)
+    assert p.frame().alerts == (before,)
+    feed.clock = T0 + 3_600_000
+    assert p.frame().alerts == (after, before)
+    live = Pipeline(ListFeed([]), HOLDINGS)  # a live feed's log holds nothing of the future
+    live.alerts.extend([after, before])
+    assert live.frame().alerts == (after, before)
