@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.errors import ConfigError
+from feeds.errors import ConfigError, path_reason
 from feeds.events import FeedStatus
 from feeds.feed import is_live
 from feeds.levels import AlertEvent
@@ -147,7 +147,7 @@ class AlertJournal:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise ConfigError(
-                f"cannot write the alert log '{self.path}' ({_reason(e)}); "
+                f"cannot write the alert log '{self.path}' ({path_reason(self.path, e)}); "
                 "set alert_log in the config file to a writable path"
             ) from None
         self._closed = False

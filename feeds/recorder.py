@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from feeds.atomic import write_atomic
-from feeds.errors import InputFileError
+from feeds.errors import InputFileError, path_reason
 from feeds.events import (
     Bars,
     DailyBars,
@@ -180,7 +180,7 @@ class Recorder:
             fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise InputFileError(
-                f"cannot write {label} ({e.strerror}); choose a writable --out path"
+                f"cannot write {label} ({path_reason(p, e)}); choose a writable --out path"
             ) from None
         try:
             if not needs_header:
@@ -510,7 +510,7 @@ class ParquetRecorder(Recorder):
                     p.unlink()
                 self.journal_path.unlink()
             raise InputFileError(
-                f"cannot write {label} ({e.strerror or e}); free some disk space or choose "
+                f"cannot write {label} ({path_reason(p, e)}); free some disk space or choose "
                 "another --out path"
             ) from None
         return fd

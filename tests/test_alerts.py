@@ -97,6 +97,11 @@ def test_unwritable_log_is_a_one_line_config_error(tmp_path: Path) -> None:
     assert "\n" not in message
     assert f"cannot write the alert log '{blocker / 'alerts.jsonl'}'" in message
     assert "set alert_log in the config file" in message
+    # the file in the way is named (it said "File exists"), however deep the log is below it
+    assert f"('{blocker}' is a file, not a folder)" in message
+    with pytest.raises(ConfigError) as deeper:
+        AlertJournal(blocker / "a" / "b" / "alerts.jsonl")
+    assert f"('{blocker}' is a file, not a folder)" in str(deeper.value)
 
 
 def test_stdout_and_status_lines() -> None:

@@ -94,3 +94,15 @@ def test_a_cut_row_in_another_csv_is_skipped_only_when_short(tmp_path: Path) -> 
     whole.write_text(f"ts,symbol,price\n{T0},AAA,10\n{T0 + 1},BBB,11", encoding="utf-8")
     data = load_replay(whole)
     assert data.price.tolist() == [10.0, 11.0] and data.note == ""
+
+
+@pytest.mark.parametrize("name", ["ticks.csv", "ticks.parquet"])
+def test_a_recording_under_a_file_names_that_file(tmp_path: Path, name: str) -> None:
+    from feeds.errors import InputFileError
+    from feeds.recorder import open_recorder
+
+    blocker = tmp_path / "notes"
+    blocker.write_text("")
+    with pytest.raises(InputFileError) as info:
+        open_recorder(blocker / name)
+    assert f"('{blocker}' is a file, not a folder)" in str(info.value)
