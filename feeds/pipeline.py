@@ -173,6 +173,7 @@ class Pipeline:
         elif isinstance(ev, FeedStatus):
             # a relay's terminal learns whether its upstream estimates the indices at run time
             self.estimated = self.feed.estimates_indices
+            self._follow_upstream_kind()
             self.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)
@@ -190,6 +191,16 @@ class Pipeline:
             self._on_amend(ev)
         elif isinstance(ev, MarketReset):
             self.reset_market()
+
+    def _follow_upstream_kind(self) -> None:
+        """A relay's terminal stamps its alerts with the kind of feed the relay reads, once the
+        relay has said (``upstream_kind``): a relay of the sim or a replay fires practice
+        alerts, which stay out of the live log, the webhook and the command."""
+        kind = getattr(self.feed, "upstream_kind", "")
+        if kind and kind != self.levels.feed:
+            self.levels.feed = kind
+            for engine in self.spreads.values():
+                engine.feed = kind
 
     def reset_market(self) -> None:
         """Start the market afresh (a :class:`~feeds.events.MarketReset`: the upstream's market

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -74,6 +75,8 @@ class NatsFeed(Feed):
         # --- relay and upstream, as last reported
         self.upstream = FeedStatus(FeedState.CONNECTING, "waiting for the relay")
         self.upstream_label = ""
+        #: the kind of feed the relay reads ("sim", "replay", "alpaca"...; "" until it says)
+        self.upstream_kind = ""
         self.relay_info: dict[str, Any] = {}
         self._shards = DEFAULT_SHARDS
         # --- the NATS link
@@ -414,6 +417,11 @@ class NatsFeed(Feed):
             return
         self.relay_info = info
         self.upstream_label = str(info.get("label", ""))
+        kind = str(info.get("kind", ""))
+        kind = kind if re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind) else ""
+        if kind != self.upstream_kind:
+            self.upstream_kind = kind
+            self._reported = None  # a status now: the pipeline stamps alerts with the kind
         self.estimates_indices = bool(info.get("estimates_indices", False))
         self._shards = int(info.get("shards", DEFAULT_SHARDS)) or DEFAULT_SHARDS
         self._clock_rate = float(info.get("clock_rate", 1.0))

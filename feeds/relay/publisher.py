@@ -44,6 +44,7 @@ from feeds.events import (
     SessionCloses,
     Tick,
 )
+from feeds.feed import feed_kind
 from feeds.levels import LevelEngine
 from feeds.pipeline import Pipeline
 from feeds.providers.settings import redact
@@ -348,6 +349,8 @@ class Relay:
         """What terminals show about the relay and its upstream (no secrets)."""
         return {
             "label": self._redact(self.feed.label),
+            # the kind of market data (sim, replay, a provider): its terminals' alerts say it
+            "kind": getattr(self.feed, "upstream_kind", "") or feed_kind(self.feed.spec),
             "estimates_indices": bool(self.feed.estimates_indices),
             "upstream": codec.event_payload(self.upstream, self._redact),
             "started_ms": self.started_ms,

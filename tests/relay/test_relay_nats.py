@@ -45,6 +45,8 @@ async def test_two_terminals_equal_the_relay_board(nats_server: NatsServer) -> N
     # both links: the relay's address in the label, the upstream's own state and words
     assert a.feed.label == f"sim (seed 3) via 127.0.0.1:{nats_server.port}/t"
     assert any(s.detail == "upstream: simulated market, seed 3" for s in a.statuses)
+    # practice alerts: stamped with the relay's feed (sim), kept from live logs and hooks
+    assert a.feed.upstream_kind == "sim" and a.pipeline.levels.feed == "sim"
     assert a.pipeline.state.daily.keys() == relay.pipeline.state.daily.keys()
     await _stop(task)
     await a.stop()
