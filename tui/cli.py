@@ -34,15 +34,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}; see '{self.prog} --help'")
 
 
-#: How each feed is named on the command line (the others take no argument).
-FEED_FORMS = {"replay": "replay:PATH", "alpaca": "alpaca[:iex|:sip]"}
-
-
 def feed_list() -> str:
     """Every feed the registry knows, as ``--feed`` takes it (so --help never misses one)."""
-    from feeds.feed import feed_names
+    from feeds.feed import spec_forms
 
-    return ", ".join(FEED_FORMS.get(n, n) for n in feed_names())
+    return spec_forms()
 
 
 def _version() -> str:
