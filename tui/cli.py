@@ -434,9 +434,11 @@ def run(argv: Sequence[str] | None) -> int:
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")
         return run_record(settings, duration, out)
     if command == "relay":
+        from tui.headless import feed_exit_status
         from tui.relay import run_relay
 
-        return run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
+        relay = run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
+        return feed_exit_status(relay)  # 3 and the reason when its upstream failed
     return run_app(settings)
 
 
