@@ -153,7 +153,9 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
     path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # ytd11: + .parquet
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(path), 500)}\n")
+    discarded = isinstance(feed, RecordingFeed) and feed.recorder.discarded
+    kept = "; no file kept at" if discarded else " to"  # none made for a run without a tick
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks{kept} {clean(str(path), 500)}\n")
     return feed_exit_status(pipeline) or code
 
 
