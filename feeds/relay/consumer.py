@@ -206,6 +206,7 @@ class NatsFeed(Feed):
 
     def _link_ok(self) -> None:
         self.link_up = self._ever_up = True
+        self.link_error = ""  # what went wrong on the last connection (its EOF) is over
         self.link_detail = f"connected to NATS at {self.link.url}"
         self._link_since = time.monotonic()
         self._report()

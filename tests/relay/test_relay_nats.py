@@ -165,6 +165,7 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
         what="the terminal live again",
     )
     assert term.feed.epoch == relay.epoch
+    assert "NATS" not in term.pipeline.status.detail  # the lost link's last error is over
     await _stop(task)
     await term.stop()
 
