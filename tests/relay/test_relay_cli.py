@@ -91,7 +91,7 @@ def test_a_relay_whose_upstream_never_connects_says_so_at_exit(tmp_path: Path, s
     }
     argv = [*R2K, "relay", "--embedded", "--nats", f"nats://127.0.0.1:{port}", "--feed", "yahoo"]
     if stop == "duration":
-        argv += ["--duration", "8"]
+        argv += ["--duration", "2"]
     relay = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert relay.stderr is not None
@@ -110,10 +110,8 @@ def test_a_relay_whose_upstream_never_connects_says_so_at_exit(tmp_path: Path, s
     assert "Traceback" not in err
     if stop == "duration":
         assert relay.returncode == 3, err
-        last = err.strip().splitlines()[-1]
-        assert last.startswith(
-            f"r2k: feed error: never connected: cannot connect to 127.0.0.1:{dead}"
-        )
+        last = err.strip().splitlines()[-1]  # the reason names the host it tried
+        assert last.startswith("r2k: feed error: never connected: ") and f"127.0.0.1:{dead}" in last
     else:
         assert relay.returncode == 130, err
         assert "r2k: feed error" not in err
