@@ -32,12 +32,13 @@ from feeds.events import (
     FeedState,
     FeedStatus,
     HistoryProgress,
+    MarketReset,
     SessionCloses,
     Tick,
     TradeCancel,
     TradeCorrection,
 )
-from feeds.feed import Feed, feed_kind
+from feeds.feed import Feed, feed_kind, is_live
 from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
 from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
@@ -74,6 +75,7 @@ StatusSink = Callable[[FeedStatus], None]
 
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
+_NEVER_MS = 2**62  # a feed time no clock reaches
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
 DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
@@ -132,6 +134,7 @@ class Pipeline:
             tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
         ] = ((), frozenset(), frozenset())
         self._recent_key: tuple[object, ...] = ()
+        self._next_reveal = _NEVER_MS  # feed time of the first earlier-run alert not yet listed
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -176,6 +179,7 @@ class Pipeline:
         elif isinstance(ev, FeedStatus):
             # a relay's terminal learns whether its upstream estimates the indices at run time
             self.estimated = self.feed.estimates_indices
+            self._follow_upstream_kind()
             self.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)
@@ -191,6 +195,37 @@ class Pipeline:
         # <<< ytd11
         elif isinstance(ev, TradeCancel | TradeCorrection):
             self._on_amend(ev)
+        elif isinstance(ev, MarketReset):
+            self.reset_market()
+
+    def _follow_upstream_kind(self) -> None:
+        """A relay's terminal stamps its alerts with the kind of feed the relay reads, once the
+        relay has said (``upstream_kind``): a relay of the sim or a replay fires practice
+        alerts, which stay out of the live log, the webhook and the command."""
+        kind = getattr(self.feed, "upstream_kind", "")
+        if kind and kind != self.levels.feed:
+            self.levels.feed = kind
+            for engine in self.spreads.values():
+                engine.feed = kind
+
+    def reset_market(self) -> None:
+        """Start the market afresh (a :class:`~feeds.events.MarketReset`: the upstream's market
+        started over at an earlier time, whose prints the old ones would outrank as later).
+
+        A new MarketState with the same symbol ids (ticks counted so far stay counted); the
+        levels' and spreads' sides and today's crossings forgotten, so the new run's first price
+        only sets them; every cache derived from the old state dropped. The alert history stays.
+        """
+        self.state = self.state.started_over()
+        self._levels_session = self.state.session
+        self.levels.new_session(resettle=True)
+        for engine in self.spreads.values():
+            engine.new_session(resettle=True)
+        self._fired_by.clear()
+        self._data_lag = 0
+        self._universe_cache = None
+        self._asof_cache = None
+        self._scoreboard = ScoreboardBuilder()
 
     def _on_tick(self, tick: Tick) -> None:
         if self._adopting and tick.symbol not in self.state.ids:
@@ -821,7 +856,11 @@ class Pipeline:
         seed-0 sim or a replay played twice fires what the log has already); the ones this run
         fired (one the log also has counts as this run's); and the ones taken back by a later
         "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
-        it changed (a new alert, or an acknowledgement)."""
+        it changed (a new alert, an acknowledgement, or the clock reaching a hidden one).
+
+        On the sim or a replay, an earlier run's alert dated after the feed's clock is not
+        listed until the clock gets there: the data's own time, not today's, says what has
+        happened (a replay played again listed its later days' alerts at its first tick)."""
         alerts = self.alerts
         key = (
             self.fired,
@@ -830,10 +869,16 @@ class Pipeline:
             alerts[0] if alerts else None,
             alerts[-1] if alerts else None,
         )
-        if key != self._recent_key:
+        horizon = self.feed.now_ms() if not is_live(self.levels.feed) else None
+        if key != self._recent_key or (horizon is not None and horizon >= self._next_reveal):
             self._recent_key = key
+            self._next_reveal = _NEVER_MS
             once: dict[tuple[object, ...], AlertEvent] = {}
             for alert in alerts:  # this run's first (appended on the left)
+                later = horizon is not None and alert.ts > horizon
+                if later and alert_key(alert) not in self._fired_keys:  # another run's, to come
+                    self._next_reveal = min(self._next_reveal, alert.ts)
+                    continue
                 once.setdefault(alert_key(alert), alert)
             ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
             fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
