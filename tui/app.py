@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Input
@@ -28,20 +28,14 @@ from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from tui import fmt, keys, messages, palette
 from tui.controller import DEFAULT_REFRESH_HZ, Controller
-from tui.screens.add_level import AddLevelScreen
+from tui.routes import Routes
 from tui.screens.base import FrameScreen
-from tui.screens.constituent import ConstituentScreen
-from tui.screens.feed_status import FeedStatusScreen
-from tui.screens.help import HelpScreen
-from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
-from tui.screens.scoreboard import ScoreboardScreen
-from tui.screens.spread import SpreadScreen
 
 WATCHDOG_INTERVAL_S = 1.0
 
 
-class R2KApp(App[None]):
+class R2KApp(Routes):
     """Live monitor of the Russell 2000 vs S&P 500 rotation."""
 
     CSS_PATH = "styles/app.tcss"
@@ -212,12 +206,6 @@ class R2KApp(App[None]):
             self.show_now(charts=True)
         self.notify("Figures paused: p resumes" if paused else "Figures live", timeout=2)
 
-    def on_open_constituent(self, message: messages.OpenConstituent) -> None:
-        self.push_screen(ConstituentScreen(message.symbol))
-
-    def on_open_level(self, message: messages.OpenLevel) -> None:
-        self.push_screen(LevelScreen(message.price))
-
     def on_add_level(self, message: messages.AddLevel) -> None:
         if self.controller.add_level(message.level):
             self.show_now(charts=False)
@@ -259,33 +247,9 @@ class R2KApp(App[None]):
     def action_toggle_bell(self) -> None:
         self.controller.toggle_bell()
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.keymap))
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "+" is a priority key (see tui.keys); typed in a box (the filter, a dialog) it is text
         return not (action == "add_level" and isinstance(self.focused, Input))
-
-    def action_add_level(self) -> None:
-        self.push_screen(AddLevelScreen())
-
-    def action_feed_status(self) -> None:
-        if not isinstance(self.screen, FeedStatusScreen):
-            self.push_screen(FeedStatusScreen())
-
-    on_open_feed_status = action_feed_status  # a click on the status bar (with --mouse)
-
-    def action_open_spread(self) -> None:
-        self.push_screen(SpreadScreen())
-
-    on_open_spread = action_open_spread  # the spread card's Enter (messages.OpenSpread)
-
-    def action_open_scoreboard(self) -> None:
-        if not isinstance(self.screen, ScoreboardScreen):
-            self.push_screen(ScoreboardScreen())
-
-    on_open_scoreboard = action_open_scoreboard  # a click on the breadth line (messages)
 
     # --- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
