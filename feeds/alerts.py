@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.errors import ConfigError
+from feeds.errors import ConfigError, path_reason
 from feeds.events import FeedStatus
-from feeds.feed import is_live
+from feeds.feed import OFFLINE_FEEDS, is_live
 from feeds.levels import AlertEvent
 from feeds.secrets import redact
 from feeds.text import clean, dumps
@@ -133,10 +133,17 @@ class AlertJournal:
     starts on a line of its own. :meth:`problem` says how many alerts were not written. A cut
     last line found at open (a crash or power cut mid-write) is repaired: :attr:`repaired` says
     what was done. An alert identical to one already in the log's tail is not written again.
+
+    ``split``: the log of a live feed, where an alert of the sim or a replay can still arrive
+    (a terminal on a relay of one): such alerts, and their acknowledgements, go to the offline
+    log beside it (:func:`offline_log_path`, opened at the first), never into this one.
     """
 
-    def __init__(self, path: str | Path, *, recent: int = 500) -> None:
+    def __init__(self, path: str | Path, *, recent: int = 500, split: bool = False) -> None:
         self.path = Path(path).expanduser()
+        self._split = split
+        self._offline: AlertJournal | None = None
+        self._offline_error = ""
         self.failures = 0  # alerts not written
         self.last_error = ""
         self.duplicates = 0  # alerts already in the log, not written again
@@ -147,7 +154,7 @@ class AlertJournal:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise ConfigError(
-                f"cannot write the alert log '{self.path}' ({_reason(e)}); "
+                f"cannot write the alert log '{self.path}' ({path_reason(self.path, e)}); "
                 "set alert_log in the config file to a writable path"
             ) from None
         self._closed = False
@@ -186,7 +193,27 @@ class AlertJournal:
             "interrupted write); every whole entry is kept"
         )
 
+    def _practice_log(self, alert: AlertEvent) -> AlertJournal | None:
+        """The offline log for a practice alert in a split live log (None: this log)."""
+        if not self._split or alert.feed not in OFFLINE_FEEDS:
+            return None
+        if self._offline is None:
+            try:
+                self._offline = AlertJournal(offline_log_path(self.path))
+            except ConfigError as e:  # counted like a failed write, never raised
+                self._offline_error = str(e)
+                return None
+        return self._offline
+
     def __call__(self, alert: AlertEvent) -> None:
+        practice = self._practice_log(alert)
+        if practice is not None:
+            practice(alert)
+            return
+        if self._split and alert.feed in OFFLINE_FEEDS:  # its log could not be opened
+            self.failures += 1
+            self.last_error = self._offline_error
+            return
         key = alert_key(alert)
         if key in self._recent:
             self.duplicates += 1
@@ -207,6 +234,17 @@ class AlertJournal:
         """Append one "ack" line per alert (one write, one fsync), acknowledged at ``ts`` (epoch
         ms, default now). Returns how many were written; a failure is counted like an alert's
         (:meth:`problem`), never raised: the acknowledgement then lasts until restart."""
+        if not alerts:
+            return 0
+        if self._split:
+            practice = [a for a in alerts if a.feed in OFFLINE_FEEDS]
+            alerts = [a for a in alerts if a.feed not in OFFLINE_FEEDS]
+            log = self._practice_log(practice[0]) if practice else None
+            done = log.acknowledge(practice, ts) if log is not None else 0
+            return done + self._acknowledge(alerts, ts)
+        return self._acknowledge(alerts, ts)
+
+    def _acknowledge(self, alerts: list[AlertEvent], ts: int | None) -> int:
         if not alerts:
             return 0
         when = int(time.time() * 1000) if ts is None else ts
@@ -238,7 +276,7 @@ class AlertJournal:
     @property
     def not_written(self) -> int:
         """Alerts that did not reach the file (see :meth:`problem`)."""
-        return self.failures
+        return self.failures + (self._offline.not_written if self._offline is not None else 0)
 
     def problem(self) -> str | None:
         """One line for the user while alerts fail to reach this sink, else None.
@@ -246,7 +284,7 @@ class AlertJournal:
         Every sink may have this method; the pipeline shows what they say on each frame.
         """
         if not self.failures and not self.ack_failures:
-            return None
+            return self._offline.problem() if self._offline is not None else None
         what = f"{self.failures} alert(s)" if self.failures else ""
         if self.ack_failures:  # alerts10
             what += (" and " if what else "") + f"{self.ack_failures} acknowledgement(s)"
@@ -256,6 +294,8 @@ class AlertJournal:
         )
 
     def close(self) -> None:
+        if self._offline is not None:
+            self._offline.close()
         if not self._closed:
             self._closed = True
             with contextlib.suppress(OSError):
@@ -507,6 +547,8 @@ class _BackgroundSink:
     def __call__(self, alert: AlertEvent) -> None:
         if alert.muted:
             return  # alerts10: logged and listed, never posted or run
+        if alert.feed in OFFLINE_FEEDS:
+            return  # practice (a terminal on a relay of the sim or a replay): never posted or run
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

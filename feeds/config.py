@@ -265,6 +265,110 @@ def _nats(table: NatsTable, where: str) -> dict[str, Any]:
 # --- end relay ---------------------------------------------------------------------------------
 
 
+# --- the [feeds.<name>] tables: each feed's own keys (R2K_<FEED>_<KEY> in the environment wins) ---
+# feeds/configdoc.py's FEED_SETTINGS explains each key; a test keeps the two in step. Every key is
+# optional (None: the feed's own default), so a table sets only what it names.
+_URL = Annotated[str, Meta(min_length=1, examples=["https://127.0.0.1:8080"])]
+_FLAG = Annotated[bool, Meta(examples=[True])]
+_SECRET = Annotated[str, Meta(min_length=1, examples=["..."])]
+
+
+class SimTable(Section):
+    """``[feeds.sim]`` (feeds/sim.py)."""
+
+    tick_rate: _num(1.0, gt=0, le=1000) | None = None
+    start_ms: _int(1763735400000, ge=0, le=2**53) | None = None
+
+
+class YahooTable(Section):
+    """``[feeds.yahoo]`` (feeds/providers/yahoo.py)."""
+
+    url: _URL | None = None
+    rest_url: _URL | None = None
+    backfill: _FLAG | None = None
+    directory_url: _URL | None = None
+
+
+class EtfOnlyTable(Section):
+    """The keys of a feed that estimates ^RUT/^GSPC from IWM/SPY (feeds/providers/closes.py)."""
+
+    index_closes: _FLAG | None = None
+    yahoo_rest_url: _URL | None = None
+
+
+class AlpacaTable(EtfOnlyTable):
+    """``[feeds.alpaca]`` (feeds/providers/alpaca.py)."""
+
+    key: _SECRET | None = None
+    secret: _SECRET | None = None
+    url: _URL | None = None
+    rest_url: _URL | None = None
+    trading_url: _URL | None = None
+    max_trades: _int(30, ge=0, le=MAX_UNIVERSE) | None = None
+
+
+class FinnhubTable(EtfOnlyTable):
+    """``[feeds.finnhub]`` (feeds/providers/finnhub.py)."""
+
+    token: _SECRET | None = None
+    url: _URL | None = None
+    rest_url: _URL | None = None
+    max_symbols: _int(50, ge=0, le=MAX_UNIVERSE) | None = None
+    rest_per_minute: _int(60, ge=0, le=100_000) | None = None
+
+
+class PolygonTable(Section):
+    """``[feeds.polygon]`` or ``[feeds.massive]`` (feeds/providers/polygon.py)."""
+
+    key: _SECRET | None = None
+    delayed: _FLAG | None = None
+    channel: (
+        Annotated[  # type: ignore[valid-type]
+            Literal["trades", "minute", "second", "t", "am", "a"], Meta(examples=["trades"])
+        ]
+        | None
+    ) = None
+    indices: _FLAG | None = None
+    url: _URL | None = None
+    rest_url: _URL | None = None
+    rest_per_minute: _int(5, ge=0, le=100_000) | None = None
+
+
+#: the feeds that read a ``[feeds.<name>]`` table, and its schema
+FEED_TABLES: dict[str, type[Section]] = {
+    "sim": SimTable,
+    "yahoo": YahooTable,
+    "alpaca": AlpacaTable,
+    "finnhub": FinnhubTable,
+    "polygon": PolygonTable,
+    "massive": PolygonTable,
+}
+#: keys whose values are never repeated in an error (feeds/configdoc.py hides them too)
+SECRET_KEYS = frozenset({"key", "secret", "token", "password"})
+
+
+def _feed_tables(tables: dict[str, dict[str, Any]], where: str) -> dict[str, dict[str, Any]]:
+    """``[feeds.<name>]`` tables checked against :data:`FEED_TABLES` (names lower-cased).
+
+    Raises ConfigError naming the table and key: an unknown feed or key, a wrong type or range.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        key = str(name).lower()
+        schema = FEED_TABLES.get(key)
+        if schema is None:
+            valid = ", ".join(f"[feeds.{n}]" for n in sorted(FEED_TABLES))
+            raise ConfigError(
+                f"{where}: unknown table [feeds.{name}]; valid: {valid} ([nats] for a relay)"
+            )
+        try:
+            msgspec.convert(table, schema)
+        except msgspec.ValidationError as e:
+            raise _schema_error(e, {"feeds": {key: table}}, where, f"feeds.{key}") from None
+        out[key] = dict(table)
+    return out
+
+
 # >>> alerts10 (issue 10): [alerts] -----------------------------------------------------------
 class SpreadLevel(Section):
     """``[[alerts.spread]]``: a spread threshold in basis points."""
@@ -405,6 +509,7 @@ def _tables(info: Any, prefix: str = "") -> dict[str, Any]:
 
 
 _TABLES = _tables(mi.type_info(ConfigFile))
+_TABLES.update({f"feeds.{name}": mi.type_info(t) for name, t in FEED_TABLES.items()})
 
 
 def _field(path: str) -> Any:
@@ -443,7 +548,7 @@ def toml_value(value: Any) -> str:
 _PLAIN = [  # msgspec's wording -> the user's
     (r"^Expected `str` of length >= 1", "must not be empty"),
     (r"^Expected `str` matching regex .*", "must be an http:// or https:// URL"),
-    (r"^Expected `bool`.*", "must be true or false"),
+    (r"^Expected `bool( \| null)?`.*", "must be true or false"),
     (r"^Expected `str( \| null)?`.*", "must be text"),
     (r"^Expected `object`.*", "must be a table"),
     (r"^Expected `array`.*", "must be a list of tables"),
@@ -456,7 +561,7 @@ def _plain(message: str, path: str) -> str:
     if m:
         _kind, op, bound = m.groups()
         return f"must be {_BOUND_WORDS[op]} {float(bound):,g}"
-    m = re.match(r"^Expected `(float|int|float \| bool)`", message)
+    m = re.match(r"^Expected `(float|int|float \| bool)(?: \| null)?`", message)
     if m:
         return "must be a whole number" if m.group(1) == "int" else "must be a number"
     if message.startswith("Invalid enum value"):
@@ -515,7 +620,7 @@ def _shown(path: str) -> str:
 
 
 def _check_finite(raw: Any, where: str) -> None:
-    """Refuse inf and nan anywhere in the file (also in the free-form [feeds.*] tables)."""
+    """Refuse inf and nan anywhere in the file (also in the [feeds.*] tables)."""
     stack: list[tuple[str, Any]] = [("", raw)]
     while stack:
         path, v = stack.pop()
@@ -529,10 +634,12 @@ def _check_finite(raw: Any, where: str) -> None:
             stack.extend((f"{path}[{i}]", x) for i, x in enumerate(v))
 
 
-def _schema_error(e: msgspec.ValidationError, raw: Any, where: str) -> ConfigError:
+def _schema_error(e: msgspec.ValidationError, raw: Any, where: str, table: str = "") -> ConfigError:
+    """One line for a schema error; ``table``: the dotted path of the table ``e`` was
+    raised for, when it was checked on its own (a ``[feeds.<name>]`` table)."""
     message, _, at = str(e).partition(" - at `$")
-    path = at.rstrip("`").lstrip(".")
-    if path.endswith("[...]"):  # a value in a free-form table, e.g. feeds.alpaca = 3
+    path = ".".join(p for p in (table, at.rstrip("`").lstrip(".")) if p)
+    if path.endswith("[...]"):  # a table of tables given a value, e.g. feeds.alpaca = 3
         table = path.removesuffix("[...]")
         if table == "keys":
             return ConfigError(
@@ -554,6 +661,8 @@ def _schema_error(e: msgspec.ValidationError, raw: Any, where: str) -> ConfigErr
         place = f" in {_shown(path)}" if "[" in path else ""
         return ConfigError(f"{where}: unknown key {key!r}{place}; valid keys: {', '.join(valid)}")
     value = _value_at(raw, path)
+    if path.rpartition(".")[2] in SECRET_KEYS:  # a key typed in the wrong place is still a key
+        return ConfigError(f"{where}: {_shown(path)} {_plain(message, path)}{_example(path)}")
     return ConfigError(
         f"{where}: {_shown(path)} {_plain(message, path)}, not {value!r}{_example(path)}"
     )
@@ -620,7 +729,7 @@ def _settings_values(
         if key == "levels":
             v = _levels(v, where)
         elif key == "feeds":
-            v = {str(k).lower(): dict(t) for k, t in v.items()}
+            v = _feed_tables(v, where)
         elif key == "nats":
             v = _nats(v, where)
         elif key == "keys":

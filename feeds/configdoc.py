@@ -5,9 +5,10 @@ came from.
 Both walk the msgspec schema (:class:`feeds.config.ConfigFile`): the keys, their types, ranges,
 choices, defaults and examples come from it, so the file ``init`` writes cannot drift from what
 r2k reads. The sentences come from :data:`DOCS`, keyed by the dotted path of each key; a test
-fails when a key of the schema has none. The per-feed tables (``[feeds.yahoo]``...) are free-form
-in the schema (each provider reads its own keys, environment first): :data:`FEED_SETTINGS` lists
-them, and a test scans the providers' source for keys it misses.
+fails when a key of the schema has none. The per-feed tables (``[feeds.yahoo]``...) are checked
+against :data:`feeds.config.FEED_TABLES` (each provider reads its own keys, environment first):
+:data:`FEED_SETTINGS` explains them, a test keeps the two in step, and another scans the
+providers' source for keys it misses.
 
 The default file shows each setting commented out with its default (``# refresh_hz = 4``), so
 uncommenting a line changes one setting and everything else follows r2k's defaults as they
@@ -27,10 +28,9 @@ from urllib.parse import urlsplit
 import msgspec
 import msgspec.inspect as mi
 
-from feeds.config import FLAGS, ConfigFile, Settings, _choices, toml_value
+from feeds.config import FLAGS, SECRET_KEYS, ConfigFile, Settings, _choices, toml_value
 
 EXAMPLE_MARK = "  # example"
-SECRET_KEYS = frozenset({"key", "secret", "token", "password"})  # never printed
 
 #: One line per key of the schema, by dotted path (list tables: ``levels.user.price``).
 DOCS: dict[str, str] = {

@@ -45,6 +45,13 @@ def notifies(alert: AlertEvent) -> bool:
     return alert.kind in NOTIFY_KINDS and not alert.muted
 
 
+def needs_ack(alert: AlertEvent) -> bool:
+    """Whether an alert waits for the trader's acknowledgement (``x`` in the alert panel): a
+    crossing of a level that is not muted, not yet acknowledged. Approach notices, busted alerts
+    and muted levels' alerts do not. The status bar counts these; the panel marks them."""
+    return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+
+
 def is_spread(symbol: str) -> bool:
     """A spread's "symbol" (``RUT-SPX``), whose levels and prices are in basis points."""
     return "-" in symbol and not symbol.startswith("^")

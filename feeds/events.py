@@ -164,6 +164,18 @@ class HistoryProgress:
 # <<< ytd11
 
 
+@dataclass(slots=True)
+class MarketReset:
+    """The feed's market started over at an earlier time: a relay restarted on the sim or a
+    replay (``feeds.relay.consumer``). Every price, session, chart and level side seen so far
+    belongs to a run that is gone, and the new run's prints are stamped before them; the
+    pipeline starts its market afresh. ``ts``: the new run's clock (epoch ms); ``detail``: one
+    line on why, safe to show."""
+
+    ts: int
+    detail: str = ""
+
+
 Event = (
     Tick
     | FeedStatus
@@ -174,4 +186,5 @@ Event = (
     | HistoryProgress
     | TradeCancel
     | TradeCorrection
+    | MarketReset
 )

@@ -118,6 +118,22 @@ def feed_names() -> list[str]:
     return sorted(set(_REGISTRY) | set(_LAZY))
 
 
+#: How a feed is written in a spec where it takes more than its name.
+SPEC_FORMS = {
+    "replay": "replay:PATH",
+    "alpaca": "alpaca[:iex|:sip]",
+    "polygon": "polygon[:delayed]",
+    "nats": "nats://HOST:PORT[/PREFIX]",
+    "tls": "tls://HOST:PORT[/PREFIX]",
+}
+
+
+def spec_forms() -> str:
+    """Every feed as a spec writes it (``sim, replay:PATH, nats://HOST:PORT[/PREFIX], ...``):
+    what ``--help`` and an unknown-feed error list, so neither misses one."""
+    return ", ".join(SPEC_FORMS.get(n, n) for n in feed_names())
+
+
 def parse_spec(spec: str) -> tuple[str, str]:
     name, _, arg = spec.strip().partition(":")
     return name.strip().lower(), arg.strip()
@@ -141,14 +157,12 @@ def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
     """Build the feed a spec names. Raises FeedSpecError with a one-line fix on a bad spec."""
     name, arg = parse_spec(spec)
     if not name:
-        raise FeedSpecError(f"empty feed spec; use one of: {', '.join(feed_names())}")
+        raise FeedSpecError(f"empty feed spec; use one of: {spec_forms()}")
     if name not in _REGISTRY and name in _LAZY:
         import importlib
 
         importlib.import_module(_LAZY[name])
     factory = _REGISTRY.get(name)
     if factory is None:
-        raise FeedSpecError(
-            f"unknown feed {name!r} in --feed {spec!r}; use one of: {', '.join(feed_names())}"
-        )
+        raise FeedSpecError(f"unknown feed {name!r} in --feed {spec!r}; use one of: {spec_forms()}")
     return factory(spec, arg, options or FeedOptions())

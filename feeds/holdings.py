@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from feeds.errors import InputFileError
+from feeds.errors import InputFileError, path_reason
 
 BUNDLED = Path(__file__).with_name("data") / "r2k_holdings.csv"
 #: The most constituents r2k tracks (sim padding, holdings files): about 5x the Russell 2000's
@@ -126,7 +126,9 @@ def load_holdings(path: str | Path | None = None) -> Holdings:
             f"holdings file {p} not found; check the path (or omit it to use the bundled snapshot)"
         ) from None
     except OSError as e:
-        raise InputFileError(f"holdings file {p} cannot be read ({e.strerror}); check it") from None
+        raise InputFileError(
+            f"holdings file {p} cannot be read ({path_reason(p, e)}); check it"
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

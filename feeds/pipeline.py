@@ -17,13 +17,14 @@ import asyncio
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from feeds import analytics, series
 from feeds.alerts import alert_key, busts
+from feeds.delivery import needs_ack
 from feeds.events import (
     Bars,
     DailyBars,
@@ -31,12 +32,13 @@ from feeds.events import (
     FeedState,
     FeedStatus,
     HistoryProgress,
+    MarketReset,
     SessionCloses,
     Tick,
     TradeCancel,
     TradeCorrection,
 )
-from feeds.feed import Feed, feed_kind
+from feeds.feed import Feed, feed_kind, is_live
 from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
 from feeds.lastsale import NOT_LAST
 from feeds.levels import AlertEvent, LevelEngine
@@ -64,12 +66,16 @@ class _Universe:
     member: np.ndarray  # bool: in the holdings (all True without holdings)
     p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
+    # ui11: the index members' symbols and names, aligned with ids[member] (the scoreboard)
+    member_symbols: list[str] = field(default_factory=list)
+    member_names: list[str] = field(default_factory=list)
 
 
 StatusSink = Callable[[FeedStatus], None]
 
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
+_NEVER_MS = 2**62  # a feed time no clock reaches
 ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
 DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
@@ -128,6 +134,7 @@ class Pipeline:
             tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
         ] = ((), frozenset(), frozenset())
         self._recent_key: tuple[object, ...] = ()
+        self._next_reveal = _NEVER_MS  # feed time of the first earlier-run alert not yet listed
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -163,6 +170,7 @@ class Pipeline:
         # >>> ytd11 (issue 11): the scoreboard, and history downloads under way
         self._scoreboard = ScoreboardBuilder()
         self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
+        self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None  # ui11
         # <<< ytd11
 
     # --- per event -------------------------------------------------------------------------
@@ -172,6 +180,7 @@ class Pipeline:
         elif isinstance(ev, FeedStatus):
             # a relay's terminal learns whether its upstream estimates the indices at run time
             self.estimated = self.feed.estimates_indices
+            self._follow_upstream_kind()
             self.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)
@@ -187,6 +196,37 @@ class Pipeline:
         # <<< ytd11
         elif isinstance(ev, TradeCancel | TradeCorrection):
             self._on_amend(ev)
+        elif isinstance(ev, MarketReset):
+            self.reset_market()
+
+    def _follow_upstream_kind(self) -> None:
+        """A relay's terminal stamps its alerts with the kind of feed the relay reads, once the
+        relay has said (``upstream_kind``): a relay of the sim or a replay fires practice
+        alerts, which stay out of the live log, the webhook and the command."""
+        kind = getattr(self.feed, "upstream_kind", "")
+        if kind and kind != self.levels.feed:
+            self.levels.feed = kind
+            for engine in self.spreads.values():
+                engine.feed = kind
+
+    def reset_market(self) -> None:
+        """Start the market afresh (a :class:`~feeds.events.MarketReset`: the upstream's market
+        started over at an earlier time, whose prints the old ones would outrank as later).
+
+        A new MarketState with the same symbol ids (ticks counted so far stay counted); the
+        levels' and spreads' sides and today's crossings forgotten, so the new run's first price
+        only sets them; every cache derived from the old state dropped. The alert history stays.
+        """
+        self.state = self.state.started_over()
+        self._levels_session = self.state.session
+        self.levels.new_session(resettle=True)
+        for engine in self.spreads.values():
+            engine.new_session(resettle=True)
+        self._fired_by.clear()
+        self._data_lag = 0
+        self._universe_cache = None
+        self._asof_cache = None
+        self._scoreboard = ScoreboardBuilder()
 
     def handle_batch(self, events: Sequence[object]) -> bool:
         """The events of one provider frame (or one release of the sim), in order: the same
@@ -195,13 +235,13 @@ class Pipeline:
         spreads, estimate) and any other event go through :meth:`handle`, then it goes on.
         Returns True when the feed said it ENDED (nothing after that status is handled), as
         :meth:`run` stops there."""
-        apply_ticks = self.state.apply_ticks
         nh = self._n_headline
         n = len(events)
         k = 0
         while k < n:
-            # unknown symbols may be respelt holdings while adopting: then one at a time
-            j = k if self._adopting else apply_ticks(events, k, nh)
+            # unknown symbols may be respelt holdings while adopting: then one at a time; the
+            # state is looked up again each time (a MarketReset replaces it)
+            j = k if self._adopting else self.state.apply_ticks(events, k, nh)
             if j < n:
                 ev = events[j]
                 self.handle(ev)
@@ -311,6 +351,10 @@ class Pipeline:
 
     def _deliver(self, alerts: list[AlertEvent]) -> None:
         for alert in alerts:
+            if needs_ack(alert) and self._acknowledged(alert_key(alert)):
+                # ui10: the same event again (a seed-0 sim or a replay played twice) was
+                # acknowledged before: it does not wait again (the log keeps it once)
+                alert = replace(alert, acknowledged=True)
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             self.fired += 1
@@ -459,9 +503,9 @@ class Pipeline:
 
     @staticmethod
     def needs_ack(alert: AlertEvent) -> bool:
-        """Whether an alert waits for the trader's acknowledgement: a crossing of a level that
-        is not muted. Approach notices, busted crossings and muted levels' alerts do not."""
-        return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+        """Whether an alert waits for the trader's acknowledgement: the rule of
+        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
+        return needs_ack(alert)
 
     def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
         """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
@@ -486,10 +530,17 @@ class Pipeline:
         return len(done)
 
     def unacknowledged(self) -> int:
-        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`)."""
+        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
+        event once (:func:`feeds.alerts.alert_key`: the log's copy and this run's are one, as in
+        the alert panel)."""
         if self._unacked is None:
-            self._unacked = sum(1 for a in self.alerts if self.needs_ack(a))
+            self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
         return self._unacked
+
+    def _acknowledged(self, key: tuple[object, ...]) -> bool:
+        """Whether an alert with ``key`` in the history is acknowledged (ui10: a repeat fires
+        acknowledged). A scan of at most ALERT_MEMORY alerts, only when one fires."""
+        return any(a.acknowledged and alert_key(a) == key for a in self.alerts)
 
     def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
         dist = None if price is None else lv.price - price
@@ -678,6 +729,8 @@ class Pipeline:
             ),
             haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
         )
+        u.member_symbols = [s for s, m in zip(symbols, u.member, strict=True) if m]
+        u.member_names = [n for n, m in zip(names, u.member, strict=True) if m]
         self._universe_cache = u
         return u
 
@@ -752,8 +805,11 @@ class Pipeline:
         assert self.holdings is not None
         return self.holdings.as_of.isoformat()
 
-    def _anchor_weights(self, u: _Universe, anchors: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Each universe name's weight at the anchor, and whether any was moved there.
+    def _anchor_weights(
+        self, u: _Universe, anchors: np.ndarray, mode: str | None = None
+    ) -> tuple[np.ndarray, bool]:
+        """Each universe name's weight at the anchor (``mode``, default the run's), and whether
+        any was moved there.
 
         ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
         a member's weight moves with its price against the index's (shares unchanged between
@@ -772,7 +828,7 @@ class Pipeline:
         with np.errstate(divide="ignore", invalid="ignore"):
             growth = anchors / self._prices_asof(u, asof)
         growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
-        index_growth = self._index_growth(asof)
+        index_growth = self._index_growth(asof, mode or self.anchor)
         known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
         if index_growth is None:
             covered = float(u.w_asof[known].sum())
@@ -794,11 +850,11 @@ class Pipeline:
             prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
         return prices
 
-    def _index_growth(self, asof: str) -> float | None:
-        """``I_anchor / I_asof`` from the index itself: its close on ``asof``, or its price in
-        the session of that date. None when neither is known."""
+    def _index_growth(self, asof: str, mode: str) -> float | None:
+        """``I_anchor / I_asof`` (the anchor ``mode``) from the index itself: its close on
+        ``asof``, or its price in the session of that date. None when neither is known."""
         st = self.state
-        anchor = st.anchor(RUT, self.anchor)
+        anchor = st.anchor(RUT, mode)
         at = st.close_on(RUT, asof)
         if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
             at = _known(float(st.session_prices()[st.ids[RUT]]))
@@ -839,7 +895,11 @@ class Pipeline:
         seed-0 sim or a replay played twice fires what the log has already); the ones this run
         fired (one the log also has counts as this run's); and the ones taken back by a later
         "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
-        it changed (a new alert, or an acknowledgement)."""
+        it changed (a new alert, an acknowledgement, or the clock reaching a hidden one).
+
+        On the sim or a replay, an earlier run's alert dated after the feed's clock is not
+        listed until the clock gets there: the data's own time, not today's, says what has
+        happened (a replay played again listed its later days' alerts at its first tick)."""
         alerts = self.alerts
         key = (
             self.fired,
@@ -848,10 +908,16 @@ class Pipeline:
             alerts[0] if alerts else None,
             alerts[-1] if alerts else None,
         )
-        if key != self._recent_key:
+        horizon = self.feed.now_ms() if not is_live(self.levels.feed) else None
+        if key != self._recent_key or (horizon is not None and horizon >= self._next_reveal):
             self._recent_key = key
+            self._next_reveal = _NEVER_MS
             once: dict[tuple[object, ...], AlertEvent] = {}
             for alert in alerts:  # this run's first (appended on the left)
+                later = horizon is not None and alert.ts > horizon
+                if later and alert_key(alert) not in self._fired_keys:  # another run's, to come
+                    self._next_reveal = min(self._next_reveal, alert.ts)
+                    continue
                 once.setdefault(alert_key(alert), alert)
             ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
             fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
@@ -958,9 +1024,30 @@ class Pipeline:
         u = self._universe()
         pending = [p for p in self.progress.values() if p.done < p.total]
         progress = (pending[0].what, pending[0].done, pending[0].total) if pending else None
+        members = u.ids[u.member]
         return self._scoreboard.build(
-            self.state, now, u.ids[u.member], self.holdings_info(now), progress
+            self.state,
+            now,
+            members,
+            self.holdings_info(now),
+            progress,
+            self._ytd_weights(u),
+            u.member_symbols,
+            u.member_names,
         )
+
+    def _ytd_weights(self, u: _Universe) -> np.ndarray | None:
+        """ui11: the members' weights at the YTD anchor (the scoreboard's movers), moved there
+        as the board's are (:meth:`_anchor_weights`); None without holdings. They change only
+        with the daily history or the session, so they are kept until one does."""
+        if self.holdings is None:
+            return None
+        st = self.state
+        key = (u.size, st.daily_rev, st.session_date)
+        if self._ytd_cache is None or self._ytd_cache[0] != key:
+            ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
+            self._ytd_cache = (key, self._anchor_weights(u, ytd, "ytd")[0][u.member])
+        return self._ytd_cache[1]
 
     def holdings_info(self, now_ms: int | None = None) -> HoldingsInfo | None:
         """Which holdings are in use, their as-of date and age before the data's session (the

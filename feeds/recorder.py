@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from feeds.atomic import write_atomic
-from feeds.errors import InputFileError
+from feeds.errors import InputFileError, path_reason
 from feeds.events import (
     Bars,
     DailyBars,
@@ -156,6 +156,10 @@ class Recorder:
         self.stopped: str | None = None  # why recording stopped, one line
         self.daily_error: str | None = None  # why the daily closes could not be saved
         self.repaired: str | None = None  # a cut last row removed at open
+        #: this run created the file (and the sidecar): removed at close if no tick came
+        self._created = False
+        self._daily_created = existing is None
+        self.discarded = False  # closed without a tick: the files this run made are gone
         self._pending = 0  # rows buffered, not yet flushed
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator="\n")
@@ -180,13 +184,14 @@ class Recorder:
             fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             raise InputFileError(
-                f"cannot write {label} ({e.strerror}); choose a writable --out path"
+                f"cannot write {label} ({path_reason(p, e)}); choose a writable --out path"
             ) from None
         try:
             if not needs_header:
                 self.repaired = _cut_partial_row(fd, p)
             if needs_header:
                 _write_all(fd, (HEADER + "\n").encode())
+                self._created = True
         except OSError as e:
             os.close(fd)
             raise InputFileError(
@@ -386,6 +391,23 @@ class Recorder:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = -1
+            self._discard_if_empty()
+
+    def _discard_if_empty(self) -> None:
+        """A recording this run created that got nothing, neither a tick nor a daily close (a
+        refused key, no network), is removed with its sidecar and journal: a header-only file
+        replays nothing, and a Parquet one would refuse the same command once the fault is
+        fixed ("cannot be appended to")."""
+        if self.rows or self.lost or self._pending or not self._created or self._closes:
+            return  # ticks, or daily history the feed sent: a recording worth keeping
+        made = [self.path, getattr(self, "journal_path", None)]
+        if self._daily_created:
+            made.append(self.daily_path)
+        for p in made:
+            if p is not None:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        self.discarded = True
 
     def __enter__(self) -> Self:
         return self
@@ -501,6 +523,7 @@ class ParquetRecorder(Recorder):
             )
             self._sink = _FdSink(fd)
             self._pq = pq.ParquetWriter(self._sink, _schema(), **PARQUET_OPTIONS)
+            self._created = True
         except OSError as e:
             for d in (fd, self._jfd):
                 if d >= 0:
@@ -510,7 +533,7 @@ class ParquetRecorder(Recorder):
                     p.unlink()
                 self.journal_path.unlink()
             raise InputFileError(
-                f"cannot write {label} ({e.strerror or e}); free some disk space or choose "
+                f"cannot write {label} ({path_reason(p, e)}); free some disk space or choose "
                 "another --out path"
             ) from None
         return fd
@@ -584,6 +607,7 @@ class ParquetRecorder(Recorder):
         if done:
             with contextlib.suppress(OSError):
                 self.journal_path.unlink()
+        self._discard_if_empty()
 
 
 class RecordingFeed(Feed):

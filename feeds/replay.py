@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feeds.errors import FeedSpecError, InputFileError
+from feeds.errors import FeedSpecError, InputFileError, path_reason
 from feeds.events import (
     DailyBars,
     DailyCloses,
@@ -233,7 +233,7 @@ def _read_csv(path: Path, label: str):  # -> pd.DataFrame (pandas imported lazil
     except UnicodeDecodeError:
         raise InputFileError(f"{label} is not UTF-8 text; save it as a UTF-8 CSV") from None
     except OSError as e:
-        raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
+        raise InputFileError(f"{label} cannot be read ({path_reason(path, e)}); check it") from None
 
 
 def _read_parquet(path: Path, label: str):  # -> (pd.DataFrame, note)
@@ -511,7 +511,7 @@ def load_daily(path: Path) -> DailyData | None:
     except UnicodeDecodeError:
         raise InputFileError(f"{label} is not UTF-8 text; save it as a UTF-8 CSV") from None
     except OSError as e:
-        raise InputFileError(f"{label} cannot be read ({e.strerror}); check it") from None
+        raise InputFileError(f"{label} cannot be read ({path_reason(path, e)}); check it") from None
     data = DailyData()
     by_symbol: dict[str, dict[str, float]] = {}
     columns: dict[str, int] = {}

@@ -24,8 +24,8 @@ which sessions exist.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -170,13 +170,37 @@ def outperformance_streak(
 class RecordHighs:
     """``sessions`` in a row (ending with the latest) with a new all-time intraday high of
     ``symbol``; ``high`` the all-time high (points), ``date`` the session it was set on;
-    ``since`` the first session of the history it is an all-time high of (None: no history)."""
+    ``since`` the first session of the history it is an all-time high of (None: no history).
+
+    ``this_year``: sessions of the latest session's year that set a new all-time high (the
+    current one included once it has); ``sessions_since``: sessions after ``date`` up to the
+    latest (0: the record was set in the latest session; the current session counts once it
+    has traded); ``last``: the symbol's price now (points; None: unknown), for
+    :attr:`distance`.
+    """
 
     symbol: str = RUT
     sessions: int = 0
     high: float | None = None
     date: str | None = None
     since: str | None = None
+    this_year: int = 0
+    sessions_since: int | None = None
+    last: float | None = None
+
+    @property
+    def distance(self) -> float | None:
+        """``last - high`` in index points (negative: below the record; None: unknown)."""
+        if self.last is None or self.high is None:
+            return None
+        return self.last - self.high
+
+    @property
+    def distance_pct(self) -> float | None:
+        """``last / high - 1`` as a fraction (negative: below the record; None: unknown)."""
+        if self.last is None or not self.high:
+            return None
+        return self.last / self.high - 1.0
 
 
 def record_high_streak(
@@ -200,10 +224,88 @@ def record_high_streak(
     new[1:] = values[1:] > prior[:-1]
     broken = np.flatnonzero(~new)  # never empty: the first session is not a new high
     k = int(np.argmax(values))
+    year = highs[-1][0][:4]
+    this_year = sum(1 for (d, _), n in zip(highs, new, strict=True) if n and d[:4] == year)
     completed = RecordHighs(
-        symbol, len(values) - 1 - int(broken[-1]), float(values[k]), highs[k][0], highs[0][0]
+        symbol,
+        len(values) - 1 - int(broken[-1]),
+        float(values[k]),
+        highs[k][0],
+        highs[0][0],
+        this_year,
+        len(values) - 1 - k,
     )
     return extend_record(completed, current)
+
+
+@dataclass(frozen=True, slots=True)
+class Adder:
+    """One member's part in the index's year-to-date move: ``bp`` its contribution (weight at
+    the YTD anchor × YTD return × 10,000, basis points of the index), ``points`` the same in
+    index points (× the index's YTD base; None when that is unknown), ``ret`` its YTD return
+    and ``weight`` its weight at the YTD anchor (fractions)."""
+
+    symbol: str
+    name: str
+    bp: float
+    points: float | None
+    ret: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class YtdMovers:
+    """The members behind the index's year-to-date move.
+
+    ``adders`` (largest contribution first) and ``detractors`` (most negative first), at most
+    :data:`MOVERS` each; ``over_a_point`` members adding at least one index point (None: the
+    index's YTD base is unknown); ``weight_up`` the share of the index weight at the YTD anchor
+    held by members up on the year, over the members with both a weight and a YTD return
+    (fraction; None: none has); ``index_points`` the index's own YTD move in points.
+    """
+
+    adders: tuple[Adder, ...] = ()
+    detractors: tuple[Adder, ...] = ()
+    over_a_point: int | None = None
+    weight_up: float | None = None
+    index_points: float | None = None
+
+
+#: adders and detractors kept in a scoreboard
+MOVERS = 10
+
+
+def ytd_movers(
+    symbols: Sequence[str],
+    names: Sequence[str],
+    weights: np.ndarray,
+    rets: np.ndarray,
+    index_base: float | None,
+    index_last: float | None = None,
+    n: int = MOVERS,
+) -> YtdMovers:
+    """The members' YTD contributions from their weights at the YTD anchor and YTD returns
+    (position-aligned arrays, NaN where unknown) and the index's YTD base and price now
+    (points). A cap-weighted index moves by ``Σ w_i r_i``, so the contributions in points add
+    up to the index's move over the members with both figures."""
+    with np.errstate(invalid="ignore"):
+        bp = weights * rets * 10_000.0
+    known = np.isfinite(bp)
+    w_known = float(weights[known].sum())
+    weight_up = float(weights[known & (rets > 0)].sum()) / w_known if w_known > 0 else None
+    base = index_base if index_base is not None and index_base > 0 else None
+    idx = np.flatnonzero(known)
+    order = idx[np.argsort(-bp[idx], kind="stable")]
+
+    def adder(i: int) -> Adder:
+        points = bp[i] / 10_000.0 * base if base is not None else None
+        return Adder(symbols[i], names[i], float(bp[i]), points, float(rets[i]), float(weights[i]))
+
+    adders = tuple(adder(int(i)) for i in order[:n] if bp[i] > 0)
+    detractors = tuple(adder(int(i)) for i in order[::-1][:n] if bp[i] < 0)
+    over = None if base is None else int(np.count_nonzero(bp[idx] / 10_000.0 * base >= 1.0))
+    points = None if base is None or index_last is None else index_last - base
+    return YtdMovers(adders, detractors, over, weight_up, points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +351,9 @@ class Scoreboard:
     members have none yet ("YTD anchor unknown for 212 names"). ``rut_daily`` holds ^RUT's
     completed sessions of the past year and ``rut_today`` the current session's (open, high,
     low, last) while it is not complete. ``progress``: a history download still under way
-    (what, done, total), else None.
+    (what, done, total), else None. ``movers``: the members adding most to (and taking most
+    from) the index's YTD move, and the share of the index weight up on the year (given the
+    members' weights at the YTD anchor).
     """
 
     session: str | None
@@ -265,6 +369,7 @@ class Scoreboard:
     rut_daily: DailySeries
     rut_today: tuple[float | None, float | None, float | None, float | None] | None = None
     progress: tuple[str, int, int] | None = None
+    movers: YtdMovers = YtdMovers()
 
     def anchor_note(self) -> str | None:
         """``"YTD anchor unknown for 212 names"``, or None when every member has one."""
@@ -272,6 +377,27 @@ class Scoreboard:
         if not n:
             return None
         return f"YTD anchor unknown for {n:,} name{'' if n == 1 else 's'}"
+
+    def streak_context(self, day: Callable[[str], str] = str) -> str:
+        """What the streak stands against: "the longest in over 2 years (since 2023-07-28)"
+        (two months or more), "the longest since 2026-11-17" (less), "the longest in the
+        history (from 2021-11-18)" (no earlier streak of the leader as long), or "" (none).
+        ``day`` writes a date (default: ISO)."""
+        s = self.streak
+        if s.leader is None or not s.sessions:
+            return ""
+        if s.longest_since is None:
+            if s.sessions == 1:
+                return ""
+            start = self.record_highs.since  # the first session of ^RUT's history
+            return "the longest in the history" + (f" (from {day(start)})" if start else "")
+        import datetime as dt
+
+        end = s.end or s.longest_since
+        days = (dt.date.fromisoformat(end) - dt.date.fromisoformat(s.longest_since)).days
+        if days < 61:  # weeks: the date says more than "in 3 weeks"
+            return f"the longest since {day(s.longest_since)}"
+        return f"the longest in {elapsed(s.longest_since, end)} (since {day(s.longest_since)})"
 
     def streak_text(self) -> str:
         """``"small caps (^RUT) beat large caps 10 sessions in a row, the longest since
@@ -294,14 +420,47 @@ class Scoreboard:
         return f"{who} {runs_}{', ' + context if context else ''}{best}"
 
 
+def elapsed(since: str, until: str) -> str:
+    """How long from ``since`` to ``until`` (ISO dates) in a trader's words, rounded down:
+    "9 days", "3 weeks", "7 months", "over a year", "over 2 years", "5 years" (calendar
+    time: 365.25 days a year, 30.44 a month)."""
+    import datetime as dt
+
+    days = (dt.date.fromisoformat(until) - dt.date.fromisoformat(since)).days
+    if days < 14:
+        return f"{days} day{'' if days == 1 else 's'}"
+    if days < 61:
+        return f"{days // 7} weeks"
+    if days < 365:
+        return f"{int(days / 30.44)} months"
+    years = days / 365.25
+    whole = int(years)
+    if years - whole < 1 / 12:  # within a month of a whole number of years
+        return f"{whole} year{'' if whole == 1 else 's'}"
+    return "over a year" if whole == 1 else f"over {whole} years"
+
+
 def extend_record(completed: RecordHighs, current: tuple[str, float] | None) -> RecordHighs:
     """``completed`` (the completed sessions' record-high streak) with the current session's
     high so far: one more session when it is above the all-time high (see
-    :func:`record_high_streak`)."""
-    if current is None or completed.high is None or not current[1] > completed.high:
+    :func:`record_high_streak`); otherwise one more session since the record."""
+    if current is None or completed.high is None:
         return completed
-    return RecordHighs(
-        completed.symbol, completed.sessions + 1, current[1], current[0], completed.since
+    # a record set in another year than the current session's: none yet in this one
+    same_year = completed.date is not None and completed.date[:4] == current[0][:4]
+    this_year = completed.this_year if same_year else 0
+    if not current[1] > completed.high:
+        since = completed.sessions_since
+        return replace(
+            completed, this_year=this_year, sessions_since=None if since is None else since + 1
+        )
+    return replace(
+        completed,
+        sessions=completed.sessions + 1,
+        high=current[1],
+        date=current[0],
+        this_year=this_year + 1,
+        sessions_since=0,
     )
 
 
@@ -328,9 +487,14 @@ class ScoreboardBuilder:
         members: np.ndarray,
         holdings: HoldingsInfo | None = None,
         progress: tuple[str, int, int] | None = None,
+        weights: np.ndarray | None = None,
+        symbols: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
     ) -> Scoreboard:
         """``members``: the state ids of the index members (YTD breadth); ``now_ms`` the
-        feed's clock (a session is complete once it is past the close)."""
+        feed's clock (a session is complete once it is past the close); ``weights`` the
+        members' weights at the YTD anchor, ``symbols`` and ``names`` theirs, each
+        position-aligned with ``members`` (without weights there are no movers)."""
         from feeds import analytics
 
         cur, complete = _current(st, now_ms)
@@ -365,7 +529,17 @@ class ScoreboardBuilder:
         ytd = np.array(st.ytd_base, dtype=np.float64)[members]
         last_all = np.array(st.last, dtype=np.float64)[members]
         unknown = int(np.count_nonzero(np.isnan(ytd)))
-        breadth = analytics.breadth(analytics.returns(last_all, ytd))
+        ytd_rets = analytics.returns(last_all, ytd)
+        breadth = analytics.breadth(ytd_rets)
+        movers = YtdMovers()
+        if weights is not None and len(weights) == len(members):
+            base = h.closes[RUT].get(h.bases["ytd"] or "")
+            rut_last = returns[RUT]["ytd"]
+            last_rut = None if rut_last is None or base is None else base * (1 + rut_last)
+            syms = symbols if symbols is not None else [st.symbols[int(i)] for i in members]
+            movers = ytd_movers(syms, names or syms, weights, ytd_rets, base, last_rut)
+        i_rut = st.ids.get(RUT)
+        record = replace(record, last=_num(st.last[i_rut]) if i_rut is not None else None)
         return Scoreboard(
             session=cur,
             complete=complete,
@@ -380,6 +554,7 @@ class ScoreboardBuilder:
             rut_daily=h.rut_daily,
             rut_today=today,
             progress=progress,
+            movers=movers,
         )
 
 

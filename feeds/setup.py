@@ -161,7 +161,8 @@ def build_pipeline(
     kind = feed_kind(settings.feed)
     live = is_live(kind)
     # first: an unwritable log is a start-up error
-    log = AlertJournal(alert_log_path(settings.alert_log, kind))
+    # a live log is split: a terminal on a relay of the sim or a replay fires practice alerts
+    log = AlertJournal(alert_log_path(settings.alert_log, kind), split=live)
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:

@@ -131,6 +131,14 @@ class MarketState:
     def __len__(self) -> int:
         return len(self.symbols)
 
+    def started_over(self) -> MarketState:
+        """A fresh state for a market that started over (:class:`feeds.events.MarketReset`):
+        the same symbol ids, and the ticks applied so far still counted in ``total_ticks``;
+        no price, session, chart or daily history carries over."""
+        fresh = MarketState(self.symbols)
+        fresh._retired = self.total_ticks
+        return fresh
+
     def id_of(self, symbol: str) -> int:
         """The id of ``symbol``, registering it on first sight."""
         i = self.ids.get(symbol)

@@ -19,9 +19,20 @@ from textual.screen import Screen
 
 import tui
 from feeds import analytics
+from feeds.analytics import Breadth
+from feeds.delivery import needs_ack
 from feeds.events import FeedState, FeedStatus
-from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, View
+from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, SpreadAlerts, View
 from feeds.levels import DEFAULT_LEVELS, AlertEvent, LevelState
+from feeds.scoreboard import (
+    Adder,
+    DailySeries,
+    HoldingsInfo,
+    RecordHighs,
+    Scoreboard,
+    Streak,
+    YtdMovers,
+)
 from tests.tui_fakes import ET, HEADLINE_PRICES, NOW_MS, OPEN_MS, UNIVERSE
 from tui import keys, messages
 
@@ -145,6 +156,96 @@ def charts(view: View = DEFAULT, *, rut: float = 2446.0) -> Charts:
     )
 
 
+# >>> ui11 (issue 11): a scoreboard with known numbers
+RETURNS = {
+    "^RUT": {"1d": 0.0025, "5d": 0.0110, "mtd": -0.0080, "ytd": 0.0950},
+    "^GSPC": {"1d": -0.0015, "5d": 0.0040, "mtd": -0.0120, "ytd": 0.1230},
+    "MAGS": {"1d": -0.0050, "5d": 0.0020, "mtd": -0.0200, "ytd": 0.1500},
+}
+BASES = {"1d": "2025-11-19", "5d": "2025-11-12", "mtd": "2025-10-31", "ytd": "2024-12-31"}
+YTD_BASE = 2446.0 / 1.095  # ^RUT's close on 2024-12-31: 2446 is +9.50 % on the year
+FRESH = HoldingsInfo("bundled", "derived from public iShares IWM holdings", "2025-11-05", 15)
+STALE = HoldingsInfo("fetched", "IWM_holdings_2025-09-30.csv", "2025-09-30", 51, True)
+MOVERS = YtdMovers(
+    adders=tuple(
+        Adder(s, n, pts / YTD_BASE * 10_000, pts, r, w)
+        for s, n, pts, r, w in (
+            ("BE", "Bloom Energy Corp Class A", 6.10, 2.10, 0.0106),
+            ("CRDO", "Credo Technology Group", 3.40, 1.20, 0.0090),
+            ("FN", "Fabrinet", 2.25, 0.95, 0.0061),
+            ("IONQ", "IonQ Inc", 1.80, 0.88, 0.0058),
+            ("KTOS", "Kratos Defense & Security", 1.05, 0.60, 0.0050),
+            ("RMBS", "Rambus Inc", 0.90, 0.45, 0.0045),
+        )
+    ),
+    detractors=tuple(
+        Adder(s, n, pts / YTD_BASE * 10_000, pts, r, w)
+        for s, n, pts, r, w in (
+            ("HIMS", "Hims & Hers Health", -1.20, -0.30, 0.0044),
+            ("GH", "Guardant Health", -0.75, -0.22, 0.0038),
+            ("SATS", "EchoStar Corp", -0.30, -0.08, 0.0043),
+        )
+    ),
+    over_a_point=5,
+    weight_up=0.812,
+    index_points=2446.0 - YTD_BASE,
+)
+
+
+def rut_daily() -> DailySeries:
+    """A year of ^RUT sessions (weekdays from 2024-11-20 to 2025-11-19) through the 2024 close
+    (``YTD_BASE``), a spring low near 1,960 and up to 2,440; the record high 2,466 on the
+    last."""
+    days = np.arange(np.datetime64("2024-11-20"), np.datetime64("2025-11-20"))
+    days = days[np.is_busday(days)]
+    dates = tuple(str(d) for d in days)
+    ye, dip = dates.index("2024-12-31"), dates.index("2025-04-08")
+    i = np.arange(len(days), dtype=np.float64)
+    # through the 2024 close, down to a spring low, up to 2,440; a wiggle that is 0 at the YE
+    close = np.interp(i, [0, ye, dip, len(days) - 1], [2180.0, YTD_BASE, 1960.0, 2440.0])
+    close += 18.0 * np.sin((i - ye) * np.pi / 7) * (i < len(days) - 1)
+    high = close + 6.0
+    high[-1] = 2466.0
+    return DailySeries("^RUT", dates, close - 2.0, high, close - 8.0, close)
+
+
+def scoreboard(
+    *,
+    progress: tuple[str, int, int] | None = None,
+    holdings: HoldingsInfo | None = FRESH,
+    unknown: int = 0,
+    history: bool = True,
+) -> Scoreboard:
+    """The year-to-date story with every figure chosen here (session 2025-11-20 in progress):
+    small caps ahead ten sessions (the longest since 2023-07-28) although behind on the year,
+    three record sessions to 2,466 yesterday (^RUT 20 points below now), 1,480 of 1,962
+    members up on the year (81.2 % of the index weight), five names adding a point or more."""
+    returns: dict[str, dict[str, float | None]] = {k: dict(v) for k, v in RETURNS.items()}
+    for name, (a, b) in (("RUT-SPX", ("^RUT", "^GSPC")), ("RUT-MAGS", ("^RUT", "MAGS"))):
+        returns[name] = {p: (RETURNS[a][p] - RETURNS[b][p]) * 10_000 for p in BASES}
+    return Scoreboard(
+        session="2025-11-20",
+        complete=False,
+        returns=returns,
+        bases=dict(BASES),
+        streak=Streak("^RUT", 10, 10, "2023-07-28", "2025-11-05", "2025-11-19"),
+        record_highs=RecordHighs(
+            "^RUT", 3, 2466.0, "2025-11-19", "2020-11-20", 14, 1, HEADLINE_PRICES["^RUT"][1]
+        ),
+        breadth_ytd=Breadth(1480, 470, 12),
+        ytd_anchor_unknown=unknown,
+        ytd_anchor_date="2024-12-31",
+        holdings=holdings,
+        rut_daily=rut_daily() if history else DailySeries("^RUT"),
+        rut_today=(2441.0, 2448.0, 2436.0, 2446.0),
+        progress=progress,
+        movers=MOVERS,
+    )
+
+
+# <<< ui11
+
+
 def make_frame(
     view: View = DEFAULT,
     *,
@@ -256,5 +357,89 @@ for _kind in (
     messages.OpenFeedStatus,
     messages.AddLevel,
     messages.RemoveLevel,
+    messages.OpenScoreboard,  # ui11
+    messages.ToggleMute,  # ui10
+    messages.Acknowledge,  # ui10
 ):
     setattr(ScreenHost, _kind.handler_name, _recorder)
+
+
+# >>> ui10 (issue 10): levels with confirmation and mutes, spread thresholds, acknowledgements
+
+
+def alert_levels(price: float = 2446.0) -> list[LevelView]:
+    """The shipped levels, 2,300 muted and 2,642 confirmed on a 5m close, and one of the
+    trader's: 2,444 on a 1m close with the price already past it (awaiting the bar's close)."""
+    confirm = {2642.0: "5m"}
+    shipped = [
+        replace(lv, muted=lv.price == 2300.0, confirm=confirm.get(lv.price, "tick"))
+        for lv in levels(price)
+    ]
+    dist = 2444.0 - price
+    own = LevelView(
+        2444.0,
+        "reclaim",
+        True,
+        LevelState.ARMED,
+        dist,
+        dist / price,
+        confirm="1m",
+        awaiting_close=True,
+    )
+    return [*shipped, own]
+
+
+def spread_alerts(value_bp: float | None, *, pair: str = "RUT-SPX") -> dict[str, SpreadAlerts]:
+    """Thresholds at 0, +50 and +100 bp (+100 muted) against a spread of ``value_bp`` (None:
+    no spread yet)."""
+    views = tuple(
+        LevelView(
+            bp,
+            f"spread {bp:+g} bp",
+            False,
+            LevelState.ARMED,
+            None if value_bp is None else bp - value_bp,
+            None,
+            muted=bp == 100.0,
+            symbol=pair,
+        )
+        for bp in (0.0, 50.0, 100.0)
+    )
+    return {pair: SpreadAlerts(pair, value_bp, "prev", views)}
+
+
+def alert_rows() -> tuple[list[AlertEvent], frozenset[AlertEvent]]:
+    """Newest first: a crossing waiting for an acknowledgement, a spread crossing waiting, one
+    acknowledged (1m close), an approach notice, a busted alert and the crossing it took back,
+    and a muted level's crossing; and the busted set."""
+    taken = alert(9, 2450.0, "down", price=2448.0)
+    rows = [
+        alert(1, 2450.0, "up"),
+        replace(alert(2, 50.0, "up", label="small caps lead", price=51.3), symbol="RUT-SPX"),
+        replace(
+            alert(4, 2444.0, "up", label="reclaim", price=2445.5), confirm="1m", acknowledged=True
+        ),
+        alert(6, 2450.0, "up", kind="approach", price=2445.1),
+        alert(8, 2450.0, "down", kind="busted", price=2451.0),
+        taken,
+        replace(alert(12, 2300.0, "down", label="critical support", price=2298.0), muted=True),
+    ]
+    return rows, frozenset({taken})
+
+
+def alert_frame(view: View = DEFAULT, **kw: Any) -> Frame:
+    """The test market with :func:`alert_levels`, :func:`spread_alerts` and :func:`alert_rows`,
+    its count of alerts waiting as the pipeline counts them."""
+    rows, busted = alert_rows()
+    rows = list(kw.pop("alerts", rows))
+    frame = make_frame(view, alerts=rows)
+    fields: dict[str, Any] = {
+        "levels": alert_levels(frame.level_price or 2446.0),
+        "spread_alerts": spread_alerts(frame.spread_spx_bp),
+        "busted_alerts": busted,
+        "unacknowledged": sum(1 for a in rows if needs_ack(a)),
+    }
+    return make_frame(view, alerts=rows, **{**fields, **kw})
+
+
+# <<< ui10

@@ -88,6 +88,26 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
     assert p3.unacknowledged() == 0
 
 
+def test_an_event_fired_again_waits_once_and_not_again_once_acknowledged(
+    tmp_path: Path, crossings: Path
+) -> None:
+    """ui10: a replay played twice (or the seed-0 sim run again) fires the log's events again;
+    the status bar's count takes each event once, as the alert panel lists it once, and one the
+    trader acknowledged does not wait again."""
+    p = run(tmp_path, crossings)
+    up = next(a for a in p.alerts if a.kind == "cross" and a.direction == "up")
+    p2 = reopen(tmp_path, crossings)
+    assert p2.acknowledge(alert_key(up)) == 1
+    for sink in p2.alert_sinks:
+        if isinstance(sink, AlertJournal):
+            sink.close()
+    p3 = run(tmp_path, crossings)  # played again, over the log's history
+    copies = [a for a in p3.alerts if a.kind == "cross"]
+    assert len(copies) == 4  # the log's two, this run's two
+    assert all(a.acknowledged for a in copies if a.direction == "up")
+    assert p3.unacknowledged() == 1 == p3.frame().unacknowledged  # the down crossing, once
+
+
 def test_acknowledge_all_writes_one_line_per_alert_in_one_append(tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     log = AlertJournal(path)

@@ -97,6 +97,11 @@ def test_unwritable_log_is_a_one_line_config_error(tmp_path: Path) -> None:
     assert "\n" not in message
     assert f"cannot write the alert log '{blocker / 'alerts.jsonl'}'" in message
     assert "set alert_log in the config file" in message
+    # the file in the way is named (it said "File exists"), however deep the log is below it
+    assert f"('{blocker}' is a file, not a folder)" in message
+    with pytest.raises(ConfigError) as deeper:
+        AlertJournal(blocker / "a" / "b" / "alerts.jsonl")
+    assert f"('{blocker}' is a file, not a folder)" in str(deeper.value)
 
 
 def test_stdout_and_status_lines() -> None:
@@ -123,6 +128,33 @@ async def test_webhook_posts_each_alert(hook_server: tuple[str, list[dict[str, o
     assert received == [alert(0).to_dict(), alert(1, "down").to_dict()]
     assert (sink.sent, sink.failed, sink.dropped) == (2, 0, 0)
     assert sink.status_text() == "webhook: 2 sent"
+
+
+async def test_practice_alerts_are_never_posted(
+    hook_server: tuple[str, list[dict[str, object]]],
+) -> None:
+    """A terminal on a relay of the sim or a replay fires practice alerts on a live feed spec:
+    the desk's webhook never gets them."""
+    url, received = hook_server
+    sink = WebhookSink(url + "/hook", trust_env=False)
+    sink(replace(alert(0), feed="sim"))
+    sink(replace(alert(1), feed="replay"))
+    sink(replace(alert(2), feed="alpaca"))
+    await sink.aclose()
+    assert received == [replace(alert(2), feed="alpaca").to_dict()]
+
+
+def test_a_split_live_log_keeps_practice_alerts_in_the_offline_log(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    log = AlertJournal(path, split=True)
+    live, practice = replace(alert(0), feed="alpaca"), replace(alert(1), feed="sim")
+    log(live)
+    log(practice)
+    assert log.acknowledge([practice, live], T0 + 9000) == 2
+    log.close()
+    assert read_recent(path, 10) == [replace(live, acknowledged=True)]
+    assert read_recent(offline_log_path(path), 10) == [replace(practice, acknowledged=True)]
+    assert log.problem() is None and log.not_written == 0
 
 
 async def test_webhook_failures_are_counted_never_raised(

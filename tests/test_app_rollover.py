@@ -60,8 +60,8 @@ async def test_an_app_left_running_rolls_over_at_the_next_session() -> None:
         assert log.session == "2025-11-21"
         k = next(k for k, a in enumerate(log.alerts) if a.kind == "cross")
         cells = log.row_cells(k, 60)
-        assert cells_text(cells).startswith(" 11-20 11:30")
-        assert cells[1][1] == "earlier"  # not the "up" style of a crossing this session
+        assert cells_text(cells).startswith("● 11-20 11:30")  # dated, still waiting for an ack
+        assert cells[2][1] == "earlier"  # not the "up" style of a crossing this session
         # the board: returns against each name's own previous close
         board = frame.board
         assert board.find("BE").ret == 103.0 / 105.0 - 1  # type: ignore[union-attr]

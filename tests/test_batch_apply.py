@@ -9,7 +9,7 @@ import hashlib
 import random
 from collections.abc import AsyncIterator
 
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
 from feeds.levels import LevelEngine
@@ -176,6 +176,25 @@ def test_handle_batch_equals_handle_on_each_with_levels_spreads_and_estimates() 
         assert snapshot(batched.state) == snapshot(one.state)
         assert batched.status == one.status
         assert list(batched.history)[1:] == list(one.history)[1:]  # [0]: "opening", wall time
+
+
+def test_a_market_reset_inside_a_group_starts_the_rest_of_the_group_afresh() -> None:
+    """A relay restarted on an earlier session sends MarketReset among its ticks: the ticks
+    after it go to the new state, as one event at a time they do."""
+    events: list[Event] = [
+        Tick("AAA", 10.0, NEXT_OPEN),
+        Tick(RUT, 2450.0, NEXT_OPEN),
+        MarketReset(OPEN, "relay restarted"),
+        Tick("AAA", 9.0, OPEN),
+        Tick("BBB", 5.0, OPEN),
+    ]
+    one, _ = alert_pipeline(events, False)
+    for ev in events:
+        one.handle(ev)
+    batched, _ = alert_pipeline(events, False)
+    batched.handle_batch(events)
+    assert snapshot(batched.state) == snapshot(one.state)
+    assert batched.state.price("AAA") == 9.0 and batched.state.price("BBB") == 5.0
 
 
 def test_handle_batch_stops_at_the_end_of_the_feed() -> None:

@@ -550,6 +550,7 @@ def test_record_refuses_a_file_with_another_header(
             ["snapshot", "--feed", "nasdaq"],
             "unknown feed 'nasdaq' in --feed 'nasdaq'; use one of: ",
         ),
+        (["snapshot", "--feed", "natz://h:4222"], "replay:PATH, sim, tls://HOST:PORT[/PREFIX]"),
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),
         (["--anchor", "noon"], "argument --anchor: invalid choice: 'noon'"),
         (["snapshot", "--config", "/nonexistent/r2k.toml"], "config file '/nonexistent/r2k.toml'"),
@@ -772,6 +773,7 @@ def test_help_lists_every_feed_and_the_monitors_display_options(
     for name in feed_names():
         assert name in text, name
     assert "replay:PATH" in text and "alpaca[:iex|:sip]" in text
+    assert "nats://HOST:PORT[/PREFIX]" in text  # not "nats, tls" as if they were specs
     assert "--refresh HZ" in text and "--mouse" in text and "--version" in text
 
 

@@ -163,6 +163,17 @@ def test_precedence_defaults_file_env_flags(
         ("universe = 100000000\n", "universe must be at most 10,000, not 100000000"),
         ("a = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply to read; flatten them"),
         ("approach = true\n", "approach must be a number or false, not True"),
+        # the [feeds.<name>] tables have a schema too (a wrong type was an unexpected ValueError)
+        ('[feeds.sim]\ntick_rate = "x"\n', "feeds.sim.tick_rate must be a number, not 'x'"),
+        (
+            "[feeds.sim]\nbogus = 1\n",
+            "unknown key 'feeds.sim.bogus'; valid keys: start_ms, tick_rate",
+        ),
+        ("[feeds.replay]\nx = 1\n", "unknown table [feeds.replay]; valid: [feeds.alpaca]"),
+        ("[feeds.finnhub]\nmax_symbols = -1\n", "feeds.finnhub.max_symbols must be at least 0"),
+        ('[feeds.polygon]\nchannel = "hour"\n', "feeds.polygon.channel must be one of trades"),
+        ('[feeds.yahoo]\nbackfill = "no"\n', "feeds.yahoo.backfill must be true or false"),
+        ("[feeds.alpaca]\nkey = 31415926\n", "feeds.alpaca.key must be text (e.g. key = "),
     ],
 )
 def test_config_errors_are_one_line_naming_file_place_and_fix(
@@ -254,3 +265,16 @@ def test_every_file_key_is_a_setting() -> None:
 
     tables = {"alerts"}  # one table, several settings (spreads, spread_band_bp, command...)
     assert set(ConfigFile.__struct_fields__) - tables <= {f.name for f in fields(Settings)}
+
+
+def test_a_key_of_the_wrong_type_is_not_repeated_in_the_error(tmp_path: Path) -> None:
+    for text in ("[feeds.alpaca]\nsecret = 31415926\n", "[nats]\npassword = 27182818\n"):
+        with pytest.raises(ConfigError) as info:
+            load_settings(write(tmp_path, text))
+        assert "must be text" in str(info.value)
+        assert "31415926" not in str(info.value) and "27182818" not in str(info.value)
+
+
+def test_feed_tables_keep_only_the_keys_they_set(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, '[feeds.Polygon]\nkey = "k"\ndelayed = true\n'))
+    assert s.feeds == {"polygon": {"key": "k", "delayed": True}}

@@ -265,7 +265,7 @@ def test_the_new_flags_are_checked_with_one_line(
 
 
 def test_every_key_a_provider_reads_is_in_the_default_file() -> None:
-    """The [feeds.*] tables are free-form in the schema: scan the providers for their keys."""
+    """Scan the providers for the [feeds.*] keys they read."""
     pattern = re.compile(r"""(?:setting|count_setting|require_secret)\(\s*"(\w+)",\s*"(\w+)\"""")
     found: set[tuple[str, str]] = set()
     for module in (ROOT / "feeds" / "providers").glob("*.py"):
@@ -277,3 +277,11 @@ def test_every_key_a_provider_reads_is_in_the_default_file() -> None:
     found |= {("yahoo", "backfill")}  # read as config.get("backfill") beside its variable
     listed = {(name, k.key) for name, keys in FEED_SETTINGS.items() for k in keys}
     assert found - {("nats", k) for _, k in found} <= listed
+
+
+def test_every_documented_feed_key_is_in_the_feeds_schema_and_back() -> None:
+    from feeds.config import FEED_TABLES
+
+    for name, keys in FEED_SETTINGS.items():
+        assert {k.key for k in keys} == set(FEED_TABLES[name].__struct_fields__), name
+    assert set(FEED_TABLES) == {*FEED_SETTINGS, "massive"}

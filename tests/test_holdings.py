@@ -382,3 +382,11 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
         f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
     with pytest.raises(InputFileError, match=r"huge\.csv is 20 MB, more than"):
         load_holdings(p)
+
+
+def test_a_holdings_path_through_a_file_names_that_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "notes"
+    blocker.write_text("")
+    with pytest.raises(InputFileError) as info:
+        load_holdings(blocker / "h.csv")
+    assert f"('{blocker}' is a file, not a folder); check it" in str(info.value)

@@ -8,6 +8,7 @@ from tui import keys
 from tui.app import R2KApp
 from tui.screens.base import DetailScreen
 from tui.screens.main import MainScreen
+from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import Leaderboard
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.rowlist import RowList
@@ -44,6 +45,7 @@ def test_keys_live_together_never_clash_and_reserved_keys_stay_free() -> None:
         (RowList, "rows"),
         (LevelLadder, "ladder"),
         (SpreadCard, "card"),
+        (AlertLog, "alerts"),
         (Leaderboard, "filter"),
         (DetailScreen, "detail"),
     ],
@@ -56,7 +58,10 @@ def test_each_class_binds_its_scope_of_the_table(cls: type, scope: str) -> None:
 @pytest.mark.parametrize(
     ("keymap", "error"),
     [
-        ({"puase": "space"}, "[keys] has no binding id 'puase'; ids: add-level, anchor"),
+        (
+            {"puase": "space"},
+            "[keys] has no binding id 'puase'; ids: acknowledge, acknowledge-all, add-level",
+        ),
         ({"pause": "s"}, "[keys] pause = 's': 's' already runs sort; pick another key"),
         ({"sort": "q"}, "[keys] sort = 'q': 'q' already runs quit"),
         ({"pause": "f"}, "[keys] pause = 'f': 'f' already runs feed-status"),

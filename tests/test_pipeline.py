@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.frame import View
 from feeds.holdings import Constituent, Holdings
@@ -214,3 +214,57 @@ def test_the_status_history_reads_in_the_feeds_clock() -> None:
     opening, live = pipeline.status_history()
     assert (opening.state, live.state) == (FeedState.CONNECTING, FeedState.LIVE)
     assert opening.ts == live.ts == friday_open
+
+
+async def test_a_market_that_starts_over_resets_the_state_not_the_alerts():
+    """MarketReset (a relay restarted on the sim or a replay): the new run's earlier prints set
+    the board; the level's side is settled afresh by the first price (no alert for the jump
+    back), the alerts already fired stay in the history and the tick count keeps growing."""
+    later = T0 + 600_000
+    events: list[Event] = [
+        *ticks(),
+        Tick("AAA", 11.0, later, prev_close=10.0),
+        MarketReset(T0, "started over"),
+        Tick("^RUT", 2440.0, T0, prev_close=2430.0),
+        Tick("AAA", 9.9, T0, prev_close=9.5),
+    ]
+    p, alerts = await run(events)
+    f = p.frame()
+    assert f.quotes["^RUT"].last == 2440.0 and f.quotes["^RUT"].prev_close == 2430.0
+    rows = {r.symbol: r for r in f.board.rows()}
+    assert rows["AAA"].last == 9.9  # not the old run's 11.0, stamped later
+    assert rows["BBB"].last is None  # no price in the new run yet
+    assert [a.direction for a in alerts if a.kind == "cross"] == ["up"]  # none for the jump back
+    assert [a.direction for a in f.alerts if a.kind == "cross"] == ["up"]
+    assert p.state.total_ticks == len(events) - 2  # the statuses and the reset are no ticks
+
+
+class ReplayLike(Feed):
+    """A replay's clock: the data time of the last event released."""
+
+    def __init__(self) -> None:
+        super().__init__("replay:day.csv", FeedOptions())
+        self.clock = T0
+
+    def now_ms(self) -> int:
+        return self.clock
+
+    async def __aiter__(self) -> AsyncIterator[Event]:  # type: ignore[override]
+        return
+        yield
+
+
+def test_a_replay_lists_an_earlier_runs_alerts_only_once_its_clock_gets_there():
+    """A replay played again: its later days' alerts (logged by the last run) are not on the
+    screen at its first tick, and come back as the replay's clock reaches them."""
+    feed = ReplayLike()
+    p = Pipeline(feed, HOLDINGS)
+    before = AlertEvent(T0 - 86_400_000, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
+    after = AlertEvent(T0 + 3_600_000, "^RUT", 2642.0, "upside target", "up", 2643.0, "cross")
+    p.alerts.extend([after, before])  # the log's tail, newest first (feeds.setup)
+    assert p.frame().alerts == (before,)
+    feed.clock = T0 + 3_600_000
+    assert p.frame().alerts == (after, before)
+    live = Pipeline(ListFeed([]), HOLDINGS)  # a live feed's log holds nothing of the future
+    live.alerts.extend([after, before])
+    assert live.frame().alerts == (after, before)

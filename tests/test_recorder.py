@@ -94,3 +94,40 @@ def test_a_cut_row_in_another_csv_is_skipped_only_when_short(tmp_path: Path) -> 
     whole.write_text(f"ts,symbol,price\n{T0},AAA,10\n{T0 + 1},BBB,11", encoding="utf-8")
     data = load_replay(whole)
     assert data.price.tolist() == [10.0, 11.0] and data.note == ""
+
+
+@pytest.mark.parametrize("name", ["ticks.csv", "ticks.parquet"])
+def test_a_recording_under_a_file_names_that_file(tmp_path: Path, name: str) -> None:
+    from feeds.errors import InputFileError
+    from feeds.recorder import open_recorder
+
+    blocker = tmp_path / "notes"
+    blocker.write_text("")
+    with pytest.raises(InputFileError) as info:
+        open_recorder(blocker / name)
+    assert f"('{blocker}' is a file, not a folder)" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["ticks.csv", "ticks.parquet"])
+def test_a_recording_that_never_got_a_tick_leaves_no_file(tmp_path: Path, name: str) -> None:
+    """A refused key or no network: the header-only file replayed nothing, and a Parquet one
+    refused the same command once the key was fixed ("cannot be appended to")."""
+    from feeds.recorder import open_recorder
+
+    rec = open_recorder(tmp_path / name)
+    rec.close()
+    assert rec.discarded and sorted(tmp_path.iterdir()) == []
+    again = open_recorder(tmp_path / name)  # the same command works again
+    again.write(tick(0))
+    again.close()
+    assert not again.discarded and (tmp_path / name).exists()
+
+
+def test_an_existing_csv_is_kept_even_without_a_new_tick(tmp_path: Path) -> None:
+    path = tmp_path / "ticks.csv"
+    with Recorder(path) as rec:
+        rec.write(tick(0))
+    before = path.read_bytes()
+    rec = Recorder(path)
+    rec.close()
+    assert not rec.discarded and path.read_bytes() == before

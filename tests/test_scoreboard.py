@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from feeds.analytics import Breadth
@@ -16,13 +18,19 @@ from feeds.feed import Feed, FeedOptions
 from feeds.holdings import Constituent, Holdings
 from feeds.pipeline import Pipeline
 from feeds.scoreboard import (
+    Adder,
+    DailySeries,
     RecordHighs,
+    Scoreboard,
     Streak,
+    YtdMovers,
+    elapsed,
     outperformance_streak,
     period_bases,
     period_returns,
     record_high_streak,
     spread_returns,
+    ytd_movers,
 )
 
 # NYSE sessions from the last of 2025 to 2026-02-03 (a Tuesday); MLK day (01-19) is a holiday
@@ -130,18 +138,75 @@ def test_a_tie_ends_every_streak() -> None:
 def test_record_high_streak_by_hand() -> None:
     highs = list(zip(DAYS, [100.0, 105.0, 103.0, 106.0, 107.0, 108.0], strict=False))
     # 105 (a record), 103 (not), then 106, 107, 108 each above everything before
-    assert record_high_streak(highs) == RecordHighs("^RUT", 3, 108.0, DAYS[5], DAYS[0])
-    # the current session counts once it has made a new high, and not before
-    assert record_high_streak(highs, ("2026-01-02", 108.5)).sessions == 4
-    assert record_high_streak(highs, ("2026-01-02", 107.5)).sessions == 3
+    # four record sessions in 2025 (105, 106, 107, 108), the last one the latest session
+    assert record_high_streak(highs) == RecordHighs("^RUT", 3, 108.0, DAYS[5], DAYS[0], 4, 0)
+    # the current session counts once it has made a new high, and not before; a new year's
+    # first session starts the year's count
+    new_year = record_high_streak(highs, ("2026-01-02", 108.5))
+    assert (new_year.sessions, new_year.this_year, new_year.sessions_since) == (4, 1, 0)
+    none_yet = record_high_streak(highs, ("2026-01-02", 107.5))
+    assert (none_yet.sessions, none_yet.this_year, none_yet.sessions_since) == (3, 0, 1)
     # a completed session without a new high ends it; a later new high starts again at 1
     lower = [*highs, ("2025-12-26", 107.0)]
-    assert record_high_streak(lower).sessions == 0
+    assert record_high_streak(lower) == RecordHighs("^RUT", 0, 108.0, DAYS[5], DAYS[0], 4, 1)
+    assert record_high_streak(lower, ("2025-12-29", 107.5)).sessions_since == 2
+    assert record_high_streak(lower, ("2025-12-29", 109.0)).this_year == 5
     assert record_high_streak(lower, ("2026-01-02", 109.0)) == RecordHighs(
-        "^RUT", 1, 109.0, "2026-01-02", DAYS[0]
+        "^RUT", 1, 109.0, "2026-01-02", DAYS[0], 1, 0
     )
+    # the distance to the record, in points and as a fraction of it
+    below = replace(record_high_streak(highs), last=102.6)
+    assert below.distance == pytest.approx(-5.4) and below.distance_pct == pytest.approx(-0.05)
+    assert RecordHighs().distance is None and replace(below, last=None).distance_pct is None
     assert record_high_streak(highs[:1]).sessions == 0  # the first session beats nothing
     assert record_high_streak([]) == RecordHighs("^RUT")
+
+
+def test_elapsed_in_a_traders_words() -> None:
+    assert elapsed("2026-01-02", "2026-01-03") == "1 day"
+    assert elapsed("2026-01-02", "2026-01-15") == "13 days"
+    assert elapsed("2026-01-02", "2026-02-01") == "4 weeks"
+    assert elapsed("2026-01-02", "2026-08-01") == "6 months"
+    assert elapsed("2025-01-02", "2026-01-10") == "1 year"
+    assert elapsed("2024-07-28", "2026-01-10") == "over a year"
+    assert elapsed("2023-07-28", "2026-01-10") == "over 2 years"
+
+
+def test_the_streaks_context() -> None:
+    def context(streak: Streak, since: str | None = "2021-11-18") -> str:
+        board = Scoreboard(
+            "2026-11-27", False, {}, {}, streak, RecordHighs(since=since), Breadth(0, 0, 0),
+            0, None, None, DailySeries("^RUT"),
+        )  # fmt: skip
+        return board.streak_context()
+
+    run = Streak("^RUT", 10, 10, "2023-07-28", "2026-11-13", "2026-11-27")
+    assert context(run) == "the longest in over 3 years (since 2023-07-28)"
+    assert context(replace(run, longest_since="2026-11-03")) == "the longest since 2026-11-03"
+    record = replace(run, longest_since=None)
+    assert context(record) == "the longest in the history (from 2021-11-18)"
+    assert context(replace(run, longest_since=None), None) == "the longest in the history"
+    assert context(replace(run, sessions=1, longest_since=None)) == ""  # one session: no record
+    assert context(Streak(end="2026-11-27")) == ""  # a tie
+
+
+def test_ytd_movers_by_hand() -> None:
+    nan = float("nan")
+    symbols = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
+    weights = np.array([0.04, 0.02, 0.01, 0.03, nan, 0.01])
+    rets = np.array([0.25, 0.60, -0.30, -0.10, 0.50, nan])
+    m = ytd_movers(symbols, [s.lower() for s in symbols], weights, rets, 2000.0, 2100.0, n=2)
+    # bp: AAA 100, BBB 120, CCC -30, DDD -30 (EEE has no weight, FFF no YTD return)
+    assert [a.symbol for a in m.adders] == ["BBB", "AAA"]
+    assert [a.points for a in m.adders] == pytest.approx([24.0, 20.0])  # x 2000 / 10,000
+    assert m.adders[0] == Adder("BBB", "bbb", pytest.approx(120.0), pytest.approx(24.0), 0.6, 0.02)
+    assert [a.symbol for a in m.detractors] == ["DDD", "CCC"]  # the same bp: the later first
+    assert m.over_a_point == 2 and m.index_points == pytest.approx(100.0)
+    assert m.weight_up == pytest.approx(0.06 / 0.10)  # AAA, BBB of AAA..DDD
+    # no index base: contributions in bp only, no point count
+    m = ytd_movers(symbols, symbols, weights, rets, None)
+    assert m.adders[0].points is None and m.over_a_point is None and m.index_points is None
+    assert ytd_movers([], [], np.zeros(0), np.zeros(0), 2000.0) == YtdMovers(over_a_point=0)
 
 
 # --- through the pipeline -----------------------------------------------------------------------
@@ -243,6 +308,20 @@ async def test_the_pipeline_scoreboard_by_hand() -> None:
         True,
     )
     assert sb.holdings.age_days == 90  # 2025-11-05 to 2026-02-03: older than 45 days
+    # ui11: records this year (01-30, 02-02), one session since (today's 2140 is none), and
+    # 20 points (-0.93 %) below the record 2160
+    r = sb.record_highs
+    assert (r.this_year, r.sessions_since, r.last) == (2, 1, 2140.0)
+    assert r.distance == pytest.approx(-20.0) and r.distance_pct == pytest.approx(2140 / 2160 - 1)
+    # movers: the weights stay as of 2025-11-05 (no ^RUT close then, 4 % of the index priced);
+    # AAA 0.02 x +10 % = 20 bp = 4 points of 2000, BBB 0.01 x -5 % = -5 bp = -1 point
+    m = sb.movers
+    assert [(a.symbol, a.name) for a in m.adders] == [("AAA", "Alpha")]
+    assert m.adders[0].bp == pytest.approx(20.0) and m.adders[0].points == pytest.approx(4.0)
+    assert [a.symbol for a in m.detractors] == ["BBB"]
+    assert m.detractors[0].points == pytest.approx(-1.0)
+    assert m.over_a_point == 1 and m.index_points == pytest.approx(140.0)
+    assert m.weight_up == pytest.approx(0.5)  # AAA's 0.02 of the 0.04 with a YTD return
 
 
 async def test_a_session_counts_once_its_close_is_known() -> None:

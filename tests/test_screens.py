@@ -360,7 +360,7 @@ async def test_earlier_alerts_are_dated_and_this_runs_are_timed() -> None:
     async with host.run_test(size=(100, 30)) as pilot:
         panel = host.screen.query_one("#alerts")
         rows = [panel.render_line(y).text for y in range(2)]  # type: ignore[attr-defined]
-        assert rows[0].startswith(" 11:28:00") and rows[1].startswith(" 11-17 11:30")
+        assert rows[0].startswith("● 11:28:00") and rows[1].startswith("● 11-17 11:30")
         panel.focus()
         await pilot.press("enter")
         assert [m.price for m in host.of(messages.OpenLevel)] == [2450.0]

@@ -12,13 +12,24 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
 from feeds.levels import LevelState
-from tests.frames import MONDAY_MS, ScreenHost, alert, make_frame
+from tests.frames import (
+    MONDAY_MS,
+    STALE,
+    ScreenHost,
+    alert,
+    alert_frame,
+    board,
+    make_frame,
+    scoreboard,
+)
 from tests.tui_fakes import NOW_MS, load, make_pipeline
 from tui.app import R2KApp
 from tui.screens.add_level import AddLevelScreen
@@ -27,7 +38,9 @@ from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
+from tui.screens.scoreboard import ScoreboardScreen
 from tui.screens.spread import SpreadScreen
+from tui.widgets.alert_log import AlertLog
 
 Snap = Callable[..., bool]
 T0 = NOW_MS - 61_000  # the feed-status history's first change
@@ -154,6 +167,79 @@ class TestDialogs:
 
         host = ScreenHost(AddLevelScreen())
         assert snap_compare(host, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestScoreboard:
+    """Y: the year-to-date story (tests/frames.py's known numbers), and on the monitor the
+    holdings in use, flagged when stale, and a history download under way."""
+
+    @staticmethod
+    def host(**kw: Any) -> ScreenHost:
+        return ScreenHost(
+            ScoreboardScreen(), lambda view: make_frame(view, scoreboard=scoreboard(**kw))
+        )
+
+    def test_80x24(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(80, 24))
+
+    def test_100x30(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(100, 30))
+
+    def test_200x50(self, snap_compare: Snap) -> None:
+        assert snap_compare(self.host(), terminal_size=(200, 50))
+
+    def test_downloading_with_stale_holdings_80x24(self, snap_compare: Snap) -> None:
+        host = self.host(progress=("YTD anchors", 12, 98), holdings=STALE, unknown=212)
+        assert snap_compare(host, terminal_size=(80, 24))
+
+    def test_monitor_stale_holdings_and_download_100x30(self, snap_compare: Snap) -> None:
+        def frame(view: View) -> Frame:
+            sb = scoreboard(progress=("YTD anchors", 12, 98), holdings=STALE, unknown=212)
+            b = board(view, coverage=0.994)
+            return make_frame(view, board=b, scoreboard=sb, anchor="ytd")
+
+        assert snap_compare(ScreenHost(MainScreen(), frame), terminal_size=(100, 30))
+
+
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+class AlertPanelHost(App[None]):
+    """The alert panel alone, filling the terminal: every row of tests/frames.alert_rows."""
+
+    CSS_PATH = ScreenHost.CSS_PATH
+
+    def compose(self) -> ComposeResult:
+        yield AlertLog(id="alerts", classes="panel")
+
+    def on_mount(self) -> None:
+        panel = self.query_one(AlertLog)
+        panel.styles.height = "1fr"
+        panel.border_title = "Alerts · ● 3 to acknowledge: x one, X all"
+        panel.show(alert_frame())
+        panel.focus()
+
+
+class TestAlerts:
+    """Issue 10: levels confirmed on a bar's close (one awaiting it), a muted level, the alert
+    panel's marks (waiting, acknowledged, busted, muted, a spread's in bp), the count waiting in
+    the status bar, the card's nearest spread thresholds and the spread drilldown's list."""
+
+    @pytest.mark.parametrize("size", [(60, 20), (80, 24), (100, 30), (200, 50)], ids=_size)
+    def test_monitor(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        """Another day's data (the sim replaying Friday): the longest status line."""
+        host = ScreenHost(MainScreen(), lambda view: alert_frame(view, wall_ms=MONDAY_MS))
+        assert snap_compare(host, terminal_size=size)
+
+    @pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=_size)
+    def test_alert_panel(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        assert snap_compare(AlertPanelHost(), terminal_size=size)
+
+    @pytest.mark.parametrize("size", [(80, 24), (100, 40)], ids=_size)
+    def test_spread_drilldown(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        host = ScreenHost(SpreadScreen(), lambda view: alert_frame(view))
+        assert snap_compare(host, terminal_size=size)
 
 
 class TestApp:

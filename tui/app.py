@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Input
@@ -28,19 +28,14 @@ from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from tui import fmt, keys, messages, palette
 from tui.controller import DEFAULT_REFRESH_HZ, Controller
-from tui.screens.add_level import AddLevelScreen
+from tui.routes import Routes
 from tui.screens.base import FrameScreen
-from tui.screens.constituent import ConstituentScreen
-from tui.screens.feed_status import FeedStatusScreen
-from tui.screens.help import HelpScreen
-from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
-from tui.screens.spread import SpreadScreen
 
 WATCHDOG_INTERVAL_S = 1.0
 
 
-class R2KApp(App[None]):
+class R2KApp(Routes):
     """Live monitor of the Russell 2000 vs S&P 500 rotation."""
 
     CSS_PATH = "styles/app.tcss"
@@ -211,12 +206,6 @@ class R2KApp(App[None]):
             self.show_now(charts=True)
         self.notify("Figures paused: p resumes" if paused else "Figures live", timeout=2)
 
-    def on_open_constituent(self, message: messages.OpenConstituent) -> None:
-        self.push_screen(ConstituentScreen(message.symbol))
-
-    def on_open_level(self, message: messages.OpenLevel) -> None:
-        self.push_screen(LevelScreen(message.price))
-
     def on_add_level(self, message: messages.AddLevel) -> None:
         if self.controller.add_level(message.level):
             self.show_now(charts=False)
@@ -224,6 +213,18 @@ class R2KApp(App[None]):
     def on_remove_level(self, message: messages.RemoveLevel) -> None:
         if self.controller.remove_level(message.price):
             self.show_now(charts=False)
+
+    # ui10 (issue 10): mutes and acknowledgements
+    def on_toggle_mute(self, message: messages.ToggleMute) -> None:
+        if self.controller.toggle_mute(message.symbol, message.level):
+            self.show_now(charts=False)
+
+    def on_acknowledge(self, message: messages.Acknowledge) -> None:
+        if self.controller.acknowledge(message.alert):
+            self.show_now(charts=False)
+
+    def action_acknowledge_all(self) -> None:
+        self.on_acknowledge(messages.Acknowledge(None))
 
     # --- actions (the binding table's app scope) ------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -246,27 +247,9 @@ class R2KApp(App[None]):
     def action_toggle_bell(self) -> None:
         self.controller.toggle_bell()
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.keymap))
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "+" is a priority key (see tui.keys); typed in a box (the filter, a dialog) it is text
         return not (action == "add_level" and isinstance(self.focused, Input))
-
-    def action_add_level(self) -> None:
-        self.push_screen(AddLevelScreen())
-
-    def action_feed_status(self) -> None:
-        if not isinstance(self.screen, FeedStatusScreen):
-            self.push_screen(FeedStatusScreen())
-
-    on_open_feed_status = action_feed_status  # a click on the status bar (with --mouse)
-
-    def action_open_spread(self) -> None:
-        self.push_screen(SpreadScreen())
-
-    on_open_spread = action_open_spread  # the spread card's Enter (messages.OpenSpread)
 
     # --- command palette ---------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -34,15 +34,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}; see '{self.prog} --help'")
 
 
-#: How each feed is named on the command line (the others take no argument).
-FEED_FORMS = {"replay": "replay:PATH", "alpaca": "alpaca[:iex|:sip]"}
-
-
 def feed_list() -> str:
     """Every feed the registry knows, as ``--feed`` takes it (so --help never misses one)."""
-    from feeds.feed import feed_names
+    from feeds.feed import spec_forms
 
-    return ", ".join(FEED_FORMS.get(n, n) for n in feed_names())
+    return spec_forms()
 
 
 def _version() -> str:
@@ -438,9 +434,11 @@ def run(argv: Sequence[str] | None) -> int:
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")
         return run_record(settings, duration, out)
     if command == "relay":
+        from tui.headless import feed_exit_status
         from tui.relay import run_relay
 
-        return run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
+        relay = run_relay(settings, duration, nats=ns.nats, prefix=ns.prefix, embedded=ns.embedded)
+        return feed_exit_status(relay)  # 3 and the reason when its upstream failed
     return run_app(settings)
 
 

@@ -53,6 +53,17 @@ def warn(notify: Notify, text: str, title: str, *, severity: str, timeout: float
     notify(fmt.clean(text, 300), title=title, severity=severity, timeout=timeout, markup=False)
 
 
+def _waits_for_nobody(alert: AlertEvent) -> str:
+    """Why ``x`` on this alert acknowledged nothing."""
+    if alert.acknowledged:
+        return "Already acknowledged"
+    if alert.muted:
+        return "A muted level's alerts wait for no acknowledgement"
+    if alert.kind == "cross":
+        return "Already acknowledged"  # since the panel last drew it
+    return "Only crossings wait for an acknowledgement"
+
+
 class AlertNotices:
     """Crossing (and busted) toasts, the bell and desktop notifications, and the failing-sink
     warning, from each frame. ``methods`` is the config's ``notify`` (toast, bell, osc9,
@@ -331,6 +342,8 @@ class Controller:
             )
         else:
             n = self.alerts.acknowledge(alert_key(alert))
+            if not n:
+                self.notify(_waits_for_nobody(alert), timeout=3, markup=False)
         return n > 0
 
     def _tell(self, change: Change | None) -> bool:

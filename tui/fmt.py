@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from feeds.delivery import is_spread, level_text
 from feeds.events import FeedState
 from feeds.levels import AlertEvent, LevelState
 from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
 from feeds.timefmt import exchange_time
+
+if TYPE_CHECKING:
+    from feeds.frame import LevelView
 
 DASH = "—"  # shown for an unknown value (never a zero, which would read as a fact)
 UP, DOWN, FLAT = "▲", "▼", "·"
@@ -111,8 +115,9 @@ def clock(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%H:%M:%S") if ts_ms > 0 else "--:--:--"
 
 
-def day(ts_ms: int) -> str:
-    return exchange_time(ts_ms).strftime("%a %d %b") if ts_ms > 0 else ""
+def day(ts_ms: int, *, weekday: bool = True) -> str:
+    """The exchange (New York) day: "Fri 27 Nov", or "27 Nov" (``weekday=False``)."""
+    return exchange_time(ts_ms).strftime("%a %d %b" if weekday else "%d %b") if ts_ms > 0 else ""
 
 
 def same_day(a_ms: int, b_ms: int) -> bool:
@@ -223,6 +228,24 @@ LEVEL_STATE: dict[LevelState, tuple[str, str, str]] = {
     LevelState.APPROACHING: ("approaching", "near", "warn"),
     LevelState.CROSSED_UP: ("▲ crossed up", "▲ up", "up"),
     LevelState.CROSSED_DOWN: ("▼ crossed down", "▼ dn", "down"),
+}
+
+
+def level_state(lv: LevelView) -> tuple[str, str, str]:
+    """(long text, short text, sign class) of a level's state: :data:`LEVEL_STATE`, or, for a
+    bar-confirmed level with the price past it, that it awaits the bar's close (▲ when the price
+    is above the level: the crossing would be up)."""
+    if lv.awaiting_close:
+        arrow = UP if lv.distance is not None and lv.distance < 0 else DOWN
+        return f"{arrow} awaits close", f"{arrow}wait", "warn"
+    return LEVEL_STATE[lv.state]
+
+
+#: What confirms a crossing, by a level's ``confirm`` (the level drilldown says it in words).
+CONFIRM_WORDS = {
+    "tick": "any print beyond the level (tick)",
+    "1m": "a one-minute bar closing beyond the level (1m, New York clock)",
+    "5m": "a five-minute bar closing beyond the level (5m, New York clock)",
 }
 
 #: The one sign convention for a level's distance, said wherever a distance is shown.

@@ -119,7 +119,7 @@ def warn_holdings(pipeline: Pipeline, sink: StatusLineSink | None = None) -> Non
         (sink or StatusLineSink()).warning(summary)
 
 
-def _exit_status(pipeline: Pipeline) -> int:
+def feed_exit_status(pipeline: Pipeline) -> int:
     """0, or EXIT_FEED_ERROR after the one line that says why (the last line on stderr)."""
     reason = pipeline.feed_error()
     if reason is None:
@@ -138,7 +138,7 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
     if warning:
         status.warning(warning)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
-    return _exit_status(pipeline) or code  # a feed error (3) says more than output lost (4)
+    return feed_exit_status(pipeline) or code  # a feed error (3) says more than output lost (4)
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
@@ -153,8 +153,10 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
     path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # ytd11: + .parquet
-    sys.stderr.write(f"r2k: recorded {rows:,} ticks to {clean(str(path), 500)}\n")
-    return _exit_status(pipeline) or code
+    discarded = isinstance(feed, RecordingFeed) and feed.recorder.discarded
+    kept = "; no file kept at" if discarded else " to"  # none made for a run without a tick
+    sys.stderr.write(f"r2k: recorded {rows:,} ticks{kept} {clean(str(path), 500)}\n")
+    return feed_exit_status(pipeline) or code
 
 
 def run_snapshot(
@@ -180,7 +182,7 @@ def run_snapshot(
     else:
         stream.write(snapshot_text(frame, pipeline, TEXT_TOP if top is None else top))
     stream.flush()
-    return _exit_status(pipeline) or code
+    return feed_exit_status(pipeline) or code
 
 
 def _num(x: float | None) -> float | None:

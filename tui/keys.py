@@ -16,8 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,8 @@ SCOPES: dict[str, str] = {
     "app": "Everywhere",
     "main": "Monitor",
     "rows": "Lists: board, levels, alerts",
-    "ladder": "Levels",
+    "ladder": "Levels (and spread thresholds in the spread drilldown)",
+    "alerts": "Alert panel",
     "card": "Spread card",
     "filter": "Filter box",
     "detail": "Drilldowns",
@@ -126,6 +131,27 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,
             palette="Bell on/off",
         ),
+        # >>> ui11 (issue 11): the year-to-date scoreboard
+        Key(
+            "scoreboard",
+            "Y",
+            "open_scoreboard",
+            "YTD",
+            "the year to date: streak, records, breadth, movers",
+            show=False,  # the board's breadth line names it (the footer is full at 80 columns)
+            palette="Scoreboard (year to date)",
+        ),
+        # <<< ui11
+        # ui10: from any screen, so the status bar's count clears without going to the panel
+        Key(
+            "acknowledge-all",
+            "X",
+            "acknowledge_all",
+            "Ack all",
+            "acknowledge every alert waiting (the status bar's ⚑ count)",
+            show=False,
+            palette="Acknowledge all alerts",
+        ),
     ),
     "main": (
         Key(
@@ -165,7 +191,29 @@ TABLE: dict[str, tuple[Key, ...]] = {
         Key("first-row", "home", "edge(0)", "First row", show=False),
         Key("last-row", "end", "edge(1)", "Last row", show=False),
     ),
-    "ladder": (Key("remove-level", "delete,x", "remove_level", "Remove", "a level you added"),),
+    "ladder": (
+        Key("remove-level", "delete,x", "remove_level", "Remove", "a level you added"),
+        # ui10: spread thresholds are muted in the spread drilldown's list (d), not on the card
+        Key(
+            "mute",
+            "m",
+            "toggle_mute",
+            "Mute",
+            "mute/unmute: still logged, no toast, bell or notification",
+        ),
+    ),
+    # ui10 (issue 10): the alert panel
+    "alerts": (
+        Key("acknowledge", "x", "acknowledge", "Ack", "acknowledge the alert under the cursor"),
+        Key(
+            "mute-alert",
+            "m",
+            "mute_alert",
+            "Mute level",
+            "mute/unmute the level of the alert under the cursor",
+            show=False,
+        ),
+    ),
     "card": (Key("open-spread", "enter", "open", "Open", "the spread drilldown"),),
     "filter": (
         Key(
@@ -207,7 +255,13 @@ def effective(key: Key, keymap: Mapping[str, str]) -> str:
 
 
 #: Scopes whose keys are live together (the app's with each screen's and widget's).
-_TOGETHER = (("app", "main", "rows"), ("app", "main", "ladder"), ("app", "main", "card"))
+_TOGETHER = (
+    ("app", "main", "rows"),
+    ("app", "main", "ladder"),
+    ("app", "main", "card"),
+    ("app", "main", "rows", "alerts"),  # ui10: the alert panel
+    ("app", "detail", "rows", "ladder"),  # ui10: the spread drilldown's thresholds
+)
 
 
 def check_keymap(keymap: Mapping[str, str]) -> None:
@@ -237,3 +291,17 @@ def check_keymap(keymap: Mapping[str, str]) -> None:
                 raise ValueError(
                     f"[keys] {binding_id} = {value!r}: {name!r} is kept for {RESERVED[name]}"
                 )
+
+
+# ui10 (issue 10): the keys a panel's hint names ("x one, X all") follow the user's remaps
+def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
+    """The first key (Textual's name) that runs ``binding_id`` after ``keymap``'s remaps. Raises
+    StopIteration for an id the table does not have (a programming error)."""
+    return effective(next(k for _, k in all_keys() if k.id == binding_id), keymap).split(",")[0]
+
+
+def display(app: App[Any], binding_id: str) -> str:
+    """How the footer writes :func:`key_of` ``binding_id`` on ``app`` (its ``keymap`` attribute
+    holds the remaps; an app without one has none): "x", "X", "del"."""
+    keymap: Mapping[str, str] = getattr(app, "keymap", None) or {}
+    return app.get_key_display(Binding(key_of(binding_id, keymap), ""))

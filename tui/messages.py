@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from feeds.levelinput import LevelInput
+from feeds.levels import AlertEvent
 
 
 @dataclass
@@ -91,3 +92,37 @@ class RemoveLevel(Message):
 @dataclass
 class FrameWanted(Message):
     """A screen appeared (pushed, or back on top): send it a frame with charts now."""
+
+
+# >>> ui11 (issue 11)
+@dataclass
+class OpenScoreboard(Message):
+    """Open the year-to-date scoreboard (returns by period, streak, records, YTD breadth, the
+    members adding most, ^RUT's daily chart)."""
+
+
+# <<< ui11
+
+
+# >>> ui10 (issue 10): mute and acknowledge
+
+
+@dataclass
+class ToggleMute(Message):
+    """Mute the level at ``level`` of ``symbol`` (``^RUT``: index points; a spread such as
+    ``RUT-SPX``: basis points), or unmute it; saved. A toggle, not a value: the level's state in
+    the engine is the truth, so two quick presses mute then unmute, in order."""
+
+    symbol: str
+    level: float
+
+
+@dataclass
+class Acknowledge(Message):
+    """Acknowledge ``alert`` (an alert of the frame's list), or every alert waiting for it
+    (None); kept in the durable log."""
+
+    alert: AlertEvent | None
+
+
+# <<< ui10

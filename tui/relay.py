@@ -27,6 +27,8 @@ from feeds.timefmt import iso_ms
 if TYPE_CHECKING:
     from feeds.feed import Feed
     from feeds.holdings import Holdings
+    from feeds.pipeline import Pipeline
+    from feeds.relay.publisher import Relay
     from feeds.relay.server import NatsServer
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -86,7 +88,10 @@ def run_relay(
     nats: str | None,
     prefix: str | None,
     embedded: bool,
-) -> int:
+) -> Pipeline:
+    """Publish ``settings.feed`` until ``duration`` s pass or a signal stops it; returns the
+    relay's pipeline, whose feed error (a refused key, never connected) the exit status tells.
+    Raises KeyboardInterrupt after a clean stop on Ctrl+C, R2KError on a usage error."""
     if settings.feed_name in NATS_FEEDS:
         raise RelayUsageError(
             "r2k relay --feed must be an upstream (sim, replay:PATH, a provider), not a relay"
@@ -98,11 +103,13 @@ def run_relay(
     server = _start_embedded(link) if embedded else None
     try:
         say_line(f"terminals: r2k --feed {link.display}")
-        asyncio.run(_serve(feed, link, holdings, settings, env, duration))
+        relay, interrupted = asyncio.run(_serve(feed, link, holdings, settings, env, duration))
     finally:
         if server is not None:
             server.stop()
-    return 0
+    if interrupted:
+        raise KeyboardInterrupt  # Ctrl+C: status 130, like every command
+    return relay.pipeline
 
 
 async def _serve(
@@ -112,7 +119,9 @@ async def _serve(
     settings: Settings,
     env: dict[str, str],
     duration: float | None,
-) -> None:
+) -> tuple[Relay, bool]:
+    """Publish until ``duration`` s pass or a signal stops it: (the relay, whether Ctrl+C did;
+    SIGTERM or SIGHUP is a normal stop)."""
     from feeds.relay.publisher import Relay
 
     relay = Relay(
@@ -125,11 +134,20 @@ async def _serve(
     relay.pipeline.status_sinks.append(StatusLineSink())
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    interrupted = []
+
+    def on_interrupt() -> None:
+        interrupted.append(True)
+        if task is not None:
+            task.cancel()
+
     if task is not None:
         # a terminal closing the pane sends SIGTERM/SIGHUP: stop cleanly (and stop --embedded)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
         async with asyncio.timeout(duration):
             await relay.run()
@@ -140,3 +158,4 @@ async def _serve(
             f"stopped: {relay.published_ticks:,} ticks in {relay.seq:,} batches published, "
             f"{relay.dropped_batches:,} batches dropped"
         )
+    return relay, bool(interrupted)

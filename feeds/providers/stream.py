@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from feeds.errors import os_reason
 from feeds.events import Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.providers.backoff import Backoff
@@ -71,19 +72,6 @@ def host_of(url: str) -> str:
         return "the configured URL"
     host = parts.hostname or "?"
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def os_reason(exc: OSError) -> str:
-    """Why a connection attempt failed, in the system's words (name lookup, refused...)."""
-    import os
-    import socket
-
-    if isinstance(exc, socket.gaierror):
-        return f"name lookup failed ({exc.strerror or exc})"
-    if exc.errno and exc.errno > 0:
-        # asyncio's own text ("Connect call failed ('127.0.0.1', 9)") hides the cause
-        return os.strerror(exc.errno)
-    return str(exc.strerror or exc)
 
 
 class StreamFeed(Feed):

@@ -8,7 +8,10 @@ own levels, alerts and log: only market data crosses the wire.
 Sequence numbers make every loss visible. A batch whose number skips ahead (a slow terminal, a
 NATS outage) is shown in the status ("missed 3 batches ...") and the board is resynchronised from
 the relay's next snapshot: a symbol takes the snapshot's value only when that is newer than what
-the terminal already applied, so nothing is rolled back and nothing stays wrong.
+the terminal already applied, so nothing is rolled back and nothing stays wrong. A relay run
+(its *epoch*) that starts with its feed's clock well behind the last run's (the sim or a replay
+started again) has started its market over: the terminal resets its board to it (a
+:class:`~feeds.events.MarketReset`), where the old run's later prints would outrank every new one.
 
 The status line shows both links: the NATS connection and the upstream's state as the relay
 reports it. No heartbeat from the relay for ``heartbeat_timeout`` seconds shows STALE, never
@@ -20,18 +23,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.events import Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.relay import codec
 from feeds.relay.link import resolve
 from feeds.relay.subjects import DEFAULT_PREFIX
 from feeds.relay.tasks import cancel_all
+from feeds.timefmt import exchange_time
 
 DEFAULT_SHARDS = 32  # until the relay's info says otherwise
+#: a restarted relay whose feed clock is this far behind the last run's (ms) started its market
+#: over (the sim, a replay): the board is reset, not left to outrank the new run's prints.
+#: Clocks of live feeds never go back by this much (it covers skew between relay machines).
+REWIND_MS = 5_000
 _UNSET = -1
 
 
@@ -66,6 +75,8 @@ class NatsFeed(Feed):
         # --- relay and upstream, as last reported
         self.upstream = FeedStatus(FeedState.CONNECTING, "waiting for the relay")
         self.upstream_label = ""
+        #: the kind of feed the relay reads ("sim", "replay", "alpaca"...; "" until it says)
+        self.upstream_kind = ""
         self.relay_info: dict[str, Any] = {}
         self._shards = DEFAULT_SHARDS
         # --- the NATS link
@@ -73,6 +84,8 @@ class NatsFeed(Feed):
         self._ever_up = False
         self.fatal = ""  # a problem retrying cannot fix (shown as ERROR)
         self.link_error = ""  # the last error NATS reported on a working link
+        self.link_attempts = 0  # connection attempts to NATS that failed (the feed's reconnects)
+        self._retry_at = 0  # epoch ms of the client's next attempt while the link is down
         self.link_detail = f"connecting to NATS at {self.link.url}"
         self._link_since = time.monotonic()
         # --- sequence tracking (one relay run = one epoch)
@@ -95,6 +108,9 @@ class NatsFeed(Feed):
         self.synced = asyncio.Event()
         # --- the relay's feed clock
         self._clock: tuple[int, float] | None = None  # (feed ms, monotonic at receipt)
+        #: the latest time this run's data reached (batch clocks, stored ticks): a new run
+        #: starting well before it rewound (REWIND_MS)
+        self._newest_ms = 0
         self._clock_rate = 1.0
         self._reported: tuple[FeedState, str] | None = None
         #: end-to-end latency samples (ms from the relay receiving a batch's first event)
@@ -161,9 +177,12 @@ class NatsFeed(Feed):
             await self._fetch_snapshot()
 
         async def error(e: Exception) -> None:
-            text = self.link.redact(" ".join(f"{type(e).__name__} {e}".split()))
+            text = self.link.error_text(e)
             if "Authorization" in text or "authentication" in text.lower():
-                text = "the server refused the login; check user/password/token/creds [nats]"
+                text = (
+                    f"NATS at {self.link.url}: the server refused the login; "
+                    "check user/password/token/creds [nats]"
+                )
             nc = self._nc
             if nc is not None and nc.is_connected:
                 # the link is up (a slow-consumer drop shows as a gap; a permissions error here)
@@ -171,7 +190,9 @@ class NatsFeed(Feed):
                 self._report()
                 return
             verb = "reconnecting" if self._ever_up else "retrying"
-            self._link_down(f"NATS at {self.link.url}: {text}; {verb}")
+            self.link_attempts += 1  # the client calls this once per failed attempt
+            self._retry_at = int((time.time() + self.reconnect_wait) * 1000)
+            self._link_down(f"{text}; {verb}")
 
         self._nc = await self.link.connect(
             "r2k terminal",
@@ -193,6 +214,7 @@ class NatsFeed(Feed):
 
     def _link_ok(self) -> None:
         self.link_up = self._ever_up = True
+        self.link_error = ""  # what went wrong on the last connection (its EOF) is over
         self.link_detail = f"connected to NATS at {self.link.url}"
         self._link_since = time.monotonic()
         self._report()
@@ -242,8 +264,15 @@ class NatsFeed(Feed):
         if self.missed_batches and state is FeedState.LIVE:
             detail += f" ({_plural(self.missed_batches, 'batch')} missed so far, resynced)"
         if self.link_error and self.link_up:
-            detail += f"; NATS: {self.link_error}"
-        return dataclasses.replace(up, state=state, detail=detail, ts=int(time.time() * 1000))
+            detail += f"; {self.link_error}"
+        return dataclasses.replace(
+            up,
+            state=state,
+            detail=detail,
+            ts=int(time.time() * 1000),
+            reconnects=self.link_attempts,
+            retry_at=0 if self.link_up else self._retry_at,
+        )
 
     def _report(self) -> None:
         if self._ended:
@@ -267,9 +296,16 @@ class NatsFeed(Feed):
         seq = batch.seq
         if batch.epoch != self.epoch:
             restarted = self.epoch is not None
+            rewound = restarted and batch.feed_ms < self._newest_ms - REWIND_MS
             self._new_epoch(batch.epoch)
+            if rewound:
+                when = exchange_time(batch.feed_ms).strftime("%H:%M:%S ET %a %d %b")
+                reason = f"relay restarted; its feed started over at {when}: board reset"
+                self._queue.put_nowait([MarketReset(batch.feed_ms, reason)])
             if restarted:
-                self._begin_sync("relay restarted; syncing its board", FeedState.STALE)
+                self._begin_sync(
+                    reason if rewound else "relay restarted; syncing its board", FeedState.STALE
+                )
                 self._spawn_fetch()
             self._sync_need = seq - 1
         elif self.last_seq == 0:  # the first batch of this run we hear: the sync starts here
@@ -290,6 +326,7 @@ class NatsFeed(Feed):
             self._sync_need = seq - 1
         self.last_seq = seq
         self._clock = (batch.feed_ms, now)
+        self._newest_ms = max(self._newest_ms, batch.feed_ms)
         if batch.first_ms and self.latency_ms is not None:
             self.latency_ms.append(time.time() * 1000 - batch.first_ms)
         out: list[Event] = []
@@ -313,6 +350,7 @@ class NatsFeed(Feed):
 
     def _new_epoch(self, epoch: str) -> None:
         self.epoch = epoch
+        self._newest_ms = 0
         self.last_seq = 0
         self._upstream_seq = _UNSET
         self._sym_seq.clear()
@@ -388,6 +426,11 @@ class NatsFeed(Feed):
             return
         self.relay_info = info
         self.upstream_label = str(info.get("label", ""))
+        kind = str(info.get("kind", ""))
+        kind = kind if re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind) else ""
+        if kind != self.upstream_kind:
+            self.upstream_kind = kind
+            self._reported = None  # a status now: the pipeline stamps alerts with the kind
         self.estimates_indices = bool(info.get("estimates_indices", False))
         self._shards = int(info.get("shards", DEFAULT_SHARDS)) or DEFAULT_SHARDS
         self._clock_rate = float(info.get("clock_rate", 1.0))
@@ -409,6 +452,7 @@ class NatsFeed(Feed):
                 sym_seq[tick.symbol] = s
                 out.append(tick)
         if out:
+            self._newest_ms = max(self._newest_ms, max(t.ts for t in out))
             self._queue.put_nowait(out)
         self._shards = chunk.shards
         prev = self._shard_seq.get(chunk.shard, _UNSET)

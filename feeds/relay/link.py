@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from feeds.errors import ConfigError
+from feeds.errors import ConfigError, os_reason
 from feeds.providers.settings import redact, setting
 from feeds.relay.subjects import DEFAULT_PREFIX, Subjects, check_prefix
 
@@ -79,6 +79,18 @@ class NatsLink:
 
     def redact(self, text: str) -> str:
         return redact(text, *self.secrets)
+
+    def error_text(self, e: BaseException) -> str:
+        """One line on an error the NATS client reports, secrets masked. A connection that
+        failed names the server and the system's reason (``cannot connect to 127.0.0.1:4222:
+        Connection refused``), not asyncio's ``Connect call failed ('127.0.0.1', 4222)``."""
+        host, port = self.host_port
+        if isinstance(e, TimeoutError):
+            return f"timed out connecting to {host}:{port}"
+        if isinstance(e, OSError) and not isinstance(e, ssl.SSLError):
+            return f"cannot connect to {host}:{port}: {os_reason(e)}"
+        text = " ".join(f"{type(e).__name__}: {e}".rstrip(": ").split())
+        return self.redact(f"NATS at {self.url}: {text}")
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``nats.connect`` (login and TLS; reconnect policy is the caller's).

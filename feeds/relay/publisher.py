@@ -44,6 +44,7 @@ from feeds.events import (
     SessionCloses,
     Tick,
 )
+from feeds.feed import feed_kind
 from feeds.levels import LevelEngine
 from feeds.pipeline import Pipeline
 from feeds.providers.settings import redact
@@ -191,10 +192,10 @@ class Relay:
         last_error = [""]
 
         async def error(e: Exception) -> None:
-            text = self._redact(f"{type(e).__name__}: {e}".rstrip(": "))
+            text = self._redact(self.link.error_text(e))
             if text != last_error[0]:  # once per kind, not once per retry
                 last_error[0] = text
-                self.say(f"NATS at {self.link.url}: {text}")
+                self.say(text)
 
         self._nc = await self.link.connect(
             f"r2k relay {self.subjects.prefix}",
@@ -366,6 +367,8 @@ class Relay:
         """What terminals show about the relay and its upstream (no secrets)."""
         return {
             "label": self._redact(self.feed.label),
+            # the kind of market data (sim, replay, a provider): its terminals' alerts say it
+            "kind": getattr(self.feed, "upstream_kind", "") or feed_kind(self.feed.spec),
             "estimates_indices": bool(self.feed.estimates_indices),
             "upstream": codec.event_payload(self.upstream, self._redact),
             "started_ms": self.started_ms,

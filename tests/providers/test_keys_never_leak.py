@@ -159,7 +159,8 @@ async def test_alpaca_cli_outputs_carry_no_piece_of_the_keys(tmp_path: Path) -> 
     assert status == 3, err
     assert err.splitlines()[-1].startswith("r2k: feed error: alpaca rejected the key (402 ")
     names, written = files_under(tmp_path)
-    assert "alerts.jsonl" in names and "rec.csv" in names
+    assert "alerts.jsonl" in names
+    assert "rec.csv" not in names  # nothing was recorded: no file is left behind
     assert_no_piece("\n".join([out, err, *written]), WRONG_KEY, WRONG_SECRET)
 
 

@@ -52,8 +52,10 @@ def holdings() -> Holdings:
     return Holdings(whole.as_of, whole.constituents[:150], whole.source, origin=whole.origin)
 
 
-def sim(speed: float = 0.0, seed: int = 3) -> SimFeed:
-    return SimFeed(options=FeedOptions(seed=seed, speed=speed, holdings=holdings()), start_ms=OPEN)
+def sim(speed: float = 0.0, seed: int = 3, start_ms: int = OPEN) -> SimFeed:
+    return SimFeed(
+        options=FeedOptions(seed=seed, speed=speed, holdings=holdings()), start_ms=start_ms
+    )
 
 
 def make_relay(server: NatsServer, feed: SimFeed | None = None, **kw: object) -> Relay:

@@ -80,3 +80,45 @@ def test_embedded_relay_serves_a_snapshot_then_stops_its_server(tmp_path: Path) 
     assert relay.returncode == 0, err
     assert "stopped:" in err and "Traceback" not in err
     assert not port_in_use("127.0.0.1", port)  # the embedded server went with the relay
+
+
+@pytest.mark.parametrize("stop", ["duration", "ctrl-c"])
+def test_a_relay_whose_upstream_never_connects_says_so_at_exit(tmp_path: Path, stop: str) -> None:
+    """The headless commands' exit statuses: 3 and ``r2k: feed error: <reason>`` as the last
+    line when the upstream failed (it exited 0); 130 on Ctrl+C (it exited 0 too)."""
+    port, dead = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "R2K_YAHOO_URL": f"ws://127.0.0.1:{dead}",
+        "R2K_YAHOO_REST_URL": f"http://127.0.0.1:{dead}",
+        "R2K_YAHOO_DIRECTORY_URL": f"http://127.0.0.1:{dead}",
+    }
+    argv = [*R2K, "relay", "--embedded", "--nats", f"nats://127.0.0.1:{port}", "--feed", "yahoo"]
+    if stop == "duration":
+        argv += ["--duration", "2"]
+    relay = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert relay.stderr is not None
+        lines = []
+        for line in relay.stderr:
+            lines.append(line)
+            if "cannot connect to" in line:  # the upstream's reason, published to terminals
+                break
+        if stop == "ctrl-c":
+            relay.send_signal(signal.SIGINT)
+        _, err = relay.communicate(timeout=60)
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+    err = "".join(lines) + err
+    assert "Traceback" not in err
+    if stop == "duration":
+        assert relay.returncode == 3, err
+        last = err.strip().splitlines()[-1]  # the reason names the host it tried
+        assert last.startswith("r2k: feed error: never connected: ") and f"127.0.0.1:{dead}" in last
+    else:
+        assert relay.returncode == 130, err
+        assert "r2k: feed error" not in err
+    assert not port_in_use("127.0.0.1", port)

@@ -34,6 +34,15 @@ def test_credentials_leave_the_url_and_are_redacted() -> None:
     assert from_env.connect_kwargs()["token"] == "t0k"
 
 
+def test_a_failed_connection_names_the_server_and_the_reason() -> None:
+    link = resolve("nats://u:pw-1234567@10.1.2.3:4333", env={}, config={})
+    refused = ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 4333)")
+    assert link.error_text(refused) == "cannot connect to 10.1.2.3:4333: Connection refused"
+    assert link.error_text(TimeoutError()) == "timed out connecting to 10.1.2.3:4333"
+    other = link.error_text(ValueError("bad pw-1234567"))
+    assert other == "NATS at nats://10.1.2.3:4333: ValueError: bad ***"
+
+
 @pytest.mark.parametrize(
     ("url", "prefix", "fragment"),
     [

@@ -15,7 +15,7 @@ from feeds.relay.consumer import NatsFeed
 from feeds.relay.link import resolve
 from feeds.relay.server import NatsServer
 from feeds.relay.tasks import cancel_all
-from tests.relay.conftest import Terminal, board_of, make_relay, sim, until
+from tests.relay.conftest import OPEN, Terminal, board_of, make_relay, sim, until
 
 
 async def _run(relay, **kw):
@@ -45,6 +45,8 @@ async def test_two_terminals_equal_the_relay_board(nats_server: NatsServer) -> N
     # both links: the relay's address in the label, the upstream's own state and words
     assert a.feed.label == f"sim (seed 3) via 127.0.0.1:{nats_server.port}/t"
     assert any(s.detail == "upstream: simulated market, seed 3" for s in a.statuses)
+    # practice alerts: stamped with the relay's feed (sim), kept from live logs and hooks
+    assert a.feed.upstream_kind == "sim" and a.pipeline.levels.feed == "sim"
     assert a.pipeline.state.daily.keys() == relay.pipeline.state.daily.keys()
     await _stop(task)
     await a.stop()
@@ -91,6 +93,55 @@ async def test_relay_killed_goes_stale_and_recovers_on_restart(nats_server: Nats
     await term.stop()
 
 
+async def test_a_relay_started_over_on_the_sim_resets_the_board(nats_server: NatsServer) -> None:
+    """The sim (or a replay) under a restarted relay begins again at the open: its prints are
+    older than the board's. The terminal resets and follows them; it used to keep the old run's
+    prices, "live" at hundreds of ticks a second, until the new run's clock caught up."""
+    term = Terminal(nats_server).start()
+    await until(lambda: term.feed.link_up, what="the terminal on NATS")
+    first = make_relay(nats_server, sim(seed=3))
+    task = await _run(first, feed_ms=60_000)
+    await until(lambda: first.feed_done.is_set() and first.idle, what="the first run to end")
+    await until(lambda: term.caught_up(first.seq), what="the first run applied")
+    await _stop(task)
+    old_ticks = term.pipeline.state.total_ticks
+    second = make_relay(nats_server, sim(seed=4))
+    task2 = await _run(second, feed_ms=20_000)
+    await until(lambda: second.feed_done.is_set() and second.idle, what="the second run to end")
+    final = second.seq
+    await until(
+        lambda: term.feed.epoch == second.epoch and term.caught_up(final),
+        what="the second run applied",
+    )
+    want = board_of(second)
+    assert len(want) > 100
+    assert term.board() == want
+    assert any("started over at 09:30" in s.detail for s in term.statuses), [
+        s.detail for s in term.statuses
+    ]
+    assert term.pipeline.state.total_ticks > old_ticks  # counted since the start, not reset
+    await _stop(task2)
+    await term.stop()
+
+
+async def test_a_live_relay_restarted_keeps_the_board(nats_server: NatsServer) -> None:
+    """A restart whose clock does not go back (a live feed) is no reset: the board stays."""
+    term = Terminal(nats_server).start()
+    relay = make_relay(nats_server, sim(seed=3))
+    task = await _run(relay, feed_ms=20_000)
+    await until(lambda: relay.feed_done.is_set() and relay.idle, what="the run to end")
+    await until(lambda: term.caught_up(relay.seq), what="the run applied")
+    await _stop(task)
+    before = term.board()
+    later = make_relay(nats_server, sim(seed=3, start_ms=OPEN + 3_600_000))
+    task2 = await _run(later)
+    await until(lambda: term.feed.epoch == later.epoch, what="the new run heard")
+    assert not any("board reset" in s.detail for s in term.statuses)
+    assert set(before) <= set(term.board())
+    await _stop(task2)
+    await term.stop()
+
+
 async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -> None:
     term = Terminal(nats_server).start()
     relay = make_relay(nats_server, sim(speed=20))
@@ -98,6 +149,12 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
     await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
     nats_server.kill()
     await until(lambda: term.state == "reconnecting", what="the terminal to see NATS go")
+    where = f"127.0.0.1:{nats_server.port}"
+    await until(
+        lambda: f"cannot connect to {where}: Connection refused" in term.pipeline.status.detail,
+        what="the reason, naming the server",
+    )
+    await until(lambda: term.feed.status().reconnects > 0, what="the attempts counted")
     await until(lambda: not relay.connected.is_set(), what="the relay to see NATS go")
     assert not any(s.state is FeedState.LIVE for s in term.statuses[-1:])
     nats_server.start()
@@ -108,6 +165,7 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
         what="the terminal live again",
     )
     assert term.feed.epoch == relay.epoch
+    assert "NATS" not in term.pipeline.status.detail  # the lost link's last error is over
     await _stop(task)
     await term.stop()
 

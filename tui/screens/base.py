@@ -103,12 +103,20 @@ class DetailScreen(FrameScreen):
         """Hook: the screen's charts (and their titles)."""
         yield from ()
 
+    drawn = False  # whether a frame's figures were ever drawn here
+
     def render_frame(self, frame: Frame) -> None:
+        self.drawn = True
         title, facts = self.describe(frame)
         set_titles(self.query_one("#detail"), title, "Esc back")
         self.query_one("#facts", Line).show(facts)
         if frame.charts is not None:
             self.draw(frame, frame.charts)
+
+    def render_paused(self, frame: Frame) -> None:
+        # opened while paused: the figures as they stood when the trader paused, frozen there
+        if not self.drawn:
+            self.render_frame(frame)
 
     def describe(self, frame: Frame) -> tuple[str, Content]:
         """Hook: the panel's title and its facts."""

@@ -15,20 +15,39 @@ from textual.widgets import Static
 
 from tui import fmt, keys
 
-LEGEND = f"""\
+#: The legend; ``{mute}``, ``{ack}``, ``{ack_all}``, ``{spread}`` are the keys in effect.
+LEGEND = """\
 Signs are always printed (+/−, ▲/▼), so nothing depends on colour alone; a figure that rounds
 to zero has no sign.
 est.      the index is estimated from its ETF (IWM × k); levels use the estimate
 bp        basis points: 1 bp = 0.01 %; spread = (r RUT − r SPX) × 10,000
 Ctb bp    contribution to the index move: weight at the anchor × return × 10,000
 Wt        the constituent's weight in the index at the anchor
-To go     {fmt.DISTANCE_RULE}; in index points and % of the price
+To go     {distance_rule}; in index points and % of the price
 ▲ ▼ •     a price that ticked since the last frame: up, down, unchanged
-states    armed · approaching (within 0.25 %) · ▲ crossed up · ▼ crossed down
+states    armed · approaching (within 0.25 %) · ▲ crossed up · ▼ crossed down ·
+          ▲ awaits close: past a 1m/5m level, its bar not closed yet (narrow: ▲wait)
+On        what confirms a crossing: tick (any print; · on a narrow ladder), or 1m / 5m: a
+          one- or five-minute bar (New York clock) closing beyond the level
 ✎         your own level (config, --level or +); + levels are kept across restarts
+⊘         muted ({mute} on a level): still logged and listed, no toast, bell or notification
+● ✓       alert panel: ● waits for you to acknowledge it ({ack}; {ack_all} all of them: the
+          status bar's ⚑ counts them) · ✓ acknowledged · ⊘ its level is muted
+spread    RUT − SPX thresholds (bp): the card shows the nearest ▼ below and ▲ above, with
+          their to go; the spread drilldown ({spread}) lists them all; {mute} there mutes one
 STALE     no fresh ticks: figures are dimmed, never shown as fresh
+pts       index points: a member's part in the YTD move (weight × return × the YTD base)
+⚠ …d old  holdings older than 45 days (board title, scoreboard): r2k holdings fetch
 PAUSED    the figures are frozen; the feed, the status, the alerts and the bell keep running
 """
+
+
+def legend(keymap: Mapping[str, str], display: Callable[[str], str]) -> str:
+    """:data:`LEGEND` naming the keys in effect after the user's remaps."""
+
+    ids = {"mute": "mute", "ack": "acknowledge", "ack_all": "acknowledge-all", "spread": "spread"}
+    named = {name: display(keys.key_of(i, keymap)) for name, i in ids.items()}
+    return LEGEND.format(distance_rule=fmt.DISTANCE_RULE, **named)
 
 
 def key_table(keymap: Mapping[str, str], display: Callable[[str], str]) -> Content:
@@ -36,7 +55,7 @@ def key_table(keymap: Mapping[str, str], display: Callable[[str], str]) -> Conte
     lines: list[Content] = [
         Content.styled('Remap a key in the config file: [keys] then id = "keys"', "$text-muted"),
         Content(""),
-        Content.styled(f"  {'keys':<10}{'word':<14}{'id':<14}what it does", "$text-muted"),
+        Content.styled(f"  {'keys':<10}{'word':<14}{'id':<17}what it does", "$text-muted"),
     ]
     for scope, title in keys.SCOPES.items():
         lines.append(Content.styled(title, "bold $text-accent"))
@@ -46,7 +65,7 @@ def key_table(keymap: Mapping[str, str], display: Callable[[str], str]) -> Conte
                 Content.assemble(
                     (f"  {shown:<10}", "bold"),
                     f"{key.description:<14}",
-                    (f"{key.id:<14}", "$text-accent"),
+                    (f"{key.id:<17}", "$text-accent"),
                     (key.help, "$text-muted"),
                 )
             )
@@ -73,10 +92,10 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help") as box:
             box.border_title = "r2k · keys"
             box.border_subtitle = "Esc close"
-            table = key_table(self.keymap, lambda k: self.app.get_key_display(Binding(k, "")))
-            yield Static(table, markup=False, classes="nowrap")
+            display = lambda k: self.app.get_key_display(Binding(k, ""))  # noqa: E731
+            yield Static(key_table(self.keymap, display), markup=False, classes="nowrap")
             yield Static(Content.styled("Legend", "bold $text-accent"))
-            yield Static(LEGEND, markup=False)
+            yield Static(legend(self.keymap, display), markup=False)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -24,7 +24,7 @@ def _row(label: str, *parts: str | tuple[str, str]) -> Content:
 
 def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool) -> Content:
     """The facts block. The distance is "to go" (level − price), as on the ladder."""
-    state, _, sign = fmt.LEVEL_STATE[lv.state]
+    state, _, sign = fmt.level_state(lv)
     est = " est." if estimated else ""
     if lv.distance is None:
         where = ""
@@ -32,6 +32,9 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
         where = "  at the level"
     else:
         where = f"  {'below' if lv.distance > 0 else 'above'} the level"
+    muted: list[str | tuple[str, str]] = []
+    if lv.muted:
+        muted = [("  ⊘ muted", "bold $text-warning"), (": logged, no toast or bell", "$text-muted")]
     lines = [
         _row(
             "Level",
@@ -39,7 +42,8 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
             f"  {fmt.clean(lv.label, 40)}",
             ("  (yours)" if lv.user else "  (technical)", "$text-muted"),
         ),
-        _row("State", (state, f"bold {SIGN_STYLE[sign]}")),
+        _row("State", (state, f"bold {SIGN_STYLE[sign]}"), *muted),
+        _row("Confirm", fmt.CONFIRM_WORDS.get(lv.confirm, lv.confirm)),
         _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
         _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
         _row("", (fmt.DISTANCE_RULE, "$text-muted")),

@@ -17,9 +17,10 @@ from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from feeds.delivery import is_spread
 from feeds.frame import Frame
 from tui import keys
-from tui.messages import FilterChanged, OpenConstituent, OpenLevel
+from tui.messages import FilterChanged, OpenConstituent, OpenLevel, OpenSpread
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import BoardTable, Leaderboard
@@ -105,13 +106,26 @@ class MainScreen(FrameScreen):
         self.ladder.show(frame)
         est = " est." if frame.estimated_indices else ""
         set_titles(self.ladder, f"Levels · {frame.level_symbol}{est}")
-        self.alerts.show(frame)
+        self.show_alerts(frame)
         self.query_one(Leaderboard).show(frame)
         if frame.charts is not None:
             self.card.draw(frame.charts)
 
     def render_paused(self, frame: Frame) -> None:
-        self.alerts.show(frame)  # alerts keep coming while the figures are frozen
+        self.show_alerts(frame)  # alerts keep coming while the figures are frozen
+
+    def show_alerts(self, frame: Frame) -> None:
+        """The alert panel, titled with how many alerts wait for an acknowledgement."""
+        self.alerts.show(frame)
+        n = frame.unacknowledged
+        title = "Alerts"
+        if n:  # the keys as remapped; in the title, which short terminals keep (not the subtitle)
+            ack, every = (
+                keys.display(self.app, "acknowledge"),
+                keys.display(self.app, "acknowledge-all"),
+            )
+            title = f"Alerts · ● {n:,} to acknowledge: {ack} one, {every} all"
+        set_titles(self.alerts, title)
 
     # --- drilldowns ----------------------------------------------------------------------------
     @on(RowList.Selected, "#board")
@@ -130,7 +144,8 @@ class MainScreen(FrameScreen):
     def open_alert_level(self, event: RowList.Selected) -> None:
         alert = self.alerts.alert_at(event.index)
         if alert is not None:
-            self.post_message(OpenLevel(alert.level))
+            # a spread threshold has no level screen: its drilldown lists them all
+            self.post_message(OpenSpread() if is_spread(alert.symbol) else OpenLevel(alert.level))
 
     # --- filter --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

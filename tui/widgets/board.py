@@ -22,8 +22,10 @@ from textual.geometry import Region
 from textual.widgets import Input
 
 from feeds.frame import Board, Frame
+from feeds.scoreboard import HoldingsInfo
 from tui import fmt, keys
-from tui.messages import CursorMoved
+from tui.messages import CursorMoved, OpenScoreboard
+from tui.widgets.download import DownloadProgress
 from tui.widgets.rowlist import Cells, RowList
 from tui.widgets.text import Line, set_titles
 
@@ -241,7 +243,8 @@ class BoardTable(RowList):
 
 
 def breadth_text(frame: Frame) -> Content:
-    """Breadth of the index members (not only the filtered rows), and what the filter keeps."""
+    """Breadth of the index members (not only the filtered rows), what the filter keeps, and
+    while returns are year-to-date, how many members have no YTD anchor (their rows read —)."""
     breadth, board = frame.breadth, frame.board
     pct_up = breadth.pct_up
     parts: list[str | tuple[str, str]] = [
@@ -254,38 +257,85 @@ def breadth_text(frame: Frame) -> Content:
     if board.filter:
         kept = f"{len(board):,} of {board.universe:,}" if len(board) else "no match"
         parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
+    sb = frame.scoreboard
+    note = sb.anchor_note() if sb is not None and frame.anchor == "ytd" else None
+    if note:  # ui11: never a silent board of dashes
+        parts.append((f"  · {note}", "$text-warning"))
     return Content.assemble(*parts)
 
 
-def board_title(board: Board, width: int = 200) -> str:
+def board_title(board: Board, width: int = 200, holdings: HoldingsInfo | None = None) -> str:
     """ "Leaders · 1,924 names · 99.4% of the index" (the members with a price and the share of
     the index weight they hold), and "· weights as of DATE" when the weights could not be moved
-    to the anchor; shortened to fit a panel ``width`` cells wide. Without holdings: every name
+    to the anchor, then the holdings in use (:func:`holdings_tags`); shortened to fit a panel
+    ``width`` cells wide, never losing the flag of stale holdings. Without holdings: every name
     the feed sends ("Leaders · 12 names")."""
     if board.coverage is None:
         return f"Leaders · {fmt.plural(len(board), 'name')}"
+    tags = holdings_tags(holdings)
     if not board.names_priced:  # a feed that has sent nothing yet (or nothing readable)
-        return f"Leaders · {fmt.plural(board.universe, 'name')} · no prices yet"
-    names = fmt.coverage(board.names_priced, board.coverage)
-    asof = board.weights_as_of
-    if asof is None:
-        options = [f"Leaders · {names}", names]
+        options = [f"Leaders · {fmt.plural(board.universe, 'name')} · no prices yet"]
     else:
-        basis = fmt.weights_basis(asof)
-        options = [
-            f"Leaders · {names} · weights {basis}",
-            f"{names} · weights {basis}",
-            f"{names.replace(' of the index', ' of index')} · weights as of {asof}",
-        ]
-    return next((t for t in options if len(t) <= width - 6), options[-1])
+        names = fmt.coverage(board.names_priced, board.coverage)
+        asof = board.weights_as_of
+        if asof is None:
+            options = [f"Leaders · {names}", names]
+        else:
+            basis = fmt.weights_basis(asof)
+            options = [
+                f"Leaders · {names} · weights {basis}",
+                f"{names} · weights {basis}",
+                f"{names.replace(' of the index', ' of index')} · weights as of {asof}",
+            ]
+    # the figures' words first, then the holdings' (long, then short, then only a stale flag)
+    order = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)]
+    titles = [
+        " · ".join(p for p in (options[b], tags[t]) if p) for b, t in order if b < len(options)
+    ]
+    return next((t for t in titles if len(t) <= width - 6), titles[-1])
 
 
-def board_titles(board: Board, width: int = 200) -> tuple[str, str]:
+# >>> ui11 (issue 11): the holdings in use, in the board's title
+HOLDINGS_WORDS = {"bundled": "bundled", "fetched": "fetched", "given": "--holdings"}
+
+
+def holdings_tags(h: HoldingsInfo | None) -> tuple[str, str, str]:
+    """The holdings in use, long to short: "bundled holdings as of 2025-11-05 ⚠ 387 days old",
+    "bundled 2025-11-05 ⚠ 387d old", and "⚠ holdings 387d old" (only when stale; "" else).
+    Without holdings: three empty strings."""
+    if h is None:
+        return "", "", ""
+    word = HOLDINGS_WORDS.get(h.origin, h.origin)
+    age = h.age_days if h.age_days is not None else 0
+    if not h.stale:
+        return f"{word} holdings as of {h.as_of}", f"{word} {h.as_of}", ""
+    return (
+        f"{word} holdings as of {h.as_of} ⚠ {age:,} days old",
+        f"{word} {h.as_of} ⚠ {age:,}d old",
+        f"⚠ holdings {age:,}d old",
+    )
+
+
+def styled_title(text: str) -> Content:
+    """The title with its stale-holdings flag in the warning colour."""
+    at = text.find("⚠")
+    if at < 0:
+        return Content(text)
+    return Content.assemble(text[:at], (text[at:], "bold $text-warning"))
+
+
+# <<< ui11
+
+
+def board_titles(
+    board: Board, width: int = 200, holdings: HoldingsInfo | None = None
+) -> tuple[str, str]:
     """The panel's title (:func:`board_title`) and subtitle (the sort, in words)."""
     order = "largest first" if board.descending else "smallest first"
     if board.sort == "symbol":
         order = "Z-A" if board.descending else "A-Z"
-    return board_title(board, width), f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
+    title = board_title(board, width, holdings)
+    return title, f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
 
 
 class Leaderboard(Vertical):
@@ -301,7 +351,8 @@ class Leaderboard(Vertical):
     def compose(self) -> ComposeResult:
         yield BoardTable(id="board")
         yield Input(placeholder="filter by symbol or name (Enter keeps, Esc clears)", id="filter")
-        yield Line(id="breadth")
+        yield DownloadProgress(id="board-progress")  # ui11: only while history downloads
+        yield BreadthLine(id="breadth")
 
     @property
     def table(self) -> BoardTable:
@@ -316,5 +367,40 @@ class Leaderboard(Vertical):
     def show(self, frame: Frame) -> None:
         board = frame.board
         self.table.set_board(board, frame.changed, stale=frame.stale)
-        self.query_one("#breadth", Line).show(breadth_text(frame))
-        set_titles(self, *board_titles(board, self.size.width or 200))
+        self.query_one(BreadthLine).show_breadth(breadth_text(frame))
+        sb = frame.scoreboard
+        self.query_one(DownloadProgress).show(sb.progress if sb is not None else None)
+        title, subtitle = board_titles(
+            board, self.size.width or 200, sb.holdings if sb is not None else None
+        )
+        set_titles(self, styled_title(title), subtitle)
+
+
+class BreadthLine(Line):
+    """The breadth line, ending (when there is room) with the key of the year-to-date
+    scoreboard; with ``--mouse`` a click on it opens the scoreboard."""
+
+    key = "Y"  # the scoreboard's key after the user's remaps ([keys] scoreboard = ...)
+
+    def on_mount(self) -> None:
+        for active in self.screen.active_bindings.values():
+            if active.binding.id == "scoreboard":
+                self.key = self.app.get_key_display(active.binding)
+                break
+
+    _breadth = Content("")
+
+    def show_breadth(self, content: Content) -> None:
+        self._breadth = content
+        width = self.content_region.width
+        hint = f"{self.key} year to date ›"
+        if content.cell_length + len(hint) + 3 <= width:
+            gap = " " * (width - content.cell_length - len(hint))
+            content = Content.assemble(content, gap, (hint, "$text-muted"))
+        self.show(content)
+
+    def on_resize(self) -> None:
+        self.show_breadth(self._breadth)  # the hint moves with the right edge
+
+    def on_click(self) -> None:
+        self.post_message(OpenScoreboard())

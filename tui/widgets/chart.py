@@ -5,14 +5,18 @@ includes the baseline in its range and draws it, colours the line above it as "u
 "down", and labels the top, the baseline and the bottom, so the sign reads without colour too.
 Strips are built once per :meth:`Chart.update` (the app calls it at most once a second) and on
 resize; ``render_line`` only returns cached strips. The time axis is as precise as the span needs
-(HH:MM:SS under an hour, the day across midnight), so its two ends never read the same.
+(HH:MM:SS under an hour, the day across midnight), so its two ends never read the same; a chart
+of daily bars passes its own labels (the first and last session's dates).
+
+Guides are horizontal lines at given values (price levels, a record high), dotted so they never
+read as the solid baseline, each named on the value axis; the data's dots draw over them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from rich.segment import Segment
@@ -25,6 +29,17 @@ from tui import fmt
 
 # Braille dot bits by (row 0-3, column 0-1) inside one cell.
 _DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
+
+
+class Guide(NamedTuple):
+    """A horizontal line at ``value`` named ``label`` on the value axis (``short`` when it
+    shares its row with another guide or would take more than a quarter of the width); ``style``
+    is one of the chart's component classes (``chart--guide``, ``chart--mark``)."""
+
+    value: float
+    label: str
+    style: str = "chart--guide"
+    short: str = ""
 
 
 def _label(value: float, decimals: int, unit: str, signed: bool) -> str:
@@ -40,6 +55,8 @@ class Chart(Widget):
         "chart--down",
         "chart--base",
         "chart--axis",
+        "chart--guide",
+        "chart--mark",
     }
     DEFAULT_CSS = """
     Chart {
@@ -50,6 +67,8 @@ class Chart(Widget):
     Chart > .chart--down { color: $text-error; }
     Chart > .chart--base { color: $text-muted; }
     Chart > .chart--axis { color: $text-muted; }
+    Chart > .chart--guide { color: $text-warning; }
+    Chart > .chart--mark { color: $text-accent; }
     """
 
     def __init__(
@@ -78,6 +97,9 @@ class Chart(Widget):
         self._values: np.ndarray = np.zeros(0)
         self._baseline = 0.0
         self._extent: tuple[float, float] | None = None
+        self._guides: tuple[Guide, ...] = ()
+        #: the time axis's two labels from the first and last time (default: exchange times)
+        self.x_labels: Callable[[int, int], tuple[str, str]] = fmt.time_labels
         self._strips: list[Strip] = []
         self.redraws = 0  # for tests: how often strips were rebuilt
 
@@ -87,10 +109,14 @@ class Chart(Widget):
         values: np.ndarray,
         baseline: float = 0.0,
         extent: tuple[float | None, float | None] | None = None,
+        guides: Sequence[Guide] = (),
     ) -> None:
         """Draw ``values`` over ``times``; ``extent`` (low, high) widens the range to include
-        values the points may miss (a session's high and low between chart points)."""
+        values the points may miss (a session's high and low between chart points);
+        ``guides`` are drawn where they fall inside the range (widen it with ``extent`` to
+        keep one in)."""
         self._times, self._values, self._baseline = times, values, baseline
+        self._guides = tuple(guides)
         lo, hi = extent if extent is not None else (None, None)
         self._extent = (lo, hi) if fmt.known(lo) and fmt.known(hi) else None  # type: ignore[assignment]
         self._rebuild()
@@ -158,6 +184,27 @@ class Chart(Widget):
         }
         if zero_row >= 0:
             labels[zero_row] = self.baseline_label or _label(base, self.decimals, self.unit, False)
+        # guides: (bits, style) by row; their names win the rows they share with other labels
+        guide_rows: dict[int, tuple[int, Style]] = {}
+        named: dict[int, list[Guide]] = {}
+        for guide in self._guides:
+            py = int(to_py(guide.value))
+            if not 0 <= py < px_h:
+                continue
+            row = py // 4
+            bits = guide_rows.get(row, (0, axis))[0] | int(_DOTS[py % 4, 0] | _DOTS[py % 4, 1])
+            guide_rows.setdefault(row, (0, self.get_component_rich_style(guide.style)))
+            guide_rows[row] = (bits, guide_rows[row][1])  # the first guide's colour
+            named.setdefault(row, []).append(guide)
+        longest = max(12, width // 4)
+        for row, guides in named.items():
+            text = guides[0].label if len(guides) == 1 and row != zero_row else ""
+            if not text or len(text) > longest:
+                shorts = [g.short or g.label for g in guides]
+                if row == zero_row:  # the row draws the baseline: its value is named too
+                    shorts.append(_label(base, self.decimals, self.unit, False))
+                text = "·".join(dict.fromkeys(shorts))  # each value once
+            labels[row] = text if len(text) <= longest else text[: longest - 1] + "…"
         label_w = max(len(s) for s in labels.values()) + 1
         plot_w = max(1, width - label_w)
         cells = self._plot(times, values, plot_w, rows, plot_w * 2, to_py)
@@ -173,8 +220,16 @@ class Chart(Widget):
                 line_style = up if base < lo else down
             else:
                 line_style = up if row < zero_row else down if row > zero_row else None
+            guide_bits, guide_style = guide_rows.get(row, (0, axis))
             for cx in range(plot_w):
                 bits = int(cells[row, cx])
+                if guide_bits and row != zero_row and (bits or cx % 2 == 0):
+                    # dotted: every other cell, so a guide never reads as the baseline
+                    if bits:
+                        segs.append(Segment(chr(0x2800 + (bits | guide_bits)), line_style))
+                    else:
+                        segs.append(Segment(chr(0x2800 + guide_bits), guide_style))
+                    continue
                 if row == zero_row:
                     if bits:
                         style = up if last_sign >= 0 else down
@@ -254,7 +309,7 @@ class Chart(Widget):
         axis: Style,
         base_style: Style,
     ) -> Strip:
-        left, right = fmt.time_labels(int(times[0]), int(times[-1]))
+        left, right = self.x_labels(int(times[0]), int(times[-1]))
         gap = plot_w - len(left) - len(right)
         text = " " * label_w + (left + " " * gap + right if gap >= 1 else right.rjust(plot_w))
         return Strip([Segment(text[:width], axis)]).adjust_cell_length(width, base_style)

@@ -1,10 +1,16 @@
 """The level ladder: technical and user levels, highest on top, with the price placed among them.
 
-A header names the columns and their units. Each level shows how far the index has to go to
-reach it (``level − price``, in index points and percent: + the level is above the price, − below,
-the one convention of :data:`tui.fmt.DISTANCE_RULE`) and its state (armed, approaching, crossed
-up, crossed down). Narrow ladders shorten the label first, then the figures' decimals, and keep
-the state and percent columns. The price row is not selectable; Enter on a level opens it.
+A header names the columns and their units. Each level shows what confirms a crossing (``On``:
+``tick``, or the close of a ``1m``/``5m`` bar), how far the index has to go to reach it
+(``level − price``, in index points and percent: + the level is above the price, − below, the
+one convention of :data:`tui.fmt.DISTANCE_RULE`) and its state (armed, approaching, crossed up,
+crossed down, or awaiting the close of the bar that would confirm a crossing). A muted level is
+marked ``⊘`` in its first column (a glyph: it reads in 16 colours and with none). Narrow ladders
+shorten the label first, then the figures' decimals, and keep the state and percent columns.
+
+The same widget lists a spread's thresholds (symbol ``RUT-SPX``) in the spread drilldown: values
+in basis points, no percent column. The price row is not selectable; Enter on a level opens it,
+``m`` mutes or unmutes it (:class:`~tui.messages.ToggleMute`).
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from typing import ClassVar, NamedTuple
 
 from textual.binding import BindingType
 
+from feeds.delivery import is_spread
 from feeds.frame import Frame, LevelView
 from tui import fmt, keys
-from tui.messages import RemoveLevel
+from tui.messages import RemoveLevel, ToggleMute
 from tui.widgets.rowlist import Cells, RowList
 
 # Shorter forms of the shipped labels for narrow ladders, longest first.
@@ -28,32 +35,44 @@ class Row(NamedTuple):
 
 
 class Widths(NamedTuple):
-    price: int
+    price: int  # its first cell is the muted mark
+    on: int  # the confirmation: 5 spells "tick", 3 shows it as "·"
     dist: int
-    pct: int
+    pct: int  # 0: no percent column (a spread's thresholds)
     decimals: int  # of the points; the percent keeps at least one
-    state: int  # 5: the short state words
+    state: int  # 6: the short state words
     label: int
 
 
-def widths(width: int, price_w: int) -> Widths:
+MUTED = "⊘"  # in the level's first column: logged and listed, no toast, bell or notification
+
+
+def widths(width: int, price_w: int, *, spread: bool = False) -> Widths:
     """The ladder's columns at ``width``: the label gives way first."""
     if width >= 56:
-        dist, pct, decimals, state = 10, 9, 2, 15
+        on, dist, pct, decimals, state = 5, 10, 8, 2, 15
     elif width >= 36:
-        dist, pct, decimals, state = 8, 7, 1, 6
+        on, dist, pct, decimals, state = 3, 8, 7, 1, 6
     else:
-        dist, pct, decimals, state = 5, 7, 0, 6
-    label = max(0, width - price_w - dist - pct - state)
-    return Widths(price_w, dist, pct, decimals, state, label)
+        on, dist, pct, decimals, state = 3, 5, 7, 0, 6
+    if spread:  # basis points: one decimal at most, and a percent of a spread means nothing
+        pct, decimals = 0, min(decimals, 1)
+    label = max(0, width - price_w - on - dist - pct - state)
+    return Widths(price_w, on, dist, pct, decimals, state, label)
+
+
+def confirm_text(confirm: str, width: int) -> str:
+    """The ``On`` cell: ``tick``/``1m``/``5m``, right-aligned; ``·`` for tick when narrow."""
+    text = "·" if confirm == "tick" and width < 5 else confirm
+    return text.rjust(width)
 
 
 class LevelLadder(RowList):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("ladder")
     HEADER_LINES = 1
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.rows: list[Row] = []
         self.symbol = "^RUT"
         self.estimated = False
@@ -103,16 +122,33 @@ class LevelLadder(RowList):
     def selectable(self, index: int) -> bool:
         return self.level_at(index) is not None
 
+    @property
+    def spread(self) -> bool:
+        """Whether the rows are a spread's thresholds (basis points)."""
+        return is_spread(self.symbol)
+
+    def level_text(self, value: float) -> str:
+        return (
+            fmt.bp(value, 0 if value == int(value) else 1)
+            if self.spread
+            else fmt.level_price(value)
+        )
+
     def _price_width(self) -> int:
-        return max((len(fmt.level_price(r.price)) for r in self.rows if r.level), default=5) + 1
+        widest = max((len(self.level_text(r.price)) for r in self.rows if r.level), default=5)
+        return max(widest, 5) + 1
+
+    def _widths(self, width: int) -> Widths:
+        return widths(width, self._price_width(), spread=self.spread)
 
     def header_cells(self, width: int) -> Cells:
-        w = widths(width, self._price_width())
+        w = self._widths(width)
         return (
             ("Level".rjust(w.price), "header"),
-            (" " + "Label".ljust(w.label - 1) if w.label else "", "header"),
+            ("On".rjust(w.on), "header"),
+            ((" " + ("Label" if w.label > 6 else "Lbl")).ljust(w.label)[: w.label], "header"),
             ("To go".rjust(w.dist), "header"),
-            ("%".rjust(w.pct), "header"),
+            ("%".rjust(w.pct) if w.pct else "", "header"),
             (" " + "State".ljust(w.state - 1), "header"),
         )
 
@@ -121,10 +157,11 @@ class LevelLadder(RowList):
         lv = row.level
         if lv is None:
             est = " est." if self.estimated else ""
-            text = f"▶{fmt.price(row.price)} {self.symbol}{est} "
+            value = f"{fmt.bp(row.price, 1)} bp" if self.spread else fmt.price(row.price)
+            text = f"▶{value} {self.symbol}{est} "
             return ((text + "─" * max(0, width - len(text)), "accent"),)
-        w = widths(width, self._price_width())
-        state_long, state_short, style = fmt.LEVEL_STATE[lv.state]
+        w = self._widths(width)
+        state_long, state_short, style = fmt.level_state(lv)
         state = state_long if w.state > 6 else state_short
         label = fmt.clean(lv.label, 40)
         if lv.user:
@@ -136,12 +173,19 @@ class LevelLadder(RowList):
             label = short
         label = label if len(label) <= room else label[: max(0, room - 1)] + "…"
         return (
-            (fmt.level_price(lv.price).rjust(w.price), "bold" if lv.user else ""),
+            (MUTED if lv.muted else " ", "warn"),
+            (self.level_text(lv.price).rjust(w.price - 1), "bold" if lv.user else ""),
+            (confirm_text(lv.confirm, w.on), "" if lv.confirm == "tick" else "bold"),
             (" " + label.ljust(room) if w.label else "", "flat"),
             (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
-            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct), ""),
+            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct) if w.pct else "", ""),
             (" " + state.ljust(w.state - 1), style),
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a spread's thresholds come from the config or --spread-level and have no drilldown of
+        # their own: no Remove or Open in the footer (m still mutes them)
+        return not (self.spread and action in ("remove_level", "select"))
 
     def action_remove_level(self) -> None:
         lv = self.level_at(self.cursor)
@@ -151,3 +195,8 @@ class LevelLadder(RowList):
             self.notify("Only levels you added can be removed", severity="warning")
             return
         self.post_message(RemoveLevel(lv.price))
+
+    def action_toggle_mute(self) -> None:
+        lv = self.level_at(self.cursor)
+        if lv is not None:
+            self.post_message(ToggleMute(lv.symbol, lv.price))

@@ -105,8 +105,10 @@ class RowList(ScrollView, can_focus=True):
         def control(self) -> RowList:
             return self.rows
 
-    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
-        super().__init__(name=name, id=id)
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
         self._row_count = 0
         self._cache: dict[int, tuple[Hashable, Strip]] = {}
         self._styles: dict[tuple[str, bool, bool], Style] = {}

@@ -1,5 +1,11 @@
 """The spread card: the three headline quotes, the RUT-SPX spread (large), RUT-MAGS, the ratio,
-the outperformance streak and an intraday chart of the spread with its zero line."""
+the outperformance streak, the nearest spread alert thresholds and an intraday chart of the
+spread with its zero line.
+
+The thresholds line names, per spread with alert thresholds (``[[alerts.spread]]``,
+``--spread-level``), the nearest one below the spread and the nearest above it, in basis points,
+each with its "to go" (threshold − spread, the ladder's convention): ``alerts ▼ 0 (−11)
+▲ +50 (+39) bp``. The spread drilldown (Enter, ``d``) lists them all and mutes them (``m``)."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Digits
 
-from feeds.frame import Charts, Frame, Quote
+from feeds.frame import Charts, Frame, LevelView, Quote, SpreadAlerts
 from feeds.symbols import MAGS, RUT, SPX
 from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
@@ -63,6 +69,55 @@ def spread_line(label: str, value: float | None) -> list[str | tuple[str, str]]:
     return [(f"{label} ", "$text-muted"), (f"{fmt.bp(value)} bp {arrow}", SIGN_STYLE[sign])]
 
 
+PAIR_NAMES = {"RUT-SPX": "SPX", "RUT-MAGS": "MAGS"}  # the pair by its large-cap side
+MUTED = "⊘"  # as on the ladder
+
+
+def _threshold(arrow: str, lv: LevelView) -> list[str | tuple[str, str]]:
+    value = fmt.bp(lv.price, 0 if lv.price == int(lv.price) else 1)
+    return [
+        (f"{MUTED if lv.muted else ''}{arrow} {value}", "bold"),
+        (f" ({fmt.signed(lv.distance, 0)})", "$text-muted"),
+    ]
+
+
+def threshold_line(
+    sa: SpreadAlerts, width: int = 80, *, named: bool = False, anchor: str = ""
+) -> Content:
+    """The nearest thresholds of one spread, below then above its value (``named``: say which
+    spread, when the card lists both); ``anchor``: the card's, named when the thresholds are
+    measured from another (the run's day anchor while the card shows YTD)."""
+    parts: list[str | tuple[str, str]] = []
+    name = PAIR_NAMES.get(sa.pair, sa.pair)
+    if named:
+        parts.append((f"{name} alerts " if width >= 36 else f"{name} ", "$text-muted"))
+    elif width >= 30:
+        parts.append(("alerts ", "$text-muted"))
+    below, above = sa.nearest()
+    if sa.value_bp is None:
+        levels = ", ".join(fmt.bp(lv.price, 1).replace(".0", "") for lv in sa.levels)
+        parts += [(f"{levels} bp", "bold"), (" · no spread yet", "$text-muted")]
+        return Content.assemble(*parts)
+    if below is not None:
+        parts += _threshold(fmt.DOWN, below)
+    if above is not None:
+        parts += ["  " if below is not None else "", *_threshold(fmt.UP, above)]
+    parts.append((" bp", "$text-muted"))
+    if anchor and anchor != sa.anchor:
+        parts.append((f" vs {fmt.anchor_name(sa.anchor)}", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+def thresholds_content(frame: Frame, width: int = 80) -> Content | None:
+    """One line per spread with thresholds (None: no spread alerts are set)."""
+    watched = [sa for sa in frame.spread_alerts.values() if sa.levels]
+    if not watched:
+        return None
+    named = len(watched) > 1 or watched[0].pair != "RUT-SPX"
+    lines = [threshold_line(sa, width, named=named, anchor=frame.anchor) for sa in watched]
+    return Content("\n").join(lines)
+
+
 class SpreadCard(Vertical, can_focus=True):
     """Focusable: Enter opens the spread detail."""
 
@@ -78,6 +133,10 @@ class SpreadCard(Vertical, can_focus=True):
         height: 1; text-wrap: nowrap; text-overflow: ellipsis;
     }
     SpreadCard #streak { display: none; color: $text-muted; }
+    SpreadCard #thresholds {
+        height: auto; display: none; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    SpreadCard #thresholds.-shown { display: block; }
     SpreadCard #big.-up { color: $text-success; }
     SpreadCard #big.-down { color: $text-error; }
     SpreadCard #big.-flat { color: $text-muted; }
@@ -91,6 +150,7 @@ class SpreadCard(Vertical, can_focus=True):
         yield Line(id="compact")
         yield Line(id="ratio-streak")
         yield Line(id="streak")
+        yield Line(id="thresholds")
         yield Chart(unit="bp", id="spread-chart", empty_text="spread chart: waiting for ticks")
 
     @property
@@ -152,6 +212,11 @@ class SpreadCard(Vertical, can_focus=True):
             )
         )
         self.query_one("#streak", Line).show(Content(streak))
+        thresholds = self.query_one("#thresholds", Line)
+        content = thresholds_content(frame, width)
+        thresholds.set_class(content is not None, "-shown")
+        if content is not None:
+            thresholds.show(content)
         self.set_class(frame.stale, "-stale")
 
     def draw(self, charts: Charts) -> None:

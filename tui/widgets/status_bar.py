@@ -9,6 +9,10 @@ text (labels, error reasons) is plain text: never parsed as markup.
 When the feed is not simply live, what is wrong comes right after the state, before the session
 and the tick age, so as much of the reason as the width allows is read first; ``(f)`` says which
 key opens the feed-status screen with the whole reason and the run's history.
+
+The count of alerts waiting for an acknowledgement (``frame.unacknowledged``) sits at the right
+end, in the words that fit (``⚑ 3 alerts to acknowledge (X)`` down to ``⚑3``): what is left of
+the line is fitted to the room before it, so neither the count nor the feed's state is cut.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from textual.content import Content
 
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame
-from tui import fmt
+from tui import fmt, keys
 from tui.messages import OpenFeedStatus
 from tui.widgets.text import Line
 
@@ -55,7 +59,8 @@ def feed_trouble(status: FeedStatus, now_ms: int, key: str = "f") -> list[str | 
 
 
 def _parts(frame: Frame, width: int, level: int, key: str) -> list[str | tuple[str, str]]:
-    """The status line at detail ``level`` (0 = everything; each level drops something)."""
+    """The status line at detail ``level`` (0 = everything; each level drops something; 4 also
+    the weekday of another day's date, for the count of alerts waiting at 60 columns)."""
     paused = frame.view.paused
     other_day = not fmt.same_day(frame.as_of, frame.wall_ms) and frame.wall_ms > 0
     parts: list[str | tuple[str, str]] = []
@@ -65,7 +70,10 @@ def _parts(frame: Frame, width: int, level: int, key: str) -> list[str | tuple[s
     if other_day or (width >= WIDE and level == 0):
         # another day's data must never read as today's
         parts.append(
-            (" " + fmt.day(frame.as_of), "bold $text-warning" if other_day else "$text-muted")
+            (
+                " " + fmt.day(frame.as_of, weekday=level < 4),
+                "bold $text-warning" if other_day else "$text-muted",
+            )
         )
     status = frame.status
     state_text, state_style = fmt.FEED_STATE.get(status.state, (str(status.state), ""))
@@ -89,17 +97,40 @@ def _parts(frame: Frame, width: int, level: int, key: str) -> list[str | tuple[s
     return parts
 
 
-def status_content(frame: Frame | None, width: int = 200, key: str = "f") -> Content:
-    """The status line for ``frame`` in ``width`` cells; ``key`` opens the feed-status screen.
-    A long reason may still cut what follows it (the reason is read first)."""
+def ack_badge(waiting: int, width: int, key: str = "X") -> Content:
+    """The count of alerts waiting for an acknowledgement, in the words that fit a status line of
+    ``width`` cells (empty when none waits); ``key`` acknowledges them all."""
+    if not waiting:
+        return Content("")
+    if width >= 100:
+        text = f"⚑ {fmt.plural(waiting, 'alert')} to acknowledge ({key})"
+    elif width >= 70:
+        text = f"⚑ {waiting:,} to ack"
+    else:
+        text = f"⚑{waiting:,}"
+    return Content.styled(text, "bold $text-warning")
+
+
+def status_content(
+    frame: Frame | None, width: int = 200, key: str = "f", ack_key: str = "X"
+) -> Content:
+    """The status line for ``frame`` in ``width`` cells; ``key`` opens the feed-status screen,
+    ``ack_key`` acknowledges every alert. A long reason may still cut what follows it (the reason
+    is read first), never the count of alerts waiting at the right end."""
     if frame is None:
         return Content.assemble(("--:--:-- ET", "bold"), SEP, ("starting…", "$text-muted"))
+    badge = ack_badge(frame.unacknowledged, width, ack_key)
+    room = width - badge.cell_length - (1 if badge.cell_length else 0)
     content = Content("")
-    for level in range(4):
-        content = Content.assemble(*_parts(frame, width, level, key))
-        if content.cell_length <= width:
+    for level in range(5 if badge.cell_length else 4):
+        content = Content.assemble(*_parts(frame, room, level, key))
+        if content.cell_length <= room:
             break
-    return content
+    if not badge.cell_length:
+        return content
+    if content.cell_length > room:
+        content = content.truncate(room, ellipsis=True)
+    return Content.assemble(content, " " * (room - content.cell_length + 1), badge)
 
 
 class StatusBar(Line):
@@ -116,6 +147,7 @@ class StatusBar(Line):
 
     _frame: Frame | None = None
     feed_key = "f"  # the key shown in "(f)": the feed-status binding after the user's remaps
+    ack_key = "X"  # the acknowledge-all key after the user's remaps
 
     def on_mount(self) -> None:
         # the key as remapped by [keys] (the binding table's "feed-status" id)
@@ -123,10 +155,12 @@ class StatusBar(Line):
             if active.binding.id == "feed-status":
                 self.feed_key = self.app.get_key_display(active.binding)
                 break
+        self.ack_key = keys.display(self.app, "acknowledge-all")
 
     def show_frame(self, frame: Frame | None) -> None:
         self._frame = frame
-        self.show(status_content(frame, self.content_region.width or 200, self.feed_key))
+        width = self.content_region.width or 200
+        self.show(status_content(frame, width, self.feed_key, self.ack_key))
 
     def on_resize(self) -> None:
         self.show_frame(self._frame)  # the same frame laid out for the new width

@@ -30,13 +30,16 @@ class Line(Static):
             self._lines = lines
 
 
-def set_titles(widget: Widget, title: str | None = None, subtitle: str | None = None) -> None:
-    """Set border titles as plain text (a str would be parsed as markup), only when changed:
-    every assignment repaints the whole panel, children included."""
+def set_titles(
+    widget: Widget, title: str | Content | None = None, subtitle: str | None = None
+) -> None:
+    """Set border titles as plain text (a str would be parsed as markup) or styled Content, only
+    when their text changed: every assignment repaints the whole panel, children included."""
     if title is not None:
+        content = Content(title) if isinstance(title, str) else title
         current = widget._border_title
-        if current is None or current.plain != title:
-            widget.border_title = Content(title)
+        if current is None or current.plain != content.plain:
+            widget.border_title = content
     if subtitle is not None:
         current = widget._border_subtitle
         if current is None or current.plain != subtitle:
