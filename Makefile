@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/r2k $(ARGS)
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -155,12 +155,11 @@ def test_command_argv_fills_each_placeholder_within_its_own_argument() -> None:
 
 
 def test_command_failures_are_counted_and_reported_in_one_line(tmp_path: Path) -> None:
-    missing = CommandSink([str(tmp_path / "no-such-program"), "{title}"])
+    missing = CommandSink(["r2k-no-such-program", "{title}"])  # looked up on PATH: not there
     run_sink(missing, CROSS)
     assert missing.failed == 1
     assert missing.problem() == (
-        f"command: 0 sent, 1 failed (last: {tmp_path / 'no-such-program'}: No such file or "
-        "directory)"
+        "command: 0 sent, 1 failed (last: r2k-no-such-program: No such file or directory)"
     )
     failing = CommandSink([sys.executable, "-c", "import sys; sys.exit('boom')"])
     run_sink(failing, CROSS)
