@@ -50,6 +50,12 @@ class FrameScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
+        # under 80 columns the keys need the footer's whole width: ctrl+p is in the help (?)
+        show = event.size.width >= 80
+        for footer in self.query(Footer):
+            if footer.show_command_palette != show:
+                footer.show_command_palette = show
+                footer.refresh(recompose=True)  # the footer lays its keys out when composed
 
     def _fit(self, width: int, height: int) -> None:
         small = too_small(width, height)

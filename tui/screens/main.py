@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
@@ -68,13 +68,6 @@ class MainScreen(FrameScreen):
             widget.add_class("panel")
             set_titles(widget, title)
         self.board.focus()
-
-    def on_resize(self, event: events.Resize) -> None:
-        # under 80 columns the keys need the footer's whole width: ctrl+p is in the help (?)
-        footer, show = self.query_one(Footer), event.size.width >= 80
-        if footer.show_command_palette != show:
-            footer.show_command_palette = show
-            footer.refresh(recompose=True)  # the footer lays its keys out when composed
 
     # --- widgets -------------------------------------------------------------------------------
     @property
