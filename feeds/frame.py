@@ -26,7 +26,9 @@ class View:
     symbol or name contains it (case-insensitive); ``cursor`` is the symbol under the board's
     cursor (the frame says where it ranks now); ``symbol`` and ``level`` name a drilldown's subject
     (its chart series come with ``charts``); ``charts`` asks for chart series (the app asks at
-    most once a second); ``paused`` is echoed for the status bar.
+    most once a second); ``paused`` is echoed for the status bar. ``board`` asks for the board to
+    be ranked again; False lets the frame carry the board last ranked for the same query (sort,
+    direction, filter, cursor), as the app does between its leaderboard redraws.
     """
 
     sort: str = "contribution"
@@ -37,6 +39,7 @@ class View:
     level: float | None = None
     charts: bool = False
     paused: bool = False
+    board: bool = True
 
 
 @dataclass(slots=True, frozen=True, eq=False)

@@ -130,6 +130,8 @@ class Pipeline:
         self.fired = 0  # alerts fired by this run
         self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
         self._acks = 0  # acknowledgements made (the alert history changed in place)
+        #: the board last ranked, with the query it answered (View.board=False reuses it)
+        self._last_board: tuple[tuple[object, ...], Board, analytics.Breadth] | None = None
         self._recent: tuple[
             tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
         ] = ((), frozenset(), frozenset())
@@ -958,7 +960,13 @@ class Pipeline:
         session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
-        board, breadth = self._board(view)
+        query = (view.sort, view.descending, view.filter, view.cursor, self.anchor)
+        last = self._last_board
+        if view.board or last is None or last[0] != query:
+            board, breadth = self._board(view)
+            self._last_board = (query, board, breadth)
+        else:  # the board last ranked for this query (the app's redraws between re-ranks)
+            _, board, breadth = last
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         self.on_clock(now)  # alerts10: bars due close now, not at the next print
         new_alerts, self._pending_alerts = self._pending_alerts, []

@@ -74,8 +74,11 @@ def test_the_sim_streams_a_real_files_class_share_as_listed(
     assert status == 0, err
     by = {c["symbol"]: c for c in json.loads(out)["constituents"]}
     assert by["MOG-A"]["name"] == "MOOG INC CLASS A" and by["MOG-A"]["weight"] is not None
-    assert "MOGA" not in by and "GEF-B" in by and "CRD-A" in by
-    assert "MOGA→MOG-A" in err and "\n" not in err.strip()
+    # the file's spellings never reach the board; the thin GEF-B and CRD-A may not have traded
+    # yet (the sim plays today's session when it is under way), so the respelling is read in err
+    assert not {"MOGA", "GEFB", "CRDA"} & set(by)
+    assert all(r in err for r in ("MOGA→MOG-A", "GEFB→GEF-B", "CRDA→CRD-A"))
+    assert "\n" not in err.strip()
 
 
 # ---- r2k holdings show -------------------------------------------------------------------------

@@ -198,3 +198,25 @@ def test_the_feeds_exception_is_its_status_with_keys_masked() -> None:
     assert pipeline.status.state is FeedState.ERROR
     assert pipeline.status.detail.startswith("RuntimeError: HTTP 401 for key ")
     assert "PKQ7ZX4W9M2VR8TL3NJC" not in pipeline.status.detail
+
+
+def test_the_board_is_ranked_again_at_most_twice_a_second_and_keeps_every_tick_mark() -> None:
+    """Between two rankings a frame carries the board last ranked for the same query (the
+    headline quotes still move); a new query is ranked at once; the names that ticked in
+    between are all marked when the board is drawn again."""
+    c, _, clock = controller()
+    pipeline = c.pipeline
+    first = c.build(c.view, board=None)
+    pipeline.handle(Tick("BE", 109.0, NOW_MS + 1000))
+    clock.t += 0.25
+    between = c.build(c.view, board=None)
+    assert between.board is first.board  # not ranked again...
+    assert between.quotes is not first.quotes  # ...but the frame is new
+    pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 1500))
+    clock.t += 0.25
+    again = c.build(c.view, board=None)
+    assert again.board is not first.board
+    assert {"BE", "^RUT"} <= again.changed  # both names, though BE ticked a frame earlier
+    assert c.build(c.view, board=True).board is not again.board  # asked for: ranked now
+    c.set_sort("return", True)
+    assert c.build(c.view, board=None).board.sort == "return"  # a new query: ranked at once

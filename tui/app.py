@@ -159,18 +159,19 @@ class R2KApp(Routes):
             return
         due = self.controller.due()
         if due == "frame":
-            self.show_now()
+            self.show_now(board=None)  # the board when due (BOARD_INTERVAL_S)
         elif due == "status":
             frame, screen = self.controller.idle(), self.frame_screen()
             if frame is not None and screen is not None:
                 screen.show_status(frame)
 
-    def show_now(self, *, charts: bool | None = None) -> Frame | None:
+    def show_now(self, *, charts: bool | None = None, board: bool | None = True) -> Frame | None:
         """Build the top screen's frame and show it (also the answer to a key, at once)."""
         screen = self.frame_screen()
         if screen is None or not screen.is_mounted:
             return None
-        frame = self.controller.build(screen.wants(self.controller.view), charts=charts)
+        wants = screen.wants(self.controller.view)
+        frame = self.controller.build(wants, charts=charts, board=board)
         screen.show_frame(frame)
         return frame
 

@@ -341,6 +341,8 @@ def board_titles(
 class Leaderboard(Vertical):
     """The board panel: the table, its breadth line and an on-demand filter box."""
 
+    _stale = False  # whether the board on show is drawn stale (dimmed)
+
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("filter")
     DEFAULT_CSS = """
     Leaderboard #breadth { height: 1; padding: 0 1; }
@@ -366,10 +368,13 @@ class Leaderboard(Vertical):
 
     def show(self, frame: Frame) -> None:
         board = frame.board
-        self.table.set_board(board, frame.changed, stale=frame.stale)
-        self.query_one(BreadthLine).show_breadth(breadth_text(frame))
         sb = frame.scoreboard
         self.query_one(DownloadProgress).show(sb.progress if sb is not None else None)
+        if board is self.table.board and frame.stale == self._stale:
+            return  # the board was not ranked again for this frame: nothing on it changed
+        self._stale = frame.stale
+        self.table.set_board(board, frame.changed, stale=frame.stale)
+        self.query_one(BreadthLine).show_breadth(breadth_text(frame))
         title, subtitle = board_titles(
             board, self.size.width or 200, sb.holdings if sb is not None else None
         )
