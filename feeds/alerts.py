@@ -76,7 +76,7 @@ def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
     )
 
 
-# >>> alerts10 (issue 10): acknowledgements in the log
+# acknowledgements in the log
 ACK = "ack"
 
 
@@ -104,9 +104,6 @@ def _acked_key(d: dict[str, Any]) -> tuple[object, ...]:
         str(d.get("original_kind", "cross")),
         str(d.get("feed", "")),
     )
-
-
-# <<< alerts10
 
 
 def _reason(e: BaseException) -> str:
@@ -147,7 +144,7 @@ class AlertJournal:
         self.failures = 0  # alerts not written
         self.last_error = ""
         self.duplicates = 0  # alerts already in the log, not written again
-        self.ack_failures = 0  # alerts10: acknowledgements not written
+        self.ack_failures = 0  # acknowledgements not written
         self.repaired: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,7 +226,6 @@ class AlertJournal:
             return
         self._recent.add(key)
 
-    # >>> alerts10 (issue 10)
     def acknowledge(self, alerts: list[AlertEvent], ts: int | None = None) -> int:
         """Append one "ack" line per alert (one write, one fsync), acknowledged at ``ts`` (epoch
         ms, default now). Returns how many were written; a failure is counted like an alert's
@@ -259,8 +255,6 @@ class AlertJournal:
             return 0
         return len(alerts)
 
-    # <<< alerts10
-
     def _append(self, data: bytes) -> None:
         fd = self._fd
         with _locked(fd):  # another r2k may share the log: cut back only our own bytes
@@ -286,7 +280,7 @@ class AlertJournal:
         if not self.failures and not self.ack_failures:
             return self._offline.problem() if self._offline is not None else None
         what = f"{self.failures} alert(s)" if self.failures else ""
-        if self.ack_failures:  # alerts10
+        if self.ack_failures:
             what += (" and " if what else "") + f"{self.ack_failures} acknowledgement(s)"
         return (
             f"alert log '{self.path}': {what} not written "
@@ -338,8 +332,8 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         kind=str(d.get("kind", "cross")),
         estimated=bool(d.get("estimated", False)),
         feed=str(d.get("feed", "")),
-        confirm=str(d.get("confirm", "tick")),  # alerts10
-        muted=d.get("muted") is True,  # alerts10
+        confirm=str(d.get("confirm", "tick")),
+        muted=d.get("muted") is True,
         # a "busted" line names the alert it busts
         original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
     )
@@ -380,7 +374,7 @@ def read_recent(
         return []
     out: list[AlertEvent] = []
     seen: set[tuple[object, ...]] = set()
-    acked: set[tuple[object, ...]] = set()  # alerts10: read newest first, an ack comes first
+    acked: set[tuple[object, ...]] = set()  # read newest first, an ack comes first
     for line in reversed(lines):
         try:
             d = json.loads(line)
@@ -405,7 +399,7 @@ def read_recent(
     return out
 
 
-# >>> alerts10 (issue 10): the whole history, for `r2k alerts log`
+# the whole history, for `r2k alerts log`
 @dataclass(slots=True, frozen=True)
 class LogEntry:
     """One alert of the durable log with what later lines say about it: when it was
@@ -461,9 +455,6 @@ def read_log(
     return out
 
 
-# <<< alerts10
-
-
 class StdoutSink:
     """One JSON object per alert on stdout, flushed per line (for ``r2k alerts | ...``)."""
 
@@ -485,7 +476,6 @@ class StatusLineSink:
     is written at most once every ``counts_every`` seconds: a dead feed must not flood a log.
     """
 
-    # >>> fail8a (issue 8 §1-2)
     def __init__(self, stream: IO[str] | None = None, *, counts_every: float = 60.0) -> None:
         self._stream = stream
         self.counts_every = counts_every
@@ -508,8 +498,6 @@ class StatusLineSink:
         if status.retry_at:
             line["retry_at"] = iso_ms(status.retry_at)
         self._write(line, status.ts)
-
-    # <<< fail8a
 
     def warning(self, detail: str) -> None:
         """A problem that does not stop the run (``"kind": "warning"``)."""
@@ -546,7 +534,7 @@ class _BackgroundSink:
 
     def __call__(self, alert: AlertEvent) -> None:
         if alert.muted:
-            return  # alerts10: logged and listed, never posted or run
+            return  # logged and listed, never posted or run
         if alert.feed in OFFLINE_FEEDS:
             return  # practice (a terminal on a relay of the sim or a replay): never posted or run
         try:
@@ -681,7 +669,6 @@ class WebhookSink(_BackgroundSink):
             raise _Failed(f"HTTP {r.status_code}")
 
 
-# >>> alerts10 (issue 10)
 class CommandSink(_BackgroundSink):
     """Runs ``argv`` per alert, with no shell: each ``{placeholder}`` is filled inside its own
     argument (:func:`feeds.delivery.command_argv`), so a label can never become a second
@@ -733,6 +720,3 @@ class CommandSink(_BackgroundSink):
             raise _Failed(
                 f"{program}: exit status {proc.returncode}" + (f" ({said})" if said else "")
             )
-
-
-# <<< alerts10

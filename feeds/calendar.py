@@ -244,7 +244,7 @@ def _previous(d: dt.date, n: int) -> tuple[dt.date, ...]:
     return tuple(reversed(out))
 
 
-# >>> ytd11 (issue 11): sessions over a span, for the scoreboard's bases and the YTD anchor
+# sessions over a span, for the scoreboard's bases and the YTD anchor
 @lru_cache(maxsize=64)
 def sessions_between(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
     """Every NYSE session from ``first`` to ``last`` (both included), oldest first."""
@@ -260,6 +260,3 @@ def sessions_between(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
 def last_session_before(d: dt.date) -> dt.date:
     """The latest NYSE session on a date before ``d`` (``d`` = Jan 1: the year-end session)."""
     return _previous(d, 1)[0]
-
-
-# <<< ytd11

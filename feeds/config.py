@@ -84,10 +84,10 @@ class LevelSpec:
     price: float
     label: str
     user: bool = False
-    confirm: str | None = None  # alerts10: "tick" | "1m" | "5m"; None: the run's ``confirm``
+    confirm: str | None = None  # "tick" | "1m" | "5m"; None: the run's ``confirm``
 
 
-# >>> alerts10 (issue 10): spread thresholds, delivery
+# spread thresholds, delivery
 SPREAD_PAIRS = ("RUT-SPX", "RUT-MAGS")  # feeds.symbols.SPREADS names their legs
 NOTIFY_METHODS = ("toast", "bell", "osc9", "osc777")
 WEBHOOK_FORMATS = ("json", "slack", "discord")
@@ -115,9 +115,6 @@ class SpreadSpec:
     bp: float
     label: str
     confirm: str | None = None  # None: the run's ``confirm``
-
-
-# <<< alerts10
 
 
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
@@ -166,7 +163,6 @@ class Settings:
     # the [nats] table (relay over NATS, issue 13; feeds/relay/link.py)
     nats: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None  # the file these settings were read from, if any
-    # >>> alerts10 (issue 10)
     confirm: str = "tick"  # the confirmation of levels that name none (CONFIRM_MODES)
     notify: tuple[str, ...] = ("toast", "bell")  # what the screen does per alert
     webhook_format: str = "json"  # the webhook's payload: json | slack | discord
@@ -177,7 +173,6 @@ class Settings:
     #: where each setting the user gave came from ("file", "$R2K_FEED", "--feed", ...); a
     #: setting absent here has its default (``r2k config check`` prints them)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-    # <<< alerts10
 
     @property
     def feed_name(self) -> str:
@@ -224,7 +219,7 @@ _CONFIRM = Annotated[Literal[CONFIRM_MODES], Meta(examples=["1m"])]  # type: ign
 class UserLevel(Section):
     price: Annotated[float, Meta(examples=[2500])]  # checked by feeds.levelinput.check_level
     label: Annotated[str, Meta(examples=["round number"])] = DEFAULT_LABEL
-    confirm: _CONFIRM | None = None  # alerts10: None = the run's ``confirm``
+    confirm: _CONFIRM | None = None  # None = the run's ``confirm``
 
 
 class LevelsTable(Section):
@@ -369,7 +364,7 @@ def _feed_tables(tables: dict[str, dict[str, Any]], where: str) -> dict[str, dic
     return out
 
 
-# >>> alerts10 (issue 10): [alerts] -----------------------------------------------------------
+# [alerts] -----------------------------------------------------------
 class SpreadLevel(Section):
     """``[[alerts.spread]]``: a spread threshold in basis points."""
 
@@ -450,9 +445,6 @@ def _set_keys(raw: dict[str, Any]) -> list[str]:
     return [k for k, v in raw.items() if not empty(v)]
 
 
-# <<< alerts10
-
-
 class ConfigFile(Section):
     """The whole file. Defaults live on :class:`Settings`; only the keys a file sets are used."""
 
@@ -481,7 +473,6 @@ class ConfigFile(Section):
     feeds: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     record: _text("~/ticks.csv") | None = None
     nats: NatsTable = msgspec.field(default_factory=NatsTable)  # relay over NATS (issue 13)
-    # >>> alerts10 (issue 10)
     confirm: _CONFIRM = "tick"
     notify: Annotated[
         list[Literal[NOTIFY_METHODS]],  # type: ignore[valid-type]
@@ -489,7 +480,6 @@ class ConfigFile(Section):
     ] = msgspec.field(default_factory=lambda: ["toast", "bell"])
     webhook_format: Annotated[Literal[WEBHOOK_FORMATS], Meta(examples=["slack"])] = "json"  # type: ignore[valid-type]
     alerts: AlertsTable = msgspec.field(default_factory=AlertsTable)
-    # <<< alerts10
 
 
 FLAGS = {"refresh_hz": "--refresh"}  # where a flag's name differs from its setting's
@@ -566,7 +556,7 @@ def _plain(message: str, path: str) -> str:
         return "must be a whole number" if m.group(1) == "int" else "must be a number"
     if message.startswith("Invalid enum value"):
         return f"must be {_choices(path)}"
-    # >>> alerts10: a choice given as another type; a list of values (not of tables)
+    # a choice given as another type; a list of values (not of tables)
     if message.startswith("Expected `str`") and _choices(path) != "valid":
         return f"must be {_choices(path)}"
     f = _field(path)
@@ -574,7 +564,6 @@ def _plain(message: str, path: str) -> str:
         t = f.type.type if isinstance(f.type, mi.Metadata) else f.type
         if isinstance(t, mi.ListType) and not isinstance(t.item_type, mi.StructType):
             return "must be a list"
-    # <<< alerts10
     for pattern, words in _PLAIN:
         if re.match(pattern, message):
             return words
@@ -648,7 +637,7 @@ def _schema_error(e: msgspec.ValidationError, raw: Any, where: str, table: str =
         return ConfigError(
             f'{where}: {table} must hold one table per entry, e.g. [{table}.alpaca] key = "..."'
         )
-    missing = re.match(r"Object missing required field `(.+)`", message)  # alerts10
+    missing = re.match(r"Object missing required field `(.+)`", message)
     if missing:
         key = f"{path}.{missing.group(1)}" if path else missing.group(1)
         return ConfigError(f"{where}: {_shown(path)} needs {missing.group(1)}{_example(key)}")
@@ -707,7 +696,7 @@ def _keymap(table: dict[str, str], where: str) -> dict[str, str]:
 
 
 def merge_level(levels: list[LevelSpec], spec: LevelSpec) -> list[LevelSpec]:
-    """alerts10: ``levels`` with ``spec`` added; one at a price already there sets that level's
+    """``levels`` with ``spec`` added; one at a price already there sets that level's
     label (unless left at the default) and confirmation (if it names one) instead: a
     ``[[levels.user]]`` row or ``--level 2642:5m`` at a technical level's price confirms that
     level on 5-minute closes."""
@@ -734,10 +723,10 @@ def _settings_values(
             v = _nats(v, where)
         elif key == "keys":
             v = _keymap(v, where)
-        elif key == "alerts":  # alerts10: one table, several settings
+        elif key == "alerts":  # one table, several settings
             values.update(_alerts(v, where, (raw or {}).get("alerts")))
             continue
-        elif key == "notify":  # alerts10
+        elif key == "notify":
             v = tuple(dict.fromkeys(v))  # in the order given, once each
         elif key == "approach":
             v = None if v is False or v == 0 else float(v)
@@ -837,13 +826,11 @@ def load_settings(
             levels = merge_level(levels, spec)
         settings = replace(settings, levels=tuple(levels))
         sources["levels"] = sources.get("levels", "default") + " + --level"
-    # >>> alerts10
     if extra_spreads:
         settings = replace(settings, spreads=settings.spreads + tuple(extra_spreads))
         sources["spreads"] = sources.get("spreads", "default") + " + --spread-level"
     if settings.bell and "bell" not in settings.notify:
         settings = replace(settings, bell=False)
-    # <<< alerts10
     return replace(settings, sources=sources)
 
 
@@ -862,7 +849,6 @@ def parse_level(text: str) -> LevelSpec:
     return LevelSpec(level.price, level.label, user=True, confirm=level.confirm)
 
 
-# >>> alerts10 (issue 10)
 def parse_spread_flag(text: str) -> SpreadSpec:
     """``--spread-level BP[:CONFIRM][:LABEL]`` -> a RUT-SPX threshold in basis points.
     Raises ConfigError naming the option."""
@@ -875,6 +861,3 @@ def parse_spread_flag(text: str) -> SpreadSpec:
             f"--spread-level {text!r}: {e}; expected BP[:LABEL], e.g. 50:small caps lead"
         ) from None
     return SpreadSpec("RUT-SPX", level.price, level.label, level.confirm)
-
-
-# <<< alerts10

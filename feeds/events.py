@@ -44,12 +44,11 @@ class FeedStatus:
     state: FeedState
     detail: str = ""
     ts: int = 0  # epoch ms when the status was raised (0 = unknown)
-    # >>> fail8a (issue 8 §2): counters a script or the feed-status screen reads; plain ints so a
+    # counters a script or the feed-status screen reads; plain ints so a
     # relay serialises them like any other field
     malformed: int = 0  # frames skipped as unreadable since the feed started
     reconnects: int = 0  # reconnect attempts since the feed started
     retry_at: int = 0  # epoch ms of the next connection attempt (0 = none pending)
-    # <<< fail8a
 
 
 @dataclass(slots=True)
@@ -113,7 +112,7 @@ class TradeCorrection:
     original_price: float | None = None
 
 
-# >>> ytd11 (issue 11): daily OHLC history, one session's closes of many symbols, progress
+# daily OHLC history, one session's closes of many symbols, progress
 #: A daily bar: (session date ISO, open, high, low, close); open/high/low None where unknown.
 DailyBar = tuple[str, float | None, float | None, float | None, float]
 
@@ -159,9 +158,6 @@ class HistoryProgress:
     done: int
     total: int
     detail: str = ""
-
-
-# <<< ytd11
 
 
 @dataclass(slots=True)

@@ -199,18 +199,16 @@ class LevelView:
     distance: float | None
     distance_pct: float | None  # distance as a fraction of the price
     crossings: tuple[AlertEvent, ...] = ()
-    # >>> alerts10 (issue 10)
     confirm: str = "tick"  # "tick" | "1m" | "5m": what confirms a crossing (the ladder shows it)
     muted: bool = False  # crossings are logged and listed, no toast, bell or notification
     #: a bar-confirmed level with the price past it by more than the band, its bar not closed yet
     awaiting_close: bool = False
     symbol: str = "^RUT"  # the series watched: "^RUT", or a spread ("RUT-SPX"; then bp)
-    # <<< alerts10
 
 
 @dataclass(slots=True, frozen=True)
 class SpreadAlerts:
-    """alerts10: one spread's thresholds (``levels``: LevelView in basis points, ``distance``
+    """One spread's thresholds (``levels``: LevelView in basis points, ``distance``
     = threshold - value) and the value they are measured against (``value_bp``: the spread since
     ``anchor``, the run's day anchor, which the card's own anchor may differ from)."""
 

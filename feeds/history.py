@@ -19,7 +19,7 @@ class Ring:
     def __init__(self, bucket_ms: int, capacity: int) -> None:
         self.bucket_ms = bucket_ms
         self.capacity = capacity
-        # ytd11: allocated at the first point: the whole index is ~2,000 rings at start-up, most
+        # allocated at the first point: the whole index is ~2,000 rings at start-up, most
         # of them empty for the first seconds (and some all day)
         self._times: np.ndarray = _EMPTY_TIMES
         self._prices: np.ndarray = _EMPTY_PRICES
@@ -98,5 +98,5 @@ class Ring:
         return float(self._prices[self._pos]) if self._n else None
 
 
-_EMPTY_TIMES = np.zeros(0, dtype=np.int64)  # ytd11: a ring before its first point
+_EMPTY_TIMES = np.zeros(0, dtype=np.int64)  # a ring before its first point
 _EMPTY_PRICES = np.zeros(0, dtype=np.float64)

@@ -66,10 +66,10 @@ class Holdings:
     source: str = ""
     # one-line notices from loading (duplicates merged, partial coverage): shown, not fatal
     warnings: list[str] = field(default_factory=list)
-    # ytd11: where they came from: "given" (--holdings), "fetched" (r2k holdings fetch) or
+    # where they came from: "given" (--holdings), "fetched" (r2k holdings fetch) or
     # "bundled" (feeds/data); "" when built in code
     origin: str = ""
-    # ytd11: False for an iShares file whose rows run to the end of the file without the legal
+    # False for an iShares file whose rows run to the end of the file without the legal
     # footer every download ends with: the download was cut short (r2k holdings fetch refuses it)
     complete: bool = True
     # No slots: cached_property needs an instance __dict__.

@@ -61,7 +61,7 @@ def parse_level(text: str) -> tuple[float, str]:
     return level.price, level.label
 
 
-# >>> alerts10 (issue 10): a level's confirmation mode, and spread thresholds
+# a level's confirmation mode, and spread thresholds
 SPREAD_MIN_BP = -5_000.0  # a spread threshold in basis points: +-50 % covers any day or year
 SPREAD_MAX_BP = 5_000.0
 SPREAD_EXAMPLE = "50 small caps lead"
@@ -134,6 +134,3 @@ def parse_spread_level(text: str) -> LevelInput:
     price_text, confirm, label = _split(text)
     bp = check_spread_level(_number(price_text.removesuffix("bp").strip(), SPREAD_EXAMPLE))
     return LevelInput(bp, clean(label, LABEL_MAX) or f"spread {bp:+g} bp", confirm)
-
-
-# <<< alerts10

@@ -68,7 +68,7 @@ class AlertEvent:
     # the feed's spec kind ("sim", "replay", "yahoo", ...): sim and replay alerts never mix with
     # live ones (feeds.feed.is_live); "" when unknown (a log written before the field existed)
     feed: str = ""
-    # >>> alerts10 (issue 10): additive fields
+    # additive fields
     #: how the crossing was confirmed: "tick", or "1m"/"5m" (``price`` is then the bar's close
     #: and ``ts`` the bar's end)
     confirm: str = "tick"
@@ -76,7 +76,6 @@ class AlertEvent:
     muted: bool = False
     #: acknowledged by the user (an "ack" record in the durable log); state, not part of the event
     acknowledged: bool = False
-    # <<< alerts10
     #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
     #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
     original_ts: int = 0
@@ -94,8 +93,8 @@ class AlertEvent:
             "kind": self.kind,
             "estimated": self.estimated,
             "feed": self.feed,
-            "confirm": self.confirm,  # alerts10
-            "muted": self.muted,  # alerts10
+            "confirm": self.confirm,
+            "muted": self.muted,
         }
         if self.original_ts:
             d["original_ts"] = iso_ms(self.original_ts)
@@ -111,11 +110,9 @@ class Level:
     state: LevelState = LevelState.ARMED
     near: bool = False  # inside the approach distance (the notice has fired or was pre-set)
     crossings: list[AlertEvent] = field(default_factory=list)
-    # >>> alerts10 (issue 10)
     confirm: str = "tick"  # one of CONFIRM_MODES
     muted: bool = False  # alerts still fire and are logged, marked muted
     band: float = 0.0  # the hysteresis band in the level's own units (set by the engine)
-    # <<< alerts10
 
 
 @dataclass(slots=True)
@@ -161,7 +158,7 @@ class LevelEngine:
         band: float | None = None,
         confirm: str = "tick",
     ) -> None:
-        """``hysteresis``: the band as a fraction of each level; ``band`` (alerts10): an absolute
+        """``hysteresis``: the band as a fraction of each level; ``band``: an absolute
         band in the series' units instead (basis points for a spread), which also lets levels
         be zero or negative. ``approach``: the "approaching" distance as a fraction of the level
         (None: off). ``confirm``: the confirmation of levels added without one (CONFIRM_MODES).

@@ -35,7 +35,7 @@ VERSION = 1
 
 def _row(lv: SavedLevel) -> dict[str, Any]:
     row: dict[str, Any] = {"price": lv.price, "label": lv.label}
-    if lv.confirm is not None:  # alerts10
+    if lv.confirm is not None:
         row["confirm"] = lv.confirm
     return row
 
@@ -52,10 +52,10 @@ class _Unreadable(Exception):
 class SavedLevel:
     price: float
     label: str
-    confirm: str | None = None  # alerts10: "1m" | "5m" | "tick"; None: the run's default
+    confirm: str | None = None  # "1m" | "5m" | "tick"; None: the run's default
 
 
-Muted = tuple[str, float]  # alerts10: (symbol, level): ("^RUT", 2450.0), ("RUT-SPX", 50.0)
+Muted = tuple[str, float]  # (symbol, level): ("^RUT", 2450.0), ("RUT-SPX", 50.0)
 
 
 def _data(text: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def _parse(text: str) -> list[SavedLevel]:
         label = row.get("label", "user level")
         if not isinstance(label, str):
             raise _Unreadable(f"level #{n} label {label!r} is not text")
-        confirm = row.get("confirm")  # alerts10
+        confirm = row.get("confirm")
         if confirm is not None and confirm not in CONFIRM_MODES:
             raise _Unreadable(f"level #{n} confirm {confirm!r} is not one of {CONFIRM_MODES}")
         if float(price) not in seen:
@@ -99,7 +99,6 @@ def _parse(text: str) -> list[SavedLevel]:
     return out
 
 
-# >>> alerts10 (issue 10)
 def _parse_muted(text: str) -> set[Muted]:
     rows = _data(text).get("muted", [])
     if not isinstance(rows, list):
@@ -119,16 +118,13 @@ def _parse_muted(text: str) -> set[Muted]:
     return out
 
 
-# <<< alerts10
-
-
 class LevelStore:
     """The saved levels (``levels``, in the order they were added) and the file behind them."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
         self.levels: list[SavedLevel] = []
-        self.muted: set[Muted] = set()  # alerts10
+        self.muted: set[Muted] = set()
 
     def _read(self) -> list[SavedLevel]:
         """The file's levels (and :attr:`muted`); [] when there is none. Raises _Unreadable."""
@@ -142,7 +138,7 @@ class LevelStore:
         except OSError as e:
             raise _Unreadable(e.strerror or type(e).__name__) from None
         levels = _parse(text)
-        self.muted = _parse_muted(text)  # alerts10
+        self.muted = _parse_muted(text)
         return levels
 
     def _set_aside(self) -> str:
@@ -182,7 +178,6 @@ class LevelStore:
             ]
         self._save()
 
-    # >>> alerts10 (issue 10)
     def set_muted(self, symbol: str, level: float, muted: bool) -> None:
         """Remember that the level ``level`` of ``symbol`` (a spread's threshold in bp) is muted,
         or forget it. Raises LevelStoreError."""
@@ -196,8 +191,6 @@ class LevelStore:
 
     def is_muted(self, symbol: str, level: float) -> bool:
         return (symbol, float(level)) in self.muted
-
-    # <<< alerts10
 
     def remove(self, price: float) -> bool:
         """Forget a saved level; False if it was not saved. Raises LevelStoreError."""
@@ -221,7 +214,7 @@ class LevelStore:
             "symbol": "^RUT",
             "levels": [_row(lv) for lv in self.levels],
         }
-        if self.muted:  # alerts10
+        if self.muted:
             data["muted"] = [{"symbol": s, "level": lv} for s, lv in sorted(self.muted)]
         try:
             write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

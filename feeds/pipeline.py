@@ -66,7 +66,7 @@ class _Universe:
     member: np.ndarray  # bool: in the holdings (all True without holdings)
     p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
     haystack: list[str]  # "symbol\nname" lower-cased, for the filter
-    # ui11: the index members' symbols and names, aligned with ids[member] (the scoreboard)
+    # the index members' symbols and names, aligned with ids[member] (the scoreboard)
     member_symbols: list[str] = field(default_factory=list)
     member_names: list[str] = field(default_factory=list)
 
@@ -81,10 +81,10 @@ DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
-#: alerts10: a bar closes on the clock this long after its end (a print stamped before the end
+#: a bar closes on the clock this long after its end (a print stamped before the end
 #: may still be on its way); the first print of a later bar closes it at once
 BAR_GRACE_MS = 1_000
-STATUS_MEMORY = 200  # fail8a: status changes kept for the feed-status screen (a run's history)
+STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
@@ -101,7 +101,7 @@ class Pipeline:
         reconciler: Reconciler | None = None,
         spreads: dict[str, LevelEngine] | None = None,
     ) -> None:
-        """``spreads`` (alerts10): an engine per spread of :data:`feeds.symbols.SPREADS` with
+        """``spreads``: an engine per spread of :data:`feeds.symbols.SPREADS` with
         thresholds in bp, measured from ``anchor`` (``prev`` when that is ``ytd``) for the whole
         run, whatever anchor the screen picks later."""
         self.feed = feed
@@ -159,7 +159,7 @@ class Pipeline:
         self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
         #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
         self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
-        # >>> alerts10 (issue 10): spread engines, fed by the ticks of their indices only
+        # spread engines, fed by the ticks of their indices only
         self.spreads: dict[str, LevelEngine] = {}
         self.spread_anchor = anchor if anchor != "ytd" else "prev"
         self._spread_watch: dict[int, list[tuple[LevelEngine, int, int]]] = {}
@@ -168,12 +168,10 @@ class Pipeline:
         self._data_lag = 0  # ms the level symbol's prints trail the feed's clock (a delayed feed)
         for pair, engine in (spreads or {}).items():
             self.add_spread_engine(pair, engine)
-        # <<< alerts10
-        # >>> ytd11 (issue 11): the scoreboard, and history downloads under way
+        # the scoreboard, and history downloads under way
         self._scoreboard = ScoreboardBuilder()
         self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
-        self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None  # ui11
-        # <<< ytd11
+        self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -188,14 +186,12 @@ class Pipeline:
             self.state.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
             self.state.apply_daily(ev)
-        # >>> ytd11
         elif isinstance(ev, DailyBars):
             self.state.apply_daily_bars(ev)
         elif isinstance(ev, SessionCloses):
             self.state.apply_session_closes(ev)
         elif isinstance(ev, HistoryProgress):
             self.progress[ev.what] = ev
-        # <<< ytd11
         elif isinstance(ev, TradeCancel | TradeCorrection):
             self._on_amend(ev)
         elif isinstance(ev, MarketReset):
@@ -259,13 +255,13 @@ class Pipeline:
         # apply() gives a negative id for a trade that did not set the last sale: such a trade
         # moves no level and no index estimate
         i = self.state.apply(tick)
-        if i >= self._n_headline:  # alerts10: a constituent, the hot path: nothing more to do
+        if i >= self._n_headline:  # a constituent, the hot path: nothing more to do
             return
         if i == self._level_id and not self.estimated:
             self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
-        if i in self._spread_watch:  # alerts10
+        if i in self._spread_watch:
             self._check_spreads(i, tick.ts, tick.symbol, tick.trade_id)
 
     def _adopt(self, symbol: str) -> None:
@@ -300,7 +296,7 @@ class Pipeline:
         j = self.state.apply(Tick(index, est, tick.ts, trade_id=tick.trade_id))
         if j == self._level_id:
             self._check_levels(est, tick.ts, True, tick.symbol, tick.trade_id)
-        if j in self._spread_watch:  # alerts10
+        if j in self._spread_watch:
             self._check_spreads(j, tick.ts, tick.symbol, tick.trade_id)
 
     def proxy_ratio(self, etf: str, fallback: float) -> float:
@@ -321,7 +317,7 @@ class Pipeline:
         if self._levels_session != self.state.session:
             self._levels_session = self.state.session
             self.levels.new_session()
-            for engine in self.spreads.values():  # alerts10
+            for engine in self.spreads.values():
                 engine.new_session(resettle=True)
 
     def _check_levels(
@@ -334,7 +330,7 @@ class Pipeline:
     ) -> None:
         """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
         ``trade_id``) are remembered, so that its cancel busts them."""
-        # alerts10: a bar that ended before this price closes first, in the session it was in
+        # a bar that ended before this price closes first, in the session it was in
         if self.levels.on_bars:
             self._data_lag = max(0, self.feed.now_ms() - ts)
             self._deliver(self.levels.close_bars(ts))
@@ -354,14 +350,14 @@ class Pipeline:
     def _deliver(self, alerts: list[AlertEvent]) -> None:
         for alert in alerts:
             if needs_ack(alert) and self._acknowledged(alert_key(alert)):
-                # ui10: the same event again (a seed-0 sim or a replay played twice) was
+                # the same event again (a seed-0 sim or a replay played twice) was
                 # acknowledged before: it does not wait again (the log keeps it once)
                 alert = replace(alert, acknowledged=True)
             self.alerts.appendleft(alert)
             self._pending_alerts.append(alert)
             self.fired += 1
             self._fired_keys.add(alert_key(alert))
-            self._unacked = None  # alerts10: count again (the memory may have dropped one)
+            self._unacked = None  # count again (the memory may have dropped one)
             for sink in self.alert_sinks:
                 sink(alert)
 
@@ -433,7 +429,7 @@ class Pipeline:
             return symbol == self.levels.symbol
         return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
 
-    # >>> alerts10 (issue 10): spreads, bar closes, acknowledgements, mutes ----------------------
+    # spreads, bar closes, acknowledgements, mutes ----------------------
     def add_spread_engine(self, pair: str, engine: LevelEngine) -> None:
         """Watch ``pair`` (a key of :data:`feeds.symbols.SPREADS`) with ``engine`` (thresholds
         in bp, an absolute band). Raises KeyError for an unknown pair."""
@@ -474,7 +470,7 @@ class Pipeline:
             if value is not None:
                 fired = engine.on_price(value, ts, estimated=self.estimated)
                 if fired:
-                    if trade_id is not None:  # tape7: its cancel busts them
+                    if trade_id is not None:  # its cancel busts them
                         self._remember(fired, symbol, trade_id)
                     self._deliver(fired)
 
@@ -540,7 +536,7 @@ class Pipeline:
         return self._unacked
 
     def _acknowledged(self, key: tuple[object, ...]) -> bool:
-        """Whether an alert with ``key`` in the history is acknowledged (ui10: a repeat fires
+        """Whether an alert with ``key`` in the history is acknowledged (a repeat fires
         acknowledged). A scan of at most ALERT_MEMORY alerts, only when one fires."""
         return any(a.acknowledged and alert_key(a) == key for a in self.alerts)
 
@@ -570,8 +566,6 @@ class Pipeline:
             views = tuple(self._level_view(engine, lv, value) for lv in engine.levels)
             out[pair] = SpreadAlerts(pair, value, self.spread_anchor, views)
         return out
-
-    # <<< alerts10
 
     def problems(self) -> tuple[str, ...]:
         """What the alert sinks (and a recording feed) report as failing, one line each.
@@ -968,7 +962,7 @@ class Pipeline:
         else:  # the board last ranked for this query (the app's redraws between re-ranks)
             _, board, breadth = last
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
-        self.on_clock(now)  # alerts10: bars due close now, not at the next print
+        self.on_clock(now)  # bars due close now, not at the next print
         new_alerts, self._pending_alerts = self._pending_alerts, []
         alerts, fired, busted = self.recent_alerts()
         total = st.total_ticks
@@ -1023,7 +1017,6 @@ class Pipeline:
             cached = self._streak_cache = (st.daily_rev, value)
         return cached[1]
 
-    # >>> ytd11 (issue 11)
     def scoreboard(self, now_ms: int | None = None) -> Scoreboard:
         """The year-to-date story at the feed's clock ``now_ms`` (see :mod:`feeds.scoreboard`):
         returns by period, the streak, record highs, YTD breadth over the index members, the
@@ -1045,7 +1038,7 @@ class Pipeline:
         )
 
     def _ytd_weights(self, u: _Universe) -> np.ndarray | None:
-        """ui11: the members' weights at the YTD anchor (the scoreboard's movers), moved there
+        """The members' weights at the YTD anchor (the scoreboard's movers), moved there
         as the board's are (:meth:`_anchor_weights`); None without holdings. They change only
         with the daily history or the session, so they are kept until one does."""
         if self.holdings is None:
@@ -1071,8 +1064,6 @@ class Pipeline:
         return HoldingsInfo(
             h.origin or "given", label, h.as_of.isoformat(), age, age > HOLDINGS_STALE_DAYS
         )
-
-    # <<< ytd11
 
 
 def _known(x: float | None) -> float | None:

@@ -142,7 +142,7 @@ class Recorder:
         self._closes: dict[str, dict[str, float]] = (
             {s: dict(rows) for s, rows in existing.closes.items()} if existing else {}
         )
-        # ytd11: each symbol's (open, high, low) by date, where the feed gave bars
+        # each symbol's (open, high, low) by date, where the feed gave bars
         self._ranges: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = (
             {s: dict(rows) for s, rows in existing.ohlc.items()} if existing else {}
         )
@@ -219,7 +219,7 @@ class Recorder:
             return
         symbol, prev = self._fields(tick)
         flags = tick.sale_flags
-        if not flags:  # tape7: a late print is written as barred from the last sale
+        if not flags:  # a late print is written as barred from the last sale
             if tick.ts < self._latest.get(tick.symbol, 0):
                 flags = NOT_LAST
             else:
@@ -237,7 +237,7 @@ class Recorder:
         )
 
     def write_amend(self, ev: TradeCancel | TradeCorrection) -> None:
-        """tape7: a cancel (``amends`` = its trade, no ``trade_id``) or a correction
+        """a cancel (``amends`` = its trade, no ``trade_id``) or a correction
         (``amends`` = the original, ``trade_id`` = the corrected trade's id) as a row."""
         if self.stopped is not None:
             self.lost += 1
@@ -458,7 +458,7 @@ def _schema():  # -> pa.Schema (pyarrow imported lazily: only Parquet recordings
             ("size", pa.float64()),
             ("prev_close", pa.float64()),
             ("day_volume", pa.float64()),
-            # tape7: last-sale flags (0-3), the trade's id, the trade a cancel/correction names
+            # last-sale flags (0-3), the trade's id, the trade a cancel/correction names
             ("sale_flags", pa.int8()),
             ("trade_id", pa.string()),
             ("amends", pa.string()),

@@ -78,7 +78,7 @@ _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 DAILY_SUFFIX = ".daily.csv"
 DAILY_COLUMNS = ("symbol", "date", "close")
-DAILY_OPTIONAL = ("open", "high", "low")  # ytd11: a daily bar's range, where known
+DAILY_OPTIONAL = ("open", "high", "low")  # a daily bar's range, where known
 ESTIMATES_KEY = "estimates_indices"
 
 
@@ -424,7 +424,7 @@ class DailyData:
 
     closes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     estimates_indices: bool = False
-    # ytd11: symbol -> date -> (open, high, low), for rows with a range
+    # symbol -> date -> (open, high, low), for rows with a range
     ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = field(
         default_factory=dict
     )

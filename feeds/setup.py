@@ -14,7 +14,7 @@ from feeds.levelstore import LevelStore
 from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
 from feeds.symbols import HEADLINE
 
-__all__ = ["add_saved_levels", "build_pipeline", "close_sinks", "drain_webhooks", "level_engine"]
+__all__ = ["build_pipeline", "close_sinks", "drain_webhooks", "level_engine", "load_saved"]
 
 if TYPE_CHECKING:
     from feeds.feed import Feed
@@ -32,7 +32,7 @@ def reconcile_holdings(settings: Settings) -> Reconciler:
     from feeds.reconcile import Reconciler
 
     directories, _ = for_feed(settings.feed_name)
-    # ytd11: --holdings, else the latest fetched file, else the bundled snapshot
+    # --holdings, else the latest fetched file, else the bundled snapshot
     reconciler = Reconciler(load_resolved(settings.holdings), directories)
     if settings.feed_name == "replay":  # a file on disk: its symbols are at hand
         listed = open_feed(settings.feed, FeedOptions()).listed()
@@ -62,7 +62,7 @@ def open_reconciled(settings: Settings) -> tuple[Feed, Reconciler, Holdings]:
     from feeds.reconcile import Reconciler
 
     directories, cache = for_feed(settings.feed_name)
-    reconciler = Reconciler(load_resolved(settings.holdings), directories)  # ytd11
+    reconciler = Reconciler(load_resolved(settings.holdings), directories)
     holdings = load_universe(settings, reconciler)
     options = feed_options(settings, holdings)
     options.symbol_cache = cache
@@ -108,7 +108,6 @@ def level_engine(settings: Settings) -> LevelEngine:
     return engine
 
 
-# >>> alerts10 (issue 10)
 def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
     """One engine per spread with thresholds (``[[alerts.spread]]``, ``--spread-level``): levels
     in bp, an absolute band of ``spread_band_bp``, no approach notices."""
@@ -131,13 +130,15 @@ def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
 def load_saved(pipeline: Pipeline, store: LevelStore) -> str | None:
     """The levels saved from the monitor (after the configured ones) and the mutes, on every
     engine of ``pipeline``. Returns a one-line warning when the file was unreadable."""
-    warning = add_saved_levels(pipeline.levels, store)
+    warning = store.load()
+    engine = pipeline.levels
+    for lv in store.levels:
+        level = engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
+        if lv.confirm is not None and level.confirm != lv.confirm:  # a technical level's, set
+            engine.set_confirm(lv.price, lv.confirm)  # with + (2642 5m)
     for symbol, level in store.muted:
         pipeline.set_muted(symbol, level, True)
     return warning
-
-
-# <<< alerts10
 
 
 def build_pipeline(
@@ -168,7 +169,7 @@ def build_pipeline(
         if settings.record is not None:
             from feeds.recorder import RecordingFeed, open_recorder
 
-            # ytd11: Parquet or CSV by the extension (Parquet when there is none)
+            # Parquet or CSV by the extension (Parquet when there is none)
             feed = RecordingFeed(feed, open_recorder(settings.record))
     except BaseException:
         log.close()
@@ -181,12 +182,11 @@ def build_pipeline(
         sinks.append(WebhookSink(settings.webhook, format=settings.webhook_format))
     elif settings.webhook:
         notes.append(f"webhook: not used for {kind} alerts (only a live feed's alerts are posted)")
-    # >>> alerts10: the command, like the webhook, is for a live feed's alerts only
+    # the command, like the webhook, is for a live feed's alerts only
     if settings.command and live:
         sinks.append(CommandSink(settings.command, timeout=settings.command_timeout))
     elif settings.command:
         notes.append(f"command: not run for {kind} alerts (only a live feed's alerts run it)")
-    # <<< alerts10
     sinks.extend(extra_alert_sinks)
     pipeline = Pipeline(
         feed,
@@ -196,7 +196,7 @@ def build_pipeline(
         alert_sinks=sinks,
         status_sinks=status_sinks,
         reconciler=reconciler,
-        spreads=spread_engines(settings),  # alerts10
+        spreads=spread_engines(settings),
     )
     pipeline.notes.extend(notes)
     pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
@@ -214,22 +214,6 @@ def shown_with(kind: str) -> Callable[[AlertEvent], bool]:
 def holdings_notes(holdings: Holdings) -> list[str]:
     """The holdings' warnings (duplicates merged, partial coverage) as one-line notes."""
     return list(getattr(holdings, "warnings", ()))
-
-
-def add_saved_levels(engine: LevelEngine, store: LevelStore) -> str | None:
-    """Levels saved from the monitor (``+``), after the configured ones.
-
-    Returns a one-line warning when the saved file was unreadable (it is set aside).
-    """
-    warning = store.load()
-    for lv in store.levels:
-        level = engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
-        if lv.confirm is not None and level.confirm != lv.confirm:  # a technical level's, set
-            engine.set_confirm(lv.price, lv.confirm)  # with + (2642 5m)
-    for symbol, level in store.muted:  # alerts10
-        if symbol == engine.symbol:
-            engine.set_muted(level, True)
-    return warning
 
 
 async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:

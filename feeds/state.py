@@ -63,7 +63,7 @@ class MarketState:
         "_tape",
         "count",
         "daily",
-        "daily_ohlc",  # ytd11
+        "daily_ohlc",
         "daily_rev",
         "day_volume",
         "first",
@@ -101,7 +101,7 @@ class MarketState:
         self.ytd_base: list[float | None] = []
         self.history: list[Ring] = []
         self.daily: dict[str, list[tuple[str, float]]] = {}
-        # ytd11: each symbol's daily (open, high, low) by session date, where known: from the
+        # each symbol's daily (open, high, low) by session date, where known: from the
         # feed's daily bars and, for the headline symbols, each session seen at its rollover
         self.daily_ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = {}
         self.next_bucket: list[int] = []  # ts at which each symbol's next chart bucket opens
@@ -482,7 +482,7 @@ class MarketState:
             # a cancel of the last session's trade must not bring its high and low back
             self.forget_trades()
             self._record_closes(old.isoformat(), self._closing_prices())
-            self._record_ranges(old.isoformat())  # ytd11
+            self._record_ranges(old.isoformat())
             for i in range(len(self.symbols)):
                 self._roll_symbol(i)
             self.marked.update(range(len(self.symbols)))
@@ -523,7 +523,7 @@ class MarketState:
     def _set_ytd(self, i: int) -> None:
         """The year-to-date base: the close of the previous year's last session (the latest
         close's year while no session is known). A close of an earlier day (a holdings as-of
-        date in November) is not a year-end close: then the base stays unknown (ytd11)."""
+        date in November) is not a year-end close: then the base stays unknown."""
         rows = self.daily.get(self.symbols[i])
         if not rows:
             return
@@ -654,7 +654,7 @@ class MarketState:
         self._set_ytd(i)
         self.marked.add(i)
 
-    # >>> ytd11 (issue 11): daily bars, one session's closes of many symbols, ranges at rollover
+    # daily bars, one session's closes of many symbols, ranges at rollover
     def apply_daily_bars(self, bars: DailyBars) -> None:
         """Daily bars: the closes as :meth:`apply_daily` takes them, the (open, high, low) kept
         in :attr:`daily_ohlc` (the feed's winning over a session's own range)."""
@@ -700,8 +700,6 @@ class MarketState:
             if date not in rows:
                 rows[date] = (self.open[i], _finite(high[i]), _finite(low[i]))
 
-    # <<< ytd11
-
     def take_dirty(self) -> set[int]:
         """The ids changed since the last call (the frame loop's conflation point)."""
         counts = np.array(self.count, dtype=np.int64)
@@ -741,7 +739,6 @@ class MarketState:
         return last, anchor
 
 
-# >>> ytd11
 def _finite(x: float | None) -> float | None:
     return None if x is None or x != x else x
 
@@ -759,6 +756,3 @@ def _year_end_uncached(year: int) -> str:
 
     end = _YEAR_ENDS[year] = last_session_before(dt.date(year + 1, 1, 1)).isoformat()
     return end
-
-
-# <<< ytd11

@@ -8,7 +8,7 @@ from typing import Literal
 RUT, SPX, MAGS, IWM, SPY = "^RUT", "^GSPC", "MAGS", "IWM", "SPY"
 INDEX_SYMBOLS = (RUT, SPX)
 HEADLINE = (RUT, SPX, MAGS, IWM, SPY)
-#: alerts10: the spreads alerts watch, by name: (small, large); bp = (r_small - r_large) * 10,000
+#: the spreads alerts watch, by name: (small, large); bp = (r_small - r_large) * 10,000
 SPREADS: dict[str, tuple[str, str]] = {"RUT-SPX": (RUT, SPX), "RUT-MAGS": (RUT, MAGS)}
 
 Style = Literal["yahoo", "dot"]

@@ -15,7 +15,7 @@ R2K_ENV = ("R2K_CONFIG", "R2K_FEED", "R2K_DEBUG")
 
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ytd11: one cache directory for the run (the NYSE calendar is built once; the history
+    """one cache directory for the run (the NYSE calendar is built once; the history
     caches are keyed by each fake server's URL, so tests never read each other's)."""
     return tmp_path_factory.mktemp("cache")
 
@@ -26,17 +26,17 @@ def isolated_env(
 ) -> Path:
     """Point XDG config/state at a fresh directory so no test reads ~/.config or writes ~/.local."""
     home = tmp_path_factory.mktemp("xdg")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache))  # ytd11
+    monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    # ytd11: fetched holdings (the data directory) never leak between tests or from the user's
+    # fetched holdings (the data directory) never leak between tests or from the user's
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     for var in R2K_ENV:
         monkeypatch.delenv(var, raising=False)
     return home
 
 
-# >>> fail8a: keys read by one test (some as short as "s") must not mask another test's text
+# keys read by one test (some as short as "s") must not mask another test's text
 @pytest.fixture(autouse=True)
 def forget_secrets() -> Iterator[None]:
     from feeds import secrets
@@ -44,9 +44,6 @@ def forget_secrets() -> Iterator[None]:
     secrets.forget_all()
     yield
     secrets.forget_all()
-
-
-# <<< fail8a
 
 
 class Received(list[dict[str, object]]):

@@ -156,7 +156,7 @@ def charts(view: View = DEFAULT, *, rut: float = 2446.0) -> Charts:
     )
 
 
-# >>> ui11 (issue 11): a scoreboard with known numbers
+# a scoreboard with known numbers
 RETURNS = {
     "^RUT": {"1d": 0.0025, "5d": 0.0110, "mtd": -0.0080, "ytd": 0.0950},
     "^GSPC": {"1d": -0.0015, "5d": 0.0040, "mtd": -0.0120, "ytd": 0.1230},
@@ -241,9 +241,6 @@ def scoreboard(
         progress=progress,
         movers=MOVERS,
     )
-
-
-# <<< ui11
 
 
 def make_frame(
@@ -357,14 +354,14 @@ for _kind in (
     messages.OpenFeedStatus,
     messages.AddLevel,
     messages.RemoveLevel,
-    messages.OpenScoreboard,  # ui11
-    messages.ToggleMute,  # ui10
-    messages.Acknowledge,  # ui10
+    messages.OpenScoreboard,
+    messages.ToggleMute,
+    messages.Acknowledge,
 ):
     setattr(ScreenHost, _kind.handler_name, _recorder)
 
 
-# >>> ui10 (issue 10): levels with confirmation and mutes, spread thresholds, acknowledgements
+# levels with confirmation and mutes, spread thresholds, acknowledgements
 
 
 def alert_levels(price: float = 2446.0) -> list[LevelView]:
@@ -440,6 +437,3 @@ def alert_frame(view: View = DEFAULT, **kw: Any) -> Frame:
         "unacknowledged": sum(1 for a in rows if needs_ack(a)),
     }
     return make_frame(view, alerts=rows, **{**fields, **kw})
-
-
-# <<< ui10

@@ -91,7 +91,7 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
 def test_an_event_fired_again_waits_once_and_not_again_once_acknowledged(
     tmp_path: Path, crossings: Path
 ) -> None:
-    """ui10: a replay played twice (or the seed-0 sim run again) fires the log's events again;
+    """a replay played twice (or the seed-0 sim run again) fires the log's events again;
     the status bar's count takes each event once, as the alert panel lists it once, and one the
     trader acknowledged does not wait again."""
     p = run(tmp_path, crossings)

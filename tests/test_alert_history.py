@@ -34,7 +34,7 @@ def logs(tmp_path: Path) -> Path:
         live(a)
     live.acknowledge([second], DAY2 + 120_000)
     live.close()
-    # a crossing busted by a cancelled trade (the line tape7's busting appends)
+    # a crossing busted by a cancelled trade (the line a bust appends)
     busted = {**third.to_dict(), "kind": "busted", "ts": iso_ms(DAY2 + 61_000)}
     busted["original_ts"] = iso_ms(third.ts)
     with (tmp_path / "alerts.jsonl").open("a") as f:

@@ -106,7 +106,7 @@ def test_snapshot_json_matches_hand_computed_board(
         "holdings",
         "constituents",
     }
-    # ytd11: no daily history and no previous closes: the scoreboard says unknown, not 0
+    # no daily history and no previous closes: the scoreboard says unknown, not 0
     periods = dict.fromkeys(("1d", "5d", "mtd", "ytd"))
     names = ("^RUT", "^GSPC", "MAGS", "RUT-SPX", "RUT-MAGS")
     assert snap["scoreboard"] == {n: periods for n in names}

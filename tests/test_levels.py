@@ -173,7 +173,7 @@ def test_bust_of_an_unknown_or_removed_level_says_nothing() -> None:
 
 
 def test_a_crossing_confirmed_on_a_bars_close_is_not_busted() -> None:
-    # tape7: a bar's close is not one trade; the bar still being built takes the standing price
+    # a bar's close is not one trade; the bar still being built takes the standing price
     engine = LevelEngine([(2450.0, "support")], approach=None, confirm="1m")
     engine.on_price(2440.0, T0)
     assert engine.on_price(2461.0, T0 + 1000) == []

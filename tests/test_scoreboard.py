@@ -308,7 +308,7 @@ async def test_the_pipeline_scoreboard_by_hand() -> None:
         True,
     )
     assert sb.holdings.age_days == 90  # 2025-11-05 to 2026-02-03: older than 45 days
-    # ui11: records this year (01-30, 02-02), one session since (today's 2140 is none), and
+    # records this year (01-30, 02-02), one session since (today's 2140 is none), and
     # 20 points (-0.93 %) below the record 2160
     r = sb.record_highs
     assert (r.this_year, r.sessions_since, r.last) == (2, 1, 2140.0)

@@ -118,7 +118,7 @@ def opening(bp: float) -> list[Event]:
 
 
 def test_a_spread_alert_fired_by_a_cancelled_trade_is_busted_and_the_threshold_restored() -> None:
-    # tape7 (issue 7): the ^RUT trade that took the spread past 52 bp is cancelled
+    # the ^RUT trade that took the spread past 52 bp is cancelled
     p = pipeline_with_spreads([], 50.0)
     for ev in opening(40.0):
         p.handle(ev)

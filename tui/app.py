@@ -215,7 +215,7 @@ class R2KApp(Routes):
         if self.controller.remove_level(message.price):
             self.show_now(charts=False)
 
-    # ui10 (issue 10): mutes and acknowledgements
+    # mutes and acknowledgements
     def on_toggle_mute(self, message: messages.ToggleMute) -> None:
         if self.controller.toggle_mute(message.symbol, message.level):
             self.show_now(charts=False)

@@ -101,7 +101,6 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
         default=s,
         help="an extra ^RUT level to alert on, e.g. 2642:5m:breakout (repeatable)",
     )
-    # >>> alerts10 (issue 10)
     g.add_argument(
         "--confirm",
         choices=("tick", "1m", "5m"),
@@ -116,7 +115,6 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
         default=s,
         help="alert when the RUT-SPX spread crosses BP basis points (repeatable)",
     )
-    # <<< alerts10
     g.add_argument(
         "--record",
         metavar="PATH",
@@ -153,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(alerts, command="alerts")
     _duration(alerts, "stop after S seconds")
-    _alerts_log_parser(alerts)  # alerts10
+    _alerts_log_parser(alerts)
     snap = sub.add_parser(
         "snapshot",
         help="run the feed briefly and print the board once",
@@ -184,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("path", nargs="?", metavar="PATH", help="holdings CSV (default: --holdings "
                       "or the bundled snapshot)")  # fmt: skip
     show.add_argument("--json", action="store_true", help="print one JSON object instead")
-    # >>> ytd11 (issue 11): r2k holdings fetch
+    # r2k holdings fetch
     fetch = hold_sub.add_parser(
         "fetch",
         help="download the current iShares IWM holdings file and keep it by its as-of date",
@@ -196,7 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
     _common(fetch, command="holdings")
     fetch.add_argument("--out", metavar="PATH", help="keep the file here instead")
     fetch.add_argument("--url", metavar="URL", help="download from here (default: iShares IWM)")
-    # <<< ytd11
     rec = sub.add_parser(
         "record",
         help="record a feed's ticks to a Parquet or CSV file that replay:PATH plays back",
@@ -211,11 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _duration(rec, "stop after S seconds")
     _relay_parser(sub)
-    _config_parser(sub)  # alerts10
+    _config_parser(sub)
     return parser
 
 
-# >>> alerts10 (issue 10): r2k alerts log, r2k config
+# r2k alerts log, r2k config
 def _alerts_log_parser(alerts: argparse.ArgumentParser) -> None:
     from tui.alertlog import FEED_CHOICES
 
@@ -291,9 +288,6 @@ def run_config(ns: argparse.Namespace) -> int:
     return configcmd.run_check(ns.path, explicit, overrides=overrides, extra=extra)
 
 
-# <<< alerts10
-
-
 def _relay_parser(sub: Any) -> None:
     relay = sub.add_parser(
         "relay",
@@ -346,7 +340,7 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         "refresh_hz": args.get("refresh"),
         "mouse": args.get("mouse"),
         "record": args.get("record"),
-        "confirm": args.get("confirm"),  # alerts10
+        "confirm": args.get("confirm"),
     }
     if args.get("command") == "record":
         overrides["record"] = args["out"]
@@ -388,7 +382,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def run(argv: Sequence[str] | None) -> int:
     ns = build_parser().parse_args(argv)
     command = ns.command
-    # >>> alerts10: the config commands work on a broken config; the log needs no feed
+    # the config commands work on a broken config; the log needs no feed
     if command == "config":
         return run_config(ns)
     if command == "alerts" and getattr(ns, "alerts_command", None) == "log":
@@ -400,7 +394,6 @@ def run(argv: Sequence[str] | None) -> int:
         settings = load_settings(getattr(ns, "config", None))
         now = int(time.time() * 1000)
         return run_log(settings, since=ns.since, which=ns.log_feed, as_json=ns.json, now_ms=now)
-    # <<< alerts10
     # a relayed replay is watched on the terminals: it keeps its real-time pace
     settings = settings_from_args(ns, headless=command not in (None, "relay"))
     duration = _check_duration(ns)
@@ -415,7 +408,7 @@ def run(argv: Sequence[str] | None) -> int:
             raise UsageError(f"--top must be 0 or more, not {ns.top}")
         return run_snapshot(settings, duration, as_json=ns.json, top=ns.top)
     if command == "holdings":
-        if ns.holdings_command == "fetch":  # ytd11
+        if ns.holdings_command == "fetch":
             from tui.holdings import run_holdings_fetch
 
             out = Path(ns.out).expanduser() if ns.out else None
@@ -428,7 +421,7 @@ def run(argv: Sequence[str] | None) -> int:
         from feeds.recorder import recording_path
         from tui.headless import run_record
 
-        out = recording_path(ns.out)  # ytd11: .parquet when no extension; others refused
+        out = recording_path(ns.out)  # .parquet when no extension; others refused
         name, arg = parse_spec(settings.feed)
         if name == "replay" and arg and _same_file(Path(arg).expanduser(), out):
             raise UsageError(f"--out {ns.out} is the file being replayed; record to another file")

@@ -82,7 +82,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         # count at the end), not only after a whole day's run
         while True:
             await asyncio.sleep(1.0)
-            pipeline.on_clock()  # alerts10: bars that ended close without waiting for a print
+            pipeline.on_clock()  # bars that ended close without waiting for a print
             for problem in _new_problems(pipeline, reported):
                 warn(problem)
 
@@ -152,7 +152,7 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
         pipeline.notes.append(feed.recorder.repaired)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
     rows = feed.recorder.rows if isinstance(feed, RecordingFeed) else 0
-    path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # ytd11: + .parquet
+    path = feed.recorder.path if isinstance(feed, RecordingFeed) else out  # + .parquet
     discarded = isinstance(feed, RecordingFeed) and feed.recorder.discarded
     kept = "; no file kept at" if discarded else " to"  # none made for a run without a tick
     sys.stderr.write(f"r2k: recorded {rows:,} ticks{kept} {clean(str(path), 500)}\n")
@@ -227,7 +227,7 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
     status = frame.status
     return {
         "as_of": iso_ms(frame.as_of),
-        # fail8a (issue 8 §1): which feed, in what state and why; frames skipped as unreadable
+        # which feed, in what state and why; frames skipped as unreadable
         "feed": {
             "spec": pipeline.feed.spec,
             "state": str(status.state),
@@ -245,12 +245,12 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
         },
         "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
         "weights_as_of": board.weights_as_of,
-        **scoreboard_dict(frame),  # ytd11
+        **scoreboard_dict(frame),
         "constituents": constituents,
     }
 
 
-# >>> ytd11 (issue 11): the scoreboard in the snapshot
+# the scoreboard in the snapshot
 def scoreboard_dict(frame: Frame) -> dict[str, Any]:
     """The year-to-date story as plain data: ``scoreboard`` (per symbol and spread, 1d, 5d,
     mtd, ytd: fractions for the indices, bp for the spreads, null when unknown), ``streak``,
@@ -343,9 +343,6 @@ def scoreboard_lines(frame: Frame) -> list[str]:
     return out
 
 
-# <<< ytd11
-
-
 def _when(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%Y-%m-%d %H:%M:%S ET") if ts_ms > 0 else "-"
 
@@ -370,7 +367,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         f"as of {_when(frame.as_of)}  anchor: {fmt.anchor_name(frame.anchor)}",
         "",
     ]
-    # fail8a: a feed in trouble says so above the (then empty or old) board
+    # a feed in trouble says so above the (then empty or old) board
     feed = d["feed"]
     if feed["state"] not in (FeedState.LIVE, FeedState.ENDED) or feed["malformed"]:
         line = f"FEED     {feed['state']}: {fmt.clean(feed['detail'], 300)}"
@@ -404,7 +401,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")
         out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
     out.append("")
-    out += [*scoreboard_lines(frame), ""] if frame.scoreboard is not None else []  # ytd11
+    out += [*scoreboard_lines(frame), ""] if frame.scoreboard is not None else []
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [

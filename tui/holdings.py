@@ -93,7 +93,6 @@ def run_holdings_show(settings: Settings, *, as_json: bool, out: IO[str] | None 
     return 0
 
 
-# >>> ytd11 (issue 11)
 def run_holdings_fetch(
     *, out: Path | None = None, url: str | None = None, stderr: IO[str] | None = None
 ) -> int:
@@ -140,6 +139,3 @@ def run_holdings_fetch(
     )
     sys.stdout.flush()
     return 0
-
-
-# <<< ytd11

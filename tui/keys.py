@@ -131,7 +131,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,
             palette="Bell on/off",
         ),
-        # >>> ui11 (issue 11): the year-to-date scoreboard
+        # the year-to-date scoreboard
         Key(
             "scoreboard",
             "Y",
@@ -141,8 +141,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,  # the board's breadth line names it (the footer is full at 80 columns)
             palette="Scoreboard (year to date)",
         ),
-        # <<< ui11
-        # ui10: from any screen, so the status bar's count clears without going to the panel
+        # from any screen, so the status bar's count clears without going to the panel
         Key(
             "acknowledge-all",
             "X",
@@ -193,7 +192,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
     ),
     "ladder": (
         Key("remove-level", "delete,x", "remove_level", "Remove", "a level you added"),
-        # ui10: spread thresholds are muted in the spread drilldown's list (d), not on the card
+        # spread thresholds are muted in the spread drilldown's list (d), not on the card
         Key(
             "mute",
             "m",
@@ -202,7 +201,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             "mute/unmute: still logged, no toast, bell or notification",
         ),
     ),
-    # ui10 (issue 10): the alert panel
+    # the alert panel
     "alerts": (
         Key("acknowledge", "x", "acknowledge", "Ack", "acknowledge the alert under the cursor"),
         Key(
@@ -259,8 +258,8 @@ _TOGETHER = (
     ("app", "main", "rows"),
     ("app", "main", "ladder"),
     ("app", "main", "card"),
-    ("app", "main", "rows", "alerts"),  # ui10: the alert panel
-    ("app", "detail", "rows", "ladder"),  # ui10: the spread drilldown's thresholds
+    ("app", "main", "rows", "alerts"),  # the alert panel
+    ("app", "detail", "rows", "ladder"),  # the spread drilldown's thresholds
 )
 
 
@@ -293,7 +292,7 @@ def check_keymap(keymap: Mapping[str, str]) -> None:
                 )
 
 
-# ui10 (issue 10): the keys a panel's hint names ("x one, X all") follow the user's remaps
+# the keys a panel's hint names ("x one, X all") follow the user's remaps
 def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
     """The first key (Textual's name) that runs ``binding_id`` after ``keymap``'s remaps. Raises
     StopIteration for an id the table does not have (a programming error)."""

@@ -94,17 +94,13 @@ class FrameWanted(Message):
     """A screen appeared (pushed, or back on top): send it a frame with charts now."""
 
 
-# >>> ui11 (issue 11)
 @dataclass
 class OpenScoreboard(Message):
     """Open the year-to-date scoreboard (returns by period, streak, records, YTD breadth, the
     members adding most, ^RUT's daily chart)."""
 
 
-# <<< ui11
-
-
-# >>> ui10 (issue 10): mute and acknowledge
+# mute and acknowledge
 
 
 @dataclass
@@ -123,6 +119,3 @@ class Acknowledge(Message):
     (None); kept in the durable log."""
 
     alert: AlertEvent | None
-
-
-# <<< ui10

@@ -508,10 +508,9 @@ class AlpacaFeed(StreamFeed):
             await rest.aclose()
         if closes is None and self.index_closes.enabled:
             self.spawn(self._retry_index_closes(ref))
-        self.spawn(self._history(ref))  # ytd11
+        self.spawn(self._history(ref))
         return events
 
-    # >>> ytd11 (issue 11)
     async def _history(self, ref: dt.date | None) -> None:
         """Daily bars (^RUT/^GSPC from Yahoo's chart, each kept to the session of its ETF's
         previous close; MAGS from Alpaca's bars) and the members' YTD anchors from Alpaca's
@@ -535,8 +534,6 @@ class AlpacaFeed(StreamFeed):
             ref,
             self.index_closes.base_url,
         )
-
-    # <<< ytd11
 
     async def _snapshot_events(
         self, rest: RestClient, batch: list[str], ref: dt.date | None
@@ -643,7 +640,7 @@ def _session_of(stamp: str) -> dt.date:
     return session_date(rfc3339_ms(stamp))
 
 
-# >>> ytd11 (issue 11): daily history from Alpaca's historical bars
+# daily history from Alpaca's historical bars
 BARS_PATH = "/v2/stocks/bars"
 BARS_LIMIT = 10_000  # bars per page, over all the symbols of a request (the endpoint's maximum)
 
@@ -721,9 +718,6 @@ def _daily_bar(bar: dict[str, Any]) -> tuple[str, float | None, float | None, fl
     if close is None:
         raise ValueError("a daily bar without a close")
     return _session_of(bar["t"]).isoformat(), num("o"), num("h"), num("l"), close
-
-
-# <<< ytd11
 
 
 @register("alpaca")

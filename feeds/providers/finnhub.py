@@ -95,7 +95,7 @@ class FinnhubFeed(StreamFeed):
         # status-detail parts, in display order
         self._notes: dict[str, str] = dict.fromkeys(
             ("plan", "error", "index", "prev", "symbols", "history"),
-            "",  # ytd11: history
+            "",  # history
         )
         self._etf_dates: dict[str, dt.date | None] = {}
         self._rest: RestClient | None = None
@@ -218,10 +218,9 @@ class FinnhubFeed(StreamFeed):
             self.spawn(self._background_quotes(rest, tail, ref))
         else:
             await rest.aclose()
-        self.spawn(self._history(ref))  # ytd11
+        self.spawn(self._history(ref))
         return events
 
-    # >>> ytd11 (issue 11)
     async def _history(self, ref: dt.date | None) -> None:
         """Daily bars (^RUT/^GSPC from Yahoo's chart, each kept to the session of its ETF's
         previous close; MAGS from Finnhub's candles where the plan allows, else Yahoo's chart)
@@ -247,8 +246,6 @@ class FinnhubFeed(StreamFeed):
             ref,
             self.index_closes.base_url,
         )
-
-    # <<< ytd11
 
     async def _symbol_list(self) -> set[str]:
         # its own client, one request a day: the quotes' client keeps its pace for the quotes
@@ -323,7 +320,7 @@ class FinnhubFeed(StreamFeed):
             self._rest = None
 
 
-# >>> ytd11 (issue 11): daily candles
+# daily candles
 CANDLE_PATH = "/api/v1/stock/candle"
 
 
@@ -378,9 +375,6 @@ class FinnhubHistory:
 
 def _pos(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and x > 0 else None
-
-
-# <<< ytd11
 
 
 @register("finnhub")

@@ -227,7 +227,7 @@ class PolygonFeed(StreamFeed):
                     Tick(
                         canon.get(sym) or self._learn(sym),
                         float(m["c"]),
-                        # alerts10: the close, stamped 1 ms before the window's end ("e" is
+                        # the close, stamped 1 ms before the window's end ("e" is
                         # exclusive): it belongs to its own minute, whose bar it closes for
                         # bar-confirmed levels (feeds.levels)
                         max(m["s"], m["e"] - 1),
@@ -324,7 +324,7 @@ class PolygonFeed(StreamFeed):
         start, prev = self._sessions()
         wanted = set(self.options.symbols)
         jobs: list[tuple[str, str | None]] = []  # (what, symbol for a daily history or None)
-        # ytd11: ^RUT, ^GSPC and MAGS come with their whole daily history (the loader below)
+        # ^RUT, ^GSPC and MAGS come with their whole daily history (the loader below)
         jobs.append(("all stocks", None))
         for sym in (IWM, SPY):
             if sym in wanted:
@@ -338,7 +338,7 @@ class PolygonFeed(StreamFeed):
         self._set_note("rest", f"no previous close for {', '.join(failed)}" if failed else "")
         try:
             await self._history(client)
-            # tape7: after the histories (^GSPC's gives its previous close), within Basic's 5
+            # after the histories (^GSPC's gives its previous close), within Basic's 5
             # calls a minute; r2k's copy serves meanwhile
             if conditions.is_stale(self.sale_conditions, int(time.time() * 1000)):
                 await self._refresh_conditions(client)
@@ -381,7 +381,7 @@ class PolygonFeed(StreamFeed):
         conditions.save_massive(results, fetched, self.conditions_cache)
 
     async def _history(self, client: RestClient) -> None:
-        """ytd11: daily bars of the indices and MAGS as far back as the plan allows, and the
+        """daily bars of the indices and MAGS as far back as the plan allows, and the
         members' YTD anchors from one grouped-daily call for the whole market, on the same
         client (within the plan's REST rate), cached and refreshed once a day."""
         from feeds.providers.history import run_for_feed
@@ -474,7 +474,7 @@ class PolygonFeed(StreamFeed):
             self._rest = None
 
 
-# >>> ytd11 (issue 11): daily history from the aggregates endpoints
+# daily history from the aggregates endpoints
 class PolygonHistory:
     """:class:`~feeds.providers.history.HistorySource` on Massive/Polygon REST: custom bars
     (``/v2/aggs/ticker/{t}/range/1/day/{from}/{to}``, split-adjusted, up to 50,000 a request)
@@ -541,9 +541,6 @@ async def _json(client: RestClient, path: str, params: dict[str, str]) -> dict:
     if not isinstance(data, dict):
         raise RestError(f"unexpected reply from {client.base_url}{path}")
     return data
-
-
-# <<< ytd11
 
 
 @register("polygon")

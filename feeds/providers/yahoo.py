@@ -121,7 +121,7 @@ class YahooFeed(StreamFeed):
         return events
 
     async def _history(self, rest: YahooRest) -> None:
-        """ytd11: daily bars of ^RUT, ^GSPC and MAGS as far back as Yahoo has them, and every
+        """daily bars of ^RUT, ^GSPC and MAGS as far back as Yahoo has them, and every
         member's YTD anchor from spark batches (20 symbols a request), the cache first; not
         needed for the first tick, so not awaited."""
         from feeds.providers.history import run_for_feed

@@ -221,7 +221,7 @@ class YahooRest:
         return daily_closes(symbol, await self.chart(symbol, DAILY_PARAMS), now_ms)
 
 
-# >>> ytd11 (issue 11): daily bars as far back as Yahoo has them, and batch closes (spark)
+# daily bars as far back as Yahoo has them, and batch closes (spark)
 #: chart ranges Yahoo accepts (its validRanges), shortest first, with the days each covers
 RANGES = (("1mo", 28), ("3mo", 88), ("6mo", 180), ("1y", 360), ("2y", 725), ("5y", 1820))
 SPARK_PATH = "/v8/finance/spark"
@@ -315,6 +315,3 @@ class YahooHistory:
         }
         body = await self.rest.get(SPARK_PATH, params, "spark")
         return await asyncio.to_thread(spark_closes, body, day)
-
-
-# <<< ytd11

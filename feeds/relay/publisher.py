@@ -57,13 +57,13 @@ if TYPE_CHECKING:
     from feeds.feed import Feed
     from feeds.holdings import Holdings
 
-#: events a late joiner needs from before it joined, kept per (type, symbol); ytd11: daily bars,
+#: events a late joiner needs from before it joined, kept per (type, symbol); daily bars,
 #: and each session's batch of members' closes kept per (type, date)
 HISTORY_TYPES = (DailyCloses, Bars, DailyBars, SessionCloses)
 
 
 def _history_key(ev: DailyCloses | Bars | DailyBars | SessionCloses) -> str:
-    """What a later event of the same type replaces: the symbol's, or the session's (ytd11)."""
+    """What a later event of the same type replaces: the symbol's, or the session's."""
     return ev.date if isinstance(ev, SessionCloses) else ev.symbol
 
 

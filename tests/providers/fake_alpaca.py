@@ -180,7 +180,7 @@ class FakeAlpaca(FakeWS[Conn]):
         rest = {
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/v2/stocks/snapshots": self._snapshots,
-            "/v2/stocks/bars": self._bars,  # ytd11
+            "/v2/stocks/bars": self._bars,
             "/v2/assets": lambda req: alpaca_assets_route(self.assets, self.key, self.secret)(req),
         }
         super().__init__()
@@ -197,7 +197,7 @@ class FakeAlpaca(FakeWS[Conn]):
         #: the trading API's asset list (``/v2/assets``)
         self.assets = [alpaca_asset(s, "ARCA") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
-        #: ytd11: historical daily bars, symbol -> [(ISO date, close)], paged at ``bars_page``
+        #: historical daily bars, symbol -> [(ISO date, close)], paged at ``bars_page``
         self.bars: dict[str, list[tuple[str, float]]] = {}
         self.bars_page = 10_000
         #: (connection number, subscribe message) for each accepted subscription
@@ -299,7 +299,7 @@ class FakeAlpaca(FakeWS[Conn]):
                 return
 
     # ---- REST ----------------------------------------------------------------------------------
-    # >>> ytd11: /v2/stocks/bars (multi-symbol historical bars, docs.alpaca.markets)
+    # /v2/stocks/bars (multi-symbol historical bars, docs.alpaca.markets)
     def _bars(self, req: Request) -> Response:
         keys = (req.headers.get("apca-api-key-id"), req.headers.get("apca-api-secret-key"))
         if keys != (self.key, self.secret):
@@ -323,8 +323,6 @@ class FakeAlpaca(FakeWS[Conn]):
             out.setdefault(sym, []).append({**bar, "vw": c})
         more = first + page < len(rows)
         return Response(200, {"bars": out, "next_page_token": str(first + page) if more else None})
-
-    # <<< ytd11
 
     def _snapshots(self, req: Request) -> Response:
         keys = (req.headers.get("apca-api-key-id"), req.headers.get("apca-api-secret-key"))

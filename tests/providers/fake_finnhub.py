@@ -86,8 +86,8 @@ class FakeFinnhub(FakeWS[Conn]):
             CHART_PREFIX: lambda req: index_chart_reply(req, self.index_closes),
             "/api/v1/quote": self._quote,
             "/api/v1/stock/symbol": self._symbols,
-            "/api/v1/stock/candle": self._candle,  # ytd11
-            SPARK_PATH: lambda req: spark_reply(req, self.spark),  # ytd11: members' closes
+            "/api/v1/stock/candle": self._candle,
+            SPARK_PATH: lambda req: spark_reply(req, self.spark),  # members' closes
         }
         super().__init__()
         self.http = FakeHTTP(routes(rest, Response(404, {"error": "Not Found"})))
@@ -103,7 +103,7 @@ class FakeFinnhub(FakeWS[Conn]):
         #: ``/api/v1/stock/symbol?exchange=US``
         self.symbols = [finnhub_symbol(s, "ETP", "ARCX") for s in ("IWM", "SPY", "MAGS")]
         self.index_closes: dict[str, list[tuple[str, float | None]]] = {}
-        #: ytd11: daily candles, symbol -> [(ISO date, close)]; False: the plan refuses them
+        #: daily candles, symbol -> [(ISO date, close)]; False: the plan refuses them
         self.candles: dict[str, list[tuple[str, float]]] = {}
         self.candle_access = True
         self.spark: dict[str, list[tuple[str, float]]] = {}  # Yahoo's spark, same host
@@ -173,7 +173,7 @@ class FakeFinnhub(FakeWS[Conn]):
             return Response(200, [])
         return Response(200, self.symbols)
 
-    # >>> ytd11: /api/v1/stock/candle (finnhub.io/docs/api/stock-candles)
+    # /api/v1/stock/candle (finnhub.io/docs/api/stock-candles)
     def _candle(self, req: Request) -> Response:
         if req.query.get("token") != self.token:
             return Response(401, {"error": "Invalid API key."})
@@ -195,8 +195,6 @@ class FakeFinnhub(FakeWS[Conn]):
             {"c": closes, "h": closes, "l": closes, "o": closes, "s": "ok",
              "t": [t for t, _ in keep], "v": [1000] * len(keep)},
         )  # fmt: skip
-
-    # <<< ytd11
 
     def _quote(self, req: Request) -> Response:
         if req.query.get("token") != self.token:

@@ -32,7 +32,7 @@ from tests.providers.fake_http import FakeHTTP, Request, Response, routes
 from tests.providers.fake_ws import FakeWS
 
 STREAM_CAP = 100  # symbols per connection (measured with yfinance 1.7.0)
-SPARK_PATH = "/v8/finance/spark"  # ytd11
+SPARK_PATH = "/v8/finance/spark"
 SPARK_CAP = 20  # symbols per spark request (Yahoo refuses more)
 
 
@@ -327,10 +327,10 @@ class FakeYahooChart(FakeHTTP):
     def __init__(self) -> None:
         missing = Response(404, {"finance": {"result": None, "error": {"code": "Not Found"}}})
         listing = {"/nasdaqtraded.txt": lambda req: Response(200, self.listing)}
-        spark = {SPARK_PATH: self._spark}  # ytd11
+        spark = {SPARK_PATH: self._spark}
         super().__init__(routes({CHART_PREFIX: self._reply, **listing, **spark}, missing))
         self.replies: dict[str, list[Response]] = {}
-        #: ytd11: symbol -> [(ISO date, close)] the spark endpoint answers with; a request for
+        #: symbol -> [(ISO date, close)] the spark endpoint answers with; a request for
         #: any symbol of ``spark_fail`` gets a 404
         self.spark: dict[str, list[tuple[str, float]]] = {}
         self.spark_fail: set[str] = set()
@@ -340,7 +340,7 @@ class FakeYahooChart(FakeHTTP):
     def requests_for(self, symbol: str) -> list[Request]:
         return [r for r in self.requests if r.last == symbol]
 
-    # >>> ytd11: spark, many symbols' closes in one request (v8 shape: one object per symbol)
+    # spark, many symbols' closes in one request (v8 shape: one object per symbol)
     def spark_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path == SPARK_PATH]
 
@@ -350,8 +350,6 @@ class FakeYahooChart(FakeHTTP):
             return Response(404, {"spark": {"result": None, "error": error}})
         return spark_reply(req, self.spark)
 
-    # <<< ytd11
-
     def _reply(self, req: Request) -> Response:
         queue = self.replies.get(req.last)
         reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else not_found()
@@ -359,7 +357,7 @@ class FakeYahooChart(FakeHTTP):
         return Response(reply.status, reply.body, {**headers, "Connection": "close"})
 
 
-# >>> ytd11: spark, as the Yahoo fake and Finnhub's (members' closes) serve it
+# spark, as the Yahoo fake and Finnhub's (members' closes) serve it
 def spark_reply(req: Request, data: dict[str, list[tuple[str, float]]]) -> Response:
     """The v8 spark shape: one object per known symbol with ``timestamp`` (09:30 ET of each
     date, epoch s) and ``close``; unknown symbols are left out; more than 20 is a 400."""
@@ -384,9 +382,6 @@ def spark_reply(req: Request, data: dict[str, list[tuple[str, float]]]) -> Respo
             "dataGranularity": 86400,
         }
     return Response(200, body, {"Content-Type": "application/json"})
-
-
-# <<< ytd11
 
 
 # ---- the chart as Alpaca's and Finnhub's fakes serve it: ^RUT/^GSPC daily closes -------------

@@ -328,8 +328,8 @@ async def test_warm_up_headline_first_with_bearer_key(fake: FakePolygon) -> None
         assert "previous closes" not in done.detail
     paths = [r.path for r in fake.http.requests]
     # the previous closes of every streamed symbol first (one grouped call for the market),
-    # then the daily histories of ^RUT, ^GSPC and MAGS as far back as the plan gives (ytd11),
-    # then the trade conditions when r2k's copy is over 30 days old, as here (tape7; whether
+    # then the daily histories of ^RUT, ^GSPC and MAGS as far back as the plan gives,
+    # then the trade conditions when r2k's copy is over 30 days old, as here (whether
     # that call was made before the collector stopped depends on timing)
     assert [p for p in paths if p != "/v3/reference/conditions"] == [
         "/v2/aggs/grouped/locale/us/market/stocks/2025-11-04",

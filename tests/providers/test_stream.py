@@ -397,7 +397,7 @@ async def test_aclose_during_a_long_backoff(server: ToyServer) -> None:
     assert all(t.done() for t in feed._tasks) and len(server.conns) == 1
 
 
-# ---- fail8a: issue 8 §1-2 (statuses that say what is happening) ----------------------------
+# ---- issue 8 §1-2 (statuses that say what is happening) ----------------------------
 def closed_port() -> int:
     """A local port nothing listens on: connecting is refused at once (no network)."""
     import socket
@@ -596,6 +596,3 @@ async def test_the_end_of_a_headless_duration_closes_with_1000(server: ToyServer
     conn = await server.subscribed("/0")
     await asyncio.wait_for(conn.closed.wait(), 5)
     assert conn.ws.close_code == 1000
-
-
-# <<< fail8a

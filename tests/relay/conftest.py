@@ -44,7 +44,7 @@ async def until(cond: Callable[[], object], within: float = 20.0, what: str = ""
         await asyncio.sleep(0.01)
 
 
-# ytd11: the bundled holdings are the whole index (~2,000 names) since issue 11; these tests are
+# the bundled holdings are the whole index (~2,000 names) since issue 11; these tests are
 # about the relay's mechanics, sized for its 150 largest names (as the bundle used to be)
 @functools.cache
 def holdings() -> Holdings:

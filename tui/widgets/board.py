@@ -259,7 +259,7 @@ def breadth_text(frame: Frame) -> Content:
         parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
     sb = frame.scoreboard
     note = sb.anchor_note() if sb is not None and frame.anchor == "ytd" else None
-    if note:  # ui11: never a silent board of dashes
+    if note:  # never a silent board of dashes
         parts.append((f"  · {note}", "$text-warning"))
     return Content.assemble(*parts)
 
@@ -295,7 +295,7 @@ def board_title(board: Board, width: int = 200, holdings: HoldingsInfo | None = 
     return next((t for t in titles if len(t) <= width - 6), titles[-1])
 
 
-# >>> ui11 (issue 11): the holdings in use, in the board's title
+# the holdings in use, in the board's title
 HOLDINGS_WORDS = {"bundled": "bundled", "fetched": "fetched", "given": "--holdings"}
 
 
@@ -324,9 +324,6 @@ def styled_title(text: str) -> Content:
     return Content.assemble(text[:at], (text[at:], "bold $text-warning"))
 
 
-# <<< ui11
-
-
 def board_titles(
     board: Board, width: int = 200, holdings: HoldingsInfo | None = None
 ) -> tuple[str, str]:
@@ -353,7 +350,7 @@ class Leaderboard(Vertical):
     def compose(self) -> ComposeResult:
         yield BoardTable(id="board")
         yield Input(placeholder="filter by symbol or name (Enter keeps, Esc clears)", id="filter")
-        yield DownloadProgress(id="board-progress")  # ui11: only while history downloads
+        yield DownloadProgress(id="board-progress")  # only while history downloads
         yield BreadthLine(id="breadth")
 
     @property
