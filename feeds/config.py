@@ -73,7 +73,14 @@ from msgspec import Meta
 from feeds.errors import ConfigError
 from feeds.holdings import MAX_UNIVERSE
 from feeds.levelinput import DEFAULT_LABEL, check_label, check_level, check_spread_level
-from feeds.levels import CONFIRM_MODES, DEFAULT_APPROACH, DEFAULT_HYSTERESIS, DEFAULT_LEVELS
+from feeds.levels import (
+    CONFIRM_MODES,
+    DEFAULT_APPROACH,
+    DEFAULT_HYSTERESIS,
+    DEFAULT_LEVELS,
+    DEFAULT_SPREAD_BAND_BP,
+    DEFAULT_SPREAD_DWELL_S,
+)
 from feeds.state import ANCHOR_MODES
 
 APP = "r2k"
@@ -115,6 +122,8 @@ class SpreadSpec:
     bp: float
     label: str
     confirm: str | None = None  # None: the run's ``confirm``
+    band_bp: float | None = None  # this threshold's own band (None: ``spread_band_bp``)
+    dwell_s: float | None = None  # this threshold's own dwell (None: ``spread_dwell_s``)
 
 
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
@@ -167,7 +176,11 @@ class Settings:
     notify: tuple[str, ...] = ("toast", "bell")  # what the screen does per alert
     webhook_format: str = "json"  # the webhook's payload: json | slack | discord
     spreads: tuple[SpreadSpec, ...] = ()  # [[alerts.spread]] and --spread-level
-    spread_band_bp: float = 2.0  # the spread thresholds' hysteresis band, bp
+    spread_band_bp: float = DEFAULT_SPREAD_BAND_BP  # the spread thresholds' band, bp
+    spread_dwell_s: float = DEFAULT_SPREAD_DWELL_S  # s past the band before a crossing fires
+    #: when level and spread alerts fire: "regular" (09:30-16:00 ET, the early close) or
+    #: "extended" (the pre- and post-market too)
+    sessions: str = "regular"
     command: tuple[str, ...] = ()  # [alerts.command] argv (empty: no command)
     command_timeout: float = 10.0  # seconds before a command is killed
     #: where each setting the user gave came from ("file", "$R2K_FEED", "--feed", ...); a
@@ -372,6 +385,9 @@ class SpreadLevel(Section):
     pair: Annotated[Literal[SPREAD_PAIRS], Meta(examples=["RUT-SPX"])] = "RUT-SPX"  # type: ignore[valid-type]
     label: Annotated[str, Meta(examples=["small caps lead"])] = ""
     confirm: _CONFIRM | None = None
+    #: a band of its own (tighter or wider than spread_band_bp) and a dwell of its own
+    band_bp: _num(2, ge=0, le=100) | None = None
+    dwell_s: _num(30, ge=0, le=3600) | None = None
 
 
 class CommandTable(Section):
@@ -387,7 +403,9 @@ class CommandTable(Section):
 class AlertsTable(Section):
     """``[alerts]``: spread thresholds and the command sink."""
 
-    spread_band_bp: _num(2, ge=0, le=100) = 2.0
+    spread_band_bp: _num(4, ge=0, le=100) = DEFAULT_SPREAD_BAND_BP
+    spread_dwell_s: _num(30, ge=0, le=3600) = DEFAULT_SPREAD_DWELL_S
+    sessions: Literal["regular", "extended"] = "regular"
     spread: list[SpreadLevel] = msgspec.field(default_factory=list)
     command: CommandTable = msgspec.field(default_factory=CommandTable)
 
@@ -402,7 +420,7 @@ def _spreads(table: AlertsTable, where: str) -> tuple[SpreadSpec, ...]:
                 f"{where}: alerts.spread #{n} bp {row.bp!r}: {e} (e.g. bp = 50)"
             ) from None
         label = check_label(row.label) if row.label.strip() else f"spread {bp:+g} bp"
-        out.append(SpreadSpec(row.pair, bp, label, row.confirm))
+        out.append(SpreadSpec(row.pair, bp, label, row.confirm, row.band_bp, row.dwell_s))
     return tuple(out)
 
 
@@ -424,13 +442,16 @@ def _alerts(table: AlertsTable, where: str, given: Any = None) -> dict[str, Any]
     out = {
         "spreads": _spreads(table, where),
         "spread_band_bp": float(table.spread_band_bp),
+        "spread_dwell_s": float(table.spread_dwell_s),
+        "sessions": table.sessions,
         "command": _command(table.command, where),
         "command_timeout": float(table.command.timeout),
     }
     if not isinstance(given, dict):
         return out
     command = given.get("command") or {}
-    keys = {"spreads": "spread" in given, "spread_band_bp": "spread_band_bp" in given}
+    keys = {k: k in given for k in ("spread_band_bp", "spread_dwell_s", "sessions")}
+    keys["spreads"] = "spread" in given
     keys |= {"command": "argv" in command, "command_timeout": "timeout" in command}
     return {k: v for k, v in out.items() if keys[k]}
 

@@ -204,6 +204,13 @@ class LevelView:
     #: a bar-confirmed level with the price past it by more than the band, its bar not closed yet
     awaiting_close: bool = False
     symbol: str = "^RUT"  # the series watched: "^RUT", or a spread ("RUT-SPX"; then bp)
+    #: the hysteresis band in the level's units (index points; bp for a spread): a crossing
+    #: needs the value past ``price`` +/- ``band``
+    band: float = 0.0
+    #: ms the value must stay past the band before a crossing fires (0: at once)
+    dwell_ms: int = 0
+    #: a crossing waiting out its dwell: ms of feed time left before it fires (None: none)
+    dwell_left_ms: int | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -454,7 +454,9 @@ class Pipeline:
         la, lb, aa, ab = st.last[a], st.last[b], anchors[a], anchors[b]
         if la is None or lb is None or not aa or not ab:
             return None
-        return round((la / aa - lb / ab) * 10_000.0, 2)
+        # exact: a threshold is tested on the spread itself, never on one rounded for display
+        # (102.003 bp is past 100 + 2 bp); screens round when they print it
+        return (la / aa - lb / ab) * 10_000.0
 
     def _check_spreads(
         self, i: int, ts: int, symbol: str = "", trade_id: int | str | None = None
@@ -542,6 +544,7 @@ class Pipeline:
 
     def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
         dist = None if price is None else lv.price - price
+        due = engine.dwelling(lv)
         pct = None if dist is None or not price or engine.band is not None else dist / price
         return LevelView(
             lv.price,
@@ -555,6 +558,9 @@ class Pipeline:
             muted=lv.muted,
             awaiting_close=engine.awaiting_close(lv),
             symbol=engine.symbol,
+            band=lv.band,
+            dwell_ms=lv.dwell_ms,
+            dwell_left_ms=None if due is None else max(0, due - self.feed.now_ms()),
         )
 
     def spread_alerts(self) -> dict[str, SpreadAlerts]:

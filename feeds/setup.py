@@ -110,7 +110,8 @@ def level_engine(settings: Settings) -> LevelEngine:
 
 def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
     """One engine per spread with thresholds (``[[alerts.spread]]``, ``--spread-level``): levels
-    in bp, an absolute band of ``spread_band_bp``, no approach notices."""
+    in bp, an absolute band of ``spread_band_bp`` and a dwell of ``spread_dwell_s`` (or the
+    threshold's own), no approach notices."""
     out: dict[str, LevelEngine] = {}
     for sp in settings.spreads:
         engine = out.get(sp.pair)
@@ -122,8 +123,10 @@ def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
                 approach=None,
                 feed=feed_kind(settings.feed),
                 confirm=settings.confirm,
+                dwell_ms=round(settings.spread_dwell_s * 1000),
             )
-        engine.add(sp.bp, sp.label, user=False, confirm=sp.confirm)
+        dwell = None if sp.dwell_s is None else round(sp.dwell_s * 1000)
+        engine.add(sp.bp, sp.label, user=False, confirm=sp.confirm, band=sp.band_bp, dwell_ms=dwell)
     return out
 
 

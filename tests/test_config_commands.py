@@ -193,7 +193,8 @@ def test_config_check_warns_of_a_command_not_on_path(
         ("[alerts]\nspread_band_bp = 101", "alerts.spread_band_bp must be at most 100"),
         (
             "[alerts]\nfoo = 1",
-            "unknown key 'alerts.foo'; valid keys: command, spread, spread_band_bp",
+            "unknown key 'alerts.foo'; valid keys: command, sessions, spread, spread_band_bp, "
+            "spread_dwell_s",
         ),
         (
             '[[alerts.spread]]\nbp = 50\npair = "RUT-QQQ"',
@@ -213,7 +214,8 @@ def test_config_check_warns_of_a_command_not_on_path(
         ("[[alerts.spread]]\nbp = 50\nlabel = 5", "alerts.spread #1 label must be text"),
         (
             '[[alerts.spread]]\nbp = 50\nlabl = "x"',
-            "unknown key 'alerts.spread.labl' in alerts.spread #1; valid keys: bp, confirm, label",
+            "unknown key 'alerts.spread.labl' in alerts.spread #1; valid keys: band_bp, bp, "
+            "confirm, dwell_s, label, pair",
         ),
         (
             '[alerts.command]\nargv = "notify-send"',

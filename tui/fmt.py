@@ -238,6 +238,10 @@ def level_state(lv: LevelView) -> tuple[str, str, str]:
     if lv.awaiting_close:
         arrow = UP if lv.distance is not None and lv.distance < 0 else DOWN
         return f"{arrow} awaits close", f"{arrow}wait", "warn"
+    if lv.dwell_left_ms is not None:  # past the band, waiting out the dwell
+        arrow = UP if lv.distance is not None and lv.distance < 0 else DOWN
+        secs = -(-lv.dwell_left_ms // 1000)
+        return f"{arrow} past, {secs}s", f"{arrow}{secs}s", "warn"
     return LEVEL_STATE[lv.state]
 
 

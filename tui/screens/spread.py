@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.content import Content
 
-from feeds.frame import Charts, Frame, View
+from feeds.frame import Charts, Frame, SpreadAlerts, View
 from feeds.symbols import MAGS, RUT, SPREADS, SPX
 from tui import fmt, keys
 from tui.screens.base import DetailScreen
@@ -22,6 +22,16 @@ LADDER_MAX = 9  # lines of a threshold list (header and spread row included); mo
 NO_THRESHOLDS = (
     "No spread alerts: add [[alerts.spread]] to the config, or run with --spread-level 50"
 )
+
+
+def rule(sa: SpreadAlerts) -> str:
+    """How a threshold fires, in words: past it by its band (the Band column) for the dwell."""
+    dwells = {lv.dwell_ms for lv in sa.levels}
+    if dwells == {0}:
+        return "fires past ±band"
+    if len(dwells) == 1:
+        return f"fires {dwells.pop() / 1000:g}s past ±band"
+    return "fires after its dwell past ±band"
 
 
 def _slug(pair: str) -> str:
@@ -95,7 +105,7 @@ class SpreadScreen(DetailScreen):
                 continue
             anchor = fmt.anchor_name(sa.anchor)
             name, mute = pair.replace("-", " − "), keys.display(self.app, "mute")
-            title.show(Content(f"{name} alerts (bp vs {anchor}) · {mute} mutes"))
+            title.show(Content(f"{name} alerts (bp vs {anchor}; {rule(sa)}) · {mute} mutes"))
             ladder.styles.height = min(len(sa.levels) + 2, LADDER_MAX)
             ladder.set_levels(list(sa.levels), sa.value_bp, symbol=pair, stale=frame.stale)
             first = first or ladder

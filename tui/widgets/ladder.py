@@ -38,7 +38,7 @@ class Widths(NamedTuple):
     price: int  # its first cell is the muted mark
     on: int  # the confirmation: 5 spells "tick", 3 shows it as "·"
     dist: int
-    pct: int  # 0: no percent column (a spread's thresholds)
+    pct: int  # the percent column; a spread's thresholds show their band (± bp) there
     decimals: int  # of the points; the percent keeps at least one
     state: int  # 6: the short state words
     label: int
@@ -55,8 +55,9 @@ def widths(width: int, price_w: int, *, spread: bool = False) -> Widths:
         on, dist, pct, decimals, state = 3, 8, 7, 1, 6
     else:
         on, dist, pct, decimals, state = 3, 5, 7, 0, 6
-    if spread:  # basis points: one decimal at most, and a percent of a spread means nothing
-        pct, decimals = 0, min(decimals, 1)
+    if spread:  # basis points: one decimal at most; a percent of a spread means nothing, the
+        # band each threshold needs the spread past it by does (issue 18 §2)
+        pct, decimals = 6, min(decimals, 1)
     label = max(0, width - price_w - on - dist - pct - state)
     return Widths(price_w, on, dist, pct, decimals, state, label)
 
@@ -148,7 +149,7 @@ class LevelLadder(RowList):
             ("On".rjust(w.on), "header"),
             ((" " + ("Label" if w.label > 6 else "Lbl")).ljust(w.label)[: w.label], "header"),
             ("To go".rjust(w.dist), "header"),
-            ("%".rjust(w.pct) if w.pct else "", "header"),
+            (("Band" if self.spread else "%").rjust(w.pct) if w.pct else "", "header"),
             (" " + "State".ljust(w.state - 1), "header"),
         )
 
@@ -178,13 +179,27 @@ class LevelLadder(RowList):
             (confirm_text(lv.confirm, w.on), "" if lv.confirm == "tick" else "bold"),
             (" " + label.ljust(room) if w.label else "", "flat"),
             (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
-            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct) if w.pct else "", ""),
+            (self._last_cell(lv, w), "flat" if self.spread else ""),
             (" " + state.ljust(w.state - 1), style),
         )
 
+    def _last_cell(self, lv: LevelView, w: Widths) -> str:
+        """The percent to go, or a spread threshold's band (``±4``: the spread must go past the
+        threshold by that many bp)."""
+        if not w.pct:
+            return ""
+        if self.spread:
+            return f"±{lv.band:.{0 if lv.band == int(lv.band) else 1}f}".rjust(w.pct)
+        return fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a spread's thresholds come from the config or --spread-level and have no drilldown of
-        # their own: no Remove or Open in the footer (m still mutes them)
+        # their own: no Remove or Open in the footer (m still mutes them); with no level listed
+        # (a spread with no thresholds) there is nothing to remove, open or mute
+        if action in ("remove_level", "select", "toggle_mute") and not any(
+            r.level for r in self.rows
+        ):
+            return False
         return not (self.spread and action in ("remove_level", "select"))
 
     def action_remove_level(self) -> None:
