@@ -259,6 +259,8 @@ class Frame:
     view: View = View()  # what this frame was built for
     feed_label: str = ""  # the feed's label (its spec, keys masked)
     level_symbol: str = "^RUT"  # the symbol the levels watch
+    #: when crossings fire ([alerts] sessions): "regular" (09:30-16:00 ET) or "extended"
+    alert_sessions: str = "regular"
     # recent alerts, newest first by their own time, each event once (the pipeline's history)
     alerts: tuple[AlertEvent, ...] = ()
     run_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` fired in this run

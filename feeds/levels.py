@@ -37,6 +37,11 @@ DEFAULT_LEVELS: tuple[tuple[float, str], ...] = (
 )
 DEFAULT_HYSTERESIS = 0.0005  # 0.05 % of the level
 DEFAULT_APPROACH = 0.0025  # "approaching" within 0.25 % of the level
+#: The approach notice's own hysteresis (issue 18 §3): once sent, it is sent again only after
+#: the price has gone farther from the level than this multiple of the approach distance
+#: (1.5 x 0.25 % = 0.375 %, some 9 points at 2,470), not merely past the distance by the
+#: crossing band (0.05 %, ~1.2 points: a price hovering at the edge re-armed it every minute).
+APPROACH_REARM = 1.5
 #: The spread thresholds' defaults (issue 18 §2), from the default sim's RUT-SPX spread over an
 #: hour (seeds 0-2, ``bench/spread_flap.py``): its standard deviation is about 0.7 bp over
 #: 10 s and 1.9 bp over 60 s, so the old 2 bp band was inside a minute's noise (42 crossings,
@@ -306,6 +311,19 @@ class LevelEngine:
             if lv.near and lv.state is LevelState.ARMED:
                 lv.state = LevelState.APPROACHING
 
+    @staticmethod
+    def _beyond(lv: Level, price: float) -> bool:
+        """A bar-confirmed level with ``price`` on its far side: a print jumped past it, so it
+        is not approaching; the ladder says it awaits the bar's close, whose crossing (or the
+        price coming back within reach on its side) decides what is sent."""
+        if lv.confirm == "tick":
+            return False
+        if lv.side is Side.BELOW:
+            return price >= lv.price
+        if lv.side is Side.ABOVE:
+            return price <= lv.price
+        return False
+
     def awaiting_close(self, lv: Level) -> bool:
         """True when a bar-confirmed level has the price past it by more than the band, but no
         bar has closed there yet (the ladder can say "above, awaiting the 5m close")."""
@@ -442,7 +460,7 @@ class LevelEngine:
             if self.approach is not None:
                 dist = abs(price - lv.price)
                 reach = self.approach * abs(lv.price)
-                if not lv.near and dist <= reach:
+                if not lv.near and dist <= reach and not self._beyond(lv, price):
                     if before is None:
                         before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.near = True
@@ -450,8 +468,8 @@ class LevelEngine:
                         lv.state = LevelState.APPROACHING
                     direction = "up" if price < lv.price else "down"
                     out = self._fire(out, lv, ts, direction, price, "approach", estimated)
-                elif lv.near and dist > reach + band:
-                    # moved clearly away again: the next approach is news
+                elif lv.near and dist > reach * APPROACH_REARM:
+                    # moved clearly away again (its own hysteresis): the next approach is news
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED

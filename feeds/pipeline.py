@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feeds import analytics, series
+from feeds.calendar import session_phase
 from feeds.alerts import alert_key, busts
 from feeds.delivery import needs_ack
 from feeds.events import (
@@ -84,6 +85,8 @@ MEMBER_COVERAGE = 0.8
 #: a bar closes on the clock this long after its end (a print stamped before the end
 #: may still be on its way); the first print of a later bar closes it at once
 BAR_GRACE_MS = 1_000
+#: when level and spread crossings fire (``[alerts] sessions``; issue 18 §3)
+ALERT_SESSIONS = ("regular", "extended")
 STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
@@ -100,10 +103,18 @@ class Pipeline:
         status_sinks: Iterable[StatusSink] = (),
         reconciler: Reconciler | None = None,
         spreads: dict[str, LevelEngine] | None = None,
+        sessions: str = "regular",
     ) -> None:
         """``spreads``: an engine per spread of :data:`feeds.symbols.SPREADS` with
         thresholds in bp, measured from ``anchor`` (``prev`` when that is ``ytd``) for the whole
-        run, whatever anchor the screen picks later."""
+        run, whatever anchor the screen picks later. ``sessions`` (``[alerts] sessions``):
+        ``"regular"`` (levels and spreads see only prints stamped in the regular session,
+        09:30-16:00 ET or to the early close, by the NYSE calendar) or ``"extended"`` (the
+        pre- and post-market too). Prints whose condition codes bar them from the last sale
+        (Form T, extended hours: :mod:`feeds.conditions`) never reach them either way."""
+        if sessions not in ALERT_SESSIONS:
+            raise ValueError(f"sessions must be one of {', '.join(ALERT_SESSIONS)}")
+        self.sessions = sessions
         self.feed = feed
         self.holdings = holdings
         #: how the holdings tickers were spelt as the feed spells them (None: as written)
@@ -335,10 +346,18 @@ class Pipeline:
             self._data_lag = max(0, self.feed.now_ms() - ts)
             self._deliver(self.levels.close_bars(ts))
         self._roll_levels()
+        if not self.counts(ts):
+            return  # a pre- or post-market print: it moves no level (sessions = "regular")
         fired = self.levels.on_price(price, ts, estimated=estimated)
         if fired and trade_id is not None:
             self._remember(fired, symbol, trade_id)
         self._deliver(fired)
+
+    def counts(self, ts: int) -> bool:
+        """Whether a print stamped ``ts`` (epoch ms) may cross a level or a spread threshold:
+        in the regular session (NYSE calendar, early closes included), or at any time with
+        ``sessions = "extended"``. A few comparisons (the calendar caches the day)."""
+        return self.sessions == "extended" or session_phase(ts) == "open"
 
     def _remember(self, fired: list[AlertEvent], symbol: str, trade_id: int | str) -> None:
         """Keep which alerts ``symbol``'s trade ``trade_id`` fired (its cancel busts them)."""
@@ -465,6 +484,8 @@ class Pipeline:
             for engine, _a, _b in self._spread_watch[i]:
                 self._deliver(engine.close_bars(ts))  # in the session they were built in
             self._roll_levels()
+        if not self.counts(ts):
+            return
         for engine, a, b in self._spread_watch[i]:
             if engine.on_bars:
                 self._data_lag = max(0, self.feed.now_ms() - ts)
@@ -1001,6 +1022,7 @@ class Pipeline:
             view=view,
             feed_label=self.feed.label,
             level_symbol=self.levels.symbol,
+            alert_sessions=self.sessions,
             alerts=alerts,
             run_alerts=fired,
             busted_alerts=busted,

@@ -200,6 +200,7 @@ def build_pipeline(
         status_sinks=status_sinks,
         reconciler=reconciler,
         spreads=spread_engines(settings),
+        sessions=settings.sessions,
     )
     pipeline.notes.extend(notes)
     pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))

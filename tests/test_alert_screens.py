@@ -181,7 +181,7 @@ async def test_the_spread_drilldown_lists_every_threshold_and_m_mutes_the_one_se
         await pilot.press("j", "m")
         assert [(m.symbol, m.level) for m in host.of(messages.ToggleMute)] == [("RUT-SPX", 50.0)]
         text = "\n".join(screen_lines(host))
-        assert "RUT − SPX alerts (bp vs prev close; fires 30s past ±band) · m mutes" in text
+        assert "RUT − SPX alerts (bp vs prev close; 30s past ±band, regular hrs) · m mutes" in text
 
 
 async def test_the_spread_drilldown_shows_each_band_and_a_crossing_waiting_its_dwell() -> None:

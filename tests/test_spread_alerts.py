@@ -276,3 +276,56 @@ def test_a_threshold_of_the_config_keeps_its_own_tighter_band_and_dwell(
         ("up", 51.5),
         ("down", 48.5),
     ]
+
+
+# --- issue 18 §3: crossings in the session that counts -----------------------------------------
+PRE_0800 = T0 - 90 * 60_000  # 08:00 ET
+POST_1630 = T0 + 7 * 3_600_000  # 16:30 ET
+
+
+def session_replay(tmp_path: Path) -> Path:
+    """^RUT under 2,450 at the open, over it at 16:30 ET (post-market), under it at 08:00 ET the
+    next morning (pre-market), and over it again at 10:00 ET."""
+    day = 86_400_000
+    rows: list[tuple[object, ...]] = [
+        (T0, "^RUT", 2440.0, RUT0),
+        (POST_1630, "^RUT", 2460.0, RUT0),
+        (PRE_0800 + day, "^RUT", 2440.0, 2440.0),
+        (T0 + day + 30 * 60_000, "^RUT", 2460.0, 2440.0),
+    ]
+    return write_csv(tmp_path / "hours.csv", "ts,symbol,price,prev_close", rows)
+
+
+def test_by_default_pre_and_post_market_prints_cross_no_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay = session_replay(tmp_path)
+    assert main(["alerts", "--feed", f"replay:{replay}", "--speed", "0"]) == 0
+    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    crossed = [(a["level"], a["direction"], a["ts"][:16]) for a in alerts if a["kind"] == "cross"]
+    # the 16:30 and 08:00 prints move nothing; at 10:00 the next day the price is where it was
+    # at the last regular print (under 2,450) and goes over: one crossing, up
+    assert crossed == [(2450.0, "up", "2025-11-06T15:00")]
+
+
+def test_sessions_extended_lets_the_pre_and_post_market_cross(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[alerts]\nsessions = "extended"\n')
+    replay = session_replay(tmp_path)
+    args = ["alerts", "--config", str(config), "--feed", f"replay:{replay}", "--speed", "0"]
+    assert main(args) == 0
+    alerts = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    crossed = [(a["direction"], a["ts"][11:16]) for a in alerts if a["kind"] == "cross"]
+    assert crossed == [("up", "21:30"), ("down", "13:00"), ("up", "15:00")]
+
+
+def test_the_spread_is_not_tested_outside_the_regular_session() -> None:
+    p = pipeline_with_spreads([], 50.0)
+    p.sessions = "regular"
+    for ev in opening(40.0):
+        p.handle(ev)
+    p.handle(Tick("^RUT", rut_at(60.0), POST_1630))  # after the close: no crossing
+    p.on_clock(POST_1630 + 60_000)
+    assert [a for a in p.alerts if a.kind == "cross"] == []

@@ -252,6 +252,12 @@ CONFIRM_WORDS = {
     "5m": "a five-minute bar closing beyond the level (5m, New York clock)",
 }
 
+#: When crossings fire, by ``[alerts] sessions``: (the ladder's short words, the drilldowns').
+SESSIONS_WORDS = {
+    "regular": ("regular hrs", "regular session only (09:30-16:00 ET, early closes)"),
+    "extended": ("ext. hrs", "pre- and post-market included (sessions = extended)"),
+}
+
 #: The one sign convention for a level's distance, said wherever a distance is shown.
 DISTANCE_RULE = "to go = level − price: + the level is above the price, − below"
 

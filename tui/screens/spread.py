@@ -24,14 +24,16 @@ NO_THRESHOLDS = (
 )
 
 
-def rule(sa: SpreadAlerts) -> str:
-    """How a threshold fires, in words: past it by its band (the Band column) for the dwell."""
+def rule(sa: SpreadAlerts, sessions: str = "regular") -> str:
+    """How a threshold fires, in words: past it by its band (the Band column) for the dwell, in
+    the hours of ``sessions``."""
     dwells = {lv.dwell_ms for lv in sa.levels}
+    hours = fmt.SESSIONS_WORDS[sessions][0]
     if dwells == {0}:
-        return "fires past ±band"
+        return f"fires past ±band, {hours}"
     if len(dwells) == 1:
-        return f"fires {dwells.pop() / 1000:g}s past ±band"
-    return "fires after its dwell past ±band"
+        return f"{dwells.pop() / 1000:g}s past ±band, {hours}"
+    return f"its dwell past ±band, {hours}"
 
 
 def _slug(pair: str) -> str:
@@ -58,7 +60,7 @@ class SpreadScreen(DetailScreen):
     def compose_charts(self) -> ComposeResult:
         for pair in SPREADS:
             yield Line(classes="chart-title threshold-title", id=f"{_slug(pair)}-title")
-            yield LevelLadder(id=f"{_slug(pair)}-levels", classes="thresholds")
+            yield LevelLadder(id=f"{_slug(pair)}-levels", classes="thresholds", symbol=pair)
         for pair, name in (("spx", "SPX"), ("mags", "MAGS")):
             title = Line(classes="chart-title", id=f"{pair}-title")
             title.show(Content(f"RUT − {name} spread (bp) since the anchor"))
@@ -105,7 +107,11 @@ class SpreadScreen(DetailScreen):
                 continue
             anchor = fmt.anchor_name(sa.anchor)
             name, mute = pair.replace("-", " − "), keys.display(self.app, "mute")
-            title.show(Content(f"{name} alerts (bp vs {anchor}; {rule(sa)}) · {mute} mutes"))
+            title.show(
+                Content(
+                    f"{name} alerts (bp vs {anchor}; {rule(sa, frame.alert_sessions)}) · {mute} mutes"
+                )
+            )
             ladder.styles.height = min(len(sa.levels) + 2, LADDER_MAX)
             ladder.set_levels(list(sa.levels), sa.value_bp, symbol=pair, stale=frame.stale)
             first = first or ladder

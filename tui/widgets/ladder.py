@@ -72,10 +72,13 @@ class LevelLadder(RowList):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("ladder")
     HEADER_LINES = 1
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, symbol: str = "^RUT"
+    ) -> None:
+        """``symbol``: the series listed (``^RUT``, or a spread such as ``RUT-SPX``)."""
         super().__init__(id=id, classes=classes)
         self.rows: list[Row] = []
-        self.symbol = "^RUT"
+        self.symbol = symbol
         self.estimated = False
 
     def show(self, frame: Frame) -> None:
@@ -101,8 +104,11 @@ class LevelLadder(RowList):
         if price is not None:
             at = next((i for i, r in enumerate(rows) if r.price <= price), len(rows))
             rows.insert(at, Row(None, price))
+        had = any(r.level for r in self.rows)
         self.rows = rows
         self.symbol, self.estimated = symbol, estimated
+        if had != bool(levels):
+            self.refresh_bindings()  # the footer's Open, Remove and Mute follow (check_action)
         self.data_changed()
         self._set_dim(stale)
         self.set_row_count(len(rows))
@@ -194,13 +200,12 @@ class LevelLadder(RowList):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a spread's thresholds come from the config or --spread-level and have no drilldown of
-        # their own: no Remove or Open in the footer (m still mutes them); with no level listed
-        # (a spread with no thresholds) there is nothing to remove, open or mute
-        if action in ("remove_level", "select", "toggle_mute") and not any(
-            r.level for r in self.rows
-        ):
-            return False
-        return not (self.spread and action in ("remove_level", "select"))
+        # their own: no Remove or Open in the footer; m mutes them, once there is one to mute
+        if self.spread:
+            return action not in ("remove_level", "select") and (
+                action != "toggle_mute" or any(r.level for r in self.rows)
+            )
+        return True
 
     def action_remove_level(self) -> None:
         lv = self.level_at(self.cursor)
