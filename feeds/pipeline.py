@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feeds import analytics, series
-from feeds.calendar import session_phase
 from feeds.alerts import alert_key, busts
+from feeds.calendar import session_phase
 from feeds.delivery import needs_ack
 from feeds.events import (
     Bars,
