@@ -107,11 +107,8 @@ class SpreadScreen(DetailScreen):
                 continue
             anchor = fmt.anchor_name(sa.anchor)
             name, mute = pair.replace("-", " − "), keys.display(self.app, "mute")
-            title.show(
-                Content(
-                    f"{name} alerts (bp vs {anchor}; {rule(sa, frame.alert_sessions)}) · {mute} mutes"
-                )
-            )
+            how = rule(sa, frame.alert_sessions)
+            title.show(Content(f"{name} alerts (bp vs {anchor}; {how}) · {mute} mutes"))
             ladder.styles.height = min(len(sa.levels) + 2, LADDER_MAX)
             ladder.set_levels(list(sa.levels), sa.value_bp, symbol=pair, stale=frame.stale)
             first = first or ladder
