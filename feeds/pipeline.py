@@ -1,30 +1,27 @@
-"""The pipeline: feed -> MarketState (+ level and spread engines -> alert sinks) -> frames.
+"""The pipeline: feed -> MarketState (+ the alert desk -> alert sinks) -> frames.
 
 One pipeline serves the app and every headless command, so what ``r2k snapshot`` prints is what
 the screen shows. ``handle`` is the per-event path; ``frame`` is called at the refresh rate.
 
-Alerts (issue 10): the level engine watches ^RUT; one engine per spread (RUT-SPX, RUT-MAGS)
-watches that spread in basis points, evaluated on the ticks of its two indices only (a
-constituent's tick costs one comparison more than before: none). Bar-confirmed levels' bars
-close on the next price or when the feed's clock passes their end (:meth:`Pipeline.on_clock`,
-called by :meth:`frame` and the headless commands). Alerts are acknowledged here
-(:meth:`acknowledge`), durably through every sink that can (the log), and muted per level.
+The pipeline routes events and composes the frame; its jobs live in rooms of their own (issue 17):
+the alert desk (:class:`feeds.alertdesk.AlertDesk`: levels, spreads, bar closes, busts,
+acknowledgements, mutes, the alert history) as ``pipeline.desk``. A headline tick costs the desk
+a price; a constituent's tick costs it nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from feeds import analytics, series
-from feeds.alerts import alert_key, busts
-from feeds.delivery import needs_ack
+from feeds.alertdesk import AlertDesk, AlertSink
 from feeds.events import (
     Bars,
     DailyBars,
@@ -38,19 +35,16 @@ from feeds.events import (
     TradeCancel,
     TradeCorrection,
 )
-from feeds.feed import Feed, feed_kind, is_live
-from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
-from feeds.lastsale import NOT_LAST
+from feeds.feed import Feed, feed_kind
+from feeds.frame import Board, Charts, Frame, Quote, View
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
-from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPREADS, SPX, SPY
+from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
     from feeds.reconcile import Reconciler
-
-AlertSink = Callable[[AlertEvent], None]
 
 
 @dataclass(slots=True)
@@ -75,17 +69,11 @@ StatusSink = Callable[[FeedStatus], None]
 
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
-_NEVER_MS = 2**62  # a feed time no clock reaches
-ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
 DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
-#: a bar closes on the clock this long after its end (a print stamped before the end
-#: may still be on its way); the first print of a later bar closes it at once
-BAR_GRACE_MS = 1_000
 STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
-FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 
 
 class Pipeline:
@@ -110,9 +98,17 @@ class Pipeline:
         self.reconciler = reconciler
         self._adopting = reconciler is not None and reconciler.can_adopt
         self.state = MarketState(HEADLINE)
-        self.levels = levels if levels is not None else LevelEngine()
-        self.levels.feed = self.levels.feed or feed_kind(feed.spec)  # alerts name their feed
-        self.alert_sinks = list(alert_sinks)
+        #: the alert desk: levels, spreads, busts, acknowledgements, mutes, the alert history
+        self.desk = AlertDesk(
+            self.state,
+            feed.now_ms,
+            levels=levels,
+            spreads=spreads,
+            sinks=alert_sinks,
+            anchor=anchor,
+            proxies={etf: index for etf, (index, _k) in ETF_PROXIES.items()},
+            feed=feed_kind(feed.spec),
+        )
         self.status_sinks = list(status_sinks)
         self.anchor = anchor
         self.status = FeedStatus(
@@ -123,22 +119,11 @@ class Pipeline:
         self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
         self._history_view: tuple[FeedStatus, ...] | None = None
         self.ever_live = False
-        # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
-        self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
         self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
-        self._pending_alerts: list[AlertEvent] = []
-        self.fired = 0  # alerts fired by this run
-        self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
-        self._acks = 0  # acknowledgements made (the alert history changed in place)
         #: the board last ranked, with the query it answered (View.board=False reuses it)
         self._last_board: tuple[tuple[object, ...], Board, analytics.Breadth] | None = None
-        self._recent: tuple[
-            tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]
-        ] = ((), frozenset(), frozenset())
-        self._recent_key: tuple[object, ...] = ()
-        self._next_reveal = _NEVER_MS  # feed time of the first earlier-run alert not yet listed
         self.estimated = feed.estimates_indices
-        self._level_id = self.state.id_of(self.levels.symbol)
+        self._level_id = self.state.id_of(self.desk.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
         # per-frame rate bookkeeping
         self._rate_ticks = 0
@@ -153,21 +138,10 @@ class Pipeline:
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
         self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
-        self._levels_session = 0  # the state's session the level engine's "today" belongs to
         self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
         self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
         self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
-        #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
-        self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
-        # spread engines, fed by the ticks of their indices only
-        self.spreads: dict[str, LevelEngine] = {}
-        self.spread_anchor = anchor if anchor != "ytd" else "prev"
-        self._spread_watch: dict[int, list[tuple[LevelEngine, int, int]]] = {}
         self._n_headline = len(HEADLINE)  # ids below this are the headline symbols
-        self._unacked: int | None = None  # cached count (None: count again)
-        self._data_lag = 0  # ms the level symbol's prints trail the feed's clock (a delayed feed)
-        for pair, engine in (spreads or {}).items():
-            self.add_spread_engine(pair, engine)
         # the scoreboard, and history downloads under way
         self._scoreboard = ScoreboardBuilder()
         self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
@@ -201,11 +175,7 @@ class Pipeline:
         """A relay's terminal stamps its alerts with the kind of feed the relay reads, once the
         relay has said (``upstream_kind``): a relay of the sim or a replay fires practice
         alerts, which stay out of the live log, the webhook and the command."""
-        kind = getattr(self.feed, "upstream_kind", "")
-        if kind and kind != self.levels.feed:
-            self.levels.feed = kind
-            for engine in self.spreads.values():
-                engine.feed = kind
+        self.desk.follow_kind(getattr(self.feed, "upstream_kind", ""))
 
     def reset_market(self) -> None:
         """Start the market afresh (a :class:`~feeds.events.MarketReset`: the upstream's market
@@ -216,12 +186,7 @@ class Pipeline:
         only sets them; every cache derived from the old state dropped. The alert history stays.
         """
         self.state = self.state.started_over()
-        self._levels_session = self.state.session
-        self.levels.new_session(resettle=True)
-        for engine in self.spreads.values():
-            engine.new_session(resettle=True)
-        self._fired_by.clear()
-        self._data_lag = 0
+        self.desk.reset(self.state)
         self._universe_cache = None
         self._asof_cache = None
         self._scoreboard = ScoreboardBuilder()
@@ -257,12 +222,13 @@ class Pipeline:
         i = self.state.apply(tick)
         if i >= self._n_headline:  # a constituent, the hot path: nothing more to do
             return
+        desk = self.desk
         if i == self._level_id and not self.estimated:
-            self._check_levels(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
+            desk.on_level_price(tick.price, tick.ts, False, tick.symbol, tick.trade_id)
         elif self.estimated and i in self._proxy_ids:
             self._estimate_index(self._proxy_ids[i], tick)
-        if i in self._spread_watch:
-            self._check_spreads(i, tick.ts, tick.symbol, tick.trade_id)
+        if i in desk.watched:
+            desk.on_spread_leg(i, tick.ts, self.estimated, tick.symbol, tick.trade_id)
 
     def _adopt(self, symbol: str) -> None:
         """A symbol no holding has: it may be how the feed spells an unmatched ticker."""
@@ -295,9 +261,9 @@ class Pipeline:
         # the estimate carries the ETF trade's id: cancelling the trade takes it back too
         j = self.state.apply(Tick(index, est, tick.ts, trade_id=tick.trade_id))
         if j == self._level_id:
-            self._check_levels(est, tick.ts, True, tick.symbol, tick.trade_id)
-        if j in self._spread_watch:
-            self._check_spreads(j, tick.ts, tick.symbol, tick.trade_id)
+            self.desk.on_level_price(est, tick.ts, True, tick.symbol, tick.trade_id)
+        if j in self.desk.watched:
+            self.desk.on_spread_leg(j, tick.ts, True, tick.symbol, tick.trade_id)
 
     def proxy_ratio(self, etf: str, fallback: float) -> float:
         """``k`` = last known index close / ETF close; the fallback until both are known."""
@@ -310,101 +276,18 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
-    def _roll_levels(self) -> None:
-        """A new session: the levels' crossings today start afresh (checked before each level
-        price and each frame, so no crossing of the new session is lost). Spreads are measured
-        afresh from the new session's anchor: their next value only sets their sides."""
-        if self._levels_session != self.state.session:
-            self._levels_session = self.state.session
-            self.levels.new_session()
-            for engine in self.spreads.values():
-                engine.new_session(resettle=True)
-
-    def _check_levels(
-        self,
-        price: float,
-        ts: int,
-        estimated: bool,
-        symbol: str = "",
-        trade_id: int | str | None = None,
-    ) -> None:
-        """Feed the level engine; the alerts a trade with an id fires (``symbol``'s
-        ``trade_id``) are remembered, so that its cancel busts them."""
-        # a bar that ended before this price closes first, in the session it was in
-        if self.levels.on_bars:
-            self._data_lag = max(0, self.feed.now_ms() - ts)
-            self._deliver(self.levels.close_bars(ts))
-        self._roll_levels()
-        fired = self.levels.on_price(price, ts, estimated=estimated)
-        if fired and trade_id is not None:
-            self._remember(fired, symbol, trade_id)
-        self._deliver(fired)
-
-    def _remember(self, fired: list[AlertEvent], symbol: str, trade_id: int | str) -> None:
-        """Keep which alerts ``symbol``'s trade ``trade_id`` fired (its cancel busts them)."""
-        key = (symbol, trade_id)
-        self._fired_by[key] = self._fired_by.get(key, []) + fired
-        if len(self._fired_by) > FIRED_MEMORY:
-            self._fired_by.popitem(last=False)
-
-    def _deliver(self, alerts: list[AlertEvent]) -> None:
-        for alert in alerts:
-            if needs_ack(alert) and self._acknowledged(alert_key(alert)):
-                # the same event again (a seed-0 sim or a replay played twice) was
-                # acknowledged before: it does not wait again (the log keeps it once)
-                alert = replace(alert, acknowledged=True)
-            self.alerts.appendleft(alert)
-            self._pending_alerts.append(alert)
-            self.fired += 1
-            self._fired_keys.add(alert_key(alert))
-            self._unacked = None  # count again (the memory may have dropped one)
-            for sink in self.alert_sinks:
-                sink(alert)
-
     # --- cancels and corrections (feeds.lastsale) --------------------------------------------
     def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
         """A trade reported earlier is cancelled or corrected: the state takes it back out (or
-        re-prices it) and an index estimated from it follows. The alerts it fired (levels and
-        spreads) are busted, unless a correction left its price and eligibility as they were;
-        then the engines see the values that stand now."""
-        st = self.state
-        sym, tid = ev.symbol, ev.trade_id
-        alerts = self._fired_by.pop((sym, tid), [])
+        re-prices it) and an index estimated from it follows; then the alert desk busts what it
+        fired (:meth:`AlertDesk.on_amend`)."""
         if type(ev) is TradeCancel:
-            moved = st.cancel(sym, tid)
-            if self.estimated and sym in ETF_PROXIES:
-                st.cancel(ETF_PROXIES[sym][0], tid)
+            moved = self.state.cancel(ev.symbol, ev.trade_id)
+            if self.estimated and ev.symbol in ETF_PROXIES:
+                self.state.cancel(ETF_PROXIES[ev.symbol][0], ev.trade_id)
         else:
             moved = self._correct(ev)
-            same = ev.price == ev.original_price and not ev.sale_flags & NOT_LAST
-            if same and alerts:  # a size or condition fix: what it fired stands
-                self._fired_by[(sym, tid if ev.new_id is None else ev.new_id)] = alerts
-                alerts = []
-        busted = [b for a in alerts if (b := self._bust(a, ev.ts)) is not None]
-        self._deliver(busted)
-        if not (busted or moved):
-            return
-        # the values standing now, kept with the trade that set them: its cancel busts what fires
-        last_id = st.last_trade_id(sym)
-        price = st.price(self.levels.symbol)
-        levels_busted = any(b.symbol == self.levels.symbol for b in busted)
-        if price is not None and (levels_busted or self._feeds_levels(sym)):
-            self._check_levels(price, ev.ts, self.estimated, sym, last_id)
-        index = ETF_PROXIES[sym][0] if self.estimated and sym in ETF_PROXIES else sym
-        for name in dict.fromkeys((sym, index)):
-            if (i := st.ids.get(name)) in self._spread_watch:
-                self._check_spreads(i, ev.ts, sym, last_id)
-
-    def _bust(self, alert: AlertEvent, ts: int) -> AlertEvent | None:
-        """Take back an alert whose trade was cancelled (None: its engine forgot it)."""
-        engine = self.engine_for(alert.symbol)
-        if engine is None:
-            return None
-        if engine is self.levels:
-            now = self.state.price(engine.symbol)
-        else:
-            now = self.spread_value(alert.symbol)
-        return None if now is None else engine.bust(alert, ts, now)
+        self.desk.on_amend(ev, moved, self.estimated)
 
     def _correct(self, ev: TradeCorrection) -> bool:
         """Re-price the trade (and the index estimated from it); True if ``last`` moved."""
@@ -422,157 +305,21 @@ class Pipeline:
             st.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
         return moved
 
-    def _feeds_levels(self, symbol: str) -> bool:
-        """Whether ``symbol``'s last sale is what the level engine watches: the index itself,
-        or the ETF it is estimated from."""
-        if not self.estimated:
-            return symbol == self.levels.symbol
-        return ETF_PROXIES.get(symbol, ("", 0.0))[0] == self.levels.symbol
+    @property
+    def alerts(self) -> deque[AlertEvent]:
+        """The alert history, newest first (:attr:`AlertDesk.alerts`)."""
+        return self.desk.alerts
 
-    # spreads, bar closes, acknowledgements, mutes ----------------------
-    def add_spread_engine(self, pair: str, engine: LevelEngine) -> None:
-        """Watch ``pair`` (a key of :data:`feeds.symbols.SPREADS`) with ``engine`` (thresholds
-        in bp, an absolute band). Raises KeyError for an unknown pair."""
-        small, large = SPREADS[pair]
-        engine.symbol = pair
-        engine.feed = engine.feed or self.levels.feed
-        self.spreads[pair] = engine
-        a, b = self.state.id_of(small), self.state.id_of(large)
-        for i in (a, b):
-            self._spread_watch.setdefault(i, []).append((engine, a, b))
-
-    def spread_value(self, pair: str) -> float | None:
-        """The spread ``pair`` in bp since :attr:`spread_anchor` (what its alerts watch), or
-        None while a price or an anchor is missing."""
-        small, large = SPREADS[pair]
-        st = self.state
-        return self._spread_bp(st.ids[small], st.ids[large]) if small in st.ids else None
-
-    def _spread_bp(self, a: int, b: int) -> float | None:
-        st = self.state
-        anchors = st.anchor_column(self.spread_anchor)
-        la, lb, aa, ab = st.last[a], st.last[b], anchors[a], anchors[b]
-        if la is None or lb is None or not aa or not ab:
-            return None
-        return round((la / aa - lb / ab) * 10_000.0, 2)
-
-    def _check_spreads(
-        self, i: int, ts: int, symbol: str = "", trade_id: int | str | None = None
-    ) -> None:
-        if self._levels_session != self.state.session:
-            for engine, _a, _b in self._spread_watch[i]:
-                self._deliver(engine.close_bars(ts))  # in the session they were built in
-            self._roll_levels()
-        for engine, a, b in self._spread_watch[i]:
-            if engine.on_bars:
-                self._data_lag = max(0, self.feed.now_ms() - ts)
-            value = self._spread_bp(a, b)
-            if value is not None:
-                fired = engine.on_price(value, ts, estimated=self.estimated)
-                if fired:
-                    if trade_id is not None:  # its cancel busts them
-                        self._remember(fired, symbol, trade_id)
-                    self._deliver(fired)
-
-    def on_clock(self, now_ms: int | None = None) -> None:
-        """Close the bars of bar-confirmed levels that ended by the feed's clock (``now_ms``, by
-        default ``feed.now_ms()``), delivering what they confirm: a quiet market does not hold an
-        alert back. A bar closes :data:`BAR_GRACE_MS` after its end, later by as much as the
-        prints trail the clock (a delayed feed), so a print on its way still counts. Cheap when
-        no bar is due; :meth:`frame` calls it, and headless runs call it each second."""
-        clock = self.feed.now_ms() if now_ms is None else now_ms
-        now = clock - self._data_lag - BAR_GRACE_MS
-        self._deliver(self.levels.close_bars(now))
-        for engine in self.spreads.values():
-            self._deliver(engine.close_bars(now))
-
-    def engine_for(self, symbol: str) -> LevelEngine | None:
-        """The engine watching ``symbol`` (``^RUT``, or a spread such as ``RUT-SPX``)."""
-        return self.levels if symbol == self.levels.symbol else self.spreads.get(symbol)
-
-    def set_muted(self, symbol: str, level: float, muted: bool) -> bool:
-        """Mute or unmute a level (or spread threshold); False if there is no such level.
-        Its alerts are still logged and listed, marked muted (see feeds.delivery.notifies)."""
-        engine = self.engine_for(symbol)
-        found = engine is not None and engine.set_muted(level, muted) is not None
-        if found:
-            self._unacked = None
-        return found
-
-    @staticmethod
-    def needs_ack(alert: AlertEvent) -> bool:
-        """Whether an alert waits for the trader's acknowledgement: the rule of
-        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
-        return needs_ack(alert)
-
-    def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
-        """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
-        waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
-        durable log (every sink with ``acknowledge()``), so it survives a restart. Returns how
-        many alerts were acknowledged (0: none waited, or no such alert)."""
-        from feeds.alerts import alert_key
-
-        done: list[AlertEvent] = []
-        for n, alert in enumerate(self.alerts):
-            if self.needs_ack(alert) and (key is None or alert_key(alert) == key):
-                self.alerts[n] = replace(alert, acknowledged=True)
-                done.append(alert)
-        if done:
-            now = int(time.time() * 1000)
-            for sink in self.alert_sinks:
-                ack = getattr(sink, "acknowledge", None)
-                if ack is not None:
-                    ack(done, now)
-            self._unacked = None
-            self._acks += 1
-        return len(done)
-
-    def unacknowledged(self) -> int:
-        """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
-        event once (:func:`feeds.alerts.alert_key`: the log's copy and this run's are one, as in
-        the alert panel)."""
-        if self._unacked is None:
-            self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
-        return self._unacked
-
-    def _acknowledged(self, key: tuple[object, ...]) -> bool:
-        """Whether an alert with ``key`` in the history is acknowledged (a repeat fires
-        acknowledged). A scan of at most ALERT_MEMORY alerts, only when one fires."""
-        return any(a.acknowledged and alert_key(a) == key for a in self.alerts)
-
-    def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
-        dist = None if price is None else lv.price - price
-        pct = None if dist is None or not price or engine.band is not None else dist / price
-        return LevelView(
-            lv.price,
-            lv.label,
-            lv.user,
-            lv.state,
-            dist,
-            pct,
-            tuple(lv.crossings),
-            confirm=lv.confirm,
-            muted=lv.muted,
-            awaiting_close=engine.awaiting_close(lv),
-            symbol=engine.symbol,
-        )
-
-    def spread_alerts(self) -> dict[str, SpreadAlerts]:
-        """Each watched spread's thresholds and the value they are measured against."""
-        self._roll_levels()
-        out = {}
-        for pair, engine in self.spreads.items():
-            value = self.spread_value(pair)
-            views = tuple(self._level_view(engine, lv, value) for lv in engine.levels)
-            out[pair] = SpreadAlerts(pair, value, self.spread_anchor, views)
-        return out
+    @property
+    def levels(self) -> LevelEngine:
+        """^RUT's level engine (:attr:`AlertDesk.levels`)."""
+        return self.desk.levels
 
     def problems(self) -> tuple[str, ...]:
-        """What the alert sinks (and a recording feed) report as failing, one line each.
-
-        Sinks without ``problem()`` never fail."""
-        found = (getattr(sink, "problem", None) for sink in [*self.alert_sinks, self.feed])
-        return tuple(p for p in (f() for f in found if f is not None) if p)
+        """What the alert sinks (and a recording feed) report as failing, one line each."""
+        found = getattr(self.feed, "problem", None)
+        problem = found() if found is not None else None
+        return (*self.desk.problems(), *((problem,) if problem else ()))
 
     @staticmethod
     def _feed_now(feed: Feed) -> int:
@@ -866,11 +613,6 @@ class Pipeline:
         c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
         return c.sector if c else ""
 
-    def level_views(self) -> list[LevelView]:
-        self._roll_levels()
-        price = self.state.price(self.levels.symbol)
-        return [self._level_view(self.levels, lv, price) for lv in self.levels.levels]
-
     def _tick_rate(self, total: int) -> float:
         now = time.monotonic()
         dt = now - self._rate_wall
@@ -883,51 +625,6 @@ class Pipeline:
             self._rate_wall = now
         return self._rate
 
-    def recent_alerts(
-        self,
-    ) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]]:
-        """The alert history newest first by the alerts' own time (a replay's alerts are older
-        than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
-        seed-0 sim or a replay played twice fires what the log has already); the ones this run
-        fired (one the log also has counts as this run's); and the ones taken back by a later
-        "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
-        it changed (a new alert, an acknowledgement, or the clock reaching a hidden one).
-
-        On the sim or a replay, an earlier run's alert dated after the feed's clock is not
-        listed until the clock gets there: the data's own time, not today's, says what has
-        happened (a replay played again listed its later days' alerts at its first tick)."""
-        alerts = self.alerts
-        key = (
-            self.fired,
-            self._acks,
-            len(alerts),
-            alerts[0] if alerts else None,
-            alerts[-1] if alerts else None,
-        )
-        horizon = self.feed.now_ms() if not is_live(self.levels.feed) else None
-        if key != self._recent_key or (horizon is not None and horizon >= self._next_reveal):
-            self._recent_key = key
-            self._next_reveal = _NEVER_MS
-            once: dict[tuple[object, ...], AlertEvent] = {}
-            for alert in alerts:  # this run's first (appended on the left)
-                later = horizon is not None and alert.ts > horizon
-                if later and alert_key(alert) not in self._fired_keys:  # another run's, to come
-                    self._next_reveal = min(self._next_reveal, alert.ts)
-                    continue
-                once.setdefault(alert_key(alert), alert)
-            ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
-            fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
-            busted: set[AlertEvent] = set()
-            for n, bust in enumerate(ordered):
-                if bust.kind == "busted":  # the newest alert it takes back, older than itself
-                    taken = next(
-                        (a for a in ordered[n + 1 :] if a not in busted and busts(bust, a)), None
-                    )
-                    if taken is not None:
-                        busted.add(taken)
-            self._recent = (ordered, fired, frozenset(busted))
-        return self._recent
-
     def charts(self, view: View) -> Charts:
         """The chart series ``view`` needs: both spreads, its symbol's and its level's prices."""
         st, anchor = self.state, self.anchor
@@ -937,7 +634,7 @@ class Pipeline:
             symbol = series.history(st, view.symbol)
             symbol_anchor = st.anchor(view.symbol, anchor)
         if view.level is not None:
-            level = series.history(st, self.levels.symbol)
+            level = series.history(st, self.desk.levels.symbol)
         return Charts(
             spread_spx=series.spread(st, anchor, RUT, SPX),
             spread_mags=series.spread(st, anchor, RUT, MAGS),
@@ -962,9 +659,10 @@ class Pipeline:
         else:  # the board last ranked for this query (the app's redraws between re-ranks)
             _, board, breadth = last
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
-        self.on_clock(now)  # bars due close now, not at the next print
-        new_alerts, self._pending_alerts = self._pending_alerts, []
-        alerts, fired, busted = self.recent_alerts()
+        desk = self.desk
+        desk.on_clock(now)  # bars due close now, not at the next print
+        new_alerts = desk.take_new()
+        alerts, fired, busted = desk.recent_alerts()
         total = st.total_ticks
         if total != self._arrival_ticks:
             # ticks arrived since the last frame: their age is under one frame period
@@ -980,7 +678,7 @@ class Pipeline:
             ratio=analytics.ratio_rebased(rut.last, rut.anchor, spx.last, spx.anchor),
             breadth=breadth,
             board=board,
-            levels=self.level_views(),
+            levels=desk.level_views(),
             level_price=rut.last,
             status=self.status,
             session=session,
@@ -994,7 +692,7 @@ class Pipeline:
             problems=self.problems(),
             view=view,
             feed_label=self.feed.label,
-            level_symbol=self.levels.symbol,
+            level_symbol=desk.levels.symbol,
             alerts=alerts,
             run_alerts=fired,
             busted_alerts=busted,
@@ -1002,8 +700,8 @@ class Pipeline:
             wall_ms=int(time.time() * 1000),
             session_date=st.session_date.isoformat() if st.session_date else "",
             status_history=self.status_history(),
-            spread_alerts=self.spread_alerts(),
-            unacknowledged=self.unacknowledged(),
+            spread_alerts=desk.spread_alerts(),
+            unacknowledged=desk.unacknowledged(),
             scoreboard=self.scoreboard(now),
         )
 

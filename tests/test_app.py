@@ -540,7 +540,7 @@ class FailingSink:
 async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
     pipeline = make_pipeline()
     sink = FailingSink()
-    pipeline.alert_sinks.append(sink)
+    pipeline.desk.sinks.append(sink)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
         assert not [n for n in app._notifications if n.title == "Not written or delivered"]

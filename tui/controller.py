@@ -373,7 +373,7 @@ class Controller:
     # --- quitting --------------------------------------------------------------------------------
     def queued_alerts(self) -> int:
         """Alerts the webhooks have queued or are posting."""
-        sinks = self.pipeline.alert_sinks
+        sinks = self.pipeline.desk.sinks
         return sum(s.pending for s in sinks if isinstance(s, WebhookSink))
 
     async def wind_down(self, stopping: Iterable[Awaitable[object]]) -> None:
