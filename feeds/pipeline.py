@@ -5,7 +5,9 @@ the screen shows. ``handle`` is the per-event path; ``frame`` is called at the r
 
 The pipeline routes events and composes the frame; its jobs live in rooms of their own (issue 17):
 the alert desk (:class:`feeds.alertdesk.AlertDesk`: levels, spreads, bar closes, busts,
-acknowledgements, mutes, the alert history) as ``pipeline.desk``. A headline tick costs the desk
+acknowledgements, mutes, the alert history) as ``pipeline.desk``; the feed's health
+(:class:`feeds.health.FeedHealth`: status, history, ever-live, the exit error, the tick rate) as
+``pipeline.health``. A headline tick costs the desk
 a price; a constituent's tick costs it nothing.
 """
 
@@ -14,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +39,7 @@ from feeds.events import (
 )
 from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Charts, Frame, Quote, View
+from feeds.health import FeedHealth, StatusSink
 from feeds.levels import AlertEvent, LevelEngine
 from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
@@ -65,15 +68,12 @@ class _Universe:
     member_names: list[str] = field(default_factory=list)
 
 
-StatusSink = Callable[[FeedStatus], None]
-
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 DEFAULT_VIEW = View()
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
 MEMBER_COVERAGE = 0.8
-STATUS_MEMORY = 200  # status changes kept for the feed-status screen (a run's history)
 
 
 class Pipeline:
@@ -109,26 +109,15 @@ class Pipeline:
             proxies={etf: index for etf, (index, _k) in ETF_PROXIES.items()},
             feed=feed_kind(feed.spec),
         )
-        self.status_sinks = list(status_sinks)
         self.anchor = anchor
-        self.status = FeedStatus(
-            FeedState.CONNECTING, f"opening {feed.label}", self._feed_now(feed)
-        )
-        # the run's status history and whether the feed ever connected (issue 8 §1-2)
-        self._opening = self.status
-        self.history: deque[FeedStatus] = deque([self.status], maxlen=STATUS_MEMORY)
-        self._history_view: tuple[FeedStatus, ...] | None = None
-        self.ever_live = False
+        #: the feed's health: its status, the run's history, ever-live, the rates
+        self.health = FeedHealth(feed.label, feed.now_ms, status_sinks)
         self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
         #: the board last ranked, with the query it answered (View.board=False reuses it)
         self._last_board: tuple[tuple[object, ...], Board, analytics.Breadth] | None = None
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.desk.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
-        # per-frame rate bookkeeping
-        self._rate_ticks = 0
-        self._rate_wall = time.monotonic()
-        self._rate = 0.0
         # constituents: holdings first (in weight order), then any other symbol the feed sends
         self._weights: dict[str, float] = {}
         if holdings is not None:
@@ -138,8 +127,6 @@ class Pipeline:
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
         self._universe_cache: _Universe | None = None
         self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
-        self._arrival_ticks = 0  # tick count when arrivals were last noticed (per frame)
-        self._arrival_wall = 0.0  # monotonic time of the frame that first saw new ticks
         self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
         self._n_headline = len(HEADLINE)  # ids below this are the headline symbols
         # the scoreboard, and history downloads under way
@@ -155,7 +142,7 @@ class Pipeline:
             # a relay's terminal learns whether its upstream estimates the indices at run time
             self.estimated = self.feed.estimates_indices
             self._follow_upstream_kind()
-            self.set_status(ev)
+            self.health.set_status(ev)
         elif isinstance(ev, Bars):
             self.state.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
@@ -321,65 +308,14 @@ class Pipeline:
         problem = found() if found is not None else None
         return (*self.desk.problems(), *((problem,) if problem else ()))
 
-    @staticmethod
-    def _feed_now(feed: Feed) -> int:
-        """The feed's clock (epoch ms), which stamps statuses raised without a time: a sim's or
-        a replay's day is not today, and the status history reads in one clock."""
-        try:
-            return int(feed.now_ms())
-        except Exception:  # a feed that cannot tell its time yet
-            return int(time.time() * 1000)
-
-    def set_status(self, status: FeedStatus) -> None:
-        """The feed's latest status; a new state or reason is also kept in :attr:`history`
-        (a status that only updates the counters replaces nothing there)."""
-        last = self.history[-1] if self.history else None
-        if last is None or (last.state, last.detail) != (status.state, status.detail):
-            if not status.ts:
-                status = replace(status, ts=self._feed_now(self.feed))
-            if len(self.history) == 1 and self.history[0] is self._opening:
-                # r2k's own "opening" was stamped before the feed had a clock (a sim's or a
-                # replay's day starts when it opens): it takes the feed's first time
-                self.history[0] = replace(self._opening, ts=min(self._opening.ts, status.ts))
-            self.history.append(status)
-            self._history_view = None
-        if status.state is FeedState.LIVE:
-            self.ever_live = True
-        self.status = status
-        for sink in self.status_sinks:
-            sink(status)
-
-    def status_history(self) -> tuple[FeedStatus, ...]:
-        """This run's status changes, oldest first (the latest :data:`STATUS_MEMORY`)."""
-        if self._history_view is None:
-            self._history_view = tuple(self.history)
-        return self._history_view
-
     def feed_error(self) -> str | None:
-        """Why the feed failed this run, as one line, or None when it did not.
+        """Why the feed failed this run, as one line, or None (:meth:`FeedHealth.feed_error`)."""
+        return self.health.feed_error(self.state.total_ticks)
 
-        A failure is: the feed ended in ERROR (a refused key, plan or symbol); it never reached
-        LIVE during the whole run (no network, a wrong URL; the last reason given); or all it
-        sent was unreadable (malformed frames and not one tick). A feed that connected and
-        stayed quiet (the market is shut) or lost its connection after data came is not; nor is
-        one that sent ticks without saying LIVE.
-        """
-        st = self.status
-        if st.state is FeedState.ERROR:
-            return st.detail or "the feed stopped on an error"
-        # frames came, so it connected: whether it said LIVE before the garbage did depends on
-        # timing, and the reason is the same either way
-        if st.malformed and self.state.total_ticks == 0 and st.state is not FeedState.LIVE:
-            return f"no readable data ({st.malformed:,} malformed frames skipped): {st.detail}"
-        if not self.ever_live and self.state.total_ticks == 0:
-            reasons = [
-                s.detail
-                for s in self.history
-                if s.state in (FeedState.RECONNECTING, FeedState.STALE) and s.detail
-            ]
-            why = reasons[-1] if reasons else st.detail or "no reason given"
-            return f"never connected: {why}"
-        return None
+    @property
+    def status(self) -> FeedStatus:
+        """The feed's latest status (:attr:`FeedHealth.status`)."""
+        return self.health.status
 
     async def run(self, feed_ms: int | None = None) -> None:
         """Consume the feed until it ends, ``feed_ms`` of feed time pass, or the task is cancelled.
@@ -613,18 +549,6 @@ class Pipeline:
         c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
         return c.sector if c else ""
 
-    def _tick_rate(self, total: int) -> float:
-        now = time.monotonic()
-        dt = now - self._rate_wall
-        if dt >= 0.25:
-            inst = (total - self._rate_ticks) / dt
-            # smooth over about a second so the figure is readable at 4 Hz
-            alpha = min(1.0, dt)
-            self._rate = inst if self._rate == 0 else self._rate + alpha * (inst - self._rate)
-            self._rate_ticks = total
-            self._rate_wall = now
-        return self._rate
-
     def charts(self, view: View) -> Charts:
         """The chart series ``view`` needs: both spreads, its symbol's and its level's prices."""
         st, anchor = self.state, self.anchor
@@ -663,12 +587,8 @@ class Pipeline:
         desk.on_clock(now)  # bars due close now, not at the next print
         new_alerts = desk.take_new()
         alerts, fired, busted = desk.recent_alerts()
-        total = st.total_ticks
-        if total != self._arrival_ticks:
-            # ticks arrived since the last frame: their age is under one frame period
-            self._arrival_ticks = total
-            self._arrival_wall = time.monotonic()
-        age = None if not self._arrival_wall else time.monotonic() - self._arrival_wall
+        total, health = st.total_ticks, self.health
+        age = health.tick_age(total)
         return Frame(
             as_of=now,
             anchor=self.anchor,
@@ -680,10 +600,10 @@ class Pipeline:
             board=board,
             levels=desk.level_views(),
             level_price=rut.last,
-            status=self.status,
+            status=health.status,
             session=session,
             tick_age_s=age,
-            ticks_per_s=self._tick_rate(total),
+            ticks_per_s=health.tick_rate(total),
             total_ticks=total,
             streak=self._streak(),
             estimated_indices=self.estimated,
@@ -699,7 +619,7 @@ class Pipeline:
             charts=self.charts(view) if view.charts else None,
             wall_ms=int(time.time() * 1000),
             session_date=st.session_date.isoformat() if st.session_date else "",
-            status_history=self.status_history(),
+            status_history=health.status_history(),
             spread_alerts=desk.spread_alerts(),
             unacknowledged=desk.unacknowledged(),
             scoreboard=self.scoreboard(now),

@@ -331,7 +331,7 @@ async def test_control_characters_are_stripped_from_feed_errors() -> None:
 async def test_a_stale_feed_is_dimmed_and_said() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pipeline.set_status(FeedStatus(FeedState.STALE, "no ticks for 20s"))
+        app.pipeline.health.set_status(FeedStatus(FeedState.STALE, "no ticks for 20s"))
         app.show_now()
         await pilot.pause()
         assert "STALE" in status_text(app)
