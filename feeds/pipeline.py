@@ -3,12 +3,17 @@
 One pipeline serves the app and every headless command, so what ``r2k snapshot`` prints is what
 the screen shows. ``handle`` is the per-event path; ``frame`` is called at the refresh rate.
 
-The pipeline routes events and composes the frame; its jobs live in rooms of their own (issue 17):
-the alert desk (:class:`feeds.alertdesk.AlertDesk`: levels, spreads, bar closes, busts,
-acknowledgements, mutes, the alert history) as ``pipeline.desk``; the feed's health
-(:class:`feeds.health.FeedHealth`: status, history, ever-live, the exit error, the tick rate) as
-``pipeline.health``. A headline tick costs the desk
-a price; a constituent's tick costs it nothing.
+The pipeline routes events and composes the frame; its jobs live in rooms of their own, each
+reached as an attribute (issue 17):
+
+- ``pipeline.desk``, :class:`feeds.alertdesk.AlertDesk`: the level and spread engines, bar
+  closes, busts, acknowledgements, mutes and the alert history, with the sinks;
+- ``pipeline.health``, :class:`feeds.health.FeedHealth`: the status, its history, ever-live, the
+  error a command exits with, the tick rate;
+- ``pipeline.universe``, :class:`feeds.universe.IndexUniverse`: the members, their weights at the
+  anchor, the ranked board, coverage, the YTD weights, respellings.
+
+A headline tick costs the desk a price; a constituent's tick costs it nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +22,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from feeds import analytics, series
 from feeds.alertdesk import AlertDesk, AlertSink
@@ -41,42 +43,25 @@ from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Charts, Frame, Quote, View
 from feeds.health import FeedHealth, StatusSink
 from feeds.levels import AlertEvent, LevelEngine
-from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
+from feeds.scoreboard import Scoreboard, ScoreboardBuilder
 from feeds.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
+from feeds.universe import IndexUniverse, known
 
 if TYPE_CHECKING:
     from feeds.holdings import Holdings
     from feeds.reconcile import Reconciler
 
 
-@dataclass(slots=True)
-class _Universe:
-    """Per-constituent columns cached between frames (rebuilt when a symbol is added)."""
-
-    size: int  # len(state.symbols) when built
-    ids: np.ndarray
-    symbols: list[str]
-    names: list[str]
-    sectors: list[str]
-    w_asof: np.ndarray
-    member: np.ndarray  # bool: in the holdings (all True without holdings)
-    p_file: np.ndarray  # each holding's price on the holdings' date (the file's Price), or NaN
-    haystack: list[str]  # "symbol\nname" lower-cased, for the filter
-    # the index members' symbols and names, aligned with ids[member] (the scoreboard)
-    member_symbols: list[str] = field(default_factory=list)
-    member_names: list[str] = field(default_factory=list)
-
-
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
 ETF_PROXIES: dict[str, tuple[str, float]] = {IWM: (RUT, 10.0), SPY: (SPX, 10.03)}
 DEFAULT_VIEW = View()
-#: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
-#: both prices hold at least this fraction of the index weight.
-MEMBER_COVERAGE = 0.8
 
 
 class Pipeline:
+    """One feed's events applied to one :class:`MarketState`, routed to the alert desk, the
+    feed's health and the index universe, and composed into a :class:`Frame` per refresh."""
+
     def __init__(
         self,
         feed: Feed,
@@ -93,7 +78,6 @@ class Pipeline:
         thresholds in bp, measured from ``anchor`` (``prev`` when that is ``ytd``) for the whole
         run, whatever anchor the screen picks later."""
         self.feed = feed
-        self.holdings = holdings
         #: how the holdings tickers were spelt as the feed spells them (None: as written)
         self.reconciler = reconciler
         self._adopting = reconciler is not None and reconciler.can_adopt
@@ -113,26 +97,17 @@ class Pipeline:
         #: the feed's health: its status, the run's history, ever-live, the rates
         self.health = FeedHealth(feed.label, feed.now_ms, status_sinks)
         self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
-        #: the board last ranked, with the query it answered (View.board=False reuses it)
-        self._last_board: tuple[tuple[object, ...], Board, analytics.Breadth] | None = None
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.desk.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
-        # constituents: holdings first (in weight order), then any other symbol the feed sends
-        self._weights: dict[str, float] = {}
-        if holdings is not None:
-            for c in holdings.constituents:
-                self.state.id_of(c.symbol)
-                self._weights[c.symbol] = c.weight
+        #: the index universe and board: members, weights at the anchor, ranking, coverage
+        self.universe = IndexUniverse(self.state, holdings)
         self.feed_limit_ms: int | None = None  # set by run(feed_ms=...) at the first event
-        self._universe_cache: _Universe | None = None
-        self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
         self._streak_cache: tuple[int, tuple[int, str]] | None = None  # (daily_rev, streak)
         self._n_headline = len(HEADLINE)  # ids below this are the headline symbols
         # the scoreboard, and history downloads under way
         self._scoreboard = ScoreboardBuilder()
         self.progress: dict[str, HistoryProgress] = {}  # latest per download ("YTD anchors")
-        self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None
 
     # --- per event -------------------------------------------------------------------------
     def handle(self, ev: object) -> None:
@@ -174,8 +149,7 @@ class Pipeline:
         """
         self.state = self.state.started_over()
         self.desk.reset(self.state)
-        self._universe_cache = None
-        self._asof_cache = None
+        self.universe.reset(self.state)
         self._scoreboard = ScoreboardBuilder()
 
     def handle_batch(self, events: Sequence[object]) -> bool:
@@ -223,23 +197,7 @@ class Pipeline:
         found = self.reconciler.adopt(symbol)
         self._adopting = self.reconciler.can_adopt
         if found is not None:
-            self.respell({found[0]: found[1]})
-
-    def respell(self, spelt: dict[str, str]) -> None:
-        """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
-        that has ticked, or a new spelling already seen, is left as it is."""
-        from feeds.reconcile import respell
-
-        done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
-        if not done or self.holdings is None:
-            return
-        self.holdings = respell(self.holdings, done)
-        for old, new in done.items():
-            if old in self._weights:
-                self._weights[new] = self._weights.pop(old)
-        # names, sectors, weights and as-of prices are looked up by symbol
-        self._universe_cache = None
-        self._asof_cache = None
+            self.universe.respell({found[0]: found[1]})
 
     def _estimate_index(self, etf: str, tick: Tick) -> None:
         index, fallback = ETF_PROXIES[etf]
@@ -379,175 +337,19 @@ class Pipeline:
         change = None if last is None or anchor is None else last - anchor
         est = self.estimated and symbol in (RUT, SPX)
         high, low = st.session_range()
-        hi, lo, ts, n = _known(high[i]), _known(low[i]), st.ts[i], st.count[i]
+        hi, lo, ts, n = known(high[i]), known(low[i]), st.ts[i], st.count[i]
         return Quote(
             symbol, last, anchor, r, change, hi, lo, ts, n, est, st.prev_close[i], st.open[i]
         )
 
-    def _universe(self) -> _Universe:
-        """The constituent columns that change only when a new symbol appears."""
-        st = self.state
-        u = self._universe_cache
-        if u is not None and u.size == len(st.symbols):
-            return u
-        ids = [i for i, s in enumerate(st.symbols) if s not in HEADLINE]
-        symbols = [st.symbols[i] for i in ids]
-        names = [self._name(s) for s in symbols]
-        by_symbol = self.holdings.by_symbol if self.holdings is not None else None
-        held = [by_symbol.get(s) if by_symbol is not None else None for s in symbols]
-        u = _Universe(
-            size=len(st.symbols),
-            ids=np.array(ids, dtype=np.intp),
-            symbols=symbols,
-            names=names,
-            sectors=[self._sector(s) for s in symbols],
-            w_asof=np.array([self._weights.get(s, np.nan) for s in symbols], dtype=np.float64),
-            member=np.array([by_symbol is None or c is not None for c in held], dtype=bool),
-            p_file=np.array(
-                [c.price if c is not None and c.price else np.nan for c in held], dtype=np.float64
-            ),
-            haystack=[f"{s}\n{n}".lower() for s, n in zip(symbols, names, strict=True)],
-        )
-        u.member_symbols = [s for s, m in zip(symbols, u.member, strict=True) if m]
-        u.member_names = [n for n, m in zip(names, u.member, strict=True) if m]
-        self._universe_cache = u
-        return u
-
     def board(self, view: View = DEFAULT_VIEW) -> Board:
-        """The constituents ranked and filtered as ``view`` asks."""
-        return self._board(view)[0]
+        """The constituents ranked and filtered as ``view`` asks (:meth:`IndexUniverse.board`)."""
+        return self.universe.board(view, self.anchor)[0]
 
-    def _board(self, view: View) -> tuple[Board, analytics.Breadth]:
-        """The ranked board (filtered by the view's text) and the breadth of the whole universe."""
-        sort, descending, text = view.sort, view.descending, view.filter
-        st = self.state
-        u = self._universe()
-        last_all, anchor_all = st.arrays(self.anchor)
-        rets_all = analytics.returns(last_all[u.ids], anchor_all[u.ids])
-        # breadth, coverage and the contribution sum count index members only
-        breadth = analytics.breadth(rets_all[u.member])
-        weights_all, converted = self._anchor_weights(u, anchor_all[u.ids])
-        priced = u.member & ~np.isnan(last_all[u.ids])
-        coverage = float(np.nansum(weights_all[priced])) if self.holdings is not None else None
-        if text:
-            needle = text.lower()
-            keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
-        else:
-            keep = slice(None)
-        idx = u.ids[keep]
-        symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
-        rets = rets_all[keep]
-        weights = weights_all[keep]
-        member = u.member[keep]
-        contrib = analytics.contributions_bp(weights, rets)
-        order = analytics.rank(
-            sort,
-            contribution=contrib,
-            rets=rets,
-            weights=weights,
-            symbols=symbols,
-            descending=descending,
-            member=member,
-        )
-
-        def pick(column: list[str]) -> list[str]:
-            return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
-
-        high, low = st.session_range()
-        board = Board(
-            symbols=symbols,
-            names=pick(u.names),
-            sectors=pick(u.sectors),
-            last=last_all[idx],
-            ret=rets,
-            weight=weights,
-            contribution=contrib,
-            high=np.array(high, dtype=np.float64)[idx],
-            low=np.array(low, dtype=np.float64)[idx],
-            count=np.array(st.count, dtype=np.int64)[idx],
-            ts=np.array(st.ts, dtype=np.int64)[idx],
-            order=order,
-            sort=sort,
-            descending=descending,
-            filter=text,
-            universe=len(u.symbols),
-            cursor=view.cursor,
-            member=member,
-            names_priced=int(np.count_nonzero(priced)),
-            coverage=coverage,
-            weights_as_of=None if converted or self.holdings is None else self._asof(),
-        )
-        board.cursor_rank = board.rank_of(view.cursor)
-        return board, breadth
-
-    def _asof(self) -> str:
-        assert self.holdings is not None
-        return self.holdings.as_of.isoformat()
-
-    def _anchor_weights(
-        self, u: _Universe, anchors: np.ndarray, mode: str | None = None
-    ) -> tuple[np.ndarray, bool]:
-        """Each universe name's weight at the anchor (``mode``, default the run's), and whether
-        any was moved there.
-
-        ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
-        a member's weight moves with its price against the index's (shares unchanged between
-        rebalances; see :func:`feeds.analytics.anchor_weights`). ``P_asof`` is the holdings file's
-        own price (iShares ``Price``), else the name's close on that date, else its price in the
-        session of that date. ``I_anchor / I_asof`` comes from the index's close on that date, else
-        its price in that date's session, else from the members (``Σ w_asof * P_anchor / P_asof``
-        over the members with both prices, when they hold at least MEMBER_COVERAGE of the index
-        weight: a cap-weighted index grows as its weighted members do). With no source the weights
-        stay as of the holdings' date (the second value is then False). A name lacking a price
-        keeps its as-of weight.
-        """
-        if self.holdings is None:
-            return u.w_asof, False
-        asof = self._asof()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            growth = anchors / self._prices_asof(u, asof)
-        growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
-        index_growth = self._index_growth(asof, mode or self.anchor)
-        known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
-        if index_growth is None:
-            covered = float(u.w_asof[known].sum())
-            if covered >= MEMBER_COVERAGE:
-                index_growth = float((u.w_asof[known] * growth[known]).sum()) / covered
-        if index_growth is None or not known.any():
-            return u.w_asof, False
-        return analytics.anchor_weights(u.w_asof, growth, index_growth), True
-
-    def _prices_asof(self, u: _Universe, asof: str) -> np.ndarray:
-        """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
-        st = self.state
-        key = (u.size, st.daily_rev)
-        if self._asof_cache is None or self._asof_cache[0] != key:
-            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
-            self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
-        prices = self._asof_cache[1]
-        if st.session_date is not None and st.session_date.isoformat() == asof:
-            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
-        return prices
-
-    def _index_growth(self, asof: str, mode: str) -> float | None:
-        """``I_anchor / I_asof`` (the anchor ``mode``) from the index itself: its close on
-        ``asof``, or its price in the session of that date. None when neither is known."""
-        st = self.state
-        anchor = st.anchor(RUT, mode)
-        at = st.close_on(RUT, asof)
-        if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
-            at = _known(float(st.session_prices()[st.ids[RUT]]))
-        if anchor is None or not at:
-            return None
-        return anchor / at
-
-    def _name(self, symbol: str) -> str:
-        c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
-        return c.name if c else symbol
-
-    def _sector(self, symbol: str) -> str:
-        c = self.holdings.by_symbol.get(symbol) if self.holdings is not None else None
-        return c.sector if c else ""
+    @property
+    def holdings(self) -> Holdings | None:
+        """The holdings in use, as the feed spells them (:attr:`IndexUniverse.holdings`)."""
+        return self.universe.holdings
 
     def charts(self, view: View) -> Charts:
         """The chart series ``view`` needs: both spreads, its symbol's and its level's prices."""
@@ -575,13 +377,7 @@ class Pipeline:
         session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
-        query = (view.sort, view.descending, view.filter, view.cursor, self.anchor)
-        last = self._last_board
-        if view.board or last is None or last[0] != query:
-            board, breadth = self._board(view)
-            self._last_board = (query, board, breadth)
-        else:  # the board last ranked for this query (the app's redraws between re-ranks)
-            _, board, breadth = last
+        board, breadth = self.universe.ranked(view, self.anchor)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         desk = self.desk
         desk.on_clock(now)  # bars due close now, not at the next print
@@ -640,50 +436,17 @@ class Pipeline:
         returns by period, the streak, record highs, YTD breadth over the index members, the
         holdings in use and any history download under way."""
         now = self.feed.now_ms() if now_ms is None else now_ms
-        u = self._universe()
+        universe = self.universe
+        u = universe.columns()
         pending = [p for p in self.progress.values() if p.done < p.total]
         progress = (pending[0].what, pending[0].done, pending[0].total) if pending else None
-        members = u.ids[u.member]
         return self._scoreboard.build(
             self.state,
             now,
-            members,
-            self.holdings_info(now),
+            u.ids[u.member],
+            universe.holdings_info(now),
             progress,
-            self._ytd_weights(u),
+            universe.ytd_weights(u),
             u.member_symbols,
             u.member_names,
         )
-
-    def _ytd_weights(self, u: _Universe) -> np.ndarray | None:
-        """The members' weights at the YTD anchor (the scoreboard's movers), moved there
-        as the board's are (:meth:`_anchor_weights`); None without holdings. They change only
-        with the daily history or the session, so they are kept until one does."""
-        if self.holdings is None:
-            return None
-        st = self.state
-        key = (u.size, st.daily_rev, st.session_date)
-        if self._ytd_cache is None or self._ytd_cache[0] != key:
-            ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
-            self._ytd_cache = (key, self._anchor_weights(u, ytd, "ytd")[0][u.member])
-        return self._ytd_cache[1]
-
-    def holdings_info(self, now_ms: int | None = None) -> HoldingsInfo | None:
-        """Which holdings are in use, their as-of date and age before the data's session (the
-        feed's clock before any tick), flagged stale past HOLDINGS_STALE_DAYS."""
-        h = self.holdings
-        if h is None:
-            return None
-        from feeds.calendar import et_date
-
-        day = self.state.session_date or et_date(self.feed.now_ms() if now_ms is None else now_ms)
-        age = (day - h.as_of).days
-        label = h.source or "holdings"
-        return HoldingsInfo(
-            h.origin or "given", label, h.as_of.isoformat(), age, age > HOLDINGS_STALE_DAYS
-        )
-
-
-def _known(x: float | None) -> float | None:
-    """None for an unknown (None or NaN, as a symbol's high before it trades in a session)."""
-    return None if x is None or x != x else x
