@@ -1,19 +1,13 @@
 """The pipeline: feed -> MarketState (+ the alert desk -> alert sinks) -> frames.
 
 One pipeline serves the app and every headless command, so what ``r2k snapshot`` prints is what
-the screen shows. ``handle`` is the per-event path; ``frame`` is called at the refresh rate.
-
-The pipeline routes events and composes the frame; its jobs live in rooms of their own, each
-reached as an attribute (issue 17):
-
-- ``pipeline.desk``, :class:`feeds.alertdesk.AlertDesk`: the level and spread engines, bar
-  closes, busts, acknowledgements, mutes and the alert history, with the sinks;
-- ``pipeline.health``, :class:`feeds.health.FeedHealth`: the status, its history, ever-live, the
-  error a command exits with, the tick rate;
-- ``pipeline.universe``, :class:`feeds.universe.IndexUniverse`: the members, their weights at the
-  anchor, the ranked board, coverage, the YTD weights, respellings.
-
-A headline tick costs the desk a price; a constituent's tick costs it nothing.
+the screen shows. ``handle`` routes each event; ``frame`` composes a frame at the refresh rate.
+Its jobs live in rooms of their own (issue 17): ``pipeline.desk``
+(:class:`~feeds.alertdesk.AlertDesk`: levels, spreads, busts, acknowledgements, mutes, the alert
+history), ``pipeline.health`` (:class:`~feeds.health.FeedHealth`: the status and its history,
+the exit error, the tick rate) and ``pipeline.universe`` (:class:`~feeds.universe.IndexUniverse`:
+members, weights at the anchor, the ranked board, coverage). A constituent's tick is applied to
+the state and costs nothing more; a headline tick costs the desk a price.
 """
 
 from __future__ import annotations
@@ -289,25 +283,17 @@ class Pipeline:
             groups = feed.batches()
             if groups is not None:  # a frame's ticks in one call (issue 12 §5)
                 try:
-                    async for batch in groups:
-                        if feed_ms is not None:  # checked per group: one clock reading each
-                            if self.feed_limit_ms is None:
-                                self.feed_limit_ms = feed.now_ms() + feed_ms
-                            elif feed.now_ms() >= self.feed_limit_ms:
-                                break  # a group past the limit is not part of the run
-                        if self.handle_batch(batch):
-                            break
+                    async for batch in groups:  # the limit checked per group: one clock reading
+                        if self._past_limit(feed_ms) or self.handle_batch(batch):
+                            break  # a group past the limit is not part of the run
                 finally:
                     await groups.aclose()  # type: ignore[attr-defined]
                 return
             events = aiter(feed)
             try:
                 async for ev in events:
-                    if feed_ms is not None:
-                        if self.feed_limit_ms is None:
-                            self.feed_limit_ms = feed.now_ms() + feed_ms
-                        elif feed.now_ms() >= self.feed_limit_ms:
-                            break  # an event past the limit is not part of the run
+                    if self._past_limit(feed_ms):
+                        break  # an event past the limit is not part of the run
                     self.handle(ev)
                     if type(ev) is FeedStatus and ev.state is FeedState.ENDED:
                         break
@@ -315,6 +301,16 @@ class Pipeline:
                 close = getattr(events, "aclose", None)
                 if close is not None:
                     await close()  # the feed's own clean-up now, not at garbage collection
+
+    def _past_limit(self, feed_ms: int | None) -> bool:
+        """Whether ``feed_ms`` of feed time passed since the first event (the limit starts at
+        the first call, which is never past it)."""
+        if feed_ms is None:
+            return False
+        if self.feed_limit_ms is None:
+            self.feed_limit_ms = self.feed.now_ms() + feed_ms
+            return False
+        return self.feed.now_ms() >= self.feed_limit_ms
 
     # --- per frame -------------------------------------------------------------------------
     def set_anchor(self, mode: str) -> None:
@@ -374,17 +370,14 @@ class Pipeline:
         alerts new since the last frame (so one consumer, the app or a headless command, pulls)."""
         st = self.state
         now = self.feed.now_ms()
-        session = self._session_phase(now)
         quotes = {s: self.quote(s) for s in HEADLINE}
         rut, spx, mags = quotes[RUT], quotes[SPX], quotes[MAGS]
         board, breadth = self.universe.ranked(view, self.anchor)
         changed = frozenset(st.symbols[i] for i in st.take_dirty())
         desk = self.desk
         desk.on_clock(now)  # bars due close now, not at the next print
-        new_alerts = desk.take_new()
         alerts, fired, busted = desk.recent_alerts()
         total, health = st.total_ticks, self.health
-        age = health.tick_age(total)
         return Frame(
             as_of=now,
             anchor=self.anchor,
@@ -397,14 +390,14 @@ class Pipeline:
             levels=desk.level_views(),
             level_price=rut.last,
             status=health.status,
-            session=session,
-            tick_age_s=age,
+            session=self._session_phase(now),
+            tick_age_s=health.tick_age(total),
             ticks_per_s=health.tick_rate(total),
             total_ticks=total,
             streak=self._streak(),
             estimated_indices=self.estimated,
             changed=changed,
-            new_alerts=new_alerts,
+            new_alerts=desk.take_new(),
             problems=self.problems(),
             view=view,
             feed_label=self.feed.label,
