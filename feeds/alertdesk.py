@@ -3,8 +3,9 @@ the alert history and the sinks alerts are delivered to (issue 10; split out of 
 issue 17).
 
 The pipeline routes a price to the desk; the desk decides. It reads prices from a
-:class:`~feeds.state.MarketState` (the pipeline's, handed over again by :meth:`AlertDesk.reset`
-when the market starts over) and the feed's time from ``clock`` (epoch ms), so it is tested with a
+:class:`~feeds.market.state.MarketState` (the pipeline's, handed over again by
+:meth:`AlertDesk.reset` when the market starts over) and the feed's time from ``clock`` (epoch
+ms), so it is tested with a
 state, a few prices and a number for the clock.
 
 - ^RUT's level engine watches the index (:meth:`AlertDesk.on_level_price`); one engine per spread
@@ -25,14 +26,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from feeds.alerts import alert_key, busts
-from feeds.delivery import needs_ack
+from feeds.alerting.alerts import alert_key, busts
+from feeds.alerting.delivery import needs_ack
+from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import TradeCancel, TradeCorrection
 from feeds.feed import is_live
 from feeds.frame import LevelView, SpreadAlerts
-from feeds.lastsale import NOT_LAST
-from feeds.levels import AlertEvent, LevelEngine
-from feeds.state import MarketState
+from feeds.market.lastsale import NOT_LAST
+from feeds.market.state import MarketState
 from feeds.symbols import SPREADS
 
 AlertSink = Callable[[AlertEvent], None]
@@ -214,7 +215,7 @@ class AlertDesk:
         new, self._pending = self._pending, []
         return new
 
-    # --- cancels and corrections (feeds.lastsale) ------------------------------------------------
+    # --- cancels and corrections (feeds.market.lastsale) -----------------------------------------
     def on_amend(self, ev: TradeCancel | TradeCorrection, moved: bool, estimated: bool) -> None:
         """A trade reported earlier was cancelled or corrected, and the state has taken it back
         out or re-priced it (``moved``: its last sale changed). The alerts it fired (levels and
@@ -290,7 +291,8 @@ class AlertDesk:
 
     def set_muted(self, symbol: str, level: float, muted: bool) -> bool:
         """Mute or unmute a level (or spread threshold); False if there is no such level.
-        Its alerts are still logged and listed, marked muted (see feeds.delivery.notifies)."""
+        Its alerts are still logged and listed, marked muted (see
+        feeds.alerting.delivery.notifies)."""
         engine = self.engine_for(symbol)
         found = engine is not None and engine.set_muted(level, muted) is not None
         if found:
@@ -300,12 +302,12 @@ class AlertDesk:
     @staticmethod
     def needs_ack(alert: AlertEvent) -> bool:
         """Whether an alert waits for the trader's acknowledgement: the rule of
-        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
+        :func:`feeds.alerting.delivery.needs_ack`, which the alert panel's marks use too."""
         return needs_ack(alert)
 
     def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
-        """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
-        waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
+        """Acknowledge the alert whose :func:`feeds.alerting.alerts.alert_key` is ``key``, or every
+        alert waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
         durable log (every sink with ``acknowledge()``), so it survives a restart. Returns how
         many alerts were acknowledged (0: none waited, or no such alert)."""
         done: list[AlertEvent] = []
@@ -325,8 +327,8 @@ class AlertDesk:
 
     def unacknowledged(self) -> int:
         """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
-        event once (:func:`feeds.alerts.alert_key`: the log's copy and this run's are one, as in
-        the alert panel)."""
+        event once (:func:`feeds.alerting.alerts.alert_key`: the log's copy and this run's are one,
+        as in the alert panel)."""
         if self._unacked is None:
             self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
         return self._unacked
@@ -378,11 +380,12 @@ class AlertDesk:
 
     def recent_alerts(self) -> Recent:
         """The alert history newest first by the alerts' own time (a replay's alerts are older
-        than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
-        seed-0 sim or a replay played twice fires what the log has already); the ones this run
-        fired (one the log also has counts as this run's); and the ones taken back by a later
-        "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
-        it changed (a new alert, an acknowledgement, or the clock reaching a hidden one).
+        than the log's live ones), each event once (:func:`feeds.alerting.alerts.alert_key`: a
+        repeated seed-0 sim or a replay played twice fires what the log has already); the ones
+        this run fired (one the log also has counts as this run's); and the ones taken back by a
+        later "busted" alert (:func:`feeds.alerting.alerts.busts`: their trade was cancelled).
+        Rebuilt only when it changed (a new alert, an acknowledgement, or the clock reaching a
+        hidden one).
 
         On the sim or a replay, an earlier run's alert dated after the feed's clock is not
         listed until the clock gets there: the data's own time, not today's, says what has

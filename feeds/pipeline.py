@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from feeds import analytics, series
+from feeds import series
 from feeds.alertdesk import AlertDesk, AlertSink
+from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import (
     Bars,
     DailyBars,
@@ -36,15 +37,15 @@ from feeds.events import (
 from feeds.feed import Feed, feed_kind
 from feeds.frame import Board, Charts, Frame, Quote, View
 from feeds.health import FeedHealth, StatusSink
-from feeds.levels import AlertEvent, LevelEngine
-from feeds.scoreboard import Scoreboard, ScoreboardBuilder
-from feeds.state import MarketState
+from feeds.market import analytics
+from feeds.market.scoreboard import Scoreboard, ScoreboardBuilder
+from feeds.market.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPX, SPY
 from feeds.universe import IndexUniverse, known
 
 if TYPE_CHECKING:
-    from feeds.holdings import Holdings
-    from feeds.reconcile import Reconciler
+    from feeds.reference.holdings import Holdings
+    from feeds.reference.reconcile import Reconciler
 
 
 #: ETF -> (index, fallback index/ETF ratio) used when a feed streams only the ETF.
@@ -90,7 +91,7 @@ class Pipeline:
         self.anchor = anchor
         #: the feed's health: its status, the run's history, ever-live, the rates
         self.health = FeedHealth(feed.label, feed.now_ms, status_sinks)
-        self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
+        self.notes: list[str] = []  # one-line notices for the user at start (feeds.settings.setup)
         self.estimated = feed.estimates_indices
         self._level_id = self.state.id_of(self.desk.levels.symbol)
         self._proxy_ids = {self.state.id_of(etf): etf for etf in ETF_PROXIES}
@@ -215,7 +216,7 @@ class Pipeline:
             return ic / etf_close
         return fallback
 
-    # --- cancels and corrections (feeds.lastsale) --------------------------------------------
+    # --- cancels and corrections (feeds.market.lastsale) -----------------------------------------
     def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
         """A trade reported earlier is cancelled or corrected: the state takes it back out (or
         re-prices it) and an index estimated from it follows; then the alert desk busts what it
@@ -319,7 +320,7 @@ class Pipeline:
 
     @staticmethod
     def _session_phase(now_ms: int) -> str:
-        from feeds import calendar
+        from feeds.market import calendar
 
         return calendar.session_phase(now_ms)
 
@@ -415,8 +416,8 @@ class Pipeline:
         )
 
     def _streak(self) -> tuple[int, str]:
-        """:func:`feeds.analytics.streak` of ^RUT vs ^GSPC, computed again only when the daily
-        closes changed (it walks every session: a third of a frame's cost, issue 12)."""
+        """:func:`feeds.market.analytics.streak` of ^RUT vs ^GSPC, computed again only when the
+        daily closes changed (it walks every session: a third of a frame's cost, issue 12)."""
         st = self.state
         cached = self._streak_cache
         if cached is None or cached[0] != st.daily_rev:
@@ -425,9 +426,9 @@ class Pipeline:
         return cached[1]
 
     def scoreboard(self, now_ms: int | None = None) -> Scoreboard:
-        """The year-to-date story at the feed's clock ``now_ms`` (see :mod:`feeds.scoreboard`):
-        returns by period, the streak, record highs, YTD breadth over the index members, the
-        holdings in use and any history download under way."""
+        """The year-to-date story at the feed's clock ``now_ms`` (see
+        :mod:`feeds.market.scoreboard`): returns by period, the streak, record highs, YTD breadth
+        over the index members, the holdings in use and any history download under way."""
         now = self.feed.now_ms() if now_ms is None else now_ms
         universe = self.universe
         u = universe.columns()

@@ -4,9 +4,9 @@ from the holdings' date to the anchor, the prices on the holdings' date, the ran
 board with breadth and coverage, the members' YTD weights, and tickers respelt as the feed
 spells them.
 
-It reads prices from a :class:`~feeds.state.MarketState` (the pipeline's, handed over again by
-:meth:`IndexUniverse.reset` when the market starts over), so it is tested with a state, holdings
-and a few ticks.
+It reads prices from a :class:`~feeds.market.state.MarketState` (the pipeline's, handed over
+again by :meth:`IndexUniverse.reset` when the market starts over), so it is tested with a state,
+holdings and a few ticks.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from feeds import analytics
 from feeds.frame import Board, View
-from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo
-from feeds.state import MarketState
+from feeds.market import analytics
+from feeds.market.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo
+from feeds.market.state import MarketState
 from feeds.symbols import HEADLINE, RUT
 
 if TYPE_CHECKING:
-    from feeds.holdings import Holdings
+    from feeds.reference.holdings import Holdings
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ class IndexUniverse:
     def respell(self, spelt: dict[str, str]) -> None:
         """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
         that has ticked, or a new spelling already seen, is left as it is."""
-        from feeds.reconcile import respell
+        from feeds.reference.reconcile import respell
 
         done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
         if not done or self.holdings is None:
@@ -208,14 +208,14 @@ class IndexUniverse:
 
         ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
         a member's weight moves with its price against the index's (shares unchanged between
-        rebalances; see :func:`feeds.analytics.anchor_weights`). ``P_asof`` is the holdings file's
-        own price (iShares ``Price``), else the name's close on that date, else its price in the
-        session of that date. ``I_anchor / I_asof`` comes from the index's close on that date, else
-        its price in that date's session, else from the members (``Σ w_asof * P_anchor / P_asof``
-        over the members with both prices, when they hold at least MEMBER_COVERAGE of the index
-        weight: a cap-weighted index grows as its weighted members do). With no source the weights
-        stay as of the holdings' date (the second value is then False). A name lacking a price
-        keeps its as-of weight.
+        rebalances; see :func:`feeds.market.analytics.anchor_weights`). ``P_asof`` is the holdings
+        file's own price (iShares ``Price``), else the name's close on that date, else its price in
+        the session of that date. ``I_anchor / I_asof`` comes from the index's close on that date,
+        else its price in that date's session, else from the members (``Σ w_asof * P_anchor /
+        P_asof`` over the members with both prices, when they hold at least MEMBER_COVERAGE of
+        the index weight: a cap-weighted index grows as its weighted members do). With no source
+        the weights stay as of the holdings' date (the second value is then False). A name
+        lacking a price keeps its as-of weight.
         """
         if self.holdings is None:
             return u.w_asof, False
@@ -284,7 +284,7 @@ class IndexUniverse:
         h = self.holdings
         if h is None:
             return None
-        from feeds.calendar import et_date
+        from feeds.market.calendar import et_date
 
         day = self.state.session_date or et_date(now_ms)
         age = (day - h.as_of).days

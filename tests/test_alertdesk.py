@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from feeds.alertdesk import BAR_GRACE_MS, AlertDesk
-from feeds.alerts import alert_key
+from feeds.alerting.alerts import alert_key
+from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import Tick, TradeCancel
-from feeds.levels import AlertEvent, LevelEngine
-from feeds.state import MarketState
+from feeds.market.state import MarketState
 from feeds.symbols import HEADLINE, IWM, RUT, SPX
 
 T0 = 1_762_353_000_000  # 2025-11-05 14:30:00 UTC (09:30 ET), a regular open

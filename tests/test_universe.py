@@ -9,9 +9,9 @@ import pytest
 
 from feeds.events import Tick
 from feeds.frame import View
-from feeds.holdings import Constituent, Holdings
-from feeds.scoreboard import HOLDINGS_STALE_DAYS
-from feeds.state import MarketState
+from feeds.market.scoreboard import HOLDINGS_STALE_DAYS
+from feeds.market.state import MarketState
+from feeds.reference.holdings import Constituent, Holdings
 from feeds.symbols import HEADLINE
 from feeds.universe import MEMBER_COVERAGE, IndexUniverse
 
