@@ -20,9 +20,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from feeds.config import Settings, SpreadSpec
 from feeds.events import FeedState, FeedStatus
-from feeds.setup import build_pipeline, close_sinks
+from feeds.settings.config import Settings, SpreadSpec
+from feeds.settings.setup import build_pipeline, close_sinks
 
 THRESHOLDS = (0.0, 20.0, 50.0)
 REVERSAL_MS = 60_000

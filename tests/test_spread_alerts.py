@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from feeds.alerting.levels import LevelEngine, Side
 from feeds.events import Event, FeedState, FeedStatus, Tick, TradeCancel
-from feeds.levels import LevelEngine, Side
 from feeds.pipeline import Pipeline
 from tests.conftest import write_csv
 from tests.test_pipeline import HOLDINGS, ListFeed
@@ -136,13 +136,15 @@ def test_a_spread_alert_fired_by_a_cancelled_trade_is_busted_and_the_threshold_r
         p.handle(ev)
     p.handle(Tick("^RUT", rut_at(53.0), T0 + 1000, trade_id=7))
     (cross,) = p.alerts
-    engine = p.spreads["RUT-SPX"]
+    engine = p.desk.spreads["RUT-SPX"]
     assert cross.kind == "cross" and engine.levels[0].side is Side.ABOVE
     p.handle(TradeCancel("^RUT", 7, rut_at(53.0), T0 + 2000))
     busted = p.alerts[0]
     assert (busted.symbol, busted.level, busted.direction) == ("RUT-SPX", 50.0, "up")
     assert busted.kind == "busted" and busted.original_ts == cross.ts
-    assert busted.price == pytest.approx(40.0) and p.spread_value("RUT-SPX") == pytest.approx(40.0)
+    assert busted.price == pytest.approx(40.0) and p.desk.spread_value("RUT-SPX") == pytest.approx(
+        40.0
+    )
     assert engine.levels[0].side is Side.BELOW and engine.levels[0].crossings == []
     assert len(p.alerts) == 2
 
@@ -150,8 +152,8 @@ def test_a_spread_alert_fired_by_a_cancelled_trade_is_busted_and_the_threshold_r
 def test_spreads_are_evaluated_on_their_indices_ticks_only() -> None:
     p = pipeline_with_spreads([], 50.0)
     calls: list[int] = []
-    check = p._check_spreads
-    p._check_spreads = lambda i, ts, *a: (calls.append(i), check(i, ts, *a))  # type: ignore[method-assign]
+    check = p.desk.on_spread_leg
+    p.desk.on_spread_leg = lambda i, ts, *a: (calls.append(i), check(i, ts, *a))  # type: ignore[method-assign]
     for ev in opening(10.0):
         p.handle(ev)
     assert len(calls) == 2  # ^GSPC, ^RUT
@@ -256,7 +258,7 @@ def test_the_threshold_test_uses_the_exact_spread_not_one_rounded_for_display() 
     p = Pipeline(
         ListFeed([]), HOLDINGS, spreads={"RUT-SPX": LevelEngine([], band=2.0, approach=None)}
     )
-    p.spreads["RUT-SPX"].add(100.0, "+100")
+    p.desk.spreads["RUT-SPX"].add(100.0, "+100")
     for ev in opening(90.0):
         p.handle(ev)
     p.handle(Tick("^RUT", RUT0 * (1 + 102.003 / 10_000), T0 + 1000))
@@ -323,9 +325,9 @@ def test_sessions_extended_lets_the_pre_and_post_market_cross(
 
 def test_the_spread_is_not_tested_outside_the_regular_session() -> None:
     p = pipeline_with_spreads([], 50.0)
-    p.sessions = "regular"
+    assert p.desk.sessions == "regular"  # the default
     for ev in opening(40.0):
         p.handle(ev)
     p.handle(Tick("^RUT", rut_at(60.0), POST_1630))  # after the close: no crossing
-    p.on_clock(POST_1630 + 60_000)
+    p.desk.on_clock(POST_1630 + 60_000)
     assert [a for a in p.alerts if a.kind == "cross"] == []
