@@ -104,6 +104,17 @@ TABLE: dict[str, tuple[Key, ...]] = {
             # (without it they reach the board first); a box being typed in keeps its "+"
             priority=True,
         ),
+        # the removal's toast names it; it works while there is a removal to undo
+        # (R2KApp.check_action)
+        Key(
+            "undo-remove",
+            "u",
+            "undo_remove",
+            "Undo",
+            "put back the level just removed (for a few seconds)",
+            show=False,
+            palette="Undo level removal",
+        ),
         Key(
             "spread",
             "d",

@@ -193,13 +193,21 @@ class LevelStore:
         return (symbol, float(level)) in self.muted
 
     def remove(self, price: float) -> bool:
-        """Forget a saved level; False if it was not saved. Raises LevelStoreError."""
+        """Forget a saved level and its mute (a removed level's mute must not come back with a
+        level later added at that price); False if neither was saved. Raises
+        LevelStoreError."""
         self._refresh()
-        if price not in self:
+        muted = ("^RUT", float(price))
+        if price not in self and muted not in self.muted:
             return False
         self.levels = [lv for lv in self.levels if lv.price != price]
+        self.muted.discard(muted)
         self._save()
         return True
+
+    def saved(self, price: float) -> SavedLevel | None:
+        """The saved level at ``price`` (None: not saved)."""
+        return next((lv for lv in self.levels if lv.price == price), None)
 
     def _refresh(self) -> None:
         """Pick up what another r2k saved since; an unreadable file is set aside, not merged."""
