@@ -16,11 +16,22 @@ state, a few prices and a number for the clock.
 - A cancelled trade busts the alerts it fired (:meth:`AlertDesk.on_amend`).
 - Alerts are acknowledged here (:meth:`AlertDesk.acknowledge`), durably through every sink that can
   (the log), and muted per level (:meth:`AlertDesk.set_muted`).
+
+Run identity (issue 18 §1): on the sim or a replay (practice), each desk (each start of r2k,
+and each restart of the upstream's market, :meth:`AlertDesk.reset`) is a run with an id of its
+own, stamped on every alert it fires (:attr:`~feeds.alerting.levels.AlertEvent.run`). An
+earlier run's alerts (the offline log's, :meth:`AlertDesk.add_history`) are history: listed
+dated and dimmed, never waiting, so every run starts with nothing waiting and an
+acknowledgement binds to the run's alert it was given for. A live feed's alerts have no run:
+the durable log keeps them, and their acknowledgements, across restarts. The status bar's
+count (:meth:`AlertDesk.unacknowledged`) and the panel's ``●`` marks use one rule,
+:func:`feeds.alerting.delivery.needs_ack`.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -88,6 +99,7 @@ class AlertDesk:
         self.clock = clock
         self.levels = levels if levels is not None else LevelEngine()
         self.levels.feed = self.levels.feed or feed  # alerts name their feed
+        self.run = ""  # this practice run's id ("" on a live feed): see the module's doc
         self.sinks: list[AlertSink] = list(sinks)
         self.proxies = dict(proxies or {})
         # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
@@ -111,19 +123,52 @@ class AlertDesk:
         self._data_lag = 0  # ms the watched prints trail the feed's clock (a delayed feed)
         for pair, engine in (spreads or {}).items():
             self.add_spread_engine(pair, engine)
+        self._new_run()
+
+    def _new_run(self) -> None:
+        """A new practice run (its own id on every engine), or none on a live feed."""
+        self.run = "" if is_live(self.levels.feed) else uuid.uuid4().hex[:12]
+        self.levels.run = self.run
+        for engine in self.spreads.values():
+            engine.run = self.run
+
+    def _retire_run(self) -> None:
+        """This practice run's alerts become history (a new run starts with nothing waiting)."""
+        if self.run:
+            past = [replace(a, past_run=True) if a.run == self.run else a for a in self.alerts]
+            self.alerts.clear()
+            self.alerts.extend(past)
+            self._fired_keys.clear()
+            self._unacked = None
+            self._acks += 1  # the history changed in place: the panel lists it again
+
+    def add_history(self, alerts: Iterable[AlertEvent]) -> None:
+        """The durable log's latest alerts (newest first), after this run's. On practice they
+        are earlier runs' alerts: history, never waiting (:attr:`AlertEvent.past_run`)."""
+        practice = not is_live(self.levels.feed)
+        self.alerts.extend(
+            replace(a, past_run=True) if practice and a.run != self.run else a for a in alerts
+        )
+        self._unacked = None
 
     def follow_kind(self, kind: str) -> None:
         """Stamp alerts with ``kind`` from now on (a relay's terminal learns the kind of feed its
-        relay reads at run time: a relay of the sim fires practice alerts)."""
+        relay reads at run time: a relay of the sim fires practice alerts, in a run of their
+        own)."""
         if kind and kind != self.levels.feed:
             self.levels.feed = kind
             for engine in self.spreads.values():
                 engine.feed = kind
+            self._retire_run()
+            self._new_run()
 
     def reset(self, state: MarketState) -> None:
         """The market started over on ``state``: the levels' and spreads' sides and today's
         crossings are forgotten (the new run's first price only sets them), and so are the trades
-        that fired alerts. The alert history stays."""
+        that fired alerts. The alert history stays; on practice, a new run starts (the old one's
+        alerts are history: nothing waits)."""
+        self._retire_run()
+        self._new_run()
         self.state = state
         self._levels_session = state.session
         self.levels.new_session(resettle=True)
@@ -286,6 +331,7 @@ class AlertDesk:
         small, large = SPREADS[pair]
         engine.symbol = pair
         engine.feed = engine.feed or self.levels.feed
+        engine.run = self.run
         self.spreads[pair] = engine
         a, b = self.state.id_of(small), self.state.id_of(large)
         for i in (a, b):

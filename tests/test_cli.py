@@ -277,6 +277,10 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
             separators=(", ", ": "),
         )
 
+    # each alert names the practice run that fired it (issue 18 §1): one run, one id
+    runs = {json.loads(x).pop("run") for x in out.splitlines()}
+    assert len(runs) == 1 and all(runs)
+    out = "".join(x[: x.rindex(', "run"')] + "}\n" for x in out.splitlines())
     assert out.splitlines() == [
         line(1, "up", "approach"),  # within 0.25 % of 2450 (6.125 points)
         line(2, "up", "cross"),

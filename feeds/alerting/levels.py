@@ -91,6 +91,14 @@ class AlertEvent:
     #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
     #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
     original_ts: int = 0
+    #: the practice run that fired it (issue 18 §1): each start of the sim or a replay (and
+    #: each restart of its market) is a run of its own, so a run's alerts and their
+    #: acknowledgements never stand for another run's; "" on a live feed, whose alerts are
+    #: the market's and outlive a restart
+    run: str = ""
+    #: an earlier run's alert, listed as history: dated, dimmed, never waiting (state, not
+    #: part of the event)
+    past_run: bool = False
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
@@ -110,6 +118,8 @@ class AlertEvent:
         }
         if self.original_ts:
             d["original_ts"] = iso_ms(self.original_ts)
+        if self.run:
+            d["run"] = self.run
         return d
 
 
@@ -198,6 +208,7 @@ class LevelEngine:
         self.band = band
         self.approach = approach
         self.feed = feed
+        self.run = ""  # the practice run alerts are stamped with (AlertEvent.run)
         self.confirm = check_confirm(confirm)
         self.levels: list[Level] = []
         self.last_price: float | None = None
@@ -511,6 +522,7 @@ class LevelEngine:
             confirm=alert.confirm,
             muted=alert.muted,
             original_ts=alert.ts,
+            run=alert.run,
         )
 
     def _fire(
@@ -537,6 +549,7 @@ class LevelEngine:
             self.feed,
             confirm=lv.confirm if kind == "cross" else "tick",
             muted=lv.muted,
+            run=self.run,
         )
         if kind == "cross":
             lv.crossings.append(ev)

@@ -211,7 +211,8 @@ def build_pipeline(
         sessions=settings.sessions,
     )
     pipeline.notes.extend(notes)
-    pipeline.desk.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
+    # earlier alerts: on a live feed today's (and their acks); on practice, earlier runs' history
+    pipeline.desk.add_history(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
     return pipeline
 
 
