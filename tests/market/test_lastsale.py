@@ -317,3 +317,24 @@ def test_forgetting_the_trades_makes_old_cancels_harmless() -> None:
     st.forget_trades()  # a new session: yesterday's trades are not revised any more
     assert st.busts.cancel("AAA", 2) is False
     assert st.price("AAA") == 12.0
+
+
+# --- Busts: the cancels and corrections of a state's recent trades ---------------------------
+
+
+def test_busts_on_a_state_without_trade_ids_change_nothing() -> None:
+    st = state_with(Tick("AAA", 10.0, T0), Tick("AAA", 10.6, T0 + 1))  # no ids: no tape
+    assert st.busts.cancel("AAA", 1) is False
+    assert st.busts.correct("AAA", 1, 9.0) is False
+    assert st.busts.last_trade_id("AAA") is None and st.busts.last_trade_id("ZZZ") is None
+    assert st.last[st.ids["AAA"]] == 10.6 and st.take_dirty() == {st.ids["AAA"]}
+
+
+def test_a_correction_may_give_the_trade_a_new_id() -> None:
+    st = state_with(Tick("AAA", 10.0, T0, trade_id=1), Tick("AAA", 10.6, T0 + 1, trade_id=2))
+    st.take_dirty()
+    assert st.busts.correct("AAA", 2, 10.4, new_id="2b") is True
+    assert st.busts.last_trade_id("AAA") == "2b"
+    assert st.busts.cancel("AAA", 2) is False  # the old id is gone
+    assert st.take_dirty() == {st.ids["AAA"]}  # the revised symbol reaches the next frame
+    assert st.busts.cancel("AAA", "2b") is True and st.last[st.ids["AAA"]] == 10.0

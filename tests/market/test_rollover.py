@@ -262,8 +262,7 @@ def test_an_official_close_after_the_rollover_replaces_the_one_from_ticks() -> N
     assert st.anchor("^RUT", "prev") == 2410.0  # Wednesday's last price
     st.daily.apply_daily(DailyCloses("^RUT", [("2025-11-25", 2380.0)]))  # older: changes nothing
     assert st.anchor("^RUT", "prev") == 2410.0
-    st.daily.apply_daily(
-        DailyCloses("^RUT", [("2025-11-26", 2410.72)])
-    )  # Wednesday's official close
+    # Wednesday's official close
+    st.daily.apply_daily(DailyCloses("^RUT", [("2025-11-26", 2410.72)]))
     assert st.anchor("^RUT", "prev") == 2410.72
     assert st.daily.closes["^RUT"] == [("2025-11-25", 2380.0), ("2025-11-26", 2410.72)]
