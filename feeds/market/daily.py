@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +49,9 @@ class DailyRecord:
     __slots__ = ("_at_close", "_range_at_close", "_state", "closes", "ohlc", "rev")
 
     def __init__(self, state: MarketState) -> None:
-        self._state = state
+        # a weak reference: no cycle, so a state that started over (a replay played again) is
+        # freed with its charts at once, without waiting for (or escaping) the cyclic collector
+        self._state: MarketState = weakref.proxy(state)
         self.closes: dict[str, list[tuple[str, float]]] = {}
         self.ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = {}
         self.rev = 0

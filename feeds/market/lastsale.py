@@ -29,6 +29,7 @@ last sale.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class Busts:
     __slots__ = ("_state",)
 
     def __init__(self, state: MarketState) -> None:
-        self._state = state
+        self._state: MarketState = weakref.proxy(state)  # no cycle (see DailyRecord)
 
     def cancel(self, symbol: str, trade_id: int | str) -> bool:
         """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still

@@ -54,6 +54,7 @@ class MarketState:
     """
 
     __slots__ = (
+        "__weakref__",  # its parts hold it weakly (feeds.market.daily)
         "_counts_seen",
         "_session_until",
         "_tape",

@@ -8,7 +8,9 @@ Fri 28 Nov closes at 13:00; 31 Dec 2025 is the year's last session.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
+import weakref
 from zoneinfo import ZoneInfo
 
 from feeds.events import Bars, DailyBars, DailyCloses, SessionCloses, Tick
@@ -133,3 +135,18 @@ def test_backfilled_bars_of_an_earlier_session_are_skipped() -> None:
     assert st.open[i] == 2415.0  # the tick set it first
     assert st.prev_close[i] == 2411.0
     assert st.last[i] == 2415.0  # the tick is newer than the backfill
+
+
+def test_a_state_that_started_over_is_freed_without_the_cyclic_collector() -> None:
+    st = MarketState()
+    st.apply(Tick("AAA", 50.0, et("2025-11-26", "09:30"), trade_id=1))  # a tape, a chart
+    st.busts.cancel("AAA", 1)
+    gone = weakref.ref(st)
+    gc.disable()
+    try:
+        fresh = st.started_over()
+        del st
+        assert gone() is None  # its parts hold it weakly: no cycle keeps its charts alive
+    finally:
+        gc.enable()
+    assert fresh.total_ticks == 1
