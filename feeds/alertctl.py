@@ -3,7 +3,7 @@ a message for each key and the app calls one of these; no Textual here, so it is
 a terminal and a headless tool could drive it too.
 
 - ``+`` with ``2642 5m breakout``: :meth:`AlertControl.add_level` (parsed and checked by
-  :func:`feeds.levelinput.parse_level_input`, saved to the levels file);
+  :func:`feeds.alerting.levelinput.parse_level_input`, saved to the levels file);
 - ``x`` / ``Delete`` on a level: :meth:`AlertControl.remove_level`;
 - ``m`` on a level or a spread threshold: :meth:`AlertControl.toggle_mute` (saved);
 - ``x`` / ``X`` in the alert panel: :meth:`AlertControl.acknowledge` /
@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feeds.levelinput import LevelInput, parse_level_input
-from feeds.levelstore import LevelStore, LevelStoreError
+from feeds.alerting.levelinput import LevelInput, parse_level_input
+from feeds.alerting.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
-from feeds.setup import load_saved
+from feeds.settings.setup import load_saved
 
 
 @dataclass(slots=True, frozen=True)
@@ -69,7 +69,8 @@ class AlertControl:
         return self.add(parse_level_input(text))
 
     def add(self, typed: LevelInput) -> Change:
-        """Add a ^RUT level already read by :func:`~feeds.levelinput.parse_level_input` (the
+        """Add a ^RUT level already read by :func:`~feeds.alerting.levelinput.parse_level_input`
+        (the
         monitor's dialog checks it as it is typed) and save it."""
         engine = self.pipeline.levels
         found = engine.find(typed.price)
@@ -145,7 +146,8 @@ class AlertControl:
 
     # --- acknowledgements ------------------------------------------------------------------------
     def acknowledge(self, key: tuple[object, ...]) -> int:
-        """Acknowledge one alert, by :func:`feeds.alerts.alert_key` (kept in the durable log)."""
+        """Acknowledge one alert, by :func:`feeds.alerting.alerts.alert_key` (kept in the durable
+        log)."""
         return self.pipeline.acknowledge(key)
 
     def acknowledge_all(self) -> int:

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feeds import analytics, series
-from feeds.alerts import alert_key, busts
-from feeds.delivery import needs_ack
+from feeds import series
+from feeds.alerting.alerts import alert_key, busts
+from feeds.alerting.delivery import needs_ack
+from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import (
     Bars,
     DailyBars,
@@ -40,15 +41,15 @@ from feeds.events import (
 )
 from feeds.feed import Feed, feed_kind, is_live
 from feeds.frame import Board, Charts, Frame, LevelView, Quote, SpreadAlerts, View
-from feeds.lastsale import NOT_LAST
-from feeds.levels import AlertEvent, LevelEngine
-from feeds.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
-from feeds.state import MarketState
+from feeds.market import analytics
+from feeds.market.lastsale import NOT_LAST
+from feeds.market.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo, Scoreboard, ScoreboardBuilder
+from feeds.market.state import MarketState
 from feeds.symbols import HEADLINE, IWM, MAGS, RUT, SPREADS, SPX, SPY
 
 if TYPE_CHECKING:
-    from feeds.holdings import Holdings
-    from feeds.reconcile import Reconciler
+    from feeds.reference.holdings import Holdings
+    from feeds.reference.reconcile import Reconciler
 
 AlertSink = Callable[[AlertEvent], None]
 
@@ -125,7 +126,7 @@ class Pipeline:
         self.ever_live = False
         # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
         self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
-        self.notes: list[str] = []  # one-line notices for the user at start (feeds.setup)
+        self.notes: list[str] = []  # one-line notices for the user at start (feeds.settings.setup)
         self._pending_alerts: list[AlertEvent] = []
         self.fired = 0  # alerts fired by this run
         self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
@@ -275,7 +276,7 @@ class Pipeline:
     def respell(self, spelt: dict[str, str]) -> None:
         """Holdings symbols renamed (``old -> new``): name, sector and weight follow. A symbol
         that has ticked, or a new spelling already seen, is left as it is."""
-        from feeds.reconcile import respell
+        from feeds.reference.reconcile import respell
 
         done = {old: new for old, new in spelt.items() if self.state.rename(old, new)}
         if not done or self.holdings is None:
@@ -361,7 +362,8 @@ class Pipeline:
             for sink in self.alert_sinks:
                 sink(alert)
 
-    # --- cancels and corrections (feeds.lastsale) --------------------------------------------
+    # --- cancels and corrections (feeds.market.lastsale)
+    # --------------------------------------------
     def _on_amend(self, ev: TradeCancel | TradeCorrection) -> None:
         """A trade reported earlier is cancelled or corrected: the state takes it back out (or
         re-prices it) and an index estimated from it follows. The alerts it fired (levels and
@@ -492,7 +494,8 @@ class Pipeline:
 
     def set_muted(self, symbol: str, level: float, muted: bool) -> bool:
         """Mute or unmute a level (or spread threshold); False if there is no such level.
-        Its alerts are still logged and listed, marked muted (see feeds.delivery.notifies)."""
+        Its alerts are still logged and listed, marked muted (see
+        feeds.alerting.delivery.notifies)."""
         engine = self.engine_for(symbol)
         found = engine is not None and engine.set_muted(level, muted) is not None
         if found:
@@ -502,15 +505,16 @@ class Pipeline:
     @staticmethod
     def needs_ack(alert: AlertEvent) -> bool:
         """Whether an alert waits for the trader's acknowledgement: the rule of
-        :func:`feeds.delivery.needs_ack`, which the alert panel's marks use too."""
+        :func:`feeds.alerting.delivery.needs_ack`, which the alert panel's marks use too."""
         return needs_ack(alert)
 
     def acknowledge(self, key: tuple[object, ...] | None = None) -> int:
-        """Acknowledge the alert whose :func:`feeds.alerts.alert_key` is ``key``, or every alert
+        """Acknowledge the alert whose :func:`feeds.alerting.alerts.alert_key` is ``key``, or every
+        alert
         waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
         durable log (every sink with ``acknowledge()``), so it survives a restart. Returns how
         many alerts were acknowledged (0: none waited, or no such alert)."""
-        from feeds.alerts import alert_key
+        from feeds.alerting.alerts import alert_key
 
         done: list[AlertEvent] = []
         for n, alert in enumerate(self.alerts):
@@ -529,7 +533,8 @@ class Pipeline:
 
     def unacknowledged(self) -> int:
         """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
-        event once (:func:`feeds.alerts.alert_key`: the log's copy and this run's are one, as in
+        event once (:func:`feeds.alerting.alerts.alert_key`: the log's copy and this run's are one,
+        as in
         the alert panel)."""
         if self._unacked is None:
             self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
@@ -682,7 +687,7 @@ class Pipeline:
 
     @staticmethod
     def _session_phase(now_ms: int) -> str:
-        from feeds import calendar
+        from feeds.market import calendar
 
         return calendar.session_phase(now_ms)
 
@@ -809,7 +814,8 @@ class Pipeline:
 
         ``w_anchor = w_asof * (P_anchor / P_asof) / (I_anchor / I_asof)``: in a cap-weighted index
         a member's weight moves with its price against the index's (shares unchanged between
-        rebalances; see :func:`feeds.analytics.anchor_weights`). ``P_asof`` is the holdings file's
+        rebalances; see :func:`feeds.market.analytics.anchor_weights`). ``P_asof`` is the holdings
+        file's
         own price (iShares ``Price``), else the name's close on that date, else its price in the
         session of that date. ``I_anchor / I_asof`` comes from the index's close on that date, else
         its price in that date's session, else from the members (``Σ w_asof * P_anchor / P_asof``
@@ -887,10 +893,12 @@ class Pipeline:
         self,
     ) -> tuple[tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]]:
         """The alert history newest first by the alerts' own time (a replay's alerts are older
-        than the log's live ones), each event once (:func:`feeds.alerts.alert_key`: a repeated
+        than the log's live ones), each event once (:func:`feeds.alerting.alerts.alert_key`: a
+        repeated
         seed-0 sim or a replay played twice fires what the log has already); the ones this run
         fired (one the log also has counts as this run's); and the ones taken back by a later
-        "busted" alert (:func:`feeds.alerts.busts`: their trade was cancelled). Rebuilt only when
+        "busted" alert (:func:`feeds.alerting.alerts.busts`: their trade was cancelled). Rebuilt
+        only when
         it changed (a new alert, an acknowledgement, or the clock reaching a hidden one).
 
         On the sim or a replay, an earlier run's alert dated after the feed's clock is not
@@ -1008,7 +1016,8 @@ class Pipeline:
         )
 
     def _streak(self) -> tuple[int, str]:
-        """:func:`feeds.analytics.streak` of ^RUT vs ^GSPC, computed again only when the daily
+        """:func:`feeds.market.analytics.streak` of ^RUT vs ^GSPC, computed again only when the
+        daily
         closes changed (it walks every session: a third of a frame's cost, issue 12)."""
         st = self.state
         cached = self._streak_cache
@@ -1018,7 +1027,8 @@ class Pipeline:
         return cached[1]
 
     def scoreboard(self, now_ms: int | None = None) -> Scoreboard:
-        """The year-to-date story at the feed's clock ``now_ms`` (see :mod:`feeds.scoreboard`):
+        """The year-to-date story at the feed's clock ``now_ms`` (see
+        :mod:`feeds.market.scoreboard`):
         returns by period, the streak, record highs, YTD breadth over the index members, the
         holdings in use and any history download under way."""
         now = self.feed.now_ms() if now_ms is None else now_ms
@@ -1056,7 +1066,7 @@ class Pipeline:
         h = self.holdings
         if h is None:
             return None
-        from feeds.calendar import et_date
+        from feeds.market.calendar import et_date
 
         day = self.state.session_date or et_date(self.feed.now_ms() if now_ms is None else now_ms)
         age = (day - h.as_of).days

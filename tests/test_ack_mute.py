@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from feeds.alertctl import AlertControl
-from feeds.alerts import AlertJournal, alert_key, read_log, read_recent
-from feeds.config import load_settings
-from feeds.delivery import TerminalNotifier
-from feeds.levels import AlertEvent
-from feeds.levelstore import LevelStore
+from feeds.alerting.alerts import AlertJournal, alert_key, read_log, read_recent
+from feeds.alerting.delivery import TerminalNotifier
+from feeds.alerting.levels import AlertEvent
+from feeds.alerting.levelstore import LevelStore
 from feeds.pipeline import Pipeline
-from feeds.setup import build_pipeline, close_sinks, load_saved
+from feeds.settings.config import load_settings
+from feeds.settings.setup import build_pipeline, close_sinks, load_saved
 from tests.conftest import write_csv
 from tui.headless import consume
 
@@ -175,7 +175,7 @@ def test_a_muted_level_is_logged_marked_muted_and_interrupts_nobody(
 
 
 def test_a_spread_threshold_mutes_too(tmp_path: Path) -> None:
-    from feeds.levels import LevelEngine
+    from feeds.alerting.levels import LevelEngine
     from tests.test_pipeline import HOLDINGS, ListFeed
 
     engine = LevelEngine([], band=2.0, approach=None)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import Settings
+from feeds.alerting.levels import LevelEngine
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import Tick
-from feeds.levels import LevelEngine
-from feeds.levelstore import LevelStore
+from feeds.settings.config import Settings
 from tests.test_app import make_app, messages, running, rut, status_text
 from tests.tui_fakes import NOW_MS, FakeFeed, FixedPipeline, holdings, load
 from tui import keys

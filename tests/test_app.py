@@ -14,10 +14,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from feeds.config import Settings
+from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.events import FeedState, FeedStatus, Tick
-from feeds.levels import AlertEvent, LevelState
 from feeds.pipeline import Pipeline
+from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline, opening_ticks
 from tui import keys
 from tui.app import R2KApp

@@ -12,12 +12,12 @@ import pytest
 
 import tui.app
 import tui.controller
-from feeds.alerts import WebhookSink
-from feeds.config import Settings, load_settings, parse_level
+from feeds.alerting.alerts import WebhookSink
+from feeds.alerting.levelinput import LevelInput
 from feeds.events import Tick
-from feeds.levelinput import LevelInput
 from feeds.pipeline import Pipeline
-from feeds.setup import level_engine
+from feeds.settings.config import Settings, load_settings, parse_level
+from feeds.settings.setup import level_engine
 from tests.conftest import Received
 from tests.test_app import make_app, running
 from tests.tui_fakes import NOW_MS, load, make_pipeline

@@ -9,16 +9,16 @@ import hashlib
 import random
 from collections.abc import AsyncIterator
 
+from feeds.alerting.levels import LevelEngine
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
-from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
-from feeds.levels import LevelEngine
+from feeds.market.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
+from feeds.market.state import MarketState
 from feeds.pipeline import Pipeline
-from feeds.sim import SimFeed
-from feeds.state import MarketState
+from feeds.sources.sim import SimFeed
 from feeds.symbols import HEADLINE, IWM, RUT, SPX, SPY
+from tests.market.test_state_apply import snapshot
 from tests.test_pipeline import ListFeed
-from tests.test_state_apply import snapshot
 
 OPEN = 1_762_957_800_000  # Wed 2025-11-12 09:30 ET
 NEXT_OPEN = 1_763_044_200_000  # Thu 2025-11-13 09:30 ET

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import LevelSpec, load_settings
+from feeds.alerting.levelinput import LevelInput, parse_level_input
+from feeds.alerting.levels import LevelEngine, LevelState, Side
 from feeds.events import Event, FeedState, FeedStatus, Tick
-from feeds.levelinput import LevelInput, parse_level_input
-from feeds.levels import LevelEngine, LevelState, Side
 from feeds.pipeline import BAR_GRACE_MS, Pipeline
+from feeds.settings.config import LevelSpec, load_settings
 from feeds.timefmt import exchange_time
 from tests.conftest import write_csv
 from tests.test_pipeline import HOLDINGS, ListFeed

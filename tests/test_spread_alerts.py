@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from feeds.alerting.levels import LevelEngine, Side
 from feeds.events import Event, FeedState, FeedStatus, Tick, TradeCancel
-from feeds.levels import LevelEngine, Side
 from feeds.pipeline import Pipeline
 from tests.conftest import write_csv
 from tests.test_pipeline import HOLDINGS, ListFeed

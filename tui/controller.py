@@ -21,19 +21,19 @@ from dataclasses import replace
 from typing import Any
 
 from feeds.alertctl import AlertControl, Change
-from feeds.alerts import WebhookSink, alert_key
-from feeds.analytics import SORT_KEYS
-from feeds.config import Settings
-from feeds.delivery import TerminalNotifier, notifies
+from feeds.alerting.alerts import WebhookSink, alert_key
+from feeds.alerting.delivery import TerminalNotifier, notifies
+from feeds.alerting.levelinput import LevelInput
+from feeds.alerting.levels import AlertEvent
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
-from feeds.levelinput import LevelInput
-from feeds.levels import AlertEvent
-from feeds.levelstore import LevelStore
+from feeds.market.analytics import SORT_KEYS
+from feeds.market.state import ANCHOR_MODES
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import drain_webhooks
-from feeds.state import ANCHOR_MODES
+from feeds.settings.config import Settings
+from feeds.settings.setup import drain_webhooks
 from tui import fmt
 
 Notify = Callable[..., Any]  # App.notify(message, *, title=, severity=, timeout=, markup=)
@@ -173,7 +173,7 @@ class Controller:
     def warm_calendar(self) -> None:
         """Load the market calendar (pandas, exchange_calendars: ~0.8 s) off the event loop."""
         with contextlib.suppress(Exception):  # the pipeline reports calendar trouble itself
-            from feeds import calendar
+            from feeds.market import calendar
 
             calendar.session_phase(self.pipeline.feed.now_ms())
 

@@ -19,14 +19,14 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.alerts import StatusLineSink, StdoutSink
-from feeds.config import Settings
+from feeds.alerting.alerts import StatusLineSink, StdoutSink
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState
 from feeds.frame import Frame
-from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import build_pipeline, close_sinks, load_saved
+from feeds.settings.config import Settings
+from feeds.settings.setup import build_pipeline, close_sinks, load_saved
 from feeds.symbols import HEADLINE
 from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
@@ -142,7 +142,7 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
-    from feeds.recorder import RecordingFeed
+    from feeds.storage.recorder import RecordingFeed
 
     status = StatusLineSink()
     pipeline = build_pipeline(settings, status_sinks=[status])
