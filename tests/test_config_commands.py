@@ -272,7 +272,9 @@ def test_every_key_a_provider_reads_is_in_the_default_file() -> None:
         found |= set(pattern.findall(module.read_text()))
     found |= {
         ("sim", k)
-        for k in re.findall(r'config(?:\.get\(|\[)"(\w+)"', (ROOT / "feeds" / "sources" / "sim.py").read_text())
+        for k in re.findall(
+            r'config(?:\.get\(|\[)"(\w+)"', (ROOT / "feeds" / "sources" / "sim.py").read_text()
+        )
     }
     found |= {("yahoo", "backfill")}  # read as config.get("backfill") beside its variable
     listed = {(name, k.key) for name, keys in FEED_SETTINGS.items() for k in keys}
