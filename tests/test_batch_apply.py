@@ -175,7 +175,9 @@ def test_handle_batch_equals_handle_on_each_with_levels_spreads_and_estimates() 
         ]
         assert snapshot(batched.state) == snapshot(one.state)
         assert batched.status == one.status
-        assert list(batched.history)[1:] == list(one.history)[1:]  # [0]: "opening", wall time
+        assert (
+            list(batched.health.history)[1:] == list(one.health.history)[1:]
+        )  # [0]: "opening", wall time
 
 
 def test_a_market_reset_inside_a_group_starts_the_rest_of_the_group_afresh() -> None:

@@ -857,12 +857,12 @@ def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
     )
     live = build_pipeline(dc_replace(settings, feed=f"{live_replay}:{ticks}"))
     assert list(live.alerts) == [real]
-    assert any(isinstance(s, WebhookSink) for s in live.alert_sinks)
+    assert any(isinstance(s, WebhookSink) for s in live.desk.sinks)
     sim = build_pipeline(dc_replace(settings, feed="sim"))
     assert {a.feed for a in sim.alerts} == {"sim"} and sim.alerts
-    assert not any(isinstance(s, WebhookSink) for s in sim.alert_sinks)
+    assert not any(isinstance(s, WebhookSink) for s in sim.desk.sinks)
     for pipeline in (live, sim):
-        for sink in pipeline.alert_sinks:
+        for sink in pipeline.desk.sinks:
             getattr(sink, "close", lambda: None)()
 
 

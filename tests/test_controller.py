@@ -137,7 +137,7 @@ class Failing:
 
 def test_a_failing_sink_is_said_once() -> None:
     pipeline = load(make_pipeline())
-    pipeline.alert_sinks.append(Failing())
+    pipeline.desk.sinks.append(Failing())
     c, said, _ = controller(pipeline)
     c.build(c.view)
     c.build(c.view)

@@ -187,7 +187,7 @@ def test_the_history_keeps_each_change_once_and_the_frame_carries_it() -> None:
     assert frame.status == FeedStatus(
         FeedState.RECONNECTING, "h:443 closed the connection (1001)", 3, 5, 1, 9
     )
-    assert frame.feed_label == "fake" and pipeline.ever_live
+    assert frame.feed_label == "fake" and pipeline.health.ever_live
 
 
 # ---- the status lines scripts read -------------------------------------------------------------

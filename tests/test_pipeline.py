@@ -210,8 +210,8 @@ def test_the_status_history_reads_in_the_feeds_clock() -> None:
 
     pipeline = Pipeline(SimFeed("sim"))
     friday_open = 1_764_253_800_000  # 2025-11-27 14:30 UTC: the sim's day, not the wall's
-    pipeline.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
-    opening, live = pipeline.status_history()
+    pipeline.health.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
+    opening, live = pipeline.health.status_history()
     assert (opening.state, live.state) == (FeedState.CONNECTING, FeedState.LIVE)
     assert opening.ts == live.ts == friday_open
 

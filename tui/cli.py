@@ -461,7 +461,7 @@ def run_app(settings: Any) -> int:
     try:
         app.run(mouse=settings.mouse)
     finally:
-        for sink in pipeline.alert_sinks:
+        for sink in pipeline.desk.sinks:
             if isinstance(sink, AlertJournal):
                 sink.close()
         # what the screen showed as toasts, said once more where it outlives the screen

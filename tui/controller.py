@@ -186,10 +186,10 @@ class Controller:
             raise
         except Exception as exc:
             reason = fmt.clean(redact(f"{type(exc).__name__}: {exc}"), 1000)  # mask, then cut
-            pipeline.set_status(FeedStatus(FeedState.ERROR, reason))
+            pipeline.health.set_status(FeedStatus(FeedState.ERROR, reason))
         else:
-            if pipeline.status.state is not FeedState.ERROR:
-                pipeline.set_status(FeedStatus(FeedState.ENDED, "the feed ended"))
+            if pipeline.health.status.state is not FeedState.ERROR:
+                pipeline.health.set_status(FeedStatus(FeedState.ENDED, "the feed ended"))
 
     def say_notes(self) -> None:
         """What the user should know at start, once: the pipeline's notes (holdings coverage,
@@ -208,7 +208,7 @@ class Controller:
     def due(self) -> str:
         """What a refresh tick should do: "frame", "status" (the clock only) or ""."""
         pipeline = self.pipeline
-        quiet = (pipeline.state.total_ticks, pipeline.status) == self._seen
+        quiet = (pipeline.state.total_ticks, pipeline.health.status) == self._seen
         now = self.clock()
         if not quiet or now - self._last_build >= IDLE_FRAME_S:
             return "frame"
@@ -373,7 +373,7 @@ class Controller:
     # --- quitting --------------------------------------------------------------------------------
     def queued_alerts(self) -> int:
         """Alerts the webhooks have queued or are posting."""
-        sinks = self.pipeline.alert_sinks
+        sinks = self.pipeline.desk.sinks
         return sum(s.pending for s in sinks if isinstance(s, WebhookSink))
 
     async def wind_down(self, stopping: Iterable[Awaitable[object]]) -> None:

@@ -82,7 +82,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         # count at the end), not only after a whole day's run
         while True:
             await asyncio.sleep(1.0)
-            pipeline.on_clock()  # bars that ended close without waiting for a print
+            pipeline.desk.on_clock()  # bars that ended close without waiting for a print
             for problem in _new_problems(pipeline, reported):
                 warn(problem)
 
@@ -102,7 +102,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
 def _new_problems(pipeline: Pipeline, reported: set[int]) -> list[str]:
     """Problems of sinks (or the recording feed) that had none before; marks them reported."""
     out = []
-    for source in (*pipeline.alert_sinks, pipeline.feed):
+    for source in (*pipeline.desk.sinks, pipeline.feed):
         problem = getattr(source, "problem", None)
         text = problem() if problem is not None else None
         if text and id(source) not in reported:

@@ -131,7 +131,7 @@ async def _serve(
         secrets=upstream_secrets(settings, env),
         say=say_line,
     )
-    relay.pipeline.status_sinks.append(StatusLineSink())
+    relay.pipeline.health.sinks.append(StatusLineSink())
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     interrupted = []

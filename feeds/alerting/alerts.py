@@ -1,7 +1,7 @@
 """Where alerts go: the durable log, stdout (headless), a webhook, a command; plus status lines
 for scripts.
 
-Each sink is a callable ``(AlertEvent) -> None`` as :data:`feeds.pipeline.AlertSink` expects.
+Each sink is a callable ``(AlertEvent) -> None`` as :data:`feeds.alertdesk.AlertSink` expects.
 Sinks run on the pipeline's path, so none of them may raise into it or block it for long: the
 log's fsync is fine because alerts are rare; the webhook and the command run from a background
 task. A muted level's alert is logged (marked ``"muted": true``) and printed, never posted or

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from feeds.alertdesk import ALERT_MEMORY, AlertSink
 from feeds.alerting.alerts import (
     AlertJournal,
     CommandSink,
@@ -16,7 +17,7 @@ from feeds.alerting.alerts import (
 from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.alerting.levelstore import LevelStore
 from feeds.feed import FeedOptions, feed_kind, is_live, open_feed
-from feeds.pipeline import ALERT_MEMORY, AlertSink, Pipeline, StatusSink
+from feeds.pipeline import Pipeline, StatusSink
 from feeds.settings.config import Settings
 from feeds.symbols import HEADLINE
 
@@ -137,13 +138,13 @@ def load_saved(pipeline: Pipeline, store: LevelStore) -> str | None:
     """The levels saved from the monitor (after the configured ones) and the mutes, on every
     engine of ``pipeline``. Returns a one-line warning when the file was unreadable."""
     warning = store.load()
-    engine = pipeline.levels
+    engine = pipeline.desk.levels
     for lv in store.levels:
         level = engine.add(lv.price, lv.label, user=True, confirm=lv.confirm)
         if lv.confirm is not None and level.confirm != lv.confirm:  # a technical level's, set
             engine.set_confirm(lv.price, lv.confirm)  # with + (2642 5m)
     for symbol, level in store.muted:
-        pipeline.set_muted(symbol, level, True)
+        pipeline.desk.set_muted(symbol, level, True)
     return warning
 
 
@@ -159,11 +160,12 @@ def build_pipeline(
     respelt or is listed nowhere is ``pipeline.reconciler.result.summary()``.
 
     The durable alert log is always a sink, and its latest alerts are loaded into
-    ``pipeline.alerts`` so the screen shows earlier alerts after a restart. A live feed's alerts
-    go to ``settings.alert_log`` (and the webhook); sim and replay alerts go to the offline log
-    beside it and never to the webhook, so practice never reaches a live screen or a desk's
-    hook. With ``settings.record`` every tick is also written to that CSV. One-line notes for
-    the user (holdings coverage, a repaired log) are in ``pipeline.notes``. Raises R2KError.
+    ``pipeline.desk.alerts`` so the screen shows earlier alerts after a restart. A live feed's
+    alerts go to ``settings.alert_log`` (and the webhook); sim and replay alerts go to the
+    offline log beside it and never to the webhook, so practice never reaches a live screen or
+    a desk's hook. With ``settings.record`` every tick is also written to that CSV. One-line
+    notes for the user (holdings coverage, a repaired log) are in ``pipeline.notes``. Raises
+    R2KError.
     """
     kind = feed_kind(settings.feed)
     live = is_live(kind)
@@ -205,7 +207,7 @@ def build_pipeline(
         spreads=spread_engines(settings),
     )
     pipeline.notes.extend(notes)
-    pipeline.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
+    pipeline.desk.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
     return pipeline
 
 
@@ -225,7 +227,7 @@ def holdings_notes(holdings: Holdings) -> list[str]:
 async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> None:
     """Deliver what the webhooks (and the command) have queued (waiting at most
     ``drain_timeout`` s), then stop."""
-    for sink in pipeline.alert_sinks:
+    for sink in pipeline.desk.sinks:
         if isinstance(sink, WebhookSink | CommandSink):
             await sink.aclose(drain_timeout)
 
@@ -233,6 +235,6 @@ async def drain_webhooks(pipeline: Pipeline, drain_timeout: float = 10.0) -> Non
 async def close_sinks(pipeline: Pipeline, *, drain_timeout: float = 10.0) -> None:
     """Deliver queued webhooks and close the alert log (call once the pipeline has stopped)."""
     await drain_webhooks(pipeline, drain_timeout)
-    for sink in pipeline.alert_sinks:
+    for sink in pipeline.desk.sinks:
         if isinstance(sink, AlertJournal):
             sink.close()

@@ -43,7 +43,7 @@ class EstimatingFeed(Feed):
 def case_pipeline() -> tuple[Pipeline, list[AlertEvent]]:
     pipe = Pipeline(EstimatingFeed(), levels=LevelEngine([(SUPPORT, "support")]))
     delivered: list[AlertEvent] = []
-    pipe.alert_sinks.append(delivered.append)
+    pipe.desk.sinks.append(delivered.append)
     return pipe, delivered
 
 
@@ -120,7 +120,7 @@ def test_r2k_alerts_line_and_the_durable_log_mark_the_bust(tmp_path) -> None:
     pipe, _ = case_pipeline()
     out = io.StringIO()
     log = AlertJournal(tmp_path / "alerts.jsonl")
-    pipe.alert_sinks += [StdoutSink(out), log]
+    pipe.desk.sinks += [StdoutSink(out), log]
     for ev, _ in readme_sequence():
         pipe.handle(ev)
     log.close()

@@ -569,7 +569,7 @@ async def test_the_case_through_the_decoder_against_the_fake() -> None:
             await col.wait(lambda e: isinstance(e, Tick) and e.trade_id == 104)
         pipe = Pipeline(feed)
         delivered: list[Any] = []
-        pipe.alert_sinks.append(delivered.append)
+        pipe.desk.sinks.append(delivered.append)
         lasts = []
         for ev in col.events:
             pipe.handle(ev)
