@@ -189,9 +189,6 @@ def test_every_link_between_the_pages_finds_its_page_and_heading() -> None:
 #: a path of the tree a page names, and a module ``python -m`` runs
 PATH = re.compile(r"\b(?:feeds|tui|bench|tests)/[A-Za-z0-9_./-]*[A-Za-z0-9_/]")
 MODULE = re.compile(r"python -m ([\w.]+)")
-#: paths the tour names before their branch lands (issue 17 §1 moves the alert desk there);
-#: drop an entry once the file is on main
-PENDING = {"feeds/alerting/desk.py"}
 
 
 def test_every_path_and_module_the_pages_name_exists() -> None:
@@ -199,7 +196,7 @@ def test_every_path_and_module_the_pages_name_exists() -> None:
     missing = []
     for path in PAGES:
         text = path.read_text(encoding="utf-8")
-        for name in sorted(set(PATH.findall(text)) - PENDING):
+        for name in sorted(set(PATH.findall(text))):
             if not (ROOT / name).exists():
                 missing.append(f"{path.name}: {name}")
         for module in MODULE.findall(text):
