@@ -5,8 +5,10 @@ year-to-date base that follow from them, and the rollover from one session to th
 The tick path never calls in here but at a boundary (:meth:`DailyRecord.cross`, twice a day on
 the data's own clock): the session's close, where each symbol's last price becomes its close and
 its high/low stop moving, and the start of the next trading date, where every symbol rolls over
-(O(symbols), once a session). The event paths (:class:`~feeds.events.DailyCloses`,
-:class:`~feeds.events.DailyBars`, :class:`~feeds.events.SessionCloses`) are O(closes) per event.
+(O(symbols), once a session). The feed's history lands here too: the session's intraday
+:class:`~feeds.events.Bars` (a backfill of the chart, the open and the range) and completed
+sessions' :class:`~feeds.events.DailyCloses`, :class:`~feeds.events.DailyBars` and
+:class:`~feeds.events.SessionCloses`, each O(its rows).
 
 Dates are ISO strings (``"2025-11-26"``): they sort as the dates do, so each symbol's closes are
 one list sorted by date and a date is found by bisection.
@@ -204,6 +206,7 @@ class DailyRecord:
         st = self._state
         i = st.id_of(bars.symbol)
         ring = st.history[i]
+        # the state's clock, as its tick path moves it (the boundary it caches, then cross())
         if bars.points and bars.points[-1][0] >= st._session_until:
             st._cross(bars.points[-1][0])
         for ts, price in bars.points:
