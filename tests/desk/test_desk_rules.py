@@ -20,7 +20,7 @@ from tui.serve.web import is_loopback
         (
             "alerts log --since yesterday --feed all --json",
             ["alerts", "log", "--since", "yesterday", "--feed", "all", "--json"],
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_the_headless_commands_a_trader_may_run(command: str, args: list[str]) -> None:

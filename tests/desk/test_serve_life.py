@@ -26,6 +26,16 @@ from tests.desk.conftest import (
 from tests.providers.fake_finnhub import FakeFinnhub
 
 
+def _status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*R2K, "serve", "status"], env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+def _pgrep(pattern: str) -> list[str]:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+
+
 async def test_three_sessions_share_one_upstream_connection_and_never_see_its_key(
     tmp_path: Path,
 ) -> None:
@@ -69,9 +79,7 @@ async def test_idle_status_logins_and_sigterm_within_5_s(tmp_path: Path) -> None
         proc = await conn.create_process("alerts --duration 60")
         await until(lambda: len(serve.status()["sessions"]) == 1, 20, "bob's session")
         (pid,) = serve.session_pids("bob")
-        out = subprocess.run(
-            [*R2K, "serve", "status"], env=env, capture_output=True, text=True, timeout=30
-        )
+        out = await asyncio.to_thread(_status, env)
         assert out.returncode == 0, out.stderr
         assert "1 of 50 sessions" in out.stdout
         (row,) = [x for x in out.stdout.splitlines() if x.startswith("bob ")]
@@ -90,8 +98,8 @@ async def test_idle_status_logins_and_sigterm_within_5_s(tmp_path: Path) -> None
         line = serve.wait_line(lambda s: "embedded relay of" in s, 1, "the upstream line")
         port = line.rpartition("nats://127.0.0.1:")[2].split(";")[0]
         for pattern in (f"nats://127.0.0.1:{port}", f"nats-{port}"):
-            found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
-            assert found.stdout.split() == [], (pattern, found.stdout)
+            found = await asyncio.to_thread(_pgrep, pattern)
+            assert found == [], (pattern, found)
         conn.close()
     finally:
         await asyncio.to_thread(serve.stop)
@@ -102,9 +110,7 @@ async def test_idle_status_logins_and_sigterm_within_5_s(tmp_path: Path) -> None
     assert ann[-1]["ended"] == "idle timeout" and ann[-1]["via"] == "ssh"
     assert bob[-1]["ended"] == "r2k serve is stopping"
     assert set(bob[-1]) == {"name", "address", "via", "start", "end", "ended", "failed_attempts"}
-    out = subprocess.run(
-        [*R2K, "serve", "status"], env=env, capture_output=True, text=True, timeout=30
-    )
+    out = await asyncio.to_thread(_status, env)
     assert out.returncode == 1 and "not running" in out.stdout
 
 
@@ -149,7 +155,7 @@ def test_passwd_keeps_only_an_argon2_hash(tmp_path: Path) -> None:
         (
             ["serve", "--users", "{users}", "--ssh", ":0", "--nats", "nats://x:1", "--feed", "sim"],
             "not both",
-        ),  # fmt: skip
+        ),
         (["serve", "--users", "{users}", "--ssh", ":99999"], "port must be"),
         (["serve", "--users", "{users}", "--ssh", ":0", "--max-sessions", "0"], "1 or more"),
     ],

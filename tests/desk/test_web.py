@@ -3,6 +3,7 @@ chromium driven by playwright; no browser download), loopback unless TLS."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
@@ -16,7 +17,8 @@ import pytest
 from tests.desk.conftest import Serve, alive, pids_in_group, until
 from tui.cli import main
 
-CHROMIUM = os.environ.get("R2K_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("R2K_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -102,7 +104,7 @@ def test_tls_files_make_an_https_context(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+    not HAVE_CHROMIUM,
     reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
 )
 async def test_the_monitor_in_a_real_browser(serve: Serve, tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ async def test_the_monitor_in_a_real_browser(serve: Serve, tmp_path: Path) -> No
     shot = Path(os.environ.get("R2K_DESK_SCREENSHOT", tmp_path / "desk-web.png"))
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
         )
         try:
@@ -132,7 +134,7 @@ async def test_the_monitor_in_a_real_browser(serve: Serve, tmp_path: Path) -> No
             assert "^RUT" in text and "Quit" in text
             assert BOARD_ROW.search(text), text
             await page.screenshot(path=str(shot))
-            assert shot.stat().st_size > 10_000
+            assert (await asyncio.to_thread(shot.stat)).st_size > 10_000
             (pid,) = serve.session_pids("ann")
             assert serve.status()["sessions"][0]["via"] == "web"
             await page.close()  # the tab closes: its monitor ends within 2 s
