@@ -141,10 +141,12 @@ def run_serve(opts: ServeOptions, settings: Settings) -> int:
     }
     desk = Desk(config, started=info)
     try:
-        asyncio.run(_serve(desk, relay, ssh, web, tls, key))
+        why = asyncio.run(_serve(desk, relay, ssh, web, tls, key))
     finally:
         with contextlib.suppress(OSError):
             desk.status_path.unlink()
+    if why == "SIGINT":
+        raise KeyboardInterrupt  # Ctrl+C: status 130 after the clean stop, like every command
     return 0
 
 
@@ -155,7 +157,8 @@ async def _serve(
     web: tuple[str, int] | None,
     tls: Any,
     key: Any,
-) -> None:
+) -> str:
+    """Serve until a signal; the signal's name."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     why: list[str] = []
@@ -214,6 +217,7 @@ async def _serve(
         if relay is not None:
             await relay.stop()
     say(f"stopped in {time.monotonic() - started:.1f} s")
+    return why[0] if why else ""
 
 
 def run_passwd(users_dir: Path, name: str, stdin: IO[str] | None = None) -> int:
