@@ -20,6 +20,7 @@ Figures depend on what else runs on the machine: the load average is printed wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -34,8 +35,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-import contextlib
 
 from common import (  # noqa: E402 - the sibling module, after the path is set
     OPEN_MS,
