@@ -38,6 +38,9 @@ def laid_out_at_80x24(s: Screen) -> bool:
 
 
 async def test_monitor_fills_the_client_terminal_and_follows_its_window(serve: Serve) -> None:
+    own_config = serve.desk.desk_dir / "ann" / "config.toml"  # an admin gave ann her own
+    own_config.parent.mkdir(parents=True, exist_ok=True)
+    own_config.write_text('anchor = "prev"\n')
     mon = await open_monitor(serve, "ann", 100, 30, NO_COLOR="1")
     try:
         await mon.screen.wait_text("Rotation", "Levels", "Leaders", "Quit")
@@ -52,6 +55,7 @@ async def test_monitor_fills_the_client_terminal_and_follows_its_window(serve: S
         env = environ(pid)
         assert env["TERM"] == "xterm-256color" and env["NO_COLOR"] == "1"
         assert env["R2K_STATE_DIR"] == str(serve.desk.desk_dir / "ann")
+        assert env["R2K_CONFIG"] == str(own_config)
         # a window change: the monitor lays itself out again at 80x24
         mon.resize(80, 24)
         await mon.screen.wait_for(laid_out_at_80x24, within=20)
@@ -143,6 +147,25 @@ async def _add_level(serve: Serve, name: str, text: str, label: str) -> None:
         await mon.screen.wait_for(lambda s: label in s.text and "Add a level" not in s.text)
     finally:
         await mon.close()
+
+
+async def test_a_trader_added_while_serving_logs_in_at_once(serve: Serve) -> None:
+    import asyncssh as ssh
+
+    key = ssh.generate_private_key("ssh-ed25519")
+    path = serve.desk.users / "dee.keys"
+    path.write_bytes(b"# dee, added by the admin\n" + key.export_public_key())
+    try:
+        conn = await connect(serve, "dee", key)
+        result = await conn.run("alerts log")
+        conn.close()
+        assert result.exit_status == 0, result.stderr
+        assert (serve.desk.desk_dir / "dee").is_dir()
+    finally:
+        path.unlink()
+    from tui.serve.users import Users
+
+    assert Users(serve.desk.users).authorized_keys("dee") is None  # gone from the next login
 
 
 async def test_each_trader_keeps_their_own_levels_across_reconnects(serve: Serve) -> None:
