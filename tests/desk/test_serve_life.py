@@ -23,7 +23,7 @@ from tests.desk.conftest import (
     pids_in_group,
     until,
 )
-from tests.providers.fake_finnhub import FakeFinnhub
+from tests.sources.providers.fake_finnhub import FakeFinnhub
 
 
 def _status(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

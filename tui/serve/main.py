@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.config import Settings, state_dir
 from feeds.errors import R2KError
+from feeds.settings.config import Settings, state_dir
 from feeds.timefmt import iso_ms
 from tui.serve.record import now_ms, read_status, say
 from tui.serve.sessions import DEFAULT_MAX_SESSIONS, Desk, DeskConfig
@@ -72,7 +72,7 @@ class ServeOptions:
 
 def _nats_session(url: str, settings: Settings) -> tuple[str, dict[str, str]]:
     """The feed spec sessions use for an existing relay, and its login as ``R2K_NATS_*``."""
-    from feeds.relay.link import resolve
+    from feeds.sources.relay.link import resolve
 
     link = resolve(url, prefix=None, env=dict(os.environ), config=settings.nats)
     env = {}

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from feeds.config import STATE_DIR_ENV
 from feeds.errors import R2KError
+from feeds.settings.config import STATE_DIR_ENV
 from tui.serve.record import Brake, Login, LoginLog, now_ms, say, write_status
 from tui.serve.users import Users, check_name
 

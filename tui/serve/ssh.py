@@ -170,6 +170,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
         self.proc: PtyProcess | PipeProcess | None = None
         self.task: asyncio.Task[None] | None = None
         self.lost = False
+        self.muted = False  # serve has said its last line: the monitor's output stops here
 
     # --- requests -------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
 
     def _out(self, data: bytes) -> None:
         chan = self.chan
-        if chan is not None and not chan.is_closing():
+        if chan is not None and not chan.is_closing() and not self.muted:
             chan.write(data)
 
     def _err(self, data: bytes) -> None:
@@ -235,6 +236,7 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             chan.write_stderr(data)
 
     def _tell(self, text: str) -> None:
+        self.muted = True  # a frame drawn after this line would hide it
         chan = self.chan
         if chan is not None and not chan.is_closing() and self.term:
             with contextlib.suppress(Exception):

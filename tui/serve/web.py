@@ -193,6 +193,7 @@ class WebDesk:
 
         def tell(text: str) -> None:
             out.put(b"\x1b[?1049l\x1b[?25h\x1b[0m\r\n" + text.encode() + b"\r\n")
+            out.muted = True  # a frame drawn after this line would hide it
 
         def hang_up() -> None:
             out.finish()
@@ -259,8 +260,11 @@ class _Output:
         self.done = False
         self.proc: PtyProcess | None = None
         self.held = False
+        self.muted = False
 
     def put(self, data: bytes) -> None:
+        if self.muted:
+            return
         self.buf += data
         self.ready.set()
         if len(self.buf) > MAX_BUFFERED and self.proc is not None and not self.held:
