@@ -212,10 +212,6 @@ def main() -> None:
                 term.send(b"p")
                 time.sleep(0.05)
         total = sum(cpu.values())
-        import re
-
-        seen = re.findall(rb"(\d+(?:\.\d)?)k/s", bytes(terms[0].tail[-200_000:]))
-        rate_seen = f"{float(seen[-1].decode()):.1f}k ticks/s" if seen else "not drawn"
         print(f"figures (load {load()}):", flush=True)
         ok = [x for x in first if x == x]
         figure(
@@ -247,7 +243,6 @@ def main() -> None:
             None,
         )
         figure("RSS of serve", f"{serve_rss:.0f} MiB", "", None)
-        figure("tick rate a monitor shows", rate_seen, "", None)
     finally:
         for term in terms:
             term.close()

@@ -1,5 +1,5 @@
 """The ``r2k`` command: the terminal app, or a headless subcommand (alerts, alerts log, snapshot,
-record, holdings show, relay, config path|init|check).
+record, holdings show, relay, serve, config path|init|check).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.

@@ -3,11 +3,13 @@ lines on stderr.
 
 - ``<state>/desk/logins.jsonl``: one JSON object per login when it ends, successful or not::
 
-      {"name": "ann", "address": "10.0.0.7", "via": "ssh", "start": "2026-12-08T14:30:00.120Z",
-       "end": "2026-12-08T21:05:13.004Z", "ended": "connection closed", "failed_attempts": 0}
+      {"name": "ann", "address": "10.0.0.7", "via": "ssh",
+       "start": "2026-12-08T14:30:00.120+00:00", "end": "2026-12-08T21:05:13.004+00:00",
+       "ended": "connection closed", "failed_attempts": 0}
 
-  ``ended`` says why: ``connection closed``, ``monitor exited (0)``, ``idle timeout``,
-  ``serve stopped``, ``desk full``, ``refused: ...``, ``login failed``.
+  ``ended`` says why: ``connection closed``, ``monitor exited (0)``, ``command exited (0)``,
+  ``idle timeout``, ``r2k serve is stopping``, ``desk full``, ``refused: ...``, ``login
+  failed``; ``failed_attempts`` counts the keys (or passwords) refused before this login.
 - ``<state>/desk/serve.json``: who is connected now, rewritten atomically on each change and
   read by ``r2k serve status``.
 - :class:`Brake`: failed logins per address in a sliding minute; past 5 each further answer to
