@@ -38,7 +38,7 @@ from tui.serve.users import Users, check_name
 DEFAULT_MAX_SESSIONS = 50
 STOP_GRACE_S = 1.0  # hang-up to kill: a dropped session's monitor is gone within 2 s
 R2K = ("-m", "tui")
-FULL_LINE = "r2k serve: the desk is full ({n} sessions); try again later"
+FULL_LINE = "r2k serve: the desk is full ({n} session{s}); try again later"
 #: a headless command's options: name -> whether it takes a value
 _COMMANDS: dict[tuple[str, ...], dict[str, bool]] = {
     ("snapshot",): {"--json": False, "--top": True, "--duration": True},
@@ -202,7 +202,8 @@ class Desk:
     def full_line(self) -> str:
         if self.stopping:
             return "r2k serve: the desk is shutting down; try again shortly"
-        return FULL_LINE.format(n=self.config.max_sessions)
+        n = self.config.max_sessions
+        return FULL_LINE.format(n=n, s="" if n == 1 else "s")
 
     def refused(self, login: Login, why: str) -> None:
         """A login that got no session (desk full, a refused command): logged, not counted."""
