@@ -100,6 +100,7 @@ async def test_idle_status_logins_and_sigterm_within_5_s(tmp_path: Path) -> None
         for pattern in (f"nats://127.0.0.1:{port}", f"nats-{port}"):
             found = await asyncio.to_thread(_pgrep, pattern)
             assert found == [], (pattern, found)
+        assert not (desk.state / "r2k" / f"nats-{port}").exists()  # its store went with it
         conn.close()
     finally:
         await asyncio.to_thread(serve.stop)

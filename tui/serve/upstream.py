@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
 import socket
 import sys
@@ -106,3 +107,8 @@ class EmbeddedRelay:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
+        # the relay's JetStream store holds only the last values of this run (its port is new
+        # at every start): a restarted serve would leave one directory per run behind
+        from feeds.settings.config import state_dir
+
+        shutil.rmtree(state_dir() / f"nats-{self.port}", ignore_errors=True)
