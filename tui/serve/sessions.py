@@ -148,6 +148,7 @@ class Desk:
         self.info: dict[str, Any] = dict(started or {})
         self._next_id = 1
         self._closing: set[asyncio.Task[None]] = set()
+        self._starting = 0  # sessions whose process is starting: they hold a place already
         self.stopping = False
 
     # --- what a session runs, and with what --------------------------------------------------
@@ -197,7 +198,8 @@ class Desk:
     # --- the registry -----------------------------------------------------------------------
 
     def full(self) -> bool:
-        return self.stopping or len(self.sessions) >= self.config.max_sessions
+        taken = len(self.sessions) + self._starting
+        return self.stopping or taken >= self.config.max_sessions
 
     def full_line(self) -> str:
         if self.stopping:
@@ -232,8 +234,15 @@ class Desk:
         tell: Callable[[str], None],
         hang_up: Callable[[], None],
     ) -> Session:
-        """Start ``proc`` for ``login`` and register it; OSError when it cannot start."""
-        await proc.start()
+        """Start ``proc`` for ``login`` and register it; OSError when it cannot start.
+
+        Called right after :meth:`full` said no, with no await in between: the place is taken
+        before the process starts, so two logins at once cannot both have the last one."""
+        self._starting += 1
+        try:
+            await proc.start()
+        finally:
+            self._starting -= 1
         session = Session(self._next_id, login, kind, detail, proc, tell, hang_up)
         self._next_id += 1
         self.sessions[session.id] = session
