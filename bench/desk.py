@@ -15,6 +15,7 @@ then opens ``--sessions`` sessions one after another with OpenSSH's ``ssh -tt`` 
   and their total (target <= 170 % of the machine's 200 %); the ssh clients' own CPU apart;
 - RSS per monitor (mean, max) and of serve.
 Figures depend on what else runs on the machine: the load average is printed with them.
+``R2K_BENCH_SCALE`` scales ``--seconds``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from common import (  # noqa: E402 - the sibling module, after the path is set
     multiplier_for,
     pct,
     process_cpu_seconds,
+    scale,
 )
 
 
@@ -193,7 +195,7 @@ def main() -> None:
         ssh0 = _cpu(ssh_pids)
         b0 = [t.bytes for t in terms]
         t0 = time.monotonic()
-        time.sleep(args.seconds)
+        time.sleep(args.seconds * scale())
         dt = time.monotonic() - t0
         cpu = {k: 100 * (_cpu(v) - cpu0[k]) / dt for k, v in groups.items()}
         ssh_cpu = 100 * (_cpu(ssh_pids) - ssh0) / dt
