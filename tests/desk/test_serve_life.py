@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.desk.conftest import (
@@ -171,3 +172,21 @@ def test_serve_refusals_are_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err, err
+
+
+async def test_with_nats_the_sessions_read_an_existing_relay(serve: Serve, tmp_path: Path) -> None:
+    line = serve.wait_line(lambda s: "embedded relay of" in s, 1, "the upstream line")
+    url = "nats://127.0.0.1:" + line.rpartition("nats://127.0.0.1:")[2].split(";")[0]
+    other = Serve(make_desk(tmp_path), "--nats", url)  # a second desk on the first one's relay
+    await asyncio.to_thread(other.start)
+    try:
+        conn = await connect(other, "ann")
+        result = await conn.run("snapshot --json --duration 2")
+        conn.close()
+        assert result.exit_status == 0, result.stderr
+        snap = orjson.loads(result.stdout)
+        assert snap["feed"]["spec"] == f"{url}/r2k" and snap["feed"]["state"] == "live"
+        assert "^RUT" in snap["indices"]
+        assert not any("upstream: feed" in x for x in other.lines)  # it runs no relay itself
+    finally:
+        await asyncio.to_thread(other.stop)
