@@ -51,8 +51,16 @@ def test_the_page_needs_a_traders_name_and_web_password(serve: Serve) -> None:
     assert _get(url, ("ann", "not-her-password"))[0] == 401
     assert _get(url, ("bob", serve.desk.password))[0] == 401  # bob has no web password
     assert _get(url + "static/xterm.js")[0] == 401  # every path, not only the page
-    status, body, _ = _get(url, ("ann", serve.desk.password))
+    status, body, headers = _get(url, ("ann", serve.desk.password))
     assert status == 200 and "static/xterm.js" in body
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    # another site's page cannot open the monitor with the browser's cached credentials
+    ws = urllib.request.Request(url + "ws", headers={"Origin": "https://evil.example"})
+    token = base64.b64encode(f"ann:{serve.desk.password}".encode()).decode()
+    ws.add_header("Authorization", f"Basic {token}")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(ws, timeout=20)
+    assert refused.value.code == 403
     status, js, _ = _get(url + "static/xterm.js", ("ann", serve.desk.password))
     assert status == 200 and "Terminal" in js and "https://" not in body  # nothing from a CDN
 

@@ -43,6 +43,29 @@ MAX_BUFFERED = 1 << 20  # output waiting for a slow browser before the monitor i
 _USER = web.AppKey("user", str)
 
 
+#: the page is never framed by another site (clickjacking), cached, or sniffed
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # xterm.js sets inline styles on the cells it draws
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether a websocket request comes from the desk's own page: no ``Origin`` (not a
+    browser: curl, a script) or one whose host is the request's ``Host``."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    from urllib.parse import urlsplit
+
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
 class WebUsageError(R2KError):
     """--web cannot be served as asked."""
 
@@ -156,9 +179,13 @@ class WebDesk:
     async def index(self, request: web.Request) -> web.StreamResponse:
         if self.desk.full():
             return web.Response(status=503, text=self.desk.full_line() + "\n")
-        return web.FileResponse(STATIC / "desk.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC / "desk.html", headers=PAGE_HEADERS)
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
+        if not same_origin(request):
+            # a page from another site must not drive the monitor with the browser's cached
+            # credentials (cross-site websocket hijacking): browsers always send Origin
+            return web.Response(status=403, text="r2k serve: the desk's page only\n")
         ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=1 << 16)
         await ws.prepare(request)
         self.sockets.add(ws)
