@@ -9,7 +9,7 @@ import pytest
 
 from feeds.alerting.levelinput import LevelInput
 from feeds.alerting.levels import AlertEvent
-from feeds.events import FeedState, Tick
+from feeds.events import FeedState, FeedStatus, Tick
 from feeds.pipeline import Pipeline
 from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline
@@ -229,3 +229,20 @@ def test_with_the_alert_panel_on_screen_a_crossing_is_folded_into_it_not_toasted
     pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 1000))
     notices.on_frame(pipeline.frame())
     assert said.notes == [] and said.bells == 1  # the bell still rings
+
+
+def test_an_idle_frame_carries_the_feeds_status_as_it_is_now() -> None:
+    """Issue 18 §4: through an outage the feed-status screen is drawn from idle frames; they
+    carry the attempts and the next retry as they happen, not the last built frame's."""
+    c, _, clock = controller()
+    c.build(c.view)
+    health = c.pipeline.health
+    for n in (1, 2, 3):
+        health.set_status(
+            FeedStatus(FeedState.RECONNECTING, "lost NATS; reconnecting", NOW_MS, 0, n, NOW_MS + n)
+        )
+        clock.t += 1
+        idle = c.idle()
+        assert idle is not None and idle.status.reconnects == n
+        assert idle.status.retry_at == NOW_MS + n
+    assert idle.status_history[-1].state is FeedState.RECONNECTING

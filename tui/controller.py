@@ -262,10 +262,15 @@ class Controller:
         since = now - self._last_build
         age = None if frame.tick_age_s is None else frame.tick_age_s + since
         quiet = frame.total_ticks == self.pipeline.state.total_ticks
+        health = self.pipeline.health
         return replace(
             frame,
             as_of=self.pipeline.feed.now_ms(),
             wall_ms=frame.wall_ms + int(since * 1000),  # the retry countdown moves on
+            # the feed's status as it is now: its attempts and next retry tick through an
+            # outage (a status that only moves the counters builds no new frame)
+            status=health.status,
+            status_history=health.status_history(),
             tick_age_s=age,
             ticks_per_s=0.0 if quiet else frame.ticks_per_s,
             changed=frozenset(),

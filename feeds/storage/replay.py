@@ -594,10 +594,21 @@ class ReplayFeed(Feed):
                 self._daily_at = {i: self.daily.before(day) for i, day in days.items()}
         self._cursor = int(self.data.ts[0])
         self.released = 0
+        #: (wall s, data ms) the schedule runs from, and the next row's data time, while paced
+        self._schedule: tuple[float, int] | None = None
+        self._next_ts = self._cursor
 
     def now_ms(self) -> int:
-        """The data time of the last event released (before the first: the first row's)."""
-        return self._cursor
+        """The recording's clock (epoch ms): at a speed above 0 it runs on with the wall clock
+        times the speed between prints, as a live feed's clock does (up to the next print,
+        which is released when the clock gets there); at speed 0 (as fast as possible), the
+        data time of the last event released (before the first: the first row's)."""
+        schedule = self._schedule
+        if schedule is None:
+            return self._cursor
+        wall0, data0 = schedule
+        running = data0 + int((self.clock() - wall0) * 1000.0 * self.options.speed)
+        return max(self._cursor, min(running, self._next_ts))
 
     @property
     def label(self) -> str:
@@ -619,6 +630,9 @@ class ReplayFeed(Feed):
         t0_data = int(data.ts[0])
         clock, sleep = self.clock, self.sleep
         t0_wall = clock()
+        stale_after = self.options.stale_after
+        live_detail = f"replay of {name}, {n:,} rows{note}"
+        stale = False
         since_yield = 0
         daily_at = self._daily_at
         day_starts = set(self._day_starts)
@@ -629,6 +643,8 @@ class ReplayFeed(Feed):
                 gap = int(data.ts[start] - data.ts[start - 1]) / (1000.0 * speed)
                 if gap > DAY_GAP_S:
                     t0_wall -= gap - DAY_GAP_S
+            if speed > 0:
+                self._schedule = (t0_wall, t0_data)
             for closes in daily_at.get(start, ()):
                 yield closes
             ts = data.ts[start:stop].tolist()
@@ -643,11 +659,26 @@ class ReplayFeed(Feed):
             for k in range(stop - start):
                 t = ts[k]
                 if speed > 0:
+                    self._next_ts = t
                     # Scheduled against the start, not the previous row, so pacing never drifts.
                     wait = t0_wall + (t - t0_data) / (1000.0 * speed) - clock()
+                    if wait > stale_after > 0 and not stale:
+                        # a gap in the recording longer than stale_after: stale, as a live
+                        # feed is after that long without a tick (issue 18 §4)
+                        await sleep(stale_after)
+                        stale = True
+                        yield FeedStatus(
+                            FeedState.STALE,
+                            f"no prints for over {stale_after:.0f} s (a gap in {name})",
+                            self.now_ms(),
+                        )
+                        wait = t0_wall + (t - t0_data) / (1000.0 * speed) - clock()
                     if wait > MIN_SLEEP:
                         await sleep(wait)
                         since_yield = 0
+                    if stale:
+                        stale = False
+                        yield FeedStatus(FeedState.LIVE, live_detail, t)
                 self._cursor = t
                 self.released += 1
                 amended = amends[k]
