@@ -487,17 +487,25 @@ def _one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (``r2k = "tui.cli:main"``)."""
+    from tui.stdio import StdoutNotWritten, guard_stdout, silence_stdout
+
+    before = guard_stdout()  # a full device on stdout is the user's (exit 4), never "a bug"
     try:
-        return run(argv)
+        code = run(argv)
+        sys.stdout.flush()  # what is still buffered fails here, not in the interpreter's exit
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except StdoutNotWritten as e:
+        silence_stdout()
+        sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
+        return e.exit_code
     except R2KError as e:
         sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
         return e.exit_code
     except BrokenPipeError:
         # The reader went away (`r2k alerts | head -1`): stop quietly; silence the final flush.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        silence_stdout()
         return 0
     except Exception as e:
         if os.environ.get(DEBUG_ENV):
@@ -507,6 +515,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(re-run with {DEBUG_ENV}=1 for the traceback)\n"
         )
         return 1
+    finally:
+        sys.stdout = before
 
 
 if __name__ == "__main__":  # pragma: no cover
