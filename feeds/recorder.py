@@ -157,6 +157,18 @@ def _cut_partial_row(fd: int, path: Path) -> str | None:
     )
 
 
+def _last_row_ms(path: Path) -> int | None:
+    """The stamp (epoch ms, the first column) of a CSV recording's last row, or None."""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 4096))
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    try:
+        return int(float(lines[-1].split(b",", 1)[0])) if lines else None
+    except ValueError:  # the header: no row yet
+        return None
+
+
 class Recorder:
     """Appends ticks as CSV rows; ``write`` per tick, ``flush`` at least once a second.
 
@@ -192,6 +204,8 @@ class Recorder:
         self._created = False
         self._daily_created = existing is None
         self.discarded = False  # closed without a tick: the files this run made are gone
+        #: the last row's stamp of the file appended to (epoch ms): new rows must not be older
+        self.ends_ms: int | None = None
         self._pending = 0  # rows buffered, not yet flushed
         self._buf = io.StringIO()
         self._ends: list[int] = []  # where each buffered row ends in _buf (a full disk keeps rows)
@@ -222,6 +236,7 @@ class Recorder:
         try:
             if not needs_header:
                 self.repaired = _cut_partial_row(fd, p)
+                self.ends_ms = _last_row_ms(p)
             if needs_header:
                 _write_all(fd, (HEADER + "\n").encode())
                 self._created = True
@@ -232,6 +247,21 @@ class Recorder:
                 "another --out path"
             ) from None
         return fd
+
+    def check_continues(self, now_ms: int) -> None:
+        """Before the first row appended to an existing recording: the feed's clock (epoch ms)
+        must not be before the file's last row, or the replay would drop the new rows as out
+        of sequence. Raises InputFileError (one line); afterwards never checks again."""
+        ends, self.ends_ms = self.ends_ms, None
+        if ends is not None and now_ms < ends:
+            from feeds.timefmt import exchange_time
+
+            fmt = "%Y-%m-%d %H:%M:%S ET"
+            raise InputFileError(
+                f"recording file '{self.path}' ends at {exchange_time(ends).strftime(fmt)}, "
+                f"after this feed's {exchange_time(now_ms).strftime(fmt)}: appended rows would "
+                "replay out of sequence; record to a new file (--out PATH)"
+            )
 
     def _fields(self, tick: Tick) -> tuple[str, float | None]:
         """The tick's symbol as written (no control characters) and its previous close (the
@@ -735,6 +765,9 @@ class RecordingFeed(Feed):
         write = self.recorder.write
         try:
             async for ev in self.inner:
+                if self.recorder.ends_ms is not None and type(ev) is Tick:
+                    # appending: the run must continue the file in time (checked once)
+                    self.recorder.check_continues(self.inner.now_ms())
                 yield ev
                 # Written once the consumer asks for the next event, i.e. after it handled this
                 # one: a consumer that stops at an event (a duration limit) leaves it unrecorded,

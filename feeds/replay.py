@@ -307,7 +307,8 @@ def _timestamps(series, problems: list[tuple[int, str]]) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         out_of_range = is_num & ((numeric < lo) | (numeric >= hi))
     first_bad = int(np.argmax(out_of_range)) if out_of_range.any() else n
-    out[is_num] = np.round(numeric[is_num]).astype(np.int64)
+    with np.errstate(all="ignore"):  # a stamp past int64 is named below, never warned about
+        out[is_num] = np.round(numeric[is_num]).astype(np.int64)
     text_rows = np.flatnonzero(~is_num)
     text_rows = text_rows[text_rows < first_bad]  # only rows before the first bad number matter
     if len(text_rows):

@@ -12,8 +12,10 @@ Exit statuses: 0 done; 1 an unexpected error (a bug: one line, or the monitor's 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -367,8 +369,11 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
 
 def _check_duration(ns: argparse.Namespace) -> float | None:
     d = getattr(ns, "duration", None)
-    if d is not None and not d > 0:
-        raise UsageError(f"--duration must be a positive number of seconds, not {d:g}")
+    if d is not None and not (d > 0 and math.isfinite(d)):
+        raise UsageError(
+            f"--duration must be a positive number of seconds, not {d:g}; leave it out to run "
+            "until the feed ends or Ctrl+C (snapshot: 5 s)"
+        )
     return d
 
 
@@ -491,7 +496,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     before = guard_stdout()  # a full device on stdout is the user's (exit 4), never "a bug"
     try:
-        code = run(argv)
+        with warnings.catch_warnings():
+            if not os.environ.get(DEBUG_ENV):
+                # a library's warning (numpy's RuntimeWarning with its source line) is no
+                # message for a trader: r2k says what is wrong in its own one line
+                warnings.simplefilter("ignore")
+            code = run(argv)
         sys.stdout.flush()  # what is still buffered fails here, not in the interpreter's exit
         return code
     except KeyboardInterrupt:
