@@ -116,7 +116,12 @@ def test_snapshot_json_matches_hand_computed_board(
         "longest_since": None,
         "longest_this_year": 0,
     }
-    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    assert snap["record_high_streak"] == {
+        "symbol": "^RUT",
+        "sessions": 0,
+        "high": None,
+        "date": None,
+    }
     zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
     assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
     assert snap["holdings"] == {
