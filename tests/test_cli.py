@@ -572,7 +572,7 @@ def test_record_refuses_a_file_with_another_header(
     [
         (
             ["snapshot", "--feed", "nasdaq"],
-            "unknown feed 'nasdaq' in --feed 'nasdaq'; use one of: ",
+            "--feed: unknown feed 'nasdaq'; use one of: ",
         ),
         (["snapshot", "--feed", "natz://h:4222"], "replay:PATH, sim, tls://HOST:PORT[/PREFIX]"),
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),

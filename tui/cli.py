@@ -354,11 +354,12 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
-    from feeds.config import load_settings
+    from tui.validate import load_valid
 
     args = vars(ns)
     overrides, extra = _overrides(ns)
-    settings = load_settings(args.get("config"), overrides=overrides, **extra)
+    # the same check `r2k config check` runs: every problem listed, each naming its source
+    settings = load_valid(args.get("config"), overrides=overrides, extra=extra)
     if headless and settings.feed_name == "replay" and overrides["speed"] is None:
         # Nobody watches a headless replay: play it as fast as possible unless told otherwise.
         from dataclasses import replace
@@ -511,7 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
         return e.exit_code
     except R2KError as e:
-        sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
+        for problem in getattr(e, "problems", None) or [str(e)]:  # every one, a line each
+            sys.stderr.write(f"r2k: error: {_one_line(problem)}\n")
         return e.exit_code
     except BrokenPipeError:
         # The reader went away (`r2k alerts | head -1`): stop quietly; silence the final flush.
