@@ -1,6 +1,7 @@
 """Chart series read from the state's history rings (numpy; the app asks at most once a second).
 
-The rings belong to :class:`feeds.state.MarketState`; these functions return copies, so a frame
+The rings belong to :class:`feeds.market.state.MarketState`; these functions return copies, so a
+frame
 that carries them never shares market state with a widget.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from feeds.frame import EMPTY_SERIES, Series
-from feeds.state import MarketState
+from feeds.market.state import MarketState
 
 
 def history(state: MarketState, symbol: str) -> Series:
@@ -29,7 +30,8 @@ def _aligned(b_times: np.ndarray, b_prices: np.ndarray, at: np.ndarray) -> np.nd
 
 def spread(state: MarketState, anchor: str, small: str, large: str) -> Series:
     """The spread in bp over the session: ``(r_small - r_large) * 10,000`` at each of small's
-    points, returns measured from the prices of the ``anchor`` mode (README, Definitions)."""
+    points, returns measured from the prices of the ``anchor`` mode (the definitions in
+    docs/screen-and-keys.md)."""
     a_anchor = state.anchor(small, anchor)
     b_anchor = state.anchor(large, anchor)
     if not a_anchor or not b_anchor:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.replay import load_daily
+from feeds.storage.replay import load_daily
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "cases"

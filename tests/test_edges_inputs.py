@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeds.events import Tick
-from feeds.recorder import Recorder
+from feeds.storage.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "cases"
@@ -64,9 +64,9 @@ def test_every_json_output_goes_through_the_one_sanitiser() -> None:
     # json.dumps / orjson.dumps outside feeds/text.py only for wire formats and caches
     allowed = {
         "feeds/text.py",  # the sanitiser itself
-        "feeds/calendar.py",  # the calendar cache (no user text)
-        "feeds/conditions.py",  # the condition-code cache (the provider's table)
-        "feeds/relay/codec.py",  # the relay's wire format (decoded and cleaned by terminals)
+        "feeds/market/calendar.py",  # the calendar cache (no user text)
+        "feeds/market/conditions.py",  # the condition-code cache (the provider's table)
+        "feeds/sources/relay/codec.py",  # the relay wire format (terminals clean what they show)
     }
     found = []
     for path in [*ROOT.glob("feeds/**/*.py"), *ROOT.glob("tui/**/*.py")]:

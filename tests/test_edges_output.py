@@ -86,7 +86,7 @@ def test_alerts_log_on_a_link_to_a_device_is_one_line(tmp_path: Path) -> None:
 
 
 def test_alerts_log_skips_overlong_and_garbled_lines_and_says_so(tmp_path: Path) -> None:
-    from feeds.alerts import LOG_LINE_MAX
+    from feeds.alerting.alerts import LOG_LINE_MAX
 
     good = (
         '{"ts": "2025-11-05T15:00:00.000+00:00", "symbol": "^RUT", "level": 2450.0, '

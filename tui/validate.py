@@ -2,11 +2,12 @@
 before it starts (the monitor, ``snapshot``, ``alerts``, ``record``, ``relay``), so the check
 says "valid" exactly when the app would start (issue 19 §4).
 
-It covers the values (:func:`feeds.config.load_settings`, each file key, ``$R2K_FEED`` and flag
-on its own), the feed spec (a known feed), the key remaps (:func:`tui.keys.keymap_problems`:
-no unknown id, no key another binding uses), the levels and the paths (a holdings file that
-exists, a recording's format). Every problem is listed, each naming where its value came from
-(the config file, ``$R2K_FEED`` or the flag), not only the first. No Textual import.
+It covers the values (:func:`feeds.settings.config.load_settings`, each file key,
+``$R2K_FEED`` and flag on its own), the feed spec (a known feed), the key remaps
+(:func:`tui.keys.keymap_problems`: no unknown id, no key another binding uses), the levels
+and the paths (a holdings file that exists, a recording's format). Every problem is listed,
+each naming where its value came from (the config file, ``$R2K_FEED`` or the flag), not only
+the first. No Textual import.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from feeds.config import Settings, load_settings
 from feeds.errors import ConfigError, FeedSpecError, InputFileError
+from feeds.settings.config import Settings, load_settings
 
 
 class SettingsProblems(ConfigError):
@@ -55,7 +56,7 @@ def problems(settings: Settings) -> list[str]:
             "path (or leave holdings out for the latest fetched or the bundled one)"
         )
     if settings.record is not None:
-        from feeds.recorder import recording_path
+        from feeds.storage.recorder import recording_path
 
         try:
             recording_path(settings.record)
