@@ -222,15 +222,17 @@ class StreamFeed(Feed):
             detail = self._shard_detail[worst]
             if total > 1:
                 detail = f"{detail} ({up}/{total} connections up)"
-        if self.note and state is not FeedState.ERROR:
-            detail = f"{detail}; {self._clean(self.note)}"
+        # shown after the reason, and named apart so a failed run's reason stays short
+        note = self._clean(self.note) if self.note and state is not FeedState.ERROR else ""
+        if note:
+            detail = f"{detail}; {note}"
         retry_at = min((t for t in self._retry_at if t), default=0)
-        key = (state, detail, self.malformed, self.reconnects, retry_at)
+        key = (state, detail, note, self.malformed, self.reconnects, retry_at)
         if key != self._reported:
             self._reported = key
             now = int(time.time() * 1000)
             self._queue.put_nowait(
-                [FeedStatus(state, detail, now, self.malformed, self.reconnects, retry_at)]
+                [FeedStatus(state, detail, now, self.malformed, self.reconnects, retry_at, note)]
             )
 
     def _stale_detail(self) -> str:
