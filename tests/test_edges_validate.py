@@ -73,8 +73,8 @@ def test_a_value_from_the_environment_or_a_flag_is_named_as_such(tmp_path: Path)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         done.stderr.splitlines()[0],
-        f"r2k: error: --holdings: holdings file '{tmp_path / 'none.csv'}' not found; check the "
-        "path (or leave holdings out for the latest fetched or the bundled one)",
+        f"r2k: error: --holdings: holdings file {tmp_path / 'none.csv'} not found; check the "
+        "path (or omit it to use the bundled snapshot)",
     ]
     assert done.stderr.startswith("r2k: error: --feed: unknown feed 'nope'")
 

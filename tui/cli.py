@@ -454,7 +454,12 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
     args = vars(ns)
     overrides, extra = _overrides(ns)
     # the same check `r2k config check` runs: every problem listed, each naming its source
-    settings = load_valid(args.get("config"), overrides=overrides, extra=extra)
+    settings = load_valid(
+        args.get("config"),
+        overrides=overrides,
+        extra=extra,
+        check_holdings=args.get("command") != "holdings",  # `holdings show` names its file
+    )
     if headless and settings.feed_name == "replay" and overrides["speed"] is None:
         # Nobody watches a headless replay: play it as fast as possible unless told otherwise.
         from dataclasses import replace

@@ -38,8 +38,10 @@ def origin(settings: Settings, key: str) -> str:
     return source or "default"
 
 
-def problems(settings: Settings) -> list[str]:
-    """What the app would refuse at start in ``settings`` (already loaded), one line each."""
+def problems(settings: Settings, *, check_holdings: bool = True) -> list[str]:
+    """What the app would refuse at start in ``settings`` (already loaded), one line each.
+    ``check_holdings`` False: the command inspects the holdings file itself (``holdings show
+    PATH`` names the file in its own words)."""
     from feeds.feed import check_spec
     from tui.keys import keymap_problems
 
@@ -49,11 +51,11 @@ def problems(settings: Settings) -> list[str]:
     except FeedSpecError as e:
         out.append(f"{origin(settings, 'feed')}: {e}")
     out += [f"{origin(settings, 'keys')}: {p}" for p in keymap_problems(settings.keys)]
-    holdings = settings.holdings
+    holdings = settings.holdings if check_holdings else None
     if holdings is not None and not Path(holdings).expanduser().is_file():
         out.append(
-            f"{origin(settings, 'holdings')}: holdings file '{holdings}' not found; check the "
-            "path (or leave holdings out for the latest fetched or the bundled one)"
+            f"{origin(settings, 'holdings')}: holdings file {holdings} not found; check the "
+            "path (or omit it to use the bundled snapshot)"
         )
     if settings.record is not None:
         from feeds.storage.recorder import recording_path
@@ -66,13 +68,17 @@ def problems(settings: Settings) -> list[str]:
 
 
 def load_valid(
-    config: str | Path | None, *, overrides: Mapping[str, Any], extra: Mapping[str, Any]
+    config: str | Path | None,
+    *,
+    overrides: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    check_holdings: bool = True,
 ) -> Settings:
     """The settings from defaults < config file < environment < flags, checked whole. Raises
     SettingsProblems listing every problem."""
     found: list[str] = []
     settings = load_settings(config, overrides=overrides, problems=found, **extra)
-    found += problems(settings)
+    found += problems(settings, check_holdings=check_holdings)
     if found:
         raise SettingsProblems(found)
     return settings

@@ -482,9 +482,9 @@ class SimFeed(Feed):
         self._closed = True
 
     def _pace_note(self, m: Market, now: float, released: int) -> FeedStatus | None:
-        """Every _BEHIND_NOTE_S: a status when the sim fell behind since the last look (the
-        rate the machine holds, the rate asked, the pace), or back to plain "live" when it
-        caught up again; None otherwise."""
+        """Every _BEHIND_NOTE_S: a status when the sim starts falling behind (the rate the
+        machine held and the pace of the sim's clock then), or back to plain "live" when it has
+        caught up again; None otherwise (one status per episode, not one per look)."""
         wall, count, behind = self._note_at
         if now - wall < _BEHIND_NOTE_S:
             return None
@@ -496,6 +496,9 @@ class SimFeed(Feed):
                 return None
             self.falling_behind = False
             return FeedStatus(FeedState.LIVE, base, self.now_ms())
+        if self.falling_behind:
+            return None  # said once: the status history keeps one line per episode, and the
+            # status bar's ticks per second is the rate held from then on
         self.falling_behind = True
         held = (released - count) / (now - wall)
         pace = max(0.0, 1.0 - slipped / (now - wall)) * self.speed
