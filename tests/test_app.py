@@ -615,3 +615,18 @@ async def test_an_unknown_key_id_is_one_line_before_the_app_starts(
 
 def test_settings_default_to_no_mouse_and_no_remaps() -> None:
     assert replace(Settings()).mouse is False and dict(Settings().keys) == {}
+
+
+async def test_a_new_sort_or_its_reverse_starts_at_the_top() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("j", "j")
+        chosen = app.main.board.symbol_at(2)
+        assert app.controller.view.cursor == chosen
+        await pilot.press("S")  # the biggest detractors first, the cursor on the first of them
+        board = app.main.board
+        assert board.cursor == 0 and board.scroll_y == 0
+        assert board.cursor_symbol == board.symbol_at(0) != chosen
+        await pilot.press("j", "s")
+        assert app.controller.view.sort == "return"
+        assert board.cursor == 0 and board.symbol_at(0) == board.cursor_symbol

@@ -117,6 +117,12 @@ class BoardTable(RowList):
             self.cursor = min(self.cursor, len(board) - 1)
             self.user_moved(self.cursor)
 
+    def to_top(self) -> None:
+        """The first row, following no name until the next frame puts one under it."""
+        self.cursor_symbol = None
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+
     def user_moved(self, index: int) -> None:
         symbol = self.symbol_at(index)
         if symbol is not None and symbol != self.cursor_symbol:
