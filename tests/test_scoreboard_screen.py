@@ -131,7 +131,7 @@ async def test_the_screen_shows_the_year_to_date_story_with_units() -> None:
     assert "the longest in over 2 years (since 2023-07-28)" in shown
     # record highs: the record, when, how far below, in a row, this year
     assert "^RUT record 2,466.00 on Nov 19, 1 session ago" in shown
-    assert "-20.00 pts (-0.81%) below · 3 sessions in a row" in shown
+    assert "20.00 pts (0.81%) below the record · 3 sessions in a row" in shown
     assert "14 this year" in shown and "the longest of 2025" in shown  # a second line each
     # YTD breadth, by count and by index weight
     assert "▲ 1,480 up ▼ 470 down = 12 · 75.4% of members up · 81.2% of the index weight" in shown

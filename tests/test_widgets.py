@@ -344,3 +344,29 @@ async def test_this_runs_alerts_from_before_the_session_are_dated_once_it_rolls_
             for seg in list(log.render_line(0))[1:]
             if seg.text.strip()
         )
+
+
+@pytest.mark.parametrize("width", [30, 44, 60, 80])
+async def test_a_level_a_fraction_of_a_point_away_never_reads_as_zero(width: int) -> None:
+    # issue 20: 0.31 points from 2,450 read "0   0.0%" at 60 columns and "+0.5   0.0%" at 80
+    app = LadderApp()
+    async with app.run_test(size=(width, 12)) as pilot:
+        ladder = app.query_one(LevelLadder)
+        ladder.set_levels(
+            [LevelView(2450.0, "support", False, LevelState.APPROACHING, 0.31, 0.31 / 2449.69)],
+            2449.69,
+        )
+        await pilot.pause()
+        row = ladder.render_line(1).text
+        assert "+0.3" in row and "+0.01%" in row, row
+        assert " 0 " not in row and "0.0%" not in row
+
+
+def test_distances_keep_a_significant_digit() -> None:
+    assert fmt.distance(0.31, 0) == "+0.3"
+    assert fmt.distance(-0.004, 1) == "-0.004"
+    assert fmt.distance(0.0, 1) == "0.0"
+    assert fmt.distance_pct(0.0000127, 1) == "<0.01%"
+    assert fmt.distance_pct(0.000127, 1) == "+0.01%"
+    assert fmt.distance_pct(-0.061, 1) == "-6.1%"
+    assert fmt.share(-0.0022) == "0.22%" and fmt.share(0.00004) == "0.004%"

@@ -45,7 +45,10 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
         _row("State", (state, f"bold {SIGN_STYLE[sign]}"), *muted),
         _row("Confirm", fmt.CONFIRM_WORDS.get(lv.confirm, lv.confirm)),
         _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
-        _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
+        _row(
+            "To go",
+            (f"{fmt.distance(lv.distance)} pts  {fmt.distance_pct(lv.distance_pct, 2, 3)}", "bold"),
+        ),
         _row("", (fmt.DISTANCE_RULE, "$text-muted")),
         Content(""),
         Content.styled(f"Crossings this session: {len(lv.crossings)}", "bold"),

@@ -208,9 +208,15 @@ def record_facts(sb: Scoreboard) -> list[Fact]:
         if distance >= 0:
             facts.append(fact(Content.styled("at the record now", SIGN_STYLE["up"])))
         else:
-            share = fmt.pct(pct) if round(pct * 100, 2) else "<0.01%"
-            where = f"{fmt.signed(distance)} pts ({share}) below"
-            facts.append(fact(Content.styled(where, SIGN_STYLE["down"])))
+            # a distance, unsigned: "below" says the side (a minus before "below" read as above)
+            where = f"{fmt.price(-distance)} pts ({fmt.share(-pct)}) below the record"
+            brief = f"{fmt.price(-distance)} pts below"
+            facts.append(
+                fact(
+                    Content.styled(where, SIGN_STYLE["down"]),
+                    Content.styled(brief, SIGN_STYLE["down"]),
+                )
+            )
     if r.sessions:
         facts.append(
             fact(

@@ -177,8 +177,12 @@ class LevelLadder(RowList):
             (self.level_text(lv.price).rjust(w.price - 1), "bold" if lv.user else ""),
             (confirm_text(lv.confirm, w.on), "" if lv.confirm == "tick" else "bold"),
             (" " + label.ljust(room) if w.label else "", "flat"),
-            (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
-            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct) if w.pct else "", ""),
+            # a level 0.31 points away is never "0" nor "0.0%": a significant digit stays
+            (fmt.distance(lv.distance, w.decimals).rjust(w.dist), ""),
+            (
+                fmt.distance_pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct) if w.pct else "",
+                "",
+            ),
             (" " + state.ljust(w.state - 1), style),
         )
 

@@ -77,7 +77,7 @@ def _threshold(arrow: str, lv: LevelView) -> list[str | tuple[str, str]]:
     value = fmt.bp(lv.price, 0 if lv.price == int(lv.price) else 1)
     return [
         (f"{MUTED if lv.muted else ''}{arrow} {value}", "bold"),
-        (f" ({fmt.signed(lv.distance, 0)})", "$text-muted"),
+        (f" ({fmt.distance(lv.distance, 0)})", "$text-muted"),
     ]
 
 
