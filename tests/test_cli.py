@@ -118,6 +118,7 @@ def test_snapshot_json_matches_hand_computed_board(
     }
     assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
     zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
+    zero |= {"names": 0, "members": 4}  # what breadth covers: no member has a YTD return
     assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
     assert snap["holdings"] == {
         "origin": "given",
@@ -162,7 +163,14 @@ def test_snapshot_json_matches_hand_computed_board(
     assert snap["spread_bp"]["RUT-SPX"] == approx(66.0656, abs=1e-4)
     assert snap["spread_bp"]["RUT-MAGS"] == approx(36.0656, abs=1e-4)
     # AAA up, BBB down, DDD unchanged; CCC never ticked and ZZZ is not a member: not counted
-    assert snap["breadth"] == {"advancers": 1, "decliners": 1, "unchanged": 1, "pct_up": 1 / 3}
+    assert snap["breadth"] == {
+        "advancers": 1,
+        "decliners": 1,
+        "unchanged": 1,
+        "pct_up": 1 / 3,
+        "names": 3,  # the coverage beside it: 3 of the 4 members have a return
+        "members": 4,
+    }
     # AAA, BBB and DDD have prices: 2 + 1.5 + 0.5 = 4 % of the index; no source for prices on
     # 2025-11-04, so the weights are as of that date
     assert snap["coverage"] == {"names": 3, "weight": approx(0.04)}
@@ -223,7 +231,7 @@ def test_snapshot_text_is_an_aligned_table(
         *("—", "2,440.00", "2,461.00", "2,440.00"),  # prev close, open, high, low
     ]
     assert "SPREAD   RUT-SPX +66.1 bp   RUT-MAGS +36.1 bp" in lines
-    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up)" in lines
+    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up) over 3 of 4 members" in lines
     assert "BOARD    3 names · 4.0% of the index" in lines
     assert "WEIGHTS  as of Nov 04, 2025" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("#"))
@@ -957,3 +965,22 @@ def test_alert_labels_on_stdout_carry_no_raw_control_characters(
     assert "\u202e" not in out + err and "\u009b" not in out + err
     labels = {json.loads(line)["label"] for line in out.splitlines()}
     assert "x evil" in labels  # a config label is cleaned like one typed in the dialog
+
+
+def test_a_live_snapshot_waits_until_every_member_has_a_price(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 20 §5: five seconds of the sim priced 1,377 of 1,953 names and breadth counted only
+    those; without --duration the snapshot waits for them all (the sim's thin names take about
+    40 s of its clock), and says what breadth covers."""
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--json"]
+    status, out, err = run_cli(args, capsys)
+    assert status == 0, err
+    snap = json.loads(out)
+    assert snap["coverage"]["names"] == snap["breadth"]["members"] == 1953
+    assert snap["breadth"]["names"] == 1953
+    status, out, err = run_cli(
+        ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "3"], capsys
+    )
+    line = next(x for x in out.splitlines() if x.startswith("BREADTH"))
+    assert " of 1,953 members" in line and "over all" not in line

@@ -16,13 +16,15 @@ import asyncio
 import contextlib
 import math
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from feeds.alerts import StatusLineSink, StdoutSink
 from feeds.config import Settings
 from feeds.events import FeedState
-from feeds.frame import Frame
+from feeds.frame import Board, Frame
 from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
@@ -32,37 +34,59 @@ from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt
 
-SNAPSHOT_LIVE_SECONDS = 5.0
-FEED_CLOCK_POLL_S = 0.05  # how often a feed-time duration looks at a silent feed's clock
+#: a live snapshot without --duration waits until every member has a price, at most this long
+SNAPSHOT_WAIT_SECONDS = 60.0
+FEED_CLOCK_POLL_S = 0.05
+UNTIL_POLL_S = 0.5  # how often a run that waits for coverage looks at the board  # how often a feed-time duration looks at a silent feed's clock
 TEXT_TOP = 20  # constituents printed by the text snapshot unless --top says otherwise
 EXIT_FEED_ERROR = 3  # the feed failed during the run (see the module docstring)
 
 
-async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
-    """Feed events into the pipeline until the feed ends or ``duration`` seconds pass."""
-    if duration is None:
+async def consume(
+    pipeline: Pipeline,
+    duration: float | None,
+    *,
+    feed_time: bool,
+    until: Callable[[], bool] | None = None,
+) -> None:
+    """Feed events into the pipeline until the feed ends, ``duration`` seconds pass, or
+    ``until()`` (looked at every :data:`FEED_CLOCK_POLL_S`) says the run has what it needs."""
+    if duration is None and until is None:
         await pipeline.run()
-    elif not feed_time:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(duration):
-                await pipeline.run()
-    else:
-        task = asyncio.create_task(pipeline.run(feed_ms=int(duration * 1000)))
-        try:
-            # run() stops at the first event past the limit; this catches a feed whose clock
-            # runs on while it sends nothing (the sim overnight).
-            while not task.done():
-                await asyncio.wait({task}, timeout=FEED_CLOCK_POLL_S)
-                limit = pipeline.feed_limit_ms
-                if not task.done() and limit is not None and pipeline.feed.now_ms() >= limit:
-                    task.cancel()
+        return
+    limit_ms = int(duration * 1000) if feed_time and duration is not None else None
+    task = asyncio.create_task(pipeline.run(feed_ms=limit_ms))
+    deadline = None if feed_time or duration is None else time.monotonic() + duration
+    next_look = 0.0
+    try:
+        # run() stops at the first event past the limit; this catches a feed whose clock runs
+        # on while it sends nothing (the sim overnight), a wall-time limit and ``until``
+        while not task.done():
+            await asyncio.wait({task}, timeout=FEED_CLOCK_POLL_S)
+            if task.done():
+                break
+            limit = pipeline.feed_limit_ms
+            if limit is not None and pipeline.feed.now_ms() >= limit:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if until is not None and time.monotonic() >= next_look:
+                next_look = time.monotonic() + UNTIL_POLL_S  # ranks the board: not 20 times/s
+                if until():
                     break
-        finally:
-            if not task.done():
-                task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+
+
+def covered(pipeline: Pipeline) -> bool:
+    """Whether every index member has a price (the snapshot's breadth then counts them all)."""
+    board = pipeline.board()
+    members = members_of(board)
+    return members > 0 and board.names_priced >= members
 
 
 #: Exit status when the run worked but some of its output could not be written (a full or
@@ -70,7 +94,13 @@ async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool
 EXIT_NOT_WRITTEN = 4
 
 
-async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> int:
+async def _run(
+    pipeline: Pipeline,
+    duration: float | None,
+    *,
+    feed_time: bool,
+    until: Callable[[], bool] | None = None,
+) -> int:
     """Run to the end; warns about what was not written (stderr) and returns the exit status."""
     warn = StatusLineSink().warning
     for note in pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
@@ -88,7 +118,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
 
     watcher = asyncio.create_task(watch())
     try:
-        await consume(pipeline, duration, feed_time=feed_time)
+        await consume(pipeline, duration, feed_time=feed_time, until=until)
     finally:
         watcher.cancel()
         await asyncio.wait({watcher})
@@ -169,11 +199,14 @@ def run_snapshot(
 ) -> int:
     pipeline = build_pipeline(settings)
     warn_holdings(pipeline)
+    until = None
     if settings.feed_name == "replay":
         duration = None  # a replay runs to its end: the snapshot is its final state
     elif duration is None:
-        duration = SNAPSHOT_LIVE_SECONDS
-    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
+        # until every member has a price, so breadth counts the whole index (the sim's thin
+        # names take ~40 s), at most SNAPSHOT_WAIT_SECONDS
+        duration, until = SNAPSHOT_WAIT_SECONDS, lambda: covered(pipeline)
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0, until=until))
     frame = pipeline.frame()
     stream = out or sys.stdout
     if as_json:
@@ -242,6 +275,9 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "decliners": b.decliners,
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
+            # what the figures cover: the members with a return, of all the index's members
+            "names": b.total,
+            "members": members_of(board),
         },
         "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
         "weights_as_of": board.weights_as_of,
@@ -280,6 +316,8 @@ def scoreboard_dict(frame: Frame) -> dict[str, Any]:
             "decliners": b.decliners,
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
+            "names": b.total,
+            "members": members_of(frame.board),
         },
         "ytd_anchor_unknown": sb.ytd_anchor_unknown,
         "holdings": None
@@ -325,8 +363,8 @@ def scoreboard_lines(frame: Frame) -> list[str]:
     b = sb.breadth_ytd
     pct_up = "-" if b.pct_up is None else f"{b.pct_up * 100:.1f}%"
     line = (
-        f"YTD         {b.advancers} up  {b.decliners} down  {b.unchanged} unchanged  "
-        f"({pct_up} up) since {sb.ytd_anchor_date or '-'}"
+        f"YTD         {b.advancers:,} up  {b.decliners:,} down  {b.unchanged:,} unchanged  "
+        f"({pct_up} up{over(b.total, members_of(frame.board))}) since {sb.ytd_anchor_date or '-'}"
     )
     note = sb.anchor_note()
     out.append(f"{line}; {note}" if note else line)
@@ -341,6 +379,18 @@ def scoreboard_lines(frame: Frame) -> list[str]:
             f"HOLDINGS    {h.origin}: {fmt.clean(h.label, 120)}, as of {h.as_of} ({age}{stale})"
         )
     return out
+
+
+def members_of(board: Board) -> int:
+    """The index members on the board (every name without holdings)."""
+    return int(board.member.sum()) if board.member is not None else board.universe
+
+
+def over(names: int, members: int) -> str:
+    """What a breadth figure counts: " over 1,377 of 1,953 members" ("" once it counts all)."""
+    if names >= members:
+        return f" over all {members:,} members"
+    return f" over {names:,} of {members:,} members"
 
 
 def _when(ts_ms: int) -> str:
@@ -394,8 +444,8 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
     b = d["breadth"]
     pct_up = "-" if b["pct_up"] is None else f"{b['pct_up'] * 100:.1f}%"
     out += [
-        f"BREADTH  {b['advancers']} up  {b['decliners']} down  {b['unchanged']} unchanged  "
-        f"({pct_up} up)",
+        f"BREADTH  {b['advancers']:,} up  {b['decliners']:,} down  {b['unchanged']:,} unchanged  "
+        f"({pct_up} up){over(b['names'], b['members'])}",
     ]
     if pipeline.holdings is not None:
         out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")

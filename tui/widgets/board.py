@@ -254,10 +254,10 @@ def breadth_text(frame: Frame) -> Content:
     breadth, board = frame.breadth, frame.board
     pct_up = breadth.pct_up
     parts: list[str | tuple[str, str]] = [
-        (f"▲ {breadth.advancers} up", "$text-success"),
+        (f"▲ {breadth.advancers:,} up", "$text-success"),
         "  ",
-        (f"▼ {breadth.decliners} down", "$text-error"),
-        f"  = {breadth.unchanged}  ",
+        (f"▼ {breadth.decliners:,} down", "$text-error"),
+        f"  = {breadth.unchanged:,}  ",
         (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
     ]
     if board.filter:
