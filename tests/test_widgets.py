@@ -370,3 +370,12 @@ def test_distances_keep_a_significant_digit() -> None:
     assert fmt.distance_pct(0.000127, 1) == "+0.01%"
     assert fmt.distance_pct(-0.061, 1) == "-6.1%"
     assert fmt.share(-0.0022) == "0.22%" and fmt.share(0.00004) == "0.004%"
+
+
+def test_the_big_spread_figure_is_solid_blocks_three_rows_tall() -> None:
+    from tui.widgets.figure import big, big_width
+
+    rows = big("+37").split("\n")
+    assert len(rows) == 3 and len({len(r) for r in rows}) == 1 == len({big_width("+37")} & {11})
+    assert set("".join(rows)) <= set("█▀▄ ")  # no thin box lines (╶─╮) to decode
+    assert big("-5") != big("+5") and big("-") == big("x")  # a sign of its own; unknown a dash

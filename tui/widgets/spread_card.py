@@ -1,4 +1,4 @@
-"""The spread card: the three headline quotes, the RUT-SPX spread (large), RUT-MAGS, the ratio,
+"""The spread card: the three headline quotes, the RUT-SPX spread (large, in solid block figures), RUT-MAGS, the ratio,
 the outperformance streak, the nearest spread alert thresholds and an intraday chart of the
 spread with its zero line.
 
@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Digits
 
 from feeds.frame import Charts, Frame, LevelView, Quote, SpreadAlerts
 from feeds.symbols import MAGS, RUT, SPX
@@ -23,6 +22,7 @@ from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
 from tui.messages import OpenSpread
 from tui.widgets.chart import Chart
+from tui.widgets.figure import big as big_figure
 from tui.widgets.text import Line
 
 NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
@@ -126,7 +126,7 @@ class SpreadCard(Vertical, can_focus=True):
     SpreadCard #quotes { height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     SpreadCard #compact { text-wrap: nowrap; text-overflow: ellipsis; }
     SpreadCard #big-row { height: 3; display: none; }
-    SpreadCard #big { width: auto; min-width: 8; }
+    SpreadCard #big { width: 11; text-wrap: nowrap; }
     SpreadCard #big-side { width: 1fr; height: 3; padding-left: 1; }
     SpreadCard #compact { height: 1; }
     SpreadCard #streak, SpreadCard #ratio-streak {
@@ -145,7 +145,7 @@ class SpreadCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Line(id="quotes")
         with Horizontal(id="big-row"):
-            yield Digits("", id="big")
+            yield Line(id="big")
             yield Line(id="big-side")
         yield Line(id="compact")
         yield Line(id="ratio-streak")
@@ -170,10 +170,13 @@ class SpreadCard(Vertical, can_focus=True):
         lines = [quote_line(q[s], wide=wide, width=width) for s in (RUT, SPX, MAGS) if s in q]
         self.query_one("#quotes", Line).show(Content("\n").join(lines))
         spx, mags = frame.spread_spx_bp, frame.spread_mags_bp
-        big = self.query_one("#big", Digits)
-        digits = fmt.bp(spx) if fmt.known(spx) else "-"
-        if big.value != digits:
-            big.update(digits)
+        big = self.query_one("#big", Line)
+        # solid block figures (tui.widgets.figure): read at a glance, with or without colour
+        figure = big_figure(fmt.bp(spx) if fmt.known(spx) else "-")
+        cells = len(figure.split("\n", 1)[0])
+        if big.styles.width is None or big.styles.width.value != cells:
+            big.styles.width = cells  # a figure of another width lays the row out again
+        big.show(Content(figure))
         sign = fmt.sign_class(spx, 0)
         big.set_class(sign == "up", "-up")
         big.set_class(sign == "down", "-down")
