@@ -13,7 +13,6 @@ bad key from a quiet market.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import sys
 import time
@@ -36,8 +35,8 @@ from tui import fmt
 
 #: a live snapshot without --duration waits until every member has a price, at most this long
 SNAPSHOT_WAIT_SECONDS = 60.0
-FEED_CLOCK_POLL_S = 0.05
-UNTIL_POLL_S = 0.5  # how often a run that waits for coverage looks at the board  # how often a feed-time duration looks at a silent feed's clock
+FEED_CLOCK_POLL_S = 0.05  # how often a feed-time duration looks at a silent feed's clock
+UNTIL_POLL_S = 0.5  # how often a run that waits for coverage looks at the board
 TEXT_TOP = 20  # constituents printed by the text snapshot unless --top says otherwise
 EXIT_FEED_ERROR = 3  # the feed failed during the run (see the module docstring)
 
