@@ -1,6 +1,6 @@
 """The spread card: the three headline quotes, the RUT-SPX spread (large, in solid block
-figures), RUT-MAGS, the ratio, the outperformance streak, the nearest spread alert thresholds and an intraday chart of the
-spread with its zero line.
+figures), RUT-MAGS, the ratio, the outperformance streak, the nearest spread alert thresholds
+and an intraday chart of the spread with its zero line.
 
 The thresholds line names, per spread with alert thresholds (``[[alerts.spread]]``,
 ``--spread-level``), the nearest one below the spread and the nearest above it, in basis points,
