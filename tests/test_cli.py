@@ -984,3 +984,11 @@ def test_a_live_snapshot_waits_until_every_member_has_a_price(
     )
     line = next(x for x in out.splitlines() if x.startswith("BREADTH"))
     assert " of 1,953 members" in line and "over all" not in line
+
+
+def test_relay_help_lists_no_display_options(capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 20 §5: the relay has no screen; --mouse and --refresh did nothing there
+    with pytest.raises(SystemExit):
+        main(["relay", "--help"])
+    out = capsys.readouterr().out
+    assert "--nats" in out and "--mouse" not in out and "--refresh" not in out

@@ -379,3 +379,21 @@ def test_the_big_spread_figure_is_solid_blocks_three_rows_tall() -> None:
     assert len(rows) == 3 and len({len(r) for r in rows}) == 1 == len({big_width("+37")} & {11})
     assert set("".join(rows)) <= set("█▀▄ ")  # no thin box lines (╶─╮) to decode
     assert big("-5") != big("+5") and big("-") == big("x")  # a sign of its own; unknown a dash
+
+
+def test_a_card_waiting_for_its_relay_says_so_not_that_closes_are_missing() -> None:
+    from dataclasses import replace as _replace
+
+    from feeds.events import FeedState, FeedStatus
+    from tests.frames import make_frame
+    from tui.widgets.spread_card import streak_text, waiting_for
+
+    waiting = make_frame(
+        status=FeedStatus(FeedState.CONNECTING, "waiting for the relay on nats://h:4222"),
+        feed_label="relay h:4222",
+    )
+    waiting = _replace(waiting, total_ticks=0, streak=(0, ""))
+    assert waiting_for(waiting) == "the relay"
+    assert streak_text((0, ""), width=40, waiting="the relay") == "waiting for the relay"
+    assert streak_text((0, ""), width=40) == "no streak data (needs daily closes)"
+    assert waiting_for(_replace(waiting, total_ticks=5)) == ""

@@ -301,7 +301,7 @@ def _relay_parser(sub: Any) -> None:
         "number of terminals read it with --feed nats://HOST:PORT[/PREFIX]. Status lines go to "
         "stderr as JSON. Runs until Ctrl+C (or --duration).",
     )
-    _common(relay)
+    _common(relay, command="relay")  # no display options: the relay has no screen
     relay.add_argument(
         "--nats",
         metavar="URL",

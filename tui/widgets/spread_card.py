@@ -16,6 +16,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 
+from feeds.events import FeedState
 from feeds.frame import Charts, Frame, LevelView, Quote, SpreadAlerts
 from feeds.symbols import MAGS, RUT, SPX
 from tui import fmt, keys
@@ -44,9 +45,12 @@ def quote_line(q: Quote, *, wide: bool = False, width: int = 80) -> Content:
     return Content.assemble(*parts)
 
 
-def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
-    """The outperformance streak in the words that fit ``width``."""
+def streak_text(streak: tuple[int, str], *, width: int = 80, waiting: str = "") -> str:
+    """The outperformance streak in the words that fit ``width``; ``waiting`` names what the
+    screen waits for before it can know one ("the relay", "the feed"; "" = nothing)."""
     n, who = streak
+    if waiting and not (n and who):
+        return f"waiting for {waiting}" if width >= 13 + len(waiting) else "waiting…"
     if not n or not who:
         return "no streak yet" if width < 36 else "no streak data (needs daily closes)"
     sessions = "session" if n == 1 else "sessions"
@@ -61,6 +65,20 @@ def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
     if who == "small":
         return f"small caps beat large caps {n} {sessions} running"
     return f"large caps beat small caps {n} {sessions} running"
+
+
+def waiting_for(frame: Frame) -> str:
+    """What a card with no data yet waits for: "the relay" (a ``nats://`` or ``tls://`` feed
+    whose relay has sent nothing), "the feed" (connecting), or "" (it has data, or gave up)."""
+    if frame.total_ticks or frame.status.state not in (
+        FeedState.CONNECTING,
+        FeedState.RECONNECTING,
+    ):
+        return ""
+    relay = frame.feed_label.startswith(("nats://", "tls://", "relay ")) or " via " in (
+        frame.feed_label
+    )
+    return "the relay" if relay else "the feed"
 
 
 def spread_line(label: str, value: float | None) -> list[str | tuple[str, str]]:
@@ -205,13 +223,14 @@ class SpreadCard(Vertical, can_focus=True):
                 (" bp", "$text-muted"),
             )
         self.query_one("#compact", Line).show(compact)
-        streak = streak_text(frame.streak, width=width)
+        waiting = waiting_for(frame)
+        streak = streak_text(frame.streak, width=width, waiting=waiting)
         self.query_one("#ratio-streak", Line).show(
             Content.assemble(
                 ("ratio ", "$text-muted"),
                 (ratio, "bold"),
                 " · ",
-                streak_text(frame.streak, width=32 if width >= 36 else width - 15),
+                streak_text(frame.streak, width=32 if width >= 36 else width - 15, waiting=waiting),
             )
         )
         self.query_one("#streak", Line).show(Content(streak))
