@@ -418,3 +418,25 @@ async def test_the_add_level_error_is_shown_whole() -> None:
         await pilot.press(*["backspace"] * 7, *"2,475 my breakout", "enter")
         got = [(m.level.price, m.level.label) for m in host.of(messages.AddLevel)]
         assert got == [(2475.0, "my breakout")]
+
+
+@pytest.mark.parametrize("width", [53, 73, 96])  # the help box's text at 60, 80 and 100 columns
+def test_help_wraps_with_a_hanging_indent_and_cuts_nothing(width: int) -> None:
+    # issue 20 §4: "freeze the figures; feed, alerts and bell run…" at 100 and 80 columns, and
+    # the legend wrapped unindented mid-phrase
+    from tui.screens.help import LABEL_W, key_table, legend, legend_content
+
+    display = str
+    table = key_table({}, display, width).plain.splitlines()
+    text = legend_content(legend({}, display), width).plain.splitlines()
+    assert all(len(line) <= width for line in table + text)
+    words = " ".join(" ".join(x.split()) for x in table)
+    assert "freeze the figures; feed, alerts and bell run on" in words
+    for scope in keys.SCOPES:
+        for key in keys.TABLE[scope]:
+            assert " ".join(key.help.split()) in words
+    # a wrapped legend line hangs under its entry's text, never at the label's column
+    for line in text[2:]:
+        if line[:LABEL_W].strip():
+            continue  # an entry's first line (its label)
+        assert line.startswith(" " * LABEL_W) and line[LABEL_W] != " ", line
