@@ -630,3 +630,23 @@ async def test_a_new_sort_or_its_reverse_starts_at_the_top() -> None:
         await pilot.press("j", "s")
         assert app.controller.view.sort == "return"
         assert board.cursor == 0 and board.symbol_at(0) == board.cursor_symbol
+
+
+@pytest.mark.parametrize("width", [60, 66, 72, 80, 88])
+async def test_the_footer_drops_whole_keys_never_half_a_word(width: int) -> None:
+    # issue 20 §4: "a Anc▏^p palette" at 80 and "p Pau" at 60 read as other keys
+    app = make_app()
+    async with running(app, (width, 24)) as pilot:
+        app.main.ladder.focus()  # its keys come first: the app's run past the edge
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        await pilot.pause()
+        last = app.screen._compositor.render_strips()[-1].text
+        words = {k.description for _, k in keys.all_keys() if k.show}
+        shown = {k.key_display for k in app.screen.query("FooterKey")}  # type: ignore[attr-defined]
+        for chunk in last.replace("▏", " ").split():
+            # every word on the footer is a whole key's word, a key, or "palette"
+            assert any(chunk in w.split() for w in words) or chunk in shown | {"palette"}, (
+                chunk,
+                last,
+            )

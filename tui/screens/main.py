@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from feeds.delivery import is_spread
 from feeds.frame import Frame
@@ -24,6 +24,7 @@ from tui.messages import FilterChanged, OpenConstituent, OpenLevel, OpenSpread
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import BoardTable, Leaderboard
+from tui.widgets.footer import KeyFooter
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.rowlist import RowList
 from tui.widgets.spread_card import SpreadCard
@@ -57,7 +58,7 @@ class MainScreen(FrameScreen):
                 yield AlertLog(id="alerts")
             yield Leaderboard(id="leaders", classes="panel")
         yield TooSmall()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         for widget, title in (
