@@ -650,3 +650,44 @@ async def test_the_footer_drops_whole_keys_never_half_a_word(width: int) -> None
                 chunk,
                 last,
             )
+
+
+async def test_a_key_that_does_nothing_where_the_focus_is_says_where_it_works() -> None:
+    # issue 20 §2: Home and End with the spread card focused did nothing, silently
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        app.main.card.focus()
+        await pilot.pause()
+        await pilot.press("home")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any(
+            m.startswith("home goes to the first row")
+            and "not on the spread card" in m
+            and "Tab" in m
+            for m in said
+        ), said
+        app.main.board.focus()
+        await pilot.press("j", "home")  # the board answers it: no hint
+        assert app.main.board.cursor == 0
+        assert len(app._notifications) == len(said)
+
+
+async def test_m_mutes_where_a_trader_looks_at_a_threshold() -> None:
+    # issue 20 §2: the spread card and the level drilldown mute too
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        from tui.messages import OpenLevel
+
+        app.post_message(OpenLevel(2450.0))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, LevelScreen)
+        await pilot.press("m")
+        await pilot.pause()
+        lv = next(lv for lv in app.pipeline.level_views() if lv.price == 2450.0)
+        assert lv.muted
+        await pilot.press("m")
+        await pilot.pause()
+        lv = next(lv for lv in app.pipeline.level_views() if lv.price == 2450.0)
+        assert not lv.muted

@@ -3,12 +3,16 @@ and the index over the session against the level's line."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.content import Content
 
 from feeds.frame import Charts, Frame, LevelView, View
-from tui import fmt
+from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
+from tui.messages import ToggleMute
 from tui.screens.base import DetailScreen
 from tui.widgets.chart import Chart, nice_decimals
 from tui.widgets.text import Line
@@ -68,6 +72,8 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
 
 
 class LevelScreen(DetailScreen):
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("level")
+
     def __init__(self, price: float) -> None:
         super().__init__()
         self.price = price
@@ -79,6 +85,11 @@ class LevelScreen(DetailScreen):
         # the index itself with the level as its baseline: no second sign convention to read
         yield Line(classes="chart-title", id="chart-title")
         yield Chart(unit="", decimals=1, signed=False, id="chart", empty_text="no history yet")
+
+    def action_toggle_mute(self) -> None:
+        """m: mute or unmute this level (where the trader looks at it)."""
+        if self.frame is not None and self._level(self.frame) is not None:
+            self.post_message(ToggleMute(self.frame.level_symbol, self.price))
 
     def _level(self, frame: Frame) -> LevelView | None:
         return next((lv for lv in frame.levels if lv.price == self.price), None)

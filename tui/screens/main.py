@@ -34,7 +34,7 @@ from tui.widgets.too_small import TooSmall
 
 
 class MainScreen(FrameScreen):
-    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("main")
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.bindings("main"), *keys.where_bindings()]
     # Layout classes (styles/app.tcss): slim and narrow stack the panels, wide puts the board on
     # the right, vast widens the left column; short terminals use the compact spread card.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -140,6 +140,16 @@ class MainScreen(FrameScreen):
         if alert is not None:
             # a spread threshold has no level screen: its drilldown lists them all
             self.post_message(OpenSpread() if is_spread(alert.symbol) else OpenLevel(alert.level))
+
+    def action_where(self, binding_id: str) -> None:
+        """A key the focused panel does not answer: say where it works, and how to get there."""
+        here = next((name for name, w in self.panels() if w is self.focused), "this panel")
+        key = keys.display(self.app, binding_id)
+        self.notify(
+            f"{key} {keys.WHERE[binding_id]}; not on the {here} (Tab moves the focus)",
+            timeout=4,
+            markup=False,
+        )
 
     # --- filter --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -21,7 +21,7 @@ from feeds.frame import Charts, Frame, LevelView, Quote, SpreadAlerts
 from feeds.symbols import MAGS, RUT, SPX
 from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
-from tui.messages import OpenSpread
+from tui.messages import OpenSpread, ToggleMute
 from tui.widgets.chart import Chart
 from tui.widgets.figure import big as big_figure
 from tui.widgets.text import Line
@@ -124,6 +124,14 @@ def threshold_line(
     if anchor and anchor != sa.anchor:
         parts.append((f" vs {fmt.anchor_name(sa.anchor)}", "$text-muted"))
     return Content.assemble(*parts)
+
+
+def nearest_thresholds(frame: Frame) -> list[LevelView]:
+    """The thresholds the card shows: the nearest below and above each watched spread."""
+    out: list[LevelView] = []
+    for sa in frame.spread_alerts.values():
+        out += [lv for lv in sa.nearest() if lv is not None]
+    return out
 
 
 def thresholds_content(frame: Frame, width: int = 80) -> Content | None:
@@ -246,3 +254,19 @@ class SpreadCard(Vertical, can_focus=True):
 
     def action_open(self) -> None:
         self.post_message(OpenSpread())
+
+    def action_toggle_mute(self) -> None:
+        """m: mute the nearest thresholds the card shows (those not muted yet), or unmute them
+        when all are; without thresholds, say where they are set."""
+        frame = self._shown[0] if self._shown is not None else None
+        shown = nearest_thresholds(frame) if frame is not None else []
+        if not shown:
+            self.notify(
+                "No spread thresholds to mute: set them with [[alerts.spread]] or --spread-level",
+                timeout=4,
+                markup=False,
+            )
+            return
+        loud = [lv for lv in shown if not lv.muted]
+        for lv in loud or shown:
+            self.post_message(ToggleMute(lv.symbol, lv.price))
