@@ -194,7 +194,9 @@ async def test_the_daily_chart_draws_the_levels_and_the_record_across_the_year()
         # the record and the levels near the year's range; the targets far above are listed
         assert values == {2466.0, 2450.0, 2300.0}
         shown = text(host)
-        assert "2,466·2,450" in shown  # the record and 2,450 share the top row
+        # the record and 2,450 share the top row: one value names it, the heading says the other
+        assert "2,466·2,450" not in shown and "2,466 record" in shown
+        assert "also drawn 2,450" in shown
         assert "2,300 critical support" in shown
         assert "off the chart ▲ 2,642 2,861 3,000" in shown
         assert "Nov 20 2024" in shown and "Nov 20 2025" in shown  # the first and last session
@@ -217,11 +219,15 @@ async def test_guides_are_dotted_rows_named_on_the_axis() -> None:
             guides=[Guide(20.0, "20 target", short="20"), Guide(19.9, "top", short="19.9")],
         )
         lines = [chart.render_line(y).text for y in range(6)]
+        unnamed = list(chart.unnamed)
         chart.update(np.arange(5), np.full(5, 12.0), extent=(10.0, 20.0), guides=[Guide(15, "x")])
         alone = [chart.render_line(y).text for y in range(6)]
     top = lines[0]
-    assert top.startswith("20·19.9 ")  # two guides share the row: their short names
-    dots = top[len("20·19.9 ") :]
+    # two guides share the row: the first names it (issue 20: "2,300·2,302" read as one number);
+    # the other is drawn there and listed for the screen's heading
+    assert top.startswith("20 target ") and "19.9" not in top
+    assert [g.value for g in unnamed] == [19.9]
+    dots = top[len("20 target ") :]
     assert dots.count(" ") >= len(dots) // 2 - 1  # dotted: every other cell
     assert any(line.lstrip().startswith("x ") for line in alone)  # a guide alone: its label
 

@@ -397,3 +397,27 @@ def test_a_card_waiting_for_its_relay_says_so_not_that_closes_are_missing() -> N
     assert streak_text((0, ""), width=40, waiting="the relay") == "waiting for the relay"
     assert streak_text((0, ""), width=40) == "no streak data (needs daily closes)"
     assert waiting_for(_replace(waiting, total_ticks=5)) == ""
+
+
+class StepChartApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Chart(decimals=2, signed=False, include_baseline=True, steps=True)
+
+
+async def test_a_last_sale_chart_draws_steps_and_holds_the_last_price_until_now() -> None:
+    # issue 20 §3: one dot for the first minute, then slopes between prints no trade was made on
+    app = StepChartApp()
+    async with app.run_test(size=(40, 9)) as pilot:
+        chart = app.query_one(Chart)
+        chart.update(np.array([0], dtype=np.int64), np.array([10.0]), baseline=9.0, until=60_000)
+        await pilot.pause()
+        rows = [chart.render_line(y).text for y in range(chart.size.height - 1)]
+        top = rows[0].split(" ", 1)[1] if " " in rows[0] else rows[0]
+        assert sum(ch != " " for ch in top) >= 20, rows  # a flat line across, not one dot
+        chart.update(np.array([0, 30_000], dtype=np.int64), np.array([10.0, 11.0]), baseline=9.0)
+        await pilot.pause()
+        rows = [chart.render_line(y).text for y in range(chart.size.height - 1)]
+        flat = next(k for k, r in enumerate(rows) if "⠉⠉⠉⠉" in r or "⣀⣀⣀⣀" in r)
+        # between 11.00 and the flat 10.00: only the jump, in the last column (no slope)
+        for r in rows[1:flat]:
+            assert r.rstrip()[:-1].strip() == "", rows

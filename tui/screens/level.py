@@ -84,7 +84,9 @@ class LevelScreen(DetailScreen):
     def compose_charts(self) -> ComposeResult:
         # the index itself with the level as its baseline: no second sign convention to read
         yield Line(classes="chart-title", id="chart-title")
-        yield Chart(unit="", decimals=1, signed=False, id="chart", empty_text="no history yet")
+        yield Chart(
+            unit="", decimals=1, signed=False, steps=True, id="chart", empty_text="no history yet"
+        )
 
     def action_toggle_mute(self) -> None:
         """m: mute or unmute this level (where the trader looks at it)."""
@@ -123,4 +125,4 @@ class LevelScreen(DetailScreen):
         self.query_one("#chart-title", Line).show(Content(title))
         chart.decimals = nice_decimals(prices)
         chart.baseline_label = f"level {level}"
-        chart.update(charts.level.times, prices, baseline=self.price)
+        chart.update(charts.level.times, prices, baseline=self.price, until=frame.as_of)

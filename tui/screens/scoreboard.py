@@ -520,7 +520,13 @@ class ScoreboardScreen(DetailScreen):
             extent=(extent_lo, extent_hi),
             guides=guides,
         )
-        heading.show(chart_heading(dates, above, below, base_day, chart.size.width))
+
+        def say() -> None:  # again after each redraw: a resize moves guides between rows
+            shared = [g.short or g.label for g in chart.unnamed]
+            heading.show(chart_heading(dates, above, below, base_day, chart.size.width, shared))
+
+        chart.on_drawn = say
+        say()
 
 
 def _day(dates: Sequence[str], i: int) -> str:
@@ -533,8 +539,10 @@ def chart_heading(
     below: Sequence[LevelView],
     base_day: str | None,
     width: int,
+    shared: Sequence[str] = (),
 ) -> Content:
-    """What the daily chart shows, the levels left off it, and a legend (as room allows)."""
+    """What the daily chart shows, the levels left off it, the levels drawn on a row another
+    value names (``shared``), and a legend (as room allows)."""
     first, last = _day(dates, 0), _day(dates, len(dates) - 1)
     facts = [
         fact(
@@ -548,6 +556,8 @@ def chart_heading(
             off.append(f"{arrow} {' '.join(fmt.level_price(lv.price) for lv in levels)}")
     if off:
         facts.append(fact(Content.styled(f"off the chart {' '.join(off)}", MUTED)))
+    if shared:
+        facts.append(fact(Content.styled(f"also drawn {' '.join(shared)}", MUTED)))
     facts.append(fact(Content.styled("dotted: levels (✎ yours), the record", MUTED)))
     if base_day:
         facts.append(fact(Content.styled(f"solid: the {base_day[:4]} close", MUTED)))
