@@ -318,3 +318,11 @@ async def test_opened_while_paused_it_shows_the_frozen_figures() -> None:
         await pilot.press("escape", "d")  # every drilldown: never a blank panel
         await pilot.pause()
         assert "RUT − SPX" in text(app)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("width", "shown"), [(149, False), (150, True), (200, True)])
+async def test_taking_most_ytd_from_150_columns_as_the_docs_say(width: int, shown: bool) -> None:
+    # issue 20 §3: "Taking most YTD" appeared only from about 170 columns
+    host = sb_host()
+    async with host.run_test(size=(width, 40)):
+        assert ("Taking most YTD" in text(host)) is shown

@@ -49,7 +49,8 @@ NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
 SPREAD_NAMES = {"RUT-SPX": "RUT−SPX", "RUT-MAGS": "RUT−MAGS"}
 PERIOD_HEADS = {"1d": "1D", "5d": "5D", "mtd": "MTD", "ytd": "YTD"}
 SIDE_MIN = 90  # content width from which the movers stand beside the returns table
-VAST_MIN = 150  # ... and the detractors beside them
+VAST_MIN = 150  # terminal width from which the detractors stand beside them
+VAST_NAMED = 180  # content width from which the index names come back beside both
 TALL_MIN = 40  # terminal height from which a fact may take two lines
 NEAR = 0.15  # a level is drawn when within this share of the chart's range beyond it
 ORIGINS = {"bundled": "bundled", "fetched": "fetched", "given": "--holdings"}
@@ -355,11 +356,14 @@ def facts(sb: Scoreboard, width: int, height: int) -> Content:
     """The scoreboard's figures for a panel ``width`` cells wide on a terminal ``height`` tall."""
     tall = height >= TALL_MIN
     lines_per_fact = 2 if tall else 1
-    table = returns_table(sb, names=width >= SIDE_MIN + 46)
+    # from a 150-column terminal (the panel's 146 cells) the detractors stand beside the
+    # adders, as the docs say; the index names in the returns table give way to them first
+    vast = width >= VAST_MIN - 4
+    named = width >= (VAST_NAMED if vast else SIDE_MIN + 46)
+    table = returns_table(sb, names=named)
     if width >= SIDE_MIN:
-        table_w = ROW_W + 4 * COL_W + (16 if width >= SIDE_MIN + 46 else 0)
+        table_w = ROW_W + 4 * COL_W + (16 if named else 0)
         columns: list[tuple[list[Content], int]] = [(table, table_w)]
-        vast = width >= VAST_MIN + (16 if width >= SIDE_MIN + 46 else 0)
         n_cols = 2 if vast else 1
         col_w = min(52, (width - table_w - 3 * n_cols) // n_cols)
         rows = len(table) - 2  # a title above, the note below
