@@ -30,17 +30,17 @@ from collections.abc import Callable
 
 import orjson
 
-from feeds import calendar
 from feeds.events import Tick
 from feeds.feed import Feed, FeedOptions
-from feeds.holdings import load_holdings, pad_universe
+from feeds.market import calendar
+from feeds.market.state import MarketState
 from feeds.pipeline import Pipeline
-from feeds.providers.alpaca import AlpacaFeed
-from feeds.providers.finnhub import FinnhubFeed
-from feeds.providers.polygon import PolygonFeed, to_polygon
-from feeds.providers.yahoo import YahooFeed
-from feeds.sim import Market
-from feeds.state import MarketState
+from feeds.reference.holdings import load_holdings, pad_universe
+from feeds.sources.providers.alpaca import AlpacaFeed
+from feeds.sources.providers.finnhub import FinnhubFeed
+from feeds.sources.providers.polygon import PolygonFeed, to_polygon
+from feeds.sources.providers.yahoo import YahooFeed
+from feeds.sources.sim import Market
 from feeds.symbols import to_provider
 
 FRAME = 50  # messages per websocket frame, typical of a busy trade stream
