@@ -94,3 +94,51 @@ def test_a_sector_is_found_by_a_word_start(text: str, found: str | None) -> None
     names += ["Information Technology", "Other"]
     k = match_sector(names, text)
     assert (names[k] if k is not None else None) == found
+
+
+# --- on the pipeline's universe: the frame carries them -----------------------------------------
+
+
+def test_the_frame_carries_sectors_and_movers_when_asked() -> None:
+    from feeds.frame import View
+    from tests.tui_fakes import load, make_pipeline
+
+    pipeline = load(make_pipeline())
+    assert pipeline.frame(View()).sectors is None  # only when a screen asks
+    sec = pipeline.frame(View(sectors=True)).sectors
+    assert sec is not None
+    day = sec.day
+    it = day.find("information technology")
+    assert it is not None and it.total.names == 5
+    # CRDO -2 %, FN +0.5 %, IONQ -5 %, RMBS +2 %, AEIS +2 %: three up, two down
+    assert (it.total.up, it.total.down) == (3, 2)
+    assert it.best.symbol in ("RMBS", "AEIS") and it.worst.symbol == "IONQ"
+    assert sum(r.total.contribution_bp for r in day.rows) == pytest.approx(day.index_bp)
+    assert [r.total.contribution_bp for r in day.rows] == sorted(
+        (r.total.contribution_bp for r in day.rows), reverse=True
+    )
+    one_day = sec.movers[0]
+    assert one_day.period == "1d" and one_day.up[0].symbol == "[red]X"  # +5 %
+    assert one_day.down[0].symbol == "IONQ"  # -5 %
+    assert [m.period for m in sec.movers] == ["1d", "5d", "ytd"]
+
+
+def test_a_sector_filter_keeps_index_wide_ranks_and_a_subtotal() -> None:
+    from feeds.frame import View
+    from tests.tui_fakes import load, make_pipeline
+
+    pipeline = load(make_pipeline())
+    whole = pipeline.board(View())
+    board = pipeline.board(View(filter="sector:health"))
+    assert board.sector == "Health Care" and len(board) == 2
+    for rank in range(len(board)):
+        symbol = board.symbol_at(rank)
+        assert board.rank_label(rank) == whole.rank_of(symbol) + 1  # the index-wide rank
+    s = board.subtotal
+    assert s is not None and s.names == 2 and (s.up, s.down) == (0, 2)
+    # HIMS 0.44 % × -3 % + GH 0.38 % × -1 %: -1.32 - 0.38 = -1.70 bp
+    assert s.contribution_bp == pytest.approx(-1.70, abs=0.05)
+    assert pipeline.board(View(filter="sector:nothing")).subtotal.names == 0
+    text = pipeline.board(View(filter="ion"))  # a text filter has a subtotal too
+    assert text.subtotal is not None and text.ranks is not None and text.sector is None
+    assert pipeline.board(View()).subtotal is None
