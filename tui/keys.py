@@ -142,6 +142,16 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,  # the board's breadth line names it (the footer is full at 80 columns)
             palette="Scoreboard (year to date)",
         ),
+        # where the move comes from (issue 20 §1)
+        Key(
+            "sectors",
+            "g",
+            "open_sectors",
+            "Sectors",
+            "each sector's weight, contribution, share of the move, breadth; ⏎ filters the board",
+            show=False,
+            palette="Sectors",
+        ),
         # from any screen, so the status bar's count clears without going to the panel
         Key(
             "acknowledge-all",
@@ -177,7 +187,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             "slash",
             "filter",
             "Filter",
-            "the board by symbol or name",
+            "the board by symbol or name, or sector:NAME (sector:health)",
             palette="Filter",
             priority=True,
         ),

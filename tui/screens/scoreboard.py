@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import Size
 
-from feeds.frame import Frame, LevelView, View
+from feeds.frame import Frame, LevelView, Sectors, View
 from feeds.market.scoreboard import (
     MAGS,
     PERIODS,
@@ -35,6 +35,7 @@ from feeds.market.scoreboard import (
     HoldingsInfo,
     Scoreboard,
 )
+from feeds.market.sectors import Mover
 from tui import fmt
 from tui.fmt import SIGN_STYLE
 from tui.screens.base import DetailScreen
@@ -353,8 +354,9 @@ def side_by_side(columns: Sequence[tuple[list[Content], int]], gap: int = 3) -> 
     return out
 
 
-def facts(sb: Scoreboard, width: int, height: int) -> Content:
-    """The scoreboard's figures for a panel ``width`` cells wide on a terminal ``height`` tall."""
+def facts(sb: Scoreboard, width: int, height: int, sectors: Sectors | None = None) -> Content:
+    """The scoreboard's figures for a panel ``width`` cells wide on a terminal ``height`` tall;
+    ``sectors`` adds the members that moved most over 1 day, 5 days and the year."""
     tall = height >= TALL_MIN
     lines_per_fact = 2 if tall else 1
     # from a 150-column terminal (the panel's 146 cells) the detractors stand beside the
@@ -384,10 +386,46 @@ def facts(sb: Scoreboard, width: int, height: int) -> Content:
         ("Streak", streak_facts(sb)),
         ("Records", record_facts(sb)),
         ("Breadth", breadth_facts(sb)),
-        ("Holdings", holdings_facts(sb.holdings)),
     ):
         lines += pack(label, facts_, width, lines_per_fact)
+    for label, facts_ in movers_facts(sectors):
+        lines += pack(label, facts_, width, 1)
+    lines += pack("Holdings", holdings_facts(sb.holdings), width, lines_per_fact)
     return Content("\n").join(lines)
+
+
+PERIOD_WORDS = {"1d": "1D", "5d": "5D", "ytd": "YTD"}
+
+
+def mover_fact(m: Mover, arrow: str) -> Fact:
+    """ "▲ ERAS +153.2% +0.41 bp" (its return and contribution), or without the bp."""
+    style = SIGN_STYLE[fmt.sign_class(m.ret * 100, 1)]
+    head = (f"{arrow} {fmt.clean(m.symbol, 7)} ", "bold")
+    ret = (fmt.pct(m.ret, 1), style)
+    if m.contribution_bp is None:
+        return fact(Content.assemble(head, ret))
+    bp = (f" {fmt.bp(m.contribution_bp, 2)} bp", MUTED)
+    return fact(Content.assemble(head, ret, bp), Content.assemble(head, ret))
+
+
+def movers_facts(sectors: Sectors | None) -> list[tuple[str, list[Fact]]]:
+    """A line per period with movers ("Movers 1D", "5D", "YTD"): the biggest gainer, the
+    biggest loser, the second of each... as many as fit, each with its contribution."""
+    if sectors is None:
+        return []
+    out: list[tuple[str, list[Fact]]] = []
+    for m in sectors.movers:
+        if not m.names:
+            continue  # the period's base is unknown (no closes that far back)
+        facts_: list[Fact] = []
+        for i in range(max(len(m.up), len(m.down))):
+            if i < len(m.up):
+                facts_.append(mover_fact(m.up[i], "▲"))
+            if i < len(m.down):
+                facts_.append(mover_fact(m.down[i], "▼"))
+        label = PERIOD_WORDS.get(m.period, m.period)
+        out.append((f"Movers {label}" if not out else f"  {label}", facts_))
+    return out
 
 
 def title(sb: Scoreboard | None, width: int = 200) -> str:
@@ -443,7 +481,7 @@ class ScoreboardScreen(DetailScreen):
     ]
 
     def wants(self, view: View) -> View:
-        return View(paused=view.paused)
+        return View(paused=view.paused, sectors=True)  # the movers
 
     def compose_charts(self) -> ComposeResult:
         yield DownloadProgress(id="sb-progress")
@@ -466,7 +504,7 @@ class ScoreboardScreen(DetailScreen):
         if sb is None:
             return title(None), Content("No scoreboard: this frame has no daily history.")
         width = max(20, self.size.width - 4)  # the panel's border and padding
-        return title(sb, self.size.width), facts(sb, width, self.size.height)
+        return title(sb, self.size.width), facts(sb, width, self.size.height, frame.sectors)
 
     def render_frame(self, frame: Frame) -> None:
         super().render_frame(frame)

@@ -218,7 +218,8 @@ class BoardTable(RowList):
         # a symbol the feed sends that is not an index member: greyed, no weight, ranked last
         outsider = board.member is not None and not board.member[pos]
         cells: list[tuple[str, str]] = [
-            (f"{index + 1:>5} ", "flat"),
+            # a filtered row keeps its index-wide rank (board.ranks): "142 CRDO", not "3 CRDO"
+            (f"{board.rank_label(index):>5} ", "flat"),
             (_fit(fmt.clean(symbol, 12), cols.symbol).ljust(cols.symbol), ""),
         ]
         if cols.name:
@@ -268,6 +269,52 @@ def breadth_text(frame: Frame) -> Content:
     if note:  # never a silent board of dashes
         parts.append((f"  · {note}", "$text-warning"))
     return Content.assemble(*parts)
+
+
+def subtotal_text(board: Board, width: int = 200) -> Content:
+    """A filtered board's subtotal line in the words that fit ``width``: "Σ Health Care 395
+    names · 16.73% of the index · +6.43 bp, 15.9% of the move · ▲ 244 ▼ 131 · ranks
+    index-wide"."""
+    s = board.subtotal
+    if s is None:
+        return Content("")
+    what = fmt.clean(board.sector, 30) if board.sector else f"“{fmt.clean(board.filter, 20)}”"
+    sign = SIGN[fmt.sign_class(s.contribution_bp, 2)]
+    move = f"{fmt.share(s.share, 1)} of the move" if s.share is not None else ""
+    if s.share is not None and s.share < 0:
+        move = f"−{move}"
+    forms = [
+        (
+            f"Σ {what}: {fmt.plural(s.names, 'name')} · {s.weight * 100:.2f}% of the index · ",
+            f"{fmt.bp(s.contribution_bp, 2)} bp",
+            f"{', ' + move if move else ''} · ",
+            f"▲ {s.up:,} ▼ {s.down:,}",
+            " · ranks index-wide",
+        ),
+        (
+            f"Σ {what}: {s.names:,} · wt {s.weight * 100:.2f}% · ",
+            f"{fmt.bp(s.contribution_bp, 2)} bp",
+            f"{' ' + move if move else ''} · ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+        (
+            f"Σ {s.names:,} {s.weight * 100:.1f}% ",
+            f"{fmt.bp(s.contribution_bp, 2)}bp",
+            f" {fmt.share(s.share, 0) if s.share is not None else ''} ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+    ]
+    for head, bp_text, mid, counts, tail in forms:
+        if len(head + bp_text + mid + counts + tail) <= width:
+            break
+    return Content.assemble(
+        (head, "bold"), (bp_text, sign), mid, (counts, "$text-muted"), (tail, "$text-muted")
+    )
+
+
+SIGN = {"up": "bold $text-success", "down": "bold $text-error", "flat": "bold $text-muted"}
 
 
 def board_title(board: Board, width: int = 200, holdings: HoldingsInfo | None = None) -> str:
@@ -349,14 +396,19 @@ class Leaderboard(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("filter")
     DEFAULT_CSS = """
     Leaderboard #breadth { height: 1; padding: 0 1; }
+    Leaderboard #subtotal { height: 1; padding: 0 1; display: none; text-wrap: nowrap; }
+    Leaderboard.-subtotal #subtotal { display: block; }
     Leaderboard #filter { display: none; height: 1; border: none; padding: 0 1; }
     Leaderboard.-filtering #filter { display: block; }
     """
 
     def compose(self) -> ComposeResult:
         yield BoardTable(id="board")
-        yield Input(placeholder="filter by symbol or name (Enter keeps, Esc clears)", id="filter")
+        yield Input(
+            placeholder="symbol or name, or sector:NAME (Enter keeps, Esc clears)", id="filter"
+        )
         yield DownloadProgress(id="board-progress")  # only while history downloads
+        yield Line(id="subtotal")  # a filtered board's subtotal
         yield BreadthLine(id="breadth")
 
     @property
@@ -378,6 +430,10 @@ class Leaderboard(Vertical):
         self._stale = frame.stale
         self.table.set_board(board, frame.changed, stale=frame.stale)
         self.query_one(BreadthLine).show_breadth(breadth_text(frame))
+        self.set_class(board.subtotal is not None, "-subtotal")
+        if board.subtotal is not None:
+            width = self.query_one("#subtotal").content_region.width or self.size.width - 2
+            self.query_one("#subtotal", Line).show(subtotal_text(board, width))
         title, subtitle = board_titles(
             board, self.size.width or 200, sb.holdings if sb is not None else None
         )
