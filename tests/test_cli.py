@@ -103,7 +103,10 @@ def test_snapshot_json_matches_hand_computed_board(
         "record_high_streak",
         "breadth_ytd",
         "ytd_anchor_unknown",
+        "weight_up_ytd",
         "holdings",
+        "sectors",  # where the move comes from (issue 20 §1)
+        "movers",
         "constituents",
     }
     # no daily history and no previous closes: the scoreboard says unknown, not 0
@@ -116,7 +119,15 @@ def test_snapshot_json_matches_hand_computed_board(
         "longest_since": None,
         "longest_this_year": 0,
     }
-    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    assert snap["record_high_streak"] == {
+        "symbol": "^RUT",
+        "sessions": 0,
+        "high": None,
+        "date": None,
+        "this_year": 0,
+        "distance": None,
+        "distance_pct": None,
+    }
     zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
     zero |= {"names": 0, "members": 4}  # what breadth covers: no member has a YTD return
     assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
@@ -992,3 +1003,38 @@ def test_relay_help_lists_no_display_options(capsys: pytest.CaptureFixture[str])
         main(["relay", "--help"])
     out = capsys.readouterr().out
     assert "--nats" in out and "--mouse" not in out and "--refresh" not in out
+
+
+def test_the_snapshot_says_where_the_move_comes_from(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 20 §1: sectors (day and YTD) and the 1d/5d/YTD movers in the JSON and the text; the
+    text also has what only the JSON had (the weight up on the year, the record's context)."""
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "20"]
+    status, out, err = run_cli([*args, "--json"], capsys)
+    assert status == 0, err
+    snap = json.loads(out)
+    day = snap["sectors"]["day"]
+    names = [s["sector"] for s in day["sectors"]]
+    assert "Health Care" in names and "Information Technology" in names
+    bp = [s["contribution_bp"] for s in day["sectors"]]
+    assert bp == sorted(bp, reverse=True)  # largest contribution first
+    assert sum(bp) == pytest.approx(day["index_bp"])
+    assert sum(s["weight"] for s in day["sectors"]) == pytest.approx(1.0, abs=0.01)
+    health = next(s for s in day["sectors"] if s["sector"] == "Health Care")
+    assert set(health) >= {"names", "share", "advancers", "decliners", "weight_up", "best"}
+    assert health["best"]["return"] >= health["worst"]["return"]
+    movers = snap["movers"]
+    assert list(movers) == ["1d", "5d", "ytd"]
+    for period in ("1d", "5d", "ytd"):
+        ups = [m["return"] for m in movers[period]["up"]]
+        assert ups and ups == sorted(ups, reverse=True) and all(r > 0 for r in ups)
+        assert all(m["contribution_bp"] is not None for m in movers[period]["up"])
+    assert snap["weight_up_ytd"] is not None and snap["record_high_streak"]["high"] > 0
+    status, out, err = run_cli(args, capsys)
+    assert status == 0, err
+    assert "SECTORS  since the previous close: index move" in out
+    assert "SECTORS  year to date: index move" in out
+    assert "MOVERS 1D   up: " in out and "MOVERS 5D " in out and "MOVERS YTD  up: " in out
+    assert "% of the index weight up on the year" in out
+    assert "below the record" in out or "at the record now" in out

@@ -23,7 +23,8 @@ from typing import IO, Any
 from feeds.alerting.alerts import StatusLineSink, StdoutSink
 from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState
-from feeds.frame import Board, Frame
+from feeds.frame import Board, Frame, View
+from feeds.market.sectors import Mover, Movers, SectorTable, Subtotal
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
 from feeds.settings.config import Settings
@@ -206,7 +207,7 @@ def run_snapshot(
         # names take ~40 s), at most SNAPSHOT_WAIT_SECONDS
         duration, until = SNAPSHOT_WAIT_SECONDS, lambda: covered(pipeline)
     code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0, until=until))
-    frame = pipeline.frame()
+    frame = pipeline.frame(View(sectors=True))  # with the sectors and the movers
     stream = out or sys.stdout
     if as_json:
         data = snapshot_dict(frame, pipeline, top)
@@ -281,8 +282,124 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
         "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
         "weights_as_of": board.weights_as_of,
         **scoreboard_dict(frame),
+        **sectors_dict(frame),
         "constituents": constituents,
     }
+
+
+# where the move comes from, in the snapshot
+def _mover(m: Mover | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {
+        "symbol": m.symbol,
+        "name": m.name,
+        "return": _num(m.ret),
+        "contribution_bp": _num(m.contribution_bp),
+        "weight": _num(m.weight),
+    }
+
+
+def _subtotal(t: Subtotal) -> dict[str, Any]:
+    return {
+        "names": t.names,
+        "priced": t.priced,
+        "weight": _num(t.weight),
+        "contribution_bp": _num(t.contribution_bp),
+        "share": _num(t.share),
+        "advancers": t.up,
+        "decliners": t.down,
+        "unchanged": t.unchanged,
+        "pct_up": _num(t.pct_up),
+        "weight_up": _num(t.weight_up),
+    }
+
+
+def _sector_table(table: SectorTable) -> dict[str, Any]:
+    return {
+        "index_bp": _num(table.index_bp),
+        "sectors": [
+            {
+                "sector": r.sector,
+                **_subtotal(r.total),
+                "best": _mover(r.best),
+                "worst": _mover(r.worst),
+            }
+            for r in table.rows
+        ],
+    }
+
+
+def _movers(m: Movers) -> dict[str, Any]:
+    return {"names": m.names, "up": [_mover(x) for x in m.up], "down": [_mover(x) for x in m.down]}
+
+
+def sectors_dict(frame: Frame) -> dict[str, Any]:
+    """Where the move comes from as plain data: ``sectors`` since the previous close (``day``)
+    and year to date (``ytd``), each sector with its weight, contribution (bp), share of the
+    index move, breadth by count and weight, best and worst member; ``movers`` by period (1d,
+    5d, ytd), the biggest returns up and down with each one's contribution."""
+    sec = frame.sectors
+    if sec is None:
+        return {}
+    return {
+        "sectors": {"day": _sector_table(sec.day), "ytd": _sector_table(sec.ytd)},
+        "movers": {m.period: _movers(m) for m in sec.movers},
+    }
+
+
+def sectors_lines(frame: Frame) -> list[str]:
+    """The sector tables and the movers as aligned text lines (nothing without them)."""
+    sec = frame.sectors
+    if sec is None:
+        return []
+    out: list[str] = []
+    for period, table in (("since the previous close", sec.day), ("year to date", sec.ytd)):
+        out.append(f"SECTORS  {period}: index move {fmt.bp(table.index_bp, 1)} bp")
+        rows = []
+        for r in table.rows:
+            t = r.total
+            rows.append(
+                [
+                    fmt.clean(r.sector, 28),
+                    f"{t.names:,}",
+                    fmt.weight_pct(t.weight),
+                    fmt.bp(t.contribution_bp, 2),
+                    fmt.share(t.share, 1)
+                    if t.share is not None and t.share >= 0
+                    else ("-" + fmt.share(t.share, 1) if t.share is not None else "-"),
+                    f"{t.up:,}",
+                    f"{t.down:,}",
+                    f"{t.pct_up * 100:.0f}%" if t.pct_up is not None else "-",
+                    f"{t.weight_up * 100:.0f}%" if t.weight_up is not None else "-",
+                    _mover_text(r.best, bp=False),
+                    _mover_text(r.worst, bp=False),
+                ]
+            )
+        header = ["SECTOR", "NAMES", "WEIGHT", "CONTRIB BP", "SHARE", "UP", "DOWN", "%UP",
+                  "WT UP", "BEST", "WORST"]  # fmt: skip
+        out += _table_lines(header, rows, set(range(1, 9)))
+        out.append("")
+    for m in sec.movers:
+        label = f"MOVERS {m.period.upper():<3}"
+        if not m.names:
+            out.append(f"{label}  - (no closes that far back)")
+            continue
+        ups = ", ".join(_mover_text(x) for x in m.up) or "-"
+        downs = ", ".join(_mover_text(x) for x in m.down) or "-"
+        out.append(f"{label}  up: {ups}")
+        out.append(f"{' ' * len(label)}  down: {downs}")
+    return out
+
+
+def _mover_text(m: Mover | None, *, bp: bool = True) -> str:
+    """ "ERAS +153.2% (+0.41 bp)"."""
+    if m is None:
+        return "-"
+    text = f"{fmt.clean(m.symbol, 12)} {fmt.pct(m.ret, 1)}"
+    if bp and m.contribution_bp is not None:
+        text += f" ({fmt.distance(m.contribution_bp, 2)} bp)"  # a tiny one is never "0.00"
+    return text
 
 
 # the scoreboard in the snapshot
@@ -309,6 +426,12 @@ def scoreboard_dict(frame: Frame) -> dict[str, Any]:
         "record_high_streak": {
             "symbol": sb.record_highs.symbol,
             "sessions": sb.record_highs.sessions,
+            # the record's context: the high, its session, how far the index is from it
+            "high": _num(sb.record_highs.high),
+            "date": sb.record_highs.date,
+            "this_year": sb.record_highs.this_year,
+            "distance": _num(sb.record_highs.distance),
+            "distance_pct": _num(sb.record_highs.distance_pct),
         },
         "breadth_ytd": {
             "advancers": b.advancers,
@@ -319,6 +442,8 @@ def scoreboard_dict(frame: Frame) -> dict[str, Any]:
             "members": members_of(frame.board),
         },
         "ytd_anchor_unknown": sb.ytd_anchor_unknown,
+        # the share of the index weight (at the YTD anchor) held by members up on the year
+        "weight_up_ytd": _num(sb.movers.weight_up),
         "holdings": None
         if h is None
         else {
@@ -346,7 +471,7 @@ def scoreboard_lines(frame: Frame) -> list[str]:
         ]
         rows.append([name, *cells])
     header = ["", "1D", "5D", "MTD", "YTD"]
-    out = [head, *_table(header, rows, {1, 2, 3, 4})]
+    out = [head, *_table_lines(header, rows, {1, 2, 3, 4})]
     since = ", ".join(f"{k.upper()} {bases[k] or '-'}" for k in ("1d", "5d", "mtd", "ytd"))
     out.append(f"            from the closes of: {since}")
     out.append(f"STREAK      {sb.streak_text()}")
@@ -357,8 +482,16 @@ def scoreboard_lines(frame: Frame) -> list[str]:
         runs = f"{r.sessions} session{'' if r.sessions == 1 else 's'} in a row"
         out.append(
             f"RECORDS     ^RUT new all-time intraday high {runs} (high {fmt.price(r.high)} on "
-            f"{r.date}; history from {r.since})"
+            f"{r.date}; history from {r.since}); {r.this_year} this year"
         )
+        distance, pct = r.distance, r.distance_pct
+        if distance is not None and pct is not None:
+            where = (
+                "at the record now"
+                if distance >= 0
+                else f"{fmt.price(-distance)} pts ({fmt.share(-pct)}) below the record"
+            )
+            out.append(f"            {where}")
     b = sb.breadth_ytd
     pct_up = "-" if b.pct_up is None else f"{b.pct_up * 100:.1f}%"
     line = (
@@ -367,6 +500,10 @@ def scoreboard_lines(frame: Frame) -> list[str]:
     )
     note = sb.anchor_note()
     out.append(f"{line}; {note}" if note else line)
+    if sb.movers.weight_up is not None:
+        out.append(
+            f"            {sb.movers.weight_up * 100:.1f}% of the index weight up on the year"
+        )
     if sb.progress is not None:
         what, done, total = sb.progress
         out.append(f"HISTORY     {what} {done}/{total} (still downloading)")
@@ -396,7 +533,7 @@ def _when(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%Y-%m-%d %H:%M:%S ET") if ts_ms > 0 else "-"
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def _table_lines(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -436,7 +573,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
             ]
         )
     header = ["INDEX", "LAST", "ANCHOR", "RETURN", "PREV CLOSE", "OPEN", "HIGH", "LOW"]
-    out += _table(header, index_rows, set(range(1, 8)))
+    out += _table_lines(header, index_rows, set(range(1, 8)))
     sp = d["spread_bp"]
     spx, mags = fmt.bp(sp["RUT-SPX"], 1), fmt.bp(sp["RUT-MAGS"], 1)
     out += ["", f"SPREAD   RUT-SPX {spx} bp   RUT-MAGS {mags} bp"]
@@ -451,6 +588,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
     out.append("")
     out += [*scoreboard_lines(frame), ""] if frame.scoreboard is not None else []
+    out += [*sectors_lines(frame), ""] if frame.sectors is not None else []
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [
@@ -464,7 +602,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         ]
         for n, c in enumerate(shown, 1)
     ]
-    out += _table(
+    out += _table_lines(
         ["#", "SYMBOL", "NAME", "LAST", "RETURN", "WEIGHT", "CONTRIB BP"], rows, {0, 3, 4, 5, 6}
     )
     more = len(d["constituents"]) - len(shown)

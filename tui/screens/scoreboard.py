@@ -404,7 +404,7 @@ def mover_fact(m: Mover, arrow: str) -> Fact:
     ret = (fmt.pct(m.ret, 1), style)
     if m.contribution_bp is None:
         return fact(Content.assemble(head, ret))
-    bp = (f" {fmt.bp(m.contribution_bp, 2)} bp", MUTED)
+    bp = (f" {fmt.distance(m.contribution_bp, 2)} bp", MUTED)
     return fact(Content.assemble(head, ret, bp), Content.assemble(head, ret))
 
 
