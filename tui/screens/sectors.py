@@ -140,15 +140,17 @@ class SectorList(RowList):
         return tuple(cells)
 
 
-def sector_note(table: SectorTable, period: str, anchor: str) -> Content:
-    """What the table adds up to and how to use it."""
+def sector_note(table: SectorTable, period: str, anchor: str, width: int = 200) -> Content:
+    """What the table adds up to and how to use it, in the words that fit ``width``."""
     since = "year to date" if period == "ytd" else f"since {fmt.anchor_name(anchor)}"
-    return Content.assemble(
-        ("index move ", "$text-muted"),
-        (f"{fmt.bp(table.index_bp, 1)} bp", "bold"),
-        (f" {since} · share: of the index move · %up: members up · ", "$text-muted"),
-        ("⏎ filters the board to the sector", "$text-muted"),
-    )
+    move = f"{fmt.bp(table.index_bp, 1)} bp"
+    tails = [
+        f" {since} · share: of the index move · %up: members up · ⏎ filters the board to it",
+        f" {since} · ⏎ filters the board to the sector",
+        " · ⏎ filters the board",
+    ]
+    tail = next((t for t in tails if len("index move " + move + t) <= width), tails[-1])
+    return Content.assemble(("index move ", "$text-muted"), (move, "bold"), (tail, "$text-muted"))
 
 
 class SectorScreen(FrameScreen):
@@ -158,7 +160,7 @@ class SectorScreen(FrameScreen):
     DEFAULT_CSS = """
     SectorScreen #sector-panel { height: 1fr; padding: 0 1; }
     SectorScreen #sector-list { height: 1fr; }
-    SectorScreen #sector-note { height: auto; color: $text-muted; }
+    SectorScreen #sector-note { height: 1; color: $text-muted; text-wrap: nowrap; }
     """
 
     def wants(self, view: View) -> View:
@@ -185,7 +187,8 @@ class SectorScreen(FrameScreen):
         panel = self.query_one("#sector-panel")
         set_titles(panel, f"{TITLE} · {since}", "⏎ filter the board · y day/YTD · Esc back")
         self.query_one(SectorList).set_table(table, stale=frame.stale)
-        self.query_one("#sector-note", Line).show(sector_note(table, period, "prev"))
+        note = self.query_one("#sector-note", Line)
+        note.show(sector_note(table, period, "prev", note.content_region.width or 200))
 
     def render_paused(self, frame: Frame) -> None:
         if not self.query_one(SectorList).table.rows:
