@@ -6,7 +6,8 @@ traceback; Ctrl+C exits quietly with status 130. Headless commands never import 
 
 Exit statuses: 0 done; 1 an unexpected error (a bug: one line, or the monitor's traceback);
 2 bad input (arguments, config, files, keys missing); 3 the feed failed during a headless run
-(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 130 interrupted (Ctrl+C).
+(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 4 the run worked but some output was
+not written or delivered (a full disk, failed webhook posts); 130 interrupted (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
     g.add_argument(
         "--spread-level",
         action="append",
-        metavar="BP[:LABEL]",
+        metavar="BP[:CONFIRM][:LABEL]",
         default=s,
         help="alert when the RUT-SPX spread crosses BP basis points (repeatable)",
     )

@@ -868,6 +868,7 @@ def parse_spread_flag(text: str) -> SpreadSpec:
         level = parse_spread_level(text)
     except ValueError as e:
         raise ConfigError(
-            f"--spread-level {text!r}: {e}; expected BP[:LABEL], e.g. 50:small caps lead"
+            f"--spread-level {text!r}: {e}; expected BP[:CONFIRM][:LABEL], "
+            "e.g. 50:1m:small caps lead"
         ) from None
     return SpreadSpec("RUT-SPX", level.price, level.label, level.confirm)
