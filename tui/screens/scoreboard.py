@@ -388,7 +388,10 @@ def facts(sb: Scoreboard, width: int, height: int, sectors: Sectors | None = Non
         ("Breadth", breadth_facts(sb)),
     ):
         lines += pack(label, facts_, width, lines_per_fact)
-    for label, facts_ in movers_facts(sectors):
+    # the movers: a line per period; short terminals keep the day's only, so the daily chart
+    # keeps its rows (a heading with no chart under it says nothing)
+    movers = movers_facts(sectors)
+    for label, facts_ in movers[: 3 if height >= 24 else 1]:
         lines += pack(label, facts_, width, 1)
     lines += pack("Holdings", holdings_facts(sb.holdings), width, lines_per_fact)
     return Content("\n").join(lines)

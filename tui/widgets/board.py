@@ -261,7 +261,7 @@ def breadth_text(frame: Frame) -> Content:
         f"  = {breadth.unchanged:,}  ",
         (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
     ]
-    if board.filter:
+    if board.filter and board.subtotal is None:
         kept = f"{len(board):,} of {board.universe:,}" if len(board) else "no match"
         parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
     sb = frame.scoreboard
@@ -283,6 +283,7 @@ def subtotal_text(board: Board, width: int = 200) -> Content:
     move = f"{fmt.share(s.share, 1)} of the move" if s.share is not None else ""
     if s.share is not None and s.share < 0:
         move = f"−{move}"
+    short_share = "" if s.share is None else ("−" if s.share < 0 else "") + fmt.share(s.share, 0)
     forms = [
         (
             f"Σ {what}: {fmt.plural(s.names, 'name')} · {s.weight * 100:.2f}% of the index · ",
@@ -299,9 +300,16 @@ def subtotal_text(board: Board, width: int = 200) -> Content:
             "",
         ),
         (
+            f"Σ {fmt.clean(what, 14)} {s.names:,} {s.weight * 100:.1f}% ",
+            f"{fmt.bp(s.contribution_bp, 2)}bp",
+            f" {short_share} ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+        (
             f"Σ {s.names:,} {s.weight * 100:.1f}% ",
             f"{fmt.bp(s.contribution_bp, 2)}bp",
-            f" {fmt.share(s.share, 0) if s.share is not None else ''} ",
+            f" {short_share} ",
             f"▲{s.up:,} ▼{s.down:,}",
             "",
         ),
