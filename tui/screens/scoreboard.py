@@ -427,7 +427,8 @@ def movers_facts(sectors: Sectors | None) -> list[tuple[str, list[Fact]]]:
             if i < len(m.down):
                 facts_.append(mover_fact(m.down[i], "▼"))
         label = PERIOD_WORDS.get(m.period, m.period)
-        out.append((f"Movers {label}" if not out else f"  {label}", facts_))
+        # three each way at most: a wide terminal gives them their contribution, not more names
+        out.append((f"Movers {label}" if not out else f"  {label}", facts_[:6]))
     return out
 
 
