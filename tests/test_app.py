@@ -691,3 +691,38 @@ async def test_m_mutes_where_a_trader_looks_at_a_threshold() -> None:
         await pilot.pause()
         lv = next(lv for lv in app.pipeline.desk.level_views() if lv.price == 2450.0)
         assert not lv.muted
+
+
+async def test_g_opens_the_sectors_and_enter_filters_the_board_to_one() -> None:
+    # issue 20 §1: a sector view, and Enter on a sector filters the board with its subtotal
+    from tui.screens.sectors import SectorList, SectorScreen
+
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, SectorScreen)
+        rows = app.screen.query_one(SectorList).table.rows
+        assert [r.sector for r in rows][:1] == ["Industrials"]  # the largest contribution
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.controller.view.filter == "sector:Industrials"
+        board = app.main.board.board
+        assert board is not None and board.sector == "Industrials" and board.subtotal is not None
+        assert "Σ Industrials" in app.export_screenshot().replace("&#160;", " ")
+
+
+async def test_m_on_the_spread_card_mutes_the_thresholds_it_shows() -> None:
+    from tests.frames import ScreenHost, alert_frame
+    from tui.messages import ToggleMute
+
+    host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
+    async with host.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        host.screen.query_one("#card").focus()
+        await pilot.press("m")
+        await pilot.pause()
+        muted = host.of(ToggleMute)
+        assert muted and all(m.symbol == "RUT-SPX" for m in muted)
