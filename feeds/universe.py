@@ -204,7 +204,7 @@ class IndexUniverse:
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
 
-        high, low = st.session_range()
+        high, low = st.daily.session_range()
         board = Board(
             symbols=symbols,
             names=pick(u.names),
@@ -275,13 +275,15 @@ class IndexUniverse:
     def _prices_asof(self, u: Columns, asof: str) -> np.ndarray:
         """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
         st = self.state
-        key = (u.size, st.daily_rev)
+        key = (u.size, st.daily.rev)
         if self._asof_cache is None or self._asof_cache[0] != key:
-            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
+            closes = np.array(
+                [st.daily.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64
+            )
             self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
         prices = self._asof_cache[1]
         if st.session_date is not None and st.session_date.isoformat() == asof:
-            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
+            prices = np.where(np.isnan(prices), st.daily.session_prices()[u.ids], prices)
         return prices
 
     def _index_growth(self, asof: str, mode: str, index_at: float | None = None) -> float | None:
@@ -289,9 +291,9 @@ class IndexUniverse:
         ``asof``, or its price in the session of that date. None when neither is known."""
         st = self.state
         anchor = index_at if index_at is not None else st.anchor(RUT, mode)
-        at = st.close_on(RUT, asof)
+        at = st.daily.close_on(RUT, asof)
         if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
-            at = known(float(st.session_prices()[st.ids[RUT]]))
+            at = known(float(st.daily.session_prices()[st.ids[RUT]]))
         if anchor is None or not at:
             return None
         return anchor / at
@@ -311,7 +313,7 @@ class IndexUniverse:
         if self.holdings is None:
             return None
         st = self.state
-        key = (u.size, st.daily_rev, st.session_date)
+        key = (u.size, st.daily.rev, st.session_date)
         if self._ytd_cache is None or self._ytd_cache[0] != key:
             ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
             self._ytd_cache = (key, self.anchor_weights(u, ytd, "ytd")[0][u.member])
@@ -340,7 +342,7 @@ class IndexUniverse:
             movers.append(sectors.top_movers(period, syms, names, weights, rets))
         base5 = self._closes_on(u, base_5d)
         if base5 is not None:
-            index_at = st.close_on(RUT, base_5d) if base_5d else None
+            index_at = st.daily.close_on(RUT, base_5d) if base_5d else None
             w5 = self.anchor_weights(u, base5, "prev", index_at=index_at)[0][m]
             r5 = analytics.returns(last, base5)[m]
             movers.insert(1, sectors.top_movers("5d", syms, names, w5, r5))
@@ -354,9 +356,11 @@ class IndexUniverse:
         if date is None:
             return None
         st = self.state
-        key = (u.size, st.daily_rev, date)
+        key = (u.size, st.daily.rev, date)
         if self._closes_cache is None or self._closes_cache[0] != key:
-            closes = np.array([st.close_on(s, date) or np.nan for s in u.symbols], dtype=np.float64)
+            closes = np.array(
+                [st.daily.close_on(s, date) or np.nan for s in u.symbols], dtype=np.float64
+            )
             self._closes_cache = (key, closes)
         closes = self._closes_cache[1]
         return closes if np.isfinite(closes[u.member]).any() else None

@@ -125,8 +125,16 @@ class SpreadSpec:
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
 
 
+#: the state directory, when set: ``r2k serve`` gives each trader's monitor its own
+STATE_DIR_ENV = "R2K_STATE_DIR"
+
+
 def state_dir() -> Path:
-    """r2k's state directory: ``$XDG_STATE_HOME/r2k`` (``~/.local/state/r2k``) on Linux."""
+    """r2k's state directory: ``$R2K_STATE_DIR`` when set, else ``$XDG_STATE_HOME/r2k``
+    (``~/.local/state/r2k``) on Linux."""
+    own = os.environ.get(STATE_DIR_ENV)
+    if own:
+        return Path(own).expanduser()
     return platformdirs.user_state_path(APP)
 
 
