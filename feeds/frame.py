@@ -16,6 +16,7 @@ from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.market.analytics import Breadth
 from feeds.market.scoreboard import Scoreboard
+from feeds.market.sectors import Movers, SectorTable, Subtotal
 
 
 @dataclass(slots=True, frozen=True)
@@ -29,7 +30,10 @@ class View:
     (its chart series come with ``charts``); ``charts`` asks for chart series (the app asks at
     most once a second); ``paused`` is echoed for the status bar. ``board`` asks for the board to
     be ranked again; False lets the frame carry the board last ranked for the same query (sort,
-    direction, filter, cursor), as the app does between its leaderboard redraws.
+    direction, filter, cursor), as the app does between its leaderboard redraws. A ``filter`` of
+    ``sector:NAME`` keeps one sector's members (``sector:health``: a word start will do).
+    ``sectors`` asks for the sector tables and the movers (the sector screen, the scoreboard,
+    ``r2k snapshot``).
     """
 
     sort: str = "contribution"
@@ -41,6 +45,7 @@ class View:
     charts: bool = False
     paused: bool = False
     board: bool = True
+    sectors: bool = False
 
 
 @dataclass(slots=True, frozen=True, eq=False)
@@ -140,9 +145,23 @@ class Board:
     names_priced: int = 0
     coverage: float | None = None
     weights_as_of: str | None = None
+    #: filtered boards only: each position's rank in the whole (unfiltered) board under the same
+    #: sort (0 = first), so a filtered row keeps its index-wide rank; None when not filtered
+    ranks: np.ndarray | None = None
+    #: filtered boards only: the members kept, their weight, summed contribution and share of
+    #: the index move, up and down (None when not filtered)
+    subtotal: Subtotal | None = None
+    sector: str | None = None  # the sector a ``sector:NAME`` filter named (None: a text filter)
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def rank_label(self, rank: int) -> int:
+        """The rank (1 = first) shown for the row ranked ``rank`` here: its index-wide rank when
+        the board is filtered."""
+        if self.ranks is None or not 0 <= rank < len(self.order):
+            return rank + 1
+        return int(self.ranks[int(self.order[rank])]) + 1
 
     def rank_of(self, symbol: str | None) -> int | None:
         """The rank (0 = first row) of ``symbol`` in this board, or None if it is not in it."""
@@ -187,6 +206,19 @@ class Board:
             return self.row_at(self.symbols.index(symbol))
         except ValueError:
             return None
+
+
+@dataclass(slots=True, frozen=True)
+class Sectors:
+    """The sector tables (:mod:`feeds.market.sectors`) for the day (since the previous close)
+    and year to date, and the movers by period ("1d", "5d", "ytd", in that order)."""
+
+    day: SectorTable
+    ytd: SectorTable
+    movers: tuple[Movers, ...] = ()
+
+    def table(self, period: str) -> SectorTable:
+        return self.ytd if period == "ytd" else self.day
 
 
 @dataclass(slots=True, frozen=True)
@@ -276,6 +308,10 @@ class Frame:
     # the year-to-date story (returns by period, streaks, YTD breadth, the holdings in use,
     # ^RUT's daily bars); None only for frames built without a pipeline
     scoreboard: Scoreboard | None = None
+    # where the move comes from (when the view asked: View.sectors): the sectors since the day's
+    # anchor (the previous close) and year to date, and the members that moved most over 1 day,
+    # 5 days and the year
+    sectors: Sectors | None = None
 
     @property
     def stale(self) -> bool:

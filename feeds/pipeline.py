@@ -382,6 +382,7 @@ class Pipeline:
         desk.on_clock(now)  # bars due close now, not at the next print
         alerts, fired, busted = desk.recent_alerts()
         total, health = st.total_ticks, self.health
+        scoreboard = self.scoreboard(now)
         return Frame(
             as_of=now,
             anchor=self.anchor,
@@ -416,7 +417,8 @@ class Pipeline:
             status_history=health.status_history(),
             spread_alerts=desk.spread_alerts(),
             unacknowledged=desk.unacknowledged(),
-            scoreboard=self.scoreboard(now),
+            scoreboard=scoreboard,
+            sectors=self.universe.sectors(scoreboard.bases.get("5d")) if view.sectors else None,
         )
 
     def _streak(self) -> tuple[int, str]:

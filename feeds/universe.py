@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from feeds.frame import Board, View
-from feeds.market import analytics
+from feeds.frame import Board, Sectors, View
+from feeds.market import analytics, sectors
 from feeds.market.scoreboard import HOLDINGS_STALE_DAYS, HoldingsInfo
 from feeds.market.state import MarketState
 from feeds.symbols import HEADLINE, RUT
@@ -42,7 +42,13 @@ class Columns:
     # the index members' symbols and names, aligned with ids[member] (the scoreboard)
     member_symbols: list[str] = field(default_factory=list)
     member_names: list[str] = field(default_factory=list)
+    # the distinct sectors and each name's code into them (feeds.market.sectors.sector_codes)
+    sector_names: list[str] = field(default_factory=list)
+    sector_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
+
+#: a board filter that names a sector: "sector:health"
+SECTOR_PREFIX = "sector:"
 
 #: The members' own growth stands for the index's (I_anchor / I_asof) only when the members with
 #: both prices hold at least this fraction of the index weight.
@@ -65,6 +71,7 @@ class IndexUniverse:
         self._columns: Columns | None = None
         self._asof_cache: tuple[tuple[int, int], np.ndarray] | None = None
         self._ytd_cache: tuple[tuple[object, ...], np.ndarray] | None = None
+        self._closes_cache: tuple[tuple[object, ...], np.ndarray] | None = None
         #: the board last ranked, with the query it answered (View.board=False reuses it)
         self._last_board: tuple[tuple[object, ...], Board, analytics.Breadth] | None = None
 
@@ -117,6 +124,7 @@ class IndexUniverse:
         )
         u.member_symbols = [s for s, m in zip(symbols, u.member, strict=True) if m]
         u.member_names = [n for n, m in zip(names, u.member, strict=True) if m]
+        u.sector_names, u.sector_codes = sectors.sector_codes(u.sectors)
         self._columns = u
         return u
 
@@ -147,26 +155,51 @@ class IndexUniverse:
         weights_all, converted = self.anchor_weights(u, anchor_all[u.ids], anchor)
         priced = u.member & ~np.isnan(last_all[u.ids])
         coverage = float(np.nansum(weights_all[priced])) if self.holdings is not None else None
-        if text:
+        sector = None
+        if text.lower().startswith(SECTOR_PREFIX):
+            # one sector's members: "sector:health" (a word start will do)
+            k = sectors.match_sector(u.sector_names, text[len(SECTOR_PREFIX) :])
+            sector = u.sector_names[k] if k is not None else None
+            keep: list[int] | slice = (
+                [] if k is None else np.flatnonzero(u.sector_codes == k).tolist()
+            )
+        elif text:
             needle = text.lower()
-            keep: list[int] | slice = [k for k, h in enumerate(u.haystack) if needle in h]
+            keep = [k for k, h in enumerate(u.haystack) if needle in h]
         else:
             keep = slice(None)
+        contrib_all = analytics.contributions_bp(weights_all, rets_all)
+        order_all = analytics.rank(
+            sort,
+            contribution=contrib_all,
+            rets=rets_all,
+            weights=weights_all,
+            symbols=u.symbols,
+            descending=descending,
+            member=u.member,
+        )
+        ranks = subtotal = None
+        if isinstance(keep, slice):
+            order = order_all
+        else:
+            # the filter's rows in the whole board's order, each keeping its index-wide rank
+            kept = np.array(keep, dtype=np.intp)
+            where = np.full(len(u.symbols), -1, dtype=np.intp)
+            where[kept] = np.arange(len(kept))
+            order = where[order_all][where[order_all] >= 0]
+            rank_all = np.empty(len(u.symbols), dtype=np.intp)
+            rank_all[order_all] = np.arange(len(order_all))
+            ranks = rank_all[kept]
+            mask = np.zeros(len(u.symbols), dtype=bool)
+            mask[kept] = True
+            index_bp = sectors.index_move_bp(weights_all, rets_all, u.member)
+            subtotal = sectors.subtotal(weights_all, rets_all, u.member, mask, index_bp)
         idx = u.ids[keep]
         symbols = u.symbols[keep] if isinstance(keep, slice) else [u.symbols[k] for k in keep]
         rets = rets_all[keep]
         weights = weights_all[keep]
         member = u.member[keep]
-        contrib = analytics.contributions_bp(weights, rets)
-        order = analytics.rank(
-            sort,
-            contribution=contrib,
-            rets=rets,
-            weights=weights,
-            symbols=symbols,
-            descending=descending,
-            member=member,
-        )
+        contrib = contrib_all[keep]
 
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
@@ -194,6 +227,9 @@ class IndexUniverse:
             names_priced=int(np.count_nonzero(priced)),
             coverage=coverage,
             weights_as_of=None if converted or self.holdings is None else self._asof(),
+            ranks=ranks,
+            subtotal=subtotal,
+            sector=sector,
         )
         board.cursor_rank = board.rank_of(view.cursor)
         return board, breadth
@@ -202,7 +238,9 @@ class IndexUniverse:
         assert self.holdings is not None
         return self.holdings.as_of.isoformat()
 
-    def anchor_weights(self, u: Columns, anchors: np.ndarray, mode: str) -> tuple[np.ndarray, bool]:
+    def anchor_weights(
+        self, u: Columns, anchors: np.ndarray, mode: str, *, index_at: float | None = None
+    ) -> tuple[np.ndarray, bool]:
         """Each universe name's weight at the anchor ``mode``, and whether
         any was moved there.
 
@@ -215,7 +253,8 @@ class IndexUniverse:
         P_asof`` over the members with both prices, when they hold at least MEMBER_COVERAGE of
         the index weight: a cap-weighted index grows as its weighted members do). With no source
         the weights stay as of the holdings' date (the second value is then False). A name
-        lacking a price keeps its as-of weight.
+        lacking a price keeps its as-of weight. ``index_at``: the index's price at the anchor
+        when it is no anchor ``mode`` (a close 5 sessions ago).
         """
         if self.holdings is None:
             return u.w_asof, False
@@ -223,7 +262,7 @@ class IndexUniverse:
         with np.errstate(divide="ignore", invalid="ignore"):
             growth = anchors / self._prices_asof(u, asof)
         growth[~np.isfinite(growth) | (growth <= 0)] = np.nan
-        index_growth = self._index_growth(asof, mode)
+        index_growth = self._index_growth(asof, mode, index_at)
         known = u.member & ~np.isnan(growth) & ~np.isnan(u.w_asof)
         if index_growth is None:
             covered = float(u.w_asof[known].sum())
@@ -247,11 +286,11 @@ class IndexUniverse:
             prices = np.where(np.isnan(prices), st.daily.session_prices()[u.ids], prices)
         return prices
 
-    def _index_growth(self, asof: str, mode: str) -> float | None:
+    def _index_growth(self, asof: str, mode: str, index_at: float | None = None) -> float | None:
         """``I_anchor / I_asof`` (the anchor ``mode``) from the index itself: its close on
         ``asof``, or its price in the session of that date. None when neither is known."""
         st = self.state
-        anchor = st.anchor(RUT, mode)
+        anchor = index_at if index_at is not None else st.anchor(RUT, mode)
         at = st.daily.close_on(RUT, asof)
         if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
             at = known(float(st.daily.session_prices()[st.ids[RUT]]))
@@ -279,6 +318,52 @@ class IndexUniverse:
             ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
             self._ytd_cache = (key, self.anchor_weights(u, ytd, "ytd")[0][u.member])
         return self._ytd_cache[1]
+
+    def sectors(self, base_5d: str | None) -> Sectors:
+        """Where the move comes from (:mod:`feeds.market.sectors`): every sector since the
+        previous close and year to date, and the members' movers over 1 day (since the
+        previous close), 5 days (since the close of ``base_5d``, the scoreboard's 5-day base
+        session; none when the members' closes of that day are unknown) and year to date, each
+        return with the member's weight at the period's start (moved there as the board's)."""
+        st = self.state
+        u = self.columns()
+        m = u.member
+        codes = u.sector_codes[m]
+        syms, names = u.member_symbols, u.member_names
+        last = np.array(st.last, dtype=np.float64)[u.ids]
+        tables = []
+        movers = []
+        for period in ("1d", "ytd"):
+            mode = "prev" if period == "1d" else "ytd"
+            base = np.array(st.anchor_column(mode), dtype=np.float64)[u.ids]
+            rets = analytics.returns(last, base)[m]
+            weights = self.anchor_weights(u, base, mode)[0][m]
+            tables.append(sectors.sector_table(u.sector_names, codes, syms, names, weights, rets))
+            movers.append(sectors.top_movers(period, syms, names, weights, rets))
+        base5 = self._closes_on(u, base_5d)
+        if base5 is not None:
+            index_at = st.daily.close_on(RUT, base_5d) if base_5d else None
+            w5 = self.anchor_weights(u, base5, "prev", index_at=index_at)[0][m]
+            r5 = analytics.returns(last, base5)[m]
+            movers.insert(1, sectors.top_movers("5d", syms, names, w5, r5))
+        else:
+            movers.insert(1, sectors.Movers("5d"))
+        return Sectors(tables[0], tables[1], tuple(movers))
+
+    def _closes_on(self, u: Columns, date: str | None) -> np.ndarray | None:
+        """Each name's close of session ``date`` (NaN where unknown), kept until the daily
+        history changes; None when no member has one."""
+        if date is None:
+            return None
+        st = self.state
+        key = (u.size, st.daily.rev, date)
+        if self._closes_cache is None or self._closes_cache[0] != key:
+            closes = np.array(
+                [st.daily.close_on(s, date) or np.nan for s in u.symbols], dtype=np.float64
+            )
+            self._closes_cache = (key, closes)
+        closes = self._closes_cache[1]
+        return closes if np.isfinite(closes[u.member]).any() else None
 
     def holdings_info(self, now_ms: int) -> HoldingsInfo | None:
         """Which holdings are in use, their as-of date and age before the data's session (the

@@ -108,3 +108,21 @@ def test_a_bad_since_is_one_line(logs: Path, capsys: pytest.CaptureFixture[str])
     assert err.startswith("r2k: error: --since 'last tuesday': expected a date (2025-11-05)")
     status = main(["alerts", "log", "--config", str(logs), "--since", "2025-11-05T09:30"])
     assert status == 2 and "a time with its offset" in capsys.readouterr().err
+
+
+def test_no_live_alerts_names_the_practice_ones_and_how_to_see_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # issue 20 §5: "no live alerts since ..." while the sim had fired, with no way to find them
+    config = tmp_path / "c.toml"
+    config.write_text(f'alert_log = "{tmp_path / "alerts.jsonl"}"\n')
+    practice = AlertJournal(offline_log_path(tmp_path / "alerts.jsonl"))
+    practice(alert(DAY2, "sim", 2861.0))
+    practice(alert(DAY2 + 1000, "sim", 2450.0))
+    practice.close()
+    run_log(load_settings(config), since=None, which="live", as_json=False, now_ms=NOW)
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        "r2k: no live alerts since 2025-11-06 00:00 ET; "
+        "2 practice alerts from the sim: --feed sim lists them\n"
+    )

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from feeds.events import FeedState, FeedStatus
-from feeds.frame import View
+from feeds.frame import Frame, View
 from tests.frames import MONDAY_MS, ScreenHost, alert, alert_frame, alert_rows, spread_alerts
 from tests.test_screens import screen_lines, status_line
 from tui import messages
@@ -241,3 +241,23 @@ async def test_help_lists_the_new_keys_and_its_legend_names_the_remapped_ones() 
 def test_the_frame_the_screens_get_counts_what_the_panel_marks() -> None:
     frame = alert_frame(View())
     assert frame.unacknowledged == 3 == sum(a.kind == "cross" for a in frame.alerts) - 2
+
+
+async def test_the_spread_drilldown_at_60x20_shows_no_heading_without_its_chart() -> None:
+    # issue 20 §3: "RUT − MAGS spread" with no chart under it at 60x20
+    from tui.widgets.chart import Chart
+
+    def frame(view: View) -> Frame:  # no thresholds: both charts want the room
+        return replace(alert_frame(view), spread_alerts={})
+
+    for make in (alert_frame, frame):
+        host = ScreenHost(SpreadScreen(), make)
+        async with host.run_test(size=(60, 20)) as pilot:
+            await pilot.pause()
+            screen = host.screen
+            inside = screen.query_one("#detail").content_region
+            for pair in ("spx", "mags"):
+                title = screen.query_one(f"#{pair}-title").region.intersection(inside)
+                chart = screen.query_one(f"#{pair}-chart", Chart).region.intersection(inside)
+                if title.height:
+                    assert chart.height >= 2, (pair, make)

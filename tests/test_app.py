@@ -642,3 +642,114 @@ async def test_under_a_dialog_the_monitors_toasts_show_no_second_copy() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.main and rack.display
+
+
+async def test_a_new_sort_or_its_reverse_starts_at_the_top() -> None:
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("j", "j")
+        chosen = app.main.board.symbol_at(2)
+        assert app.controller.view.cursor == chosen
+        await pilot.press("S")  # the biggest detractors first, the cursor on the first of them
+        board = app.main.board
+        assert board.cursor == 0 and board.scroll_y == 0
+        assert board.cursor_symbol == board.symbol_at(0) != chosen
+        await pilot.press("j", "s")
+        assert app.controller.view.sort == "return"
+        assert board.cursor == 0 and board.symbol_at(0) == board.cursor_symbol
+
+
+@pytest.mark.parametrize("width", [60, 66, 72, 80, 88])
+async def test_the_footer_drops_whole_keys_never_half_a_word(width: int) -> None:
+    # issue 20 §4: "a Anc▏^p palette" at 80 and "p Pau" at 60 read as other keys
+    app = make_app()
+    async with running(app, (width, 24)) as pilot:
+        app.main.ladder.focus()  # its keys come first: the app's run past the edge
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        await pilot.pause()
+        last = app.screen._compositor.render_strips()[-1].text
+        words = {k.description for _, k in keys.all_keys() if k.show}
+        shown = {k.key_display for k in app.screen.query("FooterKey")}  # type: ignore[attr-defined]
+        for chunk in last.replace("▏", " ").split():
+            # every word on the footer is a whole key's word, a key, or "palette"
+            assert any(chunk in w.split() for w in words) or chunk in shown | {"palette"}, (
+                chunk,
+                last,
+            )
+
+
+async def test_a_key_that_does_nothing_where_the_focus_is_says_where_it_works() -> None:
+    # issue 20 §2: Home and End with the spread card focused did nothing, silently
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        app.main.card.focus()
+        await pilot.pause()
+        await pilot.press("home")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any(
+            m.startswith("home goes to the first row")
+            and "not on the spread card" in m
+            and "Tab" in m
+            for m in said
+        ), said
+        app.main.board.focus()
+        await pilot.press("j", "home")  # the board answers it: no hint
+        assert app.main.board.cursor == 0
+        assert len(app._notifications) == len(said)
+
+
+async def test_m_mutes_where_a_trader_looks_at_a_threshold() -> None:
+    # issue 20 §2: the spread card and the level drilldown mute too
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        from tui.messages import OpenLevel
+
+        app.post_message(OpenLevel(2450.0))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, LevelScreen)
+        await pilot.press("m")
+        await pilot.pause()
+        lv = next(lv for lv in app.pipeline.desk.level_views() if lv.price == 2450.0)
+        assert lv.muted
+        await pilot.press("m")
+        await pilot.pause()
+        lv = next(lv for lv in app.pipeline.desk.level_views() if lv.price == 2450.0)
+        assert not lv.muted
+
+
+async def test_g_opens_the_sectors_and_enter_filters_the_board_to_one() -> None:
+    # issue 20 §1: a sector view, and Enter on a sector filters the board with its subtotal
+    from tui.screens.sectors import SectorList, SectorScreen
+
+    app = make_app()
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, SectorScreen)
+        rows = app.screen.query_one(SectorList).table.rows
+        assert [r.sector for r in rows][:1] == ["Industrials"]  # the largest contribution
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.controller.view.filter == "sector:Industrials"
+        board = app.main.board.board
+        assert board is not None and board.sector == "Industrials" and board.subtotal is not None
+        assert "Σ Industrials" in app.export_screenshot().replace("&#160;", " ")
+
+
+async def test_m_on_the_spread_card_mutes_the_thresholds_it_shows() -> None:
+    from tests.frames import ScreenHost, alert_frame
+    from tui.messages import ToggleMute
+
+    host = ScreenHost(MainScreen(), lambda view: alert_frame(view))
+    async with host.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        host.screen.query_one("#card").focus()
+        await pilot.press("m")
+        await pilot.pause()
+        muted = host.of(ToggleMute)
+        assert muted and all(m.symbol == "RUT-SPX" for m in muted)

@@ -103,7 +103,10 @@ def test_snapshot_json_matches_hand_computed_board(
         "record_high_streak",
         "breadth_ytd",
         "ytd_anchor_unknown",
+        "weight_up_ytd",
         "holdings",
+        "sectors",  # where the move comes from (issue 20 §1)
+        "movers",
         "constituents",
     }
     # no daily history and no previous closes: the scoreboard says unknown, not 0
@@ -121,8 +124,12 @@ def test_snapshot_json_matches_hand_computed_board(
         "sessions": 0,
         "high": None,
         "date": None,
+        "this_year": 0,
+        "distance": None,
+        "distance_pct": None,
     }
     zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
+    zero |= {"names": 0, "members": 4}  # what breadth covers: no member has a YTD return
     assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
     assert snap["holdings"] == {
         "origin": "given",
@@ -167,7 +174,14 @@ def test_snapshot_json_matches_hand_computed_board(
     assert snap["spread_bp"]["RUT-SPX"] == approx(66.0656, abs=1e-4)
     assert snap["spread_bp"]["RUT-MAGS"] == approx(36.0656, abs=1e-4)
     # AAA up, BBB down, DDD unchanged; CCC never ticked and ZZZ is not a member: not counted
-    assert snap["breadth"] == {"advancers": 1, "decliners": 1, "unchanged": 1, "pct_up": 1 / 3}
+    assert snap["breadth"] == {
+        "advancers": 1,
+        "decliners": 1,
+        "unchanged": 1,
+        "pct_up": 1 / 3,
+        "names": 3,  # the coverage beside it: 3 of the 4 members have a return
+        "members": 4,
+    }
     # AAA, BBB and DDD have prices: 2 + 1.5 + 0.5 = 4 % of the index; no source for prices on
     # 2025-11-04, so the weights are as of that date
     assert snap["coverage"] == {"names": 3, "weight": approx(0.04)}
@@ -228,7 +242,7 @@ def test_snapshot_text_is_an_aligned_table(
         *("—", "2,440.00", "2,461.00", "2,440.00"),  # prev close, open, high, low
     ]
     assert "SPREAD   RUT-SPX +66.1 bp   RUT-MAGS +36.1 bp" in lines
-    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up)" in lines
+    assert "BREADTH  1 up  1 down  1 unchanged  (33.3% up) over 3 of 4 members" in lines
     assert "BOARD    3 names · 4.0% of the index" in lines
     assert "WEIGHTS  as of Nov 04, 2025" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("#"))
@@ -985,3 +999,65 @@ def test_alert_labels_on_stdout_carry_no_raw_control_characters(
     assert "\u202e" not in out + err and "\u009b" not in out + err
     labels = {json.loads(line)["label"] for line in out.splitlines()}
     assert "x evil" in labels  # a config label is cleaned like one typed in the dialog
+
+
+def test_a_live_snapshot_waits_until_every_member_has_a_price(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 20 §5: five seconds of the sim priced 1,377 of 1,953 names and breadth counted only
+    those; without --duration the snapshot waits for them all (the sim's thin names take about
+    40 s of its clock), and says what breadth covers."""
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--json"]
+    status, out, err = run_cli(args, capsys)
+    assert status == 0, err
+    snap = json.loads(out)
+    assert snap["coverage"]["names"] == snap["breadth"]["members"] == 1953
+    assert snap["breadth"]["names"] == 1953
+    status, out, err = run_cli(
+        ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "3"], capsys
+    )
+    line = next(x for x in out.splitlines() if x.startswith("BREADTH"))
+    assert " of 1,953 members" in line and "over all" not in line
+
+
+def test_relay_help_lists_no_display_options(capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 20 §5: the relay has no screen; --mouse and --refresh did nothing there
+    with pytest.raises(SystemExit):
+        main(["relay", "--help"])
+    out = capsys.readouterr().out
+    assert "--nats" in out and "--mouse" not in out and "--refresh" not in out
+
+
+def test_the_snapshot_says_where_the_move_comes_from(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 20 §1: sectors (day and YTD) and the 1d/5d/YTD movers in the JSON and the text; the
+    text also has what only the JSON had (the weight up on the year, the record's context)."""
+    args = ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "20"]
+    status, out, err = run_cli([*args, "--json"], capsys)
+    assert status == 0, err
+    snap = json.loads(out)
+    day = snap["sectors"]["day"]
+    names = [s["sector"] for s in day["sectors"]]
+    assert "Health Care" in names and "Information Technology" in names
+    bp = [s["contribution_bp"] for s in day["sectors"]]
+    assert bp == sorted(bp, reverse=True)  # largest contribution first
+    assert sum(bp) == pytest.approx(day["index_bp"])
+    assert sum(s["weight"] for s in day["sectors"]) == pytest.approx(1.0, abs=0.01)
+    health = next(s for s in day["sectors"] if s["sector"] == "Health Care")
+    assert set(health) >= {"names", "share", "advancers", "decliners", "weight_up", "best"}
+    assert health["best"]["return"] >= health["worst"]["return"]
+    movers = snap["movers"]
+    assert list(movers) == ["1d", "5d", "ytd"]
+    for period in ("1d", "5d", "ytd"):
+        ups = [m["return"] for m in movers[period]["up"]]
+        assert ups and ups == sorted(ups, reverse=True) and all(r > 0 for r in ups)
+        assert all(m["contribution_bp"] is not None for m in movers[period]["up"])
+    assert snap["weight_up_ytd"] is not None and snap["record_high_streak"]["high"] > 0
+    status, out, err = run_cli(args, capsys)
+    assert status == 0, err
+    assert "SECTORS  since the previous close: index move" in out
+    assert "SECTORS  year to date: index move" in out
+    assert "MOVERS 1D   up: " in out and "MOVERS 5D " in out and "MOVERS YTD  up: " in out
+    assert "% of the index weight up on the year" in out
+    assert "below the record" in out or "at the record now" in out

@@ -131,7 +131,7 @@ async def test_the_screen_shows_the_year_to_date_story_with_units() -> None:
     assert "the longest in over 2 years (since 2023-07-28)" in shown
     # record highs: the record, when, how far below, in a row, this year
     assert "^RUT record 2,466.00 on Nov 19, 1 session ago" in shown
-    assert "-20.00 pts (-0.81%) below · 3 sessions in a row" in shown
+    assert "20.00 pts (0.81%) below the record · 3 sessions in a row" in shown
     assert "14 this year" in shown and "the longest of 2025" in shown  # a second line each
     # YTD breadth, by count and by index weight
     assert "▲ 1,480 up ▼ 470 down = 12 · 75.4% of members up · 81.2% of the index weight" in shown
@@ -194,7 +194,9 @@ async def test_the_daily_chart_draws_the_levels_and_the_record_across_the_year()
         # the record and the levels near the year's range; the targets far above are listed
         assert values == {2466.0, 2450.0, 2300.0}
         shown = text(host)
-        assert "2,466·2,450" in shown  # the record and 2,450 share the top row
+        # the record and 2,450 share the top row: one value names it, the heading says the other
+        assert "2,466·2,450" not in shown and "2,466 record" in shown
+        assert "also drawn 2,450" in shown
         assert "2,300 critical support" in shown
         assert "off the chart ▲ 2,642 2,861 3,000" in shown
         assert "Nov 20 2024" in shown and "Nov 20 2025" in shown  # the first and last session
@@ -217,11 +219,15 @@ async def test_guides_are_dotted_rows_named_on_the_axis() -> None:
             guides=[Guide(20.0, "20 target", short="20"), Guide(19.9, "top", short="19.9")],
         )
         lines = [chart.render_line(y).text for y in range(6)]
+        unnamed = list(chart.unnamed)
         chart.update(np.arange(5), np.full(5, 12.0), extent=(10.0, 20.0), guides=[Guide(15, "x")])
         alone = [chart.render_line(y).text for y in range(6)]
     top = lines[0]
-    assert top.startswith("20·19.9 ")  # two guides share the row: their short names
-    dots = top[len("20·19.9 ") :]
+    # two guides share the row: the first names it (issue 20: "2,300·2,302" read as one number);
+    # the other is drawn there and listed for the screen's heading
+    assert top.startswith("20 target ") and "19.9" not in top
+    assert [g.value for g in unnamed] == [19.9]
+    dots = top[len("20 target ") :]
     assert dots.count(" ") >= len(dots) // 2 - 1  # dotted: every other cell
     assert any(line.lstrip().startswith("x ") for line in alone)  # a guide alone: its label
 
@@ -312,3 +318,11 @@ async def test_opened_while_paused_it_shows_the_frozen_figures() -> None:
         await pilot.press("escape", "d")  # every drilldown: never a blank panel
         await pilot.pause()
         assert "RUT − SPX" in text(app)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("width", "shown"), [(149, False), (150, True), (200, True)])
+async def test_taking_most_ytd_from_150_columns_as_the_docs_say(width: int, shown: bool) -> None:
+    # issue 20 §3: "Taking most YTD" appeared only from about 170 columns
+    host = sb_host()
+    async with host.run_test(size=(width, 40)):
+        assert ("Taking most YTD" in text(host)) is shown

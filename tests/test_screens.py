@@ -125,7 +125,7 @@ async def test_the_board_title_says_how_much_of_the_index_it_covers(width: int, 
     host = ScreenHost(MainScreen(), frame)
     async with host.run_test(size=(width, 30)):
         text = "\n".join(screen_lines(host))
-        assert f"─ {title} ─" in text
+        assert f"─ {title} ─" in text or f"━ {title} ━" in text  # ━: the focused panel
 
 
 async def test_before_any_price_the_title_does_not_say_zero_names() -> None:
@@ -136,7 +136,7 @@ async def test_before_any_price_the_title_does_not_say_zero_names() -> None:
 
     host = ScreenHost(MainScreen(), frame)
     async with host.run_test(size=(100, 30)):
-        assert "─ Leaders · 12 names · no prices yet ─" in "\n".join(screen_lines(host))
+        assert "━ Leaders · 12 names · no prices yet ━" in "\n".join(screen_lines(host))
 
 
 async def test_a_name_that_is_not_a_member_is_greyed_marked_and_ranked_last() -> None:
@@ -191,7 +191,7 @@ async def test_the_level_screen_uses_the_same_convention_and_says_it() -> None:
         assert "to go = level − price: + the level is above the price, − below" in text
         assert "below the level" in text
         chart = host.screen.query_one(Chart)
-        assert chart.point_count == 120
+        assert chart.point_count == 121  # the last sale held until the feed's clock (steps)
         # the chart is the index against the level's line: prices, no second sign convention
         labels = [chart.render_line(y).text[:12].strip() for y in range(chart.size.height - 1)]
         labels = [label for label in labels if label]
@@ -204,7 +204,7 @@ async def test_the_level_charts_time_axis_ends_differ() -> None:
     async with host.run_test(size=(100, 30)):
         chart = host.screen.query_one(Chart)
         axis = chart.render_line(chart.size.height - 1).text.split()
-        assert axis == ["09:30", "11:29"]
+        assert axis == ["09:30", "11:30"]  # up to the feed's clock: the last sale holds till now
 
 
 async def test_a_far_level_does_not_flatten_the_days_line() -> None:
@@ -376,7 +376,7 @@ async def test_the_constituent_screen_reads_its_row_and_chart_from_the_frame() -
         assert "BE · Bloom Energy Corp Class A" in text
         assert "104.00  ▲ +4.00  +4.00%  since prev close 100.00" in text
         assert "Contribution  +4.24 bp" in text
-        assert host.screen.query_one(Chart).point_count == 120
+        assert host.screen.query_one(Chart).point_count == 121  # + the last sale held until now
         await pilot.press("escape")
         assert not isinstance(host.screen, ConstituentScreen)
 
@@ -418,3 +418,25 @@ async def test_the_add_level_error_is_shown_whole() -> None:
         await pilot.press(*["backspace"] * 7, *"2,475 my breakout", "enter")
         got = [(m.level.price, m.level.label) for m in host.of(messages.AddLevel)]
         assert got == [(2475.0, "my breakout")]
+
+
+@pytest.mark.parametrize("width", [53, 73, 96])  # the help box's text at 60, 80 and 100 columns
+def test_help_wraps_with_a_hanging_indent_and_cuts_nothing(width: int) -> None:
+    # issue 20 §4: "freeze the figures; feed, alerts and bell run…" at 100 and 80 columns, and
+    # the legend wrapped unindented mid-phrase
+    from tui.screens.help import LABEL_W, key_table, legend, legend_content
+
+    display = str
+    table = key_table({}, display, width).plain.splitlines()
+    text = legend_content(legend({}, display), width).plain.splitlines()
+    assert all(len(line) <= width for line in table + text)
+    words = " ".join(" ".join(x.split()) for x in table)
+    assert "freeze the figures; feed, alerts and bell run on" in words
+    for scope in keys.SCOPES:
+        for key in keys.TABLE[scope]:
+            assert " ".join(key.help.split()) in words
+    # a wrapped legend line hangs under its entry's text, never at the label's column
+    for line in text[2:]:
+        if line[:LABEL_W].strip():
+            continue  # an entry's first line (its label)
+        assert line.startswith(" " * LABEL_W) and line[LABEL_W] != " ", line

@@ -258,3 +258,53 @@ class TestApp:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+# --- where the move comes from (issue 20 §1) -----------------------------------------------------
+
+SIZES = [(60, 20), (80, 24), (100, 30), (200, 50)]
+
+
+def story_pipeline() -> Any:
+    """The test market with the members' closes of the YTD anchor and of the fifth session
+    back (2025-11-13), so the movers have all three periods: ERAS-like names up triple digits
+    on the year, IONQ down."""
+    from feeds.events import SessionCloses
+
+    pipeline = make_pipeline()
+    load(pipeline)
+    ytd = {"BE": 40.0, "CRDO": 59.0, "FN": 380.0, "IONQ": 60.0, "KTOS": 40.0, "MOG-A": 180.0}
+    ytd |= {"[red]X": 9.0, "RMBS": 60.0, "HIMS": 33.0, "SATS": 30.0, "AEIS": 150.0, "GH": 70.0}
+    week = {s: p * 0.97 for s, p in (("BE", 104.0), ("CRDO", 147.0), ("IONQ", 47.5))}
+    week |= {"FN": 410.0, "KTOS": 72.0, "HIMS": 41.0, "GH": 97.0, "SATS": 74.0, "AEIS": 196.0}
+    week |= {"MOG-A": 221.0, "[red]X": 10.2, "RMBS": 88.0}
+    pipeline.handle(SessionCloses("2024-12-31", ytd))
+    pipeline.handle(SessionCloses("2025-11-13", week))
+    return pipeline
+
+
+def sector_host(screen: Any, **view_kw: Any) -> ScreenHost:
+    pipeline = story_pipeline()
+    return ScreenHost(screen, lambda view: pipeline.frame(replace(view, **view_kw)))
+
+
+class TestWhereTheMoveComesFrom:
+    """The sector view, a board filtered to a sector with its subtotal and index-wide ranks,
+    and the movers on the scoreboard, at every size a trader uses."""
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_sector_view(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        from tui.screens.sectors import SectorScreen
+
+        assert snap_compare(sector_host(SectorScreen()), terminal_size=size)
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_board_filtered_to_a_sector_with_its_subtotal(
+        self, snap_compare: Snap, size: tuple[int, int]
+    ) -> None:
+        host = sector_host(MainScreen(), filter="sector:tech")
+        assert snap_compare(host, terminal_size=size)
+
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_movers_on_the_scoreboard(self, snap_compare: Snap, size: tuple[int, int]) -> None:
+        assert snap_compare(sector_host(ScoreboardScreen()), terminal_size=size)

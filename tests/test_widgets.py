@@ -344,3 +344,80 @@ async def test_this_runs_alerts_from_before_the_session_are_dated_once_it_rolls_
             for seg in list(log.render_line(0))[1:]
             if seg.text.strip()
         )
+
+
+@pytest.mark.parametrize("width", [30, 44, 60, 80])
+async def test_a_level_a_fraction_of_a_point_away_never_reads_as_zero(width: int) -> None:
+    # issue 20: 0.31 points from 2,450 read "0   0.0%" at 60 columns and "+0.5   0.0%" at 80
+    app = LadderApp()
+    async with app.run_test(size=(width, 12)) as pilot:
+        ladder = app.query_one(LevelLadder)
+        ladder.set_levels(
+            [LevelView(2450.0, "support", False, LevelState.APPROACHING, 0.31, 0.31 / 2449.69)],
+            2449.69,
+        )
+        await pilot.pause()
+        row = ladder.render_line(1).text
+        assert "+0.3" in row and "+0.01%" in row, row
+        assert " 0 " not in row and "0.0%" not in row
+
+
+def test_distances_keep_a_significant_digit() -> None:
+    assert fmt.distance(0.31, 0) == "+0.3"
+    assert fmt.distance(-0.004, 1) == "-0.004"
+    assert fmt.distance(0.0, 1) == "0.0"
+    assert fmt.distance_pct(0.0000127, 1) == "<0.01%"
+    assert fmt.distance_pct(0.000127, 1) == "+0.01%"
+    assert fmt.distance_pct(-0.061, 1) == "-6.1%"
+    assert fmt.share(-0.0022) == "0.22%" and fmt.share(0.00004) == "0.004%"
+
+
+def test_the_big_spread_figure_is_solid_blocks_three_rows_tall() -> None:
+    from tui.widgets.figure import big, big_width
+
+    rows = big("+37").split("\n")
+    assert len(rows) == 3 and len({len(r) for r in rows}) == 1 == len({big_width("+37")} & {11})
+    assert set("".join(rows)) <= set("█▀▄ ")  # no thin box lines (╶─╮) to decode
+    assert big("-5") != big("+5") and big("-") == big("x")  # a sign of its own; unknown a dash
+
+
+def test_a_card_waiting_for_its_relay_says_so_not_that_closes_are_missing() -> None:
+    from dataclasses import replace as _replace
+
+    from feeds.events import FeedState, FeedStatus
+    from tests.frames import make_frame
+    from tui.widgets.spread_card import streak_text, waiting_for
+
+    waiting = make_frame(
+        status=FeedStatus(FeedState.CONNECTING, "waiting for the relay on nats://h:4222"),
+        feed_label="relay h:4222",
+    )
+    waiting = _replace(waiting, total_ticks=0, streak=(0, ""))
+    assert waiting_for(waiting) == "the relay"
+    assert streak_text((0, ""), width=40, waiting="the relay") == "waiting for the relay"
+    assert streak_text((0, ""), width=40) == "no streak data (needs daily closes)"
+    assert waiting_for(_replace(waiting, total_ticks=5)) == ""
+
+
+class StepChartApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Chart(decimals=2, signed=False, include_baseline=True, steps=True)
+
+
+async def test_a_last_sale_chart_draws_steps_and_holds_the_last_price_until_now() -> None:
+    # issue 20 §3: one dot for the first minute, then slopes between prints no trade was made on
+    app = StepChartApp()
+    async with app.run_test(size=(40, 9)) as pilot:
+        chart = app.query_one(Chart)
+        chart.update(np.array([0], dtype=np.int64), np.array([10.0]), baseline=9.0, until=60_000)
+        await pilot.pause()
+        rows = [chart.render_line(y).text for y in range(chart.size.height - 1)]
+        top = rows[0].split(" ", 1)[1] if " " in rows[0] else rows[0]
+        assert sum(ch != " " for ch in top) >= 20, rows  # a flat line across, not one dot
+        chart.update(np.array([0, 30_000], dtype=np.int64), np.array([10.0, 11.0]), baseline=9.0)
+        await pilot.pause()
+        rows = [chart.render_line(y).text for y in range(chart.size.height - 1)]
+        flat = next(k for k, r in enumerate(rows) if "⠉⠉⠉⠉" in r or "⣀⣀⣀⣀" in r)
+        # between 11.00 and the flat 10.00: only the jump, in the last column (no slope)
+        for r in rows[1:flat]:
+            assert r.rstrip()[:-1].strip() == "", rows

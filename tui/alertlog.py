@@ -83,6 +83,25 @@ def entries(settings: Settings, which: str, since_ms: int) -> list[LogEntry]:
     return out
 
 
+def elsewhere(settings: Settings, which: str, since_ms: int) -> str:
+    """When no live alert was found: the practice alerts (sim, replay) of the same period and
+    the option that lists them ("; 12 practice alerts from the sim: --feed sim lists them");
+    "" when there are none or another log was asked for."""
+    if which != "live":
+        return ""
+    try:
+        practice = entries(settings, "all", since_ms)
+    except ConfigError:
+        return ""
+    feeds = sorted({e.alert.feed for e in practice if not is_live(e.alert.feed)})
+    if not feeds:
+        return ""
+    n = sum(1 for e in practice if not is_live(e.alert.feed))
+    option = f"--feed {feeds[0]}" if len(feeds) == 1 else "--feed all"
+    words = "alert" if n == 1 else "alerts"
+    return f"; {n:,} practice {words} from the {' and the '.join(feeds)}: {option} lists them"
+
+
 def entry_dict(e: LogEntry) -> dict[str, object]:
     """An alert as ``r2k alerts`` prints it, with ``acknowledged`` (and when) and ``busted``."""
     d = e.alert.to_dict()
@@ -146,6 +165,8 @@ def run_log(
                 stream.write("  ".join(cells).rstrip() + "\n")
     if not found:
         day = exchange_time(since_ms).strftime("%Y-%m-%d %H:%M ET")
-        sys.stderr.write(f"r2k: no {which} alerts since {day}\n")
+        sys.stderr.write(
+            f"r2k: no {which} alerts since {day}{elsewhere(settings, which, since_ms)}\n"
+        )
     stream.flush()
     return 0

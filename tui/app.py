@@ -183,7 +183,7 @@ class R2KApp(Routes):
 
     def on_sort_changed(self, message: messages.SortChanged) -> None:
         self.controller.set_sort(message.sort, message.descending)
-        self.show_now(charts=False)
+        self._sorted()
 
     def on_filter_changed(self, message: messages.FilterChanged) -> None:
         if self.controller.set_filter(message.text):
@@ -256,11 +256,20 @@ class R2KApp(Routes):
 
     def action_cycle_sort(self) -> None:
         self.controller.cycle_sort()
-        self.show_now(charts=False)
+        self._sorted()
 
     def action_reverse_sort(self) -> None:
         self.controller.reverse_sort()
+        self._sorted()
+
+    def _sorted(self) -> None:
+        """A new sort (or its reverse) starts the board at the top: the trader asked for the
+        biggest (or smallest) first, not for the name the cursor was on. Under the same sort the
+        cursor keeps following its name."""
+        self.controller.clear_cursor()
+        self.main.board.to_top()
         self.show_now(charts=False)
+        self.main.board.user_moved(0)
 
     def action_toggle_bell(self) -> None:
         self.controller.toggle_bell()

@@ -158,12 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     snap = sub.add_parser(
         "snapshot",
         help="run the feed briefly and print the board once",
-        description="Run the feed (a replay to its end; otherwise --duration, default 5 s) and "
+        description="Run the feed (a replay to its end; a live feed until every index member has "
+        "a price, at most 60 s, or for --duration) and "
         "print indices, spreads, breadth and the constituents ranked by contribution. Only "
         "constituents with a price are listed; one not in the holdings has no weight (null).",
     )
     _common(snap, command="snapshot")
-    _duration(snap, "seconds to run a live feed (default 5; a replay runs to its end)")
+    _duration(
+        snap,
+        "seconds to run a live feed (default: until every member has a price, at most 60; a "
+        "replay runs to its end)",
+    )
     snap.add_argument("--json", action="store_true", help="print one JSON object instead")
     snap.add_argument("--top", type=int, metavar="N", help="constituents to list (text: 20)")
     hold = sub.add_parser(
@@ -393,7 +398,7 @@ def _relay_parser(sub: Any) -> None:
         "number of terminals read it with --feed nats://HOST:PORT[/PREFIX]. Status lines go to "
         "stderr as JSON. Runs until Ctrl+C (or --duration).",
     )
-    _common(relay)
+    _common(relay, command="relay")  # no display options: the relay has no screen
     relay.add_argument(
         "--nats",
         metavar="URL",

@@ -305,6 +305,10 @@ class Controller:
     def set_cursor(self, symbol: str) -> None:
         self.view = replace(self.view, cursor=symbol)
 
+    def clear_cursor(self) -> None:
+        """The board's cursor follows no name (a new sort starts at the top)."""
+        self.view = replace(self.view, cursor=None)
+
     def toggle_pause(self) -> bool:
         self.view = replace(self.view, paused=not self.view.paused)
         return self.view.paused

@@ -51,6 +51,44 @@ def pct(fraction: float | None, decimals: int = 2) -> str:
     return _signed(fraction * 100, decimals) + "%" if known(fraction) else DASH  # type: ignore[operator]
 
 
+def sig(x: float | None, decimals: int, most: int = 3) -> int:
+    """The decimals ``x`` needs, from ``decimals`` up to ``most``, so that a value that is not
+    zero never reads as zero: 0.31 at 0 decimals needs 1 ("+0.3"), 0.00013 at 2 needs 3."""
+    if not known(x) or x == 0:
+        return decimals
+    while decimals < most and round(x, decimals) == 0:  # type: ignore[arg-type]
+        decimals += 1
+    return decimals
+
+
+def distance(x: float | None, decimals: int = 2) -> str:
+    """A signed distance (points or bp) that is never shown as zero unless it is: more decimals
+    when it would round to zero (:func:`sig`)."""
+    return signed(x, sig(x, decimals))
+
+
+def distance_pct(fraction: float | None, decimals: int = 1, most: int = 2) -> str:
+    """A signed percentage that keeps a significant digit: 0.00013 -> +0.01% (up to ``most``
+    decimals; below that "<0.01%", the distance beside it carries the sign)."""
+    if not known(fraction):
+        return DASH
+    x = fraction * 100  # type: ignore[operator]
+    d = sig(x, decimals, most)
+    if x and round(x, d) == 0:
+        return f"<{10**-d:.{d}f}%"
+    return _signed(x, d) + "%"
+
+
+def share(fraction: float | None, decimals: int = 2) -> str:
+    """An unsigned percentage that keeps a significant digit: 0.0022 -> 0.22%, 0.00004 ->
+    0.004%."""
+    if not known(fraction):
+        return DASH
+    x = abs(fraction) * 100  # type: ignore[arg-type]
+    d = sig(x, decimals)
+    return f"<{10**-d:.{d}f}%" if x and round(x, d) == 0 else f"{x:,.{d}f}%"
+
+
 def weight_pct(fraction: float | None) -> str:
     return f"{fraction * 100:.2f}%" if known(fraction) else DASH  # type: ignore[operator]
 

@@ -13,16 +13,18 @@ bad key from a quiet market.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from feeds.alerting.alerts import StatusLineSink, StdoutSink
 from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState
-from feeds.frame import Frame
+from feeds.frame import Board, Frame, View
+from feeds.market.sectors import Mover, Movers, SectorTable, Subtotal
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
 from feeds.settings.config import Settings
@@ -32,37 +34,59 @@ from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
 from tui import fmt
 
-SNAPSHOT_LIVE_SECONDS = 5.0
+#: a live snapshot without --duration waits until every member has a price, at most this long
+SNAPSHOT_WAIT_SECONDS = 60.0
 FEED_CLOCK_POLL_S = 0.05  # how often a feed-time duration looks at a silent feed's clock
+UNTIL_POLL_S = 0.5  # how often a run that waits for coverage looks at the board
 TEXT_TOP = 20  # constituents printed by the text snapshot unless --top says otherwise
 EXIT_FEED_ERROR = 3  # the feed failed during the run (see the module docstring)
 
 
-async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> None:
-    """Feed events into the pipeline until the feed ends or ``duration`` seconds pass."""
-    if duration is None:
+async def consume(
+    pipeline: Pipeline,
+    duration: float | None,
+    *,
+    feed_time: bool,
+    until: Callable[[], bool] | None = None,
+) -> None:
+    """Feed events into the pipeline until the feed ends, ``duration`` seconds pass, or
+    ``until()`` (looked at every :data:`FEED_CLOCK_POLL_S`) says the run has what it needs."""
+    if duration is None and until is None:
         await pipeline.run()
-    elif not feed_time:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(duration):
-                await pipeline.run()
-    else:
-        task = asyncio.create_task(pipeline.run(feed_ms=int(duration * 1000)))
-        try:
-            # run() stops at the first event past the limit; this catches a feed whose clock
-            # runs on while it sends nothing (the sim overnight).
-            while not task.done():
-                await asyncio.wait({task}, timeout=FEED_CLOCK_POLL_S)
-                limit = pipeline.feed_limit_ms
-                if not task.done() and limit is not None and pipeline.feed.now_ms() >= limit:
-                    task.cancel()
+        return
+    limit_ms = int(duration * 1000) if feed_time and duration is not None else None
+    task = asyncio.create_task(pipeline.run(feed_ms=limit_ms))
+    deadline = None if feed_time or duration is None else time.monotonic() + duration
+    next_look = 0.0
+    try:
+        # run() stops at the first event past the limit; this catches a feed whose clock runs
+        # on while it sends nothing (the sim overnight), a wall-time limit and ``until``
+        while not task.done():
+            await asyncio.wait({task}, timeout=FEED_CLOCK_POLL_S)
+            if task.done():
+                break
+            limit = pipeline.feed_limit_ms
+            if limit is not None and pipeline.feed.now_ms() >= limit:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if until is not None and time.monotonic() >= next_look:
+                next_look = time.monotonic() + UNTIL_POLL_S  # ranks the board: not 20 times/s
+                if until():
                     break
-        finally:
-            if not task.done():
-                task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+
+
+def covered(pipeline: Pipeline) -> bool:
+    """Whether every index member has a price (the snapshot's breadth then counts them all)."""
+    board = pipeline.board()
+    members = members_of(board)
+    return members > 0 and board.names_priced >= members
 
 
 #: Exit status when the run worked but some of its output could not be written (a full or
@@ -70,7 +94,13 @@ async def consume(pipeline: Pipeline, duration: float | None, *, feed_time: bool
 EXIT_NOT_WRITTEN = 4
 
 
-async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -> int:
+async def _run(
+    pipeline: Pipeline,
+    duration: float | None,
+    *,
+    feed_time: bool,
+    until: Callable[[], bool] | None = None,
+) -> int:
     """Run to the end; warns about what was not written (stderr) and returns the exit status."""
     warn = StatusLineSink().warning
     for note in pipeline.notes:  # holdings coverage, merged duplicates, a repaired log
@@ -88,7 +118,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
 
     watcher = asyncio.create_task(watch())
     try:
-        await consume(pipeline, duration, feed_time=feed_time)
+        await consume(pipeline, duration, feed_time=feed_time, until=until)
     finally:
         watcher.cancel()
         await asyncio.wait({watcher})
@@ -169,12 +199,15 @@ def run_snapshot(
 ) -> int:
     pipeline = build_pipeline(settings)
     warn_holdings(pipeline)
+    until = None
     if settings.feed_name == "replay":
         duration = None  # a replay runs to its end: the snapshot is its final state
     elif duration is None:
-        duration = SNAPSHOT_LIVE_SECONDS
-    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0))
-    frame = pipeline.frame()
+        # until every member has a price, so breadth counts the whole index (the sim's thin
+        # names take ~40 s), at most SNAPSHOT_WAIT_SECONDS
+        duration, until = SNAPSHOT_WAIT_SECONDS, lambda: covered(pipeline)
+    code = asyncio.run(_run(pipeline, duration, feed_time=settings.speed == 0, until=until))
+    frame = pipeline.frame(View(sectors=True))  # with the sectors and the movers
     stream = out or sys.stdout
     if as_json:
         data = snapshot_dict(frame, pipeline, top)
@@ -242,12 +275,131 @@ def snapshot_dict(frame: Frame, pipeline: Pipeline, top: int | None = None) -> d
             "decliners": b.decliners,
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
+            # what the figures cover: the members with a return, of all the index's members
+            "names": b.total,
+            "members": members_of(board),
         },
         "coverage": {"names": board.names_priced, "weight": _num(board.coverage)},
         "weights_as_of": board.weights_as_of,
         **scoreboard_dict(frame),
+        **sectors_dict(frame),
         "constituents": constituents,
     }
+
+
+# where the move comes from, in the snapshot
+def _mover(m: Mover | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {
+        "symbol": m.symbol,
+        "name": m.name,
+        "return": _num(m.ret),
+        "contribution_bp": _num(m.contribution_bp),
+        "weight": _num(m.weight),
+    }
+
+
+def _subtotal(t: Subtotal) -> dict[str, Any]:
+    return {
+        "names": t.names,
+        "priced": t.priced,
+        "weight": _num(t.weight),
+        "contribution_bp": _num(t.contribution_bp),
+        "share": _num(t.share),
+        "advancers": t.up,
+        "decliners": t.down,
+        "unchanged": t.unchanged,
+        "pct_up": _num(t.pct_up),
+        "weight_up": _num(t.weight_up),
+    }
+
+
+def _sector_table(table: SectorTable) -> dict[str, Any]:
+    return {
+        "index_bp": _num(table.index_bp),
+        "sectors": [
+            {
+                "sector": r.sector,
+                **_subtotal(r.total),
+                "best": _mover(r.best),
+                "worst": _mover(r.worst),
+            }
+            for r in table.rows
+        ],
+    }
+
+
+def _movers(m: Movers) -> dict[str, Any]:
+    return {"names": m.names, "up": [_mover(x) for x in m.up], "down": [_mover(x) for x in m.down]}
+
+
+def sectors_dict(frame: Frame) -> dict[str, Any]:
+    """Where the move comes from as plain data: ``sectors`` since the previous close (``day``)
+    and year to date (``ytd``), each sector with its weight, contribution (bp), share of the
+    index move, breadth by count and weight, best and worst member; ``movers`` by period (1d,
+    5d, ytd), the biggest returns up and down with each one's contribution."""
+    sec = frame.sectors
+    if sec is None:
+        return {}
+    return {
+        "sectors": {"day": _sector_table(sec.day), "ytd": _sector_table(sec.ytd)},
+        "movers": {m.period: _movers(m) for m in sec.movers},
+    }
+
+
+def sectors_lines(frame: Frame) -> list[str]:
+    """The sector tables and the movers as aligned text lines (nothing without them)."""
+    sec = frame.sectors
+    if sec is None:
+        return []
+    out: list[str] = []
+    for period, table in (("since the previous close", sec.day), ("year to date", sec.ytd)):
+        out.append(f"SECTORS  {period}: index move {fmt.bp(table.index_bp, 1)} bp")
+        rows = []
+        for r in table.rows:
+            t = r.total
+            rows.append(
+                [
+                    fmt.clean(r.sector, 28),
+                    f"{t.names:,}",
+                    fmt.weight_pct(t.weight),
+                    fmt.bp(t.contribution_bp, 2),
+                    fmt.share(t.share, 1)
+                    if t.share is not None and t.share >= 0
+                    else ("-" + fmt.share(t.share, 1) if t.share is not None else "-"),
+                    f"{t.up:,}",
+                    f"{t.down:,}",
+                    f"{t.pct_up * 100:.0f}%" if t.pct_up is not None else "-",
+                    f"{t.weight_up * 100:.0f}%" if t.weight_up is not None else "-",
+                    _mover_text(r.best, bp=False),
+                    _mover_text(r.worst, bp=False),
+                ]
+            )
+        header = ["SECTOR", "NAMES", "WEIGHT", "CONTRIB BP", "SHARE", "UP", "DOWN", "%UP",
+                  "WT UP", "BEST", "WORST"]  # fmt: skip
+        out += _table_lines(header, rows, set(range(1, 9)))
+        out.append("")
+    for m in sec.movers:
+        label = f"MOVERS {m.period.upper():<3}"
+        if not m.names:
+            out.append(f"{label}  - (no closes that far back)")
+            continue
+        ups = ", ".join(_mover_text(x) for x in m.up) or "-"
+        downs = ", ".join(_mover_text(x) for x in m.down) or "-"
+        out.append(f"{label}  up: {ups}")
+        out.append(f"{' ' * len(label)}  down: {downs}")
+    return out
+
+
+def _mover_text(m: Mover | None, *, bp: bool = True) -> str:
+    """ "ERAS +153.2% (+0.41 bp)"."""
+    if m is None:
+        return "-"
+    text = f"{fmt.clean(m.symbol, 12)} {fmt.pct(m.ret, 1)}"
+    if bp and m.contribution_bp is not None:
+        text += f" ({fmt.distance(m.contribution_bp, 2)} bp)"  # a tiny one is never "0.00"
+    return text
 
 
 # the scoreboard in the snapshot
@@ -274,17 +426,24 @@ def scoreboard_dict(frame: Frame) -> dict[str, Any]:
         "record_high_streak": {
             "symbol": sb.record_highs.symbol,
             "sessions": sb.record_highs.sessions,
-            # the all-time intraday high (points) and the session that set it
+            # the record's context: the high, its session, how far the index is from it
             "high": _num(sb.record_highs.high),
             "date": sb.record_highs.date,
+            "this_year": sb.record_highs.this_year,
+            "distance": _num(sb.record_highs.distance),
+            "distance_pct": _num(sb.record_highs.distance_pct),
         },
         "breadth_ytd": {
             "advancers": b.advancers,
             "decliners": b.decliners,
             "unchanged": b.unchanged,
             "pct_up": _num(b.pct_up),
+            "names": b.total,
+            "members": members_of(frame.board),
         },
         "ytd_anchor_unknown": sb.ytd_anchor_unknown,
+        # the share of the index weight (at the YTD anchor) held by members up on the year
+        "weight_up_ytd": _num(sb.movers.weight_up),
         "holdings": None
         if h is None
         else {
@@ -312,7 +471,7 @@ def scoreboard_lines(frame: Frame) -> list[str]:
         ]
         rows.append([name, *cells])
     header = ["", "1D", "5D", "MTD", "YTD"]
-    out = [head, *_table(header, rows, {1, 2, 3, 4})]
+    out = [head, *_table_lines(header, rows, {1, 2, 3, 4})]
     since = ", ".join(f"{k.upper()} {bases[k] or '-'}" for k in ("1d", "5d", "mtd", "ytd"))
     out.append(f"            from the closes of: {since}")
     out.append(f"STREAK      {sb.streak_text()}")
@@ -323,16 +482,28 @@ def scoreboard_lines(frame: Frame) -> list[str]:
         runs = f"{r.sessions} session{'' if r.sessions == 1 else 's'} in a row"
         out.append(
             f"RECORDS     ^RUT new all-time intraday high {runs} (high {fmt.price(r.high)} on "
-            f"{r.date}; history from {r.since})"
+            f"{r.date}; history from {r.since}); {r.this_year} this year"
         )
+        distance, pct = r.distance, r.distance_pct
+        if distance is not None and pct is not None:
+            where = (
+                "at the record now"
+                if distance >= 0
+                else f"{fmt.price(-distance)} pts ({fmt.share(-pct)}) below the record"
+            )
+            out.append(f"            {where}")
     b = sb.breadth_ytd
     pct_up = "-" if b.pct_up is None else f"{b.pct_up * 100:.1f}%"
     line = (
-        f"YTD         {b.advancers} up  {b.decliners} down  {b.unchanged} unchanged  "
-        f"({pct_up} up) since {sb.ytd_anchor_date or '-'}"
+        f"YTD         {b.advancers:,} up  {b.decliners:,} down  {b.unchanged:,} unchanged  "
+        f"({pct_up} up{over(b.total, members_of(frame.board))}) since {sb.ytd_anchor_date or '-'}"
     )
     note = sb.anchor_note()
     out.append(f"{line}; {note}" if note else line)
+    if sb.movers.weight_up is not None:
+        out.append(
+            f"            {sb.movers.weight_up * 100:.1f}% of the index weight up on the year"
+        )
     if sb.progress is not None:
         what, done, total = sb.progress
         out.append(f"HISTORY     {what} {done}/{total} (still downloading)")
@@ -346,11 +517,23 @@ def scoreboard_lines(frame: Frame) -> list[str]:
     return out
 
 
+def members_of(board: Board) -> int:
+    """The index members on the board (every name without holdings)."""
+    return int(board.member.sum()) if board.member is not None else board.universe
+
+
+def over(names: int, members: int) -> str:
+    """What a breadth figure counts: " over 1,377 of 1,953 members" ("" once it counts all)."""
+    if names >= members:
+        return f" over all {members:,} members"
+    return f" over {names:,} of {members:,} members"
+
+
 def _when(ts_ms: int) -> str:
     return exchange_time(ts_ms).strftime("%Y-%m-%d %H:%M:%S ET") if ts_ms > 0 else "-"
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def _table_lines(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -390,21 +573,22 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
             ]
         )
     header = ["INDEX", "LAST", "ANCHOR", "RETURN", "PREV CLOSE", "OPEN", "HIGH", "LOW"]
-    out += _table(header, index_rows, set(range(1, 8)))
+    out += _table_lines(header, index_rows, set(range(1, 8)))
     sp = d["spread_bp"]
     spx, mags = fmt.bp(sp["RUT-SPX"], 1), fmt.bp(sp["RUT-MAGS"], 1)
     out += ["", f"SPREAD   RUT-SPX {spx} bp   RUT-MAGS {mags} bp"]
     b = d["breadth"]
     pct_up = "-" if b["pct_up"] is None else f"{b['pct_up'] * 100:.1f}%"
     out += [
-        f"BREADTH  {b['advancers']} up  {b['decliners']} down  {b['unchanged']} unchanged  "
-        f"({pct_up} up)",
+        f"BREADTH  {b['advancers']:,} up  {b['decliners']:,} down  {b['unchanged']:,} unchanged  "
+        f"({pct_up} up){over(b['names'], b['members'])}",
     ]
     if pipeline.holdings is not None:
         out.append(f"BOARD    {fmt.coverage(d['coverage']['names'], d['coverage']['weight'])}")
         out.append(f"WEIGHTS  {fmt.weights_basis(d['weights_as_of'])}")
     out.append("")
     out += [*scoreboard_lines(frame), ""] if frame.scoreboard is not None else []
+    out += [*sectors_lines(frame), ""] if frame.sectors is not None else []
     shown = d["constituents"][: max(top, 0)]
     rows = [
         [
@@ -418,7 +602,7 @@ def snapshot_text(frame: Frame, pipeline: Pipeline, top: int) -> str:
         ]
         for n, c in enumerate(shown, 1)
     ]
-    out += _table(
+    out += _table_lines(
         ["#", "SYMBOL", "NAME", "LAST", "RETURN", "WEIGHT", "CONTRIB BP"], rows, {0, 3, 4, 5, 6}
     )
     more = len(d["constituents"]) - len(shown)

@@ -60,6 +60,7 @@ SCOPES: dict[str, str] = {
     "ladder": "Levels (and spread thresholds in the spread drilldown)",
     "alerts": "Alert panel",
     "card": "Spread card",
+    "level": "Level drilldown",
     "filter": "Filter box",
     "detail": "Drilldowns",
     "dialog": "Dialogs",
@@ -153,6 +154,16 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,  # the board's breadth line names it (the footer is full at 80 columns)
             palette="Scoreboard (year to date)",
         ),
+        # where the move comes from (issue 20 §1)
+        Key(
+            "sectors",
+            "g",
+            "open_sectors",
+            "Sectors",
+            "each sector's weight, contribution, share of the move, breadth; ⏎ filters the board",
+            show=False,
+            palette="Sectors",
+        ),
         # from any screen, so the status bar's count clears without going to the panel
         Key(
             "acknowledge-all",
@@ -188,7 +199,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
             "slash",
             "filter",
             "Filter",
-            "the board by symbol or name",
+            "the board by symbol or name, or sector:NAME (sector:health)",
             palette="Filter",
             priority=True,
         ),
@@ -204,7 +215,7 @@ TABLE: dict[str, tuple[Key, ...]] = {
     ),
     "ladder": (
         Key("remove-level", "delete,x", "remove_level", "Remove", "a level you added"),
-        # spread thresholds are muted in the spread drilldown's list (d), not on the card
+        # spread thresholds: m in the spread drilldown's list (d), or on the card (the nearest)
         Key(
             "mute",
             "m",
@@ -225,7 +236,26 @@ TABLE: dict[str, tuple[Key, ...]] = {
             show=False,
         ),
     ),
-    "card": (Key("open-spread", "enter", "open", "Open", "the spread drilldown"),),
+    "card": (
+        Key("open-spread", "enter", "open", "Open", "the spread drilldown"),
+        Key(
+            "mute-spread",
+            "m",
+            "toggle_mute",
+            "Mute",
+            "mute/unmute the nearest spread thresholds the card shows",
+        ),
+    ),
+    # the level drilldown: its level
+    "level": (
+        Key(
+            "mute-level",
+            "m",
+            "toggle_mute",
+            "Mute",
+            "mute/unmute this level: still logged, no toast, bell or notification",
+        ),
+    ),
     "filter": (
         Key(
             "clear-filter",
@@ -242,6 +272,39 @@ TABLE: dict[str, tuple[Key, ...]] = {
         Key("cancel", "escape", "close", "Cancel", "the add-level dialog", show=False),
     ),
 }
+
+#: Where a key that does nothing where the focus is works instead (the monitor says so rather
+#: than nothing happening: Home with the spread card focused did nothing, silently).
+WHERE: dict[str, str] = {
+    "cursor-up": "moves the cursor in the board, the levels and the alerts",
+    "cursor-down": "moves the cursor in the board, the levels and the alerts",
+    "page-up": "pages through the board, the levels and the alerts",
+    "page-down": "pages through the board, the levels and the alerts",
+    "first-row": "goes to the first row of the board, the levels or the alerts",
+    "last-row": "goes to the last row of the board, the levels or the alerts",
+    # x: acknowledge's before remove-level's (delete,x), so x says both
+    "acknowledge": "acknowledges an alert in the alert panel, removes your level in the levels",
+    "remove-level": "removes a level you added, in the levels panel",
+    "mute": "mutes a level in the levels panel, the alert panel or on the spread card",
+}
+
+
+def where_bindings() -> list[Binding]:
+    """Bindings of the keys in :data:`WHERE` to ``where('id')``: a screen that lists them hears
+    those keys only when the focused widget has no binding of its own for them. They keep each
+    key's id, so the user's remaps move them too; not shown in the footer."""
+    from textual.binding import Binding
+
+    out = []
+    taken: set[str] = set()
+    for binding_id in WHERE:
+        key = next(k for _, k in all_keys() if k.id == binding_id)
+        free = ",".join(k for k in key.keys.split(",") if k not in taken)
+        taken.update(key.keys.split(","))
+        action = f"where({binding_id!r})"
+        out.append(Binding(free, action, key.description, show=False, id=key.id))
+    return out
+
 
 #: Keys kept free for screens that are coming, so no remap or new binding takes them
 #: (key -> what it is kept for).
@@ -270,6 +333,7 @@ _TOGETHER = (
     ("app", "main", "rows"),
     ("app", "main", "ladder"),
     ("app", "main", "card"),
+    ("app", "detail", "level"),
     ("app", "main", "rows", "alerts"),  # the alert panel
     ("app", "detail", "rows", "ladder"),  # the spread drilldown's thresholds
 )

@@ -50,5 +50,12 @@ def commands(
             post(messages.SortChanged(sort, sort != "symbol")),
         )
     yield SystemCommand("Clear filter", "Show every constituent", post(messages.FilterChanged("")))
+    frame = getattr(screen, "frame", None)
+    for sector in sorted({s for s in frame.board.sectors if s}) if frame is not None else ():
+        yield SystemCommand(  # the sector picker: the board keeps index-wide ranks, a subtotal
+            f"Filter: {sector}",
+            f"Keep the {sector} members (/sector:{sector.split()[0].lower()})",
+            post(messages.FilterChanged(f"sector:{sector}")),
+        )
     for name, widget in screen.panels():
         yield SystemCommand(f"Focus {name}", "Move the keyboard focus (Tab)", widget.focus)

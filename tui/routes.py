@@ -12,6 +12,7 @@ from tui.screens.feed_status import FeedStatusScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.scoreboard import ScoreboardScreen
+from tui.screens.sectors import SectorScreen
 from tui.screens.spread import SpreadScreen
 
 
@@ -51,3 +52,7 @@ class Routes(App[None]):
             self.push_screen(ScoreboardScreen())
 
     on_open_scoreboard = action_open_scoreboard  # a click on the breadth line (messages)
+
+    def action_open_sectors(self) -> None:
+        if not isinstance(self.screen, SectorScreen):
+            self.push_screen(SectorScreen())

@@ -50,7 +50,7 @@ from feeds.pipeline import Pipeline
 from feeds.sources.providers.settings import redact
 from feeds.sources.relay import codec
 from feeds.sources.relay.link import NatsLink
-from feeds.sources.relay.subjects import shard_of
+from feeds.sources.relay.subjects import STOPPED, shard_of
 from feeds.sources.relay.tasks import cancel_all
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ def _history_key(ev: DailyCloses | Bars | DailyBars | SessionCloses) -> str:
     return ev.date if isinstance(ev, SessionCloses) else ev.symbol
 
 
+STOP_NOTICE_S = 1.0  # the longest a stopping relay waits to tell its terminals
 MAX_BATCH_EVENTS = 10_000  # flush early past this: a fast replay must not build 1 MB messages
 
 Say = Callable[[str], None]
@@ -409,7 +410,20 @@ class Relay:
             await self.flush()
             await asyncio.Event().wait()  # terminals keep seeing a live relay and the last board
         finally:
+            await self.say_stopped()
             await self.aclose()
+
+    async def say_stopped(self) -> None:
+        """Tell the terminals this relay stops on purpose (a last status, ``STOPPED``), so they
+        say "relay stopped" rather than the connection error that follows. Best effort: at most
+        a second, nothing raised."""
+        if self._nc is None or not self.connected.is_set():
+            return
+        self._on_event(FeedStatus(FeedState.ENDED, STOPPED))
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(STOP_NOTICE_S):
+                await self.flush()
+                await self._nc.flush(timeout=STOP_NOTICE_S)
 
     async def aclose(self) -> None:
         self._closing = True

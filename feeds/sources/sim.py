@@ -256,12 +256,19 @@ class Market:
     def history_events(self) -> list[Event]:
         """What a provider's history endpoints would give before the first tick: years of
         daily bars for ^RUT, ^GSPC and MAGS, and every member's close of the previous year's
-        last session (the YTD anchor), from :attr:`history`."""
+        last session (the YTD anchor) and of the fifth session back (5-day movers), from
+        :attr:`history`."""
         events: list[Event] = list(self.history.daily_bars())
-        if self.history.year_end is not None:
-            anchors = self.history.session_closes(self.history.year_end)
-            if anchors is not None:
-                events.append(anchors)
+        h = self.history
+        # the YTD anchor, and the fifth session back (the 5-day movers' base, as a provider's
+        # batch endpoint would be asked for it)
+        days = [h.year_end] if h.year_end is not None else []
+        if len(h.member_dates) >= 5 and h.member_dates[-5] not in days:
+            days.append(h.member_dates[-5])
+        for day in sorted(days):
+            closes = h.session_closes(day)
+            if closes is not None:
+                events.append(closes)
         return events
 
     # --- one simulated second -------------------------------------------------------------------

@@ -274,3 +274,20 @@ async def test_joining_a_running_relay_goes_live(nats_server: NatsServer) -> Non
     assert term.pipeline.status.detail == "upstream: simulated market, seed 3"
     await _stop(task)
     await term.stop()
+
+
+async def test_a_relay_stopped_cleanly_says_relay_stopped_not_connection_refused(
+    nats_server: NatsServer,
+) -> None:
+    """Issue 20 §5: a relay stopped with Ctrl+C (or --duration) tells its terminals so; they say
+    "relay stopped", not the silence or the connection error that follows."""
+    term = Terminal(nats_server).start()
+    relay = make_relay(nats_server, sim(speed=20))
+    task = await _run(relay)
+    await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
+    await _stop(task)
+    await until(lambda: term.state == "stale", what="stale after the relay stopped")
+    detail = term.pipeline.status.detail
+    assert detail.startswith("relay stopped on nats://127.0.0.1:") and "last board" in detail
+    assert "refused" not in detail and "no heartbeat" not in detail
+    await term.stop()

@@ -27,6 +27,7 @@ from textual.widgets import Footer
 from feeds.frame import Charts, Frame, View
 from tui import keys
 from tui.messages import FrameWanted
+from tui.widgets.footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.text import Line, set_titles
 from tui.widgets.too_small import TooSmall, too_small
@@ -116,7 +117,7 @@ class DetailScreen(FrameScreen):
             yield Line(id="facts")
             yield from self.compose_charts()
         yield TooSmall()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:  # after FrameScreen's (Textual calls each class's handler)
         if self.SCROLLS:

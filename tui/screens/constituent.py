@@ -73,6 +73,7 @@ class ConstituentScreen(DetailScreen):
             decimals=2,
             signed=False,
             include_baseline=False,
+            steps=True,  # last sales: flat until the next print
             id="chart",
             empty_text="no history yet",
         )
@@ -97,4 +98,6 @@ class ConstituentScreen(DetailScreen):
         row = frame.board.find(self.symbol)
         # the range holds the session's high and low, which fall between chart points
         extent = (row.low, row.high) if row is not None else None
-        chart.update(prices.times, prices.values, baseline=base, extent=extent)
+        # an intraday anchor (the previous close by default) is always a line on the chart
+        chart.include_baseline = anchor is not None and frame.anchor != "ytd"
+        chart.update(prices.times, prices.values, baseline=base, extent=extent, until=frame.as_of)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
@@ -16,9 +17,11 @@ from textual.widgets import Static
 from tui import fmt, keys
 
 #: The legend; ``{mute}``, ``{ack}``, ``{ack_all}``, ``{spread}`` are the keys in effect.
+LEGEND_INTRO = (
+    "Signs are always printed (+/−, ▲/▼), so nothing depends on colour alone; a figure that "
+    "rounds to zero has no sign."
+)
 LEGEND = """\
-Signs are always printed (+/−, ▲/▼), so nothing depends on colour alone; a figure that rounds
-to zero has no sign.
 est.      the index is estimated from its ETF (IWM × k); levels use the estimate
 bp        basis points: 1 bp = 0.01 %; spread = (r RUT − r SPX) × 10,000
 Ctb bp    contribution to the index move: weight at the anchor × return × 10,000
@@ -42,6 +45,23 @@ PAUSED    the figures are frozen; the feed, the status, the alerts and the bell 
 """
 
 
+LABEL_W = 10  # the legend's label column: wrapped lines hang under the text, not the label
+HELP_MIN = 24  # a key's help narrower than this goes on lines of its own, indented
+
+
+def legend_entries(text: str) -> list[tuple[str, str]]:
+    """(label, text) of each legend entry; a line indented by :data:`LABEL_W` continues the one
+    before (the source's own line breaks are not the screen's)."""
+    entries: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith(" " * LABEL_W) and entries:
+            label, body = entries[-1]
+            entries[-1] = (label, f"{body} {line.strip()}")
+        else:
+            entries.append((line[:LABEL_W].rstrip(), line[LABEL_W:].strip()))
+    return entries
+
+
 def legend(keymap: Mapping[str, str], display: Callable[[str], str]) -> str:
     """:data:`LEGEND` naming the keys in effect after the user's remaps."""
 
@@ -50,27 +70,84 @@ def legend(keymap: Mapping[str, str], display: Callable[[str], str]) -> str:
     return LEGEND.format(distance_rule=fmt.DISTANCE_RULE, **named)
 
 
-def key_table(keymap: Mapping[str, str], display: Callable[[str], str]) -> Content:
-    """Every binding by scope: keys in effect, the footer's word, its id and its help."""
+def hang(
+    head: Content, text: str, width: int, style: str = "", indent: int | None = None
+) -> list[Content]:
+    """``head`` then ``text`` wrapped to ``width`` cells, every wrapped line indented to where
+    the text began (a hanging indent), words never cut; when that leaves the text under
+    :data:`HELP_MIN` cells it starts on the next line, indented by ``indent`` (default 4)."""
+    start = head.cell_length
+    room = width - start
+    if not text:
+        return [head]
+    if room < HELP_MIN:
+        pad = indent if indent is not None else 4
+        body = textwrap.wrap(text, max(8, width - pad), break_on_hyphens=False)
+        return [head, *(Content.assemble(" " * pad, (line, style)) for line in body)]
+    body = textwrap.wrap(text, room, break_on_hyphens=False)
+    lines = [Content.assemble(head, (body[0], style))]
+    lines += [Content.assemble(" " * start, (line, style)) for line in body[1:]]
+    return lines
+
+
+def key_table(
+    keymap: Mapping[str, str], display: Callable[[str], str], width: int = 200
+) -> Content:
+    """Every binding by scope: keys in effect, the footer's word, its id and its help, the help
+    wrapped under itself to ``width`` cells."""
     lines: list[Content] = [
-        Content.styled('Remap a key in the config file: [keys] then id = "keys"', "$text-muted"),
+        *hang(
+            Content(""),
+            'Remap a key in the config file: [keys] then id = "keys"',
+            width,
+            "$text-muted",
+        ),
         Content(""),
-        Content.styled(f"  {'keys':<10}{'word':<14}{'id':<17}what it does", "$text-muted"),
+        *hang(
+            Content.styled(f"  {'keys':<10}{'word':<14}{'id':<17}", "$text-muted"),
+            "what it does",
+            width,
+            "$text-muted",
+            indent=6,
+        ),
     ]
     for scope, title in keys.SCOPES.items():
-        lines.append(Content.styled(title, "bold $text-accent"))
+        lines += hang(Content(""), title, width, "bold $text-accent")
         for key in keys.TABLE[scope]:
             shown = " ".join(display(k) for k in keys.effective(key, keymap).split(","))
-            lines.append(
-                Content.assemble(
-                    (f"  {shown:<10}", "bold"),
-                    f"{key.description:<14}",
-                    (f"{key.id:<17}", "$text-accent"),
-                    (key.help, "$text-muted"),
-                )
+            head = Content.assemble(
+                (f"  {shown:<10}", "bold"),
+                f"{key.description:<14}",
+                (f"{key.id:<17}", "$text-accent"),
             )
+            lines += hang(head, key.help, width, "$text-muted", indent=6)
         lines.append(Content(""))
     return Content("\n").join(lines)
+
+
+def legend_content(text: str, width: int) -> Content:
+    """The legend at ``width`` cells: the intro wrapped, each entry's text hanging under its
+    own first word, never under the label."""
+    lines = hang(Content(""), LEGEND_INTRO, width)
+    for label, body in legend_entries(text):
+        head = Content.styled(f"{label:<{LABEL_W}}", "bold")
+        lines += hang(head, body, width, indent=LABEL_W)
+    return Content("\n").join(lines)
+
+
+class Wrapped(Static):
+    """Text laid out for the width it has (wrapped with hanging indents), again on resize."""
+
+    def __init__(self, layout: Callable[[int], Content], *, classes: str = "") -> None:
+        super().__init__(markup=False, classes=classes)
+        self._layout = layout
+        self._width = -1
+
+    def on_resize(self) -> None:
+        width = self.content_region.width
+        if width > 0 and width != self._width:
+            self._width = width
+            self.update(self._layout(width))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -93,9 +170,10 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "r2k · keys"
             box.border_subtitle = "Esc close"
             display = lambda k: self.app.get_key_display(Binding(k, ""))  # noqa: E731
-            yield Static(key_table(self.keymap, display), markup=False, classes="nowrap")
+            text = legend(self.keymap, display)
+            yield Wrapped(lambda w: key_table(self.keymap, display, w), classes="nowrap")
             yield Static(Content.styled("Legend", "bold $text-accent"))
-            yield Static(legend(self.keymap, display), markup=False)
+            yield Wrapped(lambda w: legend_content(text, w), classes="nowrap")
 
     def action_close(self) -> None:
         self.dismiss()

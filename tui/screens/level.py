@@ -3,12 +3,16 @@ and the index over the session against the level's line."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.content import Content
 
 from feeds.frame import Charts, Frame, LevelView, View
-from tui import fmt
+from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
+from tui.messages import ToggleMute
 from tui.screens.base import DetailScreen
 from tui.widgets.chart import Chart, nice_decimals
 from tui.widgets.text import Line
@@ -49,7 +53,10 @@ def level_facts(
         _row("Confirm", fmt.CONFIRM_WORDS.get(lv.confirm, lv.confirm)),
         _row("Hours", fmt.SESSIONS_WORDS[sessions][1]),
         _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
-        _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
+        _row(
+            "To go",
+            (f"{fmt.distance(lv.distance)} pts  {fmt.distance_pct(lv.distance_pct, 2, 3)}", "bold"),
+        ),
         _row("", (fmt.DISTANCE_RULE, "$text-muted")),
         Content(""),
         Content.styled(f"Crossings this session: {len(lv.crossings)}", "bold"),
@@ -69,6 +76,8 @@ def level_facts(
 
 
 class LevelScreen(DetailScreen):
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("level")
+
     def __init__(self, price: float) -> None:
         super().__init__()
         self.price = price
@@ -79,7 +88,14 @@ class LevelScreen(DetailScreen):
     def compose_charts(self) -> ComposeResult:
         # the index itself with the level as its baseline: no second sign convention to read
         yield Line(classes="chart-title", id="chart-title")
-        yield Chart(unit="", decimals=1, signed=False, id="chart", empty_text="no history yet")
+        yield Chart(
+            unit="", decimals=1, signed=False, steps=True, id="chart", empty_text="no history yet"
+        )
+
+    def action_toggle_mute(self) -> None:
+        """m: mute or unmute this level (where the trader looks at it)."""
+        if self.frame is not None and self._level(self.frame) is not None:
+            self.post_message(ToggleMute(self.frame.level_symbol, self.price))
 
     def _level(self, frame: Frame) -> LevelView | None:
         return next((lv for lv in frame.levels if lv.price == self.price), None)
@@ -115,4 +131,4 @@ class LevelScreen(DetailScreen):
         self.query_one("#chart-title", Line).show(Content(title))
         chart.decimals = nice_decimals(prices)
         chart.baseline_label = f"level {level}"
-        chart.update(charts.level.times, prices, baseline=self.price)
+        chart.update(charts.level.times, prices, baseline=self.price, until=frame.as_of)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Container
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from feeds.alerting.delivery import is_spread
 from feeds.frame import Frame
@@ -24,6 +24,7 @@ from tui.messages import FilterChanged, OpenConstituent, OpenLevel, OpenSpread
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
 from tui.widgets.board import BoardTable, Leaderboard
+from tui.widgets.footer import KeyFooter
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.rowlist import RowList
 from tui.widgets.spread_card import SpreadCard
@@ -33,7 +34,7 @@ from tui.widgets.too_small import TooSmall
 
 
 class MainScreen(FrameScreen):
-    BINDINGS: ClassVar[list[BindingType]] = keys.bindings("main")
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.bindings("main"), *keys.where_bindings()]
     # Layout classes (styles/app.tcss): slim and narrow stack the panels, wide puts the board on
     # the right, vast widens the left column; short terminals use the compact spread card.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -57,7 +58,7 @@ class MainScreen(FrameScreen):
                 yield AlertLog(id="alerts")
             yield Leaderboard(id="leaders", classes="panel")
         yield TooSmall()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         for widget, title in (
@@ -140,6 +141,16 @@ class MainScreen(FrameScreen):
         if alert is not None:
             # a spread threshold has no level screen: its drilldown lists them all
             self.post_message(OpenSpread() if is_spread(alert.symbol) else OpenLevel(alert.level))
+
+    def action_where(self, binding_id: str) -> None:
+        """A key the focused panel does not answer: say where it works, and how to get there."""
+        here = next((name for name, w in self.panels() if w is self.focused), "this panel")
+        key = keys.display(self.app, binding_id)
+        self.notify(
+            f"{key} {keys.WHERE[binding_id]}; not on the {here} (Tab moves the focus)",
+            timeout=4,
+            markup=False,
+        )
 
     # --- filter --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

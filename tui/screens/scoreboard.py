@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import Size
 
-from feeds.frame import Frame, LevelView, View
+from feeds.frame import Frame, LevelView, Sectors, View
 from feeds.market.scoreboard import (
     MAGS,
     PERIODS,
@@ -35,6 +35,7 @@ from feeds.market.scoreboard import (
     HoldingsInfo,
     Scoreboard,
 )
+from feeds.market.sectors import Mover
 from tui import fmt
 from tui.fmt import SIGN_STYLE
 from tui.screens.base import DetailScreen
@@ -50,7 +51,8 @@ NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
 SPREAD_NAMES = {"RUT-SPX": "RUT−SPX", "RUT-MAGS": "RUT−MAGS"}
 PERIOD_HEADS = {"1d": "1D", "5d": "5D", "mtd": "MTD", "ytd": "YTD"}
 SIDE_MIN = 90  # content width from which the movers stand beside the returns table
-VAST_MIN = 150  # ... and the detractors beside them
+VAST_MIN = 150  # terminal width from which the detractors stand beside them
+VAST_NAMED = 180  # content width from which the index names come back beside both
 TALL_MIN = 40  # terminal height from which a fact may take two lines
 NEAR = 0.15  # a level is drawn when within this share of the chart's range beyond it
 ORIGINS = {"bundled": "bundled", "fetched": "fetched", "given": "--holdings"}
@@ -209,9 +211,15 @@ def record_facts(sb: Scoreboard) -> list[Fact]:
         if distance >= 0:
             facts.append(fact(Content.styled("at the record now", SIGN_STYLE["up"])))
         else:
-            share = fmt.pct(pct) if round(pct * 100, 2) else "<0.01%"
-            where = f"{fmt.signed(distance)} pts ({share}) below"
-            facts.append(fact(Content.styled(where, SIGN_STYLE["down"])))
+            # a distance, unsigned: "below" says the side (a minus before "below" read as above)
+            where = f"{fmt.price(-distance)} pts ({fmt.share(-pct)}) below the record"
+            brief = f"{fmt.price(-distance)} pts below"
+            facts.append(
+                fact(
+                    Content.styled(where, SIGN_STYLE["down"]),
+                    Content.styled(brief, SIGN_STYLE["down"]),
+                )
+            )
     if r.sessions:
         facts.append(
             fact(
@@ -346,15 +354,19 @@ def side_by_side(columns: Sequence[tuple[list[Content], int]], gap: int = 3) -> 
     return out
 
 
-def facts(sb: Scoreboard, width: int, height: int) -> Content:
-    """The scoreboard's figures for a panel ``width`` cells wide on a terminal ``height`` tall."""
+def facts(sb: Scoreboard, width: int, height: int, sectors: Sectors | None = None) -> Content:
+    """The scoreboard's figures for a panel ``width`` cells wide on a terminal ``height`` tall;
+    ``sectors`` adds the members that moved most over 1 day, 5 days and the year."""
     tall = height >= TALL_MIN
     lines_per_fact = 2 if tall else 1
-    table = returns_table(sb, names=width >= SIDE_MIN + 46)
+    # from a 150-column terminal (the panel's 146 cells) the detractors stand beside the
+    # adders, as the docs say; the index names in the returns table give way to them first
+    vast = width >= VAST_MIN - 4
+    named = width >= (VAST_NAMED if vast else SIDE_MIN + 46)
+    table = returns_table(sb, names=named)
     if width >= SIDE_MIN:
-        table_w = ROW_W + 4 * COL_W + (16 if width >= SIDE_MIN + 46 else 0)
+        table_w = ROW_W + 4 * COL_W + (16 if named else 0)
         columns: list[tuple[list[Content], int]] = [(table, table_w)]
-        vast = width >= VAST_MIN + (16 if width >= SIDE_MIN + 46 else 0)
         n_cols = 2 if vast else 1
         col_w = min(52, (width - table_w - 3 * n_cols) // n_cols)
         rows = len(table) - 2  # a title above, the note below
@@ -374,10 +386,50 @@ def facts(sb: Scoreboard, width: int, height: int) -> Content:
         ("Streak", streak_facts(sb)),
         ("Records", record_facts(sb)),
         ("Breadth", breadth_facts(sb)),
-        ("Holdings", holdings_facts(sb.holdings)),
     ):
         lines += pack(label, facts_, width, lines_per_fact)
+    # the movers: a line per period; short terminals keep the day's only, so the daily chart
+    # keeps its rows (a heading with no chart under it says nothing)
+    movers = movers_facts(sectors)
+    for label, facts_ in movers[: 3 if height >= 24 else 1]:
+        lines += pack(label, facts_, width, 1)
+    lines += pack("Holdings", holdings_facts(sb.holdings), width, lines_per_fact)
     return Content("\n").join(lines)
+
+
+PERIOD_WORDS = {"1d": "1D", "5d": "5D", "ytd": "YTD"}
+
+
+def mover_fact(m: Mover, arrow: str) -> Fact:
+    """ "▲ ERAS +153.2% +0.41 bp" (its return and contribution), or without the bp."""
+    style = SIGN_STYLE[fmt.sign_class(m.ret * 100, 1)]
+    head = (f"{arrow} {fmt.clean(m.symbol, 7)} ", "bold")
+    ret = (fmt.pct(m.ret, 1), style)
+    if m.contribution_bp is None:
+        return fact(Content.assemble(head, ret))
+    bp = (f" {fmt.distance(m.contribution_bp, 2)} bp", MUTED)
+    return fact(Content.assemble(head, ret, bp), Content.assemble(head, ret))
+
+
+def movers_facts(sectors: Sectors | None) -> list[tuple[str, list[Fact]]]:
+    """A line per period with movers ("Movers 1D", "5D", "YTD"): the biggest gainer, the
+    biggest loser, the second of each... as many as fit, each with its contribution."""
+    if sectors is None:
+        return []
+    out: list[tuple[str, list[Fact]]] = []
+    for m in sectors.movers:
+        if not m.names:
+            continue  # the period's base is unknown (no closes that far back)
+        facts_: list[Fact] = []
+        for i in range(max(len(m.up), len(m.down))):
+            if i < len(m.up):
+                facts_.append(mover_fact(m.up[i], "▲"))
+            if i < len(m.down):
+                facts_.append(mover_fact(m.down[i], "▼"))
+        label = PERIOD_WORDS.get(m.period, m.period)
+        # three each way at most: a wide terminal gives them their contribution, not more names
+        out.append((f"Movers {label}" if not out else f"  {label}", facts_[:6]))
+    return out
 
 
 def title(sb: Scoreboard | None, width: int = 200) -> str:
@@ -433,7 +485,7 @@ class ScoreboardScreen(DetailScreen):
     ]
 
     def wants(self, view: View) -> View:
-        return View(paused=view.paused)
+        return View(paused=view.paused, sectors=True)  # the movers
 
     def compose_charts(self) -> ComposeResult:
         yield DownloadProgress(id="sb-progress")
@@ -456,7 +508,7 @@ class ScoreboardScreen(DetailScreen):
         if sb is None:
             return title(None), Content("No scoreboard: this frame has no daily history.")
         width = max(20, self.size.width - 4)  # the panel's border and padding
-        return title(sb, self.size.width), facts(sb, width, self.size.height)
+        return title(sb, self.size.width), facts(sb, width, self.size.height, frame.sectors)
 
     def render_frame(self, frame: Frame) -> None:
         super().render_frame(frame)
@@ -515,7 +567,13 @@ class ScoreboardScreen(DetailScreen):
             extent=(extent_lo, extent_hi),
             guides=guides,
         )
-        heading.show(chart_heading(dates, above, below, base_day, chart.size.width))
+
+        def say() -> None:  # again after each redraw: a resize moves guides between rows
+            shared = [g.short or g.label for g in chart.unnamed]
+            heading.show(chart_heading(dates, above, below, base_day, chart.size.width, shared))
+
+        chart.on_drawn = say
+        say()
 
 
 def _day(dates: Sequence[str], i: int) -> str:
@@ -528,8 +586,10 @@ def chart_heading(
     below: Sequence[LevelView],
     base_day: str | None,
     width: int,
+    shared: Sequence[str] = (),
 ) -> Content:
-    """What the daily chart shows, the levels left off it, and a legend (as room allows)."""
+    """What the daily chart shows, the levels left off it, the levels drawn on a row another
+    value names (``shared``), and a legend (as room allows)."""
     first, last = _day(dates, 0), _day(dates, len(dates) - 1)
     facts = [
         fact(
@@ -543,6 +603,8 @@ def chart_heading(
             off.append(f"{arrow} {' '.join(fmt.level_price(lv.price) for lv in levels)}")
     if off:
         facts.append(fact(Content.styled(f"off the chart {' '.join(off)}", MUTED)))
+    if shared:
+        facts.append(fact(Content.styled(f"also drawn {' '.join(shared)}", MUTED)))
     facts.append(fact(Content.styled("dotted: levels (✎ yours), the record", MUTED)))
     if base_day:
         facts.append(fact(Content.styled(f"solid: the {base_day[:4]} close", MUTED)))

@@ -43,7 +43,12 @@ def _slug(pair: str) -> str:
 class SpreadScreen(DetailScreen):
     # short terminals with thresholds to list: the thresholds and the RUT-SPX chart keep the
     # room, the RUT-MAGS chart gives way (its spread is in the facts)
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-cramped"), (30, "-roomy")]
+    # under 24 lines (60x20) there is room for one chart: a second heading had no chart under it
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-tight"),
+        (24, "-cramped"),
+        (30, "-roomy"),
+    ]
     DEFAULT_CSS = """
     SpreadScreen .thresholds { height: 3; max-width: 76; margin-bottom: 1; display: none; }
     SpreadScreen .thresholds.-shown { display: block; }
@@ -52,6 +57,9 @@ class SpreadScreen(DetailScreen):
     SpreadScreen.-cramped.-thresholds #mags-title, SpreadScreen.-cramped.-thresholds #mags-chart {
         display: none;
     }
+    SpreadScreen.-tight #mags-title, SpreadScreen.-tight #mags-chart { display: none; }
+    SpreadScreen.-tight .thresholds { height: 3; }
+    SpreadScreen.-tight #spx-chart { min-height: 3; }
     """
 
     def wants(self, view: View) -> View:

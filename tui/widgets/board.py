@@ -117,6 +117,12 @@ class BoardTable(RowList):
             self.cursor = min(self.cursor, len(board) - 1)
             self.user_moved(self.cursor)
 
+    def to_top(self) -> None:
+        """The first row, following no name until the next frame puts one under it."""
+        self.cursor_symbol = None
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+
     def user_moved(self, index: int) -> None:
         symbol = self.symbol_at(index)
         if symbol is not None and symbol != self.cursor_symbol:
@@ -212,7 +218,8 @@ class BoardTable(RowList):
         # a symbol the feed sends that is not an index member: greyed, no weight, ranked last
         outsider = board.member is not None and not board.member[pos]
         cells: list[tuple[str, str]] = [
-            (f"{index + 1:>5} ", "flat"),
+            # a filtered row keeps its index-wide rank (board.ranks): "142 CRDO", not "3 CRDO"
+            (f"{board.rank_label(index):>5} ", "flat"),
             (_fit(fmt.clean(symbol, 12), cols.symbol).ljust(cols.symbol), ""),
         ]
         if cols.name:
@@ -248,13 +255,13 @@ def breadth_text(frame: Frame) -> Content:
     breadth, board = frame.breadth, frame.board
     pct_up = breadth.pct_up
     parts: list[str | tuple[str, str]] = [
-        (f"▲ {breadth.advancers} up", "$text-success"),
+        (f"▲ {breadth.advancers:,} up", "$text-success"),
         "  ",
-        (f"▼ {breadth.decliners} down", "$text-error"),
-        f"  = {breadth.unchanged}  ",
+        (f"▼ {breadth.decliners:,} down", "$text-error"),
+        f"  = {breadth.unchanged:,}  ",
         (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
     ]
-    if board.filter:
+    if board.filter and board.subtotal is None:
         kept = f"{len(board):,} of {board.universe:,}" if len(board) else "no match"
         parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
     sb = frame.scoreboard
@@ -262,6 +269,60 @@ def breadth_text(frame: Frame) -> Content:
     if note:  # never a silent board of dashes
         parts.append((f"  · {note}", "$text-warning"))
     return Content.assemble(*parts)
+
+
+def subtotal_text(board: Board, width: int = 200) -> Content:
+    """A filtered board's subtotal line in the words that fit ``width``: "Σ Health Care 395
+    names · 16.73% of the index · +6.43 bp, 15.9% of the move · ▲ 244 ▼ 131 · ranks
+    index-wide"."""
+    s = board.subtotal
+    if s is None:
+        return Content("")
+    what = fmt.clean(board.sector, 30) if board.sector else f"“{fmt.clean(board.filter, 20)}”"
+    sign = SIGN[fmt.sign_class(s.contribution_bp, 2)]
+    move = f"{fmt.share(s.share, 1)} of the move" if s.share is not None else ""
+    if s.share is not None and s.share < 0:
+        move = f"−{move}"
+    short_share = "" if s.share is None else ("−" if s.share < 0 else "") + fmt.share(s.share, 0)
+    forms = [
+        (
+            f"Σ {what}: {fmt.plural(s.names, 'name')} · {s.weight * 100:.2f}% of the index · ",
+            f"{fmt.bp(s.contribution_bp, 2)} bp",
+            f"{', ' + move if move else ''} · ",
+            f"▲ {s.up:,} ▼ {s.down:,}",
+            " · ranks index-wide",
+        ),
+        (
+            f"Σ {what}: {s.names:,} · wt {s.weight * 100:.2f}% · ",
+            f"{fmt.bp(s.contribution_bp, 2)} bp",
+            f"{' ' + move if move else ''} · ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+        (
+            f"Σ {fmt.clean(what, 14)} {s.names:,} {s.weight * 100:.1f}% ",
+            f"{fmt.bp(s.contribution_bp, 2)}bp",
+            f" {short_share} ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+        (
+            f"Σ {s.names:,} {s.weight * 100:.1f}% ",
+            f"{fmt.bp(s.contribution_bp, 2)}bp",
+            f" {short_share} ",
+            f"▲{s.up:,} ▼{s.down:,}",
+            "",
+        ),
+    ]
+    for head, bp_text, mid, counts, tail in forms:
+        if len(head + bp_text + mid + counts + tail) <= width:
+            break
+    return Content.assemble(
+        (head, "bold"), (bp_text, sign), mid, (counts, "$text-muted"), (tail, "$text-muted")
+    )
+
+
+SIGN = {"up": "bold $text-success", "down": "bold $text-error", "flat": "bold $text-muted"}
 
 
 def board_title(board: Board, width: int = 200, holdings: HoldingsInfo | None = None) -> str:
@@ -343,14 +404,19 @@ class Leaderboard(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("filter")
     DEFAULT_CSS = """
     Leaderboard #breadth { height: 1; padding: 0 1; }
+    Leaderboard #subtotal { height: 1; padding: 0 1; display: none; text-wrap: nowrap; }
+    Leaderboard.-subtotal #subtotal { display: block; }
     Leaderboard #filter { display: none; height: 1; border: none; padding: 0 1; }
     Leaderboard.-filtering #filter { display: block; }
     """
 
     def compose(self) -> ComposeResult:
         yield BoardTable(id="board")
-        yield Input(placeholder="filter by symbol or name (Enter keeps, Esc clears)", id="filter")
+        yield Input(
+            placeholder="symbol or name, or sector:NAME (Enter keeps, Esc clears)", id="filter"
+        )
         yield DownloadProgress(id="board-progress")  # only while history downloads
+        yield Line(id="subtotal")  # a filtered board's subtotal
         yield BreadthLine(id="breadth")
 
     @property
@@ -372,6 +438,10 @@ class Leaderboard(Vertical):
         self._stale = frame.stale
         self.table.set_board(board, frame.changed, stale=frame.stale)
         self.query_one(BreadthLine).show_breadth(breadth_text(frame))
+        self.set_class(board.subtotal is not None, "-subtotal")
+        if board.subtotal is not None:
+            width = self.query_one("#subtotal").content_region.width or self.size.width - 2
+            self.query_one("#subtotal", Line).show(subtotal_text(board, width))
         title, subtitle = board_titles(
             board, self.size.width or 200, sb.holdings if sb is not None else None
         )

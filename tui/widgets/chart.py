@@ -9,7 +9,8 @@ resize; ``render_line`` only returns cached strips. The time axis is as precise 
 of daily bars passes its own labels (the first and last session's dates).
 
 Guides are horizontal lines at given values (price levels, a record high), dotted so they never
-read as the solid baseline, each named on the value axis; the data's dots draw over them.
+read as the solid baseline, named on the value axis (one value per row: the first guide of a
+row names it); the data's dots draw over them.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Chart(Widget):
         baseline_label: str | None = None,
         empty_text: str = "waiting for data",
         include_baseline: bool = True,
+        steps: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -93,6 +95,9 @@ class Chart(Widget):
         # False: scale to the data (a price's intraday moves), drawing the baseline only when it
         # falls inside; True: the baseline is always in range (a spread's sign is the point)
         self.include_baseline = include_baseline
+        # True: last-sale steps (a price holds until the next print: flat, then a jump), never
+        # a slope between two prints that no trade was made on
+        self.steps = steps
         self._times: np.ndarray = np.zeros(0, dtype=np.int64)
         self._values: np.ndarray = np.zeros(0)
         self._baseline = 0.0
@@ -101,6 +106,10 @@ class Chart(Widget):
         #: the time axis's two labels from the first and last time (default: exchange times)
         self.x_labels: Callable[[int, int], tuple[str, str]] = fmt.time_labels
         self._strips: list[Strip] = []
+        #: guides drawn on a row another one names (the screen says them in its heading)
+        self.unnamed: list[Guide] = []
+        #: called after each redraw (a heading that says :attr:`unnamed` follows a resize)
+        self.on_drawn: Callable[[], None] | None = None
         self.redraws = 0  # for tests: how often strips were rebuilt
 
     def update(
@@ -110,11 +119,16 @@ class Chart(Widget):
         baseline: float = 0.0,
         extent: tuple[float | None, float | None] | None = None,
         guides: Sequence[Guide] = (),
+        until: int | None = None,
     ) -> None:
         """Draw ``values`` over ``times``; ``extent`` (low, high) widens the range to include
         values the points may miss (a session's high and low between chart points);
         ``guides`` are drawn where they fall inside the range (widen it with ``extent`` to
-        keep one in)."""
+        keep one in); ``until`` (epoch ms, a step chart) holds the last value up to then (the
+        feed's clock: a name that printed once a minute ago is a flat line, not one dot)."""
+        if self.steps and until is not None and len(times) and until > int(times[-1]):
+            times = np.r_[times, np.int64(until)]
+            values = np.r_[values, values[-1]]
         self._times, self._values, self._baseline = times, values, baseline
         self._guides = tuple(guides)
         lo, hi = extent if extent is not None else (None, None)
@@ -187,6 +201,7 @@ class Chart(Widget):
         # guides: (bits, style) by row; their names win the rows they share with other labels
         guide_rows: dict[int, tuple[int, Style]] = {}
         named: dict[int, list[Guide]] = {}
+        self.unnamed = []  # guides drawn on a row another guide names
         for guide in self._guides:
             py = int(to_py(guide.value))
             if not 0 <= py < px_h:
@@ -198,12 +213,13 @@ class Chart(Widget):
             named.setdefault(row, []).append(guide)
         longest = max(12, width // 4)
         for row, guides in named.items():
-            text = guides[0].label if len(guides) == 1 and row != zero_row else ""
+            # one value per row: values joined on one label ("2,300·2,302") read as one number
+            # or a range; the first guide (the record, then the levels) names its row, the
+            # others are still drawn there and said in the chart's heading
+            text = guides[0].label if row != zero_row else ""
             if not text or len(text) > longest:
-                shorts = [g.short or g.label for g in guides]
-                if row == zero_row:  # the row draws the baseline: its value is named too
-                    shorts.append(_label(base, self.decimals, self.unit, False))
-                text = "·".join(dict.fromkeys(shorts))  # each value once
+                text = guides[0].short or guides[0].label
+            self.unnamed += guides[1:]
             labels[row] = text if len(text) <= longest else text[: longest - 1] + "…"
         label_w = max(len(s) for s in labels.values()) + 1
         plot_w = max(1, width - label_w)
@@ -245,6 +261,8 @@ class Chart(Widget):
             strips.append(self._x_axis(times, width, label_w, plot_w, axis, base_style))
         self._strips = strips
         self.refresh()
+        if self.on_drawn is not None:
+            self.on_drawn()
 
     def _plot(
         self,
@@ -277,11 +295,11 @@ class Chart(Widget):
             c = int(cols[k])
             lo_py, hi_py = int(col_min[k]), int(col_max[k])
             if prev is not None and prev_col is not None and c - prev_col > 1:
-                # a gap between sparse points: interpolate the columns in between
+                # a gap between sparse points: held flat (steps), or interpolated
                 first = int(col_first[k])
                 for gc in range(prev_col + 1, c):
                     f = (gc - prev_col) / (c - prev_col)
-                    gy = round(prev + (first - prev) * f)
+                    gy = prev if self.steps else round(prev + (first - prev) * f)
                     self._set(cells, gc, gy, gy)
                     prev = gy
             if prev is not None:

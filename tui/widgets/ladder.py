@@ -184,7 +184,8 @@ class LevelLadder(RowList):
             (self.level_text(lv.price).rjust(w.price - 1), "bold" if lv.user else ""),
             (confirm_text(lv.confirm, w.on), "" if lv.confirm == "tick" else "bold"),
             (" " + label.ljust(room) if w.label else "", "flat"),
-            (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
+            # a level 0.31 points away is never "0" nor "0.0%": a significant digit stays
+            (fmt.distance(lv.distance, w.decimals).rjust(w.dist), ""),
             (self._last_cell(lv, w), "flat" if self.spread else ""),
             (" " + state.ljust(w.state - 1), style),
         )
@@ -196,7 +197,7 @@ class LevelLadder(RowList):
             return ""
         if self.spread:
             return f"±{lv.band:.{0 if lv.band == int(lv.band) else 1}f}".rjust(w.pct)
-        return fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct)
+        return fmt.distance_pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a spread's thresholds come from the config or --spread-level and have no drilldown of

@@ -1,6 +1,6 @@
-"""The spread card: the three headline quotes, the RUT-SPX spread (large), RUT-MAGS, the ratio,
-the outperformance streak, the nearest spread alert thresholds and an intraday chart of the
-spread with its zero line.
+"""The spread card: the three headline quotes, the RUT-SPX spread (large, in solid block
+figures), RUT-MAGS, the ratio, the outperformance streak, the nearest spread alert thresholds
+and an intraday chart of the spread with its zero line.
 
 The thresholds line names, per spread with alert thresholds (``[[alerts.spread]]``,
 ``--spread-level``), the nearest one below the spread and the nearest above it, in basis points,
@@ -15,14 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Digits
 
+from feeds.events import FeedState
 from feeds.frame import Charts, Frame, LevelView, Quote, SpreadAlerts
 from feeds.symbols import MAGS, RUT, SPX
 from tui import fmt, keys
 from tui.fmt import SIGN_STYLE
-from tui.messages import OpenSpread
+from tui.messages import OpenSpread, ToggleMute
 from tui.widgets.chart import Chart
+from tui.widgets.figure import big as big_figure
 from tui.widgets.text import Line
 
 NAMES = {RUT: "Russell 2000", SPX: "S&P 500", MAGS: "Magnificent 7"}
@@ -44,9 +45,12 @@ def quote_line(q: Quote, *, wide: bool = False, width: int = 80) -> Content:
     return Content.assemble(*parts)
 
 
-def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
-    """The outperformance streak in the words that fit ``width``."""
+def streak_text(streak: tuple[int, str], *, width: int = 80, waiting: str = "") -> str:
+    """The outperformance streak in the words that fit ``width``; ``waiting`` names what the
+    screen waits for before it can know one ("the relay", "the feed"; "" = nothing)."""
     n, who = streak
+    if waiting and not (n and who):
+        return f"waiting for {waiting}" if width >= 13 + len(waiting) else "waiting…"
     if not n or not who:
         return "no streak yet" if width < 36 else "no streak data (needs daily closes)"
     sessions = "session" if n == 1 else "sessions"
@@ -63,6 +67,20 @@ def streak_text(streak: tuple[int, str], *, width: int = 80) -> str:
     return f"large caps beat small caps {n} {sessions} running"
 
 
+def waiting_for(frame: Frame) -> str:
+    """What a card with no data yet waits for: "the relay" (a ``nats://`` or ``tls://`` feed
+    whose relay has sent nothing), "the feed" (connecting), or "" (it has data, or gave up)."""
+    if frame.total_ticks or frame.status.state not in (
+        FeedState.CONNECTING,
+        FeedState.RECONNECTING,
+    ):
+        return ""
+    relay = frame.feed_label.startswith(("nats://", "tls://", "relay ")) or " via " in (
+        frame.feed_label
+    )
+    return "the relay" if relay else "the feed"
+
+
 def spread_line(label: str, value: float | None) -> list[str | tuple[str, str]]:
     sign = fmt.sign_class(value, 0)
     arrow = fmt.arrow(value) if sign != "flat" else fmt.FLAT
@@ -77,7 +95,7 @@ def _threshold(arrow: str, lv: LevelView) -> list[str | tuple[str, str]]:
     value = fmt.bp(lv.price, 0 if lv.price == int(lv.price) else 1)
     return [
         (f"{MUTED if lv.muted else ''}{arrow} {value}", "bold"),
-        (f" ({fmt.signed(lv.distance, 0)})", "$text-muted"),
+        (f" ({fmt.distance(lv.distance, 0)})", "$text-muted"),
     ]
 
 
@@ -108,6 +126,14 @@ def threshold_line(
     return Content.assemble(*parts)
 
 
+def nearest_thresholds(frame: Frame) -> list[LevelView]:
+    """The thresholds the card shows: the nearest below and above each watched spread."""
+    out: list[LevelView] = []
+    for sa in frame.spread_alerts.values():
+        out += [lv for lv in sa.nearest() if lv is not None]
+    return out
+
+
 def thresholds_content(frame: Frame, width: int = 80) -> Content | None:
     """One line per spread with thresholds (None: no spread alerts are set)."""
     watched = [sa for sa in frame.spread_alerts.values() if sa.levels]
@@ -126,7 +152,7 @@ class SpreadCard(Vertical, can_focus=True):
     SpreadCard #quotes { height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     SpreadCard #compact { text-wrap: nowrap; text-overflow: ellipsis; }
     SpreadCard #big-row { height: 3; display: none; }
-    SpreadCard #big { width: auto; min-width: 8; }
+    SpreadCard #big { width: 11; text-wrap: nowrap; }
     SpreadCard #big-side { width: 1fr; height: 3; padding-left: 1; }
     SpreadCard #compact { height: 1; }
     SpreadCard #streak, SpreadCard #ratio-streak {
@@ -145,7 +171,7 @@ class SpreadCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Line(id="quotes")
         with Horizontal(id="big-row"):
-            yield Digits("", id="big")
+            yield Line(id="big")
             yield Line(id="big-side")
         yield Line(id="compact")
         yield Line(id="ratio-streak")
@@ -170,10 +196,13 @@ class SpreadCard(Vertical, can_focus=True):
         lines = [quote_line(q[s], wide=wide, width=width) for s in (RUT, SPX, MAGS) if s in q]
         self.query_one("#quotes", Line).show(Content("\n").join(lines))
         spx, mags = frame.spread_spx_bp, frame.spread_mags_bp
-        big = self.query_one("#big", Digits)
-        digits = fmt.bp(spx) if fmt.known(spx) else "-"
-        if big.value != digits:
-            big.update(digits)
+        big = self.query_one("#big", Line)
+        # solid block figures (tui.widgets.figure): read at a glance, with or without colour
+        figure = big_figure(fmt.bp(spx) if fmt.known(spx) else "-")
+        cells = len(figure.split("\n", 1)[0])
+        if big.styles.width is None or big.styles.width.value != cells:
+            big.styles.width = cells  # a figure of another width lays the row out again
+        big.show(Content(figure))
         sign = fmt.sign_class(spx, 0)
         big.set_class(sign == "up", "-up")
         big.set_class(sign == "down", "-down")
@@ -202,13 +231,14 @@ class SpreadCard(Vertical, can_focus=True):
                 (" bp", "$text-muted"),
             )
         self.query_one("#compact", Line).show(compact)
-        streak = streak_text(frame.streak, width=width)
+        waiting = waiting_for(frame)
+        streak = streak_text(frame.streak, width=width, waiting=waiting)
         self.query_one("#ratio-streak", Line).show(
             Content.assemble(
                 ("ratio ", "$text-muted"),
                 (ratio, "bold"),
                 " · ",
-                streak_text(frame.streak, width=32 if width >= 36 else width - 15),
+                streak_text(frame.streak, width=32 if width >= 36 else width - 15, waiting=waiting),
             )
         )
         self.query_one("#streak", Line).show(Content(streak))
@@ -224,3 +254,19 @@ class SpreadCard(Vertical, can_focus=True):
 
     def action_open(self) -> None:
         self.post_message(OpenSpread())
+
+    def action_toggle_mute(self) -> None:
+        """m: mute the nearest thresholds the card shows (those not muted yet), or unmute them
+        when all are; without thresholds, say where they are set."""
+        frame = self._shown[0] if self._shown is not None else None
+        shown = nearest_thresholds(frame) if frame is not None else []
+        if not shown:
+            self.notify(
+                "No spread thresholds to mute: set them with [[alerts.spread]] or --spread-level",
+                timeout=4,
+                markup=False,
+            )
+            return
+        loud = [lv for lv in shown if not lv.muted]
+        for lv in loud or shown:
+            self.post_message(ToggleMute(lv.symbol, lv.price))

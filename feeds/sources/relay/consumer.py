@@ -32,7 +32,7 @@ from feeds.events import Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions, register
 from feeds.sources.relay import codec
 from feeds.sources.relay.link import resolve
-from feeds.sources.relay.subjects import DEFAULT_PREFIX
+from feeds.sources.relay.subjects import DEFAULT_PREFIX, STOPPED
 from feeds.sources.relay.tasks import cancel_all
 from feeds.timefmt import exchange_time
 
@@ -250,7 +250,12 @@ class NatsFeed(Feed):
         where = self.link.display
         if self.fatal:
             return FeedStatus(FeedState.ERROR, self.fatal, int(time.time() * 1000))
-        if not self.link_up:
+        stopped = up.state is FeedState.ENDED and up.detail == STOPPED
+        if stopped:
+            # the relay said it stops: that, not the connection error or the silence after it
+            state = FeedState.RECONNECTING if not self.link_up else FeedState.STALE
+            detail = f"{STOPPED} on {where}; showing its last board until it is back"
+        elif not self.link_up:
             state = FeedState.RECONNECTING if self._ever_up else FeedState.CONNECTING
             detail = self.link_detail
             if self._heard:

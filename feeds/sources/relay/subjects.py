@@ -18,6 +18,9 @@ import zlib
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "r2k"
+#: the detail of the last status a relay publishes when it stops cleanly (Ctrl+C, --duration):
+#: its terminals then say so rather than the connection error that follows
+STOPPED = "relay stopped"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
