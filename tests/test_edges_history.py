@@ -86,12 +86,14 @@ def test_a_malformed_row_still_refuses_the_file(tmp_path: Path) -> None:
 def test_the_record_high_is_the_session_s_high_after_the_bell() -> None:
     # the 03-06 session's high 2,125 beats the record 2,120; its close 2,110 does not
     out, _ = snapshot(CASES / "record-high-close" / "replay.csv")
-    assert out["record_high_streak"] == {
+    record = out["record_high_streak"]
+    assert {k: record[k] for k in ("symbol", "sessions", "high", "date")} == {
         "symbol": "^RUT",
         "sessions": 4,
         "high": 2125.0,
         "date": "2025-03-06",
     }
+    assert record["distance"] == pytest.approx(2110.0 - 2125.0)  # the close, below its own high
 
 
 def test_the_record_high_is_the_session_s_high_before_the_bell(tmp_path: Path) -> None:
