@@ -112,8 +112,12 @@ def test_config_init_then_check_round_trips_to_the_defaults(
 
 
 def test_every_example_in_the_default_file_is_a_valid_setting(
-    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the example holdings path (~/holdings.csv) must exist: the check refuses a missing file,
+    # as the monitor does at start
+    monkeypatch.setenv("HOME", str(isolated_env))
+    (isolated_env / "holdings.csv").write_text("symbol,name,sector,weight_pct\nAAA,A,Tech,1\n")
     assert run(["config", "init"], capsys)[0] == 0
     path = isolated_env / "config" / "r2k" / "config.toml"
     path.write_text(uncomment(path.read_text(), examples=True))

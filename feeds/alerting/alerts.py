@@ -417,16 +417,40 @@ class LogEntry:
     busted_at: int | None = None
 
 
+#: the longest log line read (an alert line is about 300 bytes): a longer one is skipped
+LOG_LINE_MAX = 64 * 1024
+
+
+def _bounded_lines(f: IO[bytes], skipped: list[int]) -> Iterator[bytes]:
+    """The lines of ``f``, each read with a bound: a line longer than LOG_LINE_MAX is read
+    past in pieces and counted in ``skipped[0]``, never held whole."""
+    while True:
+        line = f.readline(LOG_LINE_MAX + 1)
+        if not line:
+            return
+        if len(line) > LOG_LINE_MAX and not line.endswith(b"\n"):
+            skipped[0] += 1
+            while line and not line.endswith(b"\n"):
+                line = f.readline(LOG_LINE_MAX)
+            continue
+        yield line
+
+
 def read_log(
     path: str | Path,
     *,
     since_ms: int | None = None,
     keep: Callable[[AlertEvent], bool] | None = None,
+    notes: list[str] | None = None,
 ) -> list[LogEntry]:
     """Every alert in the log at or after ``since_ms`` (epoch ms) that ``keep`` keeps, in time
-    order (oldest first), each once, with its acknowledgement and bust. Reads the whole file,
-    line by line (a year of alerts is a few MB). Garbled lines are skipped; a missing log gives
-    []. Raises OSError only for a log that exists but cannot be read."""
+    order (oldest first), each once, with its acknowledgement and bust. Reads the file as a
+    stream, line by line with a bound per line (a year of alerts is a few MB). Garbled and
+    overlong lines are skipped; ``notes`` gets one line saying how many. A missing log gives [].
+    Raises OSError for a log that exists but cannot be read, or is not a regular file (a link
+    to a device or a pipe would never end)."""
+    import stat
+
     p = Path(path).expanduser()
     alerts: dict[tuple[object, ...], AlertEvent] = {}
     acked: dict[tuple[object, ...], int] = {}
@@ -435,8 +459,13 @@ def read_log(
         f = p.open("rb")
     except FileNotFoundError:
         return []
+    garbled, overlong = 0, [0]
     with f:
-        for line in f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(0, "not a regular file (a device, a pipe or a socket)")
+        for line in _bounded_lines(f, overlong):
+            if not line.strip():
+                continue
             try:
                 d = json.loads(line)
                 if not isinstance(d, dict):
@@ -453,8 +482,13 @@ def read_log(
                     )
                     continue
             except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                garbled += 1
                 continue
             alerts.setdefault(alert_key(alert), alert)
+    if notes is not None and (garbled or overlong[0]):
+        parts = [f"{garbled:,} unreadable"] if garbled else []
+        parts += [f"{overlong[0]:,} longer than {LOG_LINE_MAX // 1024} KiB"] if overlong[0] else []
+        notes.append(f"alert log '{p}': skipped {' and '.join(parts)} lines")
     out = [
         LogEntry(a, acked.get(k), busted.get(k))
         for k, a in alerts.items()

@@ -29,6 +29,7 @@ from typing import Any
 from feeds.alerting.levels import CONFIRM_MODES
 from feeds.atomic import write_atomic
 from feeds.errors import R2KError
+from feeds.text import dumps
 
 VERSION = 1
 
@@ -225,7 +226,7 @@ class LevelStore:
         if self.muted:
             data["muted"] = [{"symbol": s, "level": lv} for s, lv in sorted(self.muted)]
         try:
-            write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(self.path, dumps(data, separators=None, indent=2) + "\n")
         except OSError as e:
             raise LevelStoreError(
                 f"could not save levels to '{self.path}' ({e.strerror or e}); "

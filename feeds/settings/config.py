@@ -776,8 +776,10 @@ def _settings_values(
     return values
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """The checked values from one config file (only the keys it sets)."""
+def read_file(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
+    """The checked values from one config file (only the keys it sets). With ``problems``,
+    each top-level key is checked on its own and every bad one is listed there (and left at
+    its default) instead of raising the first; a file that is not TOML still raises."""
     where = f"config file '{path}'"
     try:
         with path.open("rb") as f:
@@ -793,7 +795,17 @@ def read_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"{where} cannot be read ({reason}); check it") from None
-    return _settings_values(_validate(raw, where), _set_keys(raw), where, raw)
+    keys = _set_keys(raw)
+    if problems is None:
+        return _settings_values(_validate(raw, where), keys, where, raw)
+    out: dict[str, Any] = {}
+    for key in keys:
+        part = {key: raw[key]}
+        try:
+            out.update(_settings_values(_validate(part, where), [key], where, part))
+        except ConfigError as e:
+            problems.append(str(e))
+    return out
 
 
 def check_value(key: str, value: Any, where: str) -> Any:
@@ -817,6 +829,9 @@ def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Pa
     return default_config_path(), False
 
 
+_UNSET = object()  # a value that failed its check while problems are being collected
+
+
 def load_settings(
     config: str | Path | None = None,
     *,
@@ -824,8 +839,12 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     extra_levels: tuple[LevelSpec, ...] = (),
     extra_spreads: tuple[SpreadSpec, ...] = (),
+    problems: list[str] | None = None,
 ) -> Settings:
     """Settings from defaults, the config file, the environment and ``overrides`` (flags).
+
+    With ``problems``, every bad value (of the file, the environment or a flag) is listed there
+    and left at its default, instead of raising on the first (:mod:`tui.validate`).
 
     ``overrides`` maps setting names to values from the command line (None = not given); they
     are checked like file values, with errors naming the flag. ``extra_levels`` (``--level``)
@@ -842,19 +861,33 @@ def load_settings(
         if must_exist and not path.is_file():
             source = "--config" if config is not None else "$R2K_CONFIG"
             raise ConfigError(f"config file '{path}' ({source}) not found; check the path")
-        from_file = read_file(path)
+        from_file = read_file(path, problems)
         settings = replace(settings, **from_file, config_path=path)
         sources.update(dict.fromkeys(from_file, "file"))
+
+    def checked(key: str, value: Any, where: str) -> Any:
+        if problems is None:
+            return check_value(key, value, where)
+        try:
+            return check_value(key, value, where)
+        except ConfigError as e:
+            problems.append(str(e))
+            return _UNSET
+
     if env.get("R2K_FEED"):
-        settings = replace(settings, feed=check_value("feed", env["R2K_FEED"], "$R2K_FEED"))
-        sources["feed"] = "$R2K_FEED"
+        feed = checked("feed", env["R2K_FEED"], "$R2K_FEED")
+        if feed is not _UNSET:
+            settings = replace(settings, feed=feed)
+            sources["feed"] = "$R2K_FEED"
     flags = {}
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
-        flags[key] = check_value(key, value, flag)
-        sources[key] = flag
+        v = checked(key, value, flag)
+        if v is not _UNSET:
+            flags[key] = v
+            sources[key] = flag
     settings = replace(settings, **flags)
     if extra_levels:
         levels = list(settings.levels)

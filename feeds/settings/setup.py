@@ -189,6 +189,9 @@ def build_pipeline(
     notes = [*holdings_notes(holdings)]
     if log.repaired:
         notes.append(log.repaired)
+    daily = getattr(getattr(feed, "inner", feed), "daily", None)  # a replay's sidecar
+    if getattr(daily, "note", ""):
+        notes.append(daily.note)  # inconsistent rows skipped, the rest of the history used
     if settings.webhook and live:
         sinks.append(WebhookSink(settings.webhook, format=settings.webhook_format))
     elif settings.webhook:

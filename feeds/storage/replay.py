@@ -308,7 +308,8 @@ def _timestamps(series, problems: list[tuple[int, str]]) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         out_of_range = is_num & ((numeric < lo) | (numeric >= hi))
     first_bad = int(np.argmax(out_of_range)) if out_of_range.any() else n
-    out[is_num] = np.round(numeric[is_num]).astype(np.int64)
+    with np.errstate(all="ignore"):  # a stamp past int64 is named below, never warned about
+        out[is_num] = np.round(numeric[is_num]).astype(np.int64)
     text_rows = np.flatnonzero(~is_num)
     text_rows = text_rows[text_rows < first_bad]  # only rows before the first bad number matter
     if len(text_rows):
@@ -429,6 +430,8 @@ class DailyData:
     ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = field(
         default_factory=dict
     )
+    #: rows skipped as inconsistent, one line naming them (for the replay's status)
+    note: str = ""
 
     def before(self, day: str) -> list[Event]:
         """What the feed gave of the sessions before ``day`` (ISO date): the index-level symbols'
@@ -482,11 +485,35 @@ def _daily_row(
         text = cells[k] if k is not None else ""
         extra.append(_positive(name, text) if text else None)
     o, h, lo = extra
-    if h is not None and (h < x or (lo is not None and h < lo) or (o is not None and h < o)):
-        raise ValueError(f"high {h:g} is below the close, open or low; fix or delete the row")
-    if lo is not None and (lo > x or (o is not None and lo > o)):
-        raise ValueError(f"low {lo:g} is above the close or open; fix or delete the row")
+    if h is not None:
+        top = max(x, *(v for v in (o, lo) if v is not None))
+        if h < top and not _same_price(h, top):
+            raise InconsistentRow(symbol, day, f"high {h:.10g} is below the close, open or low")
+        h = max(h, top)  # the same price written two ways: the range holds the bar
+    if lo is not None:
+        bottom = min(x, *(v for v in (o,) if v is not None))
+        if lo > bottom and not _same_price(lo, bottom):
+            raise InconsistentRow(symbol, day, f"low {lo:.10g} is above the close or open")
+        lo = min(lo, bottom)
     return symbol, day, x, None if o is None and h is None and lo is None else (o, h, lo)
+
+
+#: Two prices this close (relative) are the same price: adjusted prices in floating point
+#: (yfinance writes a high of 24.17236518859863 beside a close of 24.17236518859864). A
+#: quote has at most 6 significant decimals of meaning, so 1e-9 is far below any real tick.
+PRICE_REL_TOL = 1e-9
+
+
+def _same_price(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=PRICE_REL_TOL, abs_tol=0.0)
+
+
+class InconsistentRow(ValueError):
+    """A sidecar row whose numbers contradict each other (a high below the close): the row is
+    skipped with a note, the rest of the history is used."""
+
+    def __init__(self, symbol: str, day: str, problem: str) -> None:
+        super().__init__(f"{symbol} {day}: {problem}")
 
 
 def _positive(name: str, text: str) -> float:
@@ -514,6 +541,7 @@ def load_daily(path: Path) -> DailyData | None:
     except OSError as e:
         raise InputFileError(f"{label} cannot be read ({path_reason(path, e)}); check it") from None
     data = DailyData()
+    skipped: list[str] = []  # inconsistent rows: one note, the rest of the history is used
     by_symbol: dict[str, dict[str, float]] = {}
     columns: dict[str, int] = {}
     for n, line in enumerate(text.splitlines(), 1):
@@ -544,6 +572,9 @@ def load_daily(path: Path) -> DailyData | None:
             continue
         try:
             symbol, day, close, ranges = _daily_row(next(csv.reader([line])), columns)
+        except InconsistentRow as e:
+            skipped.append(f"line {n} ({e})")
+            continue
         except ValueError as e:
             raise InputFileError(f"{label} line {n}: {e}") from None
         by_symbol.setdefault(symbol, {})[day] = close
@@ -554,6 +585,12 @@ def load_daily(path: Path) -> DailyData | None:
             f"{label} has no header {','.join(DAILY_COLUMNS)}; fix it or delete the file"
         )
     data.closes = {s: sorted(rows.items()) for s, rows in by_symbol.items()}
+    if skipped:
+        more = f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
+        data.note = (
+            f"daily closes file {path.name}: skipped {len(skipped):,} inconsistent "
+            f"row{'s' if len(skipped) > 1 else ''}: {'; '.join(skipped[:3])}{more}"
+        )
     return data
 
 
@@ -624,7 +661,8 @@ class ReplayFeed(Feed):
         data = self.data
         n = len(data)
         name = self.path.name
-        note = f" ({data.note})" if data.note else ""
+        notes = [t for t in (data.note, self.daily.note if self.daily else "") if t]
+        note = f" ({'; '.join(notes)})" if notes else ""
         yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows{note}", self._cursor)
         speed = self.options.speed
         t0_data = int(data.ts[0])
