@@ -119,10 +119,10 @@ async def consumer(args: argparse.Namespace) -> dict:
         "symbols": sum(1 for x in pipeline.state.last if x is not None),
     }
     if args.role != "direct":
-        out["missed"] = feed.missed_batches  # type: ignore[union-attr]
+        out["missed"] = feed.sync.missed_batches  # type: ignore[union-attr]
         out["latency_ms"] = feed.latency_ms  # type: ignore[union-attr]
         out["batches"] = _BATCHES[-len(feed.latency_ms) :] if feed.latency_ms else []  # type: ignore[union-attr]
-        out["last_seq"] = feed.last_seq  # type: ignore[union-attr]
+        out["last_seq"] = feed.sync.last_seq  # type: ignore[union-attr]
         out["join_ms"] = joined_ms
     return out
 

@@ -30,15 +30,14 @@ count (:meth:`AlertDesk.unacknowledged`) and the panel's ``●`` marks use one r
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
-from feeds.alerting.alerts import alert_key, busts
 from feeds.alerting.delivery import needs_ack
+from feeds.alerting.history import ALERT_MEMORY as ALERT_MEMORY
+from feeds.alerting.history import AlertHistory, Recent
 from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import TradeCancel, TradeCorrection
 from feeds.feed import is_live
@@ -50,17 +49,12 @@ from feeds.symbols import SPREADS
 
 AlertSink = Callable[[AlertEvent], None]
 
-ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log keeps all
 #: a bar closes on the clock this long after its end (a print stamped before the end
 #: may still be on its way); the first print of a later bar closes it at once
 BAR_GRACE_MS = 1_000
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
 #: when level and spread crossings fire (``[alerts] sessions``; issue 18 §3)
 ALERT_SESSIONS = ("regular", "extended")
-_NEVER_MS = 2**62  # a feed time no clock reaches
-
-#: the alert history newest first, the ones this run fired, the ones busted (recent_alerts)
-Recent = tuple[tuple[AlertEvent, ...], frozenset[AlertEvent], frozenset[AlertEvent]]
 
 
 class AlertDesk:
@@ -103,14 +97,7 @@ class AlertDesk:
         self.sinks: list[AlertSink] = list(sinks)
         self.proxies = dict(proxies or {})
         # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
-        self.alerts: deque[AlertEvent] = deque(maxlen=ALERT_MEMORY)
-        self._pending: list[AlertEvent] = []
-        self.fired = 0  # alerts fired by this run
-        self._fired_keys: set[tuple[object, ...]] = set()  # their alert_key
-        self._acks = 0  # acknowledgements made (the alert history changed in place)
-        self._recent: Recent = ((), frozenset(), frozenset())
-        self._recent_key: tuple[object, ...] = ()
-        self._next_reveal = _NEVER_MS  # feed time of the first earlier-run alert not yet listed
+        self.history = AlertHistory()
         self._levels_session = 0  # the state's session the engines' "today" belongs to
         #: (symbol, trade id) -> the alerts that trade fired: its cancel busts them
         self._fired_by: OrderedDict[tuple[str, int | str], list[AlertEvent]] = OrderedDict()
@@ -119,7 +106,6 @@ class AlertDesk:
         self.spread_anchor = anchor if anchor != "ytd" else "prev"
         #: state id -> the spread engines that id is a leg of, with both legs' ids
         self.watched: dict[int, list[tuple[LevelEngine, int, int]]] = {}
-        self._unacked: int | None = None  # cached count (None: count again)
         self._data_lag = 0  # ms the watched prints trail the feed's clock (a delayed feed)
         for pair, engine in (spreads or {}).items():
             self.add_spread_engine(pair, engine)
@@ -132,24 +118,10 @@ class AlertDesk:
         for engine in self.spreads.values():
             engine.run = self.run
 
-    def _retire_run(self) -> None:
-        """This practice run's alerts become history (a new run starts with nothing waiting)."""
-        if self.run:
-            past = [replace(a, past_run=True) if a.run == self.run else a for a in self.alerts]
-            self.alerts.clear()
-            self.alerts.extend(past)
-            self._fired_keys.clear()
-            self._unacked = None
-            self._acks += 1  # the history changed in place: the panel lists it again
-
     def add_history(self, alerts: Iterable[AlertEvent]) -> None:
         """The durable log's latest alerts (newest first), after this run's. On practice they
         are earlier runs' alerts: history, never waiting (:attr:`AlertEvent.past_run`)."""
-        practice = not is_live(self.levels.feed)
-        self.alerts.extend(
-            replace(a, past_run=True) if practice and a.run != self.run else a for a in alerts
-        )
-        self._unacked = None
+        self.history.add_history(alerts, self.run)
 
     def follow_kind(self, kind: str) -> None:
         """Stamp alerts with ``kind`` from now on (a relay's terminal learns the kind of feed its
@@ -159,7 +131,7 @@ class AlertDesk:
             self.levels.feed = kind
             for engine in self.spreads.values():
                 engine.feed = kind
-            self._retire_run()
+            self.history.retire(self.run)
             self._new_run()
 
     def reset(self, state: MarketState) -> None:
@@ -167,7 +139,7 @@ class AlertDesk:
         crossings are forgotten (the new run's first price only sets them), and so are the trades
         that fired alerts. The alert history stays; on practice, a new run starts (the old one's
         alerts are history: nothing waits)."""
-        self._retire_run()
+        self.history.retire(self.run)
         self._new_run()
         self.state = state
         self._levels_session = state.session
@@ -265,22 +237,9 @@ class AlertDesk:
 
     def _deliver(self, alerts: list[AlertEvent]) -> None:
         for alert in alerts:
-            if needs_ack(alert) and self._acknowledged(alert_key(alert)):
-                # the same event again (a seed-0 sim or a replay played twice) was
-                # acknowledged before: it does not wait again (the log keeps it once)
-                alert = replace(alert, acknowledged=True)
-            self.alerts.appendleft(alert)
-            self._pending.append(alert)
-            self.fired += 1
-            self._fired_keys.add(alert_key(alert))
-            self._unacked = None  # count again (the memory may have dropped one)
+            alert = self.history.record(alert)  # acknowledged already if it was before
             for sink in self.sinks:
                 sink(alert)
-
-    def take_new(self) -> list[AlertEvent]:
-        """The alerts fired since the last call, oldest first (one consumer: the frame)."""
-        new, self._pending = self._pending, []
-        return new
 
     # --- cancels and corrections (feeds.market.lastsale) -----------------------------------------
     def on_amend(self, ev: TradeCancel | TradeCorrection, moved: bool, estimated: bool) -> None:
@@ -366,7 +325,7 @@ class AlertDesk:
         engine = self.engine_for(symbol)
         found = engine is not None and engine.set_muted(level, muted) is not None
         if found:
-            self._unacked = None
+            self.history.changed()
         return found
 
     @staticmethod
@@ -380,33 +339,13 @@ class AlertDesk:
         alert waiting for it when ``key`` is None (``X``). The acknowledgement is appended to the
         durable log (every sink with ``acknowledge()``), so it survives a restart. Returns how
         many alerts were acknowledged (0: none waited, or no such alert)."""
-        done: list[AlertEvent] = []
-        for n, alert in enumerate(self.alerts):
-            if self.needs_ack(alert) and (key is None or alert_key(alert) == key):
-                self.alerts[n] = replace(alert, acknowledged=True)
-                done.append(alert)
-        if done:
-            now = int(time.time() * 1000)
-            for sink in self.sinks:
-                ack = getattr(sink, "acknowledge", None)
-                if ack is not None:
-                    ack(done, now)
-            self._unacked = None
-            self._acks += 1
-        return len(done)
+        return self.history.acknowledge(key, self.sinks)
 
     def unacknowledged(self) -> int:
         """Alerts in :attr:`alerts` waiting for an acknowledgement (:meth:`needs_ack`), each
         event once (:func:`feeds.alerting.alerts.alert_key`: the log's copy and this run's are one,
         as in the alert panel)."""
-        if self._unacked is None:
-            self._unacked = len({alert_key(a) for a in self.alerts if self.needs_ack(a)})
-        return self._unacked
-
-    def _acknowledged(self, key: tuple[object, ...]) -> bool:
-        """Whether an alert with ``key`` in the history is acknowledged (a repeat fires
-        acknowledged). A scan of at most ALERT_MEMORY alerts, only when one fires."""
-        return any(a.acknowledged and alert_key(a) == key for a in self.alerts)
+        return self.history.unacknowledged()
 
     # --- what the screen shows -------------------------------------------------------------------
     def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
@@ -453,45 +392,7 @@ class AlertDesk:
         return tuple(p for p in (f() for f in found if f is not None) if p)
 
     def recent_alerts(self) -> Recent:
-        """The alert history newest first by the alerts' own time (a replay's alerts are older
-        than the log's live ones), each event once (:func:`feeds.alerting.alerts.alert_key`: a
-        repeated seed-0 sim or a replay played twice fires what the log has already); the ones
-        this run fired (one the log also has counts as this run's); and the ones taken back by a
-        later "busted" alert (:func:`feeds.alerting.alerts.busts`: their trade was cancelled).
-        Rebuilt only when it changed (a new alert, an acknowledgement, or the clock reaching a
-        hidden one).
-
-        On the sim or a replay, an earlier run's alert dated after the feed's clock is not
-        listed until the clock gets there: the data's own time, not today's, says what has
-        happened (a replay played again listed its later days' alerts at its first tick)."""
-        alerts = self.alerts
-        key = (
-            self.fired,
-            self._acks,
-            len(alerts),
-            alerts[0] if alerts else None,
-            alerts[-1] if alerts else None,
-        )
-        horizon = self.clock() if not is_live(self.levels.feed) else None
-        if key != self._recent_key or (horizon is not None and horizon >= self._next_reveal):
-            self._recent_key = key
-            self._next_reveal = _NEVER_MS
-            once: dict[tuple[object, ...], AlertEvent] = {}
-            for alert in alerts:  # this run's first (appended on the left)
-                later = horizon is not None and alert.ts > horizon
-                if later and alert_key(alert) not in self._fired_keys:  # another run's, to come
-                    self._next_reveal = min(self._next_reveal, alert.ts)
-                    continue
-                once.setdefault(alert_key(alert), alert)
-            ordered = tuple(sorted(once.values(), key=lambda a: -a.ts))  # stable among equals
-            fired = frozenset(a for k, a in once.items() if k in self._fired_keys)
-            busted: set[AlertEvent] = set()
-            for n, bust in enumerate(ordered):
-                if bust.kind == "busted":  # the newest alert it takes back, older than itself
-                    taken = next(
-                        (a for a in ordered[n + 1 :] if a not in busted and busts(bust, a)), None
-                    )
-                    if taken is not None:
-                        busted.add(taken)
-            self._recent = (ordered, fired, frozenset(busted))
-        return self._recent
+        """The alert history for the panel
+        (:meth:`feeds.alerting.history.AlertHistory.recent_alerts`): on the sim or a replay, an
+        earlier run's alert dated after the feed's clock waits for the clock."""
+        return self.history.recent_alerts(self.clock() if not is_live(self.levels.feed) else None)

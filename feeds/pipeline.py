@@ -251,7 +251,7 @@ class Pipeline:
     @property
     def alerts(self) -> deque[AlertEvent]:
         """The alert history, newest first (:attr:`AlertDesk.alerts`)."""
-        return self.desk.alerts
+        return self.desk.history.alerts
 
     @property
     def levels(self) -> LevelEngine:
@@ -402,7 +402,7 @@ class Pipeline:
             streak=self._streak(),
             estimated_indices=self.estimated,
             changed=changed,
-            new_alerts=desk.take_new(),
+            new_alerts=desk.history.take_new(),
             problems=self.problems(),
             view=view,
             feed_label=self.feed.label,

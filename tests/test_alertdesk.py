@@ -64,8 +64,8 @@ def test_a_crossing_goes_to_the_sinks_the_history_and_the_next_frame_once() -> N
     (cross,) = sink
     assert (cross.kind, cross.level, cross.direction) == ("cross", 2450.0, "up")
     assert cross.feed == "replay"  # the level engine's feed kind
-    assert list(desk.alerts) == [cross] and desk.fired == 1
-    assert desk.take_new() == [cross] and desk.take_new() == []
+    assert list(desk.history.alerts) == [cross] and desk.history.fired == 1
+    assert desk.history.take_new() == [cross] and desk.history.take_new() == []
     ordered, fired, busted = desk.recent_alerts()
     assert ordered == (cross,) and fired == {cross} and not busted
 
@@ -155,7 +155,7 @@ def test_a_spread_is_watched_in_bp_on_its_legs_only() -> None:
 def test_an_earlier_runs_alert_dated_after_the_replays_clock_waits_for_it() -> None:
     desk, _, clock = desk_for()
     later = AlertEvent(T0 + 60_000, RUT, 2450.0, "support", "up", 2455.0, "cross", feed="replay")
-    desk.alerts.append(replace(later, acknowledged=True))  # the durable log's tail
+    desk.history.alerts.append(replace(later, acknowledged=True))  # the durable log's tail
     assert desk.recent_alerts()[0] == ()
     clock.ms = T0 + 60_000
     assert [a.ts for a in desk.recent_alerts()[0]] == [T0 + 60_000]
@@ -167,7 +167,7 @@ def test_a_reset_forgets_the_sides_but_keeps_the_history() -> None:
         desk.on_level_price(last, T0 + k * 1000, False)
     desk.reset(desk.state.started_over())
     desk.on_level_price(2460.0, T0 + 9000, False)  # only sets the side again
-    assert len(sink) == 1 and len(desk.alerts) == 1
+    assert len(sink) == 1 and len(desk.history.alerts) == 1
 
 
 def test_a_relays_terminal_stamps_alerts_with_its_upstreams_kind() -> None:

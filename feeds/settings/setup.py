@@ -163,7 +163,7 @@ def build_pipeline(
     respelt or is listed nowhere is ``pipeline.reconciler.result.summary()``.
 
     The durable alert log is always a sink, and its latest alerts are loaded into
-    ``pipeline.desk.alerts`` so the screen shows earlier alerts after a restart. A live feed's
+    ``pipeline.desk.history`` so the screen shows earlier alerts after a restart. A live feed's
     alerts go to ``settings.alert_log`` (and the webhook); sim and replay alerts go to the
     offline log beside it and never to the webhook, so practice never reaches a live screen or
     a desk's hook. With ``settings.record`` every tick is also written to that CSV. One-line

@@ -95,7 +95,7 @@ class Terminal:
     def caught_up(self, seq: int) -> bool:
         """Batch ``seq`` (or later) applied, in step with the relay, nothing left in the queue."""
         f = self.feed
-        return f.last_seq >= seq and f.synced.is_set() and f.backlog == 0
+        return f.sync.last_seq >= seq and f.synced.is_set() and f.backlog == 0
 
     @property
     def state(self) -> str:

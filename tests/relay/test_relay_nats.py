@@ -41,7 +41,7 @@ async def test_two_terminals_equal_the_relay_board(nats_server: NatsServer) -> N
     assert len(want) > 100
     assert a.board() == want
     assert b.board() == want
-    assert a.feed.missed_batches == b.feed.missed_batches == 0
+    assert a.feed.sync.missed_batches == b.feed.sync.missed_batches == 0
     # both links: the relay's address in the label, the upstream's own state and words
     assert a.feed.label == f"sim (seed 3) via 127.0.0.1:{nats_server.port}/t"
     assert any(s.detail == "upstream: simulated market, seed 3" for s in a.statuses)
@@ -64,7 +64,7 @@ async def test_late_joiner_gets_the_whole_board_from_the_stream(nats_server: Nat
     want = board_of(relay)
     late = Terminal(nats_server).start()
     await until(lambda: late.board() == want, what="the stored board")
-    assert late.feed.last_seq == 0  # not one live batch was needed
+    assert late.feed.sync.last_seq == 0  # not one live batch was needed
     assert late.pipeline.state.daily.closes[next(iter(relay.pipeline.state.daily.closes))]
     await until(lambda: late.state == "stale", what="the terminal to say the relay is silent")
     assert "stopped publishing" in late.pipeline.status.detail
@@ -75,14 +75,18 @@ async def test_relay_killed_goes_stale_and_recovers_on_restart(nats_server: Nats
     term = Terminal(nats_server).start()
     relay = make_relay(nats_server, sim(speed=20))
     task = await _run(relay)
-    await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
+    await until(lambda: term.state == "live" and term.feed.sync.last_seq > 3, what="live")
     await _stop(task)
     await until(lambda: term.state == "stale", what="stale after the relay died")
     seen = len(term.statuses)
     second = make_relay(nats_server, sim(speed=20, seed=4))
     task2 = await _run(second)
     await until(
-        lambda: term.feed.epoch == second.epoch and term.state == "live" and term.feed.last_seq > 3,
+        lambda: (
+            term.feed.sync.epoch == second.epoch
+            and term.state == "live"
+            and term.feed.sync.last_seq > 3
+        ),
         what="live again on the new relay",
     )
     after = [s.state for s in term.statuses[seen:]]
@@ -110,7 +114,7 @@ async def test_a_relay_started_over_on_the_sim_resets_the_board(nats_server: Nat
     await until(lambda: second.feed_done.is_set() and second.idle, what="the second run to end")
     final = second.seq
     await until(
-        lambda: term.feed.epoch == second.epoch and term.caught_up(final),
+        lambda: term.feed.sync.epoch == second.epoch and term.caught_up(final),
         what="the second run applied",
     )
     want = board_of(second)
@@ -135,7 +139,7 @@ async def test_a_live_relay_restarted_keeps_the_board(nats_server: NatsServer) -
     before = term.board()
     later = make_relay(nats_server, sim(seed=3, start_ms=OPEN + 3_600_000))
     task2 = await _run(later)
-    await until(lambda: term.feed.epoch == later.epoch, what="the new run heard")
+    await until(lambda: term.feed.sync.epoch == later.epoch, what="the new run heard")
     assert not any("board reset" in s.detail for s in term.statuses)
     assert set(before) <= set(term.board())
     await _stop(task2)
@@ -146,7 +150,7 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
     term = Terminal(nats_server).start()
     relay = make_relay(nats_server, sim(speed=20))
     task = await _run(relay)
-    await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
+    await until(lambda: term.state == "live" and term.feed.sync.last_seq > 3, what="live")
     nats_server.kill()
     await until(lambda: term.state == "reconnecting", what="the terminal to see NATS go")
     where = f"127.0.0.1:{nats_server.port}"
@@ -159,12 +163,12 @@ async def test_nats_server_restart_both_sides_recover(nats_server: NatsServer) -
     assert not any(s.state is FeedState.LIVE for s in term.statuses[-1:])
     nats_server.start()
     await until(relay.connected.is_set, what="the relay to reconnect")
-    before = term.feed.last_seq
+    before = term.feed.sync.last_seq
     await until(
-        lambda: term.state == "live" and term.feed.last_seq > before + 3,
+        lambda: term.state == "live" and term.feed.sync.last_seq > before + 3,
         what="the terminal live again",
     )
-    assert term.feed.epoch == relay.epoch
+    assert term.feed.sync.epoch == relay.epoch
     assert "NATS" not in term.pipeline.status.detail  # the lost link's last error is over
     await _stop(task)
     await term.stop()
@@ -186,8 +190,8 @@ async def test_a_dropped_batch_is_shown_then_resynced(
 
     monkeypatch.setattr(relay, "_publish", lossy)
     task = await _run(relay)
-    await until(lambda: term.feed.gaps == 1, what="the gap to be detected")
-    assert term.feed.missed_batches == 1
+    await until(lambda: term.feed.sync.gaps == 1, what="the gap to be detected")
+    assert term.feed.sync.missed_batches == 1
     assert dropped == [20]
 
     def shown() -> list[FeedStatus]:
@@ -226,7 +230,7 @@ async def test_the_terminal_never_sees_upstream_keys(nats_server: NatsServer) ->
     )
     term = Terminal(nats_server).start()
     task = await _run(relay)
-    await until(lambda: term.feed.last_seq > 5 and len(seen) > 5, what="traffic")
+    await until(lambda: term.feed.sync.last_seq > 5 and len(seen) > 5, what="traffic")
     assert all(secret.encode() not in m for m in seen)
     assert any(b"refused key ***" in m for m in seen)
     assert all(secret not in s.detail for s in term.statuses)

@@ -28,24 +28,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from feeds.events import Event, FeedState, FeedStatus, MarketReset, Tick
+from feeds.events import Event, FeedState, FeedStatus, MarketReset
 from feeds.feed import Feed, FeedOptions, register
 from feeds.sources.relay import codec
 from feeds.sources.relay.link import resolve
 from feeds.sources.relay.subjects import DEFAULT_PREFIX, STOPPED
+from feeds.sources.relay.sync import RelaySync, plural
 from feeds.sources.relay.tasks import cancel_all
-from feeds.timefmt import exchange_time
 
 DEFAULT_SHARDS = 32  # until the relay's info says otherwise
-#: a restarted relay whose feed clock is this far behind the last run's (ms) started its market
-#: over (the sim, a replay): the board is reset, not left to outrank the new run's prints.
-#: Clocks of live feeds never go back by this much (it covers skew between relay machines).
-REWIND_MS = 5_000
-_UNSET = -1
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 'es' if word.endswith('ch') else 's'}"
 
 
 class NatsFeed(Feed):
@@ -88,29 +79,14 @@ class NatsFeed(Feed):
         self._retry_at = 0  # epoch ms of the client's next attempt while the link is down
         self.link_detail = f"connecting to NATS at {self.link.url}"
         self._link_since = time.monotonic()
-        # --- sequence tracking (one relay run = one epoch)
-        self.epoch: str | None = None
-        self.last_seq = 0  # the last batch applied
+        # --- sequence tracking (one relay run = one epoch) and the resync from the snapshot
+        self.sync = RelaySync()
         self._heard = 0.0  # monotonic time of the last batch (0 = none yet)
-        self._sym_seq: dict[str, int] = {}  # symbol -> batch of the last value applied
-        self._hist_seq: dict[tuple[str, str], int] = {}
-        self._upstream_seq = _UNSET  # the batch (or relay info) the upstream status came from
-        self.missed_batches = 0  # batches never received (each shown, then resynced)
-        self.gaps = 0
         self.malformed = 0  # messages that were not the relay's format (skipped)
         self.unknown_events = 0  # events of types this version does not know (skipped)
-        self.resyncs = 0
-        # --- resync: None when in step with the relay
-        self._sync_reason: str | None = None
-        self._sync_state = FeedState.CONNECTING
-        self._sync_need: int | None = None  # every shard must be exact as of this batch
-        self._shard_seq: dict[int, int] = {}
-        self.synced = asyncio.Event()
+        self.synced = asyncio.Event()  # set when the board is in step with the relay
         # --- the relay's feed clock
         self._clock: tuple[int, float] | None = None  # (feed ms, monotonic at receipt)
-        #: the latest time this run's data reached (batch clocks, stored ticks): a new run
-        #: starting well before it rewound (REWIND_MS)
-        self._newest_ms = 0
         self._clock_rate = 1.0
         self._reported: tuple[FeedState, str, int, int] | None = None
         #: end-to-end latency samples (ms from the relay receiving a batch's first event)
@@ -270,14 +246,14 @@ class NatsFeed(Feed):
             )
         elif not self._heard:
             state, detail = FeedState.CONNECTING, f"waiting for the relay on {where}"
-        elif self._sync_reason is not None:
-            state, detail = self._sync_state, self._sync_reason
+        elif self.sync.reason is not None:
+            state, detail = self.sync.state, self.sync.reason
         elif up.state is FeedState.ENDED:
             state, detail = FeedState.STALE, f"the relay's feed ended: {up.detail}"
         else:
             state, detail = up.state, f"upstream: {up.detail}" if up.detail else ""
-        if self.missed_batches and state is FeedState.LIVE:
-            detail += f" ({_plural(self.missed_batches, 'batch')} missed so far, resynced)"
+        if self.sync.missed_batches and state is FeedState.LIVE:
+            detail += f" ({plural(self.sync.missed_batches, 'batch')} missed so far, resynced)"
         if self.link_error and self.link_up:
             detail += f"; {self.link_error}"
         return dataclasses.replace(
@@ -311,80 +287,31 @@ class NatsFeed(Feed):
         self.unknown_events += unknown
         self._heard = now = time.monotonic()
         seq = batch.seq
-        if batch.epoch != self.epoch:
-            restarted = self.epoch is not None
-            rewound = restarted and batch.feed_ms < self._newest_ms - REWIND_MS
-            self._new_epoch(batch.epoch)
-            if rewound:
-                when = exchange_time(batch.feed_ms).strftime("%H:%M:%S ET %a %d %b")
-                reason = f"relay restarted; its feed started over at {when}: board reset"
-                self._queue.put_nowait([MarketReset(batch.feed_ms, reason)])
-            if restarted:
-                self._begin_sync(
-                    reason if rewound else "relay restarted; syncing its board", FeedState.STALE
-                )
-                self._spawn_fetch()
-            self._sync_need = seq - 1
-        elif self.last_seq == 0:  # the first batch of this run we hear: the sync starts here
-            if self._sync_need is None:
-                self._sync_need = seq - 1
-        elif seq <= self.last_seq:
+        step = self.sync.on_batch(batch.epoch, seq, batch.feed_ms)
+        if step is None:
             return  # a duplicate (a server replaying after a reconnect): already applied
-        elif seq > self.last_seq + 1:
-            missed = seq - self.last_seq - 1
-            self.missed_batches += missed
-            self.gaps += 1
-            span = f"seq {self.last_seq + 1}" + (f"-{seq - 1}" if missed > 1 else "")
-            reason = f"missed {_plural(missed, 'batch')} ({span}); resyncing the board"
-            self._begin_sync(reason, FeedState.STALE)
-            self._sync_need = seq - 1
+        if step.reset:
+            self._queue.put_nowait([MarketReset(batch.feed_ms, step.reset)])
+        if step.fetch:
+            self.synced.clear()
             self._spawn_fetch()
-        elif self._sync_need is None and self._sync_reason is not None:
-            self._sync_need = seq - 1
-        self.last_seq = seq
         self._clock = (batch.feed_ms, now)
-        self._newest_ms = max(self._newest_ms, batch.feed_ms)
         if batch.first_ms and self.latency_ms is not None:
             self.latency_ms.append(time.time() * 1000 - batch.first_ms)
-        out: list[Event] = []
-        sym_seq = self._sym_seq
-        for ev in events:
-            if type(ev) is Tick:
-                sym_seq[ev.symbol] = seq
-                out.append(ev)
-            elif isinstance(ev, FeedStatus):
-                self.upstream = ev  # folded into this feed's own status below
-                self._upstream_seq = seq
-            else:
-                sym = getattr(ev, "symbol", None)
-                if sym is not None:
-                    self._hist_seq[(type(ev).__name__, sym)] = seq
-                out.append(ev)
+        out, upstream = self.sync.take(seq, events)
+        if upstream is not None:
+            self.upstream = upstream  # folded into this feed's own status
         if out:
             self._queue.put_nowait(out)
         self._check_synced()
         self._report()
 
-    def _new_epoch(self, epoch: str) -> None:
-        self.epoch = epoch
-        self._newest_ms = 0
-        self.last_seq = 0
-        self._upstream_seq = _UNSET
-        self._sym_seq.clear()
-        self._hist_seq.clear()
-
     # ---- resync from the snapshot --------------------------------------------------------------
     def _begin_sync(self, reason: str, state: FeedState = FeedState.CONNECTING) -> None:
-        """Follow the snapshot rounds until every shard is exact as of ``_sync_need`` or later.
-
-        ``reason`` and ``state`` are shown meanwhile (CONNECTING when joining, STALE after a loss).
-        """
-        self._sync_reason = reason
-        self._sync_state = state
-        self._sync_need = None
-        self._shard_seq = {}
+        """Resync from the snapshot (:meth:`RelaySync.begin`): ``reason`` and ``state`` are
+        shown meanwhile."""
+        self.sync.begin(reason, state)
         self.synced.clear()
-        self.resyncs += 1
 
     def _spawn_fetch(self) -> None:
         task = asyncio.create_task(self._fetch_snapshot())
@@ -432,14 +359,8 @@ class NatsFeed(Feed):
         except codec.CodecError:
             self.malformed += 1
 
-    def _ours(self, epoch: str) -> bool:
-        """A stored message of the relay run we follow (or of any run while we follow none)."""
-        if self.epoch is None:
-            self.epoch = epoch
-        return epoch == self.epoch
-
     def _on_meta(self, epoch: str, seq: int, info: dict[str, Any]) -> None:
-        if not self._ours(epoch):
+        if not self.sync.ours(epoch):
             return
         self.relay_info = info
         self.upstream_label = str(info.get("label", ""))
@@ -451,49 +372,30 @@ class NatsFeed(Feed):
         self.estimates_indices = bool(info.get("estimates_indices", False))
         self._shards = int(info.get("shards", DEFAULT_SHARDS)) or DEFAULT_SHARDS
         self._clock_rate = float(info.get("clock_rate", 1.0))
-        if seq > self._upstream_seq:  # newer than any status a batch brought
+        if seq > self.sync.upstream_seq:  # newer than any status a batch brought
             with contextlib.suppress(codec.CodecError, TypeError):
                 up = codec.decode_event("FeedStatus", info.get("upstream"))
                 if isinstance(up, FeedStatus):
                     self.upstream = up
-                    self._upstream_seq = seq
+                    self.sync.upstream_seq = seq
         self._report()  # also how the pipeline learns estimates_indices
 
     def _on_chunk(self, chunk: codec.Chunk) -> None:
-        if not self._ours(chunk.epoch):
-            return
-        out: list[Event] = []
-        sym_seq = self._sym_seq
-        for tick, s in zip(chunk.ticks, chunk.tick_seqs, strict=True):
-            if s > sym_seq.get(tick.symbol, _UNSET):
-                sym_seq[tick.symbol] = s
-                out.append(tick)
-        if out:
-            self._newest_ms = max(self._newest_ms, max(t.ts for t in out))
-            self._queue.put_nowait(out)
+        ticks = self.sync.on_chunk(chunk)
+        if ticks is None:
+            return  # another relay run's
+        if ticks:
+            self._queue.put_nowait(ticks)
         self._shards = chunk.shards
-        prev = self._shard_seq.get(chunk.shard, _UNSET)
-        self._shard_seq[chunk.shard] = max(prev, chunk.seq)
         self._check_synced()
 
     def _on_hist(self, epoch: str, seq: int, entries: list[tuple[int, Event]]) -> None:
-        if not self._ours(epoch):
-            return
-        out: list[Event] = []
-        for s, ev in entries:
-            key = (type(ev).__name__, getattr(ev, "symbol", ""))
-            if s > self._hist_seq.get(key, _UNSET):
-                self._hist_seq[key] = s
-                out.append(ev)
+        out = self.sync.on_hist(epoch, entries)
         if out:
             self._queue.put_nowait(out)
 
     def _check_synced(self) -> None:
-        need = self._sync_need
-        if self._sync_reason is None or need is None:
-            return
-        if all(self._shard_seq.get(k, _UNSET) >= need for k in range(self._shards)):
-            self._sync_reason = None
+        if self.sync.check(self._shards):
             self.synced.set()
             sub, self._snap_sub = self._snap_sub, None
             if sub is not None:  # rounds cost a decode of the whole board a second: stop them
