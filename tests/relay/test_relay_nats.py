@@ -288,7 +288,7 @@ async def test_a_relay_stopped_cleanly_says_relay_stopped_not_connection_refused
     term = Terminal(nats_server).start()
     relay = make_relay(nats_server, sim(speed=20))
     task = await _run(relay)
-    await until(lambda: term.state == "live" and term.feed.last_seq > 3, what="live")
+    await until(lambda: term.state == "live" and term.feed.sync.last_seq > 3, what="live")
     await _stop(task)
     await until(lambda: term.state == "stale", what="stale after the relay stopped")
     detail = term.pipeline.status.detail
