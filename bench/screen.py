@@ -247,21 +247,33 @@ async def _sim_role(args: argparse.Namespace) -> float:
 
 def section_startup(res: Results, k: float) -> None:
     print("\n[startup] first frame of the plain r2k at 120x40 (a warm-up run, then 3)", flush=True)
-    times = []
+    times, cpus = [], []
     for n in range(4):
         run = Run("r2k", "120x40", tick_rate=5.4)
         t = run.first_frame(15)
+        cpu = run.term.cpu_when_seen(b"RUT")
         time.sleep(0.5)
         run.close()
         if n and t is not None:
             times.append(t)
+            if cpu is not None:
+                cpus.append(cpu)
     med = statistics.median(times) if times else float("nan")
     res.add(
         "startup",
         "first frame (median of 3)",
         f"{med:.2f} s (runs {', '.join(f'{t:.2f}' for t in times)})",
-        "<= 0.5 s",
-        med <= 0.5,
+        "<= 0.4 s",
+        med <= 0.4,
+    )
+    # what the start-up itself costs, whatever else the machine runs (/proc, 10 ms ticks)
+    cpu_med = statistics.median(cpus) if cpus else float("nan")
+    res.add(
+        "startup",
+        "CPU until the first frame (median of 3)",
+        f"{cpu_med:.2f} s (runs {', '.join(f'{c:.2f}' for c in cpus)})",
+        "info",
+        None,
     )
 
 

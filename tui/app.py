@@ -10,6 +10,7 @@ messages (:mod:`tui.messages`); keys come from one table (:mod:`tui.keys`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -105,6 +106,11 @@ class R2KApp(Routes):
         self.call_from_thread(self._start)
 
     def _start(self) -> None:
+        if not gc.isenabled():
+            # the command line held collections back for the start-up (tui.cli.run_app): what
+            # it built lives as long as the app, so later full collections need not walk it
+            gc.freeze()
+            gc.enable()
         if self.run_feed:
             feed = self.controller.consume()
             self.run_worker(feed, name="feed", group="feed", exit_on_error=False)
