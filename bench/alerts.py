@@ -12,9 +12,9 @@ import random
 import time
 from collections.abc import AsyncIterator
 
+from feeds.alerting.levels import LevelEngine
 from feeds.events import Event, Tick
 from feeds.feed import Feed, FeedOptions
-from feeds.levels import LevelEngine
 from feeds.pipeline import Pipeline
 
 T0 = 1_762_353_000_000  # 2025-11-05 09:30 ET

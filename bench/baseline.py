@@ -4,7 +4,8 @@ Run: ``python bench/baseline.py [--universe N] [--seed N]`` with the same ``[fee
 as the r2k run (``--tick-rate``, ``--start-ms``). What a typical Textual market monitor does: a
 ``DataTable`` of the board's top 50 rows (the 50 heaviest members) whose cells are updated on
 every tick of their symbol, plus a status line (``p`` pauses: PAUSED is drawn). It runs the very
-same simulated feed (``feeds.sim.SimFeed``, same seed, names, rate and start), so the two apps
+same simulated feed (``feeds.sources.sim.SimFeed``, same seed, names, rate and start), so the two
+apps
 see the same ticks at the same times.
 """
 
@@ -19,8 +20,8 @@ from textual.widgets import DataTable, Static
 
 from feeds.events import Tick
 from feeds.feed import FeedOptions
-from feeds.holdings import load_holdings, pad_universe
-from feeds.sim import SimFeed
+from feeds.reference.holdings import load_holdings, pad_universe
+from feeds.sources.sim import SimFeed
 
 ROWS = 50
 

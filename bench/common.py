@@ -64,8 +64,8 @@ def figure(name: str, value: str, target: str, ok: bool | None) -> bool | None:
 def sim_rate(multiplier: float, universe: int, start_ms: int, seconds: tuple[int, int]) -> float:
     """Ticks per second the sim sends at ``multiplier`` over ``universe`` names, in simulated
     seconds ``seconds[0]..seconds[1]`` after ``start_ms`` (the sim is deterministic: count)."""
-    from feeds.holdings import load_holdings, pad_universe
-    from feeds.sim import Market
+    from feeds.reference.holdings import load_holdings, pad_universe
+    from feeds.sources.sim import Market
 
     market = Market(pad_universe(load_holdings(), universe, 1), 1, start_ms, multiplier)
     counts = [len(market.step()) for _ in range(seconds[1])]

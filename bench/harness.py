@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from feeds import pipeline as _pipeline
-from feeds import sim as _sim
 from feeds.events import Tick
+from feeds.sources import sim as _sim
 from feeds.symbols import RUT
 
 DIR = Path(os.environ["R2K_BENCH_DIR"])

@@ -32,17 +32,17 @@ from collections.abc import Callable
 import orjson
 from common import figure, load  # the sibling module (bench/ is sys.path[0])
 
-from feeds import calendar
 from feeds.events import Tick
 from feeds.feed import Feed, FeedOptions
-from feeds.holdings import load_holdings, pad_universe
+from feeds.market import calendar
+from feeds.market.state import MarketState
 from feeds.pipeline import Pipeline
-from feeds.providers.alpaca import AlpacaFeed
-from feeds.providers.finnhub import FinnhubFeed
-from feeds.providers.polygon import PolygonFeed, to_polygon
-from feeds.providers.yahoo import YahooFeed
-from feeds.sim import Market
-from feeds.state import MarketState
+from feeds.reference.holdings import load_holdings, pad_universe
+from feeds.sources.providers.alpaca import AlpacaFeed
+from feeds.sources.providers.finnhub import FinnhubFeed
+from feeds.sources.providers.polygon import PolygonFeed, to_polygon
+from feeds.sources.providers.yahoo import YahooFeed
+from feeds.sources.sim import Market
 from feeds.symbols import to_provider
 
 FRAME = 50  # messages per websocket frame, typical of a busy trade stream
@@ -374,7 +374,7 @@ def provider_section(ticks: list[Tick], repeat: int, wanted: set[str]) -> None:
 def yahoo_decode_tick(frames: list[str], repeat: int) -> None:
     """``decode_tick`` alone, µs a message, on the protobuf payloads of ``frames`` (the base64
     already undone): the cost of reading one PricingData message into a Tick."""
-    from feeds.providers.yahoo_proto import decode_tick, frame_payload
+    from feeds.sources.providers.yahoo_proto import decode_tick, frame_payload
 
     payloads = [frame_payload(f) for f in frames]
     for b in payloads:  # warm the price caches, as a running stream has them

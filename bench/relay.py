@@ -43,7 +43,7 @@ from common import figure, load, multiplier_for, scale  # noqa: E402
 
 def _options(args: argparse.Namespace):
     from feeds.feed import FeedOptions
-    from feeds.holdings import load_holdings, pad_universe
+    from feeds.reference.holdings import load_holdings, pad_universe
 
     holdings = pad_universe(load_holdings(), args.universe, 1)
     return holdings, FeedOptions(
@@ -69,8 +69,8 @@ async def consumer(args: argparse.Namespace) -> dict:
     from feeds.events import FeedState
     from feeds.feed import FeedOptions
     from feeds.pipeline import Pipeline
-    from feeds.relay.consumer import NatsFeed
-    from feeds.sim import SimFeed
+    from feeds.sources.relay.consumer import NatsFeed
+    from feeds.sources.sim import SimFeed
 
     holdings, options = _options(args)
     if args.role == "direct":
@@ -136,7 +136,7 @@ def _time_batches() -> None:
     process only): the latency of its oldest event (``first_ms``: the relay received it) and
     of its newest (``sent_ms``: the relay published), and how many events it carried. A
     batch's ticks reached the relay between the two, so each tick's latency lies between."""
-    from feeds.relay import codec
+    from feeds.sources.relay import codec
 
     decode_batch, decode_items = codec.decode_batch, codec.decode_items
     pending: list[float] = [0.0, 0.0]
@@ -172,9 +172,9 @@ def per_tick(batches: list[tuple[float, float, int]]) -> list[float]:
 
 
 async def relay(args: argparse.Namespace) -> dict:
-    from feeds.relay.link import resolve
-    from feeds.relay.publisher import Relay
-    from feeds.sim import SimFeed
+    from feeds.desk.publisher import Relay
+    from feeds.sources.relay.link import resolve
+    from feeds.sources.sim import SimFeed
 
     holdings, options = _options(args)
     feed = SimFeed("sim", options)
@@ -240,7 +240,7 @@ def settle(procs: list[subprocess.Popen[str]], timeout: float = 30.0) -> None:
 
 
 def orchestrate(args: argparse.Namespace) -> None:
-    from feeds.relay.server import NatsServer
+    from feeds.desk.natsd import NatsServer
 
     print(f"bench/relay.py: machine load {load()}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp, NatsServer(Path(tmp) / "nats") as server:
@@ -319,9 +319,9 @@ def codec_bench() -> None:
     import orjson
 
     from feeds.events import Tick
-    from feeds.holdings import load_holdings, pad_universe
-    from feeds.relay import codec
-    from feeds.sim import Market
+    from feeds.reference.holdings import load_holdings, pad_universe
+    from feeds.sources.relay import codec
+    from feeds.sources.sim import Market
 
     market = Market(pad_universe(load_holdings(), 2000, 1), 1, OPEN, tick_rate=2.5)
     ticks: list[Tick] = []

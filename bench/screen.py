@@ -224,8 +224,8 @@ def sim_alone(tick_rate: float, seconds: float, universe: int = 2000) -> float:
 
 async def _sim_role(args: argparse.Namespace) -> float:
     from feeds.feed import FeedOptions
-    from feeds.holdings import load_holdings, pad_universe
-    from feeds.sim import SimFeed
+    from feeds.reference.holdings import load_holdings, pad_universe
+    from feeds.sources.sim import SimFeed
 
     holdings = pad_universe(load_holdings(), args.universe, 1)
     config = {"tick_rate": args.tick_rate, "start_ms": OPEN_MS}

@@ -3,7 +3,7 @@ a message for each key and the app calls one of these; no Textual here, so it is
 a terminal and a headless tool could drive it too.
 
 - ``+`` with ``2642 5m breakout``: :meth:`AlertControl.add_level` (parsed and checked by
-  :func:`feeds.levelinput.parse_level_input`, saved to the levels file);
+  :func:`feeds.alerting.levelinput.parse_level_input`, saved to the levels file);
 - ``x`` / ``Delete`` on a level: :meth:`AlertControl.remove_level`;
 - ``m`` on a level or a spread threshold: :meth:`AlertControl.toggle_mute` (saved);
 - ``x`` / ``X`` in the alert panel: :meth:`AlertControl.acknowledge` /
@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feeds.levelinput import LevelInput, parse_level_input
-from feeds.levelstore import LevelStore, LevelStoreError
+from feeds.alerting.levelinput import LevelInput, parse_level_input
+from feeds.alerting.levelstore import LevelStore, LevelStoreError
 from feeds.pipeline import Pipeline
-from feeds.setup import load_saved
+from feeds.settings.setup import load_saved
 
 
 @dataclass(slots=True, frozen=True)
@@ -69,9 +69,9 @@ class AlertControl:
         return self.add(parse_level_input(text))
 
     def add(self, typed: LevelInput) -> Change:
-        """Add a ^RUT level already read by :func:`~feeds.levelinput.parse_level_input` (the
-        monitor's dialog checks it as it is typed) and save it."""
-        engine = self.pipeline.levels
+        """Add a ^RUT level already read by :func:`~feeds.alerting.levelinput.parse_level_input`
+        (the monitor's dialog checks it as it is typed) and save it."""
+        engine = self.pipeline.desk.levels
         found = engine.find(typed.price)
         if found is not None:
             if typed.confirm is None or typed.confirm == found.confirm:
@@ -101,7 +101,7 @@ class AlertControl:
 
     def remove_level(self, price: float) -> Change | None:
         """Remove a ^RUT level (and forget it in the file); None if it was not watched."""
-        if not self.pipeline.levels.remove(price):
+        if not self.pipeline.desk.levels.remove(price):
             return None
         error = None
         if self.store is not None:
@@ -123,14 +123,14 @@ class AlertControl:
         """Mute a level (``symbol`` ``^RUT``) or a spread threshold (``RUT-SPX``, bp), or unmute
         it: a muted level's alerts are logged and listed, marked muted, with no toast, bell,
         notification, webhook or command. Saved, so it lasts across restarts."""
-        engine = self.pipeline.engine_for(symbol)
+        engine = self.pipeline.desk.engine_for(symbol)
         found = engine.find(level) if engine is not None else None
-        what = f"{symbol} {level:+g} bp" if symbol != self.pipeline.levels.symbol else ""
+        what = f"{symbol} {level:+g} bp" if symbol != self.pipeline.desk.levels.symbol else ""
         what = what or f"Level {_points(level)}"
         if found is None:
             return Change(f"{what} is not watched", changed=False)
         muted = not found.muted
-        self.pipeline.set_muted(symbol, level, muted)
+        self.pipeline.desk.set_muted(symbol, level, muted)
         message = (
             f"{what} muted: still logged, no toast, bell or notification"
             if muted
@@ -145,13 +145,14 @@ class AlertControl:
 
     # --- acknowledgements ------------------------------------------------------------------------
     def acknowledge(self, key: tuple[object, ...]) -> int:
-        """Acknowledge one alert, by :func:`feeds.alerts.alert_key` (kept in the durable log)."""
-        return self.pipeline.acknowledge(key)
+        """Acknowledge one alert, by :func:`feeds.alerting.alerts.alert_key` (kept in the durable
+        log)."""
+        return self.pipeline.desk.acknowledge(key)
 
     def acknowledge_all(self) -> int:
         """Acknowledge every alert waiting for it; how many were."""
-        return self.pipeline.acknowledge(None)
+        return self.pipeline.desk.acknowledge(None)
 
     @property
     def unacknowledged(self) -> int:
-        return self.pipeline.unacknowledged()
+        return self.pipeline.desk.unacknowledged()

@@ -11,7 +11,7 @@ class Tick:
     """One trade or price update. ``symbol`` is canonical (Yahoo style: ``^RUT``, ``MOG-A``).
 
     ``sale_flags`` says what the trade may not update, from its condition codes under the
-    consolidated tape's rules (:mod:`feeds.lastsale`: ``NOT_LAST``, ``NOT_HIGH_LOW``); 0 is a
+    consolidated tape's rules (:mod:`feeds.market.lastsale`: ``NOT_LAST``, ``NOT_HIGH_LOW``); 0 is a
     regular sale, as every price update without conditions is. ``trade_id`` is the provider's
     id for a trade that a later :class:`TradeCancel` or :class:`TradeCorrection` may name
     (Alpaca's ``i``); None where the provider sends neither.
@@ -163,7 +163,8 @@ class HistoryProgress:
 @dataclass(slots=True)
 class MarketReset:
     """The feed's market started over at an earlier time: a relay restarted on the sim or a
-    replay (``feeds.relay.consumer``). Every price, session, chart and level side seen so far
+    replay (``feeds.sources.relay.consumer``). Every price, session, chart and level side seen so
+    far
     belongs to a run that is gone, and the new run's prints are stamped before them; the
     pipeline starts its market afresh. ``ts``: the new run's clock (epoch ms); ``detail``: one
     line on why, safe to show."""

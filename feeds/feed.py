@@ -18,8 +18,8 @@ from feeds.errors import FeedSpecError
 from feeds.events import Event
 
 if TYPE_CHECKING:
-    from feeds.directory import DirectoryCache, SymbolDirectory
-    from feeds.holdings import Holdings
+    from feeds.reference.directory import DirectoryCache, SymbolDirectory
+    from feeds.reference.holdings import Holdings
 
 
 @dataclass(slots=True)
@@ -93,16 +93,16 @@ FeedFactory = Callable[[str, str, FeedOptions], Feed]  # (spec, argument, option
 _REGISTRY: dict[str, FeedFactory] = {}
 _LAZY: dict[str, str] = {
     # name -> module that registers it on import; keeps heavy provider imports off start-up.
-    "sim": "feeds.sim",
-    "replay": "feeds.replay",
-    "yahoo": "feeds.providers.yahoo",
-    "alpaca": "feeds.providers.alpaca",
-    "finnhub": "feeds.providers.finnhub",
-    "polygon": "feeds.providers.polygon",
-    "massive": "feeds.providers.polygon",
+    "sim": "feeds.sources.sim",
+    "replay": "feeds.storage.replay",
+    "yahoo": "feeds.sources.providers.yahoo",
+    "alpaca": "feeds.sources.providers.alpaca",
+    "finnhub": "feeds.sources.providers.finnhub",
+    "polygon": "feeds.sources.providers.polygon",
+    "massive": "feeds.sources.providers.polygon",
     # a desk's relay over NATS (issue 13): nats://HOST:PORT[/PREFIX], tls://...
-    "nats": "feeds.relay.consumer",
-    "tls": "feeds.relay.consumer",
+    "nats": "feeds.sources.relay.consumer",
+    "tls": "feeds.sources.relay.consumer",
 }
 
 

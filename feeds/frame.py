@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from feeds.analytics import Breadth
+from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.events import FeedState, FeedStatus
-from feeds.levels import AlertEvent, LevelState
-from feeds.scoreboard import Scoreboard
+from feeds.market.analytics import Breadth
+from feeds.market.scoreboard import Scoreboard
 
 
 @dataclass(slots=True, frozen=True)
 class View:
     """What a screen asks a frame for. Every field has the default a headless caller wants.
 
-    ``sort`` is one of :data:`feeds.analytics.SORT_KEYS`; ``filter`` keeps the constituents whose
+    ``sort`` is one of :data:`feeds.market.analytics.SORT_KEYS`; ``filter`` keeps the constituents
+    whose
     symbol or name contains it (case-insensitive); ``cursor`` is the symbol under the board's
     cursor (the frame says where it ranks now); ``symbol`` and ``level`` name a drilldown's subject
     (its chart series come with ``charts``); ``charts`` asks for chart series (the app asks at

@@ -1,6 +1,7 @@
 """Chart series read from the state's history rings (numpy; the app asks at most once a second).
 
-The rings belong to :class:`feeds.state.MarketState`; these functions return copies, so a frame
+The rings belong to :class:`feeds.market.state.MarketState`; these functions return copies, so a
+frame
 that carries them never shares market state with a widget.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from feeds.frame import EMPTY_SERIES, Series
-from feeds.state import MarketState
+from feeds.market.state import MarketState
 
 
 def history(state: MarketState, symbol: str) -> Series:

@@ -106,7 +106,7 @@ def live_replay() -> str:
     """A feed kind that counts as live (not sim or replay) but plays a replay file:
     ``--feed livetest:PATH``. Its alerts go to the live log and the webhook."""
     from feeds.feed import register
-    from feeds.replay import ReplayFeed
+    from feeds.storage.replay import ReplayFeed
 
     register(LIVE_REPLAY)(lambda spec, arg, options: ReplayFeed(spec, Path(arg), options))
     return LIVE_REPLAY

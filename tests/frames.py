@@ -18,13 +18,13 @@ from textual.message import Message
 from textual.screen import Screen
 
 import tui
-from feeds import analytics
-from feeds.analytics import Breadth
-from feeds.delivery import needs_ack
+from feeds.alerting.delivery import needs_ack
+from feeds.alerting.levels import DEFAULT_LEVELS, AlertEvent, LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Board, Charts, Frame, LevelView, Quote, Series, SpreadAlerts, View
-from feeds.levels import DEFAULT_LEVELS, AlertEvent, LevelState
-from feeds.scoreboard import (
+from feeds.market import analytics
+from feeds.market.analytics import Breadth
+from feeds.market.scoreboard import (
     Adder,
     DailySeries,
     HoldingsInfo,

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from feeds.alertctl import AlertControl
-from feeds.alerts import AlertJournal, alert_key, read_log, read_recent
-from feeds.config import load_settings
-from feeds.delivery import TerminalNotifier
-from feeds.levels import AlertEvent
-from feeds.levelstore import LevelStore
+from feeds.alertdesk import AlertDesk
+from feeds.alerting.alerts import AlertJournal, alert_key, read_log, read_recent
+from feeds.alerting.delivery import TerminalNotifier
+from feeds.alerting.levels import AlertEvent
+from feeds.alerting.levelstore import LevelStore
 from feeds.pipeline import Pipeline
-from feeds.setup import build_pipeline, close_sinks, load_saved
+from feeds.settings.config import load_settings
+from feeds.settings.setup import build_pipeline, close_sinks, load_saved
 from tests.conftest import write_csv
 from tui.headless import consume
 
@@ -62,16 +63,16 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
 ) -> None:
     p = run(tmp_path, crossings)
     assert [a.direction for a in p.alerts if a.kind == "cross"] == ["down", "up"]
-    assert p.unacknowledged() == 2
+    assert p.desk.unacknowledged() == 2
     log = tmp_path / "alerts.offline.jsonl"  # replay alerts: the offline log
     before = log.read_bytes()
     up = next(a for a in p.alerts if a.direction == "up")
     p2 = reopen(tmp_path, crossings)
-    assert p2.unacknowledged() == 2  # nothing acknowledged yet
-    assert p2.acknowledge(alert_key(up)) == 1
-    assert p2.acknowledge(alert_key(up)) == 0  # already done
+    assert p2.desk.unacknowledged() == 2  # nothing acknowledged yet
+    assert p2.desk.acknowledge(alert_key(up)) == 1
+    assert p2.desk.acknowledge(alert_key(up)) == 0  # already done
     assert p2.frame().unacknowledged == 1
-    for sink in p2.alert_sinks:
+    for sink in p2.desk.sinks:
         if isinstance(sink, AlertJournal):
             sink.close()
     after = log.read_bytes()
@@ -81,11 +82,11 @@ def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
     assert "price" not in ack  # an older r2k skips the line
 
     p3 = reopen(tmp_path, crossings)  # the restart: the count stays
-    assert p3.unacknowledged() == 1
+    assert p3.desk.unacknowledged() == 1
     acked = {a.direction: a.acknowledged for a in p3.alerts if a.kind == "cross"}
     assert acked == {"up": True, "down": False}
-    assert p3.acknowledge() == 1  # X: all that wait
-    assert p3.unacknowledged() == 0
+    assert p3.desk.acknowledge() == 1  # X: all that wait
+    assert p3.desk.unacknowledged() == 0
 
 
 def test_an_event_fired_again_waits_once_and_not_again_once_acknowledged(
@@ -97,15 +98,15 @@ def test_an_event_fired_again_waits_once_and_not_again_once_acknowledged(
     p = run(tmp_path, crossings)
     up = next(a for a in p.alerts if a.kind == "cross" and a.direction == "up")
     p2 = reopen(tmp_path, crossings)
-    assert p2.acknowledge(alert_key(up)) == 1
-    for sink in p2.alert_sinks:
+    assert p2.desk.acknowledge(alert_key(up)) == 1
+    for sink in p2.desk.sinks:
         if isinstance(sink, AlertJournal):
             sink.close()
     p3 = run(tmp_path, crossings)  # played again, over the log's history
     copies = [a for a in p3.alerts if a.kind == "cross"]
     assert len(copies) == 4  # the log's two, this run's two
     assert all(a.acknowledged for a in copies if a.direction == "up")
-    assert p3.unacknowledged() == 1 == p3.frame().unacknowledged  # the down crossing, once
+    assert p3.desk.unacknowledged() == 1 == p3.frame().unacknowledged  # the down crossing, once
 
 
 def test_acknowledge_all_writes_one_line_per_alert_in_one_append(tmp_path: Path) -> None:
@@ -137,10 +138,10 @@ def test_a_failed_acknowledgement_is_reported_not_raised(tmp_path: Path) -> None
 
 def test_approach_notices_and_muted_levels_wait_for_no_acknowledgement() -> None:
     cross = AlertEvent(T0, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
-    assert Pipeline.needs_ack(cross)
-    assert not Pipeline.needs_ack(replace(cross, kind="approach"))
-    assert not Pipeline.needs_ack(replace(cross, muted=True))
-    assert not Pipeline.needs_ack(replace(cross, acknowledged=True))
+    assert AlertDesk.needs_ack(cross)
+    assert not AlertDesk.needs_ack(replace(cross, kind="approach"))
+    assert not AlertDesk.needs_ack(replace(cross, muted=True))
+    assert not AlertDesk.needs_ack(replace(cross, acknowledged=True))
 
 
 def test_a_muted_level_is_logged_marked_muted_and_interrupts_nobody(
@@ -154,15 +155,15 @@ def test_a_muted_level_is_logged_marked_muted_and_interrupts_nobody(
     assert json.loads((tmp_path / "levels.json").read_text())["muted"] == [
         {"symbol": "^RUT", "level": 2450.0}
     ]
-    assert [v.muted for v in p.level_views() if v.price == 2450.0] == [True]
-    for sink in p.alert_sinks:
+    assert [v.muted for v in p.desk.level_views() if v.price == 2450.0] == [True]
+    for sink in p.desk.sinks:
         if isinstance(sink, AlertJournal):
             sink.close()
 
     p = run(tmp_path, crossings)  # a restart: the mute is loaded from the levels file
     crosses = [a for a in p.alerts if a.kind == "cross"]
     assert crosses and all(a.muted for a in crosses)
-    assert p.unacknowledged() == 0
+    assert p.desk.unacknowledged() == 0
     logged = [json.loads(x) for x in (tmp_path / "alerts.offline.jsonl").read_text().splitlines()]
     assert logged and all(x["muted"] is True for x in logged if x["kind"] == "cross")
     written: list[str] = []
@@ -175,7 +176,7 @@ def test_a_muted_level_is_logged_marked_muted_and_interrupts_nobody(
 
 
 def test_a_spread_threshold_mutes_too(tmp_path: Path) -> None:
-    from feeds.levels import LevelEngine
+    from feeds.alerting.levels import LevelEngine
     from tests.test_pipeline import HOLDINGS, ListFeed
 
     engine = LevelEngine([], band=2.0, approach=None)

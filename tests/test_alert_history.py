@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.alerts import AlertJournal, offline_log_path
-from feeds.config import load_settings
-from feeds.levels import AlertEvent
+from feeds.alerting.alerts import AlertJournal, offline_log_path
+from feeds.alerting.levels import AlertEvent
+from feeds.settings.config import load_settings
 from feeds.timefmt import iso_ms
 from tui.alertlog import parse_since, run_log
 from tui.cli import main

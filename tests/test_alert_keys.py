@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import Settings
+from feeds.alerting.levels import LevelEngine
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import Tick
-from feeds.levels import LevelEngine
-from feeds.levelstore import LevelStore
+from feeds.settings.config import Settings
 from tests.test_app import make_app, messages, running, rut, status_text
 from tests.tui_fakes import NOW_MS, FakeFeed, FixedPipeline, holdings, load
 from tui import keys
@@ -95,7 +95,7 @@ async def test_a_crossing_waits_x_acknowledges_it_and_the_count_goes() -> None:
         panel.cursor = i
         await pilot.press("x")
         await pilot.pause()
-        assert app.pipeline.unacknowledged() == 0
+        assert app.pipeline.desk.unacknowledged() == 0
         assert "⚑" not in status_text(app) and str(panel.border_title) == "Alerts"
         assert line(panel, i).startswith("✓ ") and panel.cursor == i  # the cursor stayed on it
         await pilot.press("x")  # again: nothing waits
@@ -124,14 +124,14 @@ async def test_capital_x_acknowledges_every_alert_from_any_screen() -> None:
         assert app.focused is app.main.board and status_text(app).endswith("⚑ 3 to ack")
         await pilot.press("X")
         await pilot.pause()
-        assert app.pipeline.unacknowledged() == 0 and "3 alerts acknowledged" in messages(app)
+        assert app.pipeline.desk.unacknowledged() == 0 and "3 alerts acknowledged" in messages(app)
         assert all(line(app.main.alerts, i)[0] == "✓" for i in crossings(app.main.alerts))
         rut(app.pipeline, 2440.0, NOW_MS + 9000)  # one more, then X in a drilldown
         await pilot.press("d")
         assert isinstance(app.screen, SpreadScreen)
         assert status_text(app).endswith("⚑ 1 to ack")
         await pilot.press("X")
-        assert app.pipeline.unacknowledged() == 0
+        assert app.pipeline.desk.unacknowledged() == 0
         await pilot.press("X")
         assert messages(app)[-1] == "No alert waits for you"
 
@@ -177,7 +177,7 @@ async def test_the_palette_acknowledges_all() -> None:
         assert commands["Acknowledge all alerts"].help.endswith("(X)")
         await commands["Acknowledge all alerts"].callback()  # type: ignore[misc]
         await pilot.pause()
-        assert app.pipeline.unacknowledged() == 0
+        assert app.pipeline.desk.unacknowledged() == 0
 
 
 # --- spread thresholds --------------------------------------------------------------------------
@@ -218,11 +218,11 @@ async def test_the_spread_drilldown_lists_the_thresholds_and_m_mutes_one(tmp_pat
         assert "Remove" not in footer_words(app) and "Open" not in footer_words(app)
         await pilot.press("m")
         await pilot.pause()
-        assert app.pipeline.spreads["RUT-SPX"].find(50.0).muted  # type: ignore[union-attr]
+        assert app.pipeline.desk.spreads["RUT-SPX"].find(50.0).muted  # type: ignore[union-attr]
         assert saved_muted(store, "RUT-SPX", 50.0)
         assert line(ladder, 0).startswith("⊘")
         await pilot.press("x")  # a threshold is not removed here (it lives in the config)
-        assert app.pipeline.spreads["RUT-SPX"].find(50.0) is not None
+        assert app.pipeline.desk.spreads["RUT-SPX"].find(50.0) is not None
         await pilot.press("escape")
         card = app.main.card.query_one("#thresholds")
         assert str(card.render()) == "alerts ⊘▲ +50 (+10) bp"
@@ -247,13 +247,13 @@ async def test_remapped_mute_and_acknowledge_keys_work_and_are_named() -> None:
         panel.focus()
         panel.cursor = crossings(panel)[0]
         await pilot.press("x")  # no longer bound
-        assert app.pipeline.unacknowledged() == 2
+        assert app.pipeline.desk.unacknowledged() == 2
         await pilot.press("space")
-        assert app.pipeline.unacknowledged() == 1
+        assert app.pipeline.desk.unacknowledged() == 1
         await pilot.press("X")
-        assert app.pipeline.unacknowledged() == 1
+        assert app.pipeline.desk.unacknowledged() == 1
         await pilot.press("A")
-        assert app.pipeline.unacknowledged() == 0
+        assert app.pipeline.desk.unacknowledged() == 0
         ladder = app.main.ladder
         ladder.focus()
         ladder.cursor = row_of(ladder, 2300.0)
@@ -282,7 +282,7 @@ def test_a_remap_of_the_new_keys_onto_a_taken_one_is_one_line(
 
 
 async def test_a_1m_level_awaits_its_bars_close_on_the_ladder_then_fires_at_the_close() -> None:
-    from feeds.pipeline import BAR_GRACE_MS
+    from feeds.alertdesk import BAR_GRACE_MS
 
     app = make_app()
     async with running(app, (100, 30)) as pilot:

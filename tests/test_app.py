@@ -15,10 +15,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from feeds.config import Settings
+from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.events import FeedState, FeedStatus, Tick
-from feeds.levels import AlertEvent, LevelState
 from feeds.pipeline import Pipeline
+from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline, opening_ticks
 from tui import keys
 from tui.app import R2KApp
@@ -351,7 +351,7 @@ async def test_control_characters_are_stripped_from_feed_errors() -> None:
 async def test_a_stale_feed_is_dimmed_and_said() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
-        app.pipeline.set_status(FeedStatus(FeedState.STALE, "no ticks for 20s"))
+        app.pipeline.health.set_status(FeedStatus(FeedState.STALE, "no ticks for 20s"))
         app.show_now()
         await pilot.pause()
         assert "STALE" in status_text(app)
@@ -560,7 +560,7 @@ class FailingSink:
 async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
     pipeline = make_pipeline()
     sink = FailingSink()
-    pipeline.alert_sinks.append(sink)
+    pipeline.desk.sinks.append(sink)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
         assert not [n for n in app._notifications if n.title == "Not written or delivered"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from feeds import series
+from feeds.alerting.levels import LevelState
 from feeds.events import Tick
-from feeds.levels import LevelState
 from feeds.symbols import RUT
 from tests.test_app import make_app, running
 from tests.tui_fakes import ET, NOW_MS, FakeFeed

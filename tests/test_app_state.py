@@ -12,12 +12,12 @@ import pytest
 
 import tui.app
 import tui.controller
-from feeds.alerts import WebhookSink
-from feeds.config import Settings, load_settings, parse_level
+from feeds.alerting.alerts import WebhookSink
+from feeds.alerting.levelinput import LevelInput
 from feeds.events import Tick
-from feeds.levelinput import LevelInput
 from feeds.pipeline import Pipeline
-from feeds.setup import level_engine
+from feeds.settings.config import Settings, load_settings, parse_level
+from feeds.settings.setup import level_engine
 from tests.conftest import Received
 from tests.test_app import make_app, running
 from tests.tui_fakes import NOW_MS, load, make_pipeline
@@ -28,7 +28,7 @@ from tui.screens.main import MainScreen
 def app_for(settings: Settings) -> R2KApp:
     """The app as ``r2k`` builds it from settings: the configured levels in the engine."""
     pipeline = make_pipeline()
-    pipeline.levels = level_engine(settings)
+    pipeline.desk.levels = level_engine(settings)
     app = make_app(pipeline, settings=settings)
     load(pipeline)
     return app
@@ -176,7 +176,7 @@ def webhook_pipeline(url: str) -> tuple[Pipeline, WebhookSink]:
     """The test market (loaded first: its opening approach notice is not the webhook's)."""
     pipeline = load(make_pipeline())
     sink = WebhookSink(url, trust_env=False)
-    pipeline.alert_sinks.append(sink)
+    pipeline.desk.sinks.append(sink)
     return pipeline, sink
 
 

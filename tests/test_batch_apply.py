@@ -9,16 +9,16 @@ import hashlib
 import random
 from collections.abc import AsyncIterator
 
+from feeds.alerting.levels import LevelEngine
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
-from feeds.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
-from feeds.levels import LevelEngine
+from feeds.market.lastsale import NEITHER, NOT_HIGH_LOW, NOT_LAST
+from feeds.market.state import MarketState
 from feeds.pipeline import Pipeline
-from feeds.sim import SimFeed
-from feeds.state import MarketState
+from feeds.sources.sim import SimFeed
 from feeds.symbols import HEADLINE, IWM, RUT, SPX, SPY
+from tests.market.test_state_apply import snapshot
 from tests.test_pipeline import ListFeed
-from tests.test_state_apply import snapshot
 
 OPEN = 1_762_957_800_000  # Wed 2025-11-12 09:30 ET
 NEXT_OPEN = 1_763_044_200_000  # Thu 2025-11-13 09:30 ET
@@ -175,7 +175,9 @@ def test_handle_batch_equals_handle_on_each_with_levels_spreads_and_estimates() 
         ]
         assert snapshot(batched.state) == snapshot(one.state)
         assert batched.status == one.status
-        assert list(batched.history)[1:] == list(one.history)[1:]  # [0]: "opening", wall time
+        assert (
+            list(batched.health.history)[1:] == list(one.health.history)[1:]
+        )  # [0]: "opening", wall time
 
 
 def test_a_market_reset_inside_a_group_starts_the_rest_of_the_group_afresh() -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from feeds.directory import bundled, of_symbols
 from feeds.events import Tick
-from feeds.holdings import Constituent, Holdings
 from feeds.pipeline import Pipeline
-from feeds.reconcile import STREAM, Reconciler, Respelt
+from feeds.reference.directory import bundled, of_symbols
+from feeds.reference.holdings import Constituent, Holdings
+from feeds.reference.reconcile import STREAM, Reconciler, Respelt
+from tests.reference.test_reconcile import shared_fixture
 from tests.test_app import make_app, running
-from tests.test_reconcile import shared_fixture
 from tests.tui_fakes import NOW_MS, FakeFeed, make_pipeline
 from tui.cli import main
 

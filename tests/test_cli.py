@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.alerts import offline_log_path
-from feeds.config import load_settings
+from feeds.alerting.alerts import offline_log_path
 from feeds.errors import R2KError
 from feeds.events import (
     Bars,
@@ -27,7 +26,8 @@ from feeds.events import (
 )
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
-from feeds.setup import build_pipeline
+from feeds.settings.config import load_settings
+from feeds.settings.setup import build_pipeline
 from tests.conftest import write_csv, write_holdings
 from tui.cli import main
 from tui.headless import consume
@@ -319,7 +319,7 @@ def test_feed_time_duration_counts_from_the_sims_own_start(
     import time
     from datetime import datetime
 
-    from feeds.sim import SimFeed
+    from feeds.sources.sim import SimFeed
 
     start = SimFeed.default_start(int(time.time() * 1000))
     args = ["snapshot", "--feed", "sim", "--speed", "0", "--duration", "60", "--json"]
@@ -423,7 +423,7 @@ class EstimatingFeed(Feed):
 
 
 def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path) -> None:
-    from feeds.recorder import Recorder, RecordingFeed
+    from feeds.storage.recorder import Recorder, RecordingFeed
 
     out = tmp_path / "est.csv"
     live = Pipeline(RecordingFeed(EstimatingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
@@ -645,8 +645,8 @@ async def test_feed_time_duration_ends_on_a_silent_feed() -> None:
 def test_alerts_use_the_levels_saved_from_the_monitor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from feeds.config import default_levels_file
-    from feeds.levelstore import LevelStore
+    from feeds.alerting.levelstore import LevelStore
+    from feeds.settings.config import default_levels_file
 
     LevelStore(default_levels_file()).add(2460.0, "saved in the app")
     ticks = tmp_path / "ticks.csv"
@@ -664,7 +664,7 @@ def test_alerts_use_the_levels_saved_from_the_monitor(
 def test_an_unreadable_saved_levels_file_is_a_warning_not_a_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from feeds.config import default_levels_file
+    from feeds.settings.config import default_levels_file
 
     path = default_levels_file()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -699,7 +699,7 @@ def test_alerts_that_miss_the_webhook_are_reported_on_stderr(
 
 class AmendingFeed(EstimatingFeed):
     """The trade-corrections case as a feed would send it: a barred print, a cancel, a
-    correction and a late print (see tests/test_lastsale.py)."""
+    correction and a late print (see tests/market/test_lastsale.py)."""
 
     async def _events(self) -> AsyncIterator[Event]:
         yield FeedStatus(FeedState.LIVE, "amending", T0)
@@ -725,7 +725,7 @@ def assert_replays_like(live: Pipeline, out: Path) -> None:
 
 
 def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
-    from feeds.recorder import Recorder, RecordingFeed
+    from feeds.storage.recorder import Recorder, RecordingFeed
 
     out = tmp_path / "amend.csv"
     live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), Recorder(out)))
@@ -742,7 +742,7 @@ def test_a_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
 
 
 def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> None:
-    from feeds.recorder import RecordingFeed, open_recorder
+    from feeds.storage.recorder import RecordingFeed, open_recorder
 
     out = tmp_path / "amend.parquet"
     live = Pipeline(RecordingFeed(AmendingFeed("alpaca:iex", FeedOptions()), open_recorder(out)))
@@ -852,8 +852,8 @@ def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
 ) -> None:
     from dataclasses import replace as dc_replace
 
-    from feeds.alerts import WebhookSink
-    from feeds.levels import AlertEvent
+    from feeds.alerting.alerts import WebhookSink
+    from feeds.alerting.levels import AlertEvent
 
     ticks = write_csv(
         tmp_path / "ticks.csv", "ts,symbol,price", [(T0, "^RUT", 2440.0), (T0 + 1, "^RUT", 2460.0)]
@@ -881,12 +881,12 @@ def test_sim_and_replay_alerts_never_reach_a_live_screen_or_its_webhook(
     )
     live = build_pipeline(dc_replace(settings, feed=f"{live_replay}:{ticks}"))
     assert list(live.alerts) == [real]
-    assert any(isinstance(s, WebhookSink) for s in live.alert_sinks)
+    assert any(isinstance(s, WebhookSink) for s in live.desk.sinks)
     sim = build_pipeline(dc_replace(settings, feed="sim"))
     assert {a.feed for a in sim.alerts} == {"sim"} and sim.alerts
-    assert not any(isinstance(s, WebhookSink) for s in sim.alert_sinks)
+    assert not any(isinstance(s, WebhookSink) for s in sim.desk.sinks)
     for pipeline in (live, sim):
-        for sink in pipeline.alert_sinks:
+        for sink in pipeline.desk.sinks:
             getattr(sink, "close", lambda: None)()
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import Settings, load_settings
-from feeds.configdoc import DOCS, FEED_SETTINGS, default_file, schema_paths, undocumented
 from feeds.errors import ConfigError
+from feeds.settings.config import Settings, load_settings
+from feeds.settings.configdoc import DOCS, FEED_SETTINGS, default_file, schema_paths, undocumented
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,11 +268,13 @@ def test_every_key_a_provider_reads_is_in_the_default_file() -> None:
     """Scan the providers for the [feeds.*] keys they read."""
     pattern = re.compile(r"""(?:setting|count_setting|require_secret)\(\s*"(\w+)",\s*"(\w+)\"""")
     found: set[tuple[str, str]] = set()
-    for module in (ROOT / "feeds" / "providers").glob("*.py"):
+    for module in (ROOT / "feeds" / "sources" / "providers").glob("*.py"):
         found |= set(pattern.findall(module.read_text()))
     found |= {
         ("sim", k)
-        for k in re.findall(r'config(?:\.get\(|\[)"(\w+)"', (ROOT / "feeds" / "sim.py").read_text())
+        for k in re.findall(
+            r'config(?:\.get\(|\[)"(\w+)"', (ROOT / "feeds" / "sources" / "sim.py").read_text()
+        )
     }
     found |= {("yahoo", "backfill")}  # read as config.get("backfill") beside its variable
     listed = {(name, k.key) for name, keys in FEED_SETTINGS.items() for k in keys}
@@ -280,7 +282,7 @@ def test_every_key_a_provider_reads_is_in_the_default_file() -> None:
 
 
 def test_every_documented_feed_key_is_in_the_feeds_schema_and_back() -> None:
-    from feeds.config import FEED_TABLES
+    from feeds.settings.config import FEED_TABLES
 
     for name, keys in FEED_SETTINGS.items():
         assert {k.key for k in keys} == set(FEED_TABLES[name].__struct_fields__), name

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import LevelSpec, load_settings
+from feeds.alertdesk import BAR_GRACE_MS
+from feeds.alerting.levelinput import LevelInput, parse_level_input
+from feeds.alerting.levels import LevelEngine, LevelState, Side
 from feeds.events import Event, FeedState, FeedStatus, Tick
-from feeds.levelinput import LevelInput, parse_level_input
-from feeds.levels import LevelEngine, LevelState, Side
-from feeds.pipeline import BAR_GRACE_MS, Pipeline
+from feeds.pipeline import Pipeline
+from feeds.settings.config import LevelSpec, load_settings
 from feeds.timefmt import exchange_time
 from tests.conftest import write_csv
 from tests.test_pipeline import HOLDINGS, ListFeed
@@ -170,9 +171,9 @@ def test_a_delayed_feed_closes_bars_by_its_data_time() -> None:
         Tick("^RUT", 2648.0, at(0, 30)),
     ]
     p = pipeline(events, delay)
-    p.on_clock(at(1, 5))  # the wall clock just passed the bar's end: its data has not
+    p.desk.on_clock(at(1, 5))  # the wall clock just passed the bar's end: its data has not
     assert list(p.alerts) == []
-    p.on_clock(at(1, 0) + delay + BAR_GRACE_MS)
+    p.desk.on_clock(at(1, 0) + delay + BAR_GRACE_MS)
     assert [a.price for a in p.alerts] == [2648.0]
 
 
@@ -181,7 +182,7 @@ def test_the_ladder_view_shows_confirm_and_awaiting_close() -> None:
         Tick("^RUT", 2630.0, at(0, 1), prev_close=2600.0),
         Tick("^RUT", 2650.0, at(0, 20)),
     ]
-    view = pipeline(events).level_views()[0]
+    view = pipeline(events).desk.level_views()[0]
     assert (view.confirm, view.awaiting_close, view.muted, view.symbol) == (
         "1m",
         True,

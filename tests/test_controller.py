@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from feeds.config import Settings
+from feeds.alerting.levelinput import LevelInput
+from feeds.alerting.levels import AlertEvent
 from feeds.events import FeedState, Tick
-from feeds.levelinput import LevelInput
-from feeds.levels import AlertEvent
 from feeds.pipeline import Pipeline
+from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline
 from tui.controller import IDLE_FRAME_S, TOAST_GAP_S, AlertNotices, Controller
 
@@ -137,7 +137,7 @@ class Failing:
 
 def test_a_failing_sink_is_said_once() -> None:
     pipeline = load(make_pipeline())
-    pipeline.alert_sinks.append(Failing())
+    pipeline.desk.sinks.append(Failing())
     c, said, _ = controller(pipeline)
     c.build(c.view)
     c.build(c.view)

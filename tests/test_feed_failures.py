@@ -15,17 +15,17 @@ import orjson
 import pytest
 from websockets.asyncio.server import ServerConnection
 
-from feeds.alerts import StatusLineSink
+from feeds.alerting.alerts import StatusLineSink
+from feeds.backoff import Backoff
 from feeds.events import FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions
 from feeds.pipeline import Pipeline
-from feeds.providers.backoff import Backoff
-from feeds.providers.yahoo import YahooFeed
-from tests.providers.collector import Collector
-from tests.providers.fake_alpaca import FakeAlpaca
-from tests.providers.fake_http import Response
-from tests.providers.fake_yahoo import FakeYahooStreamer, StreamConn
-from tests.providers.harness import needs_r2k, run_r2k
+from feeds.sources.providers.yahoo import YahooFeed
+from tests.sources.providers.collector import Collector
+from tests.sources.providers.fake_alpaca import FakeAlpaca
+from tests.sources.providers.fake_http import Response
+from tests.sources.providers.fake_yahoo import FakeYahooStreamer, StreamConn
+from tests.sources.providers.harness import needs_r2k, run_r2k
 from tests.tui_fakes import FakeFeed
 from tui.cli import main
 
@@ -187,7 +187,7 @@ def test_the_history_keeps_each_change_once_and_the_frame_carries_it() -> None:
     assert frame.status == FeedStatus(
         FeedState.RECONNECTING, "h:443 closed the connection (1001)", 3, 5, 1, 9
     )
-    assert frame.feed_label == "fake" and pipeline.ever_live
+    assert frame.feed_label == "fake" and pipeline.health.ever_live
 
 
 # ---- the status lines scripts read -------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_the_monitor_exits_non_zero_when_it_ends_on_an_exception(
 
 
 async def test_quitting_the_monitor_closes_the_feed_with_1000() -> None:
-    from tests.providers.test_stream import ToyFeed, ToyServer
+    from tests.sources.providers.test_stream import ToyFeed, ToyServer
     from tests.test_app import running
     from tui.app import R2KApp
 
@@ -268,9 +268,9 @@ def test_the_text_snapshot_says_what_is_wrong_with_the_feed() -> None:
 
 async def test_finnhub_statuses_arrive_while_its_rest_warm_up_hangs(silent_port: int) -> None:
     """The fault campaign saw Finnhub's statuses held 32-37 s behind its REST warm-up."""
-    from feeds.providers.finnhub import FinnhubFeed
-    from tests.providers.fake_finnhub import FakeFinnhub
-    from tests.providers.harness import NOW, SYMBOLS, open_fast
+    from feeds.sources.providers.finnhub import FinnhubFeed
+    from tests.sources.providers.fake_finnhub import FakeFinnhub
+    from tests.sources.providers.harness import NOW, SYMBOLS, open_fast
 
     async with FakeFinnhub() as fake:
         fake.expect = 3

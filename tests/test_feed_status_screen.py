@@ -32,11 +32,11 @@ LONG = (
 def troubled(pipeline: Pipeline, retry_in_s: float = 30.0) -> FeedStatus:
     """A run that went live, then lost its connection: the latest status has every counter."""
     wall = int(time.time() * 1000)
-    pipeline.set_status(FeedStatus(FeedState.LIVE, "yahoo streaming", NOW_MS - 60_000))
+    pipeline.health.set_status(FeedStatus(FeedState.LIVE, "yahoo streaming", NOW_MS - 60_000))
     status = FeedStatus(
         FeedState.RECONNECTING, LONG, NOW_MS, 1024, 3, wall + int(retry_in_s * 1000)
     )
-    pipeline.set_status(status)
+    pipeline.health.set_status(status)
     return status
 
 

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from feeds.alerting.levels import AlertEvent
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, MarketReset, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.frame import View
-from feeds.holdings import Constituent, Holdings
-from feeds.levels import AlertEvent
 from feeds.pipeline import Pipeline
+from feeds.reference.holdings import Constituent, Holdings
 
 T0 = 1_763_740_800_000  # 2025-11-21 16:00 UTC, a Friday in session
 
@@ -206,12 +206,12 @@ async def test_level_views_place_the_price():
 def test_the_status_history_reads_in_the_feeds_clock() -> None:
     """r2k's own "opening" is stamped before a sim or a replay has a clock (their day is not
     today): it takes the feed's first time, so the history never goes back in time."""
-    from feeds.sim import SimFeed
+    from feeds.sources.sim import SimFeed
 
     pipeline = Pipeline(SimFeed("sim"))
     friday_open = 1_764_253_800_000  # 2025-11-27 14:30 UTC: the sim's day, not the wall's
-    pipeline.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
-    opening, live = pipeline.status_history()
+    pipeline.health.set_status(FeedStatus(FeedState.LIVE, "simulated market", friday_open))
+    opening, live = pipeline.health.status_history()
     assert (opening.state, live.state) == (FeedState.CONNECTING, FeedState.LIVE)
     assert opening.ts == live.ts == friday_open
 
@@ -261,7 +261,7 @@ def test_a_replay_lists_an_earlier_runs_alerts_only_once_its_clock_gets_there():
     p = Pipeline(feed, HOLDINGS)
     before = AlertEvent(T0 - 86_400_000, "^RUT", 2450.0, "support", "up", 2452.0, "cross")
     after = AlertEvent(T0 + 3_600_000, "^RUT", 2642.0, "upside target", "up", 2643.0, "cross")
-    p.alerts.extend([after, before])  # the log's tail, newest first (feeds.setup)
+    p.alerts.extend([after, before])  # the log's tail, newest first (feeds.settings.setup)
     assert p.frame().alerts == (before,)
     feed.clock = T0 + 3_600_000
     assert p.frame().alerts == (after, before)

@@ -12,9 +12,9 @@ import pytest
 from textual.app import App
 from textual.widgets import Input
 
+from feeds.alerting.levels import LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import View
-from feeds.levels import LevelState
 from tests.frames import MONDAY_MS, NOW_MS, ScreenHost, alert, board, make_frame
 from tests.tui_fakes import UNIVERSE
 from tui import keys, messages

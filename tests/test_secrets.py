@@ -54,7 +54,7 @@ def test_key_like_query_parameters_are_masked_whatever_their_value() -> None:
 
 
 def test_remembered_secrets_are_masked_everywhere() -> None:
-    from feeds.providers.settings import require_secret
+    from feeds.sources.providers.settings import require_secret
 
     assert require_secret("alpaca", "key", {"R2K_ALPACA_KEY": KEY}, {}, what="a key") == KEY
     assert redact(f"unexpected error near {KEY}") == "unexpected error near ***"

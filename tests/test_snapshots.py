@@ -17,9 +17,9 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from feeds.alerting.levels import LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
-from feeds.levels import LevelState
 from tests.frames import (
     MONDAY_MS,
     STALE,

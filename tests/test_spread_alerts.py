@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from feeds.alerting.levels import LevelEngine, Side
 from feeds.events import Event, FeedState, FeedStatus, Tick, TradeCancel
-from feeds.levels import LevelEngine, Side
 from feeds.pipeline import Pipeline
 from tests.conftest import write_csv
 from tests.test_pipeline import HOLDINGS, ListFeed
@@ -124,13 +124,15 @@ def test_a_spread_alert_fired_by_a_cancelled_trade_is_busted_and_the_threshold_r
         p.handle(ev)
     p.handle(Tick("^RUT", rut_at(53.0), T0 + 1000, trade_id=7))
     (cross,) = p.alerts
-    engine = p.spreads["RUT-SPX"]
+    engine = p.desk.spreads["RUT-SPX"]
     assert cross.kind == "cross" and engine.levels[0].side is Side.ABOVE
     p.handle(TradeCancel("^RUT", 7, rut_at(53.0), T0 + 2000))
     busted = p.alerts[0]
     assert (busted.symbol, busted.level, busted.direction) == ("RUT-SPX", 50.0, "up")
     assert busted.kind == "busted" and busted.original_ts == cross.ts
-    assert busted.price == pytest.approx(40.0) and p.spread_value("RUT-SPX") == pytest.approx(40.0)
+    assert busted.price == pytest.approx(40.0) and p.desk.spread_value("RUT-SPX") == pytest.approx(
+        40.0
+    )
     assert engine.levels[0].side is Side.BELOW and engine.levels[0].crossings == []
     assert len(p.alerts) == 2
 
@@ -138,8 +140,8 @@ def test_a_spread_alert_fired_by_a_cancelled_trade_is_busted_and_the_threshold_r
 def test_spreads_are_evaluated_on_their_indices_ticks_only() -> None:
     p = pipeline_with_spreads([], 50.0)
     calls: list[int] = []
-    check = p._check_spreads
-    p._check_spreads = lambda i, ts, *a: (calls.append(i), check(i, ts, *a))  # type: ignore[method-assign]
+    check = p.desk.on_spread_leg
+    p.desk.on_spread_leg = lambda i, ts, *a: (calls.append(i), check(i, ts, *a))  # type: ignore[method-assign]
     for ev in opening(10.0):
         p.handle(ev)
     assert len(calls) == 2  # ^GSPC, ^RUT

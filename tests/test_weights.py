@@ -15,9 +15,9 @@ import pytest
 
 from feeds.feed import FeedOptions
 from feeds.frame import Frame
-from feeds.holdings import load_holdings
 from feeds.pipeline import Pipeline
-from feeds.replay import ReplayFeed
+from feeds.reference.holdings import load_holdings
+from feeds.storage.replay import ReplayFeed
 from tests.conftest import write_csv, write_holdings
 from tui.widgets.board import board_title
 

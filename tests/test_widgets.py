@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 
+from feeds.alerting.levelinput import parse_level
+from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.frame import Frame, LevelView
-from feeds.levelinput import parse_level
-from feeds.levels import AlertEvent, LevelState
 from tui import fmt
 from tui.fmt import describe
 from tui.widgets.alert_log import AlertLog
@@ -246,7 +246,7 @@ def test_a_busted_line_takes_back_only_the_alert_it_names() -> None:
     """The log reads back newest first: the "busted" line names its crossing by time, so an
     earlier crossing of the same level stands."""
     from feeds.pipeline import Pipeline
-    from feeds.sim import SimFeed
+    from feeds.sources.sim import SimFeed
 
     pipeline = Pipeline(SimFeed("sim"))
     other = AlertEvent(T_ALERT - 60_000, "^RUT", 2450.0, "support", "up", 2460.0, "cross")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from feeds.events import DailyCloses, Event, FeedState, FeedStatus, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.frame import Frame, View
-from feeds.holdings import Constituent, Holdings
 from feeds.pipeline import DEFAULT_VIEW, Pipeline
+from feeds.reference.holdings import Constituent, Holdings
 
 ET = ZoneInfo("America/New_York")
 # Thursday 20 Nov 2025, 11:30 ET: a regular session is open.

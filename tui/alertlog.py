@@ -2,7 +2,7 @@
 alert log, as a table or JSON lines, each alert with its acknowledgement and bust.
 
 Live feeds' alerts are in ``alert_log``; the sim's and replays' in the offline log beside it
-(:func:`feeds.alerts.offline_log_path`). The default is live feeds, today (New York date).
+(:func:`feeds.alerting.alerts.offline_log_path`). The default is live feeds, today (New York date).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import IO
 
-from feeds.alerts import LogEntry, offline_log_path, read_log
-from feeds.config import Settings
-from feeds.delivery import level_text
+from feeds.alerting.alerts import LogEntry, offline_log_path, read_log
+from feeds.alerting.delivery import level_text
+from feeds.alerting.levels import AlertEvent
 from feeds.errors import ConfigError
 from feeds.feed import is_live
-from feeds.levels import AlertEvent
+from feeds.settings.config import Settings
 from feeds.text import clean, dumps
 from feeds.timefmt import NEW_YORK, exchange_time, iso_ms
 

@@ -22,11 +22,11 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker
 
-from feeds.config import Settings
-from feeds.delivery import TerminalNotifier
+from feeds.alerting.delivery import TerminalNotifier
+from feeds.alerting.levelstore import LevelStore
 from feeds.frame import Frame
-from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
+from feeds.settings.config import Settings
 from tui import fmt, keys, messages, palette
 from tui.controller import DEFAULT_REFRESH_HZ, Controller
 from tui.routes import Routes

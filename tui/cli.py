@@ -340,8 +340,8 @@ def _duration(parser: argparse.ArgumentParser, text: str) -> None:
 
 def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The settings the command line gives (None: not given), and the extra levels and spread
-    thresholds (``--level``, ``--spread-level``) for :func:`feeds.config.load_settings`."""
-    from feeds.config import parse_level, parse_spread_flag
+    thresholds (``--level``, ``--spread-level``) for :func:`feeds.settings.config.load_settings`."""
+    from feeds.settings.config import parse_level, parse_spread_flag
 
     args = vars(ns)
     path = args.get("path") if args.get("command") == "holdings" else None  # show's PATH
@@ -367,7 +367,7 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
-    from feeds.config import load_settings
+    from feeds.settings.config import load_settings
 
     args = vars(ns)
     overrides, extra = _overrides(ns)
@@ -411,7 +411,7 @@ def run(argv: Sequence[str] | None) -> int:
     if command == "alerts" and getattr(ns, "alerts_command", None) == "log":
         import time
 
-        from feeds.config import load_settings
+        from feeds.settings.config import load_settings
         from tui.alertlog import run_log
 
         settings = load_settings(getattr(ns, "config", None))
@@ -441,7 +441,7 @@ def run(argv: Sequence[str] | None) -> int:
         return run_holdings_show(settings, as_json=ns.json)
     if command == "record":
         from feeds.feed import parse_spec
-        from feeds.recorder import recording_path
+        from feeds.storage.recorder import recording_path
         from tui.headless import run_record
 
         out = recording_path(ns.out)  # .parquet when no extension; others refused
@@ -459,9 +459,9 @@ def run(argv: Sequence[str] | None) -> int:
 
 
 def run_app(settings: Any) -> int:
-    from feeds.alerts import AlertJournal
+    from feeds.alerting.alerts import AlertJournal
     from feeds.errors import ConfigError
-    from feeds.setup import build_pipeline
+    from feeds.settings.setup import build_pipeline
 
     try:
         from tui import keys
@@ -483,7 +483,7 @@ def run_app(settings: Any) -> int:
     try:
         app.run(mouse=settings.mouse)
     finally:
-        for sink in pipeline.alert_sinks:
+        for sink in pipeline.desk.sinks:
             if isinstance(sink, AlertJournal):
                 sink.close()
         # what the screen showed as toasts, said once more where it outlives the screen

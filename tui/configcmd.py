@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from feeds.atomic import write_atomic
-from feeds.config import config_path, load_settings
-from feeds.configdoc import default_file, effective, warnings
 from feeds.errors import ConfigError
+from feeds.settings.config import config_path, load_settings
+from feeds.settings.configdoc import default_file, effective, warnings
 from feeds.text import clean
 
 

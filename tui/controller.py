@@ -21,19 +21,19 @@ from dataclasses import replace
 from typing import Any
 
 from feeds.alertctl import AlertControl, Change
-from feeds.alerts import WebhookSink, alert_key
-from feeds.analytics import SORT_KEYS
-from feeds.config import Settings
-from feeds.delivery import TerminalNotifier, notifies
+from feeds.alerting.alerts import WebhookSink, alert_key
+from feeds.alerting.delivery import TerminalNotifier, notifies
+from feeds.alerting.levelinput import LevelInput
+from feeds.alerting.levels import AlertEvent
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import Frame, View
-from feeds.levelinput import LevelInput
-from feeds.levels import AlertEvent
-from feeds.levelstore import LevelStore
+from feeds.market.analytics import SORT_KEYS
+from feeds.market.state import ANCHOR_MODES
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import drain_webhooks
-from feeds.state import ANCHOR_MODES
+from feeds.settings.config import Settings
+from feeds.settings.setup import drain_webhooks
 from tui import fmt
 
 Notify = Callable[..., Any]  # App.notify(message, *, title=, severity=, timeout=, markup=)
@@ -173,7 +173,7 @@ class Controller:
     def warm_calendar(self) -> None:
         """Load the market calendar (pandas, exchange_calendars: ~0.8 s) off the event loop."""
         with contextlib.suppress(Exception):  # the pipeline reports calendar trouble itself
-            from feeds import calendar
+            from feeds.market import calendar
 
             calendar.session_phase(self.pipeline.feed.now_ms())
 
@@ -186,10 +186,10 @@ class Controller:
             raise
         except Exception as exc:
             reason = fmt.clean(redact(f"{type(exc).__name__}: {exc}"), 1000)  # mask, then cut
-            pipeline.set_status(FeedStatus(FeedState.ERROR, reason))
+            pipeline.health.set_status(FeedStatus(FeedState.ERROR, reason))
         else:
-            if pipeline.status.state is not FeedState.ERROR:
-                pipeline.set_status(FeedStatus(FeedState.ENDED, "the feed ended"))
+            if pipeline.health.status.state is not FeedState.ERROR:
+                pipeline.health.set_status(FeedStatus(FeedState.ENDED, "the feed ended"))
 
     def say_notes(self) -> None:
         """What the user should know at start, once: the pipeline's notes (holdings coverage,
@@ -208,7 +208,7 @@ class Controller:
     def due(self) -> str:
         """What a refresh tick should do: "frame", "status" (the clock only) or ""."""
         pipeline = self.pipeline
-        quiet = (pipeline.state.total_ticks, pipeline.status) == self._seen
+        quiet = (pipeline.state.total_ticks, pipeline.health.status) == self._seen
         now = self.clock()
         if not quiet or now - self._last_build >= IDLE_FRAME_S:
             return "frame"
@@ -373,7 +373,7 @@ class Controller:
     # --- quitting --------------------------------------------------------------------------------
     def queued_alerts(self) -> int:
         """Alerts the webhooks have queued or are posting."""
-        sinks = self.pipeline.alert_sinks
+        sinks = self.pipeline.desk.sinks
         return sum(s.pending for s in sinks if isinstance(s, WebhookSink))
 
     async def wind_down(self, stopping: Iterable[Awaitable[object]]) -> None:

@@ -13,9 +13,9 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from feeds.delivery import is_spread, level_text
+from feeds.alerting.delivery import is_spread, level_text
+from feeds.alerting.levels import AlertEvent, LevelState
 from feeds.events import FeedState
-from feeds.levels import AlertEvent, LevelState
 from feeds.text import clean as clean  # the one sanitiser, shared with feeds/ outputs
 from feeds.timefmt import exchange_time
 

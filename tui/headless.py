@@ -19,14 +19,14 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.alerts import StatusLineSink, StdoutSink
-from feeds.config import Settings
+from feeds.alerting.alerts import StatusLineSink, StdoutSink
+from feeds.alerting.levelstore import LevelStore
 from feeds.events import FeedState
 from feeds.frame import Frame
-from feeds.levelstore import LevelStore
 from feeds.pipeline import Pipeline
 from feeds.secrets import redact
-from feeds.setup import build_pipeline, close_sinks, load_saved
+from feeds.settings.config import Settings
+from feeds.settings.setup import build_pipeline, close_sinks, load_saved
 from feeds.symbols import HEADLINE
 from feeds.text import clean, dumps
 from feeds.timefmt import exchange_time, iso_ms
@@ -82,7 +82,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
         # count at the end), not only after a whole day's run
         while True:
             await asyncio.sleep(1.0)
-            pipeline.on_clock()  # bars that ended close without waiting for a print
+            pipeline.desk.on_clock()  # bars that ended close without waiting for a print
             for problem in _new_problems(pipeline, reported):
                 warn(problem)
 
@@ -102,7 +102,7 @@ async def _run(pipeline: Pipeline, duration: float | None, *, feed_time: bool) -
 def _new_problems(pipeline: Pipeline, reported: set[int]) -> list[str]:
     """Problems of sinks (or the recording feed) that had none before; marks them reported."""
     out = []
-    for source in (*pipeline.alert_sinks, pipeline.feed):
+    for source in (*pipeline.desk.sinks, pipeline.feed):
         problem = getattr(source, "problem", None)
         text = problem() if problem is not None else None
         if text and id(source) not in reported:
@@ -142,7 +142,7 @@ def run_alerts(settings: Settings, duration: float | None) -> int:
 
 
 def run_record(settings: Settings, duration: float | None, out: Path) -> int:
-    from feeds.recorder import RecordingFeed
+    from feeds.storage.recorder import RecordingFeed
 
     status = StatusLineSink()
     pipeline = build_pipeline(settings, status_sinks=[status])

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from feeds.config import Settings
-from feeds.reconcile import Reconciliation
+from feeds.reference.reconcile import Reconciliation
+from feeds.settings.config import Settings
 from tui import fmt
 
 TOP = 10
@@ -81,7 +81,7 @@ def run_holdings_show(settings: Settings, *, as_json: bool, out: IO[str] | None 
     """Print the report for ``settings.holdings`` (or the bundled file). Raises R2KError."""
     import sys
 
-    from feeds.setup import reconcile_holdings
+    from feeds.settings.setup import reconcile_holdings
 
     rec = reconcile_holdings(settings).result
     stream = out or sys.stdout
@@ -109,8 +109,8 @@ def run_holdings_fetch(
         TransferSpeedColumn,
     )
 
-    from feeds.alerts import StatusLineSink
-    from feeds.holdings_fetch import ISHARES_IWM_URL, fetch
+    from feeds.alerting.alerts import StatusLineSink
+    from feeds.reference.holdings_fetch import ISHARES_IWM_URL, fetch
 
     console = Console(file=stderr or sys.stderr, highlight=False)
     bar = Progress(

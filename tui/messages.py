@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from feeds.levelinput import LevelInput
-from feeds.levels import AlertEvent
+from feeds.alerting.levelinput import LevelInput
+from feeds.alerting.levels import AlertEvent
 
 
 @dataclass
 class SortChanged(Message):
-    """Rank the board by ``sort`` (a :data:`feeds.analytics.SORT_KEYS` key)."""
+    """Rank the board by ``sort`` (a :data:`feeds.market.analytics.SORT_KEYS` key)."""
 
     sort: str
     descending: bool
@@ -40,7 +40,7 @@ class CursorMoved(Message):
 
 @dataclass
 class AnchorChanged(Message):
-    """Measure returns since ``mode`` (a :data:`feeds.state.ANCHOR_MODES` mode)."""
+    """Measure returns since ``mode`` (a :data:`feeds.market.state.ANCHOR_MODES` mode)."""
 
     mode: str
 

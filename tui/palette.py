@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from feeds.analytics import SORT_KEYS
-from feeds.state import ANCHOR_MODES
+from feeds.market.analytics import SORT_KEYS
+from feeds.market.state import ANCHOR_MODES
 from tui import fmt, keys, messages
 from tui.screens.main import MainScreen
 

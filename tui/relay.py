@@ -16,20 +16,20 @@ from typing import IO, TYPE_CHECKING
 
 import orjson
 
-from feeds.alerts import StatusLineSink
-from feeds.config import NATS_FEEDS, Settings, default_alert_log
+from feeds.alerting.alerts import StatusLineSink
 from feeds.errors import R2KError
 from feeds.feed import open_feed
-from feeds.relay.link import NatsLink, resolve
-from feeds.setup import feed_options, load_universe
+from feeds.settings.config import NATS_FEEDS, Settings, default_alert_log
+from feeds.settings.setup import feed_options, load_universe
+from feeds.sources.relay.link import NatsLink, resolve
 from feeds.timefmt import iso_ms
 
 if TYPE_CHECKING:
+    from feeds.desk.natsd import NatsServer
+    from feeds.desk.publisher import Relay
     from feeds.feed import Feed
-    from feeds.holdings import Holdings
     from feeds.pipeline import Pipeline
-    from feeds.relay.publisher import Relay
-    from feeds.relay.server import NatsServer
+    from feeds.reference.holdings import Holdings
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASS")
@@ -73,7 +73,7 @@ def _start_embedded(link: NatsLink) -> NatsServer:
         )
     if link.tls:
         raise RelayUsageError("--embedded serves plain nats:// on loopback; drop tls:// or it")
-    from feeds.relay.server import NatsServer
+    from feeds.desk.natsd import NatsServer
 
     store = default_alert_log().parent / f"nats-{port}"
     server = NatsServer(store, host="127.0.0.1", port=port).start()
@@ -122,7 +122,7 @@ async def _serve(
 ) -> tuple[Relay, bool]:
     """Publish until ``duration`` s pass or a signal stops it: (the relay, whether Ctrl+C did;
     SIGTERM or SIGHUP is a normal stop)."""
-    from feeds.relay.publisher import Relay
+    from feeds.desk.publisher import Relay
 
     relay = Relay(
         feed,
@@ -131,7 +131,7 @@ async def _serve(
         secrets=upstream_secrets(settings, env),
         say=say_line,
     )
-    relay.pipeline.status_sinks.append(StatusLineSink())
+    relay.pipeline.health.sinks.append(StatusLineSink())
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     interrupted = []

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from feeds.calendar import ET
+from feeds.desk.natsd import NatsServer
+from feeds.desk.publisher import Relay
 from feeds.events import FeedStatus
 from feeds.feed import FeedOptions
-from feeds.holdings import Holdings, load_holdings
+from feeds.market.calendar import ET
 from feeds.pipeline import Pipeline
-from feeds.relay.consumer import NatsFeed
-from feeds.relay.link import resolve
-from feeds.relay.publisher import Relay
-from feeds.relay.server import NatsServer
-from feeds.relay.tasks import cancel_all
-from feeds.sim import SimFeed
+from feeds.reference.holdings import Holdings, load_holdings
+from feeds.sources.relay.consumer import NatsFeed
+from feeds.sources.relay.link import resolve
+from feeds.sources.relay.tasks import cancel_all
+from feeds.sources.sim import SimFeed
 
 OPEN = int(dt.datetime(2025, 11, 4, 9, 30, tzinfo=ET).timestamp() * 1000)  # a normal Tuesday
 

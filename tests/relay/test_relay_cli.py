@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.relay.server import port_in_use
+from feeds.desk.natsd import port_in_use
 from tui.cli import main
 
 R2K = [sys.executable, "-m", "tui"]

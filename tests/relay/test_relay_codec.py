@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from feeds.events import Event, FeedState, FeedStatus, Tick
-from feeds.relay import codec
+from feeds.sources.relay import codec
 
 
 def sample(hint: object, n: int) -> object:

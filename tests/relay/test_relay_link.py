@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import load_settings
 from feeds.errors import ConfigError
-from feeds.relay.link import resolve
-from feeds.relay.subjects import Subjects, shard_of
+from feeds.settings.config import load_settings
+from feeds.sources.relay.link import resolve
+from feeds.sources.relay.subjects import Subjects, shard_of
 
 
 def test_url_forms_and_prefix() -> None:

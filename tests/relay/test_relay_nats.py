@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from feeds.desk.natsd import NatsServer
 from feeds.events import FeedState, FeedStatus
 from feeds.feed import FeedOptions
 from feeds.pipeline import Pipeline
-from feeds.relay import codec
-from feeds.relay.consumer import NatsFeed
-from feeds.relay.link import resolve
-from feeds.relay.server import NatsServer
-from feeds.relay.tasks import cancel_all
+from feeds.sources.relay import codec
+from feeds.sources.relay.consumer import NatsFeed
+from feeds.sources.relay.link import resolve
+from feeds.sources.relay.tasks import cancel_all
 from tests.relay.conftest import OPEN, Terminal, board_of, make_relay, sim, until
 
 

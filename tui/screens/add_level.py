@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from feeds.levelinput import CONFIRM_EXAMPLE, parse_level_input
+from feeds.alerting.levelinput import CONFIRM_EXAMPLE, parse_level_input
 from tui import keys
 from tui.messages import AddLevel
 

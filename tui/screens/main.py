@@ -17,7 +17,7 @@ from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from feeds.delivery import is_spread
+from feeds.alerting.delivery import is_spread
 from feeds.frame import Frame
 from tui import keys
 from tui.messages import FilterChanged, OpenConstituent, OpenLevel, OpenSpread

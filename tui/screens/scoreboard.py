@@ -8,7 +8,8 @@ members (and the share of the index weight up on the year); the members adding m
 index's YTD move, in index points; the holdings in use; and ^RUT's daily closes over the past
 year with the levels (technical and yours) and the record high drawn across as dotted lines.
 
-Every figure is computed in :mod:`feeds.scoreboard`; this module only lays the figures out for
+Every figure is computed in :mod:`feeds.market.scoreboard`; this module only lays the figures out
+for
 the terminal's size: side by side on wide terminals, one line per fact on short ones.
 """
 
@@ -25,7 +26,7 @@ from textual.content import Content
 from textual.geometry import Size
 
 from feeds.frame import Frame, LevelView, View
-from feeds.scoreboard import (
+from feeds.market.scoreboard import (
     MAGS,
     PERIODS,
     RUT,

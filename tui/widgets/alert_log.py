@@ -1,7 +1,8 @@
 """The alert panel: level crossings and approaches in time order, newest first, from the frame.
 
 Every row is drawn from the alert's own fields (time, kind, direction, level, price, estimated,
-label, feed), so a field added to :class:`~feeds.levels.AlertEvent` is one cell more here. The
+label, feed), so a field added to :class:`~feeds.alerting.levels.AlertEvent` is one cell more here.
+The
 frame lists each event once (a seed-0 sim run again, or a replay played twice, fires what the
 durable log already has) and says which fired in this run. Alerts from before this run (the
 log's) and this run's from before the current session (the app left running overnight) are
@@ -22,10 +23,10 @@ from typing import ClassVar
 
 from textual.binding import BindingType
 
-from feeds.alerts import alert_key
-from feeds.delivery import is_spread, needs_ack
+from feeds.alerting.alerts import alert_key
+from feeds.alerting.delivery import is_spread, needs_ack
+from feeds.alerting.levels import AlertEvent
 from feeds.frame import Frame
-from feeds.levels import AlertEvent
 from tui import fmt, keys
 from tui.messages import Acknowledge, ToggleMute
 from tui.widgets.rowlist import Cells, RowList

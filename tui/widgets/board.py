@@ -22,7 +22,7 @@ from textual.geometry import Region
 from textual.widgets import Input
 
 from feeds.frame import Board, Frame
-from feeds.scoreboard import HoldingsInfo
+from feeds.market.scoreboard import HoldingsInfo
 from tui import fmt, keys
 from tui.messages import CursorMoved, OpenScoreboard
 from tui.widgets.download import DownloadProgress

@@ -19,7 +19,7 @@ from typing import ClassVar, NamedTuple
 
 from textual.binding import BindingType
 
-from feeds.delivery import is_spread
+from feeds.alerting.delivery import is_spread
 from feeds.frame import Frame, LevelView
 from tui import fmt, keys
 from tui.messages import RemoveLevel, ToggleMute
