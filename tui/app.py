@@ -27,7 +27,7 @@ from feeds.alerting.levelstore import LevelStore
 from feeds.frame import Frame
 from feeds.pipeline import Pipeline
 from feeds.settings.config import Settings
-from tui import fmt, keys, messages, palette
+from tui import fmt, keys, messages, palette, sgr
 from tui.controller import DEFAULT_REFRESH_HZ, Controller
 from tui.routes import Routes
 from tui.screens.base import FrameScreen
@@ -56,6 +56,7 @@ class R2KApp(Routes):
         """Without ``settings`` (tests, embedders) nothing is saved and the defaults apply;
         ``level_store`` keeps the levels added with ``+`` (default: ``settings.levels_file``)."""
         super().__init__()
+        sgr.install()  # shorter style sequences to the terminal, the same cells (tui/sgr.py)
         self.pipeline = pipeline
         self.settings = settings or Settings()
         if level_store is None and settings is not None:
