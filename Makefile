@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alerts.py --runs 5
 	$(BIN)/python bench/relay.py
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/desk.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

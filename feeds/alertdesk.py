@@ -234,7 +234,7 @@ class AlertDesk:
         if not (busted or moved):
             return
         # the values standing now, kept with the trade that set them: its cancel busts what fires
-        last_id = st.last_trade_id(sym)
+        last_id = st.busts.last_trade_id(sym)
         price = st.price(self.levels.symbol)
         levels_busted = any(b.symbol == self.levels.symbol for b in busted)
         index = self.proxies.get(sym) if estimated else None

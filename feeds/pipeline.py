@@ -114,13 +114,13 @@ class Pipeline:
             self._follow_upstream_kind()
             self.health.set_status(ev)
         elif isinstance(ev, Bars):
-            self.state.apply_bars(ev)
+            self.state.daily.apply_bars(ev)
         elif isinstance(ev, DailyCloses):
-            self.state.apply_daily(ev)
+            self.state.daily.apply_daily(ev)
         elif isinstance(ev, DailyBars):
-            self.state.apply_daily_bars(ev)
+            self.state.daily.apply_daily_bars(ev)
         elif isinstance(ev, SessionCloses):
-            self.state.apply_session_closes(ev)
+            self.state.daily.apply_session_closes(ev)
         elif isinstance(ev, HistoryProgress):
             self.progress[ev.what] = ev
         elif isinstance(ev, TradeCancel | TradeCorrection):
@@ -209,7 +209,7 @@ class Pipeline:
         """``k`` = last known index close / ETF close; the fallback until both are known."""
         index = ETF_PROXIES[etf][0]
         st = self.state
-        idx_close = st.daily.get(index, [])[-1:] or []
+        idx_close = st.daily.closes.get(index, [])[-1:] or []
         etf_close = st.prev_close[st.ids[etf]]
         ic = idx_close[0][1] if idx_close else None
         if ic and etf_close:
@@ -222,9 +222,9 @@ class Pipeline:
         re-prices it) and an index estimated from it follows; then the alert desk busts what it
         fired (:meth:`AlertDesk.on_amend`)."""
         if type(ev) is TradeCancel:
-            moved = self.state.cancel(ev.symbol, ev.trade_id)
+            moved = self.state.busts.cancel(ev.symbol, ev.trade_id)
             if self.estimated and ev.symbol in ETF_PROXIES:
-                self.state.cancel(ETF_PROXIES[ev.symbol][0], ev.trade_id)
+                self.state.busts.cancel(ETF_PROXIES[ev.symbol][0], ev.trade_id)
         else:
             moved = self._correct(ev)
         self.desk.on_amend(ev, moved, self.estimated)
@@ -232,7 +232,7 @@ class Pipeline:
     def _correct(self, ev: TradeCorrection) -> bool:
         """Re-price the trade (and the index estimated from it); True if ``last`` moved."""
         st = self.state
-        moved = st.correct(
+        moved = st.busts.correct(
             ev.symbol,
             ev.trade_id,
             ev.price,
@@ -242,7 +242,7 @@ class Pipeline:
         if self.estimated and ev.symbol in ETF_PROXIES:
             index, fallback = ETF_PROXIES[ev.symbol]
             est = round(ev.price * self.proxy_ratio(ev.symbol, fallback), 2)
-            st.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
+            st.busts.correct(index, ev.trade_id, est, sale_flags=ev.sale_flags, new_id=ev.new_id)
         return moved
 
     @property
@@ -333,7 +333,7 @@ class Pipeline:
         r = analytics.ret(last, anchor)
         change = None if last is None or anchor is None else last - anchor
         est = self.estimated and symbol in (RUT, SPX)
-        high, low = st.session_range()
+        high, low = st.daily.session_range()
         hi, lo, ts, n = known(high[i]), known(low[i]), st.ts[i], st.count[i]
         return Quote(
             symbol, last, anchor, r, change, hi, lo, ts, n, est, st.prev_close[i], st.open[i]
@@ -420,9 +420,9 @@ class Pipeline:
         daily closes changed (it walks every session: a third of a frame's cost, issue 12)."""
         st = self.state
         cached = self._streak_cache
-        if cached is None or cached[0] != st.daily_rev:
-            value = analytics.streak(st.daily.get(RUT, []), st.daily.get(SPX, []))
-            cached = self._streak_cache = (st.daily_rev, value)
+        if cached is None or cached[0] != st.daily.rev:
+            value = analytics.streak(st.daily.closes.get(RUT, []), st.daily.closes.get(SPX, []))
+            cached = self._streak_cache = (st.daily.rev, value)
         return cached[1]
 
     def scoreboard(self, now_ms: int | None = None) -> Scoreboard:

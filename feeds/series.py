@@ -30,7 +30,8 @@ def _aligned(b_times: np.ndarray, b_prices: np.ndarray, at: np.ndarray) -> np.nd
 
 def spread(state: MarketState, anchor: str, small: str, large: str) -> Series:
     """The spread in bp over the session: ``(r_small - r_large) * 10,000`` at each of small's
-    points, returns measured from the prices of the ``anchor`` mode (README, Definitions)."""
+    points, returns measured from the prices of the ``anchor`` mode (the definitions in
+    docs/screen-and-keys.md)."""
     a_anchor = state.anchor(small, anchor)
     b_anchor = state.anchor(large, anchor)
     if not a_anchor or not b_anchor:

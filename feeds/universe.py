@@ -171,7 +171,7 @@ class IndexUniverse:
         def pick(column: list[str]) -> list[str]:
             return column[keep] if isinstance(keep, slice) else [column[k] for k in keep]
 
-        high, low = st.session_range()
+        high, low = st.daily.session_range()
         board = Board(
             symbols=symbols,
             names=pick(u.names),
@@ -236,13 +236,15 @@ class IndexUniverse:
     def _prices_asof(self, u: Columns, asof: str) -> np.ndarray:
         """``P_asof`` per universe name (NaN where unknown): the file's, a close, the session's."""
         st = self.state
-        key = (u.size, st.daily_rev)
+        key = (u.size, st.daily.rev)
         if self._asof_cache is None or self._asof_cache[0] != key:
-            closes = np.array([st.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64)
+            closes = np.array(
+                [st.daily.close_on(s, asof) or np.nan for s in u.symbols], dtype=np.float64
+            )
             self._asof_cache = (key, np.where(np.isnan(u.p_file), closes, u.p_file))
         prices = self._asof_cache[1]
         if st.session_date is not None and st.session_date.isoformat() == asof:
-            prices = np.where(np.isnan(prices), st.session_prices()[u.ids], prices)
+            prices = np.where(np.isnan(prices), st.daily.session_prices()[u.ids], prices)
         return prices
 
     def _index_growth(self, asof: str, mode: str) -> float | None:
@@ -250,9 +252,9 @@ class IndexUniverse:
         ``asof``, or its price in the session of that date. None when neither is known."""
         st = self.state
         anchor = st.anchor(RUT, mode)
-        at = st.close_on(RUT, asof)
+        at = st.daily.close_on(RUT, asof)
         if at is None and st.session_date is not None and st.session_date.isoformat() == asof:
-            at = known(float(st.session_prices()[st.ids[RUT]]))
+            at = known(float(st.daily.session_prices()[st.ids[RUT]]))
         if anchor is None or not at:
             return None
         return anchor / at
@@ -272,7 +274,7 @@ class IndexUniverse:
         if self.holdings is None:
             return None
         st = self.state
-        key = (u.size, st.daily_rev, st.session_date)
+        key = (u.size, st.daily.rev, st.session_date)
         if self._ytd_cache is None or self._ytd_cache[0] != key:
             ytd = np.array(st.anchor_column("ytd"), dtype=np.float64)[u.ids]
             self._ytd_cache = (key, self.anchor_weights(u, ytd, "ytd")[0][u.member])

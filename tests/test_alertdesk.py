@@ -98,13 +98,13 @@ def test_a_cancelled_trade_busts_the_alert_it_fired() -> None:
     for k, last in enumerate([2440.0, 2455.0]):
         price(desk, RUT, last, T0 + k * 1000, tid=k + 1)
         desk.on_level_price(last, T0 + k * 1000, False, RUT, k + 1)
-    moved = desk.state.cancel(RUT, 2)  # the state takes the trade back first (the pipeline)
+    moved = desk.state.busts.cancel(RUT, 2)  # the state takes the trade back first (the pipeline)
     desk.on_amend(TradeCancel(RUT, 2, 2455.0, T0 + 5000), moved, False)
     cross, busted = sink
     assert busted.kind == "busted" and busted.original_ts == cross.ts
     assert desk.recent_alerts()[2] == {cross}  # the panel strikes the crossing out
     # a cancel of a trade that fired nothing busts nothing
-    desk.on_amend(TradeCancel(RUT, 1, 2440.0, T0 + 6000), desk.state.cancel(RUT, 1), False)
+    desk.on_amend(TradeCancel(RUT, 1, 2440.0, T0 + 6000), desk.state.busts.cancel(RUT, 1), False)
     assert len(sink) == 2
 
 
@@ -113,7 +113,7 @@ def test_an_etf_cancel_busts_what_its_estimate_fired() -> None:
     for k, last in enumerate([2440.0, 2455.0]):
         price(desk, RUT, last, T0 + k * 1000, tid=k + 1)
         desk.on_level_price(last, T0 + k * 1000, True, IWM, k + 1)
-    desk.state.cancel(RUT, 2)
+    desk.state.busts.cancel(RUT, 2)
     desk.on_amend(TradeCancel(IWM, 2, 245.5, T0 + 5000), False, True)
     assert [a.kind for a in sink] == ["cross", "busted"]
 

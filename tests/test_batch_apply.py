@@ -71,7 +71,7 @@ def test_apply_ticks_equals_apply_on_each_across_session_rollovers() -> None:
         assert snapshot(batched) == snapshot(one)
         assert batched.session_date == one.session_date and batched.session == one.session
         assert batched.total_ticks == one.total_ticks == len(ticks)
-        assert batched.daily == one.daily
+        assert batched.daily.closes == one.daily.closes
         assert batched.take_dirty() == one.take_dirty()
 
 
@@ -110,8 +110,8 @@ def test_apply_ticks_keeps_the_tape_rules_for_barred_and_late_trades() -> None:
     batched.apply_ticks(ticks)
     assert snapshot(batched) == snapshot(one)
     assert batched.total_ticks == one.total_ticks
-    assert [batched.last_trade_id(s) for s in one.symbols] == [
-        one.last_trade_id(s) for s in one.symbols
+    assert [batched.busts.last_trade_id(s) for s in one.symbols] == [
+        one.busts.last_trade_id(s) for s in one.symbols
     ]
 
 

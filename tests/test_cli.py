@@ -392,8 +392,8 @@ def test_a_sim_recording_replays_with_its_streak_and_ytd_anchor(
     assert live_frame.streak[0] >= 2  # the sim's scripted small-cap streak
     assert replay_frame.streak == live_frame.streak
     for symbol in ("^RUT", "^GSPC", "MAGS"):
-        assert replay.state.daily[symbol] == live.state.daily[symbol]
-        assert replay.state.daily_ohlc[symbol] == live.state.daily_ohlc[symbol]
+        assert replay.state.daily.closes[symbol] == live.state.daily.closes[symbol]
+        assert replay.state.daily.ohlc[symbol] == live.state.daily.ohlc[symbol]
         assert replay_frame.quotes[symbol].anchor == live_frame.quotes[symbol].anchor  # YTD
         assert replay_frame.quotes[symbol].ret == live_frame.quotes[symbol].ret
     assert replay.state.prev_close == live.state.prev_close[: len(replay.state.prev_close)]

@@ -1,12 +1,13 @@
 """The ``r2k`` command: the terminal app, or a headless subcommand (alerts, alerts log, snapshot,
-record, holdings show, relay, config path|init|check).
+record, holdings show, relay, serve, config path|init|check).
 
 Every user-facing error is one line, ``r2k: error: <problem>; <fix>``, exit status 2, with no
 traceback; Ctrl+C exits quietly with status 130. Headless commands never import Textual.
 
 Exit statuses: 0 done; 1 an unexpected error (a bug: one line, or the monitor's traceback);
 2 bad input (arguments, config, files, keys missing); 3 the feed failed during a headless run
-(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 130 interrupted (Ctrl+C).
+(``r2k: feed error: <reason>``, see :mod:`tui.headless`); 4 the run worked but some output was
+not written or delivered (a full disk, failed webhook posts); 130 interrupted (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
         default=s,
         help="config file (default $R2K_CONFIG or ~/.config/r2k/config.toml)",
     )
-    if command in ("record", "holdings"):
+    if command in ("record", "holdings", "serve"):
         return
     g.add_argument(
         "--anchor",
@@ -124,7 +125,7 @@ def _common(parser: argparse.ArgumentParser, *, command: str | None = None) -> N
     g.add_argument(
         "--spread-level",
         action="append",
-        metavar="BP[:LABEL]",
+        metavar="BP[:CONFIRM][:LABEL]",
         default=s,
         help="alert when the RUT-SPX spread crosses BP basis points (repeatable)",
     )
@@ -223,8 +224,102 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _duration(rec, "stop after S seconds")
     _relay_parser(sub)
+    _serve_parser(sub)
     _config_parser(sub)
     return parser
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="the desk server: the monitor for every trader over SSH and in a browser",
+        description="Serve the monitor to a desk's traders over SSH (public keys in "
+        "DIR/NAME.keys) and in a browser (HTTP Basic against DIR/NAME.web), each with their own "
+        "levels, alerts and acknowledgements in <state>/desk/NAME/, all on one upstream: an "
+        "embedded relay of --feed, or an existing relay at --nats. Runs until SIGTERM or Ctrl+C. "
+        "'r2k serve passwd NAME' sets a web password; 'r2k serve status' says who is connected.",
+    )
+    _common(serve, command="serve")
+    serve.add_argument("--users", metavar="DIR", help="the traders: NAME.keys and NAME.web files")
+    serve.add_argument("--ssh", metavar="HOST:PORT", help="listen for SSH here (e.g. :2222)")
+    serve.add_argument(
+        "--web", metavar="HOST:PORT", help="serve the browser desk here (loopback unless TLS)"
+    )
+    serve.add_argument(
+        "--nats", metavar="URL", help="use the relay at this NATS server instead of --feed"
+    )
+    serve.add_argument(
+        "--host-key",
+        metavar="PATH",
+        help="the SSH host key (ed25519; made on the first start; default in the state dir)",
+    )
+    serve.add_argument(
+        "--max-sessions", type=int, metavar="N", default=50, help="sessions at once (default 50)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="end a session after this long without a key (default: never)",
+    )
+    serve.add_argument("--tls-cert", metavar="PATH", help="serve the web over HTTPS with this")
+    serve.add_argument("--tls-key", metavar="PATH", help="the private key of --tls-cert")
+    actions = serve.add_subparsers(dest="serve_command", metavar="ACTION")
+    pw = actions.add_parser(
+        "passwd",
+        help="set a trader's web password (argon2id hash in DIR/NAME.web)",
+        description="Set NAME's web password, asked twice on a terminal or read as one line of "
+        "standard input (echo ... | r2k serve passwd NAME --users DIR). Only a salted argon2id "
+        "hash is kept, in DIR/NAME.web (mode 0600).",
+    )
+    pw.add_argument("name", metavar="NAME")
+    pw.add_argument("--users", metavar="DIR", dest="passwd_users", required=True)
+    st = actions.add_parser(
+        "status",
+        help="who is connected to the running serve",
+        description="Print the running serve's addresses, upstream and sessions (name, via, "
+        "address, since, what).",
+    )
+    st.add_argument("--json", action="store_true", help="print the status as JSON")
+
+
+def run_serve_command(ns: argparse.Namespace) -> int:
+    from tui.serve import main as serve
+
+    if ns.serve_command == "passwd":
+        return serve.run_passwd(Path(ns.passwd_users), ns.name)
+    if ns.serve_command == "status":
+        return serve.run_status(ns.json)
+    if not ns.users:
+        raise UsageError("r2k serve needs --users DIR (the traders' NAME.keys files)")
+    args = vars(ns)
+    feed = args.get("feed")
+    if feed and ns.nats:
+        raise UsageError(
+            "give --feed (serve runs the relay) or --nats (an existing relay), not both"
+        )
+    settings = settings_from_args(ns, headless=False)
+    if not ns.nats and settings.feed_name in ("nats", "tls"):
+        raise UsageError(f"for an existing relay use --nats {settings.feed}, not --feed")
+    feed_args: list[str] = []
+    for opt in ("feed", "speed", "seed", "universe", "holdings", "config"):
+        if args.get(opt) is not None:
+            feed_args += [f"--{opt}", str(args[opt])]
+    monitor_args = ["--holdings", str(args["holdings"])] if args.get("holdings") else []
+    opts = serve.ServeOptions(
+        users=Path(ns.users),
+        ssh=ns.ssh,
+        web=ns.web,
+        nats=ns.nats,
+        feed_args=feed_args,
+        monitor_args=monitor_args,
+        host_key=Path(ns.host_key) if ns.host_key else None,
+        max_sessions=ns.max_sessions,
+        idle_timeout=ns.idle_timeout,
+        tls_cert=ns.tls_cert,
+        tls_key=ns.tls_key,
+    )
+    return serve.run_serve(opts, settings)
 
 
 # r2k alerts log, r2k config
@@ -408,6 +503,8 @@ def run(argv: Sequence[str] | None) -> int:
     # the config commands work on a broken config; the log needs no feed
     if command == "config":
         return run_config(ns)
+    if command == "serve":
+        return run_serve_command(ns)
     if command == "alerts" and getattr(ns, "alerts_command", None) == "log":
         import time
 

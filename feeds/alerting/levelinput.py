@@ -130,8 +130,9 @@ def check_spread_level(bp: object) -> float:
 
 
 def parse_spread_level(text: str) -> LevelInput:
-    """``--spread-level BP[:LABEL]`` (``"50"``, ``"-25:large caps lead"``, ``"50 5m"``) -> a
-    threshold in basis points. Raises ValueError with one sentence to show the user."""
+    """``--spread-level BP[:CONFIRM][:LABEL]`` (``"50"``, ``"-25:large caps lead"``, ``"50 5m"``,
+    ``"50:1m:small caps lead"``) -> a threshold in basis points. Raises ValueError with one
+    sentence to show the user."""
     price_text, confirm, label = _split(text)
     bp = check_spread_level(_number(price_text.removesuffix("bp").strip(), SPREAD_EXAMPLE))
     return LevelInput(bp, clean(label, LABEL_MAX) or f"spread {bp:+g} bp", confirm)

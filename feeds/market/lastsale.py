@@ -15,8 +15,9 @@ as a sold-out-of-sequence print does: CTA/UTP condition ``Z``).
 Cancels and corrections (Alpaca ``T: "x"`` / ``T: "c"``) name a trade reported earlier. To take
 one back out, :class:`~feeds.market.state.MarketState` keeps a :class:`Tape`: the last
 :data:`TAPE_SIZE` trades that set anything, across symbols, each with the values its arrival
-replaced. Undoing one replays its symbol's trades after it from those values (:func:`replay`), so
-``last`` returns to the latest trade still standing and the high/low forget the removed price.
+replaced. Undoing one (:class:`Busts`) replays its symbol's trades after it from those values
+(:func:`replay`), so ``last`` returns to the latest trade still standing and the high/low forget
+the removed price.
 
 The tape is one ring written in order, not a record per symbol: a stream touches its symbols in
 random order, and a per-symbol record costs a cache miss or two on every trade (measured: over a
@@ -28,7 +29,11 @@ last sale.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import weakref
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from feeds.market.state import MarketState
 
 #: the trade does not update the consolidated last sale (nor the open/close)
 NOT_LAST = 1
@@ -150,3 +155,95 @@ def close_at(sales: list[tuple[int, float]], end_ms: int) -> float | None:
         if ts < end_ms and (best is None or ts >= best[0]):
             best = (ts, p)
     return None if best is None else best[1]
+
+
+class Busts:
+    """Cancels and corrections of a :class:`~feeds.market.state.MarketState`'s recent trades
+    (busted trades): each takes the trade out of, or rewrites it on, the state's :class:`Tape`
+    and revises the symbol's last sale, its time, high, low, open and chart points.
+
+    The tick path writes the tape (``MarketState._tape``, made at the first trade that has an
+    id, dropped at each new session); this reads it.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: MarketState) -> None:
+        self._state: MarketState = weakref.proxy(state)  # no cycle (see DailyRecord)
+
+    def cancel(self, symbol: str, trade_id: int | str) -> bool:
+        """Take a cancelled (or errored) trade out: ``last`` goes back to the latest trade still
+        standing and the high/low forget its price. True if ``last`` changed.
+
+        A trade no longer on the tape (the last :data:`TAPE_SIZE` trades) or never seen changes
+        nothing: it is long since not the last sale.
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        tape, i, k, removed = found
+        tape.remove(k)
+        return self._revise(tape, i, k, removed)
+
+    def correct(
+        self,
+        symbol: str,
+        trade_id: int | str,
+        price: float,
+        *,
+        sale_flags: int = 0,
+        new_id: int | str | None = None,
+    ) -> bool:
+        """Replace a trade's price and conditions (a correction keeps the original's time):
+        ``last``, high and low become what they would have been. True if ``last`` changed.
+
+        A trade not among the recent ones changes nothing (see :meth:`cancel`).
+        """
+        found = self._find_trade(symbol, trade_id)
+        if found is None:
+            return False
+        tape, i, k, old = found
+        if sale_flags & NOT_HIGH_LOW:
+            tape.remove(k)  # corrected into a trade that sets nothing
+        else:  # the correction keeps the original's time
+            tid = trade_id if new_id is None else new_id
+            tape.entries[k] = (tid, i, price, old[3], sale_flags, *old[5:])
+        return self._revise(tape, i, k, old)
+
+    def last_trade_id(self, symbol: str) -> int | str | None:
+        """The id of the trade that set ``symbol``'s last sale, when it is a recent one."""
+        st = self._state
+        i = st.ids.get(symbol)
+        tape = st._tape
+        if i is None or tape is None:
+            return None
+        return tape.last_trade_id(i, st.last[i], st.ts[i])
+
+    def _find_trade(self, symbol: str, trade_id: int | str) -> tuple[Tape, int, int, Entry] | None:
+        """(tape, symbol id, tape slot, entry) of a trade still on the tape, or None."""
+        tape, i = self._state._tape, self._state.ids.get(symbol)
+        if tape is None or i is None:
+            return None
+        k = tape.find(i, trade_id)
+        entry = None if k < 0 else tape.entries[k]
+        return None if entry is None else (tape, i, k, entry)
+
+    def _revise(self, tape: Tape, i: int, k: int, old: Entry) -> bool:
+        """Replay symbol ``i``'s trades from slot ``k`` on from the values before ``old`` (the
+        trade that was at ``k``); set last, its time, high, low and the chart points of the
+        buckets touched."""
+        st = self._state
+        session = (st.session_start_ms, st.session_open_ms, st.session_close_ms)
+        rev = replay(tape, tape.later(k), i, old, session)
+        changed = rev.last != st.last[i]
+        st.last[i], st.high[i], st.low[i] = rev.last, rev.high, rev.low
+        st.open[i] = rev.open
+        st.ts[i] = rev.ts
+        ring = st.history[i]
+        bucket = ring.bucket_ms
+        for b in {old[3] // bucket} | {ts // bucket for ts, _ in rev.sales}:
+            close = close_at(rev.sales, (b + 1) * bucket)
+            if close is not None:
+                ring.revise(b, close)
+        st.marked.add(i)
+        return changed

@@ -498,7 +498,7 @@ class ScoreboardBuilder:
         from feeds.market import analytics
 
         cur, complete = _current(st, now_ms)
-        key = (st.daily_rev, st.session, cur, complete)
+        key = (st.daily.rev, st.session, cur, complete)
         if self._history is None or key != self._key:
             self._history = _history(st, cur, complete)
             self._key = key
@@ -521,7 +521,7 @@ class ScoreboardBuilder:
         today = None
         if not complete and cur is not None and cur == _state_day(st):
             i = st.ids[RUT]
-            hi, lo = st.session_range()
+            hi, lo = st.daily.session_range()
             high = _num(hi[i])
             if high is not None:
                 record = extend_record(record, (cur, high))
@@ -583,9 +583,9 @@ def _current(st: MarketState, now_ms: int) -> tuple[str | None, bool]:
     day = _state_day(st)
     if day is not None:
         closed = 0 < st.session_close_ms <= now_ms
-        rows = st.daily.get(RUT) or []
+        rows = st.daily.closes.get(RUT) or []
         return day, closed or bool(rows and rows[-1][0] == day)
-    rows = st.daily.get(RUT) or []
+    rows = st.daily.closes.get(RUT) or []
     return (rows[-1][0], True) if rows else (None, False)
 
 
@@ -595,7 +595,7 @@ def _price_now(st: MarketState, symbol: str, complete: bool) -> float | None:
     if i is None:
         return None
     if complete:
-        return _num(float(st.session_prices()[i]))
+        return _num(float(st.daily.session_prices()[i]))
     return st.last[i]
 
 
@@ -606,7 +606,7 @@ def _history(st: MarketState, cur: str | None, complete: bool) -> _History:
 
     closes: dict[str, dict[str, float]] = {}
     for symbol in (RUT, SPX, MAGS):
-        rows = dict(st.daily.get(symbol) or ())
+        rows = dict(st.daily.closes.get(symbol) or ())
         if complete and cur is not None and cur not in rows and cur == _state_day(st):
             close = _price_now(st, symbol, True)
             if close is not None:
@@ -622,7 +622,7 @@ def _history(st: MarketState, cur: str | None, complete: bool) -> _History:
     rut = sorted(closes[RUT].items())
     spx = sorted(closes[SPX].items())
     streak = outperformance_streak(rut, spx)
-    ohlc = st.daily_ohlc.get(RUT, {})
+    ohlc = st.daily.ohlc.get(RUT, {})
     highs = [(d, _high(ohlc.get(d), c)) for d, c in rut]
     record = record_high_streak(highs)
     return _History(closes, bases, streak, record, _daily_series(RUT, rut, ohlc, cur), ytd_anchor)

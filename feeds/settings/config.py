@@ -126,8 +126,16 @@ class SpreadSpec:
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
 
 
+#: the state directory, when set: ``r2k serve`` gives each trader's monitor its own
+STATE_DIR_ENV = "R2K_STATE_DIR"
+
+
 def state_dir() -> Path:
-    """r2k's state directory: ``$XDG_STATE_HOME/r2k`` (``~/.local/state/r2k``) on Linux."""
+    """r2k's state directory: ``$R2K_STATE_DIR`` when set, else ``$XDG_STATE_HOME/r2k``
+    (``~/.local/state/r2k``) on Linux."""
+    own = os.environ.get(STATE_DIR_ENV)
+    if own:
+        return Path(own).expanduser()
     return platformdirs.user_state_path(APP)
 
 
@@ -874,6 +882,7 @@ def parse_spread_flag(text: str) -> SpreadSpec:
         level = parse_spread_level(text)
     except ValueError as e:
         raise ConfigError(
-            f"--spread-level {text!r}: {e}; expected BP[:LABEL], e.g. 50:small caps lead"
+            f"--spread-level {text!r}: {e}; expected BP[:CONFIRM][:LABEL], "
+            "e.g. 50:1m:small caps lead"
         ) from None
     return SpreadSpec("RUT-SPX", level.price, level.label, level.confirm)

@@ -45,7 +45,8 @@ DOCS: dict[str, str] = {
     "seed": "The simulated market's random seed: one seed plays the same day every time",
     "universe": "Sim only: pad the constituents with synthetic names up to this many (0: the "
     "holdings only)",
-    "holdings": "An iShares IWM holdings CSV (unset: the bundled top-150 snapshot)",
+    "holdings": "An iShares IWM holdings CSV (unset: the latest one r2k holdings fetch kept, else "
+    "the bundled whole-index snapshot)",
     "hysteresis": "The level crossing band, a fraction of the level: 0.0005 is 0.05 %, about 1.2 "
     "points at 2,450; the price must go past the level by more than this to fire, and back "
     "beyond it to re-arm",

@@ -225,17 +225,17 @@ def test_cancelling_an_older_trade_keeps_last_but_forgets_its_high() -> None:
         Tick("AAA", 12.0, T0 + 1, trade_id="b"),  # the high
         Tick("AAA", 11.0, T0 + 2, trade_id="c"),
     )
-    assert st.cancel("AAA", "b") is False
+    assert st.busts.cancel("AAA", "b") is False
     i = st.ids["AAA"]
     assert (st.last[i], st.high[i], st.low[i]) == (11.0, 11.0, 10.0)
-    assert st.cancel("AAA", "c") is True  # now the latest standing is a
+    assert st.busts.cancel("AAA", "c") is True  # now the latest standing is a
     assert (st.last[i], st.ts[i], st.high[i]) == (10.0, T0, 10.0)
-    assert st.cancel("AAA", "zz") is False and st.cancel("BBB", "a") is False
+    assert st.busts.cancel("AAA", "zz") is False and st.busts.cancel("BBB", "a") is False
 
 
 def test_cancelling_the_only_trade_returns_to_what_stood_before_it() -> None:
     st = state_with(Tick("AAA", 10.0, T0), Tick("AAA", 10.4, T0 + 5, trade_id=1))
-    st.cancel("AAA", 1)
+    st.busts.cancel("AAA", 1)
     i = st.ids["AAA"]
     assert (st.last[i], st.ts[i], st.high[i]) == (10.0, T0, 10.0)
 
@@ -248,19 +248,19 @@ def test_a_late_print_becomes_the_last_when_every_later_trade_is_cancelled() -> 
     )
     i = st.ids["AAA"]
     assert st.last[i] == 10.5
-    st.cancel("AAA", 2)
+    st.busts.cancel("AAA", 2)
     assert (st.last[i], st.ts[i]) == (10.2, T0 + 5)  # ...until it is the latest standing
 
 
 def test_a_correction_replaces_the_price_and_keeps_the_time() -> None:
     st = state_with(Tick("AAA", 10.0, T0, trade_id=1), Tick("AAA", 10.6, T0 + 1, trade_id=2))
-    assert st.correct("AAA", 2, 10.3) is True
+    assert st.busts.correct("AAA", 2, 10.3) is True
     i = st.ids["AAA"]
     assert (st.last[i], st.ts[i], st.high[i]) == (10.3, T0 + 1, 10.3)
     # corrected into a trade that sets nothing (an odd lot): taken out like a cancel
-    assert st.correct("AAA", 2, 10.3, sale_flags=NEITHER) is True
+    assert st.busts.correct("AAA", 2, 10.3, sale_flags=NEITHER) is True
     assert st.last[i] == 10.0
-    assert st.last_trade_id("AAA") == 1
+    assert st.busts.last_trade_id("AAA") == 1
 
 
 def test_the_chart_forgets_a_cancelled_spike() -> None:
@@ -270,7 +270,7 @@ def test_the_chart_forgets_a_cancelled_spike() -> None:
         Tick("^RUT", 2448.0, T0 + 2_000, trade_id=3),
     )
     assert st.chart("^RUT")[1].tolist() == [2447.0, 2461.0, 2448.0]
-    st.cancel("^RUT", 2)
+    st.busts.cancel("^RUT", 2)
     assert st.chart("^RUT")[1].tolist() == [2447.0, 2447.0, 2448.0]
 
 
@@ -278,12 +278,12 @@ def test_the_tape_is_bounded_and_its_window_shared_by_every_symbol() -> None:
     st = state_with(Tick("QUIET", 5.0, T0, trade_id="q"))
     for k in range(TAPE_SIZE + 10):
         st.apply(Tick("BUSY", 10.0 + (k % 7) / 100, T0 + k, trade_id=k))
-    assert st.cancel("BUSY", 0) is False  # long gone: not the last sale anyway
-    assert st.cancel("QUIET", "q") is False  # gone too: the window is in trades, not per name
+    assert st.busts.cancel("BUSY", 0) is False  # long gone: not the last sale anyway
+    assert st.busts.cancel("QUIET", "q") is False  # gone too: the window is in trades, not per name
     assert st.price("QUIET") == 5.0
-    assert st.cancel("BUSY", TAPE_SIZE + 9) is True  # the newest: back to the one before it
+    assert st.busts.cancel("BUSY", TAPE_SIZE + 9) is True  # the newest: back to the one before it
     assert st.price("BUSY") == pytest.approx(10.0 + ((TAPE_SIZE + 8) % 7) / 100)
-    assert st.cancel("BUSY", 10) is False  # the oldest still held: not the last
+    assert st.busts.cancel("BUSY", 10) is False  # the oldest still held: not the last
 
 
 def test_cancels_match_a_state_built_without_the_trade_on_random_streams() -> None:
@@ -301,7 +301,7 @@ def test_cancels_match_a_state_built_without_the_trade_on_random_streams() -> No
         gone = set(rng.sample(range(len(trades)), rng.randrange(1, len(trades))))
         st = state_with(*trades)
         for k in rng.sample(sorted(gone), len(gone)):
-            st.cancel("AAA", k)
+            st.busts.cancel("AAA", k)
         plain = state_with(*(t for t in trades if t.trade_id not in gone))
         i, j = st.ids["AAA"], plain.ids.get("AAA")
         want = (None, 0, None, None) if j is None else plain_row(plain, j)
@@ -315,5 +315,26 @@ def plain_row(st: MarketState, i: int) -> tuple[float | None, int, float | None,
 def test_forgetting_the_trades_makes_old_cancels_harmless() -> None:
     st = state_with(Tick("AAA", 10.0, T0, trade_id=1), Tick("AAA", 12.0, T0 + 1, trade_id=2))
     st.forget_trades()  # a new session: yesterday's trades are not revised any more
-    assert st.cancel("AAA", 2) is False
+    assert st.busts.cancel("AAA", 2) is False
     assert st.price("AAA") == 12.0
+
+
+# --- Busts: the cancels and corrections of a state's recent trades ---------------------------
+
+
+def test_busts_on_a_state_without_trade_ids_change_nothing() -> None:
+    st = state_with(Tick("AAA", 10.0, T0), Tick("AAA", 10.6, T0 + 1))  # no ids: no tape
+    assert st.busts.cancel("AAA", 1) is False
+    assert st.busts.correct("AAA", 1, 9.0) is False
+    assert st.busts.last_trade_id("AAA") is None and st.busts.last_trade_id("ZZZ") is None
+    assert st.last[st.ids["AAA"]] == 10.6 and st.take_dirty() == {st.ids["AAA"]}
+
+
+def test_a_correction_may_give_the_trade_a_new_id() -> None:
+    st = state_with(Tick("AAA", 10.0, T0, trade_id=1), Tick("AAA", 10.6, T0 + 1, trade_id=2))
+    st.take_dirty()
+    assert st.busts.correct("AAA", 2, 10.4, new_id="2b") is True
+    assert st.busts.last_trade_id("AAA") == "2b"
+    assert st.busts.cancel("AAA", 2) is False  # the old id is gone
+    assert st.take_dirty() == {st.ids["AAA"]}  # the revised symbol reaches the next frame
+    assert st.busts.cancel("AAA", "2b") is True and st.last[st.ids["AAA"]] == 10.0

@@ -206,8 +206,8 @@ async def test_the_chart_holds_the_current_session_only(tmp_path: Path) -> None:
     times, prices = pipeline.state.chart("^RUT")
     assert prices.tolist() == [2425.0, 2440.0]
     # the completed sessions' closes are kept as daily closes (the streak, weights at anchor)
-    assert pipeline.state.daily["AAA"] == [("2025-11-26", 51.0), ("2025-11-28", 51.8)]
-    assert pipeline.state.daily["^RUT"] == [
+    assert pipeline.state.daily.closes["AAA"] == [("2025-11-26", 51.0), ("2025-11-28", 51.8)]
+    assert pipeline.state.daily.closes["^RUT"] == [
         ("2025-11-25", 2380.0),
         ("2025-11-26", 2410.5),
         ("2025-11-28", 2430.0),
@@ -232,7 +232,7 @@ def test_snapshot_of_a_multi_day_replay_gives_the_last_days_values(
 
 def test_a_year_boundary_moves_the_ytd_base() -> None:
     st = MarketState()
-    st.apply_daily(DailyCloses("^RUT", [("2025-12-30", 2400.0)]))
+    st.daily.apply_daily(DailyCloses("^RUT", [("2025-12-30", 2400.0)]))
     st.apply(Tick("^RUT", 2410.0, et("2025-12-31", "09:30")))
     st.apply(Tick("^RUT", 2420.0, et("2025-12-31", "16:00")))
     st.apply(Tick("AAA", 10.0, et("2025-12-31", "16:00")))
@@ -260,8 +260,9 @@ def test_an_official_close_after_the_rollover_replaces_the_one_from_ticks() -> N
     st.apply(Tick("^RUT", 2410.0, et("2025-11-26", "15:59")))
     st.apply(Tick("^RUT", 2415.0, et("2025-11-28", "09:30")))  # Friday, after Thanksgiving
     assert st.anchor("^RUT", "prev") == 2410.0  # Wednesday's last price
-    st.apply_daily(DailyCloses("^RUT", [("2025-11-25", 2380.0)]))  # older: changes nothing
+    st.daily.apply_daily(DailyCloses("^RUT", [("2025-11-25", 2380.0)]))  # older: changes nothing
     assert st.anchor("^RUT", "prev") == 2410.0
-    st.apply_daily(DailyCloses("^RUT", [("2025-11-26", 2410.72)]))  # Wednesday's official close
+    # Wednesday's official close
+    st.daily.apply_daily(DailyCloses("^RUT", [("2025-11-26", 2410.72)]))
     assert st.anchor("^RUT", "prev") == 2410.72
-    assert st.daily["^RUT"] == [("2025-11-25", 2380.0), ("2025-11-26", 2410.72)]
+    assert st.daily.closes["^RUT"] == [("2025-11-25", 2380.0), ("2025-11-26", 2410.72)]

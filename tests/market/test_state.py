@@ -49,7 +49,7 @@ def test_arrays_have_nan_for_unknowns():
 
 def test_daily_closes_give_prev_close_and_ytd_base():
     st = MarketState()
-    st.apply_daily(
+    st.daily.apply_daily(
         DailyCloses(
             "^RUT", [("2025-12-30", 2400.0), ("2025-12-31", 2410.0), ("2026-01-02", 2420.0)]
         )
@@ -61,7 +61,7 @@ def test_daily_closes_give_prev_close_and_ytd_base():
 def test_bars_fill_history_without_overtaking_newer_ticks():
     st = MarketState()
     st.apply(Tick("^RUT", 2450.0, T0 + 120_000))
-    st.apply_bars(Bars("^RUT", [(T0, 2440.0), (T0 + 60_000, 2445.0)], prev_close=2430.0))
+    st.daily.apply_bars(Bars("^RUT", [(T0, 2440.0), (T0 + 60_000, 2445.0)], prev_close=2430.0))
     i = st.ids["^RUT"]
     assert st.last[i] == 2450.0  # the tick is newer than the backfill
     assert st.prev_close[i] == 2430.0

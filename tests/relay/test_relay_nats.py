@@ -47,7 +47,7 @@ async def test_two_terminals_equal_the_relay_board(nats_server: NatsServer) -> N
     assert any(s.detail == "upstream: simulated market, seed 3" for s in a.statuses)
     # practice alerts: stamped with the relay's feed (sim), kept from live logs and hooks
     assert a.feed.upstream_kind == "sim" and a.pipeline.levels.feed == "sim"
-    assert a.pipeline.state.daily.keys() == relay.pipeline.state.daily.keys()
+    assert a.pipeline.state.daily.closes.keys() == relay.pipeline.state.daily.closes.keys()
     await _stop(task)
     await a.stop()
     await b.stop()
@@ -65,7 +65,7 @@ async def test_late_joiner_gets_the_whole_board_from_the_stream(nats_server: Nat
     late = Terminal(nats_server).start()
     await until(lambda: late.board() == want, what="the stored board")
     assert late.feed.last_seq == 0  # not one live batch was needed
-    assert late.pipeline.state.daily[next(iter(relay.pipeline.state.daily))]
+    assert late.pipeline.state.daily.closes[next(iter(relay.pipeline.state.daily.closes))]
     await until(lambda: late.state == "stale", what="the terminal to say the relay is silent")
     assert "stopped publishing" in late.pipeline.status.detail
     await late.stop()

@@ -33,9 +33,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from feeds.backoff import Backoff
 from feeds.errors import os_reason
-from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.events import Event, FeedState, Tick
 from feeds.feed import Feed, FeedOptions
 from feeds.secrets import server_text
+from feeds.sources.providers.streamstatus import StreamStatus
 
 #: seconds a close r2k starts waits for the server's answer (the websockets default is 10 s)
 CLOSE_TIMEOUT = 2.0
@@ -96,21 +97,14 @@ class StreamFeed(Feed):
         super().__init__(spec, options)
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._shard_states: list[FeedState] = []
-        self._shard_detail: list[str] = []
         self._shard_ids: list[int] = []  # position in shards() of each running connection
-        self._hosts: list[str] = []  # host:port each connection tries
-        self._retry_at: list[int] = []  # epoch ms of each connection's next attempt (0: none)
         self._trying = ""  # host:port of the latest connection attempt (for refusal())
-        self._reported: tuple[object, ...] | None = None
-        self._fatal = ""  # why the feed ended with ERROR
+        #: each connection's state, detail, host and next retry; stale, garbled, the fatal reason
+        self._status = StreamStatus(self.provider, self._queue.put_nowait, options)
         self._warmed = asyncio.Event()
         self._last_data = time.monotonic()
-        self._stale = False
         self._ended = False
         self._bad_run = 0  # unreadable frames since the last readable one
-        self._any_good = False  # a readable frame has arrived
-        self._garbled = False
         self.malformed = 0
         self.reconnects = 0
         self.secrets: list[str] = []  # values masked in every status detail (and note)
@@ -167,7 +161,7 @@ class StreamFeed(Feed):
     def set_note(self, note: str) -> None:
         """Show ``note`` after the status detail (e.g. "previous closes 2/3"); "" clears it."""
         self.note = note
-        if self._shard_states:
+        if self._status.states:
             self._report()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -175,80 +169,26 @@ class StreamFeed(Feed):
         self._tasks.append(asyncio.create_task(coro))
 
     # ---- machinery ---------------------------------------------------------------------------
-    def _clean(self, text: object) -> str:
-        return server_text(text, self.secrets, DETAIL_LIMIT)
-
     def _emit(self, events: list[Event]) -> None:
         if not self._ended:  # nothing follows the end (a fatal ERROR stays the last word)
             self._queue.put_nowait(events)
 
     def _set_shard(self, n: int, state: FeedState, detail: str) -> None:
-        self._shard_states[n] = state
-        self._shard_detail[n] = self._clean(detail)
+        self._status.connection(n, state, self.quote(detail, DETAIL_LIMIT))
         self._report()
 
     def _fail(self, detail: str) -> None:
         """End the feed with ERROR: a refusal retrying cannot fix."""
         if self._ended:
             return
-        self._fatal = self._clean(detail)
+        self._status.fatal = self.quote(detail, DETAIL_LIMIT)
         self._report()
         self._finish()
 
     def _report(self) -> None:
-        if self._ended:
-            return
-        states = self._shard_states
-        total = len(states)
-        up = sum(1 for s in states if s is FeedState.LIVE)
-        if self._fatal:
-            state, detail = FeedState.ERROR, self._fatal
-        elif up == total:
-            if self._garbled:
-                state, detail = FeedState.STALE, self._garbled_detail()
-            elif self._stale:
-                state, detail = FeedState.STALE, self._stale_detail()
-            else:
-                state = FeedState.LIVE
-                detail = f"{self.provider} streaming"
-                if total > 1:
-                    detail += f" on {total} connections"
-        else:
-            worst = next(
-                (i for i, s in enumerate(states) if s is FeedState.RECONNECTING),
-                next(i for i, s in enumerate(states) if s is not FeedState.LIVE),
-            )
-            state = states[worst]
-            detail = self._shard_detail[worst]
-            if total > 1:
-                detail = f"{detail} ({up}/{total} connections up)"
-        if self.note and state is not FeedState.ERROR:
-            detail = f"{detail}; {self._clean(self.note)}"
-        retry_at = min((t for t in self._retry_at if t), default=0)
-        key = (state, detail, self.malformed, self.reconnects, retry_at)
-        if key != self._reported:
-            self._reported = key
-            now = int(time.time() * 1000)
-            self._queue.put_nowait(
-                [FeedStatus(state, detail, now, self.malformed, self.reconnects, retry_at)]
-            )
-
-    def _stale_detail(self) -> str:
-        # no running age here: the detail is the status's identity, and the screen shows the age
-        return f"no ticks for over {self.options.stale_after:.0f} s while the market is open"
-
-    def _garbled_detail(self) -> str:
-        hosts = ", ".join(sorted({h for h in self._hosts if h})) or self.provider
-        var = f"R2K_{self.provider.upper()}_URL"
-        if not self._any_good:
-            return (
-                f"nothing readable from {hosts}: every frame is malformed; "
-                f"check that {var} points at a {self.provider} server"
-            )
-        return (
-            f"the last {self.garbled_run}+ frames from {hosts} were malformed; "
-            f"check that {var} points at a {self.provider} server"
-        )
+        if not self._ended:
+            note = self.quote(self.note, DETAIL_LIMIT) if self.note else ""
+            self._status.report(self.malformed, self.reconnects, note)
 
     def _ingest(self, raw: str | bytes) -> None:
         """Decode one frame and pass its events on; a garbled frame is counted and skipped."""
@@ -259,20 +199,18 @@ class StreamFeed(Feed):
         except Exception:
             self.malformed += 1
             self._bad_run += 1
-            if not self._garbled and (not self._any_good or self._bad_run >= self.garbled_run):
-                self._garbled = True
+            status = self._status
+            if not status.garbled and (not status.any_good or self._bad_run >= self.garbled_run):
+                status.garbled, status.garbled_run = True, self.garbled_run
                 self._report()
             return
-        if self._bad_run or not self._any_good:  # one test on the hot path
-            self._readable()
+        if self._bad_run or not self._status.any_good:  # one test on the hot path
+            self._status.any_good = True  # readable again
+            self._bad_run = 0
+            if self._status.garbled:
+                self._status.garbled = False
+                self._report()
         self._on_events(events)
-
-    def _readable(self) -> None:
-        self._any_good = True
-        self._bad_run = 0
-        if self._garbled:
-            self._garbled = False
-            self._report()
 
     def _on_events(self, events: list[Event]) -> None:
         if not events:
@@ -280,25 +218,21 @@ class StreamFeed(Feed):
         for ev in events:
             if type(ev) is Tick:
                 self._last_data = time.monotonic()
-                if self._stale:
-                    self._stale = False
+                if self._status.stale:
+                    self._status.stale = False
                     self._report()
                 break
         self._emit(events)
 
-    def _connect_kwargs(self) -> dict[str, Any]:
-        kwargs = {"close_timeout": CLOSE_TIMEOUT, **self.connect_kwargs()}
-        return kwargs
-
     async def _run_shard(self, n: int, symbols: list[str]) -> None:
         backoff = self.backoff_factory()
         first = True
-        kwargs = self._connect_kwargs()
+        kwargs = {"close_timeout": CLOSE_TIMEOUT, **self.connect_kwargs()}
         ping_timeout = kwargs.get("ping_timeout", PING_TIMEOUT)
         while not self._ended:
             url = self.url(self._shard_ids[n])
-            host = self._hosts[n] = self._trying = host_of(url)
-            self._retry_at[n] = 0
+            host = self._status.hosts[n] = self._trying = host_of(url)
+            self._status.retry_at[n] = 0
             if first:
                 self._set_shard(n, FeedState.CONNECTING, f"connecting to {host}")
             else:
@@ -351,7 +285,7 @@ class StreamFeed(Feed):
             backoff.connected_for(time.monotonic() - opened)
             delay = backoff.next_delay()
             self.reconnects += 1
-            self._retry_at[n] = int((time.time() + delay) * 1000)
+            self._status.retry_at[n] = int((time.time() + delay) * 1000)
             self._set_shard(n, FeedState.RECONNECTING, reason)
             await asyncio.sleep(delay)
 
@@ -387,11 +321,11 @@ class StreamFeed(Feed):
         while not self._ended:
             await asyncio.sleep(self.monitor_interval)
             self._report()  # the malformed count, at most once per interval (never per frame)
-            if self._stale or not all(s is FeedState.LIVE for s in self._shard_states):
+            if self._status.stale or not self._status.all_live():
                 continue
             quiet = time.monotonic() - self._last_data
             if quiet > self.options.stale_after and market_in_session(self.now_market_ms()):
-                self._stale = True
+                self._status.stale = True
                 self._report()
 
     async def _run_warm_up(self) -> None:
@@ -420,10 +354,7 @@ class StreamFeed(Feed):
         numbered = [(n, s) for n, s in enumerate(self.shards()) if s] or [(0, [])]
         self._shard_ids = [n for n, _ in numbered]
         shards = [s for _, s in numbered]
-        self._shard_states = [FeedState.CONNECTING] * len(shards)
-        self._shard_detail = [f"connecting to {self.provider}"] * len(shards)
-        self._hosts = [""] * len(shards)
-        self._retry_at = [0] * len(shards)
+        self._status.start(len(shards))
         self._warmed = asyncio.Event()
         self._report()
         self._last_data = time.monotonic()
