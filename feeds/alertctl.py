@@ -4,7 +4,8 @@ a terminal and a headless tool could drive it too.
 
 - ``+`` with ``2642 5m breakout``: :meth:`AlertControl.add_level` (parsed and checked by
   :func:`feeds.alerting.levelinput.parse_level_input`, saved to the levels file);
-- ``x`` / ``Delete`` on a level: :meth:`AlertControl.remove_level`;
+- ``x`` / ``Delete`` on a level: :meth:`AlertControl.remove_level`, undone by
+  :meth:`AlertControl.undo_remove` (``u``, for :data:`UNDO_S` seconds);
 - ``m`` on a level or a spread threshold: :meth:`AlertControl.toggle_mute` (saved);
 - ``x`` / ``X`` in the alert panel: :meth:`AlertControl.acknowledge` /
   :meth:`AlertControl.acknowledge_all` (appended to the durable log).
@@ -15,11 +16,13 @@ Each returns a :class:`Change` whose ``message`` is the one line to show (a toas
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from feeds.alerting.levelinput import LevelInput, parse_level_input
-from feeds.alerting.levelstore import LevelStore, LevelStoreError
+from feeds.alerting.levels import Level
+from feeds.alerting.levelstore import LevelStore, LevelStoreError, SavedLevel
 from feeds.pipeline import Pipeline
 from feeds.settings.setup import load_saved
 
@@ -32,6 +35,19 @@ class Change:
     message: str
     changed: bool = True
     error: str | None = None
+
+
+#: how long a removed level can be put back (``u``; the toast saying so stays as long)
+UNDO_S = 10.0
+
+
+@dataclass(slots=True, frozen=True)
+class _Removed:
+    """A level just removed: what putting it back restores, and when it was removed."""
+
+    level: Level
+    saved: SavedLevel | None  # its line in the levels file, if it had one
+    at: float  # monotonic seconds
 
 
 def _points(price: float) -> str:
@@ -52,10 +68,13 @@ class AlertControl:
         store: LevelStore | None = None,
         *,
         configured: Iterable[float] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pipeline = pipeline
         self.store = store
         self.configured = frozenset(configured)
+        self.clock = clock
+        self._removed: _Removed | None = None
 
     def load(self) -> str | None:
         """Add the saved levels and mutes; a one-line warning if the file was unreadable."""
@@ -100,9 +119,14 @@ class AlertControl:
         return Change(message)
 
     def remove_level(self, price: float) -> Change | None:
-        """Remove a ^RUT level (and forget it in the file); None if it was not watched."""
-        if not self.pipeline.desk.levels.remove(price):
+        """Remove a ^RUT level (and forget it and its mute in the file); None if it was not
+        watched. It can be put back for :data:`UNDO_S` seconds (:meth:`undo_remove`)."""
+        engine = self.pipeline.desk.levels
+        level = engine.find(price)
+        if level is None or not engine.remove(price):
             return None
+        saved = self.store.saved(price) if self.store is not None else None
+        self._removed = _Removed(level, saved, self.clock())
         error = None
         if self.store is not None:
             try:
@@ -117,6 +141,31 @@ class AlertControl:
         else:
             message = f"Level {_points(price)} removed"
         return Change(message, error=error)
+
+    def can_undo(self) -> bool:
+        """Whether a level removed less than :data:`UNDO_S` seconds ago can be put back."""
+        return self._removed is not None and self.clock() - self._removed.at < UNDO_S
+
+    def undo_remove(self) -> Change | None:
+        """Put back the level removed last (its label, confirmation, mute and line in the
+        levels file), within :data:`UNDO_S` seconds; None when there is none to put back."""
+        removed, self._removed = self._removed, None
+        if removed is None or self.clock() - removed.at >= UNDO_S:
+            return None
+        lv = removed.level
+        engine = self.pipeline.desk.levels
+        engine.add(lv.price, lv.label, user=lv.user, confirm=lv.confirm, muted=lv.muted)
+        message = f"Level {_points(lv.price)} put back: {lv.label}"
+        if self.store is not None:
+            try:
+                if removed.saved is not None:
+                    saved = removed.saved
+                    self.store.add(saved.price, saved.label, saved.confirm)
+                if lv.muted:
+                    self.store.set_muted(engine.symbol, lv.price, True)
+            except LevelStoreError as e:
+                return Change(message + " (this session only)", error=str(e))
+        return Change(message)
 
     # --- mutes -----------------------------------------------------------------------------------
     def toggle_mute(self, symbol: str, level: float) -> Change:

@@ -16,11 +16,22 @@ state, a few prices and a number for the clock.
 - A cancelled trade busts the alerts it fired (:meth:`AlertDesk.on_amend`).
 - Alerts are acknowledged here (:meth:`AlertDesk.acknowledge`), durably through every sink that can
   (the log), and muted per level (:meth:`AlertDesk.set_muted`).
+
+Run identity (issue 18 §1): on the sim or a replay (practice), each desk (each start of r2k,
+and each restart of the upstream's market, :meth:`AlertDesk.reset`) is a run with an id of its
+own, stamped on every alert it fires (:attr:`~feeds.alerting.levels.AlertEvent.run`). An
+earlier run's alerts (the offline log's, :meth:`AlertDesk.add_history`) are history: listed
+dated and dimmed, never waiting, so every run starts with nothing waiting and an
+acknowledgement binds to the run's alert it was given for. A live feed's alerts have no run:
+the durable log keeps them, and their acknowledgements, across restarts. The status bar's
+count (:meth:`AlertDesk.unacknowledged`) and the panel's ``●`` marks use one rule,
+:func:`feeds.alerting.delivery.needs_ack`.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -32,6 +43,7 @@ from feeds.alerting.levels import AlertEvent, LevelEngine
 from feeds.events import TradeCancel, TradeCorrection
 from feeds.feed import is_live
 from feeds.frame import LevelView, SpreadAlerts
+from feeds.market.calendar import session_phase
 from feeds.market.lastsale import NOT_LAST
 from feeds.market.state import MarketState
 from feeds.symbols import SPREADS
@@ -43,6 +55,8 @@ ALERT_MEMORY = 500  # alerts kept in memory for the log panel; the durable log k
 #: may still be on its way); the first print of a later bar closes it at once
 BAR_GRACE_MS = 1_000
 FIRED_MEMORY = 256  # trades whose alerts a cancel can still bust
+#: when level and spread crossings fire (``[alerts] sessions``; issue 18 §3)
+ALERT_SESSIONS = ("regular", "extended")
 _NEVER_MS = 2**62  # a feed time no clock reaches
 
 #: the alert history newest first, the ones this run fired, the ones busted (recent_alerts)
@@ -58,6 +72,11 @@ class AlertDesk:
     is ``ytd``) for the whole run; ``sinks``: where each alert goes (called in order);
     ``proxies``: ETF -> the index estimated from it when the feed has no index values (a cancel
     of the ETF's trade moves the index); ``feed``: the kind of feed alerts are stamped with.
+    ``sessions`` (``[alerts] sessions``): ``"regular"`` (levels and spreads see only prints
+    stamped in the regular session, 09:30-16:00 ET or to the early close, by the NYSE
+    calendar) or ``"extended"`` (the pre- and post-market too). Prints whose condition codes
+    bar them from the last sale (Form T, extended hours: :mod:`feeds.market.conditions`) never
+    reach the desk either way. Raises ValueError for another ``sessions``.
     """
 
     def __init__(
@@ -71,11 +90,16 @@ class AlertDesk:
         anchor: str = "prev",
         proxies: Mapping[str, str] | None = None,
         feed: str = "",
+        sessions: str = "regular",
     ) -> None:
+        if sessions not in ALERT_SESSIONS:
+            raise ValueError(f"sessions must be one of {', '.join(ALERT_SESSIONS)}")
+        self.sessions = sessions
         self.state = state
         self.clock = clock
         self.levels = levels if levels is not None else LevelEngine()
         self.levels.feed = self.levels.feed or feed  # alerts name their feed
+        self.run = ""  # this practice run's id ("" on a live feed): see the module's doc
         self.sinks: list[AlertSink] = list(sinks)
         self.proxies = dict(proxies or {})
         # the alert history, newest first: the durable log's tail (build_pipeline), then this run's
@@ -99,19 +123,52 @@ class AlertDesk:
         self._data_lag = 0  # ms the watched prints trail the feed's clock (a delayed feed)
         for pair, engine in (spreads or {}).items():
             self.add_spread_engine(pair, engine)
+        self._new_run()
+
+    def _new_run(self) -> None:
+        """A new practice run (its own id on every engine), or none on a live feed."""
+        self.run = "" if is_live(self.levels.feed) else uuid.uuid4().hex[:12]
+        self.levels.run = self.run
+        for engine in self.spreads.values():
+            engine.run = self.run
+
+    def _retire_run(self) -> None:
+        """This practice run's alerts become history (a new run starts with nothing waiting)."""
+        if self.run:
+            past = [replace(a, past_run=True) if a.run == self.run else a for a in self.alerts]
+            self.alerts.clear()
+            self.alerts.extend(past)
+            self._fired_keys.clear()
+            self._unacked = None
+            self._acks += 1  # the history changed in place: the panel lists it again
+
+    def add_history(self, alerts: Iterable[AlertEvent]) -> None:
+        """The durable log's latest alerts (newest first), after this run's. On practice they
+        are earlier runs' alerts: history, never waiting (:attr:`AlertEvent.past_run`)."""
+        practice = not is_live(self.levels.feed)
+        self.alerts.extend(
+            replace(a, past_run=True) if practice and a.run != self.run else a for a in alerts
+        )
+        self._unacked = None
 
     def follow_kind(self, kind: str) -> None:
         """Stamp alerts with ``kind`` from now on (a relay's terminal learns the kind of feed its
-        relay reads at run time: a relay of the sim fires practice alerts)."""
+        relay reads at run time: a relay of the sim fires practice alerts, in a run of their
+        own)."""
         if kind and kind != self.levels.feed:
             self.levels.feed = kind
             for engine in self.spreads.values():
                 engine.feed = kind
+            self._retire_run()
+            self._new_run()
 
     def reset(self, state: MarketState) -> None:
         """The market started over on ``state``: the levels' and spreads' sides and today's
         crossings are forgotten (the new run's first price only sets them), and so are the trades
-        that fired alerts. The alert history stays."""
+        that fired alerts. The alert history stays; on practice, a new run starts (the old one's
+        alerts are history: nothing waits)."""
+        self._retire_run()
+        self._new_run()
         self.state = state
         self._levels_session = state.session
         self.levels.new_session(resettle=True)
@@ -147,6 +204,8 @@ class AlertDesk:
             self._data_lag = max(0, self.clock() - ts)
             self._deliver(self.levels.close_bars(ts))
         self._roll()
+        if not self.counts(ts):
+            return  # a pre- or post-market print: it moves no level (sessions = "regular")
         fired = self.levels.on_price(price, ts, estimated=estimated)
         if fired and trade_id is not None:
             self._remember(fired, symbol, trade_id)
@@ -166,6 +225,8 @@ class AlertDesk:
             for engine, _a, _b in self.watched[i]:
                 self._deliver(engine.close_bars(ts))  # in the session they were built in
             self._roll()
+        if not self.counts(ts):
+            return
         for engine, a, b in self.watched[i]:
             if engine.on_bars:
                 self._data_lag = max(0, self.clock() - ts)
@@ -176,6 +237,12 @@ class AlertDesk:
                     if trade_id is not None:  # its cancel busts them
                         self._remember(fired, symbol, trade_id)
                     self._deliver(fired)
+
+    def counts(self, ts: int) -> bool:
+        """Whether a print stamped ``ts`` (epoch ms) may cross a level or a spread threshold:
+        in the regular session (NYSE calendar, early closes included), or at any time with
+        ``sessions = "extended"``. A few comparisons (the calendar caches the day)."""
+        return self.sessions == "extended" or session_phase(ts) == "open"
 
     def on_clock(self, now_ms: int | None = None) -> None:
         """Close the bars of bar-confirmed levels that ended by the feed's clock (``now_ms``, by
@@ -264,6 +331,7 @@ class AlertDesk:
         small, large = SPREADS[pair]
         engine.symbol = pair
         engine.feed = engine.feed or self.levels.feed
+        engine.run = self.run
         self.spreads[pair] = engine
         a, b = self.state.id_of(small), self.state.id_of(large)
         for i in (a, b):
@@ -282,7 +350,9 @@ class AlertDesk:
         la, lb, aa, ab = st.last[a], st.last[b], anchors[a], anchors[b]
         if la is None or lb is None or not aa or not ab:
             return None
-        return round((la / aa - lb / ab) * 10_000.0, 2)
+        # exact: a threshold is tested on the spread itself, never on one rounded for display
+        # (102.003 bp is past 100 + 2 bp); screens round when they print it
+        return (la / aa - lb / ab) * 10_000.0
 
     # --- the trader's hand: mutes and acknowledgements -------------------------------------------
     def engine_for(self, symbol: str) -> LevelEngine | None:
@@ -341,6 +411,7 @@ class AlertDesk:
     # --- what the screen shows -------------------------------------------------------------------
     def _level_view(self, engine: LevelEngine, lv: Any, price: float | None) -> LevelView:
         dist = None if price is None else lv.price - price
+        due = engine.dwelling(lv)
         pct = None if dist is None or not price or engine.band is not None else dist / price
         return LevelView(
             lv.price,
@@ -354,6 +425,9 @@ class AlertDesk:
             muted=lv.muted,
             awaiting_close=engine.awaiting_close(lv),
             symbol=engine.symbol,
+            band=lv.band,
+            dwell_ms=lv.dwell_ms,
+            dwell_left_ms=None if due is None else max(0, due - self.clock()),
         )
 
     def level_views(self) -> list[LevelView]:

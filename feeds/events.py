@@ -49,6 +49,16 @@ class FeedStatus:
     malformed: int = 0  # frames skipped as unreadable since the feed started
     reconnects: int = 0  # reconnect attempts since the feed started
     retry_at: int = 0  # epoch ms of the next connection attempt (0 = none pending)
+    #: the provider's progress notes ("previous closes 2/3", "symbol list: ... unavailable"),
+    #: the end of ``detail`` after "; " where the screen and the status history show them; never
+    #: part of the reason a failed run gives (:meth:`reason`; issue 19 §3)
+    note: str = ""
+
+    def reason(self) -> str:
+        """``detail`` without the provider's notes: why the feed is in its state, short."""
+        if self.note and self.detail.endswith(f"; {self.note}"):
+            return self.detail[: -len(self.note) - 2]
+        return self.detail
 
 
 @dataclass(slots=True)

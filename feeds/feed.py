@@ -153,9 +153,10 @@ def is_live(kind: str) -> bool:
     return bool(kind) and kind not in OFFLINE_FEEDS
 
 
-def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
-    """Build the feed a spec names. Raises FeedSpecError with a one-line fix on a bad spec."""
-    name, arg = parse_spec(spec)
+def check_spec(spec: str) -> FeedFactory:
+    """The factory of the feed ``spec`` names. Raises FeedSpecError (one line, naming no
+    option: the caller says whether the spec came from --feed, the config file or $R2K_FEED)."""
+    name, _ = parse_spec(spec)
     if not name:
         raise FeedSpecError(f"empty feed spec; use one of: {spec_forms()}")
     if name not in _REGISTRY and name in _LAZY:
@@ -164,5 +165,11 @@ def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
         importlib.import_module(_LAZY[name])
     factory = _REGISTRY.get(name)
     if factory is None:
-        raise FeedSpecError(f"unknown feed {name!r} in --feed {spec!r}; use one of: {spec_forms()}")
-    return factory(spec, arg, options or FeedOptions())
+        raise FeedSpecError(f"unknown feed {name!r}; use one of: {spec_forms()}")
+    return factory
+
+
+def open_feed(spec: str, options: FeedOptions | None = None) -> Feed:
+    """Build the feed a spec names. Raises FeedSpecError with a one-line fix on a bad spec."""
+    factory = check_spec(spec)
+    return factory(spec, parse_spec(spec)[1], options or FeedOptions())

@@ -205,6 +205,13 @@ class LevelView:
     #: a bar-confirmed level with the price past it by more than the band, its bar not closed yet
     awaiting_close: bool = False
     symbol: str = "^RUT"  # the series watched: "^RUT", or a spread ("RUT-SPX"; then bp)
+    #: the hysteresis band in the level's units (index points; bp for a spread): a crossing
+    #: needs the value past ``price`` +/- ``band``
+    band: float = 0.0
+    #: ms the value must stay past the band before a crossing fires (0: at once)
+    dwell_ms: int = 0
+    #: a crossing waiting out its dwell: ms of feed time left before it fires (None: none)
+    dwell_left_ms: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -253,6 +260,8 @@ class Frame:
     view: View = View()  # what this frame was built for
     feed_label: str = ""  # the feed's label (its spec, keys masked)
     level_symbol: str = "^RUT"  # the symbol the levels watch
+    #: when crossings fire ([alerts] sessions): "regular" (09:30-16:00 ET) or "extended"
+    alert_sessions: str = "regular"
     # recent alerts, newest first by their own time, each event once (the pipeline's history)
     alerts: tuple[AlertEvent, ...] = ()
     run_alerts: frozenset[AlertEvent] = frozenset()  # those of ``alerts`` fired in this run

@@ -90,26 +90,31 @@ class FeedHealth:
         the ticks applied this run).
 
         A failure is: the feed ended in ERROR (a refused key, plan or symbol); it never reached
-        LIVE during the whole run (no network, a wrong URL; the last reason given); or all it
-        sent was unreadable (malformed frames and not one tick). A feed that connected and
-        stayed quiet (the market is shut) or lost its connection after data came is not; nor is
-        one that sent ticks without saying LIVE.
+        LIVE during the whole run (no network, a wrong URL; the last reason given); all it sent
+        was unreadable (malformed frames and not one tick); or not one tick came and the run
+        ended without the feed live (a server that accepts the connection, then closes it
+        before a frame, every time). A feed that connected and stayed live and quiet (the
+        market is shut) or lost its connection after data came is not; nor is one that sent
+        ticks without saying LIVE. The reason is the status's detail alone: the provider's
+        notes (:attr:`FeedStatus.note`) stay in the status history.
         """
         st = self.status
         if st.state is FeedState.ERROR:
-            return st.detail or "the feed stopped on an error"
+            return st.reason() or "the feed stopped on an error"
         # frames came, so it connected: whether it said LIVE before the garbage did depends on
         # timing, and the reason is the same either way
         if st.malformed and total_ticks == 0 and st.state is not FeedState.LIVE:
-            return f"no readable data ({st.malformed:,} malformed frames skipped): {st.detail}"
+            return f"no readable data ({st.malformed:,} malformed frames skipped): {st.reason()}"
         if not self.ever_live and total_ticks == 0:
             reasons = [
-                s.detail
+                s.reason()
                 for s in self.history
-                if s.state in (FeedState.RECONNECTING, FeedState.STALE) and s.detail
+                if s.state in (FeedState.RECONNECTING, FeedState.STALE) and s.reason()
             ]
-            why = reasons[-1] if reasons else st.detail or "no reason given"
+            why = reasons[-1] if reasons else st.reason() or "no reason given"
             return f"never connected: {why}"
+        if total_ticks == 0 and st.state is not FeedState.LIVE:
+            return f"no data this run: {st.reason() or 'no reason given'}"
         return None
 
     def tick_age(self, total: int) -> float | None:

@@ -68,10 +68,12 @@ class Pipeline:
         status_sinks: Iterable[StatusSink] = (),
         reconciler: Reconciler | None = None,
         spreads: dict[str, LevelEngine] | None = None,
+        sessions: str = "regular",
     ) -> None:
         """``spreads``: an engine per spread of :data:`feeds.symbols.SPREADS` with
         thresholds in bp, measured from ``anchor`` (``prev`` when that is ``ytd``) for the whole
-        run, whatever anchor the screen picks later."""
+        run, whatever anchor the screen picks later. ``sessions``: when crossings fire
+        (:class:`~feeds.alertdesk.AlertDesk`)."""
         self.feed = feed
         #: how the holdings tickers were spelt as the feed spells them (None: as written)
         self.reconciler = reconciler
@@ -87,6 +89,7 @@ class Pipeline:
             anchor=anchor,
             proxies={etf: index for etf, (index, _k) in ETF_PROXIES.items()},
             feed=feed_kind(feed.spec),
+            sessions=sessions,
         )
         self.anchor = anchor
         #: the feed's health: its status, the run's history, ever-live, the rates
@@ -403,6 +406,7 @@ class Pipeline:
             view=view,
             feed_label=self.feed.label,
             level_symbol=desk.levels.symbol,
+            alert_sessions=desk.sessions,
             alerts=alerts,
             run_alerts=fired,
             busted_alerts=busted,

@@ -14,6 +14,7 @@ reads. So:
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from typing import Any
@@ -59,10 +60,31 @@ def escape_json_text(encoded: str) -> str:
     return _CONTROL.sub(_escape, encoded) if _CONTROL.search(encoded) else encoded
 
 
-def dumps(obj: Any, *, separators: tuple[str, str] | None = (", ", ": ")) -> str:
-    """One line of JSON, UTF-8 friendly (``ensure_ascii=False``) but with no raw controls.
+def dumps(
+    obj: Any, *, separators: tuple[str, str] | None = (", ", ": "), indent: int | None = None
+) -> str:
+    """One line of JSON (or, with ``indent``, a file laid out on lines), UTF-8 friendly
+    (``ensure_ascii=False``) but with no raw controls inside its strings.
 
     NaN and infinities are refused (ValueError): JSON has none; callers write ``null``.
     """
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=separators)
-    return escape_json_text(text)
+    text = json.dumps(
+        obj, ensure_ascii=False, allow_nan=False, separators=separators, indent=indent
+    )
+    if indent is None:
+        return escape_json_text(text)
+    # the layout's own line breaks stay: json.dumps writes none inside a string
+    return "\n".join(escape_json_text(line) for line in text.split("\n"))
+
+
+#: the largest magnitude a message prints in full; beyond it, three significant digits
+FIGURE_MAX = 1e12
+
+
+def figure(x: float, spec: str = ",.1f") -> str:
+    """A number for a message: ``format(x, spec)``, or ``1e+308`` style (3 significant
+    digits) when it is so large (or not finite) that the full form would bury the message
+    (a holdings weight of 1e308 printed 300 digits)."""
+    if not math.isfinite(x) or abs(x) >= FIGURE_MAX:
+        return f"{x:.3g}"
+    return format(x, spec)

@@ -387,8 +387,8 @@ def alert_levels(price: float = 2446.0) -> list[LevelView]:
 
 
 def spread_alerts(value_bp: float | None, *, pair: str = "RUT-SPX") -> dict[str, SpreadAlerts]:
-    """Thresholds at 0, +50 and +100 bp (+100 muted) against a spread of ``value_bp`` (None:
-    no spread yet)."""
+    """Thresholds at 0, +50 and +100 bp (+100 muted, with its own 1.5 bp band; the others the
+    default 4 bp and 30 s) against a spread of ``value_bp`` (None: no spread yet)."""
     views = tuple(
         LevelView(
             bp,
@@ -399,6 +399,8 @@ def spread_alerts(value_bp: float | None, *, pair: str = "RUT-SPX") -> dict[str,
             None,
             muted=bp == 100.0,
             symbol=pair,
+            band=1.5 if bp == 100.0 else 4.0,
+            dwell_ms=30_000,
         )
         for bp in (0.0, 50.0, 100.0)
     )

@@ -12,7 +12,7 @@ import pytest
 
 from feeds.alertctl import AlertControl
 from feeds.alertdesk import AlertDesk
-from feeds.alerting.alerts import AlertJournal, alert_key, read_log, read_recent
+from feeds.alerting.alerts import AlertJournal, read_log, read_recent
 from feeds.alerting.delivery import TerminalNotifier
 from feeds.alerting.levels import AlertEvent
 from feeds.alerting.levelstore import LevelStore
@@ -58,55 +58,51 @@ def reopen(tmp_path: Path, replay: Path) -> Pipeline:
     return build_pipeline(settings)
 
 
-def test_an_acknowledgement_survives_a_restart_and_the_log_stays_append_only(
+def test_an_acknowledgement_is_appended_and_a_practice_restart_starts_with_nothing_waiting(
     tmp_path: Path, crossings: Path
 ) -> None:
+    """A replay's run: its acknowledgement is appended to the offline log (never rewritten),
+    bound to the run's alert; a restart (a new run) lists that run's alerts as history: with
+    their acknowledgement, never waiting (issue 18 §1)."""
     p = run(tmp_path, crossings)
     assert [a.direction for a in p.alerts if a.kind == "cross"] == ["down", "up"]
     assert p.desk.unacknowledged() == 2
     log = tmp_path / "alerts.offline.jsonl"  # replay alerts: the offline log
     before = log.read_bytes()
     up = next(a for a in p.alerts if a.direction == "up")
-    p2 = reopen(tmp_path, crossings)
-    assert p2.desk.unacknowledged() == 2  # nothing acknowledged yet
-    assert p2.desk.acknowledge(alert_key(up)) == 1
-    assert p2.desk.acknowledge(alert_key(up)) == 0  # already done
-    assert p2.frame().unacknowledged == 1
-    for sink in p2.desk.sinks:
-        if isinstance(sink, AlertJournal):
-            sink.close()
+    journal = AlertJournal(log)
+    assert journal.acknowledge([up]) == 1
+    journal.close()
     after = log.read_bytes()
     assert after.startswith(before)  # appended, never rewritten
     ack = json.loads(after[len(before) :])
     assert ack["kind"] == "ack" and ack["original_ts"] == "2025-11-05T14:30:01.000+00:00"
+    assert ack["original_run"] == up.run and up.run  # bound to that run's alert
     assert "price" not in ack  # an older r2k skips the line
 
-    p3 = reopen(tmp_path, crossings)  # the restart: the count stays
-    assert p3.desk.unacknowledged() == 1
-    acked = {a.direction: a.acknowledged for a in p3.alerts if a.kind == "cross"}
+    p2 = reopen(tmp_path, crossings)  # the restart: a new run, nothing waits
+    assert p2.desk.unacknowledged() == 0 == p2.frame().unacknowledged
+    acked = {a.direction: a.acknowledged for a in p2.alerts if a.kind == "cross"}
     assert acked == {"up": True, "down": False}
-    assert p3.desk.acknowledge() == 1  # X: all that wait
-    assert p3.desk.unacknowledged() == 0
+    assert all(a.past_run for a in p2.alerts)
+    assert p2.desk.acknowledge() == 0  # X: history waits for nobody
 
 
-def test_an_event_fired_again_waits_once_and_not_again_once_acknowledged(
+def test_a_replay_played_again_fires_its_own_alerts_that_wait_once(
     tmp_path: Path, crossings: Path
 ) -> None:
-    """a replay played twice (or the seed-0 sim run again) fires the log's events again;
-    the status bar's count takes each event once, as the alert panel lists it once, and one the
-    trader acknowledged does not wait again."""
+    """a replay played twice (or the seed-0 sim run again) fires the same crossings in a new
+    run: they wait, each once, whatever the earlier run's were; the earlier run's are history."""
     p = run(tmp_path, crossings)
     up = next(a for a in p.alerts if a.kind == "cross" and a.direction == "up")
-    p2 = reopen(tmp_path, crossings)
-    assert p2.desk.acknowledge(alert_key(up)) == 1
-    for sink in p2.desk.sinks:
-        if isinstance(sink, AlertJournal):
-            sink.close()
+    journal = AlertJournal(tmp_path / "alerts.offline.jsonl")
+    journal.acknowledge([up])
+    journal.close()
     p3 = run(tmp_path, crossings)  # played again, over the log's history
     copies = [a for a in p3.alerts if a.kind == "cross"]
-    assert len(copies) == 4  # the log's two, this run's two
-    assert all(a.acknowledged for a in copies if a.direction == "up")
-    assert p3.desk.unacknowledged() == 1 == p3.frame().unacknowledged  # the down crossing, once
+    assert len(copies) == 4  # the log's two (history), this run's two
+    assert [a.acknowledged for a in copies if not a.past_run] == [False, False]
+    assert p3.desk.unacknowledged() == 2 == p3.frame().unacknowledged
 
 
 def test_acknowledge_all_writes_one_line_per_alert_in_one_append(tmp_path: Path) -> None:

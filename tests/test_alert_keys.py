@@ -7,6 +7,7 @@ no wall time); what each screen shows for a given frame is in test_alert_screens
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,14 @@ def line(rows: LevelLadder | AlertLog, index: int) -> str:
 
 def crossings(panel: AlertLog) -> list[int]:
     return [i for i, a in enumerate(panel.alerts) if a.kind == "cross"]
+
+
+async def settle(pilot: Any) -> None:
+    """Until the footer has laid out the keys of the focus (a refresh or two; more on a busy
+    machine)."""
+    await pilot.wait_for_scheduled_animations()
+    for _ in range(3):
+        await pilot.pause()
 
 
 def footer_words(app: R2KApp) -> dict[str, str]:
@@ -160,10 +169,10 @@ async def test_footers_name_the_new_keys_where_they_work() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         app.main.ladder.focus()
-        await pilot.pause()
+        await settle(pilot)
         assert footer_words(app)["Mute"] == "m"
         app.main.alerts.focus()
-        await pilot.pause()
+        await settle(pilot)
         words = footer_words(app)
         assert words["Ack"] == "x" and "Mute" not in words  # "m" mutes here too, unlisted
 

@@ -181,7 +181,28 @@ async def test_the_spread_drilldown_lists_every_threshold_and_m_mutes_the_one_se
         await pilot.press("j", "m")
         assert [(m.symbol, m.level) for m in host.of(messages.ToggleMute)] == [("RUT-SPX", 50.0)]
         text = "\n".join(screen_lines(host))
-        assert "RUT − SPX alerts (bp vs prev close) · m mutes" in text
+        assert "RUT − SPX alerts (bp vs prev close; 30s past ±band, regular hrs) · m mutes" in text
+
+
+async def test_the_spread_drilldown_shows_each_band_and_a_crossing_waiting_its_dwell() -> None:
+    frame = alert_frame()
+    (sa,) = spread_alerts(56.0).values()
+    waiting = tuple(
+        replace(lv, dwell_left_ms=12_400) if lv.price == 50.0 else lv for lv in sa.levels
+    )
+    frame = replace(frame, spread_alerts={"RUT-SPX": replace(sa, levels=waiting)})
+    host = ScreenHost(SpreadScreen(), lambda view: replace(frame, view=view))
+    async with host.run_test(size=(100, 40)):
+        ladder = host.screen.query_one("#rut-spx-levels", LevelLadder)
+        assert ladder.render_line(0).text.split()[-2:] == ["Band", "State"]
+        rows = {
+            r.level.price: ladder.render_line(i + 1).text
+            for i, r in enumerate(ladder.rows)
+            if r.level is not None
+        }
+        assert rows[100.0].split()[-2:] == ["±1.5", "armed"]  # its own tighter band
+        assert rows[50.0].rstrip().endswith("±4 ▲ past, 13s")
+        assert rows[0.0].split()[-2:] == ["±4", "armed"]
 
 
 async def test_without_thresholds_the_spread_drilldown_says_how_to_set_them() -> None:
@@ -191,6 +212,8 @@ async def test_without_thresholds_the_spread_drilldown_says_how_to_set_them() ->
         text = "\n".join(screen_lines(host))
         assert NO_THRESHOLDS in text
         assert not host.screen.query_one("#rut-spx-levels").display
+        footer = screen_lines(host)[-1]
+        assert "Remove" not in footer and "Mute" not in footer  # nothing to remove or mute
 
 
 async def test_the_level_drilldown_says_how_a_crossing_is_confirmed_and_that_it_is_muted() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from feeds.alertdesk import BAR_GRACE_MS, AlertDesk
 from feeds.alerting.alerts import alert_key
 from feeds.alerting.levels import AlertEvent, LevelEngine
@@ -143,7 +145,7 @@ def test_a_spread_is_watched_in_bp_on_its_legs_only() -> None:
     (cross,) = sink
     assert (cross.symbol, cross.level, cross.direction) == ("RUT-SPX", 50.0, "up")
     assert cross.feed == "replay"  # a spread engine takes the level engine's feed
-    assert desk.spread_value("RUT-SPX") == 54.17
+    assert desk.spread_value("RUT-SPX") == pytest.approx(54.1667, abs=1e-4)  # exact, not rounded
     (view,) = desk.spread_alerts()["RUT-SPX"].levels
     assert (
         view.distance is not None and round(view.distance, 2) == -4.17

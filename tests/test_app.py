@@ -22,7 +22,9 @@ from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline, opening_ticks
 from tui import keys
 from tui.app import R2KApp
+from tui.controller import TOAST_GAP_S
 from tui.screens.add_level import AddLevelScreen
+from tui.screens.base import toast_racks
 from tui.screens.constituent import ConstituentScreen
 from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
@@ -129,7 +131,9 @@ async def test_layout_wide_puts_board_right() -> None:
         assert app.main.board.page_height >= 30
 
 
-async def test_a_crossing_reaches_the_panel_the_ladder_a_toast_and_the_bell() -> None:
+async def test_a_crossing_reaches_the_panel_the_ladder_and_the_bell_not_a_toast_over_it() -> None:
+    # issue 18 §5: on the monitor the panel lists the crossing at its top; a toast there hid
+    # the very alert it announced. Elsewhere (a drilldown) the crossing is toasted.
     app = make_app()
     rang: list[bool] = []
     app.controller.notices.bell = lambda: rang.append(True)
@@ -142,10 +146,18 @@ async def test_a_crossing_reaches_the_panel_the_ladder_a_toast_and_the_bell() ->
         row = next(r for r in app.main.ladder.rows if r.level and r.level.price == 2450.0)
         assert row.level is not None and row.level.state is LevelState.CROSSED_UP
         assert rang == [True]
-        assert "▲ crossed up ^RUT 2,450 support at 2,460.00" in messages(app)
+        assert not any("crossed" in m for m in messages(app))  # folded into the panel
+        assert app.main.alerts.render_line(0).text.startswith("● ")  # its newest row
+        await pilot.press("d")  # the spread drilldown: the panel is not on screen
+        await pilot.pause()
+        app.controller.clock.t += TOAST_GAP_S  # type: ignore[attr-defined]
+        rut(app.pipeline, 2440.0, NOW_MS + 2000)  # back down through 2,450
+        app.show_now()
+        await pilot.pause()
+        assert any(m.startswith("▼ crossed down ^RUT 2,450") for m in messages(app))
 
 
-async def test_alerts_toast_while_the_figures_are_paused() -> None:
+async def test_alerts_reach_the_panel_while_the_figures_are_paused() -> None:
     app = make_app()
     async with running(app, (100, 30)) as pilot:
         await pilot.press("p")
@@ -154,7 +166,6 @@ async def test_alerts_toast_while_the_figures_are_paused() -> None:
         rut(app.pipeline, 2460.0, NOW_MS + 1000)
         app._on_timer()  # ticks arrived: a frame is due, paused or not
         await pilot.pause()
-        assert any("crossed up" in m for m in messages(app))
         assert app.main.board.board is board  # the figures stayed as they were
         assert any(a.kind == "cross" for a in app.main.alerts.alerts)  # the panel moved on
 
@@ -167,7 +178,7 @@ async def test_the_bell_can_be_turned_off() -> None:
         rut(app.pipeline, 2460.0, NOW_MS + 1000)
         app.show_now()
         await pilot.pause()
-        assert rang == [] and any("crossed up" in m for m in messages(app))
+        assert rang == [] and any(a.kind == "cross" for a in app.main.alerts.alerts)
         await pilot.press("b")
         assert app.controller.notices.bell_on
 
@@ -635,3 +646,19 @@ async def test_an_unknown_key_id_is_one_line_before_the_app_starts(
 
 def test_settings_default_to_no_mouse_and_no_remaps() -> None:
     assert replace(Settings()).mouse is False and dict(Settings().keys) == {}
+
+
+async def test_under_a_dialog_the_monitors_toasts_show_no_second_copy() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await app.started.wait()
+        app.notify("Returns since today's open", timeout=30)
+        await pilot.pause()
+        await pilot.press("plus")  # the add-level dialog over the monitor
+        await pilot.pause()
+        assert app.screen is not app.main
+        (rack,) = toast_racks(app.main)
+        assert not rack.display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main and rack.display

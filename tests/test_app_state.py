@@ -3,6 +3,7 @@ alerts still queued at quit (delivered before the app exits, within a bounded wa
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 import tui.app
 import tui.controller
+from feeds.alertctl import UNDO_S
 from feeds.alerting.alerts import WebhookSink
 from feeds.alerting.levelinput import LevelInput
 from feeds.events import Tick
@@ -93,7 +95,7 @@ async def test_a_level_added_with_plus_is_there_after_a_restart() -> None:
         ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
         await pilot.press("x")
         assert user_levels(restarted) == []
-        assert "Level 2,475 removed" in messages(restarted)
+        assert "Level 2,475 removed · u undoes" in messages(restarted)
 
     again = app_for(settings)
     async with running(again, (100, 30)):
@@ -271,3 +273,44 @@ async def test_quit_without_a_webhook_exits_straight_away() -> None:
         await pilot.press("q")
         assert app.return_code == 0
         assert app.exit_worker is None
+
+
+# --- issue 18 §5: a removal can be undone, and takes its mute with it ---------------------------
+async def test_x_on_a_level_can_be_undone_with_u_and_a_removed_levels_mute_is_dropped() -> None:
+    settings = load_settings()
+    app = app_for(settings)
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("plus", *"2,475 my breakout", "enter")
+        ladder = app.main.ladder
+        ladder.focus()
+        ladder.cursor = next(i for i, r in enumerate(ladder.rows) if r.level and r.level.user)
+        await pilot.press("m")  # muted: saved in levels.json
+        assert '"muted"' in settings.levels_file.read_text()
+        await pilot.press("x")
+        assert user_levels(app) == []
+        assert "Level 2,475 removed · u undoes" in messages(app)
+        saved = json.loads(settings.levels_file.read_text())
+        assert saved["levels"] == [] and "muted" not in saved  # the mute went with it
+        await pilot.press("u")
+        await pilot.pause()
+        assert user_levels(app) == [(2475.0, "my breakout")]
+        back = app.pipeline.desk.levels.find(2475.0)
+        assert back is not None and back.muted  # put back as it was, mute and all
+        saved = json.loads(settings.levels_file.read_text())
+        assert [lv["price"] for lv in saved["levels"]] == [2475.0]
+        assert saved["muted"] == [{"symbol": "^RUT", "level": 2475.0}]
+        await pilot.press("u")  # nothing more to undo
+        assert user_levels(app) == [(2475.0, "my breakout")]
+
+
+async def test_the_undo_lasts_a_few_seconds_only() -> None:
+    settings = load_settings()
+    app = app_for(settings)
+    async with running(app, (100, 30)) as pilot:
+        app.controller.add_level(LevelInput(2475.0, "mine"))
+        app.controller.remove_level(2475.0)
+        assert app.controller.alerts.can_undo()
+        app.controller.alerts.clock.t += UNDO_S  # type: ignore[attr-defined]
+        assert not app.controller.alerts.can_undo()
+        await pilot.press("u")
+        assert user_levels(app) == []

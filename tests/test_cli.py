@@ -118,7 +118,12 @@ def test_snapshot_json_matches_hand_computed_board(
         "longest_since": None,
         "longest_this_year": 0,
     }
-    assert snap["record_high_streak"] == {"symbol": "^RUT", "sessions": 0}
+    assert snap["record_high_streak"] == {
+        "symbol": "^RUT",
+        "sessions": 0,
+        "high": None,
+        "date": None,
+    }
     zero = {"advancers": 0, "decliners": 0, "unchanged": 0, "pct_up": None}
     assert snap["breadth_ytd"] == zero and snap["ytd_anchor_unknown"] == 4  # and it says so
     assert snap["holdings"] == {
@@ -279,6 +284,10 @@ def test_alerts_replay_crosses_up_whipsaws_then_crosses_down(
             separators=(", ", ": "),
         )
 
+    # each alert names the practice run that fired it (issue 18 §1): one run, one id
+    runs = {json.loads(x).pop("run") for x in out.splitlines()}
+    assert len(runs) == 1 and all(runs)
+    out = "".join(x[: x.rindex(', "run"')] + "}\n" for x in out.splitlines())
     assert out.splitlines() == [
         line(1, "up", "approach"),  # within 0.25 % of 2450 (6.125 points)
         line(2, "up", "cross"),
@@ -447,6 +456,15 @@ def test_a_recording_keeps_the_estimate_flag_and_rest_prev_closes(tmp_path: Path
     ]
 
 
+def _an_hour_later(replay: Path) -> Path:
+    """A copy of ``replay`` (``later.csv`` beside it) with every stamp an hour later."""
+    later = replay.with_name("later.csv")
+    rows = [r for r in replay.read_text().splitlines() if r]
+    shifted = [f"{int(r.split(',')[0]) + 3_600_000},{r.split(',', 1)[1]}" for r in rows[1:]]
+    later.write_text("\n".join([rows[0], *shifted]) + "\n")
+    return later
+
+
 def test_recording_a_replay_carries_its_sidecar(
     board_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -454,10 +472,15 @@ def test_recording_a_replay_carries_its_sidecar(
     replay.with_name("day.csv.daily.csv").write_text(
         "# estimates_indices: true\nsymbol,date,close\n^RUT,2025-11-04,2400.5\n"
     )
+    # the same session an hour later: it continues the recording in time, so it is appended
+    later = _an_hour_later(replay)
+    later.with_name("later.csv.daily.csv").write_text(
+        replay.with_name("day.csv.daily.csv").read_text()
+    )
     out = tmp_path / "copy.csv"
-    for _ in range(2):  # appending again merges, never duplicates
+    for source in (replay, later):  # appending again merges, never duplicates
         status, _, err = run_cli(
-            ["record", "--feed", f"replay:{replay}", "--out", str(out)], capsys
+            ["record", "--feed", f"replay:{source}", "--out", str(out)], capsys
         )
         assert status == 0, err
     assert (tmp_path / "copy.csv.daily.csv").read_text().splitlines()[1:] == [
@@ -514,12 +537,17 @@ def test_record_command_appends_and_never_truncates(
 ) -> None:
     replay, _ = board_files
     out = tmp_path / "copy.csv"
-    for _ in range(2):
+    for source in (replay, _an_hour_later(replay)):
         status, _, err = run_cli(
-            ["record", "--feed", f"replay:{replay}", "--out", str(out)], capsys
+            ["record", "--feed", f"replay:{source}", "--out", str(out)], capsys
         )
         assert status == 0, err
         assert err.splitlines()[-1] == f"r2k: recorded 15 ticks to {out}"
+    # the first session again would go back in time: refused, nothing appended (issue 19 §5)
+    kept = out.read_text()
+    status, _, err = run_cli(["record", "--feed", f"replay:{replay}", "--out", str(out)], capsys)
+    assert status == 2 and "appended rows would replay out of sequence" in err
+    assert out.read_text() == kept
     lines = out.read_text().splitlines()
     assert lines[0] == "ts,symbol,price,size,prev_close,day_volume,sale_flags,trade_id,amends"
     assert len(lines) == 1 + 2 * 15
@@ -550,7 +578,7 @@ def test_record_refuses_a_file_with_another_header(
     [
         (
             ["snapshot", "--feed", "nasdaq"],
-            "unknown feed 'nasdaq' in --feed 'nasdaq'; use one of: ",
+            "--feed: unknown feed 'nasdaq'; use one of: ",
         ),
         (["snapshot", "--feed", "natz://h:4222"], "replay:PATH, sim, tls://HOST:PORT[/PREFIX]"),
         (["alerts", "--speed", "fast"], "argument --speed: invalid float value: 'fast'; see "),

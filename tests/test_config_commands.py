@@ -112,8 +112,12 @@ def test_config_init_then_check_round_trips_to_the_defaults(
 
 
 def test_every_example_in_the_default_file_is_a_valid_setting(
-    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the example holdings path (~/holdings.csv) must exist: the check refuses a missing file,
+    # as the monitor does at start
+    monkeypatch.setenv("HOME", str(isolated_env))
+    (isolated_env / "holdings.csv").write_text("symbol,name,sector,weight_pct\nAAA,A,Tech,1\n")
     assert run(["config", "init"], capsys)[0] == 0
     path = isolated_env / "config" / "r2k" / "config.toml"
     path.write_text(uncomment(path.read_text(), examples=True))
@@ -193,7 +197,8 @@ def test_config_check_warns_of_a_command_not_on_path(
         ("[alerts]\nspread_band_bp = 101", "alerts.spread_band_bp must be at most 100"),
         (
             "[alerts]\nfoo = 1",
-            "unknown key 'alerts.foo'; valid keys: command, spread, spread_band_bp",
+            "unknown key 'alerts.foo'; valid keys: command, sessions, spread, spread_band_bp, "
+            "spread_dwell_s",
         ),
         (
             '[[alerts.spread]]\nbp = 50\npair = "RUT-QQQ"',
@@ -213,7 +218,8 @@ def test_config_check_warns_of_a_command_not_on_path(
         ("[[alerts.spread]]\nbp = 50\nlabel = 5", "alerts.spread #1 label must be text"),
         (
             '[[alerts.spread]]\nbp = 50\nlabl = "x"',
-            "unknown key 'alerts.spread.labl' in alerts.spread #1; valid keys: bp, confirm, label",
+            "unknown key 'alerts.spread.labl' in alerts.spread #1; valid keys: band_bp, bp, "
+            "confirm, dwell_s, label, pair",
         ),
         (
             '[alerts.command]\nargv = "notify-send"',

@@ -9,7 +9,7 @@ import pytest
 
 from feeds.alerting.levelinput import LevelInput
 from feeds.alerting.levels import AlertEvent
-from feeds.events import FeedState, Tick
+from feeds.events import FeedState, FeedStatus, Tick
 from feeds.pipeline import Pipeline
 from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline
@@ -153,7 +153,7 @@ def test_levels_added_and_removed_are_said() -> None:
     assert [m for m, _ in said.notes] == [
         "Level 2,475 added: breakout",
         "Level 2,475 is already on the ladder",
-        "Level 2,475 removed",
+        "Level 2,475 removed · u undoes",
     ]
 
 
@@ -220,3 +220,29 @@ def test_the_board_is_ranked_again_at_most_twice_a_second_and_keeps_every_tick_m
     assert c.build(c.view, board=True).board is not again.board  # asked for: ranked now
     c.set_sort("return", True)
     assert c.build(c.view, board=None).board.sort == "return"  # a new query: ranked at once
+
+
+def test_with_the_alert_panel_on_screen_a_crossing_is_folded_into_it_not_toasted() -> None:
+    said = Said()
+    notices = AlertNotices(said.notify, said.bell, clock=Clock(), panel_shown=lambda: True)
+    pipeline = load(make_pipeline())
+    pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 1000))
+    notices.on_frame(pipeline.frame())
+    assert said.notes == [] and said.bells == 1  # the bell still rings
+
+
+def test_an_idle_frame_carries_the_feeds_status_as_it_is_now() -> None:
+    """Issue 18 §4: through an outage the feed-status screen is drawn from idle frames; they
+    carry the attempts and the next retry as they happen, not the last built frame's."""
+    c, _, clock = controller()
+    c.build(c.view)
+    health = c.pipeline.health
+    for n in (1, 2, 3):
+        health.set_status(
+            FeedStatus(FeedState.RECONNECTING, "lost NATS; reconnecting", NOW_MS, 0, n, NOW_MS + n)
+        )
+        clock.t += 1
+        idle = c.idle()
+        assert idle is not None and idle.status.reconnects == n
+        assert idle.status.retry_at == NOW_MS + n
+    assert idle.status_history[-1].state is FeedState.RECONNECTING

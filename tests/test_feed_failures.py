@@ -21,6 +21,7 @@ from feeds.events import FeedState, FeedStatus, Tick
 from feeds.feed import FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.sources.providers.yahoo import YahooFeed
+from tests.conftest import write_holdings
 from tests.sources.providers.collector import Collector
 from tests.sources.providers.fake_alpaca import FakeAlpaca
 from tests.sources.providers.fake_http import Response
@@ -129,6 +130,48 @@ async def test_a_connected_but_quiet_feed_is_a_success(tmp_path: Path) -> None:
     assert feed["state"] == "live" and feed["malformed"] == 0
 
 
+class PolicyCloser(FakeYahooStreamer):
+    """Accepts the websocket handshake, then closes every connection with 1008 (policy
+    violation) before sending a frame (issue 19 §3)."""
+
+    async def session(self, ws: ServerConnection, conn: StreamConn) -> None:
+        await ws.recv()  # the subscription: the client counts itself live from here
+        await ws.close(1008, "policy violation")
+
+
+@needs_r2k
+@pytest.mark.parametrize("command", ["snapshot", "alerts"])
+async def test_a_run_that_never_received_data_exits_3_with_a_short_reason(
+    tmp_path: Path, command: str
+) -> None:
+    # it exited 0 with feed.state "reconnecting": not one tick arrived in the whole run
+    holdings = write_holdings(
+        tmp_path / "h.csv",
+        [("AAA", "Alpha", "Tech", 1.0), ("BBB", "Beta", "Tech", 1.0)],
+        "2025-11-05",
+    )  # a few names: one connection, which goes live before it is closed
+    async with PolicyCloser() as fake:
+        env = {"R2K_YAHOO_URL": fake.ws_url, "R2K_YAHOO_BACKFILL": "off"}
+        args = [
+            "--holdings",
+            str(holdings),
+            command,
+            "--feed",
+            "yahoo",
+            "--duration",
+            "2",
+            *(["--json"] * (command == "snapshot")),
+        ]
+        status, out, err = await run_r2k(args, env, tmp_path)
+    assert status == 3, err
+    reason = last_line(err)
+    assert reason.startswith("r2k: feed error: no data this run: "), reason
+    assert "1008" in reason
+    assert "symbol list" not in reason and "previous closes" not in reason  # notes stay apart
+    if command == "snapshot":
+        assert json.loads(out)["feed"]["state"] == "reconnecting"
+
+
 # ---- the feed: a reason within moments, even while the backfill hangs ------------------------
 async def test_yahoo_with_no_network_says_why_while_the_backfill_retries(
     silent_port: int,
@@ -168,6 +211,8 @@ def test_feed_error_verdicts() -> None:
     assert pipeline_with(live, garbled).feed_error() == (
         "no readable data (7 malformed frames skipped): nothing readable from h:443"
     )
+    # connected, then every connection lost before one tick (issue 19 §3): a failed run
+    assert pipeline_with(live, down).feed_error() == f"no data this run: {down.detail}"
     # connected but quiet, or lost after data came: not a failed run
     assert pipeline_with(live).feed_error() is None
     assert pipeline_with(live, down, ticks=3).feed_error() is None

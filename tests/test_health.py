@@ -68,8 +68,19 @@ def test_the_error_to_exit_with() -> None:
     assert garbled.feed_error(0) == "no readable data (7 malformed frames skipped): bad frames"
     quiet = FeedHealth("yahoo", lambda: T0)
     quiet.set_status(FeedStatus(FeedState.LIVE, "streaming"))
-    quiet.set_status(FeedStatus(FeedState.RECONNECTING, "dropped"))
-    assert quiet.feed_error(0) is None  # it connected: the market may be shut
+    assert quiet.feed_error(0) is None  # it connected and stayed live: the market may be shut
+    # issue 19 §3: it connected, then lost every connection before one tick came
+    quiet.set_status(FeedStatus(FeedState.RECONNECTING, "dropped (1008)"))
+    assert quiet.feed_error(0) == "no data this run: dropped (1008)"
+    assert quiet.feed_error(3) is None  # data came, then the connection went: not a failure
+    # the reason never carries the provider's progress notes (they stay in the history)
+    noted = FeedHealth("yahoo", lambda: T0)
+    note = "symbol list: NASDAQ Trader's US listing unavailable (gave up after 3 tries)"
+    noted.set_status(
+        FeedStatus(FeedState.RECONNECTING, f"cannot connect: refused; {note}", note=note)
+    )
+    assert noted.feed_error(0) == "never connected: cannot connect: refused"
+    assert noted.status_history()[-1].detail.endswith(note)
 
 
 def test_the_tick_rate_is_smoothed_and_the_age_counts_from_the_frame_that_saw_ticks() -> None:

@@ -69,13 +69,16 @@ def entries(settings: Settings, which: str, since_ms: int) -> list[LogEntry]:
     if which in ("sim", "replay", "all"):
         paths.append(offline_log_path(settings.alert_log))
     out: list[LogEntry] = []
+    notes: list[str] = []
     for path in paths:
         try:
-            out += read_log(path, since_ms=since_ms, keep=_keep(which))
+            out += read_log(path, since_ms=since_ms, keep=_keep(which), notes=notes)
         except OSError as e:
             raise ConfigError(
                 f"cannot read the alert log '{path}' ({e.strerror or e}); check alert_log"
             ) from None
+    for note in notes:  # what was skipped, said once (stdout keeps only the alerts)
+        sys.stderr.write(f"r2k: warning: {clean(note, 500)}\n")
     out.sort(key=lambda e: e.alert.ts)
     return out
 

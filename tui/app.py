@@ -75,6 +75,7 @@ class R2KApp(Routes):
             # desktop notifications go out through Textual's driver, in order with the screen's
             # own output (over SSH they reach the trader's terminal)
             terminal=TerminalNotifier(self.settings.notify, self._write_terminal),
+            panel_shown=self.alert_panel_shown,
         )
         self.run_feed = run_feed
         self.main = MainScreen()
@@ -218,8 +219,24 @@ class R2KApp(Routes):
         if self.controller.add_level(message.level):
             self.show_now(charts=False)
 
+    def alert_panel_shown(self) -> bool:
+        """Whether the monitor's alert panel is on screen (its screen on top, the panel laid
+        out): crossings are then listed there, not toasted over it."""
+        try:
+            return (
+                self.screen is self.main
+                and self.main.alerts.display
+                and bool(self.main.alerts.region)
+            )
+        except Exception:  # no screen yet (starting) or the panel not mounted
+            return False
+
     def on_remove_level(self, message: messages.RemoveLevel) -> None:
-        if self.controller.remove_level(message.price):
+        if self.controller.remove_level(message.price, keys.display(self, "undo-remove")):
+            self.show_now(charts=False)
+
+    def action_undo_remove(self) -> None:
+        if self.controller.undo_remove():
             self.show_now(charts=False)
 
     # mutes and acknowledgements
@@ -257,6 +274,8 @@ class R2KApp(Routes):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # "+" is a priority key (see tui.keys); typed in a box (the filter, a dialog) it is text
+        if action == "undo_remove":
+            return self.controller.alerts.can_undo()
         return not (action == "add_level" and isinstance(self.focused, Input))
 
     # --- command palette ---------------------------------------------------------------------

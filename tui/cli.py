@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -462,11 +464,17 @@ def _overrides(ns: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
-    from feeds.settings.config import load_settings
+    from tui.validate import load_valid
 
     args = vars(ns)
     overrides, extra = _overrides(ns)
-    settings = load_settings(args.get("config"), overrides=overrides, **extra)
+    # the same check `r2k config check` runs: every problem listed, each naming its source
+    settings = load_valid(
+        args.get("config"),
+        overrides=overrides,
+        extra=extra,
+        check_holdings=args.get("command") != "holdings",  # `holdings show` names its file
+    )
     if headless and settings.feed_name == "replay" and overrides["speed"] is None:
         # Nobody watches a headless replay: play it as fast as possible unless told otherwise.
         from dataclasses import replace
@@ -477,8 +485,11 @@ def settings_from_args(ns: argparse.Namespace, *, headless: bool) -> Any:
 
 def _check_duration(ns: argparse.Namespace) -> float | None:
     d = getattr(ns, "duration", None)
-    if d is not None and not d > 0:
-        raise UsageError(f"--duration must be a positive number of seconds, not {d:g}")
+    if d is not None and not (d > 0 and math.isfinite(d)):
+        raise UsageError(
+            f"--duration must be a positive number of seconds, not {d:g}; leave it out to run "
+            "until the feed ends or Ctrl+C (snapshot: 5 s)"
+        )
     return d
 
 
@@ -607,17 +618,31 @@ def _one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (``r2k = "tui.cli:main"``)."""
+    from tui.stdio import StdoutNotWritten, guard_stdout, silence_stdout
+
+    before = guard_stdout()  # a full device on stdout is the user's (exit 4), never "a bug"
     try:
-        return run(argv)
+        with warnings.catch_warnings():
+            if not os.environ.get(DEBUG_ENV):
+                # a library's warning (numpy's RuntimeWarning with its source line) is no
+                # message for a trader: r2k says what is wrong in its own one line
+                warnings.simplefilter("ignore")
+            code = run(argv)
+        sys.stdout.flush()  # what is still buffered fails here, not in the interpreter's exit
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except R2KError as e:
+    except StdoutNotWritten as e:
+        silence_stdout()
         sys.stderr.write(f"r2k: error: {_one_line(str(e))}\n")
+        return e.exit_code
+    except R2KError as e:
+        for problem in getattr(e, "problems", None) or [str(e)]:  # every one, a line each
+            sys.stderr.write(f"r2k: error: {_one_line(problem)}\n")
         return e.exit_code
     except BrokenPipeError:
         # The reader went away (`r2k alerts | head -1`): stop quietly; silence the final flush.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        silence_stdout()
         return 0
     except Exception as e:
         if os.environ.get(DEBUG_ENV):
@@ -628,6 +653,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
+        sys.stdout = before
         gc.enable()  # run() held collections back for the monitor's start-up
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from feeds.atomic import write_atomic
 from feeds.errors import ConfigError
-from feeds.settings.config import config_path, load_settings
+from feeds.settings.config import config_path
 from feeds.settings.configdoc import default_file, effective, warnings
 from feeds.text import clean
 
@@ -81,7 +81,10 @@ def run_check(
             f"config file '{Path(path).expanduser()}' not found; check the path "
             "(`r2k config path` shows the default one)"
         )
-    settings = load_settings(chosen, overrides=overrides, **extra)
+    from tui.validate import load_valid
+
+    # exactly the check every command runs before it starts (every problem, each sourced)
+    settings = load_valid(chosen, overrides=overrides, extra=extra)
     stream = out or sys.stdout
     where = settings.config_path
     if where is None:

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from feeds.alertctl import AlertControl, Change
+from feeds.alertctl import UNDO_S, AlertControl, Change
 from feeds.alerting.alerts import WebhookSink, alert_key
 from feeds.alerting.delivery import TerminalNotifier, notifies
 from feeds.alerting.levelinput import LevelInput
@@ -71,7 +71,12 @@ def _waits_for_nobody(alert: AlertEvent) -> str:
 class AlertNotices:
     """Crossing (and busted) toasts, the bell and desktop notifications, and the failing-sink
     warning, from each frame. ``methods`` is the config's ``notify`` (toast, bell, osc9,
-    osc777); ``terminal`` writes the OSC ones (None: none)."""
+    osc777); ``terminal`` writes the OSC ones (None: none).
+
+    ``panel_shown`` says whether the alert panel is on screen now: a crossing's toast is then
+    folded into it (the panel lists it at the top, marked ●, and its title counts it; issue 18
+    §5: a toast over the panel hid the very alert it announced). Toasts are for the screens
+    where the panel is not shown (a drilldown, help, a dialog)."""
 
     def __init__(
         self,
@@ -82,7 +87,9 @@ class AlertNotices:
         bell_on: bool = True,
         methods: Iterable[str] = ("toast", "bell"),
         terminal: TerminalNotifier | None = None,
+        panel_shown: Callable[[], bool] = lambda: False,
     ) -> None:
+        self.panel_shown = panel_shown
         self.notify = notify
         self.bell = bell
         self.clock = clock
@@ -113,7 +120,7 @@ class AlertNotices:
         self._last[key] = now
         what, _ = fmt.describe(alert)
         est = " est." if alert.estimated else ""
-        if self.toast:
+        if self.toast and not self.panel_shown():
             tail = ": its trade was cancelled, now" if alert.kind == "busted" else " at"
             self.notify(
                 f"{what} {fmt.clean(alert.symbol, 12)} {fmt.alert_level(alert)} "
@@ -144,10 +151,11 @@ class Controller:
         level_store: LevelStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         terminal: TerminalNotifier | None = None,
+        panel_shown: Callable[[], bool] = lambda: False,
     ) -> None:
         self.pipeline = pipeline
         configured = (lv.price for lv in settings.levels if lv.user)
-        self.alerts = AlertControl(pipeline, level_store, configured=configured)
+        self.alerts = AlertControl(pipeline, level_store, configured=configured, clock=clock)
         self.notices = AlertNotices(
             notify,
             bell,
@@ -155,6 +163,7 @@ class Controller:
             bell_on=settings.bell,
             methods=settings.notify,
             terminal=terminal,
+            panel_shown=panel_shown,
         )
         self.notify = notify
         self.clock = clock
@@ -253,10 +262,15 @@ class Controller:
         since = now - self._last_build
         age = None if frame.tick_age_s is None else frame.tick_age_s + since
         quiet = frame.total_ticks == self.pipeline.state.total_ticks
+        health = self.pipeline.health
         return replace(
             frame,
             as_of=self.pipeline.feed.now_ms(),
             wall_ms=frame.wall_ms + int(since * 1000),  # the retry countdown moves on
+            # the feed's status as it is now: its attempts and next retry tick through an
+            # outage (a status that only moves the counters builds no new frame)
+            status=health.status,
+            status_history=health.status_history(),
             tick_age_s=age,
             ticks_per_s=0.0 if quiet else frame.ticks_per_s,
             changed=frozenset(),
@@ -341,8 +355,20 @@ class Controller:
         """Add and save a user level, and say so; whether the ladder changed."""
         return self._tell(self.alerts.add(level))
 
-    def remove_level(self, price: float) -> bool:
-        return self._tell(self.alerts.remove_level(price))
+    def remove_level(self, price: float, undo_key: str = "u") -> bool:
+        """Remove a user level; the toast names the key that puts it back (``undo_key``) and
+        stays as long as that works (:data:`feeds.alertctl.UNDO_S`)."""
+        change = self.alerts.remove_level(price)
+        if change is not None and self.alerts.can_undo():
+            change = replace(change, message=f"{change.message} · {undo_key} undoes")
+        return self._tell(change, timeout=UNDO_S)
+
+    def undo_remove(self) -> bool:
+        """Put back the level removed last (within UNDO_S); whether the ladder changed."""
+        change = self.alerts.undo_remove()
+        if change is None:
+            self.notify("No removal to undo", timeout=3)
+        return self._tell(change)
 
     def toggle_mute(self, symbol: str, level: float) -> bool:
         """Mute or unmute a level (``^RUT``) or spread threshold (``RUT-SPX``, bp)."""
@@ -362,12 +388,14 @@ class Controller:
                 self.notify(_waits_for_nobody(alert), timeout=3, markup=False)
         return n > 0
 
-    def _tell(self, change: Change | None) -> bool:
+    def _tell(self, change: Change | None, timeout: float | None = None) -> bool:
         if change is None:
             return False
         if change.error is not None:
             warn(self.notify, change.error, "Levels not saved", severity="error", timeout=15)
-        self.notify(change.message, timeout=8 if len(change.message) > 60 else 3, markup=False)
+        if timeout is None:
+            timeout = 8 if len(change.message) > 60 else 3
+        self.notify(change.message, timeout=timeout, markup=False)
         return change.changed
 
     # --- quitting --------------------------------------------------------------------------------

@@ -238,6 +238,10 @@ def level_state(lv: LevelView) -> tuple[str, str, str]:
     if lv.awaiting_close:
         arrow = UP if lv.distance is not None and lv.distance < 0 else DOWN
         return f"{arrow} awaits close", f"{arrow}wait", "warn"
+    if lv.dwell_left_ms is not None:  # past the band, waiting out the dwell
+        arrow = UP if lv.distance is not None and lv.distance < 0 else DOWN
+        secs = -(-lv.dwell_left_ms // 1000)
+        return f"{arrow} past, {secs}s", f"{arrow}{secs}s", "warn"
     return LEVEL_STATE[lv.state]
 
 
@@ -246,6 +250,12 @@ CONFIRM_WORDS = {
     "tick": "any print beyond the level (tick)",
     "1m": "a one-minute bar closing beyond the level (1m, New York clock)",
     "5m": "a five-minute bar closing beyond the level (5m, New York clock)",
+}
+
+#: When crossings fire, by ``[alerts] sessions``: (the ladder's short words, the drilldowns').
+SESSIONS_WORDS = {
+    "regular": ("regular hrs", "regular session only (09:30-16:00 ET, early closes)"),
+    "extended": ("ext. hrs", "pre- and post-market included (sessions = extended)"),
 }
 
 #: The one sign convention for a level's distance, said wherever a distance is shown.

@@ -274,6 +274,9 @@ def scoreboard_dict(frame: Frame) -> dict[str, Any]:
         "record_high_streak": {
             "symbol": sb.record_highs.symbol,
             "sessions": sb.record_highs.sessions,
+            # the all-time intraday high (points) and the session that set it
+            "high": _num(sb.record_highs.high),
+            "date": sb.record_highs.date,
         },
         "breadth_ytd": {
             "advancers": b.advancers,

@@ -9,12 +9,12 @@ network and no credentials: the spelling comes from what is on disk for the conf
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO, Any
 
 from feeds.reference.reconcile import Reconciliation
 from feeds.settings.config import Settings
+from feeds.text import dumps
 from tui import fmt
 
 TOP = 10
@@ -86,7 +86,7 @@ def run_holdings_show(settings: Settings, *, as_json: bool, out: IO[str] | None 
     rec = reconcile_holdings(settings).result
     stream = out or sys.stdout
     if as_json:
-        stream.write(json.dumps(holdings_dict(rec), ensure_ascii=False) + "\n")
+        stream.write(dumps(holdings_dict(rec)) + "\n")
     else:
         stream.write(holdings_text(rec))
     stream.flush()

@@ -18,10 +18,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual.binding import Binding
-
-if TYPE_CHECKING:
-    from textual.app import App
+if TYPE_CHECKING:  # Textual is imported where a binding is built: `r2k config check` checks
+    from textual.app import App  # the key table without it (headless commands never load it)
+    from textual.binding import Binding
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +39,8 @@ class Key:
     priority: bool = False  # checked before the key reaches the focused widget
 
     def binding(self, keys: str | None = None) -> Binding:
+        from textual.binding import Binding
+
         return Binding(
             keys or self.keys,
             self.action,
@@ -103,6 +104,17 @@ TABLE: dict[str, tuple[Key, ...]] = {
             # priority: the dialog opens before the keys typed right after "+" are handed out
             # (without it they reach the board first); a box being typed in keeps its "+"
             priority=True,
+        ),
+        # the removal's toast names it; it works while there is a removal to undo
+        # (R2KApp.check_action)
+        Key(
+            "undo-remove",
+            "u",
+            "undo_remove",
+            "Undo",
+            "put back the level just removed (for a few seconds)",
+            show=False,
+            palette="Undo level removal",
         ),
         Key(
             "spread",
@@ -264,13 +276,22 @@ _TOGETHER = (
 
 
 def check_keymap(keymap: Mapping[str, str]) -> None:
-    """Refuse a remap r2k cannot honour. Raises ValueError with one line: the id and the fix."""
+    """Refuse a remap r2k cannot honour. Raises ValueError with one line: the id and the fix
+    (the first of :func:`keymap_problems`)."""
+    problems = keymap_problems(keymap)
+    if problems:
+        raise ValueError(problems[0])
+
+
+def keymap_problems(keymap: Mapping[str, str]) -> list[str]:
+    """Every remap r2k cannot honour, one line each (an unknown id, a key another binding of
+    the same screen runs, a reserved key); [] when the keymap is good."""
+    out: list[str] = []
     ids = {k.id for _, k in all_keys()}
     for binding_id in keymap:
         if binding_id not in ids:
-            raise ValueError(
-                f"[keys] has no binding id {binding_id!r}; ids: {', '.join(sorted(ids))}"
-            )
+            out.append(f"[keys] has no binding id {binding_id!r}; ids: {', '.join(sorted(ids))}")
+    seen: set[tuple[str, str]] = set()
     for group in _TOGETHER:
         owner: dict[str, str] = {}
         for scope in group:
@@ -280,16 +301,20 @@ def check_keymap(keymap: Mapping[str, str]) -> None:
                     if other == key.id or (key.id not in keymap and other not in keymap):
                         continue  # the table's own keys are checked by the tests
                     moved, kept = (key.id, other) if key.id in keymap else (other, key.id)
-                    raise ValueError(
+                    if (moved, name) in seen:
+                        continue
+                    seen.add((moved, name))
+                    out.append(
                         f"[keys] {moved} = {keymap[moved]!r}: {name!r} already runs {kept}; "
                         f"pick another key or remap {kept} too"
                     )
     for binding_id, value in keymap.items():
         for name in value.split(","):
             if name in RESERVED:
-                raise ValueError(
+                out.append(
                     f"[keys] {binding_id} = {value!r}: {name!r} is kept for {RESERVED[name]}"
                 )
+    return out
 
 
 # the keys a panel's hint names ("x one, X all") follow the user's remaps
@@ -302,5 +327,7 @@ def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
 def display(app: App[Any], binding_id: str) -> str:
     """How the footer writes :func:`key_of` ``binding_id`` on ``app`` (its ``keymap`` attribute
     holds the remaps; an app without one has none): "x", "X", "del"."""
+    from textual.binding import Binding
+
     keymap: Mapping[str, str] = getattr(app, "keymap", None) or {}
     return app.get_key_display(Binding(key_of(binding_id, keymap), ""))

@@ -14,14 +14,13 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING
 
-import orjson
-
 from feeds.alerting.alerts import StatusLineSink
 from feeds.errors import R2KError
 from feeds.feed import open_feed
 from feeds.settings.config import NATS_FEEDS, Settings, default_alert_log
 from feeds.settings.setup import feed_options, load_universe
 from feeds.sources.relay.link import NatsLink, resolve
+from feeds.text import dumps
 from feeds.timefmt import iso_ms
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ def say_line(detail: str, out: IO[str] | None = None) -> None:
     """One ``{"kind": "relay", ...}`` JSON line on stderr."""
     stream = out or sys.stderr
     line = {"kind": "relay", "detail": detail, "ts": iso_ms(int(time.time() * 1000))}
-    stream.write(orjson.dumps(line).decode() + "\n")
+    stream.write(dumps(line) + "\n")  # controls and bidi escaped (feeds.text)
     stream.flush()
 
 

@@ -11,7 +11,9 @@ The log also holds acknowledgements (issue 10): an alert acknowledged in the mon
 of its own, appended (the log is never rewritten)::
 
     {"kind": "ack", "ts": <when>, "symbol": .., "level": .., "direction": .., "feed": ..,
-     "original_ts": <the alert's ts>, "original_kind": "cross"}
+     "original_ts": <the alert's ts>, "original_kind": "cross", "original_run": <its run>}
+
+(``original_run`` only for a practice run's alert: :attr:`AlertEvent.run`.)
 
 It has no ``price``, so an r2k from before skips it as it skips any line it cannot read.
 """
@@ -60,9 +62,11 @@ def alert_log_path(path: str | Path, feed: str) -> Path:
 
 
 def alert_key(alert: AlertEvent) -> tuple[object, ...]:
-    """What makes two alerts the same event: a repeated seed-0 sim or a replay played twice
-    fires identical ones, which the log and the panel keep once."""
-    return (alert.ts, alert.symbol, alert.level, alert.direction, alert.kind, alert.feed)
+    """What makes two alerts the same event: the same crossing of the same run. A live feed's
+    alerts have no run (one delivered twice, by a relay, is kept once); each practice run
+    (the sim started again, a replay played again) fires its own, acknowledged on their own
+    (issue 18 §1)."""
+    return (alert.ts, alert.symbol, alert.level, alert.direction, alert.kind, alert.feed, alert.run)
 
 
 def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
@@ -70,8 +74,8 @@ def busts(bust: AlertEvent, alert: AlertEvent) -> bool:
     direction, fired at ``bust.original_ts`` (any time when that is unknown, 0)."""
     return (
         alert.kind != "busted"
-        and (alert.symbol, alert.level, alert.direction)
-        == (bust.symbol, bust.level, bust.direction)
+        and (alert.symbol, alert.level, alert.direction, alert.run)
+        == (bust.symbol, bust.level, bust.direction, bust.run)
         and (not bust.original_ts or alert.ts == bust.original_ts)
     )
 
@@ -91,6 +95,7 @@ def ack_record(alert: AlertEvent, ts: int) -> dict[str, Any]:
         "feed": alert.feed,
         "original_ts": iso_ms(alert.ts),
         "original_kind": alert.kind,
+        **({"original_run": alert.run} if alert.run else {}),
     }
 
 
@@ -103,6 +108,7 @@ def _acked_key(d: dict[str, Any]) -> tuple[object, ...]:
         str(d["direction"]),
         str(d.get("original_kind", "cross")),
         str(d.get("feed", "")),
+        str(d.get("original_run", "")),
     )
 
 
@@ -336,6 +342,7 @@ def _alert_from_dict(d: dict[str, Any]) -> AlertEvent:
         muted=d.get("muted") is True,
         # a "busted" line names the alert it busts
         original_ts=_epoch_ms(d["original_ts"]) if d.get("original_ts") else 0,
+        run=str(d.get("run", "")),
     )
 
 
@@ -410,16 +417,40 @@ class LogEntry:
     busted_at: int | None = None
 
 
+#: the longest log line read (an alert line is about 300 bytes): a longer one is skipped
+LOG_LINE_MAX = 64 * 1024
+
+
+def _bounded_lines(f: IO[bytes], skipped: list[int]) -> Iterator[bytes]:
+    """The lines of ``f``, each read with a bound: a line longer than LOG_LINE_MAX is read
+    past in pieces and counted in ``skipped[0]``, never held whole."""
+    while True:
+        line = f.readline(LOG_LINE_MAX + 1)
+        if not line:
+            return
+        if len(line) > LOG_LINE_MAX and not line.endswith(b"\n"):
+            skipped[0] += 1
+            while line and not line.endswith(b"\n"):
+                line = f.readline(LOG_LINE_MAX)
+            continue
+        yield line
+
+
 def read_log(
     path: str | Path,
     *,
     since_ms: int | None = None,
     keep: Callable[[AlertEvent], bool] | None = None,
+    notes: list[str] | None = None,
 ) -> list[LogEntry]:
     """Every alert in the log at or after ``since_ms`` (epoch ms) that ``keep`` keeps, in time
-    order (oldest first), each once, with its acknowledgement and bust. Reads the whole file,
-    line by line (a year of alerts is a few MB). Garbled lines are skipped; a missing log gives
-    []. Raises OSError only for a log that exists but cannot be read."""
+    order (oldest first), each once, with its acknowledgement and bust. Reads the file as a
+    stream, line by line with a bound per line (a year of alerts is a few MB). Garbled and
+    overlong lines are skipped; ``notes`` gets one line saying how many. A missing log gives [].
+    Raises OSError for a log that exists but cannot be read, or is not a regular file (a link
+    to a device or a pipe would never end)."""
+    import stat
+
     p = Path(path).expanduser()
     alerts: dict[tuple[object, ...], AlertEvent] = {}
     acked: dict[tuple[object, ...], int] = {}
@@ -428,8 +459,13 @@ def read_log(
         f = p.open("rb")
     except FileNotFoundError:
         return []
+    garbled, overlong = 0, [0]
     with f:
-        for line in f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(0, "not a regular file (a device, a pipe or a socket)")
+        for line in _bounded_lines(f, overlong):
+            if not line.strip():
+                continue
             try:
                 d = json.loads(line)
                 if not isinstance(d, dict):
@@ -441,11 +477,18 @@ def read_log(
                 alert = _alert_from_dict(d)
                 if kind == "busted" and d.get("original_ts"):
                     key = (_epoch_ms(d["original_ts"]), alert.symbol, alert.level)
-                    busted.setdefault((*key, alert.direction, "cross", alert.feed), alert.ts)
+                    busted.setdefault(
+                        (*key, alert.direction, "cross", alert.feed, alert.run), alert.ts
+                    )
                     continue
             except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                garbled += 1
                 continue
             alerts.setdefault(alert_key(alert), alert)
+    if notes is not None and (garbled or overlong[0]):
+        parts = [f"{garbled:,} unreadable"] if garbled else []
+        parts += [f"{overlong[0]:,} longer than {LOG_LINE_MAX // 1024} KiB"] if overlong[0] else []
+        notes.append(f"alert log '{p}': skipped {' and '.join(parts)} lines")
     out = [
         LogEntry(a, acked.get(k), busted.get(k))
         for k, a in alerts.items()

@@ -48,8 +48,11 @@ def notifies(alert: AlertEvent) -> bool:
 def needs_ack(alert: AlertEvent) -> bool:
     """Whether an alert waits for the trader's acknowledgement (``x`` in the alert panel): a
     crossing of a level that is not muted, not yet acknowledged. Approach notices, busted alerts
-    and muted levels' alerts do not. The status bar counts these; the panel marks them."""
-    return alert.kind == "cross" and not alert.muted and not alert.acknowledged
+    and muted levels' alerts do not, nor an earlier practice run's (listed as history). The
+    status bar counts these; the panel marks them."""
+    return (
+        alert.kind == "cross" and not alert.muted and not alert.acknowledged and not alert.past_run
+    )
 
 
 def is_spread(symbol: str) -> bool:

@@ -37,6 +37,18 @@ DEFAULT_LEVELS: tuple[tuple[float, str], ...] = (
 )
 DEFAULT_HYSTERESIS = 0.0005  # 0.05 % of the level
 DEFAULT_APPROACH = 0.0025  # "approaching" within 0.25 % of the level
+#: The approach notice's own hysteresis (issue 18 §3): once sent, it is sent again only after
+#: the price has gone farther from the level than this multiple of the approach distance
+#: (1.5 x 0.25 % = 0.375 %, some 9 points at 2,470), not merely past the distance by the
+#: crossing band (0.05 %, ~1.2 points: a price hovering at the edge re-armed it every minute).
+APPROACH_REARM = 1.5
+#: The spread thresholds' defaults (issue 18 §2), from the default sim's RUT-SPX spread over an
+#: hour (seeds 0-2, ``bench/spread_flap.py``): its standard deviation is about 0.7 bp over
+#: 10 s and 1.9 bp over 60 s, so the old 2 bp band was inside a minute's noise (42 crossings,
+#: 23 reversed within 60 s). A crossing needs the spread past the threshold by the band (about
+#: twice a minute's noise) for the dwell (half a minute) of feed time.
+DEFAULT_SPREAD_BAND_BP = 4.0
+DEFAULT_SPREAD_DWELL_S = 30.0
 #: How a level's crossing is confirmed: on the price itself, or on a 1- or 5-minute bar's close.
 CONFIRM_MODES: tuple[str, ...] = ("tick", "1m", "5m")
 BAR_MS: dict[str, int] = {"1m": 60_000, "5m": 300_000}  # bar length per confirmation mode
@@ -79,6 +91,14 @@ class AlertEvent:
     #: a "busted" alert: the ``ts`` of the alert it busts (epoch ms); 0 otherwise. Its
     #: ``symbol``, ``level``, ``direction`` are that alert's; ``price`` is the price standing now.
     original_ts: int = 0
+    #: the practice run that fired it (issue 18 §1): each start of the sim or a replay (and
+    #: each restart of its market) is a run of its own, so a run's alerts and their
+    #: acknowledgements never stand for another run's; "" on a live feed, whose alerts are
+    #: the market's and outlive a restart
+    run: str = ""
+    #: an earlier run's alert, listed as history: dated, dimmed, never waiting (state, not
+    #: part of the event)
+    past_run: bool = False
 
     def to_dict(self) -> dict[str, object]:
         from feeds.timefmt import iso_ms
@@ -98,6 +118,8 @@ class AlertEvent:
         }
         if self.original_ts:
             d["original_ts"] = iso_ms(self.original_ts)
+        if self.run:
+            d["run"] = self.run
         return d
 
 
@@ -113,6 +135,14 @@ class Level:
     confirm: str = "tick"  # one of CONFIRM_MODES
     muted: bool = False  # alerts still fire and are logged, marked muted
     band: float = 0.0  # the hysteresis band in the level's own units (set by the engine)
+    #: ms the value must stay past ``price`` +/- ``band`` before a tick-confirmed crossing
+    #: fires (0: at once); a value back inside the band starts the wait afresh
+    dwell_ms: int = 0
+    #: epoch ms since which the value has stood past the band (a crossing waiting out its
+    #: dwell), None when it is not past
+    past_since: int | None = None
+    #: the band was set for this level (a tighter band per threshold), not the engine's default
+    own_band: bool = False
 
 
 @dataclass(slots=True)
@@ -157,20 +187,28 @@ class LevelEngine:
         feed: str = "",
         band: float | None = None,
         confirm: str = "tick",
+        dwell_ms: int = 0,
     ) -> None:
         """``hysteresis``: the band as a fraction of each level; ``band``: an absolute
         band in the series' units instead (basis points for a spread), which also lets levels
-        be zero or negative. ``approach``: the "approaching" distance as a fraction of the level
-        (None: off). ``confirm``: the confirmation of levels added without one (CONFIRM_MODES).
-        ``feed``: the spec kind stamped on every alert (see :attr:`AlertEvent.feed`).
+        be zero or negative. ``dwell_ms``: how long (feed time, ms) a tick-confirmed level's
+        value must stay past the band before the crossing fires (the spreads' default is
+        :data:`DEFAULT_SPREAD_DWELL_S`; 0: at once). ``approach``: the "approaching" distance
+        as a fraction of the level (None: off). ``confirm``: the confirmation of levels added
+        without one (CONFIRM_MODES). ``feed``: the spec kind stamped on every alert (see
+        :attr:`AlertEvent.feed`).
         Raises ValueError for a negative band or an unknown confirmation mode."""
         if hysteresis < 0 or (band is not None and band < 0):
             raise ValueError("hysteresis must be >= 0")
+        if dwell_ms < 0:
+            raise ValueError("dwell must be >= 0")
+        self.dwell_ms = int(dwell_ms)
         self.symbol = symbol
         self.hysteresis = hysteresis
         self.band = band
         self.approach = approach
         self.feed = feed
+        self.run = ""  # the practice run alerts are stamped with (AlertEvent.run)
         self.confirm = check_confirm(confirm)
         self.levels: list[Level] = []
         self.last_price: float | None = None
@@ -190,13 +228,19 @@ class LevelEngine:
         user: bool = True,
         confirm: str | None = None,
         muted: bool = False,
+        band: float | None = None,
+        dwell_ms: int | None = None,
     ) -> Level:
         """Add a level (kept sorted); it takes its side from the last price without firing.
 
-        ``confirm`` (None: the engine's default) is one of :data:`CONFIRM_MODES`. A level at a
-        price already watched is returned as it is. Raises ValueError for a price that is not
-        a positive number (any finite number with an absolute ``band``) or an unknown mode.
+        ``confirm`` (None: the engine's default) is one of :data:`CONFIRM_MODES`. ``band``
+        (the level's units) and ``dwell_ms`` set this level's own band and dwell (None: the
+        engine's). A level at a price already watched is returned as it is. Raises ValueError
+        for a price that is not a positive number (any finite number with an absolute
+        ``band``), an unknown mode, or a negative band or dwell.
         """
+        if (band is not None and not band >= 0) or (dwell_ms is not None and dwell_ms < 0):
+            raise ValueError("a band or a dwell must be >= 0")
         if self.band is None and not price > 0:
             raise ValueError(f"a level must be a positive number of index points, not {price!r}")
         if not math.isfinite(price):
@@ -205,8 +249,12 @@ class LevelEngine:
         for lv in self.levels:
             if lv.price == price:
                 return lv
-        band = self.band if self.band is not None else self.hysteresis * price
-        lv = Level(price, label, user=user, confirm=mode, muted=muted, band=band)
+        own = band is not None
+        if band is None:
+            band = self.band if self.band is not None else self.hysteresis * price
+        dwell = self.dwell_ms if dwell_ms is None else int(dwell_ms)
+        lv = Level(price, label, user=user, confirm=mode, muted=muted, band=band, dwell_ms=dwell)
+        lv.own_band = own
         if self.last_price is not None:
             self._settle(lv, self.last_price)
         self.levels.append(lv)
@@ -258,6 +306,7 @@ class LevelEngine:
             self._next_end = _NEVER
             for lv in self.levels:
                 lv.side = Side.UNKNOWN
+                lv.past_since = None
 
     def remove(self, price: float) -> bool:
         before = len(self.levels)
@@ -267,10 +316,24 @@ class LevelEngine:
 
     def _settle(self, lv: Level, price: float) -> None:
         lv.side = Side.ABOVE if price >= lv.price else Side.BELOW
+        lv.past_since = None
         if self.approach is not None:
             lv.near = abs(price - lv.price) <= self.approach * abs(lv.price)
             if lv.near and lv.state is LevelState.ARMED:
                 lv.state = LevelState.APPROACHING
+
+    @staticmethod
+    def _beyond(lv: Level, price: float) -> bool:
+        """A bar-confirmed level with ``price`` on its far side: a print jumped past it, so it
+        is not approaching; the ladder says it awaits the bar's close, whose crossing (or the
+        price coming back within reach on its side) decides what is sent."""
+        if lv.confirm == "tick":
+            return False
+        if lv.side is Side.BELOW:
+            return price >= lv.price
+        if lv.side is Side.ABOVE:
+            return price <= lv.price
+        return False
 
     def awaiting_close(self, lv: Level) -> bool:
         """True when a bar-confirmed level has the price past it by more than the band, but no
@@ -284,11 +347,42 @@ class LevelEngine:
             return price < lv.price - lv.band
         return False
 
+    def _cross(
+        self,
+        out: list[AlertEvent],
+        lv: Level,
+        ts: int,
+        direction: str,
+        price: float,
+        estimated: bool,
+    ) -> list[AlertEvent]:
+        """``lv`` crossed in ``direction``: its side and state move and the alert fires."""
+        lv.past_since = None
+        if direction == "up":
+            lv.side, lv.state = Side.ABOVE, LevelState.CROSSED_UP
+        else:
+            lv.side, lv.state = Side.BELOW, LevelState.CROSSED_DOWN
+        return self._fire(out, lv, ts, direction, price, "cross", estimated)
+
+    def dwelling(self, lv: Level) -> int | None:
+        """The feed time (epoch ms) at which ``lv``'s crossing fires if the value stays past
+        its band, or None when no crossing is waiting out its dwell."""
+        return None if lv.past_since is None else lv.past_since + lv.dwell_ms
+
+    def _due(self) -> int:
+        """The earliest feed time something is due: a bar's end or a dwell's end (ms)."""
+        due = min((b.end for b in self._bars.values()), default=_NEVER)
+        for lv in self.levels:
+            if lv.past_since is not None:
+                due = min(due, lv.past_since + lv.dwell_ms)
+        return due
+
     # --- bars (confirmation on a close) ------------------------------------------------------
     def close_bars(self, now_ms: int) -> list[AlertEvent]:
         """Close every bar that ended at or before ``now_ms`` (epoch ms, the feed's clock) and
-        return the crossings their closes confirm. Cheap when no bar is due: call it from the
-        frame loop, so a bar closes on time even if no later price comes."""
+        return the crossings their closes confirm, then fire the crossings whose dwell has run
+        out by then (at the dwell's end, at the last value). Cheap when nothing is due: call it
+        from the frame loop, so a bar closes on time even if no later price comes."""
         if now_ms < self._next_end:  # the per-price path: one comparison
             return _NO_ALERTS
         out = _NO_ALERTS
@@ -297,7 +391,14 @@ class LevelEngine:
                 del self._bars[mode]
                 self._closed_until[mode] = bar.end
                 out = self._on_close(out, mode, bar)
-        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
+        price = self.last_price
+        for lv in self.levels:
+            due = self.dwelling(lv)
+            if due is not None and due <= now_ms and price is not None:
+                out = self._cross(
+                    out, lv, due, "up" if lv.side is Side.BELOW else "down", price, False
+                )
+        self._next_end = self._due()
         return out
 
     def _bar_price(self, price: float, ts: int, estimated: bool) -> None:
@@ -319,7 +420,7 @@ class LevelEngine:
         self._bar_modes = tuple(m for m in BAR_MS if any(lv.confirm == m for lv in self.levels))
         for mode in [m for m in self._bars if m not in self._bar_modes]:
             del self._bars[mode]
-        self._next_end = min((b.end for b in self._bars.values()), default=_NEVER)
+        self._next_end = self._due()
 
     def _on_close(self, out: list[AlertEvent], mode: str, bar: _Bar) -> list[AlertEvent]:
         close = bar.close
@@ -327,13 +428,9 @@ class LevelEngine:
             if lv.confirm != mode:
                 continue
             if lv.side is Side.BELOW and close > lv.price + lv.band:
-                lv.side = Side.ABOVE
-                lv.state = LevelState.CROSSED_UP
-                out = self._fire(out, lv, bar.end, "up", close, "cross", bar.estimated)
+                out = self._cross(out, lv, bar.end, "up", close, bar.estimated)
             elif lv.side is Side.ABOVE and close < lv.price - lv.band:
-                lv.side = Side.BELOW
-                lv.state = LevelState.CROSSED_DOWN
-                out = self._fire(out, lv, bar.end, "down", close, "cross", bar.estimated)
+                out = self._cross(out, lv, bar.end, "down", close, bar.estimated)
         return out
 
     # --- prices --------------------------------------------------------------------------------
@@ -357,19 +454,24 @@ class LevelEngine:
             before = None
             if lv.confirm == "tick":
                 if lv.side is Side.BELOW and price > lv.price + band:
-                    before, fired = (lv.side, lv.state, lv.near), len(out)
-                    lv.side = Side.ABOVE
-                    lv.state = LevelState.CROSSED_UP
-                    out = self._fire(out, lv, ts, "up", price, "cross", estimated)
+                    direction: str | None = "up"
                 elif lv.side is Side.ABOVE and price < lv.price - band:
+                    direction = "down"
+                else:
+                    direction = lv.past_since = None  # inside the band: any wait starts afresh
+                if direction is not None and lv.dwell_ms:
+                    if lv.past_since is None:  # past it now: fires if it stays past
+                        lv.past_since = ts
+                        self._next_end = min(self._next_end, ts + lv.dwell_ms)
+                    if ts - lv.past_since < lv.dwell_ms:
+                        direction = None
+                if direction is not None:
                     before, fired = (lv.side, lv.state, lv.near), len(out)
-                    lv.side = Side.BELOW
-                    lv.state = LevelState.CROSSED_DOWN
-                    out = self._fire(out, lv, ts, "down", price, "cross", estimated)
+                    out = self._cross(out, lv, ts, direction, price, estimated)
             if self.approach is not None:
                 dist = abs(price - lv.price)
                 reach = self.approach * abs(lv.price)
-                if not lv.near and dist <= reach:
+                if not lv.near and dist <= reach and not self._beyond(lv, price):
                     if before is None:
                         before, fired = (lv.side, lv.state, lv.near), len(out)
                     lv.near = True
@@ -377,8 +479,8 @@ class LevelEngine:
                         lv.state = LevelState.APPROACHING
                     direction = "up" if price < lv.price else "down"
                     out = self._fire(out, lv, ts, direction, price, "approach", estimated)
-                elif lv.near and dist > reach + band:
-                    # moved clearly away again: the next approach is news
+                elif lv.near and dist > reach * APPROACH_REARM:
+                    # moved clearly away again (its own hysteresis): the next approach is news
                     lv.near = False
                     if lv.state is LevelState.APPROACHING:
                         lv.state = LevelState.ARMED
@@ -420,6 +522,7 @@ class LevelEngine:
             confirm=alert.confirm,
             muted=alert.muted,
             original_ts=alert.ts,
+            run=alert.run,
         )
 
     def _fire(
@@ -432,6 +535,8 @@ class LevelEngine:
         kind: str,
         estimated: bool,
     ) -> list[AlertEvent]:
+        if self.band is not None:  # a spread: tested exact, reported without float noise
+            price = round(price, 4)
         ev = AlertEvent(
             ts,
             self.symbol,
@@ -444,6 +549,7 @@ class LevelEngine:
             self.feed,
             confirm=lv.confirm if kind == "cross" else "tick",
             muted=lv.muted,
+            run=self.run,
         )
         if kind == "cross":
             lv.crossings.append(ev)

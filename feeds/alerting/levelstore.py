@@ -29,6 +29,7 @@ from typing import Any
 from feeds.alerting.levels import CONFIRM_MODES
 from feeds.atomic import write_atomic
 from feeds.errors import R2KError
+from feeds.text import dumps
 
 VERSION = 1
 
@@ -193,13 +194,21 @@ class LevelStore:
         return (symbol, float(level)) in self.muted
 
     def remove(self, price: float) -> bool:
-        """Forget a saved level; False if it was not saved. Raises LevelStoreError."""
+        """Forget a saved level and its mute (a removed level's mute must not come back with a
+        level later added at that price); False if neither was saved. Raises
+        LevelStoreError."""
         self._refresh()
-        if price not in self:
+        muted = ("^RUT", float(price))
+        if price not in self and muted not in self.muted:
             return False
         self.levels = [lv for lv in self.levels if lv.price != price]
+        self.muted.discard(muted)
         self._save()
         return True
+
+    def saved(self, price: float) -> SavedLevel | None:
+        """The saved level at ``price`` (None: not saved)."""
+        return next((lv for lv in self.levels if lv.price == price), None)
 
     def _refresh(self) -> None:
         """Pick up what another r2k saved since; an unreadable file is set aside, not merged."""
@@ -217,7 +226,7 @@ class LevelStore:
         if self.muted:
             data["muted"] = [{"symbol": s, "level": lv} for s, lv in sorted(self.muted)]
         try:
-            write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(self.path, dumps(data, separators=None, indent=2) + "\n")
         except OSError as e:
             raise LevelStoreError(
                 f"could not save levels to '{self.path}' ({e.strerror or e}); "

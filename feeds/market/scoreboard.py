@@ -622,10 +622,30 @@ def _history(st: MarketState, cur: str | None, complete: bool) -> _History:
     rut = sorted(closes[RUT].items())
     spx = sorted(closes[SPX].items())
     streak = outperformance_streak(rut, spx)
-    ohlc = st.daily.ohlc.get(RUT, {})
+    ohlc = _with_session_bar(st, cur, complete)
     highs = [(d, _high(ohlc.get(d), c)) for d, c in rut]
     record = record_high_streak(highs)
     return _History(closes, bases, streak, record, _daily_series(RUT, rut, ohlc, cur), ytd_anchor)
+
+
+def _with_session_bar(
+    st: MarketState, cur: str | None, complete: bool
+) -> Mapping[str, tuple[float | None, float | None, float | None]]:
+    """^RUT's daily (open, high, low) by date, with the current session's own bar once it is
+    complete and the daily history has no high for it: a record high is the session's intraday
+    high after the bell as before it, never its close (issue 19 §6)."""
+    ohlc = st.daily.ohlc.get(RUT, {})
+    i = st.ids.get(RUT)
+    if not complete or cur is None or cur != _state_day(st) or i is None:
+        return ohlc
+    known = ohlc.get(cur)
+    if known is not None and known[1] is not None:
+        return ohlc
+    hi, lo = st.daily.session_range()
+    bar = (_num(st.open[i]), _num(hi[i]), _num(lo[i]))
+    if bar[1] is None:
+        return ohlc
+    return {**ohlc, cur: bar}
 
 
 def _high(bar: tuple[float | None, float | None, float | None] | None, close: float) -> float:

@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 
 from feeds.errors import InputFileError, path_reason
+from feeds.text import figure
 
 BUNDLED = Path(__file__).parent.parent / "data" / "r2k_holdings.csv"
 #: The most constituents r2k tracks (sim padding, holdings files): about 5x the Russell 2000's
@@ -171,7 +172,7 @@ def _checked(p: Path, holdings: Holdings, *, given: bool) -> Holdings:
     total = sum(c.weight for c in out)
     if total > MAX_TOTAL_WEIGHT:
         raise InputFileError(
-            f"holdings file {p}: weights sum to {total * 100:,.1f}%, over "
+            f"holdings file {p}: weights sum to {figure(total * 100)}%, over "
             f"{MAX_TOTAL_WEIGHT * 100:.1f}% (no index does); check the weight column is in "
             "percent and the file holds one fund"
         )

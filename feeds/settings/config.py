@@ -30,7 +30,9 @@ Example::
     confirm = "5m"
 
     [alerts]
-    spread_band_bp = 2       # the spread thresholds' hysteresis band
+    spread_band_bp = 4       # a crossing needs the spread this far past the threshold
+    spread_dwell_s = 30      # ...for this long (feed time)
+    sessions = "regular"     # or "extended": pre- and post-market prints cross too
     [[alerts.spread]]
     pair = "RUT-SPX"         # or "RUT-MAGS"
     bp = 50
@@ -77,6 +79,8 @@ from feeds.alerting.levels import (
     DEFAULT_APPROACH,
     DEFAULT_HYSTERESIS,
     DEFAULT_LEVELS,
+    DEFAULT_SPREAD_BAND_BP,
+    DEFAULT_SPREAD_DWELL_S,
 )
 from feeds.errors import ConfigError
 from feeds.market.state import ANCHOR_MODES
@@ -121,6 +125,8 @@ class SpreadSpec:
     bp: float
     label: str
     confirm: str | None = None  # None: the run's ``confirm``
+    band_bp: float | None = None  # this threshold's own band (None: ``spread_band_bp``)
+    dwell_s: float | None = None  # this threshold's own dwell (None: ``spread_dwell_s``)
 
 
 # --- where things live: platformdirs (XDG on Linux: $XDG_STATE_HOME, $XDG_CONFIG_HOME) ---------
@@ -181,7 +187,11 @@ class Settings:
     notify: tuple[str, ...] = ("toast", "bell")  # what the screen does per alert
     webhook_format: str = "json"  # the webhook's payload: json | slack | discord
     spreads: tuple[SpreadSpec, ...] = ()  # [[alerts.spread]] and --spread-level
-    spread_band_bp: float = 2.0  # the spread thresholds' hysteresis band, bp
+    spread_band_bp: float = DEFAULT_SPREAD_BAND_BP  # the spread thresholds' band, bp
+    spread_dwell_s: float = DEFAULT_SPREAD_DWELL_S  # s past the band before a crossing fires
+    #: when level and spread alerts fire: "regular" (09:30-16:00 ET, the early close) or
+    #: "extended" (the pre- and post-market too)
+    sessions: str = "regular"
     command: tuple[str, ...] = ()  # [alerts.command] argv (empty: no command)
     command_timeout: float = 10.0  # seconds before a command is killed
     #: where each setting the user gave came from ("file", "$R2K_FEED", "--feed", ...); a
@@ -391,6 +401,9 @@ class SpreadLevel(Section):
     pair: Annotated[Literal[SPREAD_PAIRS], Meta(examples=["RUT-SPX"])] = "RUT-SPX"  # type: ignore[valid-type]
     label: Annotated[str, Meta(examples=["small caps lead"])] = ""
     confirm: _CONFIRM | None = None
+    #: a band of its own (tighter or wider than spread_band_bp) and a dwell of its own
+    band_bp: _num(2, ge=0, le=100) | None = None
+    dwell_s: _num(30, ge=0, le=3600) | None = None
 
 
 class CommandTable(Section):
@@ -406,7 +419,9 @@ class CommandTable(Section):
 class AlertsTable(Section):
     """``[alerts]``: spread thresholds and the command sink."""
 
-    spread_band_bp: _num(2, ge=0, le=100) = 2.0
+    spread_band_bp: _num(4, ge=0, le=100) = DEFAULT_SPREAD_BAND_BP
+    spread_dwell_s: _num(30, ge=0, le=3600) = DEFAULT_SPREAD_DWELL_S
+    sessions: Literal["regular", "extended"] = "regular"
     spread: list[SpreadLevel] = msgspec.field(default_factory=list)
     command: CommandTable = msgspec.field(default_factory=CommandTable)
 
@@ -421,7 +436,7 @@ def _spreads(table: AlertsTable, where: str) -> tuple[SpreadSpec, ...]:
                 f"{where}: alerts.spread #{n} bp {row.bp!r}: {e} (e.g. bp = 50)"
             ) from None
         label = check_label(row.label) if row.label.strip() else f"spread {bp:+g} bp"
-        out.append(SpreadSpec(row.pair, bp, label, row.confirm))
+        out.append(SpreadSpec(row.pair, bp, label, row.confirm, row.band_bp, row.dwell_s))
     return tuple(out)
 
 
@@ -443,13 +458,16 @@ def _alerts(table: AlertsTable, where: str, given: Any = None) -> dict[str, Any]
     out = {
         "spreads": _spreads(table, where),
         "spread_band_bp": float(table.spread_band_bp),
+        "spread_dwell_s": float(table.spread_dwell_s),
+        "sessions": table.sessions,
         "command": _command(table.command, where),
         "command_timeout": float(table.command.timeout),
     }
     if not isinstance(given, dict):
         return out
     command = given.get("command") or {}
-    keys = {"spreads": "spread" in given, "spread_band_bp": "spread_band_bp" in given}
+    keys = {k: k in given for k in ("spread_band_bp", "spread_dwell_s", "sessions")}
+    keys["spreads"] = "spread" in given
     keys |= {"command": "argv" in command, "command_timeout": "timeout" in command}
     return {k: v for k, v in out.items() if keys[k]}
 
@@ -764,8 +782,10 @@ def _settings_values(
     return values
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """The checked values from one config file (only the keys it sets)."""
+def read_file(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
+    """The checked values from one config file (only the keys it sets). With ``problems``,
+    each top-level key is checked on its own and every bad one is listed there (and left at
+    its default) instead of raising the first; a file that is not TOML still raises."""
     where = f"config file '{path}'"
     try:
         with path.open("rb") as f:
@@ -781,7 +801,17 @@ def read_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"{where} cannot be read ({reason}); check it") from None
-    return _settings_values(_validate(raw, where), _set_keys(raw), where, raw)
+    keys = _set_keys(raw)
+    if problems is None:
+        return _settings_values(_validate(raw, where), keys, where, raw)
+    out: dict[str, Any] = {}
+    for key in keys:
+        part = {key: raw[key]}
+        try:
+            out.update(_settings_values(_validate(part, where), [key], where, part))
+        except ConfigError as e:
+            problems.append(str(e))
+    return out
 
 
 def check_value(key: str, value: Any, where: str) -> Any:
@@ -805,6 +835,9 @@ def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Pa
     return default_config_path(), False
 
 
+_UNSET = object()  # a value that failed its check while problems are being collected
+
+
 def load_settings(
     config: str | Path | None = None,
     *,
@@ -812,8 +845,12 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     extra_levels: tuple[LevelSpec, ...] = (),
     extra_spreads: tuple[SpreadSpec, ...] = (),
+    problems: list[str] | None = None,
 ) -> Settings:
     """Settings from defaults, the config file, the environment and ``overrides`` (flags).
+
+    With ``problems``, every bad value (of the file, the environment or a flag) is listed there
+    and left at its default, instead of raising on the first (:mod:`tui.validate`).
 
     ``overrides`` maps setting names to values from the command line (None = not given); they
     are checked like file values, with errors naming the flag. ``extra_levels`` (``--level``)
@@ -830,19 +867,33 @@ def load_settings(
         if must_exist and not path.is_file():
             source = "--config" if config is not None else "$R2K_CONFIG"
             raise ConfigError(f"config file '{path}' ({source}) not found; check the path")
-        from_file = read_file(path)
+        from_file = read_file(path, problems)
         settings = replace(settings, **from_file, config_path=path)
         sources.update(dict.fromkeys(from_file, "file"))
+
+    def checked(key: str, value: Any, where: str) -> Any:
+        if problems is None:
+            return check_value(key, value, where)
+        try:
+            return check_value(key, value, where)
+        except ConfigError as e:
+            problems.append(str(e))
+            return _UNSET
+
     if env.get("R2K_FEED"):
-        settings = replace(settings, feed=check_value("feed", env["R2K_FEED"], "$R2K_FEED"))
-        sources["feed"] = "$R2K_FEED"
+        feed = checked("feed", env["R2K_FEED"], "$R2K_FEED")
+        if feed is not _UNSET:
+            settings = replace(settings, feed=feed)
+            sources["feed"] = "$R2K_FEED"
     flags = {}
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
-        flags[key] = check_value(key, value, flag)
-        sources[key] = flag
+        v = checked(key, value, flag)
+        if v is not _UNSET:
+            flags[key] = v
+            sources[key] = flag
     settings = replace(settings, **flags)
     if extra_levels:
         levels = list(settings.levels)

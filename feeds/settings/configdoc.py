@@ -92,8 +92,13 @@ DOCS: dict[str, str] = {
     "nats.cert": "A client certificate for mutual TLS",
     "nats.key": "The client certificate's key",
     "alerts": "Spread thresholds and the alert command",
-    "alerts.spread_band_bp": "The spread thresholds' crossing band in basis points: a spread "
-    "whipsawing inside it fires once",
+    "alerts.spread_band_bp": "The spread thresholds' crossing band in basis points: a crossing "
+    "needs the spread past the threshold by this much (4: twice the sim spread's 1.9 bp "
+    "standard deviation over a minute)",
+    "alerts.spread_dwell_s": "Seconds of feed time the spread must stay past the band before a "
+    "crossing fires; a spread back inside the band starts the wait afresh (0: at once)",
+    "alerts.sessions": "When level and spread crossings fire: regular (09:30-16:00 ET, the "
+    "early close) or extended (the pre- and post-market too)",
     "alerts.spread": "A spread crossing a threshold in basis points, measured from the run's "
     "day anchor (repeat the table per threshold; --spread-level BP adds RUT-SPX ones)",
     "alerts.spread.bp": "The threshold in basis points (-5,000 to 5,000)",
@@ -101,6 +106,9 @@ DOCS: dict[str, str] = {
     "alerts.spread.label": "What the card and the alerts call it",
     "alerts.spread.confirm": "How this threshold confirms a crossing (unset: the confirm "
     "setting above)",
+    "alerts.spread.band_bp": "This threshold's own band in bp, tighter or wider (unset: "
+    "spread_band_bp)",
+    "alerts.spread.dwell_s": "This threshold's own dwell in seconds (unset: spread_dwell_s)",
     "alerts.command": "A program run per alert of a live feed (not a muted level's): no shell; "
     "each {placeholder} fills one argument: {title} {body} {symbol} {level} {label} {direction} "
     "{price} {kind} {confirm} {ts} {feed}",
@@ -433,6 +441,12 @@ def effective(settings: Settings, env: Mapping[str, str] | None = None) -> str:
             f"spread_band_bp = {toml_value(settings.spread_band_bp)}", _src(src, "spread_band_bp")
         )
     )
+    out.append(
+        _line(
+            f"spread_dwell_s = {toml_value(settings.spread_dwell_s)}", _src(src, "spread_dwell_s")
+        )
+    )
+    out.append(_line(f"sessions = {toml_value(settings.sessions)}", _src(src, "sessions")))
     if settings.spreads:
         out.append("# spread thresholds (bp, from the run's day anchor)")
         for sp in settings.spreads:

@@ -117,7 +117,8 @@ def level_engine(settings: Settings) -> LevelEngine:
 
 def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
     """One engine per spread with thresholds (``[[alerts.spread]]``, ``--spread-level``): levels
-    in bp, an absolute band of ``spread_band_bp``, no approach notices."""
+    in bp, an absolute band of ``spread_band_bp`` and a dwell of ``spread_dwell_s`` (or the
+    threshold's own), no approach notices."""
     out: dict[str, LevelEngine] = {}
     for sp in settings.spreads:
         engine = out.get(sp.pair)
@@ -129,8 +130,10 @@ def spread_engines(settings: Settings) -> dict[str, LevelEngine]:
                 approach=None,
                 feed=feed_kind(settings.feed),
                 confirm=settings.confirm,
+                dwell_ms=round(settings.spread_dwell_s * 1000),
             )
-        engine.add(sp.bp, sp.label, user=False, confirm=sp.confirm)
+        dwell = None if sp.dwell_s is None else round(sp.dwell_s * 1000)
+        engine.add(sp.bp, sp.label, user=False, confirm=sp.confirm, band=sp.band_bp, dwell_ms=dwell)
     return out
 
 
@@ -186,6 +189,9 @@ def build_pipeline(
     notes = [*holdings_notes(holdings)]
     if log.repaired:
         notes.append(log.repaired)
+    daily = getattr(getattr(feed, "inner", feed), "daily", None)  # a replay's sidecar
+    if getattr(daily, "note", ""):
+        notes.append(daily.note)  # inconsistent rows skipped, the rest of the history used
     if settings.webhook and live:
         sinks.append(WebhookSink(settings.webhook, format=settings.webhook_format))
     elif settings.webhook:
@@ -205,9 +211,11 @@ def build_pipeline(
         status_sinks=status_sinks,
         reconciler=reconciler,
         spreads=spread_engines(settings),
+        sessions=settings.sessions,
     )
     pipeline.notes.extend(notes)
-    pipeline.desk.alerts.extend(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
+    # earlier alerts: on a live feed today's (and their acks); on practice, earlier runs' history
+    pipeline.desk.add_history(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
     return pipeline
 
 

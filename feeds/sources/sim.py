@@ -49,6 +49,14 @@ _RHO_SPX_MAGS = 0.85
 _ETF_RATE = {MAGS: 1.5, IWM: 6.0, SPY: 8.0}
 _RELEASE_QUANTUM_S = 0.01  # pacing granularity (wall seconds): ticks are at most this late
 _CHUNK = 60  # factor shocks are drawn in blocks of this many seconds
+#: The most ticks one group holds: the consumer applies a group in one go, so this bounds the
+#: work per loop iteration (about 50 ms at the pipeline's ~200k ticks/s), and q, Ctrl+C and
+#: --duration are answered between groups whatever tick_rate asks (issue 19 §1).
+MAX_GROUP = 10_000
+#: How far (wall seconds) the release may trail the sim's clock before the sim slows its clock
+#: to what the machine applies and says so: a backlog never grows past this.
+BEHIND_MAX_S = 2.0
+_BEHIND_NOTE_S = 5.0  # the "falling behind" status is refreshed at most this often
 _OPENING_S = 30  # every constituent has printed within this many seconds of the open
 
 
@@ -415,6 +423,11 @@ class SimFeed(Feed):
         self._clock_ms: int | None = start_ms  # speed 0: the time of the last released batch
         self._wall0: float | None = None
         self._closed = False
+        #: wall seconds the sim's clock was held back because the machine could not apply its
+        #: ticks in time (0 while it keeps up); :attr:`falling_behind` while it is happening
+        self.behind_s = 0.0
+        self.falling_behind = False
+        self._note_at = (0.0, 0, 0.0)
 
     def _build(self) -> Market:
         # Loads holdings and the exchange calendar (~0.5 s of imports): done on first use, off
@@ -468,6 +481,34 @@ class SimFeed(Feed):
     async def aclose(self) -> None:
         self._closed = True
 
+    def _pace_note(self, m: Market, now: float, released: int) -> FeedStatus | None:
+        """Every _BEHIND_NOTE_S: a status when the sim starts falling behind (the rate the
+        machine held and the pace of the sim's clock then), or back to plain "live" when it has
+        caught up again; None otherwise (one status per episode, not one per look)."""
+        wall, count, behind = self._note_at
+        if now - wall < _BEHIND_NOTE_S:
+            return None
+        self._note_at = (now, released, self.behind_s)
+        slipped = self.behind_s - behind
+        base = f"simulated market, seed {m.seed}"
+        if slipped <= 0:
+            if not self.falling_behind:
+                return None
+            self.falling_behind = False
+            return FeedStatus(FeedState.LIVE, base, self.now_ms())
+        if self.falling_behind:
+            return None  # said once: the status history keeps one line per episode, and the
+            # status bar's ticks per second is the rate held from then on
+        self.falling_behind = True
+        held = (released - count) / (now - wall)
+        pace = max(0.0, 1.0 - slipped / (now - wall)) * self.speed
+        return FeedStatus(
+            FeedState.LIVE,
+            f"{base} · falling behind: this machine applies {held:,.0f} ticks/s, fewer than "
+            f"the sim makes; its clock runs at x{pace:.2f} (lower [feeds.sim] tick_rate)",
+            self.now_ms(),
+        )
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
 
@@ -489,6 +530,8 @@ class SimFeed(Feed):
             yield history
         speed = self.speed
         self._wall0 = wall0 = time.monotonic()
+        self._note_at = (wall0, 0, 0.0)  # (wall, ticks released, behind_s) at the last look
+        released = 0  # ticks released so far (the rate the machine holds)
         start = m.start_ms
         while not self._closed:
             if m.finished:
@@ -501,10 +544,12 @@ class SimFeed(Feed):
                     await asyncio.sleep(0.01)
                 continue
             if speed == 0:
-                batch: list[Event] = m.step()  # type: ignore[assignment]
+                cols = m.step_columns()
                 self._clock_ms = m.t_ms - 1000
-                if batch:
-                    yield batch
+                n = 0 if cols is None else len(cols)
+                for k in range(0, n, MAX_GROUP):  # a second's ticks in bounded groups
+                    yield cols.ticks(k, min(n, k + MAX_GROUP))  # type: ignore[union-attr,misc]
+                    await asyncio.sleep(0)  # the loop answers q, Ctrl+C and timeouts here
                 self._clock_ms = m.t_ms
                 await asyncio.sleep(0)  # let the consumer's loop breathe between batches
                 continue
@@ -521,8 +566,22 @@ class SimFeed(Feed):
                 due_ms = start + (now - wall0) * ms_per_s
                 j = int(np.searchsorted(stamps, due_ms, side="right"))  # type: ignore[arg-type]
                 if j > k:
+                    j = min(j, k + MAX_GROUP)  # bounded work per group
                     yield cols.ticks(k, j)  # type: ignore[union-attr,misc]
+                    released += j - k
                     k = j
+                    # behind by more than BEHIND_MAX_S: the clock slows to what is applied
+                    lag_s = (due_ms - int(stamps[j - 1])) / ms_per_s  # type: ignore[index]
+                    if lag_s > BEHIND_MAX_S:
+                        wall0 += lag_s - BEHIND_MAX_S
+                        self._wall0 = wall0
+                        self.behind_s += lag_s - BEHIND_MAX_S
+                    note = self._pace_note(m, now, released)
+                    if note is not None:
+                        yield [note]
+                    # a real suspension: a feed that is always due would otherwise never give
+                    # the loop a turn (timeouts, Ctrl+C, the screen's refresh)
+                    await asyncio.sleep(0)
                     continue
                 due = wall0 + (int(stamps[k]) - start) / ms_per_s  # type: ignore[index]
                 await asyncio.sleep(due - now + _RELEASE_QUANTUM_S)

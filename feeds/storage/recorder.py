@@ -36,7 +36,7 @@ import io
 import os
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -110,6 +110,38 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def write_fitting(
+    fd: int,
+    n: int,
+    encode: Callable[[int, int], bytes],
+    after: Callable[[int, int, int, int], None] | None = None,
+) -> tuple[int, OSError | None]:
+    """Append rows ``[0, n)`` to ``fd`` keeping every whole row that fits: ``encode(lo, hi)``
+    gives the bytes of rows ``lo..hi-1``; a piece that fails (ENOSPC, EFBIG) is cut off again
+    and halved, down to one row, so a full disk costs only the rows that did not fit.
+    ``after(lo, hi, start, length)`` runs once a piece is on disk (a journal entry; an OSError
+    there cuts the piece off too). Returns (rows written, the error that stopped it or None)."""
+    lo, size = 0, max(1, n)
+    while lo < n:
+        hi = min(n, lo + size)
+        data = encode(lo, hi)
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            _write_all(fd, data)
+            if after is not None:
+                after(lo, hi, start, len(data))
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)  # a cut row would replay a wrong price
+                os.lseek(fd, start, os.SEEK_SET)
+            if hi - lo == 1:
+                return lo, e
+            size = (hi - lo) // 2
+            continue
+        lo = hi
+    return lo, None
+
+
 def _cut_partial_row(fd: int, path: Path) -> str | None:
     """A recording whose last byte is not a newline ends in a row cut by a crash: remove it
     (its price may read as another, 121.0 for 121.07). Returns what was done, or None."""
@@ -124,6 +156,18 @@ def _cut_partial_row(fd: int, path: Path) -> str | None:
     return (
         f"recording file '{path}': removed a cut last row ({cut} bytes from an interrupted write)"
     )
+
+
+def _last_row_ms(path: Path) -> int | None:
+    """The stamp (epoch ms, the first column) of a CSV recording's last row, or None."""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 4096))
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    try:
+        return int(float(lines[-1].split(b",", 1)[0])) if lines else None
+    except ValueError:  # the header: no row yet
+        return None
 
 
 class Recorder:
@@ -161,8 +205,11 @@ class Recorder:
         self._created = False
         self._daily_created = existing is None
         self.discarded = False  # closed without a tick: the files this run made are gone
+        #: the last row's stamp of the file appended to (epoch ms): new rows must not be older
+        self.ends_ms: int | None = None
         self._pending = 0  # rows buffered, not yet flushed
         self._buf = io.StringIO()
+        self._ends: list[int] = []  # where each buffered row ends in _buf (a full disk keeps rows)
         self._writer = csv.writer(self._buf, lineterminator="\n")
         self._last_flush = time.monotonic()
         self._fd = self._open()
@@ -190,6 +237,7 @@ class Recorder:
         try:
             if not needs_header:
                 self.repaired = _cut_partial_row(fd, p)
+                self.ends_ms = _last_row_ms(p)
             if needs_header:
                 _write_all(fd, (HEADER + "\n").encode())
                 self._created = True
@@ -200,6 +248,21 @@ class Recorder:
                 "another --out path"
             ) from None
         return fd
+
+    def check_continues(self, now_ms: int) -> None:
+        """Before the first row appended to an existing recording: the feed's clock (epoch ms)
+        must not be before the file's last row, or the replay would drop the new rows as out
+        of sequence. Raises InputFileError (one line); afterwards never checks again."""
+        ends, self.ends_ms = self.ends_ms, None
+        if ends is not None and now_ms < ends:
+            from feeds.timefmt import exchange_time
+
+            fmt = "%Y-%m-%d %H:%M:%S ET"
+            raise InputFileError(
+                f"recording file '{self.path}' ends at {exchange_time(ends).strftime(fmt)}, "
+                f"after this feed's {exchange_time(now_ms).strftime(fmt)}: appended rows would "
+                "replay out of sequence; record to a new file (--out PATH)"
+            )
 
     def _fields(self, tick: Tick) -> tuple[str, float | None]:
         """The tick's symbol as written (no control characters) and its previous close (the
@@ -287,6 +350,7 @@ class Recorder:
                 "" if amends is None else amends,
             )
         )
+        self._ends.append(self._buf.tell())
 
     def note_prev_close(self, symbol: str, prev_close: float) -> None:
         """A previous close the feed sent outside a tick: later ticks of ``symbol`` carry it."""
@@ -358,27 +422,31 @@ class Recorder:
         self._save_daily()
         if not self._pending or self.stopped is not None:
             return
-        data = self._buf.getvalue().encode("utf-8")
+        text = self._buf.getvalue()
+        ends = [0, *self._ends]
         pending, self._pending = self._pending, 0
         self._buf.seek(0)
         self._buf.truncate()
-        fd = self._fd
-        try:
-            start = os.fstat(fd).st_size
-            try:
-                _write_all(fd, data)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, start)  # a cut row would replay a wrong price
-                raise
-        except OSError as e:
-            self.lost += pending
-            self.stopped = (
-                f"recording to '{self.path}' stopped after {self.rows:,} rows "
-                f"({e.strerror or e}); the file ends at its last whole row and replays as is"
-            )
-            return
-        self.rows += pending
+        self._ends = []
+        written, err = write_fitting(
+            self._fd, pending, lambda lo, hi: text[ends[lo] : ends[hi]].encode("utf-8")
+        )
+        self.rows += written
+        if err is not None:
+            self._stop(pending - written, err.strerror or str(err), "row")
+
+    def _stop(self, lost: int, reason: str, unit: str) -> None:
+        """Recording stops: ``lost`` rows not written, and the one line that says so truly."""
+        self.lost += lost
+        if self.rows:
+            kept = f"the file ends at its last whole {unit} and replays as is"
+        elif self._created:
+            kept = "nothing was kept: the file is removed when the recording closes"
+        else:
+            kept = "the file is as it was before this run"
+        self.stopped = (
+            f"recording to '{self.path}' stopped after {self.rows:,} rows ({reason}); {kept}"
+        )
 
     def problem(self) -> str | None:
         """One line while the recording is incomplete (stopped, or daily closes not saved)."""
@@ -399,8 +467,10 @@ class Recorder:
         refused key, no network), is removed with its sidecar and journal: a header-only file
         replays nothing, and a Parquet one would refuse the same command once the fault is
         fixed ("cannot be appended to")."""
-        if self.rows or self.lost or self._pending or not self._created or self._closes:
-            return  # ticks, or daily history the feed sent: a recording worth keeping
+        if self.rows or not self._created:
+            return  # ticks, or a file that was there before this run
+        if not self.lost and (self._pending or self._closes):
+            return  # daily history the feed sent (and no tick lost): a recording worth keeping
         made = [self.path, getattr(self, "journal_path", None)]
         if self._daily_created:
             made.append(self.daily_path)
@@ -564,23 +634,61 @@ class ParquetRecorder(Recorder):
         pending, self._pending = self._pending, 0
         for column in self._cols:
             column.clear()
+        if self._broken:  # an earlier flush failed: the writer's state is no longer the file's
+            self._write_pieces(table)
+            return
         start = self._sink.pos
+        jstart = os.lseek(self._jfd, 0, os.SEEK_END)
         try:
             self._pq.write_table(table)
             entry = row_group_footer(table)
             _write_all(self._jfd, _ENTRY.pack(start, self._sink.pos - start, len(entry)) + entry)
-        except (OSError, pa.ArrowException) as e:
+        except (OSError, pa.ArrowException):
+            # Cut the row group (and its journal entry) off again, then keep what fits in
+            # smaller row groups written by hand: from now on the journal is the file's index.
             self._broken = True
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, start)  # a cut row group would not read back
-            self.lost += pending
-            reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
-            self.stopped = (
-                f"recording to '{self.path}' stopped after {self.rows:,} rows ({reason}); "
-                "the file ends at its last whole row group and replays as is"
-            )
+                os.lseek(self._fd, start, os.SEEK_SET)
+                os.ftruncate(self._jfd, jstart)
+            self._sink.pos = start
+            self._write_pieces(table)
             return
         self.rows += pending
+
+    def _write_pieces(self, table: Any) -> None:
+        """Write ``table``'s rows as row groups of their own, each with its journal entry,
+        halving a piece that does not fit (see :func:`write_fitting`); stop at the first row
+        that does not fit."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pieces: dict[tuple[int, int], bytes] = {}
+
+        def encode(lo: int, hi: int) -> bytes:
+            out = pa.BufferOutputStream()
+            pq.write_table(table.slice(lo, hi - lo), out, store_schema=False, **PARQUET_OPTIONS)
+            data = out.getvalue().to_pybytes()
+            (flen,) = struct.unpack("<I", data[-8:-4])
+            cut = len(data) - 8 - flen
+            pieces[(lo, hi)] = data[cut:]  # the footer the journal keeps
+            return data[4:cut]  # the row group as the recording holds it
+
+        def journal(lo: int, hi: int, start: int, length: int) -> None:
+            entry = pieces.pop((lo, hi))
+            jstart = os.lseek(self._jfd, 0, os.SEEK_END)
+            try:
+                _write_all(self._jfd, _ENTRY.pack(start, length, len(entry)) + entry)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._jfd, jstart)
+                raise
+
+        written, err = write_fitting(self._fd, table.num_rows, encode, journal)
+        self._sink.pos = os.lseek(self._fd, 0, os.SEEK_END)
+        self.rows += written
+        if err is not None:
+            self._stop(table.num_rows - written, err.strerror or str(err), "row group")
 
     def close(self) -> None:
         if self._fd < 0:
@@ -658,6 +766,9 @@ class RecordingFeed(Feed):
         write = self.recorder.write
         try:
             async for ev in self.inner:
+                if self.recorder.ends_ms is not None and type(ev) is Tick:
+                    # appending: the run must continue the file in time (checked once)
+                    self.recorder.check_continues(self.inner.now_ms())
                 yield ev
                 # Written once the consumer asks for the next event, i.e. after it handled this
                 # one: a consumer that stops at an event (a duration limit) leaves it unrecorded,

@@ -308,7 +308,8 @@ def _timestamps(series, problems: list[tuple[int, str]]) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         out_of_range = is_num & ((numeric < lo) | (numeric >= hi))
     first_bad = int(np.argmax(out_of_range)) if out_of_range.any() else n
-    out[is_num] = np.round(numeric[is_num]).astype(np.int64)
+    with np.errstate(all="ignore"):  # a stamp past int64 is named below, never warned about
+        out[is_num] = np.round(numeric[is_num]).astype(np.int64)
     text_rows = np.flatnonzero(~is_num)
     text_rows = text_rows[text_rows < first_bad]  # only rows before the first bad number matter
     if len(text_rows):
@@ -429,6 +430,8 @@ class DailyData:
     ohlc: dict[str, dict[str, tuple[float | None, float | None, float | None]]] = field(
         default_factory=dict
     )
+    #: rows skipped as inconsistent, one line naming them (for the replay's status)
+    note: str = ""
 
     def before(self, day: str) -> list[Event]:
         """What the feed gave of the sessions before ``day`` (ISO date): the index-level symbols'
@@ -482,11 +485,35 @@ def _daily_row(
         text = cells[k] if k is not None else ""
         extra.append(_positive(name, text) if text else None)
     o, h, lo = extra
-    if h is not None and (h < x or (lo is not None and h < lo) or (o is not None and h < o)):
-        raise ValueError(f"high {h:g} is below the close, open or low; fix or delete the row")
-    if lo is not None and (lo > x or (o is not None and lo > o)):
-        raise ValueError(f"low {lo:g} is above the close or open; fix or delete the row")
+    if h is not None:
+        top = max(x, *(v for v in (o, lo) if v is not None))
+        if h < top and not _same_price(h, top):
+            raise InconsistentRow(symbol, day, f"high {h:.10g} is below the close, open or low")
+        h = max(h, top)  # the same price written two ways: the range holds the bar
+    if lo is not None:
+        bottom = min(x, *(v for v in (o,) if v is not None))
+        if lo > bottom and not _same_price(lo, bottom):
+            raise InconsistentRow(symbol, day, f"low {lo:.10g} is above the close or open")
+        lo = min(lo, bottom)
     return symbol, day, x, None if o is None and h is None and lo is None else (o, h, lo)
+
+
+#: Two prices this close (relative) are the same price: adjusted prices in floating point
+#: (yfinance writes a high of 24.17236518859863 beside a close of 24.17236518859864). A
+#: quote has at most 6 significant decimals of meaning, so 1e-9 is far below any real tick.
+PRICE_REL_TOL = 1e-9
+
+
+def _same_price(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=PRICE_REL_TOL, abs_tol=0.0)
+
+
+class InconsistentRow(ValueError):
+    """A sidecar row whose numbers contradict each other (a high below the close): the row is
+    skipped with a note, the rest of the history is used."""
+
+    def __init__(self, symbol: str, day: str, problem: str) -> None:
+        super().__init__(f"{symbol} {day}: {problem}")
 
 
 def _positive(name: str, text: str) -> float:
@@ -514,6 +541,7 @@ def load_daily(path: Path) -> DailyData | None:
     except OSError as e:
         raise InputFileError(f"{label} cannot be read ({path_reason(path, e)}); check it") from None
     data = DailyData()
+    skipped: list[str] = []  # inconsistent rows: one note, the rest of the history is used
     by_symbol: dict[str, dict[str, float]] = {}
     columns: dict[str, int] = {}
     for n, line in enumerate(text.splitlines(), 1):
@@ -544,6 +572,9 @@ def load_daily(path: Path) -> DailyData | None:
             continue
         try:
             symbol, day, close, ranges = _daily_row(next(csv.reader([line])), columns)
+        except InconsistentRow as e:
+            skipped.append(f"line {n} ({e})")
+            continue
         except ValueError as e:
             raise InputFileError(f"{label} line {n}: {e}") from None
         by_symbol.setdefault(symbol, {})[day] = close
@@ -554,6 +585,12 @@ def load_daily(path: Path) -> DailyData | None:
             f"{label} has no header {','.join(DAILY_COLUMNS)}; fix it or delete the file"
         )
     data.closes = {s: sorted(rows.items()) for s, rows in by_symbol.items()}
+    if skipped:
+        more = f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
+        data.note = (
+            f"daily closes file {path.name}: skipped {len(skipped):,} inconsistent "
+            f"row{'s' if len(skipped) > 1 else ''}: {'; '.join(skipped[:3])}{more}"
+        )
     return data
 
 
@@ -594,10 +631,21 @@ class ReplayFeed(Feed):
                 self._daily_at = {i: self.daily.before(day) for i, day in days.items()}
         self._cursor = int(self.data.ts[0])
         self.released = 0
+        #: (wall s, data ms) the schedule runs from, and the next row's data time, while paced
+        self._schedule: tuple[float, int] | None = None
+        self._next_ts = self._cursor
 
     def now_ms(self) -> int:
-        """The data time of the last event released (before the first: the first row's)."""
-        return self._cursor
+        """The recording's clock (epoch ms): at a speed above 0 it runs on with the wall clock
+        times the speed between prints, as a live feed's clock does (up to the next print,
+        which is released when the clock gets there); at speed 0 (as fast as possible), the
+        data time of the last event released (before the first: the first row's)."""
+        schedule = self._schedule
+        if schedule is None:
+            return self._cursor
+        wall0, data0 = schedule
+        running = data0 + int((self.clock() - wall0) * 1000.0 * self.options.speed)
+        return max(self._cursor, min(running, self._next_ts))
 
     @property
     def label(self) -> str:
@@ -613,12 +661,16 @@ class ReplayFeed(Feed):
         data = self.data
         n = len(data)
         name = self.path.name
-        note = f" ({data.note})" if data.note else ""
+        notes = [t for t in (data.note, self.daily.note if self.daily else "") if t]
+        note = f" ({'; '.join(notes)})" if notes else ""
         yield FeedStatus(FeedState.LIVE, f"replay of {name}, {n:,} rows{note}", self._cursor)
         speed = self.options.speed
         t0_data = int(data.ts[0])
         clock, sleep = self.clock, self.sleep
         t0_wall = clock()
+        stale_after = self.options.stale_after
+        live_detail = f"replay of {name}, {n:,} rows{note}"
+        stale = False
         since_yield = 0
         daily_at = self._daily_at
         day_starts = set(self._day_starts)
@@ -629,6 +681,8 @@ class ReplayFeed(Feed):
                 gap = int(data.ts[start] - data.ts[start - 1]) / (1000.0 * speed)
                 if gap > DAY_GAP_S:
                     t0_wall -= gap - DAY_GAP_S
+            if speed > 0:
+                self._schedule = (t0_wall, t0_data)
             for closes in daily_at.get(start, ()):
                 yield closes
             ts = data.ts[start:stop].tolist()
@@ -643,11 +697,26 @@ class ReplayFeed(Feed):
             for k in range(stop - start):
                 t = ts[k]
                 if speed > 0:
+                    self._next_ts = t
                     # Scheduled against the start, not the previous row, so pacing never drifts.
                     wait = t0_wall + (t - t0_data) / (1000.0 * speed) - clock()
+                    if wait > stale_after > 0 and not stale:
+                        # a gap in the recording longer than stale_after: stale, as a live
+                        # feed is after that long without a tick (issue 18 §4)
+                        await sleep(stale_after)
+                        stale = True
+                        yield FeedStatus(
+                            FeedState.STALE,
+                            f"no prints for over {stale_after:.0f} s (a gap in {name})",
+                            self.now_ms(),
+                        )
+                        wait = t0_wall + (t - t0_data) / (1000.0 * speed) - clock()
                     if wait > MIN_SLEEP:
                         await sleep(wait)
                         since_yield = 0
+                    if stale:
+                        stale = False
+                        yield FeedStatus(FeedState.LIVE, live_detail, t)
                 self._cursor = t
                 self.released += 1
                 amended = amends[k]

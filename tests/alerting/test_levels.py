@@ -190,3 +190,47 @@ def test_the_bust_of_a_muted_levels_alert_is_muted_too() -> None:
     [cross] = engine.on_price(2461.0, T0 + 1000)
     busted = engine.bust(cross, T0 + 2000, 2447.0)
     assert cross.muted and busted is not None and busted.muted
+
+
+# --- issue 18 §3: notices that do not repeat --------------------------------------------------
+def test_the_approach_notice_does_not_repeat_while_the_price_hovers_at_its_edge() -> None:
+    # 2,470: the notice within 0.25 % (6.175 points, from 2,463.825). The prints of the issue,
+    # with dips between them just out of reach and past the crossing band (1.235 points): the
+    # old re-arm (reach + band) sent five notices in 15 minutes; the notice's own hysteresis
+    # (1.5 x reach, 9.26 points) sends one
+    engine = LevelEngine([(2470.0, "pivot")])
+    prints = [2455.0]
+    for p in (2463.83, 2463.96, 2463.88, 2463.94, 2464.03):
+        prints += [p, 2462.5]
+    prints.append(2463.86)
+    fired = []
+    for k, p in enumerate(prints):
+        fired += engine.on_price(p, T0 + k * 90_000)
+    assert [(a.kind, a.price) for a in fired] == [("approach", 2463.83)]
+    # clearly away (more than 9.26 points), then back: news again
+    assert engine.on_price(2460.0, T0 + 2_000_000) == []
+    (again,) = engine.on_price(2464.0, T0 + 2_100_000)
+    assert again.kind == "approach"
+
+
+def test_a_bar_confirmed_level_does_not_send_its_notice_when_a_print_jumps_past_it() -> None:
+    # 2,450 confirmed on the 1m close: a print jumping from 2,440 to 2,452 is not "approaching";
+    # the level awaits the bar's close, which confirms the crossing
+    engine = LevelEngine([(2450.0, "support")])
+    engine.set_confirm(2450.0, "1m")
+    lv = engine.levels[0]
+    assert engine.on_price(2440.0, T0) == []
+    assert engine.on_price(2452.0, T0 + 1000) == []
+    assert engine.awaiting_close(lv)
+    (cross,) = engine.close_bars(T0 + 60_000)
+    assert (cross.kind, cross.direction, cross.confirm) == ("cross", "up", "1m")
+    # a print past it that the bar's close does not confirm: still no notice; back within
+    # reach on its own side, the notice is news
+    engine2 = LevelEngine([(2450.0, "support")])
+    engine2.set_confirm(2450.0, "1m")
+    engine2.on_price(2440.0, T0)
+    assert engine2.on_price(2452.0, T0 + 1000) == []
+    assert engine2.on_price(2441.0, T0 + 2000) == []  # the 1m bar closes at 2,441: no crossing
+    assert engine2.close_bars(T0 + 60_000) == []
+    (near,) = engine2.on_price(2446.0, T0 + 61_000)
+    assert near.kind == "approach"

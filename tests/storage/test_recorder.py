@@ -131,3 +131,68 @@ def test_an_existing_csv_is_kept_even_without_a_new_tick(tmp_path: Path) -> None
     rec = Recorder(path)
     rec.close()
     assert not rec.discarded and path.read_bytes() == before
+
+
+class DiskWithRoom:
+    """``os.write`` on a disk with ``room`` bytes left for files under ``folder``: a write that
+    does not fit puts what fits there, then fails with ENOSPC (as a real full disk does)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, folder: Path, room: int) -> None:
+        self.size = room
+        self.folder = folder
+        self.real = os.write
+        monkeypatch.setattr("feeds.storage.recorder.os.write", self)
+
+    def __call__(self, fd: int, data: bytes | memoryview) -> int:
+        if not os.readlink(f"/proc/self/fd/{fd}").startswith(str(self.folder)):
+            return self.real(fd, data)
+        # the room left: what the files there do not use (a truncation frees space)
+        room = self.size - sum(p.stat().st_size for p in self.folder.iterdir())
+        if len(data) > room:
+            if room > 0:
+                self.real(fd, bytes(data[:room]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real(fd, data)
+
+
+@pytest.mark.parametrize("name", ["rec.csv", "rec.parquet"])
+def test_a_full_disk_keeps_every_whole_row_that_fits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # issue 19 §2: a second's chunk larger than the room left used to keep nothing at all
+    from feeds.storage.recorder import open_recorder
+
+    path = tmp_path / name
+    DiskWithRoom(monkeypatch, tmp_path, 6_000)
+    rec = open_recorder(path)
+    for i in range(5_000):
+        rec.write(tick(i))
+    rec.close()
+    assert 0 < rec.rows < 5_000 and rec.rows + rec.lost == 5_000
+    assert rec.stopped is not None
+    assert f"stopped after {rec.rows:,} rows (No space left on device)" in rec.stopped
+    assert "replays as is" in rec.stopped
+    data = load_replay(path)  # a Parquet one through its journal
+    assert len(data.price) == rec.rows
+    assert data.price.tolist() == [121.07 + i for i in range(rec.rows)]
+
+
+@pytest.mark.parametrize("name", ["rec.csv", "rec.parquet"])
+def test_a_disk_full_before_the_first_row_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # the header (CSV) or the magic (Parquet) fits, not one row: nothing kept, no file left
+    # that blocks the same --out next time, and no message claims the file replays
+    from feeds.storage.recorder import open_recorder
+
+    path = tmp_path / name
+    DiskWithRoom(monkeypatch, tmp_path, 80)
+    rec = open_recorder(path)
+    for i in range(1_000):
+        rec.write(tick(i))
+    rec.flush()
+    assert rec.stopped is not None and "nothing was kept" in rec.stopped
+    assert "replays as is" not in rec.stopped
+    rec.close()
+    assert rec.rows == 0 and rec.discarded
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

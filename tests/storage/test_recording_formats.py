@@ -195,13 +195,26 @@ def test_the_sidecar_keeps_ranges_and_the_members_closes(tmp_path: Path) -> None
     [
         ("^RUT,2025-11-03,2410,2400,2405,2390", "high 2405 is below the close, open or low"),
         ("^RUT,2025-11-03,2410,2400,2420,2415", "low 2415 is above the close or open"),
-        ("^RUT,2025-11-03,2410,x,2420,2390", "open 'x' is not a number"),
     ],
 )
-def test_a_bad_range_in_the_sidecar_is_one_line(tmp_path: Path, row: str, message: str) -> None:
+def test_an_inconsistent_range_in_the_sidecar_skips_its_row_with_a_note(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    # issue 19 §6: one inconsistent row costs that row, never the whole history
     p = tmp_path / "x.daily.csv"
-    p.write_text(f"symbol,date,close,open,high,low\n{row}\n")
-    with pytest.raises(InputFileError, match=rf"x\.daily\.csv' line 2: {message}"):
+    p.write_text(f"symbol,date,close,open,high,low\n^RUT,2025-11-04,2420,,,\n{row}\n")
+    data = load_daily(p)
+    assert data is not None and data.closes == {"^RUT": [("2025-11-04", 2420.0)]}
+    assert data.note == (
+        f"daily closes file x.daily.csv: skipped 1 inconsistent row: line 3 (^RUT 2025-11-03: "
+        f"{message})"
+    )
+
+
+def test_a_garbled_cell_in_the_sidecar_is_one_line(tmp_path: Path) -> None:
+    p = tmp_path / "x.daily.csv"
+    p.write_text("symbol,date,close,open,high,low\n^RUT,2025-11-03,2410,x,2420,2390\n")
+    with pytest.raises(InputFileError, match=r"x\.daily\.csv' line 2: open 'x' is not a number"):
         load_daily(p)
 
 

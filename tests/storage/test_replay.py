@@ -305,3 +305,35 @@ async def test_a_multi_day_replay_skips_the_night(tmp_path: Path) -> None:
         (3, pytest.approx(1.0 + DAY_GAP_S)),  # the night: DAY_GAP_S, not 1,439 s
         (4, pytest.approx(3.0 + DAY_GAP_S)),  # two minutes later: two seconds
     ]
+
+
+async def test_a_replay_clock_runs_with_the_wall_clock_and_a_long_gap_is_stale(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 §4: at speed 1 a 35 s gap between prints with stale_after = 15: the clock moves
+    on with the wall clock between them (never past the next print), and after 15 s the feed
+    says STALE, then LIVE again with the next print."""
+    path = write_csv(
+        tmp_path / "gap.csv", "ts,symbol,price", [(T0, "^RUT", 1), (T0 + 35_000, "^RUT", 2)]
+    )
+    feed = open_feed(f"replay:{path}", FeedOptions(speed=1, stale_after=15))
+    assert isinstance(feed, ReplayFeed)
+    now = [100.0]
+    seen: list[int] = []  # the feed's clock after each wait
+
+    async def fake_sleep(seconds: float) -> None:
+        now[0] += seconds
+        seen.append(feed.now_ms())
+
+    feed.clock = lambda: now[0]  # type: ignore[method-assign]
+    feed.sleep = fake_sleep  # type: ignore[method-assign]
+    events = []
+    async for ev in feed:
+        if isinstance(ev, FeedStatus):
+            events.append((ev.state.value, ev.ts))
+        elif isinstance(ev, Tick):
+            events.append(("tick", ev.ts))
+    assert [e[0] for e in events] == ["live", "tick", "stale", "live", "tick", "ended"]
+    assert events[2][1] == T0 + 15_000  # stale at 15 s of the gap, on the running clock
+    assert seen[:2] == [T0 + 15_000, T0 + 35_000]  # ran on with the wall clock, to the print
+    assert feed.now_ms() == T0 + 35_000

@@ -13,7 +13,7 @@ Escape goes back. A screen whose facts can outgrow the terminal (the feed's hist
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -21,6 +21,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from feeds.frame import Charts, Frame, View
@@ -29,6 +30,12 @@ from tui.messages import FrameWanted
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.text import Line, set_titles
 from tui.widgets.too_small import TooSmall, too_small
+
+
+def toast_racks(screen: Screen[Any]) -> list[Widget]:
+    """The screen's toast rack (Textual's ``ToastRack``, a child of every screen, which CSS
+    queries do not reach), found by its type's name: the class is private to Textual."""
+    return [w for w in screen.children if type(w).__name__ == "ToastRack"]
 
 
 class FrameScreen(Screen[None]):
@@ -47,6 +54,16 @@ class FrameScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         # back from a drilldown or help: the latest figures at once, not at the next tick
         self.post_message(FrameWanted())
+        self._show_toasts(True)
+
+    def on_screen_suspend(self) -> None:
+        # under a dialog this screen still shows: its toasts (already on the top screen's
+        # rack) must not show a second, stale copy beneath it
+        self._show_toasts(False)
+
+    def _show_toasts(self, shown: bool) -> None:
+        for rack in toast_racks(self):
+            rack.display = shown
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)

@@ -24,7 +24,7 @@ LABEL_WIDTH = 12
 HISTORY_INDENT = 28  # "HH:MM:SS ET  " + a 15-column state
 REASON_LIMIT = 2000  # characters of one reason (the feed already bounds it)
 FRAME_COLUMNS = 6  # the panel's border (2) and padding (2), and a vertical scrollbar (2)
-HEADING = "History of this run, newest first"
+HEADING = "History of this run, newest first (the feed's clock)"
 
 
 def hanging(text: str, indent: int, width: int | None) -> str:
@@ -45,15 +45,16 @@ def _state(status: FeedStatus) -> tuple[str, str]:
 
 
 def next_retry(status: FeedStatus, now_ms: int) -> str:
-    """When the next connection attempt is (``now_ms``: the wall clock, epoch ms)."""
+    """When the next connection attempt is (``now_ms``: the wall clock, epoch ms): a countdown,
+    with the wall-clock time labelled as such (the screen's other times are the feed's)."""
     if status.state is not FeedState.RECONNECTING:
         return fmt.DASH
     if not status.retry_at:
         return "trying now"
-    at = f"{fmt.clock(status.retry_at)} ET"
+    at = f"{fmt.clock(status.retry_at)} ET wall clock"
     if status.retry_at > now_ms:
-        return f"{at} (in {fmt.countdown(status.retry_at, now_ms)})"
-    return f"{at} (trying now)"
+        return f"in {fmt.countdown(status.retry_at, now_ms)} ({at})"
+    return f"trying now ({at})"
 
 
 def status_facts(frame: Frame, width: int | None = None) -> Content:
@@ -65,6 +66,13 @@ def status_facts(frame: Frame, width: int | None = None) -> Content:
     reason = hanging(fmt.clean(st.detail, REASON_LIMIT) or fmt.DASH, LABEL_WIDTH, width)
     lines = [
         Content.assemble(_label("Feed"), (fmt.clean(frame.feed_label, 80) or fmt.DASH, "bold")),
+        Content.assemble(
+            _label("Clock"),
+            (f"{fmt.clock(frame.as_of)} ET", "bold"),
+            (" feed · ", "$text-muted"),
+            f"{fmt.clock(frame.wall_ms)} ET",
+            (" wall", "$text-muted"),
+        ),
         Content.assemble(_label("State"), _state(st)),
         Content.assemble(_label("Reason"), reason),
         Content.assemble(_label("Next retry"), next_retry(st, frame.wall_ms)),

@@ -22,8 +22,11 @@ def _row(label: str, *parts: str | tuple[str, str]) -> Content:
     return Content.assemble((f"{label:<{LABEL_W}}", "$text-muted"), *parts)
 
 
-def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool) -> Content:
-    """The facts block. The distance is "to go" (level − price), as on the ladder."""
+def level_facts(
+    lv: LevelView, price: float | None, symbol: str, estimated: bool, sessions: str = "regular"
+) -> Content:
+    """The facts block. The distance is "to go" (level − price), as on the ladder; the
+    crossings count prints of ``sessions`` (``[alerts] sessions``)."""
     state, _, sign = fmt.level_state(lv)
     est = " est." if estimated else ""
     if lv.distance is None:
@@ -44,6 +47,7 @@ def level_facts(lv: LevelView, price: float | None, symbol: str, estimated: bool
         ),
         _row("State", (state, f"bold {SIGN_STYLE[sign]}"), *muted),
         _row("Confirm", fmt.CONFIRM_WORDS.get(lv.confirm, lv.confirm)),
+        _row("Hours", fmt.SESSIONS_WORDS[sessions][1]),
         _row("Price", (fmt.price(price), "bold"), f" {symbol}{est}", (where, "$text-muted")),
         _row("To go", (f"{fmt.signed(lv.distance)} pts  {fmt.pct(lv.distance_pct)}", "bold")),
         _row("", (fmt.DISTANCE_RULE, "$text-muted")),
@@ -88,7 +92,9 @@ class LevelScreen(DetailScreen):
                 Content("This level is no longer on the ladder."),
             )
         title = f"Level {fmt.price(lv.price)} · {fmt.clean(lv.label, 40)}"
-        facts = level_facts(lv, frame.level_price, frame.level_symbol, frame.estimated_indices)
+        facts = level_facts(
+            lv, frame.level_price, frame.level_symbol, frame.estimated_indices, frame.alert_sessions
+        )
         return title, facts
 
     def draw(self, frame: Frame, charts: Charts) -> None:

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input
 
 from feeds.alerting.delivery import is_spread
 from feeds.frame import Frame
-from tui import keys
+from tui import fmt, keys
 from tui.messages import FilterChanged, OpenConstituent, OpenLevel, OpenSpread
 from tui.screens.base import FrameScreen
 from tui.widgets.alert_log import AlertLog
@@ -97,7 +97,8 @@ class MainScreen(FrameScreen):
         self.card.show(frame, wide=self.has_class("-wide") or self.has_class("-vast"))
         self.ladder.show(frame)
         est = " est." if frame.estimated_indices else ""
-        set_titles(self.ladder, f"Levels · {frame.level_symbol}{est}")
+        hours = fmt.SESSIONS_WORDS[frame.alert_sessions][0]
+        set_titles(self.ladder, f"Levels · {frame.level_symbol}{est} · {hours}")
         self.show_alerts(frame)
         self.query_one(Leaderboard).show(frame)
         if frame.charts is not None:

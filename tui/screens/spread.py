@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.content import Content
 
-from feeds.frame import Charts, Frame, View
+from feeds.frame import Charts, Frame, SpreadAlerts, View
 from feeds.symbols import MAGS, RUT, SPREADS, SPX
 from tui import fmt, keys
 from tui.screens.base import DetailScreen
@@ -22,6 +22,18 @@ LADDER_MAX = 9  # lines of a threshold list (header and spread row included); mo
 NO_THRESHOLDS = (
     "No spread alerts: add [[alerts.spread]] to the config, or run with --spread-level 50"
 )
+
+
+def rule(sa: SpreadAlerts, sessions: str = "regular") -> str:
+    """How a threshold fires, in words: past it by its band (the Band column) for the dwell, in
+    the hours of ``sessions``."""
+    dwells = {lv.dwell_ms for lv in sa.levels}
+    hours = fmt.SESSIONS_WORDS[sessions][0]
+    if dwells == {0}:
+        return f"fires past ±band, {hours}"
+    if len(dwells) == 1:
+        return f"{dwells.pop() / 1000:g}s past ±band, {hours}"
+    return f"its dwell past ±band, {hours}"
 
 
 def _slug(pair: str) -> str:
@@ -48,7 +60,7 @@ class SpreadScreen(DetailScreen):
     def compose_charts(self) -> ComposeResult:
         for pair in SPREADS:
             yield Line(classes="chart-title threshold-title", id=f"{_slug(pair)}-title")
-            yield LevelLadder(id=f"{_slug(pair)}-levels", classes="thresholds")
+            yield LevelLadder(id=f"{_slug(pair)}-levels", classes="thresholds", symbol=pair)
         for pair, name in (("spx", "SPX"), ("mags", "MAGS")):
             title = Line(classes="chart-title", id=f"{pair}-title")
             title.show(Content(f"RUT − {name} spread (bp) since the anchor"))
@@ -95,7 +107,8 @@ class SpreadScreen(DetailScreen):
                 continue
             anchor = fmt.anchor_name(sa.anchor)
             name, mute = pair.replace("-", " − "), keys.display(self.app, "mute")
-            title.show(Content(f"{name} alerts (bp vs {anchor}) · {mute} mutes"))
+            how = rule(sa, frame.alert_sessions)
+            title.show(Content(f"{name} alerts (bp vs {anchor}; {how}) · {mute} mutes"))
             ladder.styles.height = min(len(sa.levels) + 2, LADDER_MAX)
             ladder.set_levels(list(sa.levels), sa.value_bp, symbol=pair, stale=frame.stale)
             first = first or ladder

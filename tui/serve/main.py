@@ -248,9 +248,10 @@ def run_status(as_json: bool, out: IO[str] | None = None) -> int:
         stream.write(f"r2k serve is not running (no live status in '{path}')\n")
         return 1
     if as_json:
-        import orjson
+        from feeds.text import dumps
 
-        stream.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
+        # the one JSON sanitiser (issue 19 §5): a login name's bidi override stays escaped
+        stream.write(dumps(status, separators=None, indent=2) + "\n")
         return 0
     sessions = status.get("sessions", [])
     where = ", ".join(f"{k} {status[k]}" for k in ("ssh", "web") if status.get(k))

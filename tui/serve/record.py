@@ -30,6 +30,7 @@ from typing import IO, Any
 import orjson
 
 from feeds.atomic import write_atomic
+from feeds.text import dumps
 from feeds.timefmt import iso_ms
 
 WINDOW_S = 60.0
@@ -111,7 +112,7 @@ class LoginLog:
         self._warned = False
 
     def write(self, login: Login) -> None:
-        line = orjson.dumps(login.as_json()) + b"\n"
+        line = (dumps(login.as_json()) + "\n").encode()  # controls and bidi escaped
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -128,7 +129,7 @@ class LoginLog:
 def write_status(path: Path, status: dict[str, Any]) -> None:
     """Replace the status file (best effort: serve keeps running on a full disk)."""
     with contextlib.suppress(OSError):
-        write_atomic(path, orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
+        write_atomic(path, dumps(status, separators=None, indent=2) + "\n")
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

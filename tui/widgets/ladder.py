@@ -38,7 +38,7 @@ class Widths(NamedTuple):
     price: int  # its first cell is the muted mark
     on: int  # the confirmation: 5 spells "tick", 3 shows it as "·"
     dist: int
-    pct: int  # 0: no percent column (a spread's thresholds)
+    pct: int  # the percent column; a spread's thresholds show their band (± bp) there
     decimals: int  # of the points; the percent keeps at least one
     state: int  # 6: the short state words
     label: int
@@ -55,8 +55,9 @@ def widths(width: int, price_w: int, *, spread: bool = False) -> Widths:
         on, dist, pct, decimals, state = 3, 8, 7, 1, 6
     else:
         on, dist, pct, decimals, state = 3, 5, 7, 0, 6
-    if spread:  # basis points: one decimal at most, and a percent of a spread means nothing
-        pct, decimals = 0, min(decimals, 1)
+    if spread:  # basis points: one decimal at most; a percent of a spread means nothing, the
+        # band each threshold needs the spread past it by does (issue 18 §2)
+        pct, decimals = 6, min(decimals, 1)
     label = max(0, width - price_w - on - dist - pct - state)
     return Widths(price_w, on, dist, pct, decimals, state, label)
 
@@ -71,10 +72,13 @@ class LevelLadder(RowList):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("ladder")
     HEADER_LINES = 1
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, symbol: str = "^RUT"
+    ) -> None:
+        """``symbol``: the series listed (``^RUT``, or a spread such as ``RUT-SPX``)."""
         super().__init__(id=id, classes=classes)
         self.rows: list[Row] = []
-        self.symbol = "^RUT"
+        self.symbol = symbol
         self.estimated = False
 
     def show(self, frame: Frame) -> None:
@@ -100,8 +104,11 @@ class LevelLadder(RowList):
         if price is not None:
             at = next((i for i, r in enumerate(rows) if r.price <= price), len(rows))
             rows.insert(at, Row(None, price))
+        had = any(r.level for r in self.rows)
         self.rows = rows
         self.symbol, self.estimated = symbol, estimated
+        if had != bool(levels):
+            self.refresh_bindings()  # the footer's Open, Remove and Mute follow (check_action)
         self.data_changed()
         self._set_dim(stale)
         self.set_row_count(len(rows))
@@ -148,7 +155,7 @@ class LevelLadder(RowList):
             ("On".rjust(w.on), "header"),
             ((" " + ("Label" if w.label > 6 else "Lbl")).ljust(w.label)[: w.label], "header"),
             ("To go".rjust(w.dist), "header"),
-            ("%".rjust(w.pct) if w.pct else "", "header"),
+            (("Band" if self.spread else "%").rjust(w.pct) if w.pct else "", "header"),
             (" " + "State".ljust(w.state - 1), "header"),
         )
 
@@ -178,14 +185,27 @@ class LevelLadder(RowList):
             (confirm_text(lv.confirm, w.on), "" if lv.confirm == "tick" else "bold"),
             (" " + label.ljust(room) if w.label else "", "flat"),
             (fmt.signed(lv.distance, w.decimals).rjust(w.dist), ""),
-            (fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct) if w.pct else "", ""),
+            (self._last_cell(lv, w), "flat" if self.spread else ""),
             (" " + state.ljust(w.state - 1), style),
         )
 
+    def _last_cell(self, lv: LevelView, w: Widths) -> str:
+        """The percent to go, or a spread threshold's band (``±4``: the spread must go past the
+        threshold by that many bp)."""
+        if not w.pct:
+            return ""
+        if self.spread:
+            return f"±{lv.band:.{0 if lv.band == int(lv.band) else 1}f}".rjust(w.pct)
+        return fmt.pct(lv.distance_pct, max(1, w.decimals)).rjust(w.pct)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a spread's thresholds come from the config or --spread-level and have no drilldown of
-        # their own: no Remove or Open in the footer (m still mutes them)
-        return not (self.spread and action in ("remove_level", "select"))
+        # their own: no Remove or Open in the footer; m mutes them, once there is one to mute
+        if self.spread:
+            return action not in ("remove_level", "select") and (
+                action != "toggle_mute" or any(r.level for r in self.rows)
+            )
+        return True
 
     def action_remove_level(self) -> None:
         lv = self.level_at(self.cursor)

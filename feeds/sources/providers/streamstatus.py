@@ -115,12 +115,14 @@ class StreamStatus:
         """Send the feed's status if it changed since the last one sent (its state, detail,
         the malformed frame count, the reconnect attempts or the earliest next retry)."""
         state, detail = self.current(note)
+        # the note is named apart (FeedStatus.note) so a failed run's reason stays short
+        note = note if note and state is not FeedState.ERROR else ""
         retry_at = min((t for t in self.retry_at if t), default=0)
         key = (state, detail, malformed, reconnects, retry_at)
         if key != self._reported:
             self._reported = key
             now = int(time.time() * 1000)
-            self._put([FeedStatus(state, detail, now, malformed, reconnects, retry_at)])
+            self._put([FeedStatus(state, detail, now, malformed, reconnects, retry_at, note)])
 
     def _stale_detail(self) -> str:
         # no running age here: the detail is the status's identity, and the screen shows the age

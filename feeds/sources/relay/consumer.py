@@ -112,7 +112,7 @@ class NatsFeed(Feed):
         #: starting well before it rewound (REWIND_MS)
         self._newest_ms = 0
         self._clock_rate = 1.0
-        self._reported: tuple[FeedState, str] | None = None
+        self._reported: tuple[FeedState, str, int, int] | None = None
         #: end-to-end latency samples (ms from the relay receiving a batch's first event)
         self.latency_ms: list[float] | None = None
 
@@ -126,10 +126,17 @@ class NatsFeed(Feed):
         return f"{self.upstream_label} via {where}" if self.upstream_label else f"relay {where}"
 
     def now_ms(self) -> int:
+        """The relay's feed clock: the last batch's time, run on at the relay's clock rate, but
+        no more than ``stale_after`` seconds past the last batch (issue 18 §4: over a dead
+        relay the clock ran on while nothing arrived; the status is stale by then)."""
         if self._clock is None:
             return int(time.time() * 1000)
         feed_ms, at = self._clock
-        return feed_ms + int((time.monotonic() - at) * 1000 * self._clock_rate)
+        since = time.monotonic() - at
+        limit = self.options.stale_after
+        if limit > 0:
+            since = min(since, limit)
+        return feed_ms + int(since * 1000 * self._clock_rate)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
@@ -167,41 +174,44 @@ class NatsFeed(Feed):
                 await nc.close()
 
     # ---- the NATS link -------------------------------------------------------------------------
+    async def _on_disconnected(self) -> None:
+        self._link_down(f"lost NATS at {self.link.url}; reconnecting")
+
+    async def _on_reconnected(self) -> None:
+        # resyncing before the link counts as up: batches were missed while it was down, so
+        # the board is not live until the snapshot has put it back in step (issue 18 §4: it
+        # said "live" twice before noticing 216 missed batches)
+        self._begin_sync("reconnected to NATS; resyncing the board", FeedState.STALE)
+        self._link_ok()
+        await self._fetch_snapshot()
+
+    async def _on_error(self, e: Exception) -> None:
+        text = self.link.error_text(e)
+        if "Authorization" in text or "authentication" in text.lower():
+            text = (
+                f"NATS at {self.link.url}: the server refused the login; "
+                "check user/password/token/creds [nats]"
+            )
+        nc = self._nc
+        if self.subjects.sync in text and "ermission" in text:
+            return  # may not ask for a round (a read-only account): the periodic round syncs
+        if nc is not None and nc.is_connected:
+            # the link is up (a slow-consumer drop shows as a gap; a permissions error here)
+            self.link_error = text
+            self._report()
+            return
+        verb = "reconnecting" if self._ever_up else "retrying"
+        self.link_attempts += 1  # the client calls this once per failed attempt
+        self._retry_at = int((time.time() + self.reconnect_wait) * 1000)
+        self._link_down(f"{text}; {verb}")
+
     async def _connect(self) -> None:
-        async def disconnected() -> None:
-            self._link_down(f"lost NATS at {self.link.url}; reconnecting")
-
-        async def reconnected() -> None:
-            self._link_ok()
-            self._begin_sync("reconnected to NATS; resyncing the board", FeedState.STALE)
-            await self._fetch_snapshot()
-
-        async def error(e: Exception) -> None:
-            text = self.link.error_text(e)
-            if "Authorization" in text or "authentication" in text.lower():
-                text = (
-                    f"NATS at {self.link.url}: the server refused the login; "
-                    "check user/password/token/creds [nats]"
-                )
-            nc = self._nc
-            if self.subjects.sync in text and "ermission" in text:
-                return  # may not ask for a round (a read-only account): the periodic round syncs
-            if nc is not None and nc.is_connected:
-                # the link is up (a slow-consumer drop shows as a gap; a permissions error here)
-                self.link_error = text
-                self._report()
-                return
-            verb = "reconnecting" if self._ever_up else "retrying"
-            self.link_attempts += 1  # the client calls this once per failed attempt
-            self._retry_at = int((time.time() + self.reconnect_wait) * 1000)
-            self._link_down(f"{text}; {verb}")
-
         self._nc = await self.link.connect(
             "r2k terminal",
             reconnect_wait=self.reconnect_wait,
-            disconnected=disconnected,
-            reconnected=reconnected,
-            error=error,
+            disconnected=self._on_disconnected,
+            reconnected=self._on_reconnected,
+            error=self._on_error,
         )
         info = getattr(self._nc, "_server_info", {}) or {}
         if self.link.tls and not info.get("tls_required"):
@@ -210,8 +220,8 @@ class NatsFeed(Feed):
             self._report()
             return
         await self._nc.subscribe(self.subjects.live, cb=self._on_live)
-        self._link_ok()
         self._begin_sync("syncing the board from the relay")
+        self._link_ok()
         await self._fetch_snapshot()
 
     def _link_ok(self) -> None:
@@ -271,7 +281,7 @@ class NatsFeed(Feed):
             up,
             state=state,
             detail=detail,
-            ts=int(time.time() * 1000),
+            ts=self.now_ms(),  # the feed's clock, as the status bar and the history read it
             reconnects=self.link_attempts,
             retry_at=0 if self.link_up else self._retry_at,
         )
@@ -280,7 +290,9 @@ class NatsFeed(Feed):
         if self._ended:
             return
         status = self.status()
-        key = (status.state, status.detail)
+        # the attempts and the next retry too: the feed-status screen counts them as they
+        # happen (it froze at "1 attempt" through an outage, then jumped to 67)
+        key = (status.state, status.detail, status.reconnects, status.retry_at)
         if key != self._reported:
             self._reported = key
             self._queue.put_nowait([status])

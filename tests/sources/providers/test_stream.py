@@ -327,6 +327,8 @@ async def test_note_is_shown_with_the_status(server: ToyServer) -> None:
         feed.set_note(f"previous closes 1/3 {SECRET}")
         noted = await col.wait(lambda e: isinstance(e, FeedStatus) and "1/3" in e.detail)
         assert noted.detail == "toy streaming; previous closes 1/3 ***"
+        # the note is named apart: a failed run's reason never carries it (issue 19 §3)
+        assert noted.note == "previous closes 1/3 ***" and noted.reason() == "toy streaming"
         feed.set_note("")
         assert (await col.status(FeedState.LIVE, after=col.events.index(noted) + 1)).detail == (
             "toy streaming"
