@@ -100,6 +100,9 @@ class Terminal:
         self.bytes = 0
         self.tail = bytearray()
         self.chunks: deque[tuple[int, float]] = deque(maxlen=4096)  # (end offset, arrival)
+        #: (end offset, the program's CPU seconds) as each of the first chunks arrived: the CPU
+        #: a start-up took, which a busy machine blurs far less than the wall clock
+        self.cpu_marks: list[tuple[int, float]] = []
         self.changed = threading.Condition(threading.Lock())
         self.alive = True
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -123,6 +126,9 @@ class Terminal:
                 if len(self.tail) > 800_000:  # keep the last ~10 s at 40 KiB/s
                     del self.tail[:-400_000]
                 self.chunks.append((self.bytes, now))
+                if len(self.cpu_marks) < 64:
+                    with contextlib.suppress(OSError, IndexError, ValueError):
+                        self.cpu_marks.append((self.bytes, self.cpu_seconds()))
                 self.changed.notify_all()
 
     def _arrival(self, end_offset: int) -> float:
@@ -147,6 +153,15 @@ class Terminal:
                 if left <= 0:
                     return None
                 self.changed.wait(left)
+
+    def cpu_when_seen(self, needle: bytes) -> float | None:
+        """The program's CPU seconds when the chunk holding the first ``needle`` arrived (one of
+        the first 64 chunks), or None."""
+        with self.changed:
+            k = self.tail.find(needle) if self.bytes == len(self.tail) else -1
+            if k < 0:
+                return None
+            return next((cpu for end, cpu in self.cpu_marks if end >= k + len(needle)), None)
 
     def wait_for(self, needle: bytes, timeout: float, after: int = 0) -> float | None:
         """Seconds from now until ``needle`` appears after byte ``after`` (None: it did not)."""

@@ -18,15 +18,16 @@ Sections, in the order they run:
   issue's 30 minutes is ``--idle 1800``): peak RSS <= 150 MB, growth after the first simulated
   minute <= 10 MB. ``--trace`` adds tracemalloc's top growth sites (slow: figures only).
 * ``startup``: first frame (the ^RUT row drawn) of the plain ``r2k``, median of 3 after a warm-up
-  run: <= 0.5 s.
+  run: <= 0.4 s, and the CPU it took (issue 22).
 * ``busy``: 5,000 ticks/s over 2,000 names at 120x40, 4 Hz: CPU <= 6 % of a core with the sim's
-  own cost printed apart (the sim alone, same feed, in a process of its own); bytes <= 25 KiB/s;
+  own cost printed apart (the sim alone, same feed, in a process of its own); bytes <= 20 KiB/s;
   key-to-screen (``p`` until PAUSED is drawn) p50/p99; tick-to-screen of 50 marker ticks
   (``harness.py``): p99 <= one frame period + 30 ms; peak RSS.
 * ``baseline``: ``bench/baseline.py`` (a stock Textual ``DataTable`` of the top 50 rows updated
   on every tick) on the same feed, size and duration; ``ratio``: r2k's CPU, bytes/s and key p99
   as fractions of it: CPU and bytes <= 1/4.
-* ``sizes``: bytes/s at 80x24, 160x45, 250x70 (and 120x40 from ``busy``): <= 40 KiB/s each.
+* ``sizes``: bytes/s at 80x24, 120x40 (from ``busy`` when it ran), 160x45, 250x70: <= 40 KiB/s
+  each, 120x40 <= 20 KiB/s (issue 22).
 * ``idle``: the market closed (no ticks): CPU <= 1 %.
 * ``burst``: 50,000 ticks/s over 2,000 names for 30 s from the open: no frame gap over twice the
   period, event-loop lag p99 <= 50 ms, CPU <= 60 % of a core, every tick the sim released applied.
@@ -247,21 +248,33 @@ async def _sim_role(args: argparse.Namespace) -> float:
 
 def section_startup(res: Results, k: float) -> None:
     print("\n[startup] first frame of the plain r2k at 120x40 (a warm-up run, then 3)", flush=True)
-    times = []
+    times, cpus = [], []
     for n in range(4):
         run = Run("r2k", "120x40", tick_rate=5.4)
         t = run.first_frame(15)
+        cpu = run.term.cpu_when_seen(b"RUT")
         time.sleep(0.5)
         run.close()
         if n and t is not None:
             times.append(t)
+            if cpu is not None:
+                cpus.append(cpu)
     med = statistics.median(times) if times else float("nan")
     res.add(
         "startup",
         "first frame (median of 3)",
         f"{med:.2f} s (runs {', '.join(f'{t:.2f}' for t in times)})",
-        "<= 0.5 s",
-        med <= 0.5,
+        "<= 0.4 s",
+        med <= 0.4,
+    )
+    # what the start-up itself costs, whatever else the machine runs (/proc, 10 ms ticks)
+    cpu_med = statistics.median(cpus) if cpus else float("nan")
+    res.add(
+        "startup",
+        "CPU until the first frame (median of 3)",
+        f"{cpu_med:.2f} s (runs {', '.join(f'{c:.2f}' for c in cpus)})",
+        "info",
+        None,
     )
 
 
@@ -288,7 +301,7 @@ def section_busy(res: Results, k: float, rate: float, got: float) -> None:
     )
     res.add("busy", "  of which the sim alone", f"{sim:.1f} %", "(printed apart)", None)
     res.add("busy", "  the rest (ingest, frames, drawing)", f"{cpu - sim:.1f} %", "", None)
-    res.add("busy", "bytes/s at 120x40", f"{bps / KIB:.1f} KiB/s", "<= 25 KiB/s", bps <= 25 * KIB)
+    res.add("busy", "bytes/s at 120x40", f"{bps / KIB:.1f} KiB/s", "<= 20 KiB/s", bps <= 20 * KIB)
     res.add(
         "busy",
         f"key-to-screen over {len(keys)} presses",
@@ -354,7 +367,8 @@ def section_baseline(res: Results, k: float, rate: float) -> None:
 def section_sizes(res: Results, k: float, rate: float) -> None:
     print("\n[sizes] bytes/s to the terminal at each size, same busy feed", flush=True)
     sizes = res.sizes
-    for size in ("80x24", "160x45", "250x70"):
+    # 120x40 comes from ``busy`` when it ran (the same feed)
+    for size in ("80x24", *(() if "120x40" in sizes else ("120x40",)), "160x45", "250x70"):
         run = Run("r2k", size, tick_rate=rate)
         try:
             cpu, bps = warm_measure(run, 10 * k)
@@ -363,8 +377,13 @@ def section_sizes(res: Results, k: float, rate: float) -> None:
         sizes[size] = bps
         print(f"  {size}: {bps / KIB:.1f} KiB/s, CPU {cpu:.1f} %", flush=True)
     for size, bps in sizes.items():
+        limit = 20 if size == "120x40" else 40  # issue 22
         res.add(
-            "sizes", f"bytes/s at {size}", f"{bps / KIB:.1f} KiB/s", "<= 40 KiB/s", bps <= 40 * KIB
+            "sizes",
+            f"bytes/s at {size}",
+            f"{bps / KIB:.1f} KiB/s",
+            f"<= {limit} KiB/s",
+            bps <= limit * KIB,
         )
 
 

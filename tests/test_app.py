@@ -4,6 +4,7 @@ become messages, messages change the view, and the next frame shows it (no sleep
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,6 +80,25 @@ def messages(app: R2KApp) -> list[str]:
 
 def rut(pipeline: Pipeline, price: float, ts: int = NOW_MS) -> None:
     pipeline.handle(Tick("^RUT", price, ts))
+
+
+async def test_start_up_held_collections_back_then_freezes_and_collects() -> None:
+    """tui.cli.run turns the cyclic collector off for the start-up; the first frame turns it
+    back on, with what start-up built frozen (later full collections do not walk it)."""
+    gc.disable()
+    try:
+        app = make_app()
+        async with running(app, (80, 24)):
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+async def test_an_app_not_started_by_the_command_line_freezes_nothing() -> None:
+    app = make_app()
+    async with running(app, (80, 24)):
+        assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 async def test_layout_fits_80x24() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from feeds.alerting.alerts import offline_log_path
+from feeds.errors import R2KError
 from feeds.events import (
     Bars,
     DailyCloses,
@@ -791,6 +793,28 @@ def test_a_parquet_recording_replays_cancels_and_corrections(tmp_path: Path) -> 
 
 
 # --- help, version ---------------------------------------------------------------------------
+
+
+def test_collections_held_back_only_for_the_monitor_and_on_after_main(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, bool] = {}
+
+    def app(settings: object) -> int:
+        seen["monitor"] = gc.isenabled()
+        raise R2KError("no terminal here")
+
+    def snapshot(*args: object, **kwargs: object) -> int:
+        seen["snapshot"] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr("tui.cli.run_app", app)
+    monkeypatch.setattr("tui.headless.run_snapshot", snapshot)
+    assert main([]) != 0
+    assert gc.isenabled()  # the monitor stopped before its first frame: collecting again
+    assert main(["snapshot"]) == 0
+    assert seen == {"monitor": False, "snapshot": True}
+    assert gc.isenabled()
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from feeds.frame import Frame, LevelView
 from tui import fmt
 from tui.fmt import describe
 from tui.widgets.alert_log import AlertLog
-from tui.widgets.board import layout
+from tui.widgets.board import TITLE_HOLD_S, Leaderboard, layout
 from tui.widgets.chart import Chart
 from tui.widgets.ladder import LevelLadder
 
@@ -421,3 +421,27 @@ async def test_a_last_sale_chart_draws_steps_and_holds_the_last_price_until_now(
         # between 11.00 and the flat 10.00: only the jump, in the last column (no slope)
         for r in rows[1:flat]:
             assert r.rstrip()[:-1].strip() == "", rows
+
+
+class LeaderboardApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Leaderboard()
+
+
+async def test_board_title_figures_wait_a_few_seconds_other_changes_show_at_once() -> None:
+    """At the open the names-priced count moves at every redraw, and each new title repaints
+    the whole panel: figures-only changes wait TITLE_HOLD_S."""
+    app = LeaderboardApp()
+    async with app.run_test(size=(100, 20)):
+        board = app.query_one(Leaderboard)
+        shown = lambda: str(board.border_title)  # noqa: E731
+
+        board.set_title("Leaders · 1,953 names · no prices yet", 100.0)
+        board.set_title("Leaders · 495 names · 48.5% of the index", 100.5)
+        assert shown() == "Leaders · 495 names · 48.5% of the index"  # new words: at once
+        board.set_title("Leaders · 808 names · 68.5% of the index", 101.0)
+        assert shown() == "Leaders · 495 names · 48.5% of the index"  # figures only: waits
+        board.set_title("Leaders · 982 names · 78.2% of the index", 100.5 + TITLE_HOLD_S)
+        assert shown() == "Leaders · 982 names · 78.2% of the index"
+        board.set_title("Leaders · 990 names · 78.3% of the index · bundled 2025-11-05", 106.0)
+        assert shown().endswith("bundled 2025-11-05")

@@ -10,6 +10,7 @@ messages (:mod:`tui.messages`); keys come from one table (:mod:`tui.keys`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,7 +27,7 @@ from feeds.alerting.levelstore import LevelStore
 from feeds.frame import Frame
 from feeds.pipeline import Pipeline
 from feeds.settings.config import Settings
-from tui import fmt, keys, messages, palette
+from tui import fmt, keys, messages, palette, sgr
 from tui.controller import DEFAULT_REFRESH_HZ, Controller
 from tui.routes import Routes
 from tui.screens.base import FrameScreen
@@ -55,6 +56,7 @@ class R2KApp(Routes):
         """Without ``settings`` (tests, embedders) nothing is saved and the defaults apply;
         ``level_store`` keeps the levels added with ``+`` (default: ``settings.levels_file``)."""
         super().__init__()
+        sgr.install()  # shorter style sequences to the terminal, the same cells (tui/sgr.py)
         self.pipeline = pipeline
         self.settings = settings or Settings()
         if level_store is None and settings is not None:
@@ -106,6 +108,11 @@ class R2KApp(Routes):
         self.call_from_thread(self._start)
 
     def _start(self) -> None:
+        if not gc.isenabled():
+            # the command line held collections back for the start-up (tui.cli.run_app): what
+            # it built lives as long as the app, so later full collections need not walk it
+            gc.freeze()
+            gc.enable()
         if self.run_feed:
             feed = self.controller.consume()
             self.run_worker(feed, name="feed", group="feed", exit_on_error=False)

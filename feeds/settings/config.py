@@ -57,6 +57,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -534,14 +535,19 @@ def _tables(info: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-_TABLES = _tables(mi.type_info(ConfigFile))
-_TABLES.update({f"feeds.{name}": mi.type_info(t) for name, t in FEED_TABLES.items()})
+@functools.cache
+def _schema_tables() -> dict[str, Any]:
+    """Every table of the config schema and each ``[feeds.<name>]`` table by dotted path, built
+    on the first error message that needs one (msgspec's introspection is not start-up work)."""
+    tables = _tables(mi.type_info(ConfigFile))
+    tables.update({f"feeds.{name}": mi.type_info(t) for name, t in FEED_TABLES.items()})
+    return tables
 
 
 def _field(path: str) -> Any:
     """The schema field at a dotted path (list indices dropped), or None."""
     table, _, key = re.sub(r"\[\d+\]", "", path).rpartition(".")
-    info = _TABLES.get(table)
+    info = _schema_tables().get(table)
     return next((f for f in info.fields if f.name == key), None) if info else None
 
 
@@ -609,7 +615,7 @@ def _plain(message: str, path: str) -> str:
 def _choices(path: str) -> str:
     """What a Literal (or number-or-literal) key accepts, in the schema's order."""
     table, _, key = re.sub(r"\[\d+\]", "", path).rpartition(".")
-    info = _TABLES.get(table)
+    info = _schema_tables().get(table)
     cls = info.cls if info is not None else ConfigFile
     hint = typing.get_type_hints(cls, include_extras=True).get(key)
     while typing.get_origin(hint) in (Annotated, list):  # a list of choices (notify)
@@ -679,7 +685,7 @@ def _schema_error(e: msgspec.ValidationError, raw: Any, where: str, table: str =
         return ConfigError(f"{where}: {_shown(path)} needs {missing.group(1)}{_example(key)}")
     unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
-        info = _TABLES.get(re.sub(r"\[\d+\]", "", path))
+        info = _schema_tables().get(re.sub(r"\[\d+\]", "", path))
         valid = sorted(f.name for f in info.fields) if info else []
         table = re.sub(r"\[\d+\]", "", path)
         key = f"{table}.{unknown.group(1)}" if table else unknown.group(1)

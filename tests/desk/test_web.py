@@ -134,7 +134,9 @@ async def test_the_monitor_in_a_real_browser(serve: Serve, tmp_path: Path) -> No
             await page.wait_for_function(
                 "() => { const r = document.querySelector('.xterm-rows');"
                 " return r && r.innerText.includes('Rotation') && r.innerText.includes('live')"
-                " && r.innerText.includes('Leaders'); }",
+                " && r.innerText.includes('Leaders')"
+                # the board's first ranking with prices (it redraws twice a second)
+                " && /\\b1 [A-Z][A-Z.\\-]{0,5} .* [+\\-]\\d+\\.\\d\\d%/.test(r.innerText); }",
                 timeout=45_000,
             )
             text = await page.inner_text(".xterm-rows")  # the terminal's text in the page

@@ -71,6 +71,25 @@ async def test_late_joiner_gets_the_whole_board_from_the_stream(nats_server: Nat
     await late.stop()
 
 
+async def test_late_joiner_asks_for_a_round_rather_than_wait_for_the_next(
+    nats_server: NatsServer,
+) -> None:
+    """Joining mid-stream, the stored board is older than the first batch heard: the terminal
+    asks for a round (P.sync) and is in step with it; here the periodic round is an hour off."""
+    relay = make_relay(nats_server, sim(speed=20), snapshot_s=3600)
+    task = await _run(relay, feed_ms=160_000)  # the open at 20x: about 8 s
+    await until(lambda: relay.seq > 5, what="the relay streaming")
+    late = Terminal(nats_server).start()
+    await until(late.feed.synced.is_set, what="the terminal in step without a periodic round")
+    assert not relay.feed_done.is_set()  # in step while the stream still ran
+    assert late.feed.last_seq > 0 and late.feed.missed_batches == 0
+    await until(lambda: relay.feed_done.is_set() and relay.idle, what="the relay to finish")
+    await until(lambda: late.caught_up(relay.seq), what="the last batch applied")
+    assert late.board() == board_of(relay)
+    await _stop(task)
+    await late.stop()
+
+
 async def test_relay_killed_goes_stale_and_recovers_on_restart(nats_server: NatsServer) -> None:
     term = Terminal(nats_server).start()
     relay = make_relay(nats_server, sim(speed=20))

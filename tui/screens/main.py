@@ -54,8 +54,8 @@ class MainScreen(FrameScreen):
         with Container(id="body"):
             with Container(id="top"):
                 yield SpreadCard(id="card", classes="panel")
-                yield LevelLadder(id="ladder")
-                yield AlertLog(id="alerts")
+                yield LevelLadder(id="ladder", classes="panel")
+                yield AlertLog(id="alerts", classes="panel")
             yield Leaderboard(id="leaders", classes="panel")
         yield TooSmall()
         yield KeyFooter(compact=True)
@@ -66,7 +66,6 @@ class MainScreen(FrameScreen):
             (self.ladder, "Levels · ^RUT"),
             (self.alerts, "Alerts"),
         ):
-            widget.add_class("panel")
             set_titles(widget, title)
         self.board.focus()
 

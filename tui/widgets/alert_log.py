@@ -55,8 +55,8 @@ class AlertLog(RowList):
     AlertLog > .rows--earlier { color: $text-muted; text-style: dim; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.alerts: tuple[AlertEvent, ...] = ()
         self.run_alerts: frozenset[AlertEvent] = frozenset()  # fired in this run
         self.busted: frozenset[AlertEvent] = frozenset()  # taken back: their trade was cancelled

@@ -10,6 +10,8 @@ adds the breadth line and the filter box.
 
 from __future__ import annotations
 
+import re
+import time
 from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
@@ -396,10 +398,17 @@ def board_titles(
     return title, f"by {SORT_LABELS.get(board.sort, board.sort)}, {order}"
 
 
+#: seconds a board title that changed only in its figures (names priced, coverage) waits
+TITLE_HOLD_S = 5.0
+_FIGURES = re.compile(r"[\d.,%]+")
+
+
 class Leaderboard(Vertical):
     """The board panel: the table, its breadth line and an on-demand filter box."""
 
     _stale = False  # whether the board on show is drawn stale (dimmed)
+    _title_shape: object = None  # the title on show, figures masked, its view; when it was set
+    _title_at = float("-inf")
 
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("filter")
     DEFAULT_CSS = """
@@ -445,7 +454,22 @@ class Leaderboard(Vertical):
         title, subtitle = board_titles(
             board, self.size.width or 200, sb.holdings if sb is not None else None
         )
-        set_titles(self, styled_title(title), subtitle)
+        self.set_title(title, time.monotonic(), view=(board.filter, board.sort, board.descending))
+        set_titles(self, None, subtitle)
+
+    def set_title(self, title: str, now: float, view: object = None) -> None:
+        """Show ``title`` (``now``: monotonic seconds), unless only its figures changed less
+        than :data:`TITLE_HOLD_S` ago in the same ``view`` (filter and sort: a trader's own
+        change shows at once).
+
+        A new title repaints the whole panel, every row with it, and at the open the count of
+        names priced moves at each redraw: that was a third of the bytes to the terminal. Any
+        other change (holdings, no prices yet, the sort in the subtitle) shows at once.
+        """
+        shape = (_FIGURES.sub("#", title), view)
+        if shape != self._title_shape or now - self._title_at >= TITLE_HOLD_S:
+            self._title_shape, self._title_at = shape, now
+            set_titles(self, styled_title(title))
 
 
 class BreadthLine(Line):

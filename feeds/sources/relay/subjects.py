@@ -5,6 +5,10 @@
 * ``P.snap.<k>``: shard ``k`` of the last-value board: the latest tick of every symbol whose
   CRC-32 is ``k`` modulo the shard count, republished every snapshot round.
 * ``P.hist.<k>``: shard ``k`` of the history (daily closes, backfill bars), on change.
+* ``P.sync``: a terminal that starts syncing (joining late, after lost batches or a relay
+  restart) asks here for a snapshot round now, rather than at the next second (core NATS, empty
+  body; a relay that does not know it, or an account that may not publish, leaves the terminal
+  to the periodic round).
 
 ``P.snap.>`` and ``P.hist.>`` are kept in the stream ``R2K_<P>`` with one message per subject
 (``max_msgs_per_subject = 1``), so a terminal that joins late reads the whole board at once, even
@@ -58,6 +62,10 @@ class Subjects:
     @property
     def snap_all(self) -> str:
         return f"{self.prefix}.snap.>"
+
+    @property
+    def sync(self) -> str:
+        return f"{self.prefix}.sync"
 
     def hist(self, shard: int) -> str:
         return f"{self.prefix}.hist.{shard}"

@@ -1,4 +1,5 @@
-"""The hand-written PricingData decoder against every real Yahoo frame we know of."""
+"""The PricingData decoder (protobuf's upb, a descriptor built in code) against every real
+Yahoo frame we know of."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from feeds.sources.providers.yahoo_proto import (
     decode_tick,
     f32_tidy,
     frame_payload,
+    pricing_dict,
 )
 from tests.sources.providers.fake_yahoo import _key, _varint, b64, encode_pricing, envelope
 
@@ -41,7 +43,7 @@ BIG_FIELDS = {"circulating_supply", "market_cap"}  # doubles: no float32 tidy
 
 def shown(frame: str) -> dict[str, object]:
     """The fields on the wire, floats as protobuf prints float32 (shortest round-trip)."""
-    data = decode_pricing(frame_payload(frame) or b"").to_dict()
+    data = pricing_dict(decode_pricing(frame_payload(frame) or b""))
     return {
         k: (f32_tidy(v)[0] if isinstance(v, float) and k not in BIG_FIELDS else v)
         for k, v in data.items()
@@ -108,7 +110,7 @@ def test_aapl() -> None:
 
 def test_spy_market_hours_zero_is_on_the_wire() -> None:
     d = decode_pricing(frame_payload(SPY) or b"")
-    assert d.market_hours == 0 and 7 in d.present  # explicit PRE_MARKET, not a default
+    assert d.market_hours == 0 and d.HasField("market_hours")  # explicit PRE_MARKET
     assert shown(SPY) == {
         "id": "SPY",
         "price": 431.18,
@@ -187,7 +189,7 @@ def test_other_types_are_ignored_not_errors() -> None:
 
 def test_absent_market_hours_defaults_to_pre_market() -> None:
     d = decode_pricing(encode_pricing(id="IWM", price=200.0, time=1))
-    assert d.market_hours == 0 and 7 not in d.present
+    assert d.market_hours == 0 and not d.HasField("market_hours")
 
 
 def test_previous_close_preferred_then_price_minus_change_then_none() -> None:
@@ -228,7 +230,7 @@ def test_unknown_fields_are_skipped_by_wire_type() -> None:
     assert decode_tick(extra + base) == decode_tick(base)
     assert decode_tick(base + extra) == decode_tick(base)
     full = decode_pricing(base + extra)
-    assert full.to_dict() == decode_pricing(base).to_dict()
+    assert pricing_dict(full) == pricing_dict(decode_pricing(base))
 
 
 def test_negative_int32_enum_reads_back_signed() -> None:

@@ -1,46 +1,23 @@
-"""The Yahoo hot path (regex layout match, memoised prices, times and symbols) against the
-field-by-field walk and the uncached :func:`f32_tidy`, on many messages, cold and warm."""
+"""decode_tick on many random messages (usual layouts, shuffled, repeated and unknown fields,
+any float32 price) against the Tick worked out from the fields themselves, and its caches."""
 
 from __future__ import annotations
 
 import math
 import random
 import struct
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from feeds.events import Tick
 from feeds.sources.providers import yahoo_proto as yp
-from feeds.sources.providers.yahoo_proto import (
-    ProtoDecodeError,
-    _decode_tick_general,
-    decode_tick,
-    f32_tidy,
-    tidy_raw,
-)
+from feeds.sources.providers.yahoo_proto import decode_tick, f32_tidy, round_places, tidy_price
+from tests.sources.providers.fake_yahoo import _key as key
+from tests.sources.providers.fake_yahoo import _varint as varint
+from tests.sources.providers.fake_yahoo import _zigzag as zigzag
 
-
-# ---- a small PricingData encoder of our own ----------------------------------------------------
-def varint(v: int) -> bytes:
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def key(num: int, wire: int) -> bytes:
-    return varint((num << 3) | wire)
-
-
-def zigzag(v: int) -> int:
-    return (v << 1) ^ (v >> 63)
-
-
+# ---- messages in any layout (fake_yahoo's encode_pricing writes number order only) ------------
 STR, F32, SINT, INT, F64 = range(5)
 FIELDS: dict[str, tuple[int, int]] = {
     "id": (1, STR),
@@ -84,29 +61,42 @@ def encode(fields: list[tuple[str, Any]]) -> bytes:
     return bytes(out)
 
 
-# ---- reference comparison ----------------------------------------------------------------------
-def outcome(fn: Any, buf: bytes) -> Tick | str | None:
-    try:
-        return fn(buf, 123)
-    except ProtoDecodeError:
-        return "ProtoDecodeError"
+def f32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def expected(fields: list[tuple[str, Any]], now_ms: int) -> Tick | None:
+    """The Tick the rules in decode_tick's docstring give, worked out from the fields (the last
+    of a repeated field wins, floats as the float32 the wire holds)."""
+    got = {name: (f32(v) if FIELDS[name][1] == F32 else v) for name, v in fields}
+    if got.get("quote_type") == 7:
+        return None
+    hint = got.get("price_hint", 2)
+    hint = hint if 0 <= hint <= 8 else 2
+    x = got.get("price", 0.0)
+    if not 0.0 < x < math.inf:
+        return None
+    price, places = f32_tidy(x, hint)
+    prev = None
+    pc = got.get("previous_close")
+    if pc is not None and 0.0 < pc < math.inf:
+        prev = f32_tidy(pc, hint)[0]
+    elif "change" in got and -math.inf < got["change"] < math.inf:
+        prev = round(price - got["change"], places)
+    ts = got.get("time", 0)
+    return Tick(
+        got["id"],
+        price,
+        ts if ts > 0 else now_ms,
+        got.get("last_size") or None,
+        got.get("day_volume") or None,
+        prev,
+    )
 
 
 def clear_caches() -> None:
-    for cache in (*yp._tidy_cache, *yp._prev_cache, yp._symbol_cache, yp._time_cache):
+    for cache in (*yp._tidy_cache, *yp._prev_cache):
         cache.clear()
-
-
-def same_as_general(buf: bytes) -> None:
-    """decode_tick == the general walk, with the caches cold, then warm, then warm again."""
-    want = outcome(_decode_tick_general, buf)
-    clear_caches()
-    for _ in range(3):
-        got = outcome(decode_tick, buf)
-        assert got == want, (buf, got, want)
-        if isinstance(want, Tick):  # floats compared by bits too (-0.0 / 0.0 and NaN)
-            assert isinstance(got, Tick)
-            assert repr(got.prev_close) == repr(want.prev_close)
 
 
 def price(rng: random.Random) -> float:
@@ -139,8 +129,9 @@ def usual(rng: random.Random, symbol: str | None = None) -> list[tuple[str, Any]
     return fields + [f for f in optional if rng.random() < 0.7]
 
 
-def messages(seed: int, count: int) -> Iterator[bytes]:
+def messages(seed: int, count: int) -> list[list[tuple[str, Any]]]:
     rng = random.Random(seed)
+    out = []
     for _ in range(count):
         fields = usual(rng)
         roll = rng.random()
@@ -148,7 +139,7 @@ def messages(seed: int, count: int) -> Iterator[bytes]:
             rng.shuffle(fields)
         elif roll < 0.25:  # a field sent twice (the last one wins)
             fields.append(rng.choice(fields))
-        elif roll < 0.35:  # fields the fast layout does not know
+        elif roll < 0.35:  # fields the tick does not need
             extra = [("short_name", "Apple Inc."), ("bid", 1.5), ("market_cap", 2e12)]
             fields.insert(rng.randrange(len(fields) + 1), rng.choice(extra))
         elif roll < 0.4:  # a four-letter exchange
@@ -156,11 +147,19 @@ def messages(seed: int, count: int) -> Iterator[bytes]:
         elif roll < 0.45:  # a price of any float32, NaN, inf and negatives included
             raw = struct.pack("<I", rng.getrandbits(32))
             fields[1] = ("price", struct.unpack("<f", raw)[0])
-        yield encode(fields)
+        out.append(fields)
+    return out
+
+
+def same(a: Tick | None, b: Tick | None) -> bool:
+    """Equal, floats compared by repr too (-0.0 / 0.0)."""
+    if a is None or b is None:
+        return a is b
+    return a == b and repr(a.prev_close) == repr(b.prev_close)
 
 
 # ---- tests -------------------------------------------------------------------------------------
-def test_tidy_raw_matches_f32_tidy_on_random_float32s() -> None:
+def test_tidy_price_matches_f32_tidy_on_random_float32s() -> None:
     rng = random.Random(20260906)
     clear_caches()
     for n in range(30_000):
@@ -169,68 +168,49 @@ def test_tidy_raw_matches_f32_tidy_on_random_float32s() -> None:
         x = struct.unpack("<f", raw)[0]
         hint = rng.randrange(9)
         want = f32_tidy(x, hint) if 0.0 < x < math.inf else None
-        assert tidy_raw(raw, hint) == want, (raw, hint)
-        assert tidy_raw(raw, hint) == want  # and again, from the cache
+        assert tidy_price(x, hint) == want, (raw, hint)
+        assert tidy_price(x, hint) == want  # and again, from the cache
 
 
-def test_tidy_raw_keeps_hints_apart() -> None:
+def test_round_places_is_round_on_random_floats() -> None:
+    rng = random.Random(7)
+    for n in range(100_000):
+        if n % 3 == 0:  # any float32 bit pattern
+            x = struct.unpack("<f", struct.pack("<I", rng.getrandbits(32)))[0]
+        elif n % 3 == 1:  # prices and changes as quoted, as float32
+            x = f32(round(rng.uniform(-5000, 5000), rng.randrange(5)))
+        else:  # any double, halves included
+            x = rng.choice((rng.uniform(-1e6, 1e6), rng.randrange(-99999, 99999) / 2000))
+        if not math.isfinite(x):
+            continue
+        d = rng.randrange(20)
+        assert repr(round_places(x, d)) == repr(round(x, d)), (x, d)
+
+
+def test_tidy_price_keeps_hints_apart() -> None:
     clear_caches()
-    raw = struct.pack("<f", 24.535)
-    assert tidy_raw(raw, 2) == (24.535, 3)
-    assert tidy_raw(raw, 4) == f32_tidy(struct.unpack("<f", raw)[0], 4)
-    assert tidy_raw(raw, 0) == f32_tidy(struct.unpack("<f", raw)[0], 0)
+    x = f32(24.535)
+    assert tidy_price(x, 2) == (24.535, 3)
+    assert tidy_price(x, 4) == f32_tidy(x, 4)
+    assert tidy_price(x, 0) == f32_tidy(x, 0)
 
 
-def test_usual_updates_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(5)
-    bufs = [encode([*usual(rng, "AAPL")[:3], ("exchange", "NMS"), ("price_hint", 2)])]
-    bufs += [encode(f) for f in (usual(rng, "AAPL") for _ in range(200))]
-    want = [_decode_tick_general(b, 1) for b in bufs]  # also learns the symbol
-
-    def refuse(buf: bytes, now_ms: int | None = None) -> Tick | None:
-        raise AssertionError("the general walk ran for a usual update")
-
-    monkeypatch.setattr(yp, "_decode_tick_general", refuse)
-    assert [decode_tick(b, 1) for b in bufs] == want
-
-
-def test_random_usual_and_unusual_messages_match_the_general_walk() -> None:
-    for buf in messages(1, 3000):
-        same_as_general(buf)
-
-
-def test_mutated_and_truncated_messages_match_the_general_walk() -> None:
-    rng = random.Random(99)
-    for buf in messages(2, 600):
-        for cut in (rng.randrange(len(buf) + 1), len(buf) - 1, 2, 1, 0):
-            same_as_general(buf[:cut])
-        b = bytearray(buf)
-        for _ in range(rng.randrange(1, 4)):
-            op, pos = rng.randrange(3), rng.randrange(len(b) + 1)
-            if op == 0 and pos < len(b):
-                b[pos] ^= 1 << rng.randrange(8)
-            elif op == 1:
-                b.insert(pos, rng.randrange(256))
-            elif pos < len(b):
-                del b[pos]
-        same_as_general(bytes(b))
-
-
-def test_random_bytes_after_a_symbol_match_the_general_walk() -> None:
-    rng = random.Random(3)
-    for _ in range(5000):
-        tail = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
-        same_as_general(b"\x0a\x04AAPL" + tail)
-        same_as_general(b"\x0a\x02\xff\xfe" + tail)  # a symbol that is not UTF-8
+def test_random_usual_and_unusual_messages_give_the_expected_tick() -> None:
+    for fields in messages(1, 3000):
+        buf = encode(fields)
+        want = expected(fields, 123)
+        clear_caches()
+        for _ in range(3):  # cold caches, then warm
+            got = decode_tick(buf, 123)
+            assert same(got, want), (fields, got, want)
 
 
 def test_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(yp, "_CACHE_MAX", 50)
     clear_caches()
     rng = random.Random(11)
-    for buf in messages(4, 500):
-        same_as_general(buf)
+    for fields in messages(4, 500):
+        assert same(decode_tick(encode(fields), 1), expected(fields, 1))
     for _ in range(500):
         decode_tick(encode(usual(rng, f"S{rng.randrange(10_000)}")), 1)
-    caches = (*yp._tidy_cache, *yp._prev_cache, yp._symbol_cache, yp._time_cache)
-    assert max(len(c) for c in caches) <= 50
+    assert max(len(c) for c in (*yp._tidy_cache, *yp._prev_cache)) <= 50
