@@ -82,7 +82,7 @@ async def test_late_joiner_asks_for_a_round_rather_than_wait_for_the_next(
     late = Terminal(nats_server).start()
     await until(late.feed.synced.is_set, what="the terminal in step without a periodic round")
     assert not relay.feed_done.is_set()  # in step while the stream still ran
-    assert late.feed.last_seq > 0 and late.feed.missed_batches == 0
+    assert late.feed.sync.last_seq > 0 and late.feed.sync.missed_batches == 0
     await until(lambda: relay.feed_done.is_set() and relay.idle, what="the relay to finish")
     await until(lambda: late.caught_up(relay.seq), what="the last batch applied")
     assert late.board() == board_of(relay)
