@@ -621,8 +621,16 @@ def _one_line(text: str) -> str:
     return clean(redact(text), 2000)  # keys masked before the cut
 
 
+# numpy's OpenBLAS starts a thread per core and their buffers as it loads (~45 ms of the ~90 ms
+# numpy import on 2 cores, more threads and memory on a bigger server running a desk's monitors),
+# for matrix products far larger than r2k's: its vector dots and 3x3 factors run on one thread
+# either way. A value the user set is kept.
+BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (``r2k = "tui.cli:main"``)."""
+    os.environ.setdefault(BLAS_THREADS_ENV, "1")  # before numpy is first imported
     from tui.stdio import StdoutNotWritten, guard_stdout, silence_stdout
 
     before = guard_stdout()  # a full device on stdout is the user's (exit 4), never "a bug"
