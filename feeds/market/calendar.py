@@ -63,12 +63,33 @@ def et_date(ts_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ms / 1000, ET).date()
 
 
+def _calendars_version() -> str | None:
+    """The installed exchange_calendars version, without importing it (pandas) or
+    importlib.metadata (~20 ms of the monitor's start-up, the email parser under it): the name of
+    the ``exchange_calendars-<version>.dist-info`` directory beside the package (the wheel
+    format's rule, PEP 427/491). Elsewhere (an egg, a zip) importlib.metadata answers."""
+    from importlib.util import find_spec
+
+    spec = find_spec("exchange_calendars")
+    if spec is None or spec.origin is None:
+        return None
+    prefix = "exchange_calendars-"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(Path(spec.origin).parent.parent):
+            name = entry.name
+            if name.startswith(prefix) and name.endswith(".dist-info"):
+                return name[len(prefix) : -len(".dist-info")]
+    from importlib.metadata import version
+
+    return version("exchange-calendars")
+
+
 def _cache_path() -> Path | None:
     try:
-        from importlib.metadata import version
-
-        tag = version("exchange-calendars")
+        tag = _calendars_version()
     except Exception:
+        return None
+    if tag is None:
         return None
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "r2k" / f"xnys-{tag}.json"

@@ -103,3 +103,14 @@ def test_schedule_is_cached_on_disk_and_read_back(tmp_path, monkeypatch):
     cache.write_text("{not json")
     monkeypatch.setattr(cal, "_schedule", None)
     assert not cal._read_cache(cache)  # a corrupt cache is rebuilt, never fatal
+
+
+def test_cache_is_keyed_by_the_installed_version_read_without_importlib_metadata():
+    # the dist-info directory's name, as importlib.metadata reads it, without its ~20 ms import
+    from importlib.metadata import version
+
+    from feeds.market import calendar as cal
+
+    assert cal._calendars_version() == version("exchange-calendars")
+    path = cal._cache_path()
+    assert path is not None and path.name == f"xnys-{version('exchange-calendars')}.json"
