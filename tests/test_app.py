@@ -761,6 +761,28 @@ async def test_g_opens_the_sectors_and_enter_filters_the_board_to_one() -> None:
         assert "Σ Industrials" in app.export_screenshot().replace("&#160;", " ")
 
 
+def test_the_sector_up_down_counts_keep_their_slash_in_one_column() -> None:
+    # tryout2: "104 / 71" over "189 / 137" right-aligned as a whole put each row's slash in a
+    # different column (and the header's elsewhere again), so the counts did not read down
+    import numpy as np
+
+    from feeds.market.sectors import sector_codes, sector_table
+    from tui.screens.sectors import SectorList
+
+    # Energy: 120 up, 9 down; Financials: 3 up, 140 down; Utilities: 1 up, 1 down
+    sectors = ["Energy"] * 129 + ["Financials"] * 143 + ["Utilities"] * 2
+    rets = np.array([0.01] * 120 + [-0.01] * 9 + [0.01] * 3 + [-0.01] * 140 + [0.01, -0.01])
+    names, codes = sector_codes(sectors)
+    symbols = [f"S{i}" for i in range(len(sectors))]
+    weights = np.full(len(sectors), 1 / len(sectors))
+    rows = SectorList()
+    rows.table = sector_table(names, codes, symbols, symbols, weights, rets)
+    lines = ["".join(t for t, _ in rows.header_cells(96))]
+    lines += ["".join(t for t, _ in rows.row_cells(i, 96)) for i in range(3)]
+    assert {line.index(" / ") for line in lines} == {lines[0].index(" / ")}, lines
+    assert "120 / 9" in lines[1] and "  3 / 140" in "".join(lines)
+
+
 async def test_m_on_the_spread_card_mutes_the_thresholds_it_shows() -> None:
     from tests.frames import ScreenHost, alert_frame
     from tui.messages import ToggleMute

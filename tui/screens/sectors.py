@@ -55,6 +55,12 @@ def layout(width: int) -> Cols:
     return Cols(sector, weight, names, counts, weight_up, best, worst)
 
 
+def counts_cell(up: str, down: str) -> str:
+    """ "418 / 137" in 10 cells with the slash in one column on every row (the up count
+    right-aligned before it, the down count left-aligned after), so the column reads down."""
+    return f"{up:>4} / {down:<3}"
+
+
 def mover_cell(m: Mover | None, w: int) -> str:
     """ "VTEX +3.2%", fitted to ``w`` cells."""
     if m is None or not w:
@@ -99,7 +105,7 @@ class SectorList(RowList):
             cells.append(("Wt".rjust(8), "header"))
         cells += [("Ctb bp▼".rjust(9), "accent"), ("Share".rjust(8), "header")]
         if c.counts:
-            cells.append(("▲ / ▼".rjust(10), "header"))
+            cells.append((counts_cell("▲", "▼"), "header"))
         cells.append(("%up".rjust(6), "header"))
         if c.weight_up:
             cells.append(("wt up".rjust(7), "header"))
@@ -127,7 +133,7 @@ class SectorList(RowList):
         share = fmt.pct(t.share, 0).replace("+", "") if t.share is not None else fmt.DASH
         cells.append((share.rjust(8), sign))
         if c.counts:
-            cells.append((f"{t.up:,} / {t.down:,}".rjust(10), "flat"))
+            cells.append((counts_cell(f"{t.up:,}", f"{t.down:,}"), "flat"))
         up = f"{t.pct_up * 100:.0f}%" if t.pct_up is not None else fmt.DASH
         cells.append((up.rjust(6), ""))
         if c.weight_up:
