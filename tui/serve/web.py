@@ -267,8 +267,10 @@ class WebDesk:
                 session.touched()
                 proc.write(data.encode("latin-1", "replace"))
             elif kind == "resize" and isinstance(data, dict):
-                with contextlib.suppress(TypeError, ValueError):
-                    proc.resize(int(data["cols"]), int(data["rows"]))
+                with contextlib.suppress(TypeError, ValueError, KeyError):
+                    cols, rows = int(data["cols"]), int(data["rows"])
+                    proc.resize(cols, rows)
+                    self.desk.resized(session, cols, rows)
 
     async def _on_shutdown(self, app: web.Application) -> None:
         for ws in list(self.sockets):
