@@ -267,8 +267,10 @@ class WebDesk:
                 session.touched()
                 proc.write(data.encode("latin-1", "replace"))
             elif kind == "resize" and isinstance(data, dict):
+                # a size the page got wrong (missing, not a number, beyond a terminal's
+                # 16 bits) is ignored: it must not end the trader's session
                 with contextlib.suppress(TypeError, ValueError, KeyError):
-                    cols, rows = int(data["cols"]), int(data["rows"])
+                    cols, rows = (max(2, min(int(data[k]), 1000)) for k in ("cols", "rows"))
                     proc.resize(cols, rows)
                     self.desk.resized(session, cols, rows)
 
