@@ -382,6 +382,21 @@ async def test_the_constituent_screen_reads_its_row_and_chart_from_the_frame() -
         assert not isinstance(host.screen, ConstituentScreen)
 
 
+async def test_the_constituent_facts_never_wrap_a_figure_at_60_columns() -> None:
+    # tryout2, 60x20: "since prev close" ended one line and its price "159.60" began the next
+    # under the label column; "(+99.5" / "bp)" likewise. A note that does not fit goes under
+    # its figures, whole
+    host = ScreenHost(ConstituentScreen("BE"), lambda view: make_frame(view))
+    async with host.run_test(size=(60, 20)):
+        lines = screen_lines(host)
+        text = "\n".join(lines)
+        assert "104.00  ▲ +4.00  +4.00%" in text
+        assert any(line.strip(" │┃").startswith("since prev close 100.00") for line in lines)
+        assert any(line.strip(" │┃").startswith("Contribution  +4.24 bp") for line in lines)
+        tail = [line for line in lines if "of the index move" in line]
+        assert tail and tail[0].strip(" │┃").endswith("bp)"), tail
+
+
 async def test_an_unknown_constituent_says_there_is_no_data() -> None:
     host = ScreenHost(ConstituentScreen("NOPE"), lambda view: make_frame(view))
     async with host.run_test(size=(100, 30)):
