@@ -397,6 +397,18 @@ async def test_the_constituent_facts_never_wrap_a_figure_at_60_columns() -> None
         assert tail and tail[0].strip(" │┃").endswith("bp)"), tail
 
 
+async def test_the_level_facts_continue_under_their_text_at_60_columns() -> None:
+    # tryout2, 60x20: "Hours  regular session only (09:30-16:00 ET, early" went on with
+    # "closes)" under the label column, and the to-go rule's "the price, − below" too
+    host = ScreenHost(LevelScreen(2450.0), lambda view: make_frame(view))
+    async with host.run_test(size=(60, 20)):
+        lines = [line.strip("│┃ ") and line[2:] for line in screen_lines(host)[2:12]]
+        hours = next(i for i, line in enumerate(lines) if line.startswith("Hours"))
+        assert lines[hours + 1].startswith(" " * 10 + "closes)"), lines
+        rule = next(i for i, line in enumerate(lines) if "to go = level" in line)
+        assert lines[rule + 1].startswith(" " * 10 + "the price"), lines
+
+
 async def test_an_unknown_constituent_says_there_is_no_data() -> None:
     host = ScreenHost(ConstituentScreen("NOPE"), lambda view: make_frame(view))
     async with host.run_test(size=(100, 30)):

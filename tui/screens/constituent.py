@@ -71,6 +71,8 @@ def facts(row: BoardRow, index_ret: float | None, anchor: str, width: int = 200)
 
 
 class ConstituentScreen(DetailScreen):
+    FACTS_INDENT = LABEL_W
+
     def __init__(self, symbol: str) -> None:
         super().__init__()
         self.symbol = symbol
