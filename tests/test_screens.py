@@ -15,6 +15,7 @@ from textual.widgets import Input
 from feeds.alerting.levels import LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import View
+from feeds.market.analytics import Breadth
 from tests.frames import MONDAY_MS, NOW_MS, ScreenHost, alert, board, make_frame
 from tests.tui_fakes import UNIVERSE
 from tui import keys, messages
@@ -24,7 +25,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
-from tui.widgets.board import BoardTable, Leaderboard
+from tui.widgets.board import BoardTable, Leaderboard, breadth_text
 from tui.widgets.chart import Chart
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.status_bar import StatusBar
@@ -137,6 +138,35 @@ async def test_before_any_price_the_title_does_not_say_zero_names() -> None:
     host = ScreenHost(MainScreen(), frame)
     async with host.run_test(size=(100, 30)):
         assert "━ Leaders · 12 names · no prices yet ━" in "\n".join(screen_lines(host))
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        ((200, 50), "· 1,766/1,953 priced"),
+        ((100, 30), "· 1,766/1,953 priced"),
+        ((80, 24), "· 1,766/1,953 priced"),
+        ((60, 20), "· 1,766/1,953 priced"),  # 58 cells: it just fits (the hint gives way)
+    ],
+)
+async def test_breadth_says_what_it_counts_beside_it(size: tuple[int, int], said: str) -> None:
+    # issue 20 §5: "▲ 1,039 up ▼ 650 down = 77" over 1,766 of 1,953 members read as the index's
+    def partly(view: View) -> object:
+        frame = make_frame(view)
+        b = frame.board
+        b.members = 1_953
+        return replace(frame, board=b, breadth=Breadth(1_039, 650, 77))
+
+    host = ScreenHost(MainScreen(), partly)
+    async with host.run_test(size=size):
+        line = next(t for t in screen_lines(host) if "▲ 1,039 up" in t)
+        assert "▼ 650 down  = 77  59% up" in line and said in line, line
+        assert line.rstrip(" ┃│").endswith(("›", "priced")), line  # nothing cut at the edge
+        narrow = breadth_text(partly(View()), 50).plain  # type: ignore[arg-type]
+        assert narrow == "▲ 1,039 up  ▼ 650 down  = 77  59% up · 1,766/1,953"
+        host.show(make_frame())  # every member priced: no coverage beside it
+        line = next(t for t in screen_lines(host) if " up  ▼ " in t)
+        assert "/" not in line and "priced" not in line, line
 
 
 async def test_a_name_that_is_not_a_member_is_greyed_marked_and_ranked_last() -> None:
