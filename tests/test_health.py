@@ -70,7 +70,9 @@ def test_the_error_to_exit_with() -> None:
     quiet.set_status(FeedStatus(FeedState.LIVE, "streaming"))
     # issue 19 §3: live (Yahoo counts itself live once subscribed, before its warm-up produced
     # anything) and not one tick in the whole run: a failed run, whatever the last state
-    assert quiet.feed_error(0) == "no data this run: connected, but not one tick arrived (streaming)"
+    assert (
+        quiet.feed_error(0) == "no data this run: connected, but not one tick arrived (streaming)"
+    )
     assert quiet.feed_error(1) is None
     # issue 19 §3: it connected, then lost every connection before one tick came
     quiet.set_status(FeedStatus(FeedState.RECONNECTING, "dropped (1008)"))

@@ -25,8 +25,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
-from tui.widgets.board import BoardTable, Leaderboard, breadth_text
+from tui.widgets.board import BoardTable, breadth_text
 from tui.widgets.chart import Chart
+from tui.widgets.footer import show_newest_note
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.status_bar import StatusBar
 
@@ -308,21 +309,50 @@ async def test_the_board_header_does_not_shift_when_the_scrollbar_appears() -> N
 # --- 5. toasts leave the board readable ----------------------------------------------------------
 
 
+def shown_notes(screen: object) -> list[object]:
+    """The notes (toasts) with room on screen: an older one waits under the newest at no
+    height."""
+    notes = screen.query("Toast")  # type: ignore[attr-defined]
+    return [t for t in notes if t.parent.styles.height and t.parent.styles.height.is_auto]
+
+
 @pytest.mark.parametrize("size", [(80, 24), (60, 20), (100, 30), (120, 40), (200, 50)])
 async def test_toasts_do_not_cover_the_board(size: tuple[int, int]) -> None:
+    # issue 18 §5: at 100x30 notes sat over the alert panel's title and newest row for seconds,
+    # stacked and wrapped. A note takes the footer's line, the newest alone, never a panel's.
     host = main_host()
+    width, height = size
     async with host.run_test(size=size, notifications=True) as pilot:
-        host.notify("▲ crossed up ^RUT 2,450 support at 2,460.00", severity="warning")
-        host.notify("Returns since today's open", timeout=2)
+        # timeouts far past the test: what is asserted never depends on the wall clock
+        host.notify("▲ crossed up ^RUT 2,450 support at 2,460.00", severity="warning", timeout=600)
+        host.notify("Level 2,475 removed · u undoes " + "and a tail " * 8, timeout=600)
+        notes: list[object] = []
         for _ in range(50):  # toasts mount, then lay out, a refresh or two later
             await pilot.pause()
-            toasts = list(host.screen.query("Toast"))
-            if len(toasts) == 2 and all(t.region.area for t in toasts):
+            notes = shown_notes(host.screen)
+            if len(notes) == 1 and "removed" in screen_lines(host)[-1]:
                 break
-        assert len(toasts) == 2
-        board = host.screen.query_one(Leaderboard).region
-        for toast in toasts:
-            assert toast.region.area and not toast.region.overlaps(board), (toast.region, board)
+        (note,) = notes
+        region = note.region  # type: ignore[attr-defined]
+        assert region.area and region.height == 1 and region.y == height - 1, region  # the footer's
+        assert region.right <= width
+        for panel in ("#alerts", "#leaders", "#card", "#ladder", "StatusBar"):
+            other = host.screen.query_one(panel).region
+            assert not region.overlaps(other), (panel, region, other)
+        line = screen_lines(host)[-1]
+        assert "Level 2,475 removed" in line, line
+        assert line.rstrip().endswith("…" if width < 150 else "and a tail"), line  # never wrapped
+        # the newest goes: the one under it comes back on the same line
+        note._expire()  # type: ignore[attr-defined]
+        for _ in range(50):
+            await pilot.pause()
+            show_newest_note(host.screen)
+            notes = shown_notes(host.screen)
+            if len(notes) == 1 and "▲ crossed up" in screen_lines(host)[-1]:
+                break
+        (older,) = notes
+        assert older.region.y == height - 1 and older.region.height == 1  # type: ignore[attr-defined]
+        assert "▲ crossed up ^RUT 2,450" in screen_lines(host)[-1]
 
 
 # --- 6. 16 colours ------------------------------------------------------------------------------
