@@ -154,7 +154,7 @@ async def test_a_crossing_reaches_the_panel_the_ladder_and_the_bell_not_a_toast_
         rut(app.pipeline, 2440.0, NOW_MS + 2000)  # back down through 2,450
         app.show_now()
         await pilot.pause()
-        assert any(m.startswith("▼ crossed down ^RUT 2,450") for m in messages(app))
+        assert any(m.startswith("Level crossed: ▼ crossed down ^RUT 2,450") for m in messages(app))
 
 
 async def test_alerts_reach_the_panel_while_the_figures_are_paused() -> None:
