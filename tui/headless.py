@@ -520,7 +520,7 @@ def scoreboard_lines(frame: Frame) -> list[str]:
 
 def members_of(board: Board) -> int:
     """The index members on the board (every name without holdings)."""
-    return int(board.member.sum()) if board.member is not None else board.universe
+    return board.index_members()
 
 
 def over(names: int, members: int) -> str:
