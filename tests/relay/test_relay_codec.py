@@ -8,6 +8,7 @@ import math
 import types
 import typing
 
+import msgspec
 import orjson
 import pytest
 
@@ -44,16 +45,21 @@ def sample(hint: object, n: int) -> object:
         return 2450.25 + n
     if hint is str:
         return f"S{n}-é"
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and (
+        dataclasses.is_dataclass(hint) or issubclass(hint, msgspec.Struct)
+    ):
         return build(hint, n)
     raise AssertionError(f"the relay test cannot make a {hint!r}: teach sample() and the codec")
 
 
 def build(cls: type, n: int) -> object:
     hints = typing.get_type_hints(cls)
-    return cls(
-        **{f.name: sample(hints[f.name], n + k) for k, f in enumerate(dataclasses.fields(cls))}
+    names = (
+        cls.__struct_fields__
+        if issubclass(cls, msgspec.Struct)  # the Tick (feeds.events)
+        else [f.name for f in dataclasses.fields(cls)]
     )
+    return cls(**{name: sample(hints[name], n + k) for k, name in enumerate(names)})
 
 
 EVENT_CLASSES = typing.get_args(Event)
