@@ -193,6 +193,21 @@ class MarketReset:
     detail: str = ""
 
 
+@dataclass(slots=True)
+class SessionRange:
+    """A symbol's session open, high and low (points) as a relay's board holds them, carried by
+    its snapshot so a terminal that joins mid-session has the session's real figures, not the
+    range of the ticks it happened to see (``feeds.sources.relay.sync``). ``ts``: the time
+    (epoch ms) of the symbol's last sale on that board; a terminal already in a later session
+    ignores it. ``None``: no figure yet (not traded since the open, or since the rollover)."""
+
+    symbol: str
+    ts: int
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+
+
 Event = (
     Tick
     | FeedStatus
@@ -204,4 +219,5 @@ Event = (
     | TradeCancel
     | TradeCorrection
     | MarketReset
+    | SessionRange
 )
