@@ -1,13 +1,16 @@
-"""Events a feed yields. Plain slotted dataclasses: cheap to build on the hot path."""
+"""Events a feed yields. Plain slotted dataclasses, cheap to build on the hot path; the
+:class:`Tick`, built once per trade, is a msgspec ``Struct``: the cheapest Python object to build.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import msgspec
 
-@dataclass(slots=True)
-class Tick:
+
+class Tick(msgspec.Struct, gc=False):
     """One trade or price update. ``symbol`` is canonical (Yahoo style: ``^RUT``, ``MOG-A``).
 
     ``sale_flags`` says what the trade may not update, from its condition codes under the
@@ -15,6 +18,13 @@ class Tick:
     regular sale, as every price update without conditions is. ``trade_id`` is the provider's
     id for a trade that a later :class:`TradeCancel` or :class:`TradeCorrection` may name
     (Alpaca's ``i``); None where the provider sends neither.
+
+    A msgspec ``Struct`` rather than a slotted dataclass (issue 22): built in C, ~40 ns against
+    ~115 ns for the dataclass's ``__init__`` (a third of what a provider's decode adds to its bare
+    JSON parse, and most of a relay batch's decode), with the same fields, positional and keyword
+    construction, equality, ``repr`` and attribute reads. ``gc=False``: a tick holds only strings
+    and numbers, so it can never be part of a reference cycle and the cyclic collector need not
+    track the millions built a session. Its fields are ``msgspec.structs.fields(Tick)``.
     """
 
     symbol: str
@@ -183,6 +193,21 @@ class MarketReset:
     detail: str = ""
 
 
+@dataclass(slots=True)
+class SessionRange:
+    """A symbol's session open, high and low (points) as a relay's board holds them, carried by
+    its snapshot so a terminal that joins mid-session has the session's real figures, not the
+    range of the ticks it happened to see (``feeds.sources.relay.sync``). ``ts``: the time
+    (epoch ms) of the symbol's last sale on that board; a terminal already in a later session
+    ignores it. ``None``: no figure yet (not traded since the open, or since the rollover)."""
+
+    symbol: str
+    ts: int
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+
+
 Event = (
     Tick
     | FeedStatus
@@ -194,4 +219,5 @@ Event = (
     | TradeCancel
     | TradeCorrection
     | MarketReset
+    | SessionRange
 )

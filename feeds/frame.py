@@ -144,6 +144,9 @@ class Board:
     member: np.ndarray | None = None  # bool per position (None: no holdings, all members)
     names_priced: int = 0
     coverage: float | None = None
+    #: index members in the whole universe, like ``names_priced`` (0: not counted; then every
+    #: name the board holds, or its ``member`` ones)
+    members: int = 0
     weights_as_of: str | None = None
     #: filtered boards only: each position's rank in the whole (unfiltered) board under the same
     #: sort (0 = first), so a filtered row keeps its index-wide rank; None when not filtered
@@ -155,6 +158,13 @@ class Board:
 
     def __len__(self) -> int:
         return len(self.order)
+
+    def index_members(self) -> int:
+        """The index members in the whole universe (what breadth counts are out of): every
+        name without holdings."""
+        if self.members:
+            return self.members
+        return int(self.member.sum()) if self.member is not None else self.universe
 
     def rank_label(self, rank: int) -> int:
         """The rank (1 = first) shown for the row ranked ``rank`` here: its index-wide rank when

@@ -91,21 +91,24 @@ class FeedHealth:
 
         A failure is: the feed ended in ERROR (a refused key, plan or symbol); it never reached
         LIVE during the whole run (no network, a wrong URL; the last reason given); all it sent
-        was unreadable (malformed frames and not one tick); or not one tick came and the run
-        ended without the feed live (a server that accepts the connection, then closes it
-        before a frame, every time). A feed that connected and stayed live and quiet (the
-        market is shut) or lost its connection after data came is not; nor is one that sent
+        was unreadable (malformed frames and not one tick); or not one tick came in the whole
+        run, whatever the state it ended in (issue 19 §3): a server that accepts the connection,
+        then closes it before a frame, every time; a feed that said LIVE and sent nothing (a
+        provider counting itself live once subscribed, Yahoo before its warm-up produced
+        anything). A feed that lost its connection after data came is not; nor is one that sent
         ticks without saying LIVE. The reason is the status's detail alone: the provider's
         notes (:attr:`FeedStatus.note`) stay in the status history.
         """
         st = self.status
         if st.state is FeedState.ERROR:
             return st.reason() or "the feed stopped on an error"
+        if total_ticks:
+            return None
         # frames came, so it connected: whether it said LIVE before the garbage did depends on
         # timing, and the reason is the same either way
-        if st.malformed and total_ticks == 0 and st.state is not FeedState.LIVE:
+        if st.malformed and st.state is not FeedState.LIVE:
             return f"no readable data ({st.malformed:,} malformed frames skipped): {st.reason()}"
-        if not self.ever_live and total_ticks == 0:
+        if not self.ever_live:
             reasons = [
                 s.reason()
                 for s in self.history
@@ -113,9 +116,11 @@ class FeedHealth:
             ]
             why = reasons[-1] if reasons else st.reason() or "no reason given"
             return f"never connected: {why}"
-        if total_ticks == 0 and st.state is not FeedState.LIVE:
-            return f"no data this run: {st.reason() or 'no reason given'}"
-        return None
+        why = st.reason()
+        if st.state is FeedState.LIVE:
+            # connected and subscribed, and not one tick in the whole run: nothing to show
+            why = "connected, but not one tick arrived" + (f" ({why})" if why else "")
+        return f"no data this run: {why or 'no reason given'}"
 
     def tick_age(self, total: int) -> float | None:
         """Seconds since the frame that first saw ticks arrive (``total``: the ticks so far),

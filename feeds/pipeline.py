@@ -30,6 +30,7 @@ from feeds.events import (
     HistoryProgress,
     MarketReset,
     SessionCloses,
+    SessionRange,
     Tick,
     TradeCancel,
     TradeCorrection,
@@ -130,6 +131,8 @@ class Pipeline:
             self._on_amend(ev)
         elif isinstance(ev, MarketReset):
             self.reset_market()
+        elif isinstance(ev, SessionRange):
+            self.state.apply_range(ev)
 
     def _follow_upstream_kind(self) -> None:
         """A relay's terminal stamps its alerts with the kind of feed the relay reads, once the

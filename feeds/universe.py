@@ -225,6 +225,7 @@ class IndexUniverse:
             cursor=view.cursor,
             member=member,
             names_priced=int(np.count_nonzero(priced)),
+            members=int(np.count_nonzero(u.member)),
             coverage=coverage,
             weights_as_of=None if converted or self.holdings is None else self._asof(),
             ranks=ranks,

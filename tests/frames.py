@@ -100,6 +100,7 @@ def board(
         member=member if outsiders else None,
         names_priced=int(member.sum()),
         coverage=coverage,
+        members=sum(1 for s, *_ in universe if s not in outsiders),
     )
     b.cursor_rank = b.rank_of(view.cursor)
     return b

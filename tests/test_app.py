@@ -20,7 +20,7 @@ from feeds.events import FeedState, FeedStatus, Tick
 from feeds.pipeline import Pipeline
 from feeds.settings.config import Settings
 from tests.tui_fakes import NOW_MS, FakeFeed, holdings, load, make_pipeline, opening_ticks
-from tui import keys
+from tui import fmt, keys
 from tui.app import R2KApp
 from tui.controller import TOAST_GAP_S
 from tui.screens.add_level import AddLevelScreen
@@ -154,7 +154,7 @@ async def test_a_crossing_reaches_the_panel_the_ladder_and_the_bell_not_a_toast_
         rut(app.pipeline, 2440.0, NOW_MS + 2000)  # back down through 2,450
         app.show_now()
         await pilot.pause()
-        assert any(m.startswith("▼ crossed down ^RUT 2,450") for m in messages(app))
+        assert any(m.startswith("Level crossed: ▼ crossed down ^RUT 2,450") for m in messages(app))
 
 
 async def test_alerts_reach_the_panel_while_the_figures_are_paused() -> None:
@@ -574,16 +574,31 @@ async def test_a_failing_alert_sink_is_shown_to_the_trader() -> None:
     pipeline.desk.sinks.append(sink)
     app = make_app(pipeline)
     async with running(app, (100, 30)) as pilot:
-        assert not [n for n in app._notifications if n.title == "Not written or delivered"]
+        assert not [
+            n for n in app._notifications if n.message.startswith("Not written or delivered: ")
+        ]
         pipeline.handle(Tick("^RUT", 2440.0, NOW_MS + 1000))
         pipeline.handle(Tick("^RUT", 2460.0, NOW_MS + 2000))  # crosses 2,450
         assert sink.lost >= 1
         app.show_now()
         await pilot.pause()
-        shown = [n.message for n in app._notifications if n.title == "Not written or delivered"]
+        shown = [
+            n.message
+            for n in app._notifications
+            if n.message.startswith("Not written or delivered: ")
+        ]
         assert shown and "not written" in shown[0]
         app.show_now()  # the same problem is not announced twice
-        assert len([n for n in app._notifications if n.title == "Not written or delivered"]) == 1
+        assert (
+            len(
+                [
+                    n
+                    for n in app._notifications
+                    if n.message.startswith("Not written or delivered: ")
+                ]
+            )
+            == 1
+        )
 
 
 # --- keys: one table, remapped by [keys] ----------------------------------------------------------
@@ -759,6 +774,64 @@ async def test_g_opens_the_sectors_and_enter_filters_the_board_to_one() -> None:
         board = app.main.board.board
         assert board is not None and board.sector == "Industrials" and board.subtotal is not None
         assert "Σ Industrials" in app.export_screenshot().replace("&#160;", " ")
+
+
+def test_the_sector_up_down_counts_keep_their_slash_in_one_column() -> None:
+    # tryout2: "104 / 71" over "189 / 137" right-aligned as a whole put each row's slash in a
+    # different column (and the header's elsewhere again), so the counts did not read down
+    import numpy as np
+
+    from feeds.market.sectors import sector_codes, sector_table
+    from tui.screens.sectors import SectorList
+
+    # Energy: 120 up, 9 down; Financials: 3 up, 140 down; Utilities: 1 up, 1 down
+    sectors = ["Energy"] * 129 + ["Financials"] * 143 + ["Utilities"] * 2
+    rets = np.array([0.01] * 120 + [-0.01] * 9 + [0.01] * 3 + [-0.01] * 140 + [0.01, -0.01])
+    names, codes = sector_codes(sectors)
+    symbols = [f"S{i}" for i in range(len(sectors))]
+    weights = np.full(len(sectors), 1 / len(sectors))
+    rows = SectorList()
+    rows.table = sector_table(names, codes, symbols, symbols, weights, rets)
+    lines = ["".join(t for t, _ in rows.header_cells(96))]
+    lines += ["".join(t for t, _ in rows.row_cells(i, 96)) for i in range(3)]
+    assert {line.index(" / ") for line in lines} == {lines[0].index(" / ")}, lines
+    assert "120 / 9" in lines[1] and "  3 / 140" in "".join(lines)
+
+
+@pytest.mark.parametrize("anchor_key", ["", "y"])
+async def test_at_200_columns_the_sectors_use_the_width(anchor_key: str) -> None:
+    # issue 20 §1: at 200 columns the table stopped at Best/Worst with half the width empty;
+    # the movers now carry their contributions and the other period sits beside the day's
+    from feeds.events import SessionCloses
+    from tui.screens.sectors import SectorList, SectorScreen
+
+    pipeline = make_pipeline()
+    load(pipeline)
+    assert pipeline.holdings is not None
+    # the members' closes of the year's anchor: every sector has a year-to-date move
+    pipeline.handle(SessionCloses("2024-12-31", dict.fromkeys(pipeline.holdings.symbols, 50.0)))
+    app = make_app(pipeline)
+    async with running(app, (200, 50)) as pilot:
+        if anchor_key:
+            await pilot.press(anchor_key)  # year to date: the day's figures beside them
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, SectorScreen)
+        listing = app.screen.query_one(SectorList)
+        other = "Day" if anchor_key else "YTD"
+        header = listing.render_line(0).text
+        assert "ret   ctb bp" in header and f"│    {other} bp   Share   %up Best {other}" in header
+        row = listing.table.rows[0]
+        line = listing.render_line(1).text
+        assert line.startswith(f" {row.sector}") and "│" in line
+        best = row.best
+        assert best is not None and best.contribution_bp is not None
+        assert f"{best.symbol:<7}" in line and fmt.bp(best.contribution_bp, 2) in line
+        twin = listing.other[row.sector]  # the same sector, the other period
+        after = line.split("│")[1]
+        assert fmt.bp(twin.total.contribution_bp, 2) in after
+        used = len(line.rstrip())
+        assert used > 0.9 * listing.size.width, (used, listing.size.width)  # 114 of 198 before
 
 
 async def test_m_on_the_spread_card_mutes_the_thresholds_it_shows() -> None:

@@ -173,7 +173,7 @@ async def test_the_app_says_once_which_tickers_were_respelt() -> None:
     pipeline.reconciler = Reconciler(raw, [bundled()])
     app = make_app(pipeline)
     async with running(app, (100, 30)):
-        shown = [n for n in app._notifications if n.title == "Holdings"]
+        shown = [n for n in app._notifications if n.message.startswith("Holdings: ")]
         assert len(shown) == 1 and shown[0].severity == "warning"
         assert "MOGA→MOG-A" in shown[0].message and "GONE" in shown[0].message
 
@@ -185,4 +185,4 @@ async def test_the_app_is_quiet_when_every_ticker_is_listed() -> None:
     pipeline.reconciler = Reconciler(pipeline.holdings, [listed])
     app = make_app(pipeline)
     async with running(app, (100, 30)):
-        assert not [n for n in app._notifications if n.title == "Holdings"]
+        assert not [n for n in app._notifications if n.message.startswith("Holdings: ")]

@@ -27,7 +27,7 @@ from feeds.events import (
 from feeds.feed import Feed, FeedOptions
 from feeds.pipeline import Pipeline
 from feeds.settings.config import load_settings
-from feeds.settings.setup import build_pipeline
+from feeds.settings.setup import build_pipeline, close_sinks
 from tests.conftest import write_csv, write_holdings
 from tui.cli import main
 from tui.headless import consume
@@ -1085,3 +1085,25 @@ def test_the_snapshot_says_where_the_move_comes_from(
     assert "MOVERS 1D   up: " in out and "MOVERS 5D " in out and "MOVERS YTD  up: " in out
     assert "% of the index weight up on the year" in out
     assert "below the record" in out or "at the record now" in out
+
+
+def test_a_practice_recording_leaves_no_alerts_in_the_trader_s_history(tmp_path: Path) -> None:
+    # tryout: `r2k record` on the sim fired its crossings into alerts.offline.jsonl, so a run
+    # nobody watched showed up as history in the monitor and in `r2k alerts log --feed sim`
+    from tui.headless import run_record
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"[feeds.sim]\nstart_ms = {T0}\n")
+    log = tmp_path / "alerts.jsonl"
+    out = tmp_path / "rec.csv"
+    overrides = {"feed": "sim", "seed": 0, "speed": 0, "record": str(out), "alert_log": str(log)}
+    settings = load_settings(config, overrides=overrides)
+    assert run_record(settings, 60, out) == 0
+    assert out.stat().st_size > 0
+    assert not log.exists() and not offline_log_path(log).exists()
+    # the same minute watched (a snapshot) is practice the trader saw: its crossing is logged
+    watched = load_settings(config, overrides={**overrides, "record": None})
+    pipeline = build_pipeline(watched)
+    asyncio.run(consume(pipeline, 60, feed_time=True))
+    asyncio.run(close_sinks(pipeline))
+    assert '"kind": "cross"' in offline_log_path(log).read_text()

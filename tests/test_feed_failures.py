@@ -118,16 +118,18 @@ async def test_record_from_a_server_sending_garbage_exits_3(tmp_path: Path) -> N
 
 
 @needs_r2k
-async def test_a_connected_but_quiet_feed_is_a_success(tmp_path: Path) -> None:
-    """The market is shut: connected, subscribed, not one tick. Exit 0."""
+async def test_a_live_feed_that_sent_not_one_tick_exits_3(tmp_path: Path) -> None:
+    """Connected, subscribed, said live, and not one tick in the whole run (issue 19 §3: it
+    exited 0 with ``feed.state = live``): nothing in the output is data, so it failed."""
     async with FakeYahooStreamer() as fake:
         env = {"R2K_YAHOO_URL": fake.ws_url, "R2K_YAHOO_BACKFILL": "off"}
         args = ["snapshot", "--feed", "yahoo", "--json", "--duration", "1.5"]
         status, out, err = await run_r2k(args, env, tmp_path)
-    assert status == 0, err
-    assert "feed error" not in err
+    assert status == 3, err
     feed = json.loads(out)["feed"]
-    assert feed["state"] == "live" and feed["malformed"] == 0
+    assert feed["state"] == "live" and feed["malformed"] == 0  # the output still says what it saw
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("r2k: feed error: no data this run: connected, but not one tick arrived")
 
 
 class PolicyCloser(FakeYahooStreamer):
@@ -213,8 +215,12 @@ def test_feed_error_verdicts() -> None:
     )
     # connected, then every connection lost before one tick (issue 19 §3): a failed run
     assert pipeline_with(live, down).feed_error() == f"no data this run: {down.detail}"
-    # connected but quiet, or lost after data came: not a failed run
-    assert pipeline_with(live).feed_error() is None
+    # live and not one tick in the whole run (issue 19 §3): a failed run too
+    assert pipeline_with(live).feed_error() == (
+        f"no data this run: connected, but not one tick arrived ({live.detail})"
+    )
+    # lost after data came: not a failed run
+    assert pipeline_with(live, ticks=1).feed_error() is None
     assert pipeline_with(live, down, ticks=3).feed_error() is None
     assert pipeline_with(live, garbled, ticks=1).feed_error() is None
     assert pipeline_with(ticks=2).feed_error() is None  # ticks without a LIVE status

@@ -68,7 +68,12 @@ def test_the_error_to_exit_with() -> None:
     assert garbled.feed_error(0) == "no readable data (7 malformed frames skipped): bad frames"
     quiet = FeedHealth("yahoo", lambda: T0)
     quiet.set_status(FeedStatus(FeedState.LIVE, "streaming"))
-    assert quiet.feed_error(0) is None  # it connected and stayed live: the market may be shut
+    # issue 19 §3: live (Yahoo counts itself live once subscribed, before its warm-up produced
+    # anything) and not one tick in the whole run: a failed run, whatever the last state
+    assert (
+        quiet.feed_error(0) == "no data this run: connected, but not one tick arrived (streaming)"
+    )
+    assert quiet.feed_error(1) is None
     # issue 19 §3: it connected, then lost every connection before one tick came
     quiet.set_status(FeedStatus(FeedState.RECONNECTING, "dropped (1008)"))
     assert quiet.feed_error(0) == "no data this run: dropped (1008)"

@@ -15,6 +15,7 @@ from textual.widgets import Input
 from feeds.alerting.levels import LevelState
 from feeds.events import FeedState, FeedStatus
 from feeds.frame import View
+from feeds.market.analytics import Breadth
 from tests.frames import MONDAY_MS, NOW_MS, ScreenHost, alert, board, make_frame
 from tests.tui_fakes import UNIVERSE
 from tui import keys, messages
@@ -24,8 +25,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.level import LevelScreen
 from tui.screens.main import MainScreen
 from tui.screens.spread import SpreadScreen
-from tui.widgets.board import BoardTable, Leaderboard
+from tui.widgets.board import BoardTable, breadth_text
 from tui.widgets.chart import Chart
+from tui.widgets.footer import show_newest_note
 from tui.widgets.ladder import LevelLadder
 from tui.widgets.status_bar import StatusBar
 
@@ -137,6 +139,35 @@ async def test_before_any_price_the_title_does_not_say_zero_names() -> None:
     host = ScreenHost(MainScreen(), frame)
     async with host.run_test(size=(100, 30)):
         assert "━ Leaders · 12 names · no prices yet ━" in "\n".join(screen_lines(host))
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        ((200, 50), "· 1,766/1,953 priced"),
+        ((100, 30), "· 1,766/1,953 priced"),
+        ((80, 24), "· 1,766/1,953 priced"),
+        ((60, 20), "· 1,766/1,953 priced"),  # 58 cells: it just fits (the hint gives way)
+    ],
+)
+async def test_breadth_says_what_it_counts_beside_it(size: tuple[int, int], said: str) -> None:
+    # issue 20 §5: "▲ 1,039 up ▼ 650 down = 77" over 1,766 of 1,953 members read as the index's
+    def partly(view: View) -> object:
+        frame = make_frame(view)
+        b = frame.board
+        b.members = 1_953
+        return replace(frame, board=b, breadth=Breadth(1_039, 650, 77))
+
+    host = ScreenHost(MainScreen(), partly)
+    async with host.run_test(size=size):
+        line = next(t for t in screen_lines(host) if "▲ 1,039 up" in t)
+        assert "▼ 650 down  = 77  59% up" in line and said in line, line
+        assert line.rstrip(" ┃│").endswith(("›", "priced")), line  # nothing cut at the edge
+        narrow = breadth_text(partly(View()), 50).plain  # type: ignore[arg-type]
+        assert narrow == "▲ 1,039 up  ▼ 650 down  = 77  59% up · 1,766/1,953"
+        host.show(make_frame())  # every member priced: no coverage beside it
+        line = next(t for t in screen_lines(host) if " up  ▼ " in t)
+        assert "/" not in line and "priced" not in line, line
 
 
 async def test_a_name_that_is_not_a_member_is_greyed_marked_and_ranked_last() -> None:
@@ -278,21 +309,50 @@ async def test_the_board_header_does_not_shift_when_the_scrollbar_appears() -> N
 # --- 5. toasts leave the board readable ----------------------------------------------------------
 
 
+def shown_notes(screen: object) -> list[object]:
+    """The notes (toasts) with room on screen: an older one waits under the newest at no
+    height."""
+    notes = screen.query("Toast")  # type: ignore[attr-defined]
+    return [t for t in notes if t.parent.styles.height and t.parent.styles.height.is_auto]
+
+
 @pytest.mark.parametrize("size", [(80, 24), (60, 20), (100, 30), (120, 40), (200, 50)])
 async def test_toasts_do_not_cover_the_board(size: tuple[int, int]) -> None:
+    # issue 18 §5: at 100x30 notes sat over the alert panel's title and newest row for seconds,
+    # stacked and wrapped. A note takes the footer's line, the newest alone, never a panel's.
     host = main_host()
+    width, height = size
     async with host.run_test(size=size, notifications=True) as pilot:
-        host.notify("▲ crossed up ^RUT 2,450 support at 2,460.00", severity="warning")
-        host.notify("Returns since today's open", timeout=2)
+        # timeouts far past the test: what is asserted never depends on the wall clock
+        host.notify("▲ crossed up ^RUT 2,450 support at 2,460.00", severity="warning", timeout=600)
+        host.notify("Level 2,475 removed · u undoes " + "and a tail " * 8, timeout=600)
+        notes: list[object] = []
         for _ in range(50):  # toasts mount, then lay out, a refresh or two later
             await pilot.pause()
-            toasts = list(host.screen.query("Toast"))
-            if len(toasts) == 2 and all(t.region.area for t in toasts):
+            notes = shown_notes(host.screen)
+            if len(notes) == 1 and "removed" in screen_lines(host)[-1]:
                 break
-        assert len(toasts) == 2
-        board = host.screen.query_one(Leaderboard).region
-        for toast in toasts:
-            assert toast.region.area and not toast.region.overlaps(board), (toast.region, board)
+        (note,) = notes
+        region = note.region  # type: ignore[attr-defined]
+        assert region.area and region.height == 1 and region.y == height - 1, region  # the footer's
+        assert region.right <= width
+        for panel in ("#alerts", "#leaders", "#card", "#ladder", "StatusBar"):
+            other = host.screen.query_one(panel).region
+            assert not region.overlaps(other), (panel, region, other)
+        line = screen_lines(host)[-1]
+        assert "Level 2,475 removed" in line, line
+        assert line.rstrip().endswith("…" if width < 150 else "and a tail"), line  # never wrapped
+        # the newest goes: the one under it comes back on the same line
+        note._expire()  # type: ignore[attr-defined]
+        for _ in range(50):
+            await pilot.pause()
+            show_newest_note(host.screen)
+            notes = shown_notes(host.screen)
+            if len(notes) == 1 and "▲ crossed up" in screen_lines(host)[-1]:
+                break
+        (older,) = notes
+        assert older.region.y == height - 1 and older.region.height == 1  # type: ignore[attr-defined]
+        assert "▲ crossed up ^RUT 2,450" in screen_lines(host)[-1]
 
 
 # --- 6. 16 colours ------------------------------------------------------------------------------
@@ -380,6 +440,33 @@ async def test_the_constituent_screen_reads_its_row_and_chart_from_the_frame() -
         assert host.screen.query_one(Chart).point_count == 121  # + the last sale held until now
         await pilot.press("escape")
         assert not isinstance(host.screen, ConstituentScreen)
+
+
+async def test_the_constituent_facts_never_wrap_a_figure_at_60_columns() -> None:
+    # tryout2, 60x20: "since prev close" ended one line and its price "159.60" began the next
+    # under the label column; "(+99.5" / "bp)" likewise. A note that does not fit goes under
+    # its figures, whole
+    host = ScreenHost(ConstituentScreen("BE"), lambda view: make_frame(view))
+    async with host.run_test(size=(60, 20)):
+        lines = screen_lines(host)
+        text = "\n".join(lines)
+        assert "104.00  ▲ +4.00  +4.00%" in text
+        assert any(line.strip(" │┃").startswith("since prev close 100.00") for line in lines)
+        assert any(line.strip(" │┃").startswith("Contribution  +4.24 bp") for line in lines)
+        tail = [line for line in lines if "of the index move" in line]
+        assert tail and tail[0].strip(" │┃").endswith("bp)"), tail
+
+
+async def test_the_level_facts_continue_under_their_text_at_60_columns() -> None:
+    # tryout2, 60x20: "Hours  regular session only (09:30-16:00 ET, early" went on with
+    # "closes)" under the label column, and the to-go rule's "the price, − below" too
+    host = ScreenHost(LevelScreen(2450.0), lambda view: make_frame(view))
+    async with host.run_test(size=(60, 20)):
+        lines = [line.strip("│┃ ") and line[2:] for line in screen_lines(host)[2:12]]
+        hours = next(i for i, line in enumerate(lines) if line.startswith("Hours"))
+        assert lines[hours + 1].startswith(" " * 10 + "closes)"), lines
+        rule = next(i for i, line in enumerate(lines) if "to go = level" in line)
+        assert lines[rule + 1].startswith(" " * 10 + "the price"), lines
 
 
 async def test_an_unknown_constituent_says_there_is_no_data() -> None:

@@ -18,6 +18,8 @@ from typing import ClassVar
 
 from textual.app import SystemCommand
 from textual.binding import BindingType
+from textual.markup import escape
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker
@@ -32,6 +34,7 @@ from tui.controller import DEFAULT_REFRESH_HZ, Controller
 from tui.routes import Routes
 from tui.screens.base import FrameScreen
 from tui.screens.main import MainScreen
+from tui.widgets.footer import show_newest_note
 
 WATCHDOG_INTERVAL_S = 1.0
 
@@ -165,6 +168,7 @@ class R2KApp(Routes):
     def _on_timer(self) -> None:
         if not self.started.is_set():
             return
+        show_newest_note(self.screen)
         due = self.controller.due()
         if due == "frame":
             self.show_now(board=None)  # the board when due (BOARD_INTERVAL_S)
@@ -218,6 +222,21 @@ class R2KApp(Routes):
     def on_add_level(self, message: messages.AddLevel) -> None:
         if self.controller.add_level(message.level):
             self.show_now(charts=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A note on the footer's line (app.tcss: one line, never over a figure): its title,
+        when it has one, is folded into that line ("Level crossed: ▲ crossed up …")."""
+        if title:
+            message = f"{escape(title) if markup else title}: {message}"
+        super().notify(message, severity=severity, timeout=timeout, markup=markup)
 
     def alert_panel_shown(self) -> bool:
         """Whether the monitor's alert panel is on screen (its screen on top, the panel laid

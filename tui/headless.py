@@ -175,7 +175,8 @@ def run_record(settings: Settings, duration: float | None, out: Path) -> int:
     from feeds.storage.recorder import RecordingFeed
 
     status = StatusLineSink()
-    pipeline = build_pipeline(settings, status_sinks=[status])
+    # a practice run recorded unwatched leaves no alerts in the trader's history
+    pipeline = build_pipeline(settings, status_sinks=[status], practice_log=False)
     warn_holdings(pipeline, status)
     feed = pipeline.feed
     if isinstance(feed, RecordingFeed) and feed.recorder.repaired:
@@ -519,7 +520,7 @@ def scoreboard_lines(frame: Frame) -> list[str]:
 
 def members_of(board: Board) -> int:
     """The index members on the board (every name without holdings)."""
-    return int(board.member.sum()) if board.member is not None else board.universe
+    return board.index_members()
 
 
 def over(names: int, members: int) -> str:

@@ -346,7 +346,10 @@ class Relay:
         k_of = shard_of
         shards: list[list[Tick]] = [[] for _ in range(self.shards)]
         seqs: list[list[int]] = [[] for _ in range(self.shards)]
+        # each symbol's session open, high and low: what a late joiner cannot learn from ticks
+        ranges: list[tuple[list[float | None], ...]] = [([], [], []) for _ in range(self.shards)]
         sym_seq = self._sym_seq
+        opens, highs, lows = st.open, st.high, st.low
         for i, sym in enumerate(st.symbols):
             last = st.last[i]
             if last is None:
@@ -354,10 +357,14 @@ class Relay:
             k = k_of(sym, self.shards)
             shards[k].append(Tick(sym, last, st.ts[i], None, st.day_volume[i], st.prev_close[i]))
             seqs[k].append(sym_seq.get(sym, 0))
+            r = ranges[k]
+            r[0].append(opens[i])
+            r[1].append(highs[i])
+            r[2].append(lows[i])
         out = [(self.subjects.meta, codec.encode_meta(self.epoch, seq, self.info()))]
         out += [
-            (self.subjects.snap(k), codec.encode_chunk(self.epoch, seq, k, self.shards, t, s))
-            for k, (t, s) in enumerate(zip(shards, seqs, strict=True))
+            (self.subjects.snap(k), codec.encode_chunk(self.epoch, seq, k, self.shards, t, s, r))
+            for k, (t, s, r) in enumerate(zip(shards, seqs, ranges, strict=True))
         ]
         dirty = set(range(self.shards)) if self._republish else self._hist_dirty
         self._hist_dirty = set()

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from feeds.events import Tick
+from feeds.events import SessionRange, Tick
 from feeds.market import lastsale
 from feeds.market.daily import DailyRecord
 from feeds.market.history import Ring
@@ -218,6 +218,25 @@ class MarketState:
         if tick.day_volume is not None:
             self.day_volume[i] = tick.day_volume
         return i
+
+    def apply_range(self, rng: SessionRange) -> None:
+        """Take a relay's session open, high and low for ``rng.symbol`` (a late joiner's catch-up,
+        :class:`feeds.events.SessionRange`): the open as the relay has it, the high and low
+        widened to include the relay's (this board may already hold later prints). Ignored for a
+        symbol this state has not seen, or when ``rng.ts`` is before this state's session (the
+        relay's figures are of a session this board has rolled past)."""
+        i = self.ids.get(rng.symbol)
+        if i is None or rng.ts < self.session_start_ms:
+            return
+        if rng.open is not None:
+            self.open[i] = rng.open
+        hi, lo = rng.high, rng.low
+        if hi is not None and hi == hi:
+            h = self.high[i]
+            self.high[i] = hi if h is None or h != h or hi > h else h
+        if lo is not None and lo == lo:
+            low = self.low[i]
+            self.low[i] = lo if low is None or low != low or lo < low else low
 
     def apply_ticks(self, events: Sequence[object], start: int = 0, stop_below: int = 0) -> int:
         """Apply the ticks of ``events[start:]`` in order, exactly as :meth:`apply` on each

@@ -156,6 +156,7 @@ def build_pipeline(
     *,
     extra_alert_sinks: Iterable[AlertSink] = (),
     status_sinks: Iterable[StatusSink] = (),
+    practice_log: bool = True,
 ) -> Pipeline:
     """Holdings, feed, level engine and sinks wired into a :class:`Pipeline` (not started).
 
@@ -169,12 +170,18 @@ def build_pipeline(
     a desk's hook. With ``settings.record`` every tick is also written to that CSV. One-line
     notes for the user (holdings coverage, a repaired log) are in ``pipeline.notes``. Raises
     R2KError.
+
+    ``practice_log=False`` keeps a sim or replay run's alerts out of the durable log (``r2k
+    record``: nobody watched that run, so its crossings are no trader's history); a live feed's
+    alerts are always logged.
     """
     kind = feed_kind(settings.feed)
     live = is_live(kind)
     # first: an unwritable log is a start-up error
     # a live log is split: a terminal on a relay of the sim or a replay fires practice alerts
-    log = AlertJournal(alert_log_path(settings.alert_log, kind), split=live)
+    log: AlertJournal | None = None
+    if live or practice_log:
+        log = AlertJournal(alert_log_path(settings.alert_log, kind), split=live)
     try:
         feed, reconciler, holdings = open_reconciled(settings)
         if settings.record is not None:
@@ -183,11 +190,12 @@ def build_pipeline(
             # Parquet or CSV by the extension (Parquet when there is none)
             feed = RecordingFeed(feed, open_recorder(settings.record))
     except BaseException:
-        log.close()
+        if log is not None:
+            log.close()
         raise
-    sinks: list[AlertSink] = [log]
+    sinks: list[AlertSink] = [log] if log is not None else []
     notes = [*holdings_notes(holdings)]
-    if log.repaired:
+    if log is not None and log.repaired:
         notes.append(log.repaired)
     daily = getattr(getattr(feed, "inner", feed), "daily", None)  # a replay's sidecar
     if getattr(daily, "note", ""):
@@ -215,7 +223,8 @@ def build_pipeline(
     )
     pipeline.notes.extend(notes)
     # earlier alerts: on a live feed today's (and their acks); on practice, earlier runs' history
-    pipeline.desk.add_history(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
+    if log is not None:
+        pipeline.desk.add_history(read_recent(log.path, ALERT_MEMORY, keep=shown_with(kind)))
     return pipeline
 
 

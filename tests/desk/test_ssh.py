@@ -60,6 +60,9 @@ async def test_monitor_fills_the_client_terminal_and_follows_its_window(serve: S
         mon.resize(80, 24)
         await mon.screen.wait_for(laid_out_at_80x24, within=20)
         assert "Rotation" in mon.screen.text
+        # and `r2k serve status` says the size she has now (it kept "100x30" before tryout2)
+        details = lambda: [s["detail"] for s in serve.status()["sessions"]]  # noqa: E731
+        await until(lambda: details() == ["80x24 xterm-256color"], 10, "the new size in status")
     finally:
         await mon.close()
 

@@ -153,3 +153,23 @@ async def test_the_monitor_in_a_real_browser(serve: Serve, tmp_path: Path) -> No
             assert pids_in_group(pid) == []
         finally:
             await browser.close()
+
+
+async def test_a_browser_resize_shows_in_status_and_a_garbled_one_ends_nothing(
+    serve: Serve,
+) -> None:
+    # tryout2: a resize without "rows" raised KeyError in the tab's reader, which ended the
+    # trader's session; and `r2k serve status` kept the size the tab opened with
+    import aiohttp
+
+    details = lambda: [s["detail"] for s in serve.status()["sessions"]]  # noqa: E731
+    token = base64.b64encode(f"ann:{serve.desk.password}".encode()).decode()
+    url = f"http://127.0.0.1:{serve.web_port}/ws?cols=100&rows=30"
+    headers = {"Authorization": f"Basic {token}"}
+    async with aiohttp.ClientSession(headers=headers) as http, http.ws_connect(url) as ws:
+        await until(lambda: details() == ["100x30 browser"], 20, "the tab's session")
+        await ws.send_str('["resize", {"cols": 80}]')
+        await ws.send_str('["resize", {"cols": "wide", "rows": 24}]')
+        await ws.send_str('["resize", {"cols": 90, "rows": 25}]')
+        await until(lambda: details() == ["90x25 browser"], 10, "the new size in status")
+        assert not ws.closed

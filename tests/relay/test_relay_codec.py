@@ -8,10 +8,11 @@ import math
 import types
 import typing
 
+import msgspec
 import orjson
 import pytest
 
-from feeds.events import Event, FeedState, FeedStatus, Tick
+from feeds.events import Event, FeedState, FeedStatus, SessionRange, Tick
 from feeds.sources.relay import codec
 
 
@@ -44,16 +45,21 @@ def sample(hint: object, n: int) -> object:
         return 2450.25 + n
     if hint is str:
         return f"S{n}-é"
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and (
+        dataclasses.is_dataclass(hint) or issubclass(hint, msgspec.Struct)
+    ):
         return build(hint, n)
     raise AssertionError(f"the relay test cannot make a {hint!r}: teach sample() and the codec")
 
 
 def build(cls: type, n: int) -> object:
     hints = typing.get_type_hints(cls)
-    return cls(
-        **{f.name: sample(hints[f.name], n + k) for k, f in enumerate(dataclasses.fields(cls))}
+    names = (
+        cls.__struct_fields__
+        if issubclass(cls, msgspec.Struct)  # the Tick (feeds.events)
+        else [f.name for f in dataclasses.fields(cls)]
     )
+    return cls(**{name: sample(hints[name], n + k) for k, name in enumerate(names)})
 
 
 EVENT_CLASSES = typing.get_args(Event)
@@ -145,3 +151,42 @@ def test_snapshot_chunk_meta_and_history_roundtrip() -> None:
     )
     entries = [(4, build(cls, 1)) for cls in EVENT_CLASSES if cls is not Tick]
     assert codec.decode_hist(codec.encode_hist("ep", 9, entries)) == ("ep", 9, entries)  # type: ignore[arg-type]
+
+
+def test_snapshot_chunk_carries_each_symbols_session_open_high_and_low() -> None:
+    ticks = [Tick("^RUT", 2453.28, 1_000, None, None, 2440.0), Tick("AAA", 9.5, 1_001)]
+    ranges = ([2446.68, None], [2455.1, math.nan], [2446.68, None])  # AAA: none yet (NaN, None)
+    data = codec.encode_chunk("ep", 9, 3, 8, ticks, [7, 8], ranges)
+    chunk = codec.decode_chunk(data)
+    assert chunk.ticks == ticks and chunk.tick_seqs == [7, 8]
+    assert chunk.ranges == [
+        SessionRange("^RUT", 1_000, 2446.68, 2455.1, 2446.68),
+        SessionRange("AAA", 1_001, None, None, None),
+    ]
+    # compact: three numbers a symbol, as columns, not an object per symbol
+    assert len(data) - len(codec.encode_chunk("ep", 9, 3, 8, ticks, [7, 8])) < 40
+
+
+def test_a_chunk_without_ranges_or_with_fields_from_a_newer_relay_still_reads() -> None:
+    ticks = [Tick("AAA", 9.5, 1)]
+    cols = codec.tick_columns(ticks)
+    older = orjson.dumps([codec.VERSION, "ep", 9, 0, 1, cols, [4]])  # a relay before ranges
+    chunk = codec.decode_chunk(older)
+    assert chunk.ticks == ticks and chunk.ranges == []
+    newer = orjson.dumps([codec.VERSION, "ep", 9, 0, 1, cols, [4], [[1.0], [2.0], [0.5]], "x"])
+    assert codec.decode_chunk(newer).ranges == [SessionRange("AAA", 1, 1.0, 2.0, 0.5)]
+    batch = orjson.dumps([codec.VERSION, "ep", 2, 1.0, 1.0, 5, [], {"later": 1}])
+    assert codec.decode_batch(batch).seq == 2
+
+
+def test_a_chunk_with_ranges_that_do_not_fit_its_ticks_is_malformed() -> None:
+    cols = codec.tick_columns([Tick("AAA", 9.5, 1)])
+    for bad in (
+        [[1.0], [2.0]],
+        [[1.0, 2.0], [2.0], [0.5]],
+        [["x"], 3, None],
+        [["x"], [2.0], [0.5]],
+    ):
+        data = orjson.dumps([codec.VERSION, "ep", 9, 0, 1, cols, [4], bad])
+        with pytest.raises(codec.CodecError):
+            codec.decode_chunk(data)

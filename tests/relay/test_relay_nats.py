@@ -15,6 +15,7 @@ from feeds.sources.relay import codec
 from feeds.sources.relay.consumer import NatsFeed
 from feeds.sources.relay.link import resolve
 from feeds.sources.relay.tasks import cancel_all
+from feeds.symbols import RUT
 from tests.relay.conftest import OPEN, Terminal, board_of, make_relay, sim, until
 
 
@@ -314,3 +315,62 @@ async def test_a_relay_stopped_cleanly_says_relay_stopped_not_connection_refused
     assert detail.startswith("relay stopped on nats://127.0.0.1:") and "last board" in detail
     assert "refused" not in detail and "no heartbeat" not in detail
     await term.stop()
+
+
+def _session_figures(st, symbols) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
+    """(open, high, low) of each symbol on a MarketState: what `--anchor open`, the session
+    range, the scoreboard's session bar and the record-high line read."""
+    return {s: (st.open[st.ids[s]], st.high[st.ids[s]], st.low[st.ids[s]]) for s in symbols}
+
+
+def _watched(relay) -> list[str]:  # type: ignore[no-untyped-def]
+    st = relay.pipeline.state
+    members = [s for s, i in st.ids.items() if s != RUT and st.open[i] is not None]
+    return [RUT, *members]
+
+
+async def test_late_joiner_has_the_sessions_open_high_and_low_from_the_stream(
+    nats_server: NatsServer,
+) -> None:
+    """Joining after 40 s of the session (tryout: ^RUT open 2453.28 where the session opened at
+    2446.68): the stored snapshot carries each symbol's session open, high and low, so the
+    terminal's equal the relay's though it never saw the ticks that made them."""
+    relay = make_relay(nats_server)
+    task = await _run(relay, feed_ms=40_000)
+    await until(relay.feed_done.is_set, what="the relay's feed to finish")
+    await until(lambda: relay._last_snap > 0 and not relay._pending, what="a snapshot round")
+    first_round = relay.seq
+    await until(lambda: relay.seq > first_round + 2, what="the final snapshot to be stored")
+    await _stop(task)
+    symbols = _watched(relay)
+    assert len(symbols) > 100
+    want = _session_figures(relay.pipeline.state, symbols)
+    rut_open, rut_high, rut_low = want[RUT]
+    assert (
+        rut_open is not None and rut_low < rut_high
+    )  # the session moved: a last-tick-only snapshot cannot give this
+    late = Terminal(nats_server).start()
+    await until(lambda: late.board() == board_of(relay), what="the stored board")
+    await until(lambda: late.feed.backlog == 0, what="the snapshot applied")
+    assert _session_figures(late.pipeline.state, symbols) == want
+    await late.stop()
+
+
+async def test_late_joiner_mid_stream_ends_with_the_relays_open_high_and_low(
+    nats_server: NatsServer,
+) -> None:
+    """Joining while the relay streams: the snapshot's ranges merge with the live ticks heard
+    since, and at the end every symbol's open, high and low equal the relay pipeline's."""
+    relay = make_relay(nats_server, sim(speed=20))
+    task = await _run(relay, feed_ms=100_000)  # about 5 s at 20x
+    await until(lambda: relay.seq > 20, what="the relay streaming")
+    late = Terminal(nats_server).start()
+    await until(lambda: relay.feed_done.is_set() and relay.idle, what="the relay to finish")
+    await until(lambda: late.caught_up(relay.seq), what="the last batch applied")
+    assert late.feed.sync.last_seq > 0  # it joined while the stream ran
+    symbols = _watched(relay)
+    assert _session_figures(late.pipeline.state, symbols) == _session_figures(
+        relay.pipeline.state, symbols
+    )
+    await _stop(task)
+    await late.stop()

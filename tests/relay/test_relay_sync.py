@@ -3,7 +3,8 @@ times and decoded events in; what to apply, drop, fetch or reset out. No NATS, n
 
 from __future__ import annotations
 
-from feeds.events import DailyCloses, FeedState, FeedStatus, Tick
+from feeds.events import DailyCloses, FeedState, FeedStatus, SessionRange, Tick
+from feeds.market.state import MarketState
 from feeds.sources.relay.codec import Chunk
 from feeds.sources.relay.sync import REWIND_MS, RelaySync, Step
 
@@ -89,3 +90,27 @@ def test_a_snapshot_never_rolls_a_symbol_back_and_another_runs_is_ignored() -> N
 def test_the_first_stored_message_names_the_run_followed() -> None:
     s = RelaySync()
     assert s.ours("ep1") and s.epoch == "ep1" and not s.ours("ep0")
+
+
+def test_a_snapshots_session_ranges_follow_its_ticks_and_apply_even_when_the_tick_is_older() -> (
+    None
+):
+    s = joined()
+    s.take(12, [Tick("IWM", 201.0, T0 + 2)])
+    old, new = Tick("IWM", 200.0, T0), Tick("SPY", 600.0, T0 + 1)
+    ranges = [SessionRange("IWM", T0, 199.0, 202.0, 198.0), SessionRange("SPY", T0 + 1, 1, 2, 0)]
+    out = s.on_chunk(Chunk("ep1", 12, 0, 1, [old, new], [11, 12], ranges))
+    assert out == [new, *ranges]  # IWM's tick is older than what was applied; its range is not
+
+
+def test_a_session_range_sets_the_open_widens_the_range_and_skips_an_earlier_session() -> None:
+    st = MarketState(["^RUT"])
+    st.apply(Tick("^RUT", 2453.28, T0 + 40_000))  # the first tick a late joiner hears
+    st.apply_range(SessionRange("^RUT", T0 + 40_000, 2446.68, 2453.0, 2446.68))
+    i = st.ids["^RUT"]
+    # the open is the relay's; the high stays this board's later print, the low widens
+    assert (st.open[i], st.high[i], st.low[i]) == (2446.68, 2453.28, 2446.68)
+    st.apply_range(SessionRange("^RUT", st.session_start_ms - 1, 1.0, 9999.0, 0.5))  # yesterday
+    st.apply_range(SessionRange("UNKNOWN", T0 + 40_000, 1.0, 2.0, 0.5))
+    st.apply_range(SessionRange("^RUT", T0 + 40_000, None, None, None))
+    assert (st.open[i], st.high[i], st.low[i]) == (2446.68, 2453.28, 2446.68)

@@ -101,8 +101,31 @@ class FrameScreen(Screen[None]):
         """Hook: what keeps moving while the figures are paused (the alert panel)."""
 
 
+def hang(content: Content, indent: int, width: int) -> Content:
+    """``content`` with each line longer than ``width`` cells broken at spaces, the rest
+    indented by ``indent`` cells under its own column (a hanging indent), so a labelled row's
+    text never runs back under the labels. A word longer than the room is cut where it must."""
+    if width <= indent + 8:
+        return content
+    out: list[Content] = []
+    for line in content.split("\n"):
+        while line.cell_length > width:
+            plain = line.plain
+            cut = plain.rfind(" ", indent + 1, width + 1)
+            if cut <= indent or not plain[indent:cut].strip():
+                cut = width
+            out.append(line[:cut].rstrip())
+            rest = line[cut:]
+            line = Content(" " * indent) + rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
+        out.append(line)
+    return Content("\n").join(out)
+
+
 class DetailScreen(FrameScreen):
     """A drilldown: facts above charts in one panel; Escape goes back to where you were."""
+
+    #: the width of the facts' label column: a long row continues under its text (0: off)
+    FACTS_INDENT: ClassVar[int] = 0
 
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("detail")
     SCROLLS: ClassVar[bool] = False  # the panel scrolls (arrows, PgUp/PgDn) and takes the focus
@@ -133,7 +156,11 @@ class DetailScreen(FrameScreen):
         self.drawn = True
         title, facts = self.describe(frame)
         set_titles(self.query_one("#detail"), title, "Esc back")
-        self.query_one("#facts", Line).show(facts)
+        line = self.query_one("#facts", Line)
+        if self.FACTS_INDENT:
+            width = line.size.width or max(0, self.size.width - 4)
+            facts = hang(facts, self.FACTS_INDENT, width) if width else facts
+        line.show(facts)
         if frame.charts is not None:
             self.draw(frame, frame.charts)
 

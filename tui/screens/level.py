@@ -76,6 +76,8 @@ def level_facts(
 
 
 class LevelScreen(DetailScreen):
+    FACTS_INDENT = LABEL_W
+
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings("level")
 
     def __init__(self, price: float) -> None:

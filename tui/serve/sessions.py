@@ -311,6 +311,17 @@ class Desk:
                     with contextlib.suppress(Exception):
                         s.hang_up()
 
+    def resized(self, session: Session, cols: int, rows: int) -> None:
+        """A monitor's window changed to ``cols`` x ``rows``: ``r2k serve status`` shows the
+        size the trader has now, not the one the session started with."""
+        if session.kind != "monitor" or session.ended is not None:
+            return
+        term = session.detail.partition(" ")[2]
+        detail = f"{cols}x{rows} {term}".rstrip()
+        if detail != session.detail:
+            session.detail = detail
+            self.write_status()
+
     # --- r2k serve status -------------------------------------------------------------------
 
     def write_status(self) -> None:

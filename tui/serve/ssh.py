@@ -308,6 +308,8 @@ class _Session(asyncssh.SSHServerSession[bytes]):
             self.size = (width, height)
             if self.proc is not None:
                 self.proc.resize(width, height)
+            if self.session is not None:
+                self.desk.resized(self.session, width, height)
 
     def pause_writing(self) -> None:
         if self.proc is not None:

@@ -267,8 +267,12 @@ class WebDesk:
                 session.touched()
                 proc.write(data.encode("latin-1", "replace"))
             elif kind == "resize" and isinstance(data, dict):
-                with contextlib.suppress(TypeError, ValueError):
-                    proc.resize(int(data["cols"]), int(data["rows"]))
+                # a size the page got wrong (missing, not a number, beyond a terminal's
+                # 16 bits) is ignored: it must not end the trader's session
+                with contextlib.suppress(TypeError, ValueError, KeyError):
+                    cols, rows = (max(2, min(int(data[k]), 1000)) for k in ("cols", "rows"))
+                    proc.resize(cols, rows)
+                    self.desk.resized(session, cols, rows)
 
     async def _on_shutdown(self, app: web.Application) -> None:
         for ws in list(self.sockets):

@@ -251,9 +251,11 @@ class BoardTable(RowList):
         return tuple(cells)
 
 
-def breadth_text(frame: Frame) -> Content:
-    """Breadth of the index members (not only the filtered rows), what the filter keeps, and
-    while returns are year-to-date, how many members have no YTD anchor (their rows read —)."""
+def breadth_text(frame: Frame, width: int = 200) -> Content:
+    """Breadth of the index members (not only the filtered rows) with what it counts beside it
+    while not every member has a return ("· 1,766/1,953 priced", shortened to fit ``width``,
+    nothing once all have one: issue 20 §5), what the filter keeps, and while returns are
+    year-to-date, how many members have no YTD anchor (their rows read —)."""
     breadth, board = frame.breadth, frame.board
     pct_up = breadth.pct_up
     parts: list[str | tuple[str, str]] = [
@@ -263,6 +265,12 @@ def breadth_text(frame: Frame) -> Content:
         f"  = {breadth.unchanged:,}  ",
         (f"{pct_up * 100:.0f}% up" if pct_up is not None else "— up", "bold"),
     ]
+    members = board.index_members()
+    if breadth.total < members:
+        counted = f"{breadth.total:,}/{members:,}"
+        used = Content.assemble(*parts).cell_length
+        forms = [f"  · {counted} priced", f" · {counted}", f" {counted}"]
+        parts.append((next((f for f in forms if used + len(f) <= width), forms[-1]), "italic"))
     if board.filter and board.subtotal is None:
         kept = f"{len(board):,} of {board.universe:,}" if len(board) else "no match"
         parts.append((f"  · filter “{fmt.clean(board.filter, 30)}”: {kept}", "italic"))
@@ -446,7 +454,7 @@ class Leaderboard(Vertical):
             return  # the board was not ranked again for this frame: nothing on it changed
         self._stale = frame.stale
         self.table.set_board(board, frame.changed, stale=frame.stale)
-        self.query_one(BreadthLine).show_breadth(breadth_text(frame))
+        self.query_one(BreadthLine).show_breadth(frame)
         self.set_class(board.subtotal is not None, "-subtotal")
         if board.subtotal is not None:
             width = self.query_one("#subtotal").content_region.width or self.size.width - 2
@@ -484,11 +492,13 @@ class BreadthLine(Line):
                 self.key = self.app.get_key_display(active.binding)
                 break
 
-    _breadth = Content("")
+    _frame: Frame | None = None
 
-    def show_breadth(self, content: Content) -> None:
-        self._breadth = content
-        width = self.content_region.width
+    def show_breadth(self, frame: Frame) -> None:
+        """The frame's :func:`breadth_text` in the words that fit, then the scoreboard's key."""
+        self._frame = frame
+        width = self.content_region.width or 200
+        content = breadth_text(frame, width)
         hint = f"{self.key} year to date ›"
         if content.cell_length + len(hint) + 3 <= width:
             gap = " " * (width - content.cell_length - len(hint))
@@ -496,7 +506,8 @@ class BreadthLine(Line):
         self.show(content)
 
     def on_resize(self) -> None:
-        self.show_breadth(self._breadth)  # the hint moves with the right edge
+        if self._frame is not None:
+            self.show_breadth(self._frame)  # the words and the hint follow the width
 
     def on_click(self) -> None:
         self.post_message(OpenScoreboard())

@@ -10,8 +10,10 @@ every key.
 from __future__ import annotations
 
 from textual.geometry import Size
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+from textual.widgets._toast import ToastRack
 
 
 def fit_keys(widths: list[int], room: int) -> int:
@@ -52,3 +54,18 @@ class KeyFooter(Footer):
         huge = Size(1000, 1)
         styles = key.styles
         return key.get_content_width(huge, huge) + styles.gutter.width + styles.margin.width
+
+
+def show_newest_note(screen: Screen[object]) -> None:
+    """Show the newest note again once a newer one went (issue 18 §5).
+
+    Notes (Textual's toasts) take the footer's line one at a time (app.tcss: the newest, by
+    ``:last-of-type``). Textual works that pseudo-class out again when a toast is added, not
+    when one expires, so the note under an expired one would stay at no height: the app calls
+    this on its refresh timer, and it costs nothing while no note is up."""
+    for rack in screen.query_children(ToastRack):
+        holders = list(rack.children)
+        newest = holders[-1].styles.height if holders else None
+        if newest is not None and not newest.is_auto:  # still at no height: restyle them
+            for holder in holders:
+                holder.update_node_styles()

@@ -150,7 +150,9 @@ class RelaySync:
         return epoch == self.epoch
 
     def on_chunk(self, chunk: codec.Chunk) -> list[Event] | None:
-        """A snapshot shard: the ticks newer than what was applied (nothing rolls back), and the
+        """A snapshot shard: the ticks newer than what was applied (nothing rolls back), then
+        every symbol's session range (:class:`~feeds.events.SessionRange`: the relay's open,
+        and a high and low the board widens to, so applying it again changes nothing), and the
         shard counted as exact as of the chunk's batch. None when it is another run's."""
         if not self.ours(chunk.epoch):
             return None
@@ -162,6 +164,7 @@ class RelaySync:
                 out.append(tick)
         if out:
             self.newest_ms = max(self.newest_ms, max(t.ts for t in out))
+        out.extend(chunk.ranges)  # after the ticks: a tick may start the session they are of
         self.shard_seq[chunk.shard] = max(self.shard_seq.get(chunk.shard, UNSET), chunk.seq)
         return out
 
