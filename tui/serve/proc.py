@@ -62,12 +62,69 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)  # start_new_session: the group's id is the child's pid
 
 
-class PtyProcess:
+class _Group:
+    """What a desk's child process shares, on a PTY or on pipes: it runs in a process group of
+    its own (``start_new_session``), so a signal and the final kill reach whatever it started."""
+
+    proc: asyncio.subprocess.Process | None
+    returncode: int | None
+    #: what asks the program to end before the kill: a PTY hangs up, pipes get SIGTERM
+    ENDING: tuple[signal.Signals, ...] = (signal.SIGTERM,)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            _signal_group(self.proc.pid, sig)
+
+    async def _drained(self) -> None:
+        """Returns once the output written before the exit has been read."""
+
+    async def wait(self) -> int:
+        """The program's exit status once it has ended and its output has been read (at most
+        0.5 s more for the output)."""
+        assert self.proc is not None
+        code = await self.proc.wait()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await self._drained()
+        self.returncode = code
+        return code
+
+    def _close(self) -> None:
+        """Release what reads the program's output (after :meth:`stop`)."""
+
+    async def stop(self, grace: float = DEFAULT_GRACE_S) -> int | None:
+        """Ask the program to end (:data:`ENDING`), wait ``grace`` s, then kill the whole group;
+        reap; release its output. Returns the exit status (negative: the signal that ended it).
+        Safe to call twice."""
+        proc = self.proc
+        if proc is not None:
+            if proc.returncode is None:
+                for sig in self.ENDING:
+                    _signal_group(proc.pid, sig)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(grace):
+                        await proc.wait()
+            # children it left in its group (a notify command...) go too
+            _signal_group(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            self.returncode = proc.returncode
+        self._close()
+        return self.returncode
+
+
+class PtyProcess(_Group):
     """``argv`` on a new PTY of ``cols`` x ``rows`` with environment ``env``.
 
     ``on_output(bytes)`` gets what the program writes; ``on_exit(returncode)`` is called once
     when it has ended and its output is drained. Start with :meth:`start`; end with :meth:`stop`.
     """
+
+    # a hang-up, as when a terminal closes; SIGCONT so a stopped (^Z) program hears it
+    ENDING = (signal.SIGHUP, signal.SIGCONT)
 
     def __init__(
         self,
@@ -92,10 +149,6 @@ class PtyProcess:
         self._eof = asyncio.Event()
         self._pending = bytearray()  # input not yet taken by the PTY
         self.returncode: int | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
 
     async def start(self) -> None:
         """Open the PTY and start the program; OSError when it cannot start."""
@@ -181,41 +234,9 @@ class PtyProcess:
         if self.master is not None:
             set_winsize(self.master, cols, rows)
 
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            _signal_group(self.proc.pid, sig)
-
-    async def wait(self) -> int:
-        """The program's exit status once it has ended and its output has been read."""
-        assert self.proc is not None
-        code = await self.proc.wait()
+    async def _drained(self) -> None:
         # the output written just before exiting is still in the PTY: read it out
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(0.5):
-                await self._eof.wait()
-        self.returncode = code
-        return code
-
-    async def stop(self, grace: float = DEFAULT_GRACE_S) -> int | None:
-        """Hang up, wait ``grace`` s, then kill the whole group; reap; close the PTY.
-
-        Returns the exit status (negative: the signal that ended it). Safe to call twice."""
-        proc = self.proc
-        if proc is not None:
-            if proc.returncode is None:
-                _signal_group(proc.pid, signal.SIGHUP)
-                _signal_group(proc.pid, signal.SIGCONT)  # a stopped (^Z) program hears it
-                try:
-                    async with asyncio.timeout(grace):
-                        await proc.wait()
-                except TimeoutError:
-                    pass
-            # children it left in its group (a notify command...) go too
-            _signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            self.returncode = proc.returncode
-        self._close()
-        return self.returncode
+        await self._eof.wait()
 
     def _close(self) -> None:
         master, self.master = self.master, None
@@ -230,7 +251,7 @@ class PtyProcess:
         self._eof.set()
 
 
-class PipeProcess:
+class PipeProcess(_Group):
     """A headless command on pipes (``ssh NAME@host snapshot --json``): stdout and stderr
     handed to ``on_stdout``/``on_stderr``, stdin closed."""
 
@@ -249,10 +270,6 @@ class PipeProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self._pumps: list[asyncio.Task[None]] = []
         self.returncode: int | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -287,32 +304,9 @@ class PipeProcess:
     def resume_reading(self) -> None:
         """See :meth:`pause_reading`."""
 
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            _signal_group(self.proc.pid, sig)
+    async def _drained(self) -> None:
+        await asyncio.gather(*self._pumps, return_exceptions=True)
 
-    async def wait(self) -> int:
-        assert self.proc is not None
-        code = await self.proc.wait()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(0.5):
-                await asyncio.gather(*self._pumps, return_exceptions=True)
-        self.returncode = code
-        return code
-
-    async def stop(self, grace: float = DEFAULT_GRACE_S) -> int | None:
-        proc = self.proc
-        if proc is not None:
-            if proc.returncode is None:
-                _signal_group(proc.pid, signal.SIGTERM)
-                try:
-                    async with asyncio.timeout(grace):
-                        await proc.wait()
-                except TimeoutError:
-                    pass
-            _signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            self.returncode = proc.returncode
+    def _close(self) -> None:
         for t in self._pumps:
             t.cancel()
-        return self.returncode
