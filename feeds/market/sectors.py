@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feeds.market.analytics import breadth, contributions_bp
+
 #: a share of the index move is not said when the move is smaller than this (bp): 3 bp out of
 #: 0.2 bp would read as 1,500 %
 SHARE_MIN_BP = 0.5
@@ -102,8 +104,8 @@ class Movers:
 
 
 def _contributions(weights: np.ndarray, rets: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return weights * rets * 10_000.0
+    with np.errstate(invalid="ignore"):  # a weight or return unknown (NaN) stays unknown
+        return contributions_bp(weights, rets)
 
 
 def index_move_bp(weights: np.ndarray, rets: np.ndarray, member: np.ndarray | None) -> float:
@@ -136,15 +138,16 @@ def subtotal(
     up = has_r & (r > 0)
     weighted = float(w_known[has_r].sum())
     contribution = float(np.nansum(bp))
+    counts = breadth(r)
     return Subtotal(
         names=int(sel.sum()),
-        priced=int(has_r.sum()),
+        priced=counts.total,
         weight=float(w_known.sum()),
         contribution_bp=contribution,
         share=share_of(contribution, index_bp),
-        up=int(up.sum()),
-        down=int((has_r & (r < 0)).sum()),
-        unchanged=int((has_r & (r == 0)).sum()),
+        up=counts.advancers,
+        down=counts.decliners,
+        unchanged=counts.unchanged,
         weight_up=float(w_known[up].sum()) / weighted if weighted > 0 else None,
     )
 
